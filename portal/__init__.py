@@ -1,0 +1,102 @@
+"""The convenience-service case portal (便民服务工单平台).
+
+``create_app`` builds the Flask application: configuration, extensions, the web areas (one
+blueprint each), error pages and the ``flask`` commands.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from portal.config import Config, from_environment, normalise_database_url
+from portal.extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    """Create and configure an instance of the portal.
+
+    Without ``config`` the settings come from ``Config``, then ``instance/config.py``, then the
+    environment. With ``config`` (a class or a mapping, as tests pass) they come from ``Config`` and
+    then from it alone, so that nothing in the environment can point a test at a real database.
+    """
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(Config)
+    if config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(from_environment())
+    elif isinstance(config, dict):
+        app.config.update(config)
+    else:
+        app.config.from_object(config)
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    _settle_database_url(app)
+    _settle_secret_key(app)
+
+    from portal import models  # noqa: F401  (the tables, for Alembic and the app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    from portal.web import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    from portal import auth, directory, errors, main, web
+    from portal.web import guards
+
+    web.init_app(app)
+    auth.init_app(app)
+    guards.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(main.bp)
+    app.register_blueprint(directory.bp)
+    errors.init_app(app)
+
+    from portal import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _settle_database_url(app: Flask) -> None:
+    url = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        url = "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+
+
+def _settle_secret_key(app: Flask) -> None:
+    """Use the configured key, or one kept in ``instance/secret_key`` (made on first start).
+
+    Several servers behind one address must share a key: set SECRET_KEY for them (docs/DEPLOY.md).
+    """
+    if app.config.get("SECRET_KEY"):
+        return
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        # Written aside and linked into place, so that workers starting together agree on one key.
+        draft = path.with_name(f"secret_key.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    app.config["SECRET_KEY"] = path.read_text().strip()

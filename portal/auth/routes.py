@@ -1,0 +1,64 @@
+"""Routes of the auth area: login, logout, change password."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from portal.auth import bp
+from portal.auth.forms import ChangePasswordForm, LoginForm
+from portal.auth.sessions import start_session
+from portal.demo import DEMO_PASSWORD
+from portal.domain import DomainError, accounts
+from portal.web.forms import attach_error
+from portal.web.guards import allow_signed_in, me, public
+from portal.web.htmx import safe_next
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Sign in with username and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.username.data.strip(), form.password.data, request.remote_addr or "")
+        except DomainError as error:
+            attach_error(form, error, default_field="password")
+            status = error.status if error.status == 429 else 200
+        else:
+            start_session(user)
+            return redirect(safe_next(request.args.get("next")) or url_for("main.home"), code=303)
+    return render_template("auth/login.html", form=form, demo=current_app.config["DEMO_MODE"],
+                           demo_password=DEMO_PASSWORD), status
+
+
+@bp.post("/logout")
+@allow_signed_in
+def logout():
+    """Sign out here and on every other device."""
+    accounts.logout(me())
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@allow_signed_in
+def change_password():
+    """Change one's own password."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = me()
+        try:
+            accounts.change_password(user, form.current.data, form.new.data)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            start_session(user)
+            flash(_("Your password has been changed. Other devices have been signed out."), "success")
+            return redirect(url_for("main.home"), code=303)
+    return render_template("auth/password.html", form=form)

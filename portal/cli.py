@@ -1,0 +1,86 @@
+"""The ``flask --app portal`` commands: demo data and accounts (more come with later areas)."""
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import with_appcontext
+from flask_migrate import downgrade, upgrade
+
+from portal.domain import accounts, audit
+from portal.extensions import db
+from portal.models import Role, User
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo_data)
+    app.cli.add_command(demo_logins)
+    app.cli.add_command(create_admin)
+
+
+@click.command("demo-data")
+@with_appcontext
+@click.option("--force", is_flag=True, help="Erase a database that holds data, then load the demo.")
+@click.option("--if-empty", is_flag=True, help="Load only into an empty database; otherwise do nothing.")
+@click.option("--cases", default=2000, show_default=True, help="How many demo cases to make.")
+def demo_data(force: bool, if_empty: bool, cases: int) -> None:
+    """Load the demo directory, households, users and cases."""
+    from portal import demo
+
+    if not demo.database_is_empty():
+        if if_empty:
+            click.echo("The database already holds data; demo data not loaded.")
+            return
+        if not force:
+            raise click.ClickException(
+                "The database already holds data. Use --force to erase it and load the demo data."
+            )
+        click.echo("Erasing the database (downgrade to base, upgrade to head)...")
+        db.session.remove()
+        downgrade(revision="base")
+        upgrade()
+    click.echo("Loading demo data (directory, users, about 10,000 households, cases)...")
+    demo.load(case_count=cases)
+    _print_logins(demo.logins_from_database())
+
+
+@click.command("demo-logins")
+@with_appcontext
+@click.option("--all", "everyone", is_flag=True, help="List every user, not one of each kind.")
+def demo_logins(everyone: bool) -> None:
+    """Print the demo logins."""
+    from portal import demo
+
+    _print_logins(demo.logins_from_database(everyone))
+
+
+def _print_logins(logins) -> None:
+    from portal.demo import DEMO_PASSWORD
+
+    click.echo("")
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for login in logins:
+        click.echo(f"  {login.role.value:<7} {login.username:<14} {login.description}")
+    click.echo("  (`flask --app portal demo-logins --all` lists every user)")
+    click.echo("")
+
+
+@click.command("create-admin")
+@with_appcontext
+@click.argument("username")
+@click.option("--name", default="系统管理员", help="Display name.")
+@click.password_option()
+def create_admin(username: str, name: str, password: str) -> None:
+    """Create an administrator (for a database without demo data)."""
+    problem = accounts.password_problem(password, username)
+    if problem:
+        raise click.ClickException(str(problem))
+    if db.session.scalar(sa.select(User).where(User.username == username)):
+        raise click.ClickException(f"The username {username} is already in use.")
+    user = User(username=username, display_name=name, role=Role.ADMIN,
+                password_hash=accounts.hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    audit.record("create", obj=user, actor_name="cli", changes={"username": (None, username), "role": (None, "admin")})
+    db.session.commit()
+    click.echo(f"Administrator {username} created.")

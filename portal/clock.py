@@ -1,0 +1,31 @@
+"""The portal's clock and its time zone.
+
+Timestamps are stored in UTC and shown in China Standard Time; days (for case numbers, "today" on a
+board, the 3+2 week) are local days. Tests move time by patching ``portal.clock.now``.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def now() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def local(moment: datetime) -> datetime:
+    """Return ``moment`` in local time."""
+    return moment.astimezone(LOCAL_TZ)
+
+
+def today() -> date:
+    """Return the local date."""
+    return local(now()).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """Return the start of a local day as an aware datetime."""
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)

@@ -1,0 +1,73 @@
+"""Configuration: the ``Config`` class, overridden by ``instance/config.py`` and the environment.
+
+Environment variables: ``DATABASE_URL`` sets the database; ``PORTAL_<NAME>`` sets ``<NAME>`` (its
+value read as JSON when it parses as JSON, so ``PORTAL_ERRAND_LIMIT=8`` is a number).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+
+class Config:
+    SECRET_KEY: str | None = None
+    # None means an SQLite file in the instance folder (see create_app).
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+
+    SESSION_COOKIE_NAME = "portal_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Set to true behind HTTPS (docs/DEPLOY.md); it also turns on HSTS.
+    SESSION_COOKIE_SECURE = False
+    SESSION_IDLE_MINUTES = 30
+    SESSION_ABSOLUTE_HOURS = 12
+    # A CSRF token lives as long as the session may.
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+
+    LOGIN_THROTTLE_ATTEMPTS = 10
+    LOGIN_THROTTLE_MINUTES = 15
+    # Argon2id at OWASP's recommended minimum (19 MiB, 2 iterations, 1 lane).
+    ARGON2 = {"time_cost": 2, "memory_cost": 19_456, "parallelism": 1}
+
+    # Largest request body; import files and scans have their own, smaller limits.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    # True only for a database loaded with `flask demo-data`: shows the demo logins on the login page.
+    DEMO_MODE = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    WTF_CSRF_ENABLED = False
+    ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]:
+    """Return the settings given by ``DATABASE_URL`` and ``PORTAL_*`` variables."""
+    environ = os.environ if environ is None else environ
+    settings: dict[str, object] = {}
+    for key, raw in environ.items():
+        if not key.startswith("PORTAL_"):
+            continue
+        try:
+            settings[key.removeprefix("PORTAL_")] = json.loads(raw)
+        except ValueError:
+            settings[key.removeprefix("PORTAL_")] = raw
+    if environ.get("DATABASE_URL"):
+        settings["SQLALCHEMY_DATABASE_URI"] = environ["DATABASE_URL"]
+    return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """Point postgres:// and postgresql:// URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url

@@ -1,0 +1,280 @@
+"""Demo cases: about 2,000 cases over the last 90 days, in every state, with their timelines.
+
+Each case is given a plausible story (logged, claimed, worked, sent off the island, resolved, called
+back...) whose steps are spaced out over the item's time limit; the steps that would lie in the
+future are cut off, so old cases are closed and recent ones are still open, as in a real portal.
+The events written are the ones ``portal.domain.lifecycle`` writes for the same steps.
+"""
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from faker import Faker
+
+from portal import clock
+from portal.extensions import db
+from portal.models import (
+    Case,
+    CaseEvent,
+    CaseNumberCounter,
+    CaseStatus,
+    Channel,
+    EventKind,
+    Household,
+    Mode,
+    Outcome,
+    Place,
+    PlaceKind,
+    Priority,
+    Resident,
+    Role,
+    Satisfaction,
+    ServiceItem,
+    User,
+    team_places,
+)
+
+S = CaseStatus
+E = EventKind
+
+DESCRIPTIONS = {
+    Mode.COUNTER: ["居民到窗口咨询办理", "需要开具相关证明", "来电咨询办理流程", "帮老人查询打印材料"],
+    Mode.ERRAND: ["老人行动不便，委托代办", "材料已备齐，请党员代办出岛递交", "渔忙季节无法出岛，申请代办",
+                  "需要上级部门审批，委托代办"],
+    Mode.HOME: ["独居老人申请上门办理", "残疾人行动不便，预约上门", "请上门查看处理", "渔忙时节家中无人外出，预约上门"],
+}
+HEATING_DESCRIPTIONS = {
+    "HT01": ["卧室暖气片不热", "整屋暖气温度低，室温只有15度"],
+    "HT02": ["客厅热卧室不热", "上面热下面凉"],
+    "HT03": ["暖气片接口漏水", "阀门滴水，地面已湿"],
+    "HT04": ["暖气有流水声，不热，可能气堵", "新开栓后不热，需要排气"],
+    "HT05": ["咨询今年供暖费标准", "询问缴费方式"],
+    "HT06": ["房屋空置，申请报停", "申请恢复供热"],
+}
+RESOLUTIONS = {
+    Mode.COUNTER: "已当场办结",
+    Mode.ERRAND: "审批结果已送达居民，材料原件已归还",
+    Mode.HOME: "已上门办理完毕",
+}
+
+
+def _pick_weighted(rng: random.Random, pairs):
+    values, weights = zip(*pairs)
+    return rng.choices(values, weights=weights)[0]
+
+
+class _Story:
+    """Collects the events of one case and keeps the case's fields in step with them."""
+
+    def __init__(self, case: Case, now: datetime):
+        self.case = case
+        self.now = now
+        self.events: list[CaseEvent] = []
+        self.at = case.created_at
+        self.cut = False
+
+    def step(self, after: timedelta, kind: EventKind, to_status: CaseStatus | None, actor: User | None,
+             note: str = "", public: bool = False, data: dict | None = None) -> bool:
+        """Add a step ``after`` the previous one, unless it would lie in the future."""
+        if self.cut:
+            return False
+        at = self.at + after
+        if at > self.now:
+            self.cut = True
+            return False
+        self.at = at
+        self.events.append(CaseEvent(at=at, actor_id=actor.id if actor else None, kind=kind,
+                                     from_status=self.case.status, to_status=to_status, note=note,
+                                     public=public, data=data))
+        if to_status is not None:
+            self.case.status = to_status
+        self.case.updated_at = at
+        return True
+
+
+def load_cases(count: int = 2000, seed: int = 2026) -> int:
+    """Create ``count`` cases with their timelines (the caller commits)."""
+    rng = random.Random(seed)
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed)
+    now = clock.now()
+    items = db.session.scalars(sa.select(ServiceItem).order_by(ServiceItem.code)).all()
+    island_items = [i for i in items if not i.code.startswith("HT")]
+    heating_items = [i for i in items if i.code.startswith("HT")]
+    places = {p.id: p for p in db.session.scalars(sa.select(Place))}
+    households = db.session.execute(
+        sa.select(Household.id, Household.place_id, Household.phone, Household.address)
+    ).all()
+    island = [h for h in households if places[h.place_id].kind is PlaceKind.HAMLET]
+    estates = [h for h in households if places[h.place_id].kind is PlaceKind.ESTATE]
+    first_resident = dict(
+        db.session.execute(
+            sa.select(Resident.household_id, sa.func.min(Resident.id)).group_by(Resident.household_id)
+        ).all()
+    )
+    resident_names = dict(db.session.execute(sa.select(Resident.id, Resident.name)).all())
+    users = db.session.scalars(sa.select(User).options(sa.orm.selectinload(User.places))).all()
+    by_place: dict[tuple[Role, int], list[User]] = defaultdict(list)
+    by_team: dict[int, list[User]] = defaultdict(list)
+    staff_by_point: dict[int, list[User]] = defaultdict(list)
+    for user in users:
+        for place in user.places:
+            by_place[(user.role, place.id)].append(user)
+        if user.team_id:
+            by_team[user.team_id].append(user)
+        if user.role is Role.STAFF and user.service_point_id:
+            staff_by_point[user.service_point_id].append(user)
+    team_of_place = dict(db.session.execute(sa.select(team_places.c.place_id, team_places.c.team_id)).all())
+    counters: dict[tuple[str, object], int] = defaultdict(int)
+    cases: list[Case] = []
+
+    for _ in range(count):
+        heating = rng.random() < 0.45
+        household = rng.choice(estates if heating else island)
+        place = places[household.place_id]
+        item = rng.choice(heating_items if heating else island_items)
+        point = place.service_point
+        # Most cases spread over 90 days; a few from the last hours, so that the queues have new work.
+        recent = rng.random() < 0.07
+        created = now - timedelta(seconds=rng.uniform(0, (20 * 3600) if recent else (90 * 86400)))
+        if not heating:  # the island's counters keep office hours
+            local = clock.local(created)
+            created = created.replace(minute=rng.randint(0, 59)) + timedelta(hours=(8 + rng.randint(0, 8)) - local.hour)
+            while created > now:
+                created -= timedelta(days=1)
+        day = clock.local(created).date()
+        counters[(point.case_prefix, day)] += 1
+        number = f"{point.case_prefix}-{day:%Y%m%d}-{counters[(point.case_prefix, day)]:04d}"
+        if heating:
+            channel = _pick_weighted(rng, [(Channel.PHONE, 70), (Channel.WECHAT, 20), (Channel.VISIT, 10)])
+            description = rng.choice(HEATING_DESCRIPTIONS[item.code])
+        else:
+            channel = (Channel.COUNTER if item.mode is Mode.COUNTER and rng.random() < 0.7 else
+                       _pick_weighted(rng, [(Channel.COUNTER, 35), (Channel.PHONE, 30), (Channel.WECHAT, 15),
+                                            (Channel.VISIT, 10), (Channel.KIOSK, 10)]))
+            description = rng.choice(DESCRIPTIONS[item.mode])
+        resident_id = first_resident.get(household.id)
+        staff = rng.choice(staff_by_point[point.id])
+        team_id = team_of_place.get(place.id) if item.mode is Mode.HOME and not heating else None
+        case = Case(
+            number=number, item_id=item.id, household_id=household.id, resident_id=resident_id,
+            requester_name=resident_names.get(resident_id, fake.name()), requester_phone=household.phone,
+            place_id=place.id, address=household.address, service_point_id=point.id, channel=channel,
+            description=description, mode=item.mode, status=S.LOGGED,
+            priority=Priority.URGENT if item.urgent else Priority.NORMAL,
+            due_at=created + timedelta(hours=item.sla_hours), team_id=team_id,
+            created_by_id=None if channel is Channel.KIOSK else staff.id, created_at=created, updated_at=created,
+            redo_count=0, transfer_count=0,
+        )
+        if heating:
+            worker_pool = by_place[(Role.BUTLER, place.id)]
+        elif item.mode is Mode.ERRAND:
+            worker_pool = by_place[(Role.PROXY, place.id)]
+        elif item.mode is Mode.HOME:
+            worker_pool = by_team.get(team_id, []) or [staff]
+        else:
+            worker_pool = [staff]
+        worker = rng.choice(worker_pool) if worker_pool else staff
+        story = _Story(case, now)
+        logged_by = None if channel is Channel.KIOSK else staff
+        story.events.append(CaseEvent(at=created, actor_id=logged_by.id if logged_by else None,
+                                      actor_label="" if logged_by else "自助终端", kind=E.LOGGED,
+                                      to_status=S.LOGGED, note="已受理", public=True))
+        _tell(story, rng, item, worker, staff)
+        case.events = story.events
+        cases.append(case)
+
+    # A few duplicates, merged into the case they repeat.
+    open_cases = [c for c in cases if c.status is S.LOGGED]
+    for duplicate in open_cases[: max(count // 100, 1)]:
+        original = rng.choice([c for c in cases if c.item_id == duplicate.item_id and c is not duplicate] or cases)
+        if original is duplicate or original.created_at > duplicate.created_at:
+            continue
+        duplicate.events.append(CaseEvent(at=duplicate.created_at + timedelta(minutes=20),
+                                          actor_id=duplicate.created_by_id, kind=E.MERGED,
+                                          from_status=S.LOGGED, to_status=S.MERGED,
+                                          note=f"与 {original.number} 重复，已合并", public=True))
+        duplicate.status = S.MERGED
+        duplicate.merged_into = original
+
+    db.session.add_all(cases)
+    for (prefix, day), last in counters.items():
+        db.session.add(CaseNumberCounter(prefix=prefix, day=day, last=last))
+    db.session.flush()
+    return len(cases)
+
+
+def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, staff: User) -> None:
+    """Play out a case's story step by step until it reaches the present."""
+    case = story.case
+    sla = timedelta(hours=item.sla_hours)
+    roll = rng.random()
+    if roll < 0.02:
+        if story.step(timedelta(hours=rng.uniform(0.5, 8)), E.RETURNED, S.RETURNED, worker,
+                      "不属于本站办理范围，请改派", public=False):
+            case.owner_id = None
+        return
+    if roll < 0.03:
+        story.step(timedelta(hours=rng.uniform(0.2, 6)), E.CANCELLED, S.CANCELLED, staff, "居民撤回申请", public=True)
+        return
+
+    if item.mode is Mode.COUNTER and rng.random() < 0.85:
+        if not story.step(timedelta(minutes=rng.uniform(5, 40)), E.FINISHED_ON_SPOT, S.RESOLVED, staff,
+                          RESOLUTIONS[Mode.COUNTER], public=True):
+            return
+        case.owner_id, case.claimed_at, case.resolved_at = staff.id, story.at, story.at
+    else:
+        wait = max(sla * rng.uniform(0.01, 0.2), timedelta(hours=rng.uniform(0.5, 30)))
+        if not story.step(wait, E.CLAIMED, S.CLAIMED, worker, "已签收", public=True):
+            return
+        case.owner_id, case.claimed_at = worker.id, story.at
+        if not story.step(timedelta(hours=rng.uniform(0.1, 12)), E.STARTED, S.IN_PROGRESS, worker):
+            return
+        if item.needs_approval and item.mode is Mode.ERRAND:
+            if not story.step(sla * rng.uniform(0.05, 0.3), E.SENT_OFF, S.AWAITING_OFFICE, worker,
+                              f"材料已报送{item.approving_office}", public=True):
+                return
+            if not story.step(sla * rng.uniform(0.1, 0.5), E.OFFICE_ANSWERED, S.IN_PROGRESS, worker,
+                              "审批通过", data={"answer": "approved"}):
+                return
+        if not story.step(sla * rng.uniform(0.05, 0.6), E.RESOLVED, S.RESOLVED, worker,
+                          RESOLUTIONS[item.mode] if not item.code.startswith("HT") else "已上门维修，供热恢复正常",
+                          public=True):
+            return
+        case.resolved_at = story.at
+
+    for attempt in range(2):
+        if not story.step(timedelta(hours=rng.uniform(16, 60)), E.CALLBACK, None, staff, "回访"):
+            return
+        if rng.random() < 0.03:
+            story.events[-1].note = "三次回访未接通，按未评价结案"
+            story.events[-1].to_status = S.CLOSED
+            case.status, case.closed_at, case.satisfaction = S.CLOSED, story.at, Satisfaction.UNRATED
+            story.events[-1].kind = E.CLOSED
+            return
+        outcome = _pick_weighted(rng, [(Outcome.SOLVED, 88), (Outcome.PARTLY, 8), (Outcome.UNSOLVED, 4)])
+        satisfaction = _pick_weighted(rng, [(Satisfaction.SATISFIED, 80), (Satisfaction.BASICALLY, 14),
+                                            (Satisfaction.DISSATISFIED, 6)])
+        event = story.events[-1]
+        event.data = {"outcome": outcome.value, "satisfaction": satisfaction.value}
+        event.note = "居民表示" + ("满意" if satisfaction is Satisfaction.SATISFIED else
+                                 "基本满意" if satisfaction is Satisfaction.BASICALLY else "不满意")
+        event.kind, event.to_status = E.CLOSED, S.CLOSED
+        case.status, case.closed_at = S.CLOSED, story.at
+        case.outcome, case.satisfaction, case.callback_comment = outcome, satisfaction, event.note
+        if outcome is not Outcome.UNSOLVED and satisfaction is not Satisfaction.DISSATISFIED or attempt == 1:
+            return
+        # An unsolved or dissatisfied callback reopens the case as a redo (重办).
+        if not story.step(timedelta(minutes=5), E.REOPENED, S.IN_PROGRESS, staff, "回访不满意，重办",
+                          public=True, data={"redo": True}):
+            return
+        case.redo_count += 1
+        case.closed_at = case.resolved_at = None
+        case.outcome = case.satisfaction = None
+        if not story.step(sla * rng.uniform(0.1, 0.4), E.RESOLVED, S.RESOLVED, worker,
+                          "重办完成", public=True):
+            return
+        case.resolved_at = story.at

@@ -1,0 +1,82 @@
+"""Forms of the directory area, one per kind of row."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+
+from portal.models import Mode, PlaceKind, PointKind, Role
+from portal.web.forms import Phone, enum_options
+
+CODE = Regexp(r"^[A-Z0-9][A-Z0-9-]{0,19}$", message=_l("Use capital letters, digits and hyphens, at most 20."))
+REQUIRED = InputRequired(_l("This field is required."))
+
+
+def _coerce_optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[
+        REQUIRED, Regexp(r"^[a-z0-9][a-z0-9._-]{2,39}$", message=_l("3 to 40 lowercase letters, digits, dots, hyphens."))])
+    display_name = StringField(_l("Name"), validators=[REQUIRED, Length(max=50)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Phone()])
+    role = SelectField(_l("Role"), choices=enum_options(Role), validators=[REQUIRED])
+    service_point_id = SelectField(_l("Service point"), coerce=_coerce_optional_int, validate_choice=True)
+    team_id = SelectField(_l("Team"), coerce=_coerce_optional_int)
+    is_team_lead = BooleanField(_l("Team lead"))
+    place_ids = SelectMultipleField(_l("Places covered"), coerce=int)
+    password = PasswordField(_l("Password"), description=_l("Leave empty to keep the current password."),
+                             render_kw={"autocomplete": "new-password"})
+
+
+class ServicePointForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[REQUIRED, CODE])
+    kind = SelectField(_l("Kind"), choices=enum_options(PointKind), validators=[REQUIRED])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=80)])
+    place_id = SelectField(_l("Located in"), coerce=_coerce_optional_int)
+    on_island = BooleanField(_l("On the island"))
+    case_prefix = StringField(_l("Case number prefix"), default="LS", validators=[
+        REQUIRED, Regexp(r"^[A-Z]{2,8}$", message=_l("2 to 8 capital letters."))])
+    phone = StringField(_l("Phone"), validators=[Optional(), Phone()])
+    address = StringField(_l("Address"), validators=[Length(max=200)])
+
+
+class PlaceForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[REQUIRED, CODE])
+    kind = SelectField(_l("Kind"), choices=enum_options(PlaceKind), validators=[REQUIRED])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=80)])
+    parent_id = SelectField(_l("Part of"), coerce=_coerce_optional_int)
+    service_point_id = SelectField(_l("Served by"), coerce=_coerce_optional_int)
+    household_count = IntegerField(_l("Households"), validators=[Optional(), NumberRange(min=0, max=1_000_000)])
+
+
+class ServiceItemForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[REQUIRED, CODE])
+    category_zh = StringField(_l("Category (Chinese)"), validators=[REQUIRED, Length(max=40)])
+    category_en = StringField(_l("Category (English)"), validators=[Length(max=60)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=80)])
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=120)])
+    keywords = StringField(_l("Other names"), validators=[Length(max=200)],
+                           description=_l("Names residents use, separated by spaces."))
+    mode = SelectField(_l("Handled as"), choices=enum_options(Mode), validators=[REQUIRED])
+    needs_approval = BooleanField(_l("Needs a higher office's approval"))
+    sla_hours = IntegerField(_l("Time limit (hours)"), validators=[
+        InputRequired(_l("Give the time limit in hours.")), NumberRange(min=1, max=8760, message=_l("Between 1 and 8760 hours."))])
+    urgent = BooleanField(_l("Urgent (limit counted in calendar hours)"))
+    materials = TextAreaField(_l("Required materials"), validators=[Length(max=2000)],
+                              description=_l("One per line."))
+    approving_office = StringField(_l("Approving office"), validators=[Length(max=80)])
+
+
+class TeamForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[REQUIRED, CODE])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=80)])
+    service_point_id = SelectField(_l("Service point"), coerce=_coerce_optional_int)
+    capacity_per_slot = IntegerField(_l("Visits per half-day slot"), default=4, validators=[
+        InputRequired(_l("This field is required.")), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))])
+    place_ids = SelectMultipleField(_l("Places covered"), coerce=int)

@@ -1,0 +1,246 @@
+"""Routes of the directory area: one list, form and (de)activation per kind of row."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sqlalchemy as sa
+from flask import abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal.directory import bp
+from portal.directory.forms import PlaceForm, ServiceItemForm, ServicePointForm, TeamForm, UserForm
+from portal.domain import DomainError, directory
+from portal.extensions import db
+from portal.models import Place, Role, ServiceItem, ServicePoint, Team, User
+from portal.web.forms import attach_error, options
+from portal.web.guards import allow, me
+from portal.web.htmx import redirect_to, render
+from portal.web.i18n import localized
+
+PAGE_SIZE = 50
+
+
+def _choices(model, label=lambda row: f"{row.code} {localized(row)}", empty=True):
+    rows = db.session.scalars(sa.select(model).where(model.active).order_by(model.code))
+    return options(([(None, _("— none —"))] if empty else []) + [(row.id, label(row)) for row in rows])
+
+
+def _fill_user(form):
+    form.service_point_id.choices = _choices(ServicePoint)
+    form.team_id.choices = _choices(Team, localized)
+    form.place_ids.choices = _choices(Place, empty=False)
+
+
+def _fill_point(form):
+    form.place_id.choices = _choices(Place)
+
+
+def _fill_place(form):
+    form.parent_id.choices = _choices(Place)
+    form.service_point_id.choices = _choices(ServicePoint)
+
+
+def _fill_team(form):
+    form.service_point_id.choices = _choices(ServicePoint)
+    form.place_ids.choices = _choices(Place, empty=False)
+
+
+def _with_places(form, values):
+    ids = values.pop("place_ids", []) or []
+    values["places"] = list(db.session.scalars(sa.select(Place).where(Place.id.in_(ids)))) if ids else []
+    return values
+
+
+def _user_values(form, obj):
+    values = _with_places(form, {k: v for k, v in form.data.items() if k != "csrf_token"})
+    values["role"] = Role(values["role"])
+    values["phone"] = values["phone"] or ""
+    return values
+
+
+def _plain_values(form, obj):
+    values = {k: v for k, v in form.data.items() if k != "csrf_token"}
+    for key in ("name_en", "category_en", "keywords", "approving_office", "address", "materials"):
+        if key in values and values[key] is None:
+            values[key] = ""
+    if "materials" in values:
+        values["materials"] = "\n".join(line.strip() for line in values["materials"].splitlines() if line.strip())
+    if "phone" in values:
+        values["phone"] = values["phone"] or ""
+    if "place_ids" in values:
+        values = _with_places(form, values)
+    return values
+
+
+@dataclass
+class Section:
+    """One kind of directory row: how to list it, edit it and turn form data into values."""
+
+    key: str
+    model: type
+    form: type
+    title: object
+    columns: list[tuple[object, Callable]]
+    order: object
+    searchable: list = field(default_factory=list)
+    fill: Callable = lambda form: None
+    values: Callable = _plain_values
+
+    def form_for(self, obj=None):
+        form = self.form(obj=obj)
+        if obj is not None and request.method == "GET" and hasattr(form, "place_ids"):
+            form.place_ids.data = [p.id for p in obj.places]
+        if obj is not None and request.method == "GET" and hasattr(form, "password"):
+            form.password.data = ""
+        self.fill(form)
+        return form
+
+
+SECTIONS = {
+    s.key: s
+    for s in [
+        Section(
+            "users", User, UserForm, _l("Users"),
+            [(_l("Username"), lambda u: u.username), (_l("Name"), lambda u: u.display_name),
+             (_l("Role"), lambda u: u.role.label), (_l("Service point"), lambda u: localized(u.service_point)),
+             (_l("Team"), lambda u: localized(u.team))],
+            User.username, [User.username, User.display_name], _fill_user, _user_values,
+        ),
+        Section(
+            "points", ServicePoint, ServicePointForm, _l("Service points"),
+            [(_l("Code"), lambda p: p.code), (_l("Name"), localized), (_l("Kind"), lambda p: p.kind.label),
+             (_l("Phone"), lambda p: p.phone)],
+            ServicePoint.code, [ServicePoint.code, ServicePoint.name_zh, ServicePoint.name_en], _fill_point,
+        ),
+        Section(
+            "places", Place, PlaceForm, _l("Places"),
+            [(_l("Code"), lambda p: p.code), (_l("Name"), localized), (_l("Kind"), lambda p: p.kind.label),
+             (_l("Part of"), lambda p: localized(p.parent)), (_l("Served by"), lambda p: localized(p.service_point))],
+            Place.code, [Place.code, Place.name_zh, Place.name_en], _fill_place,
+        ),
+        Section(
+            "items", ServiceItem, ServiceItemForm, _l("Service items"),
+            [(_l("Code"), lambda i: i.code), (_l("Name"), localized), (_l("Category"), lambda i: localized(i, "category")),
+             (_l("Handled as"), lambda i: i.mode.label), (_l("Time limit (hours)"), lambda i: i.sla_hours)],
+            ServiceItem.code, [ServiceItem.code, ServiceItem.name_zh, ServiceItem.name_en, ServiceItem.pinyin],
+        ),
+        Section(
+            "teams", Team, TeamForm, _l("Teams"),
+            [(_l("Code"), lambda t: t.code), (_l("Name"), localized),
+             (_l("Visits per half-day slot"), lambda t: t.capacity_per_slot),
+             (_l("Places covered"), lambda t: "、".join(localized(p) for p in t.places))],
+            Team.code, [Team.code, Team.name_zh, Team.name_en], _fill_team,
+        ),
+    ]
+}
+
+
+def _section(key: str) -> Section:
+    section = SECTIONS.get(key)
+    if section is None:
+        abort(404)
+    return section
+
+
+def _row(section: Section, row_id: int):
+    obj = db.session.get(section.model, row_id)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+@bp.get("/")
+@allow(Role.ADMIN)
+def index():
+    """List the kinds of directory rows with their counts."""
+    counts = {
+        key: db.session.scalar(sa.select(sa.func.count()).select_from(s.model)) for key, s in SECTIONS.items()
+    }
+    return render("directory/index.html", sections=SECTIONS.values(), counts=counts)
+
+
+@bp.get("/<section_key>/")
+@allow(Role.ADMIN)
+def rows(section_key: str):
+    """List the rows of one kind, searchable, with inactive ones on request."""
+    section = _section(section_key)
+    q = request.args.get("q", "").strip()
+    show_inactive = request.args.get("inactive") == "1"
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = sa.select(section.model)
+    if q:
+        query = query.where(sa.or_(*[column.ilike(f"%{q}%") for column in section.searchable]))
+    if not show_inactive:
+        query = query.where(section.model.active)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    items = db.session.scalars(query.order_by(section.order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render(
+        "directory/rows.html", "results", section=section, items=items, q=q, show_inactive=show_inactive,
+        page=page, pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), total=total,
+    )
+
+
+@bp.route("/<section_key>/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def create(section_key: str):
+    """Add a row."""
+    section = _section(section_key)
+    form = section.form_for()
+    if form.validate_on_submit():
+        try:
+            obj = directory.save(section.model, None, section.values(form, None), me())
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            flash(_("Saved."), "success")
+            return redirect_to(url_for("directory.edit", section_key=section.key, row_id=obj.id))
+    return render("directory/form.html", section=section, form=form, obj=None,
+                  status=422 if form.errors else 200)
+
+
+@bp.route("/<section_key>/<int:row_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def edit(section_key: str, row_id: int):
+    """Change a row."""
+    section = _section(section_key)
+    obj = _row(section, row_id)
+    form = section.form_for(obj)
+    if form.validate_on_submit():
+        try:
+            directory.save(section.model, obj, section.values(form, obj), me())
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            flash(_("Saved."), "success")
+            return redirect_to(url_for("directory.edit", section_key=section.key, row_id=obj.id))
+    return render("directory/form.html", section=section, form=form, obj=obj,
+                  status=422 if form.errors else 200)
+
+
+@bp.post("/<section_key>/<int:row_id>/active")
+@allow(Role.ADMIN)
+def set_active(section_key: str, row_id: int):
+    """Deactivate a row (nothing with history is ever deleted), or activate it again."""
+    section = _section(section_key)
+    obj = _row(section, row_id)
+    try:
+        directory.set_active(obj, request.form.get("active") == "1", me())
+    except DomainError as error:
+        flash(str(error.message), "error")
+    else:
+        flash(_("Saved."), "success")
+    return redirect_to(url_for("directory.edit", section_key=section.key, row_id=obj.id))
+
+
+@bp.post("/users/<int:row_id>/sessions")
+@allow(Role.ADMIN)
+def end_sessions(row_id: int):
+    """Sign a user out of every device."""
+    user = _row(SECTIONS["users"], row_id)
+    directory.end_sessions(user, me())
+    flash(_("%(name)s has been signed out everywhere.", name=user.display_name), "success")
+    return redirect_to(url_for("directory.edit", section_key="users", row_id=user.id))

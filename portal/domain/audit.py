@@ -1,0 +1,111 @@
+"""Writing the audit log: one row per change, in the caller's transaction.
+
+The web layer tells this module the client's address for the current request (``bind_address``);
+service functions pass the acting user. Phones and ID numbers are masked before they are stored.
+"""
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+from portal.domain import privacy
+from portal.extensions import begin_mode, db
+from portal.models import AuditEntry
+
+_address: contextvars.ContextVar[str] = contextvars.ContextVar("audit_address", default="")
+
+# Fields whose values never reach the log in full.
+_PHONE_FIELDS = {"phone", "phone2", "requester_phone"}
+_ID_FIELDS = {"id_number"}
+_SECRET_FIELDS = {"password", "password_hash", "key_hash", "token"}
+
+
+def bind_address(address: str) -> contextvars.Token:
+    return _address.set(address or "")
+
+
+def unbind_address(token: contextvars.Token) -> None:
+    _address.reset(token)
+
+
+def current_address() -> str:
+    return _address.get()
+
+
+def _masked(field: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if field in _SECRET_FIELDS:
+        return "***"
+    if field in _PHONE_FIELDS:
+        return privacy.mask_phone(str(value))
+    if field in _ID_FIELDS:
+        return privacy.mask_id_number(str(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [getattr(v, "code", None) or str(v) for v in value]
+    if isinstance(value, str):
+        return str(value)  # an enum member becomes its stored value
+    if isinstance(value, (int, float, bool)):
+        return value
+    return getattr(value, "code", None) or str(value)
+
+
+def record(
+    action: str,
+    actor=None,
+    obj=None,
+    *,
+    object_type: str = "",
+    object_id: str | int = "",
+    changes: dict[str, tuple[Any, Any]] | None = None,
+    reason: str = "",
+    actor_name: str = "",
+) -> AuditEntry:
+    """Add an audit row to the session; the caller's commit writes it with the change."""
+    if obj is not None:
+        object_type = object_type or type(obj).__tablename__
+        object_id = object_id or getattr(obj, "id", "") or ""
+    entry = AuditEntry(
+        actor_id=getattr(actor, "id", None),
+        actor_name=actor_name or getattr(actor, "username", "") or "",
+        address=current_address(),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        changes=(
+            {field: [_masked(field, old), _masked(field, new)] for field, (old, new) in changes.items()}
+            if changes
+            else None
+        ),
+        reason=str(reason or ""),
+    )
+    db.session.add(entry)
+    return entry
+
+
+def apply_changes(obj, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Set attributes on ``obj`` and return ``{field: (old, new)}`` for those that changed."""
+    changed: dict[str, tuple[Any, Any]] = {}
+    for field, new in values.items():
+        old = getattr(obj, field)
+        if _comparable(old) != _comparable(new):
+            changed[field] = (old, new)
+            setattr(obj, field, new)
+    return changed
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted(getattr(v, "id", v) for v in value)
+    return value
+
+
+def record_alone(action: str, actor=None, **fields) -> None:
+    """Write an audit row in a transaction of its own (a refusal or a reveal, where nothing else
+    changes), also from a GET request whose transaction began as a read."""
+    db.session.rollback()
+    with begin_mode("IMMEDIATE"):
+        record(action, actor, **fields)
+        db.session.commit()

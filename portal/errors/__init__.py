@@ -1,0 +1,61 @@
+"""Friendly error pages in the user's language; never a stack trace.
+
+An htmx request gets the message alone (``errors/_message.html``) with ``HX-Retarget`` pointing at
+the page's message area, so a failed click explains itself where the user is looking.
+"""
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal.domain import DomainError
+from portal.extensions import db
+from portal.web.htmx import is_htmx
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
+    403: (_l("Not allowed"), _l("Your role does not allow this. If you need it, ask your station head.")),
+    404: (_l("Not found"), _l("There is no such page, or it is not yours to see.")),
+    405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
+    409: (_l("Changed by someone else"), _l("Someone changed this in the meantime. Reload to see the latest.")),
+    413: (_l("File too large"), _l("What you sent is larger than the portal accepts.")),
+    429: (_l("Too many requests"), _l("Too many attempts. Wait a few minutes and try again.")),
+    500: (_l("Something went wrong"), _l("The portal hit an error. Nothing you entered was half-saved; please try again.")),
+}
+
+
+def error_page(status: int, message=None, title=None, reload: bool = False):
+    default_title, default_message = MESSAGES.get(status, MESSAGES[500])
+    context = dict(status=status, title=title or default_title, message=message or default_message, reload=reload)
+    if is_htmx():
+        headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
+        return render_template("errors/_message.html", **context), status, headers
+    return render_template("errors/error.html", **context), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return error_page(
+            400,
+            title=_l("The page has expired"),
+            message=_l("This page was open too long or was opened elsewhere. Reload it and submit again."),
+            reload=True,
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        return error_page(error.status, message=error.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return error_page(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_page(500)

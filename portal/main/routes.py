@@ -1,0 +1,27 @@
+"""Routes of the main area."""
+from __future__ import annotations
+
+from flask import current_app, redirect, request, session, url_for
+from flask_login import current_user
+
+from portal.main import bp
+from portal.web.guards import allow_signed_in, public
+from portal.web.htmx import render, safe_next
+from portal.web.navigation import entries_for
+
+
+@bp.get("/")
+@allow_signed_in
+def home():
+    """Show the signed-in user's home page: the pages of their role."""
+    return render("main/home.html", entries=entries_for(current_user))
+
+
+@bp.post("/language")
+@public
+def switch_language():
+    """Switch the interface between Chinese and English."""
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect(safe_next(request.form.get("next")) or url_for("main.home"), code=303)

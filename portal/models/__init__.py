@@ -1,0 +1,24 @@
+"""The tables, as SQLAlchemy 2 typed models. Models know nothing of the domain or the web."""
+from portal.models.audit import AuditEntry
+from portal.models.cases import (
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseNumberCounter,
+    CaseStatus,
+    Channel,
+    EventKind,
+    Outcome,
+    Priority,
+    Satisfaction,
+)
+from portal.models.catalog import Mode, ServiceItem
+from portal.models.people import FailedLogin, Role, Team, User, team_places, user_places
+from portal.models.places import Household, Place, PlaceKind, PointKind, Resident, ServicePoint
+
+__all__ = [
+    "AuditEntry", "Case", "CaseEvent", "CaseNumberCounter", "CaseStatus", "Channel", "EventKind",
+    "FailedLogin", "Household", "Mode", "OPEN_STATUSES", "Outcome", "Place", "PlaceKind", "PointKind",
+    "Priority", "Resident", "Role", "Satisfaction", "ServiceItem", "ServicePoint", "Team", "User",
+    "team_places", "user_places",
+]

@@ -1,0 +1,196 @@
+"""Cases (工单) and their timeline.
+
+The status enum is here because the table stores it; what may happen to a status, and who may make
+it happen, is in ``portal.domain.lifecycle``. Nothing outside that module sets ``Case.status``.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal import clock
+from portal.extensions import db
+from portal.models.catalog import Mode, ServiceItem
+from portal.models.choices import LabelledEnum
+from portal.models.people import Team, User
+from portal.models.places import Household, Place, Resident, ServicePoint
+
+
+class CaseStatus(LabelledEnum):
+    LOGGED = "logged", _l("Logged")
+    CLAIMED = "claimed", _l("Claimed")
+    IN_PROGRESS = "in_progress", _l("In progress")
+    AWAITING_OFFICE = "awaiting_office", _l("Awaiting higher office")
+    RESOLVED = "resolved", _l("Resolved")
+    CLOSED = "closed", _l("Closed")
+    RETURNED = "returned", _l("Returned")
+    MERGED = "merged", _l("Merged")
+    CANCELLED = "cancelled", _l("Cancelled")
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATUSES
+
+
+OPEN_STATUSES = frozenset(
+    {
+        CaseStatus.LOGGED,
+        CaseStatus.CLAIMED,
+        CaseStatus.IN_PROGRESS,
+        CaseStatus.AWAITING_OFFICE,
+        CaseStatus.RETURNED,
+    }
+)
+
+
+class Channel(LabelledEnum):
+    COUNTER = "counter", _l("Counter")
+    PHONE = "phone", _l("Phone")
+    WECHAT = "wechat", _l("WeChat")
+    VISIT = "visit", _l("Home visit")
+    KIOSK = "kiosk", _l("Kiosk")
+
+
+class Priority(LabelledEnum):
+    NORMAL = "normal", _l("Normal")
+    URGENT = "urgent", _l("Urgent")
+
+
+class Outcome(LabelledEnum):
+    SOLVED = "solved", _l("Solved")
+    PARTLY = "partly", _l("Partly solved")
+    UNSOLVED = "unsolved", _l("Not solved")
+
+
+class Satisfaction(LabelledEnum):
+    SATISFIED = "satisfied", _l("Satisfied")
+    BASICALLY = "basically", _l("Basically satisfied")
+    DISSATISFIED = "dissatisfied", _l("Dissatisfied")
+    UNRATED = "unrated", _l("Not rated")
+
+
+class EventKind(LabelledEnum):
+    LOGGED = "logged", _l("Logged")
+    CLAIMED = "claimed", _l("Claimed")
+    ASSIGNED = "assigned", _l("Assigned")
+    STARTED = "started", _l("Work started")
+    SENT_OFF = "sent_off", _l("Sent to higher office")
+    OFFICE_ANSWERED = "office_answered", _l("Higher office answered")
+    RESOLVED = "resolved", _l("Resolved")
+    FINISHED_ON_SPOT = "finished_on_spot", _l("Finished on the spot")
+    CALLBACK = "callback", _l("Callback")
+    CLOSED = "closed", _l("Closed")
+    RETURNED = "returned", _l("Returned")
+    TRANSFERRED = "transferred", _l("Transferred")
+    MERGED = "merged", _l("Merged")
+    REOPENED = "reopened", _l("Reopened")
+    CANCELLED = "cancelled", _l("Cancelled")
+    EDITED = "edited", _l("Details edited")
+    NOTE = "note", _l("Note")
+
+
+class Case(db.Model):
+    """A resident's request, from the first call or visit to the callback."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.Index("ix_cases_status_created_at", "status", "created_at"),
+        sa.Index("ix_cases_place_status", "place_id", "status"),
+        sa.Index("ix_cases_point_status", "service_point_id", "status"),
+        sa.Index("ix_cases_owner_status", "owner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_items.id"))
+    household_id: Mapped[int | None] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("residents.id"))
+    requester_name: Mapped[str] = mapped_column(sa.String(50))
+    requester_phone: Mapped[str] = mapped_column(sa.String(20), index=True)
+    place_id: Mapped[int | None] = mapped_column(sa.ForeignKey("places.id"))
+    # Free-text address when the caller's household is not (yet) in the register.
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    service_point_id: Mapped[int] = mapped_column(sa.ForeignKey("service_points.id"))
+    channel: Mapped[Channel]
+    description: Mapped[str] = mapped_column(sa.Text)
+    mode: Mapped[Mode]
+    status: Mapped[CaseStatus] = mapped_column(default=CaseStatus.LOGGED)
+    priority: Mapped[Priority] = mapped_column(default=Priority.NORMAL)
+    due_at: Mapped[datetime | None]
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+    claimed_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    redo_count: Mapped[int] = mapped_column(default=0)
+    transfer_count: Mapped[int] = mapped_column(default=0)
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    outcome: Mapped[Outcome | None]
+    satisfaction: Mapped[Satisfaction | None]
+    callback_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    # Optimistic lock: every edit form carries it, and every UPDATE checks it.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    item: Mapped[ServiceItem] = relationship()
+    household: Mapped[Household | None] = relationship()
+    resident: Mapped[Resident | None] = relationship()
+    place: Mapped[Place | None] = relationship()
+    service_point: Mapped[ServicePoint] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    team: Mapped[Team | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    merged_into: Mapped[Case | None] = relationship(remote_side=[id])
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", passive_deletes=True
+    )
+
+    def is_overdue(self, at: datetime | None = None) -> bool:
+        at = at or clock.now()
+        return self.status.is_open and self.due_at is not None and self.due_at < at
+
+    def __repr__(self) -> str:
+        return f"<Case {self.number}>"
+
+
+class CaseEvent(db.Model):
+    """One step on a case's timeline; ``public`` events are shown to the resident."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (sa.Index("ix_case_events_case_id_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Who acted when it was not a signed-in user: "自助终端 kiosk-1", "系统".
+    actor_label: Mapped[str] = mapped_column(sa.String(80), default="")
+    kind: Mapped[EventKind]
+    from_status: Mapped[CaseStatus | None]
+    to_status: Mapped[CaseStatus | None]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    public: Mapped[bool] = mapped_column(default=False)
+    data: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CaseEvent {self.case_id} {self.kind}>"
+
+
+class CaseNumberCounter(db.Model):
+    """The last sequence number given out per prefix and local day, for LS-20261128-0001."""
+
+    __tablename__ = "case_number_counters"
+
+    prefix: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)

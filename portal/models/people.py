@@ -1,0 +1,108 @@
+"""Who works in the portal: users and their roles, on-site teams, and failed logins."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal import clock
+from portal.extensions import db
+from portal.models.choices import LabelledEnum
+from portal.models.places import Place, ServicePoint
+
+
+class Role(LabelledEnum):
+    ADMIN = "admin", _l("Administrator")
+    STAFF = "staff", _l("Station staff")
+    PROXY = "proxy", _l("Party-member proxy")
+    TEAM = "team", _l("On-site team member")
+    BUTLER = "butler", _l("District butler")
+    LEAD = "lead", _l("Station head or leader")
+
+
+user_places = sa.Table(
+    "user_places",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("place_id", sa.ForeignKey("places.id", ondelete="CASCADE"), primary_key=True),
+)
+
+team_places = sa.Table(
+    "team_places",
+    db.metadata,
+    sa.Column("team_id", sa.ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("place_id", sa.ForeignKey("places.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Team(db.Model):
+    """An on-site service team (上门服务队) and the places it covers."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(60))
+    name_en: Mapped[str] = mapped_column(sa.String(80), default="")
+    service_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_points.id"))
+    # Home visits the team can take in one half-day slot.
+    capacity_per_slot: Mapped[int] = mapped_column(default=4)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    service_point: Mapped[ServicePoint | None] = relationship()
+    places: Mapped[list[Place]] = relationship(secondary=team_places, order_by="Place.code")
+    members: Mapped[list[User]] = relationship(back_populates="team", order_by="User.username")
+
+    def __repr__(self) -> str:
+        return f"<Team {self.code}>"
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in: staff, proxy, team member, butler, lead or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(50))
+    phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    role: Mapped[Role]
+    service_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_points.id"))
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))
+    is_team_lead: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    # Bumped to end every session of the user at once (logout, password change, deactivation).
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_login_at: Mapped[datetime | None]
+
+    service_point: Mapped[ServicePoint | None] = relationship()
+    team: Mapped[Team | None] = relationship(back_populates="members")
+    places: Mapped[list[Place]] = relationship(secondary=user_places, order_by="Place.code")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this
+        return self.active
+
+    def get_id(self) -> str:
+        # The epoch travels in the session: once it is bumped, every older session stops loading.
+        return f"{self.id}:{self.session_epoch}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class FailedLogin(db.Model):
+    """A failed login, kept in the database so that throttling holds across all workers."""
+
+    __tablename__ = "failed_logins"
+    __table_args__ = (sa.Index("ix_failed_logins_address_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=clock.now)
+    address: Mapped[str] = mapped_column(sa.String(64))
+    username: Mapped[str] = mapped_column(sa.String(80), default="")

@@ -1,0 +1,55 @@
+"""Plumbing shared by every web area: request hooks, template helpers and security headers."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, g, request
+from flask_login import current_user
+
+from portal import clock
+from portal.domain import privacy
+from portal.extensions import reset_begin_mode, set_begin_mode
+from portal.web import i18n, navigation, security
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def init_app(app: Flask) -> None:
+    security.init_app(app)
+
+    @app.before_request
+    def reads_do_not_lock():
+        # GET requests change nothing (a rule of the portal), so their transactions never need
+        # SQLite's write lock; every other request takes it up front (portal.extensions).
+        if request.method in SAFE_METHODS:
+            g._begin_token = set_begin_mode("DEFERRED")
+
+    @app.teardown_request
+    def restore_begin_mode(_exc):
+        token = g.pop("_begin_token", None)
+        if token is not None:
+            reset_begin_mode(token)
+
+    app.jinja_env.globals.update(
+        nav_entries=lambda: navigation.entries_for(current_user),
+        localized=i18n.localized,
+        is_english=i18n.is_english,
+        now=clock.now,
+    )
+    app.jinja_env.filters.update(
+        local=format_local,
+        localdate=format_local_date,
+        phone=privacy.mask_phone,
+        id_number=privacy.mask_id_number,
+    )
+
+
+def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a UTC timestamp in local time."""
+    if moment is None:
+        return ""
+    return clock.local(moment).strftime(pattern)
+
+
+def format_local_date(moment: datetime | None) -> str:
+    return format_local(moment, "%Y-%m-%d")

@@ -1,0 +1,53 @@
+"""Helpers shared by the forms of every area."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, SelectChoice, ValidationError
+
+from portal.domain import DomainError, privacy
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Choices for a select field from ``(value, label)`` pairs; None becomes the empty value."""
+    return [SelectChoice("" if value is None else value, label) for value, label in pairs]
+
+
+def enum_options(enum_class) -> list[SelectChoice]:
+    return options((member.value, member.label) for member in enum_class)
+
+
+def attach_error(form, error: DomainError, default_field: str | None = None) -> None:
+    """Show a domain error next to the field it names, or at the top of the form."""
+    name = error.field or default_field
+    field: Field | None = getattr(form, name, None) if name else None
+    if isinstance(field, Field):
+        field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+class Phone:
+    """Validate a mainland mobile or landline number, and leave the field holding its digits."""
+
+    def __init__(self, message=None):
+        self.message = message or _l("Enter a mobile number of 11 digits, or a landline with its area code.")
+
+    def __call__(self, form, field):
+        if not field.data:
+            return
+        digits = privacy.normalise_phone(field.data)
+        if not privacy.is_valid_phone(digits):
+            raise ValidationError(self.message)
+        field.data = digits
+
+
+class IdNumber:
+    """Validate an 18-digit resident ID number by its check digit."""
+
+    def __call__(self, form, field):
+        if not field.data:
+            return
+        value = field.data.strip().upper()
+        if not privacy.is_valid_id_number(value):
+            raise ValidationError(_l("This ID number is not valid (18 characters, check the last one)."))
+        field.data = value

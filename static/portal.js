@@ -1,0 +1,29 @@
+/* The portal's own script: small behaviours that cannot be attributes (the CSP forbids inline
+   script). Everything works without it; it only adds comfort. */
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest("[data-print]");
+    if (target) {
+      event.preventDefault();
+      window.print();
+      return;
+    }
+    var reload = event.target.closest("[data-reload]");
+    if (reload) {
+      event.preventDefault();
+      window.location.reload();
+    }
+  });
+
+  // Forms and buttons marked data-confirm ask before they submit (htmx elements use hx-confirm).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var question = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  });
+})();

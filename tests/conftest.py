@@ -1,0 +1,245 @@
+"""Fixtures: an app on SQLite and on PostgreSQL, a client, a signed-in ``auth`` helper, factories.
+
+Every test that takes ``app`` runs twice, once per database; its id says which (``[sqlite]`` or
+``[postgresql]``), so ``-k sqlite`` or ``-k postgresql`` runs one kind alone. The schema is built
+once per run by the Alembic migrations (never ``create_all``): an SQLite template file that each
+test copies, and a PostgreSQL database of this run's own (``PORTAL_TEST_DATABASE_URL``, default the
+local server's ``test`` database, is only used to create and drop it), emptied after each test.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from flask import has_app_context
+from flask_migrate import upgrade
+
+from portal import create_app
+from portal.config import TestConfig, normalise_database_url
+from portal.extensions import db
+
+POSTGRES_ADMIN_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PASSWORD = "correct-horse-7"
+
+
+def pytest_sessionstart(session):
+    """Compile the translations when they are missing or older than their catalogs (as `make` does)."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parent.parent.glob("portal/translations/*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with open(po, "rb") as source, open(mo, "wb") as target:
+                write_mo(target, read_po(source))
+
+
+def config_for(url: str, **overrides) -> dict:
+    settings = {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()}
+    settings["SQLALCHEMY_DATABASE_URI"] = url
+    settings.update(overrides)
+    return settings
+
+
+def migrate(url: str) -> None:
+    app = create_app(config_for(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "portal.sqlite3"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A database of this run's own on the PostgreSQL server, or None when none is reachable."""
+    admin_url = normalise_database_url(POSTGRES_ADMIN_URL)
+    try:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure means: no PostgreSQL here
+        yield None, f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({type(error).__name__}); set PORTAL_TEST_DATABASE_URL"
+        return
+    name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url)
+        yield url, None
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def empty_postgres(app) -> None:
+    """Remove every row the test wrote (the audit log's guard triggers are bypassed for this)."""
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        path = tmp_path / "portal.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url, reason = request.getfixturevalue("postgres_url")
+    if url is None:
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(config_for(database_url, UPLOAD_FOLDER=str(tmp_path / "uploads")))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if database_url.startswith("postgresql"):
+        empty_postgres(app)
+
+
+# --- the demo data set, loaded once per run and copied for each test that uses it ---------------
+
+DEMO_CASES = 600
+
+
+def load_demo(url: str) -> None:
+    from portal import demo
+
+    app = create_app(config_for(url))
+    with app.app_context():
+        demo.load(case_count=DEMO_CASES)
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory, sqlite_template):
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    shutil.copy(sqlite_template, path)
+    load_demo(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_postgres(postgres_url):
+    """A PostgreSQL database with the demo data, used as the TEMPLATE of each test's copy."""
+    url, reason = postgres_url
+    if url is None:
+        yield None, reason
+        return
+    admin = sa.create_engine(normalise_database_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    name = sa.engine.make_url(url).database + "_demo"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{sa.engine.make_url(url).database}"'))
+    demo_url = sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+    try:
+        load_demo(demo_url)
+        yield (admin, name), None
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_app(request, tmp_path):
+    """An app on a fresh copy of the demo data set (about 10,000 households, 600 cases)."""
+    if request.param == "sqlite":
+        path = tmp_path / "demo.sqlite3"
+        shutil.copy(request.getfixturevalue("demo_sqlite"), path)
+        url, cleanup = f"sqlite:///{path}", None
+    else:
+        template, reason = request.getfixturevalue("demo_postgres")
+        if template is None:
+            pytest.skip(reason)
+        admin, template_name = template
+        name = f"{template_name}_{uuid.uuid4().hex[:6]}"
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+
+        def cleanup():
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    app = create_app(config_for(url, UPLOAD_FOLDER=str(tmp_path / "uploads")))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if cleanup:
+        cleanup()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call the domain directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+class Auth:
+    """Signs a test client in and out."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username: str, password: str = PASSWORD, follow: bool = False):
+        return self.client.post("/auth/login", data={"username": username, "password": password},
+                                follow_redirects=follow)
+
+    def logout(self):
+        return self.client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def make(app):
+    from tests.factories import Factory
+
+    return Factory(app)
+
+
+@contextmanager
+def context_of(app):
+    """Use the pushed application context when there is one, else push one for the block."""
+    if has_app_context():
+        yield
+    else:
+        with app.app_context():
+            yield

@@ -1,0 +1,57 @@
+"""Demo data: loads into an empty database only, covers every role and every case state."""
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Case, CaseStatus, Household, Role, User
+
+
+def test_demo_data_command_loads_an_empty_database_and_prints_the_logins(app, runner):
+    result = runner.invoke(args=["demo-data", "--cases", "50"])
+    assert result.exit_code == 0, result.output
+    assert "staff-ls-c" in result.output and "demo2026" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) >= 50
+
+
+def test_demo_data_fills_directory_people_and_cases(demo_app):
+    with demo_app.app_context():
+        roles = set(db.session.scalars(sa.select(User.role).distinct()))
+        households = db.session.scalar(sa.select(sa.func.count()).select_from(Household))
+        states = set(db.session.scalars(sa.select(Case.status).distinct()))
+        proxies = db.session.scalar(sa.select(sa.func.count()).where(User.role == Role.PROXY))
+        butlers = db.session.scalar(sa.select(sa.func.count()).where(User.role == Role.BUTLER))
+        team_members = db.session.scalar(sa.select(sa.func.count()).where(User.role == Role.TEAM))
+    assert roles == set(Role)
+    assert households > 10_000  # 907 on the island and 9,540 in the estates
+    assert proxies == 12 and butlers == 12 and team_members == 18
+    assert states >= {CaseStatus.LOGGED, CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_OFFICE,
+                      CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.RETURNED, CaseStatus.MERGED}
+
+
+def test_every_demo_case_has_a_timeline_that_ends_in_its_state(demo_app):
+    with demo_app.app_context():
+        cases = db.session.scalars(sa.select(Case).options(sa.orm.selectinload(Case.events))).all()
+        for case in cases:
+            assert case.events, case.number
+            last_status_change = [e for e in case.events if e.to_status is not None][-1]
+            assert last_status_change.to_status == case.status, case.number
+
+
+def test_demo_data_refuses_a_database_that_holds_data(demo_app):
+    runner = demo_app.test_cli_runner()
+    result = runner.invoke(args=["demo-data"])
+    assert result.exit_code != 0
+    assert "--force" in result.output
+    quiet = runner.invoke(args=["demo-data", "--if-empty"])
+    assert quiet.exit_code == 0 and "already holds data" in quiet.output
+
+
+@pytest.mark.parametrize("username", ["admin", "leader", "staff-ls-c", "proxy-h01", "team1-lead", "butler-e01"])
+def test_each_demo_login_reaches_its_home_page(demo_app, username):
+    client = demo_app.test_client()
+    response = client.post("/auth/login", data={"username": username, "password": "demo2026"})
+    assert response.status_code == 303
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "您好" in home.get_data(as_text=True)

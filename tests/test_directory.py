@@ -1,0 +1,143 @@
+"""Directory admin: users, service points, places, service items and teams."""
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import AuditEntry, Role, ServiceItem, User
+
+
+@pytest.fixture
+def admin(make, auth):
+    make.directory()
+    user = make.user(Role.ADMIN, username="root")
+    auth.login("root")
+    return user
+
+
+def _count(app, model):
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_only_admins_reach_the_directory(client, auth, make):
+    make.user(Role.STAFF, username="wang")
+    auth.login("wang")
+    assert client.get("/directory/").status_code == 403
+
+
+def test_admin_lists_every_kind_of_row(client, admin):
+    html = client.get("/directory/").get_data(as_text=True)
+    for title in ("用户", "服务站点", "地点", "服务事项", "上门服务队"):
+        assert title in html
+    items = client.get("/directory/items/?q=dbsq").get_data(as_text=True)
+    assert "最低生活保障申请" in items
+
+
+def test_admin_creates_a_user_who_can_then_sign_in(app, client, admin, make):
+    point = make.get(__import__("portal.models", fromlist=["ServicePoint"]).ServicePoint, code="LS-P01")
+    response = client.post("/directory/users/new", data={
+        "username": "li.na", "display_name": "李娜", "phone": "138 0000 2222", "role": "staff",
+        "service_point_id": str(point.id), "team_id": "", "password": "a-first-secret-9",
+    })
+    assert response.status_code == 303
+    with app.app_context():
+        user = db.session.scalars(sa.select(User).where(User.username == "li.na")).one()
+        assert user.phone == "13800002222"
+        entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "create")).one()
+        assert entry.object_id == str(user.id)
+        assert entry.changes["phone"] == [None, "138****2222"]
+        assert "password_hash" not in entry.changes
+    other = app.test_client()
+    assert other.post("/auth/login", data={"username": "li.na", "password": "a-first-secret-9"}).status_code == 303
+
+
+def test_duplicate_username_is_refused_next_to_the_field(app, client, admin):
+    before = _count(app, User)
+    response = client.post("/directory/users/new", data={
+        "username": "root", "display_name": "重名", "role": "staff", "service_point_id": "", "team_id": "",
+        "password": "a-first-secret-9",
+    })
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="username-error">“root”已被使用，请换一个。' in html
+    assert _count(app, User) == before
+
+
+def test_service_item_code_that_exists_is_refused_and_nothing_changes(app, client, admin):
+    before = _count(app, ServiceItem)
+    response = client.post("/directory/items/new", data={
+        "code": "CA01", "category_zh": "民政", "name_zh": "重复事项", "mode": "counter", "sla_hours": "24",
+    })
+    assert response.status_code == 422
+    assert 'id="code-error">“CA01”已被使用' in response.get_data(as_text=True)
+    assert _count(app, ServiceItem) == before
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("code", "ca 01", "请使用大写字母、数字和连字符"),
+    ("name_zh", "", "此项必填。"),
+    ("sla_hours", "0", "请填写 1 到 8760 小时之间的数。"),
+    ("sla_hours", "", "请填写办理时限（小时）。"),
+])
+def test_bad_service_item_input_is_explained_next_to_the_field(client, admin, field, value, message):
+    data = {"code": "NEW1", "category_zh": "民政", "name_zh": "新事项", "mode": "counter", "sla_hours": "24"}
+    data[field] = value
+    response = client.post("/directory/items/new", data=data)
+    assert response.status_code == 422
+    assert f'id="{field}-error">{message}' in response.get_data(as_text=True)
+
+
+def test_new_service_item_is_found_by_its_pinyin_initials(app, client, admin):
+    client.post("/directory/items/new", data={
+        "code": "CV09", "category_zh": "便民服务", "name_zh": "老年证办理", "keywords": "老年卡", "mode": "counter",
+        "sla_hours": "24",
+    })
+    with app.app_context():
+        item = db.session.scalars(sa.select(ServiceItem).where(ServiceItem.code == "CV09")).one()
+        assert "lnzbl" in item.pinyin.split() and "lnk" in item.pinyin.split()
+
+
+def test_deactivating_a_user_signs_them_out_at_their_next_request(app, client, admin, make):
+    make.user(Role.STAFF, username="wang")
+    theirs = app.test_client()
+    theirs.post("/auth/login", data={"username": "wang", "password": "correct-horse-7"})
+    assert theirs.get("/").status_code == 200
+    with app.app_context():
+        wang = db.session.scalars(sa.select(User).where(User.username == "wang")).one()
+    response = client.post(f"/directory/users/{wang.id}/active", data={"active": "0"})
+    assert response.status_code == 303
+    assert theirs.get("/").status_code == 302
+    with app.app_context():
+        assert db.session.get(User, wang.id).active is False  # deactivated, never deleted
+
+
+def test_admin_cannot_deactivate_themselves(app, client, admin):
+    response = client.post(f"/directory/users/{admin.id}/active", data={"active": "0"}, follow_redirects=True)
+    assert "不能停用自己的账号。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, admin.id).active
+
+
+def test_admin_ends_a_users_sessions(app, client, admin, make):
+    user = make.user(Role.PROXY, username="dang")
+    theirs = app.test_client()
+    theirs.post("/auth/login", data={"username": "dang", "password": "correct-horse-7"})
+    client.post(f"/directory/users/{user.id}/sessions")
+    assert theirs.get("/").status_code == 302
+
+
+def test_editing_a_place_writes_one_audit_row_with_old_and_new(app, client, admin, make):
+    from portal.models import Place
+
+    place = make.get(Place, code="H01")
+    form = client.get(f"/directory/places/{place.id}")
+    assert form.status_code == 200
+    response = client.post(f"/directory/places/{place.id}", data={
+        "code": "H01", "kind": "hamlet", "name_zh": "东岙村", "name_en": "Dong'ao", "parent_id": str(place.parent_id),
+        "service_point_id": str(place.service_point_id), "household_count": "97",
+    })
+    assert response.status_code == 303
+    with app.app_context():
+        entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "update")).all()
+    assert len(entries) == 1
+    assert entries[0].changes == {"name_zh": ["东岙", "东岙村"], "household_count": [96, 97]}

@@ -1,0 +1,82 @@
+"""Safe defaults every page has: CSP without inline code, CSRF on POST, headers, no inline script."""
+import re
+from pathlib import Path
+
+import pytest
+
+from portal import create_app
+from portal.models import Role
+from tests.conftest import config_for
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/static/portal.css", "/no-such-page", "/"])
+def test_every_response_carries_a_strict_content_security_policy(client, path):
+    with client.get(path) as response:
+        headers = response.headers
+    policy = headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_pages_of_a_signed_in_user_are_never_cached(client, auth, make):
+    make.user(Role.STAFF, username="wang")
+    auth.login("wang")
+    response = client.get("/")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_templates_hold_no_inline_script_style_or_event_handler():
+    for template in TEMPLATES.rglob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template
+        assert not re.search(r"<style\b", text), template
+        assert not re.search(r"\sstyle=", text), template
+        assert not re.search(r"\son[a-z]+=", text), template
+        assert "hx-on" not in text, template
+
+
+def test_htmx_is_vendored_and_configured_without_eval(client):
+    html = client.get("/auth/login").get_data(as_text=True)
+    assert '/static/vendor/htmx-2.0.11.min.js' in html
+    assert '"allowEval":false' in html and '"includeIndicatorStyles":false' in html
+    assert '"historyCacheSize":0' in html
+    with client.get("/static/vendor/htmx-2.0.11.min.js") as response:
+        assert response.status_code == 200
+
+
+@pytest.fixture
+def csrf_app(database_url):
+    return create_app(config_for(database_url, WTF_CSRF_ENABLED=True))
+
+
+def test_post_without_csrf_token_is_refused_with_a_reload_message(csrf_app):
+    client = csrf_app.test_client()
+    response = client.post("/auth/login", data={"username": "x", "password": "y"})
+    assert response.status_code == 400
+    assert "页面已过期" in response.get_data(as_text=True)
+
+
+def test_htmx_sends_the_csrf_token_in_a_header(csrf_app):
+    client = csrf_app.test_client()
+    html = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+    response = client.post("/language", data={"lang": "en"}, headers={"X-CSRFToken": token})
+    assert response.status_code == 303
+
+
+def test_an_error_never_shows_a_trace(app):
+    @app.get("/boom")
+    def boom():  # a route of this test's own, to make the app fail
+        raise RuntimeError("secret detail")
+
+    boom.is_public = True
+    response = app.test_client().get("/boom")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "secret detail" not in html and "Traceback" not in html
+    assert "出错了" in html
