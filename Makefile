@@ -18,6 +18,7 @@ run: install
 	PORTAL_DEMO_MODE=true $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev translations
+	$(BIN)/ruff check portal tests
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 install: $(VENV)/.installed translations

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask
 
 from portal.config import Config, from_environment, normalise_database_url
-from portal.extensions import babel, configure_sqlite, csrf, db, login_manager, migrate
+from portal.extensions import babel, configure_sqlite, csrf, db, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,7 +55,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
-    from portal import auth, directory, errors, main, web
+    from portal import auth, cases, directory, errors, intake, main, web
     from portal.web import guards
 
     web.init_app(app)
@@ -63,6 +63,8 @@ def create_app(config: type | dict | None = None) -> Flask:
     guards.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
+    app.register_blueprint(intake.bp)
+    app.register_blueprint(cases.bp)
     app.register_blueprint(directory.bp)
     errors.init_app(app)
 

@@ -5,7 +5,7 @@ board, the 3+2 week) are local days. Tests move time by patching ``portal.clock.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -13,7 +13,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 def now() -> datetime:
     """Return the current time, aware, in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def local(moment: datetime) -> datetime:

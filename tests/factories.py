@@ -101,3 +101,24 @@ class Factory:
             for name in residents:
                 household.residents.append(Resident(name=name, phone=phone))
             return self._save(household)
+
+    def cases(self, count: int, item, place, point, status=None, owner=None, **fields) -> list[int]:
+        """Insert ``count`` cases at once (for lists and query budgets), each with its first event."""
+        from portal import clock
+        from portal.models import Case, CaseEvent, CaseStatus, Channel, EventKind
+
+        status = status or CaseStatus.LOGGED
+        with context_of(self.app):
+            now = clock.now()
+            rows = []
+            for _ in range(count):
+                serial = next(_serial)
+                case = Case(number=f"TS-{serial:08d}", item_id=item.id, place_id=place.id, service_point_id=point.id,
+                            requester_name=f"居民{serial}", requester_phone=f"139{serial:08d}", channel=Channel.PHONE,
+                            description="批量测试", mode=item.mode, status=status, owner_id=owner.id if owner else None,
+                            created_at=now, updated_at=now, due_at=now, redo_count=0, transfer_count=0, **fields)
+                case.events = [CaseEvent(kind=EventKind.LOGGED, to_status=CaseStatus.LOGGED, public=True, at=now)]
+                rows.append(case)
+            db.session.add_all(rows)
+            db.session.commit()
+            return [case.id for case in rows]

@@ -141,3 +141,16 @@ def test_editing_a_place_writes_one_audit_row_with_old_and_new(app, client, admi
         entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "update")).all()
     assert len(entries) == 1
     assert entries[0].changes == {"name_zh": ["东岙", "东岙村"], "household_count": [96, 97]}
+
+
+def test_admin_adds_a_canned_reply_for_one_item(app, client, admin, make):
+    from portal.models import CannedReply
+
+    item = make.get(ServiceItem, code="CA01")
+    response = client.post("/directory/replies/new", data={"item_id": str(item.id), "status": "", "text": "请补充收入证明"})
+    assert response.status_code == 303
+    with app.app_context():
+        reply = db.session.scalars(sa.select(CannedReply).filter_by(text="请补充收入证明")).one()
+        assert reply.item_id == item.id and reply.status is None
+    empty = client.post("/directory/replies/new", data={"item_id": "", "status": "", "text": ""})
+    assert empty.status_code == 422 and 'id="text-error">此项必填。' in empty.get_data(as_text=True)

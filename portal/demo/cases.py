@@ -62,7 +62,7 @@ RESOLUTIONS = {
 
 
 def _pick_weighted(rng: random.Random, pairs):
-    values, weights = zip(*pairs)
+    values, weights = zip(*pairs, strict=True)
     return rng.choices(values, weights=weights)[0]
 
 
@@ -182,7 +182,7 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
         logged_by = None if channel is Channel.KIOSK else staff
         story.events.append(CaseEvent(at=created, actor_id=logged_by.id if logged_by else None,
                                       actor_label="" if logged_by else "自助终端", kind=E.LOGGED,
-                                      to_status=S.LOGGED, note="已受理", public=True))
+                                      to_status=S.LOGGED, public=True, data={"channel": channel.value}))
         _tell(story, rng, item, worker, staff)
         case.events = story.events
         cases.append(case)
@@ -195,8 +195,8 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
             continue
         duplicate.events.append(CaseEvent(at=duplicate.created_at + timedelta(minutes=20),
                                           actor_id=duplicate.created_by_id, kind=E.MERGED,
-                                          from_status=S.LOGGED, to_status=S.MERGED,
-                                          note=f"与 {original.number} 重复，已合并", public=True))
+                                          from_status=S.LOGGED, to_status=S.MERGED, public=True,
+                                          data={"original": original.number}))
         duplicate.status = S.MERGED
         duplicate.merged_into = original
 
@@ -228,17 +228,17 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
         case.owner_id, case.claimed_at, case.resolved_at = staff.id, story.at, story.at
     else:
         wait = max(sla * rng.uniform(0.01, 0.2), timedelta(hours=rng.uniform(0.5, 30)))
-        if not story.step(wait, E.CLAIMED, S.CLAIMED, worker, "已签收", public=True):
+        if not story.step(wait, E.CLAIMED, S.CLAIMED, worker, public=True):
             return
         case.owner_id, case.claimed_at = worker.id, story.at
         if not story.step(timedelta(hours=rng.uniform(0.1, 12)), E.STARTED, S.IN_PROGRESS, worker):
             return
         if item.needs_approval and item.mode is Mode.ERRAND:
             if not story.step(sla * rng.uniform(0.05, 0.3), E.SENT_OFF, S.AWAITING_OFFICE, worker,
-                              f"材料已报送{item.approving_office}", public=True):
+                              public=True, data={"office": item.approving_office}):
                 return
             if not story.step(sla * rng.uniform(0.1, 0.5), E.OFFICE_ANSWERED, S.IN_PROGRESS, worker,
-                              "审批通过", data={"answer": "approved"}):
+                              public=True, data={"answer": "approved"}):
                 return
         if not story.step(sla * rng.uniform(0.05, 0.6), E.RESOLVED, S.RESOLVED, worker,
                           RESOLUTIONS[item.mode] if not item.code.startswith("HT") else "已上门维修，供热恢复正常",
@@ -247,34 +247,29 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
         case.resolved_at = story.at
 
     for attempt in range(2):
-        if not story.step(timedelta(hours=rng.uniform(16, 60)), E.CALLBACK, None, staff, "回访"):
+        if not story.step(timedelta(hours=rng.uniform(16, 60)), E.CLOSED, S.CLOSED, staff, public=True):
             return
-        if rng.random() < 0.03:
-            story.events[-1].note = "三次回访未接通，按未评价结案"
-            story.events[-1].to_status = S.CLOSED
-            case.status, case.closed_at, case.satisfaction = S.CLOSED, story.at, Satisfaction.UNRATED
-            story.events[-1].kind = E.CLOSED
+        event = story.events[-1]
+        case.closed_at = story.at
+        if rng.random() < 0.03:  # three calls, nobody answered: closed without a rating
+            event.data = {"unrated": True}
+            case.satisfaction = Satisfaction.UNRATED
             return
         outcome = _pick_weighted(rng, [(Outcome.SOLVED, 88), (Outcome.PARTLY, 8), (Outcome.UNSOLVED, 4)])
         satisfaction = _pick_weighted(rng, [(Satisfaction.SATISFIED, 80), (Satisfaction.BASICALLY, 14),
                                             (Satisfaction.DISSATISFIED, 6)])
-        event = story.events[-1]
         event.data = {"outcome": outcome.value, "satisfaction": satisfaction.value}
-        event.note = "居民表示" + ("满意" if satisfaction is Satisfaction.SATISFIED else
-                                 "基本满意" if satisfaction is Satisfaction.BASICALLY else "不满意")
-        event.kind, event.to_status = E.CLOSED, S.CLOSED
-        case.status, case.closed_at = S.CLOSED, story.at
+        event.note = rng.choice(["", "", "办得很快，谢谢", "工作人员态度很好"]) if satisfaction is not Satisfaction.DISSATISFIED \
+            else "问题还没彻底解决"
         case.outcome, case.satisfaction, case.callback_comment = outcome, satisfaction, event.note
-        if outcome is not Outcome.UNSOLVED and satisfaction is not Satisfaction.DISSATISFIED or attempt == 1:
+        if (outcome is not Outcome.UNSOLVED and satisfaction is not Satisfaction.DISSATISFIED) or attempt == 1:
             return
-        # An unsolved or dissatisfied callback reopens the case as a redo (重办).
-        if not story.step(timedelta(minutes=5), E.REOPENED, S.IN_PROGRESS, staff, "回访不满意，重办",
-                          public=True, data={"redo": True}):
-            return
+        # An unsolved or dissatisfied callback reopens the case as a redo (重办), as lifecycle.close does.
+        event.kind, event.to_status = E.REOPENED, S.IN_PROGRESS
+        event.data["redo"] = True
+        case.status = S.IN_PROGRESS
         case.redo_count += 1
         case.closed_at = case.resolved_at = None
-        case.outcome = case.satisfaction = None
-        if not story.step(sla * rng.uniform(0.1, 0.4), E.RESOLVED, S.RESOLVED, worker,
-                          "重办完成", public=True):
+        if not story.step(sla * rng.uniform(0.1, 0.4), E.RESOLVED, S.RESOLVED, worker, "重办完成", public=True):
             return
         case.resolved_at = story.at

@@ -3,11 +3,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
-from portal.models import Mode, PlaceKind, PointKind, Role
-from portal.web.forms import Phone, enum_options
+from portal.models import CaseStatus, Mode, PlaceKind, PointKind, Role
+from portal.web.forms import Phone, enum_options, options
 
 CODE = Regexp(r"^[A-Z0-9][A-Z0-9-]{0,19}$", message=_l("Use capital letters, digits and hyphens, at most 20."))
 REQUIRED = InputRequired(_l("This field is required."))
@@ -80,3 +88,11 @@ class TeamForm(FlaskForm):
     capacity_per_slot = IntegerField(_l("Visits per half-day slot"), default=4, validators=[
         InputRequired(_l("This field is required.")), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))])
     place_ids = SelectMultipleField(_l("Places covered"), coerce=int)
+
+
+class CannedReplyForm(FlaskForm):
+    item_id = SelectField(_l("Service item"), coerce=_coerce_optional_int,
+                          description=_l("Leave empty to offer the phrase for every item."))
+    status = SelectField(_l("Case status"), choices=options([(None, _l("— any —"))]) + enum_options(CaseStatus),
+                         description=_l("Leave empty to offer the phrase in every status."))
+    text = TextAreaField(_l("Phrase"), validators=[REQUIRED, Length(max=500)])

@@ -1,8 +1,8 @@
 """Routes of the directory area: one list, form and (de)activation per kind of row."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sqlalchemy as sa
 from flask import abort, flash, request, url_for
@@ -10,10 +10,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.directory import bp
-from portal.directory.forms import PlaceForm, ServiceItemForm, ServicePointForm, TeamForm, UserForm
+from portal.directory.forms import (
+    CannedReplyForm,
+    PlaceForm,
+    ServiceItemForm,
+    ServicePointForm,
+    TeamForm,
+    UserForm,
+)
 from portal.domain import DomainError, directory
 from portal.extensions import db
-from portal.models import Place, Role, ServiceItem, ServicePoint, Team, User
+from portal.models import CannedReply, CaseStatus, Place, Role, ServiceItem, ServicePoint, Team, User
 from portal.web.forms import attach_error, options
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
@@ -45,6 +52,15 @@ def _fill_place(form):
 def _fill_team(form):
     form.service_point_id.choices = _choices(ServicePoint)
     form.place_ids.choices = _choices(Place, empty=False)
+
+
+def _fill_reply(form):
+    form.item_id.choices = _choices(ServiceItem)
+
+
+def _reply_values(form, obj):
+    return {"item_id": form.item_id.data, "status": CaseStatus(form.status.data) if form.status.data else None,
+            "text": form.text.data.strip()}
 
 
 def _with_places(form, values):
@@ -90,6 +106,8 @@ class Section:
 
     def form_for(self, obj=None):
         form = self.form(obj=obj)
+        if obj is not None and request.method == "GET" and hasattr(form, "status") and hasattr(obj, "status"):
+            form.status.data = obj.status.value if obj.status else ""
         if obj is not None and request.method == "GET" and hasattr(form, "place_ids"):
             form.place_ids.data = [p.id for p in obj.places]
         if obj is not None and request.method == "GET" and hasattr(form, "password"):
@@ -132,6 +150,12 @@ SECTIONS = {
              (_l("Visits per half-day slot"), lambda t: t.capacity_per_slot),
              (_l("Places covered"), lambda t: "、".join(localized(p) for p in t.places))],
             Team.code, [Team.code, Team.name_zh, Team.name_en], _fill_team,
+        ),
+        Section(
+            "replies", CannedReply, CannedReplyForm, _l("Canned replies"),
+            [(_l("Phrase"), lambda r: r.text), (_l("Service item"), lambda r: localized(r.item) or _("every item")),
+             (_l("Case status"), lambda r: r.status.label if r.status else _("every status"))],
+            CannedReply.id, [CannedReply.text], _fill_reply, _reply_values,
         ),
     ]
 }

@@ -1,4 +1,4 @@
-"""Keeping the directory: users, service points, places, service items and teams.
+"""Keeping the directory: users, service points, places, service items, teams and canned replies.
 
 Every save checks uniqueness, writes one audit row with the changed fields, and commits. Nothing is
 ever deleted: rows with history are deactivated instead.
@@ -30,7 +30,9 @@ def pinyin_index(*texts: str) -> str:
 
 
 def _check_unique(model, obj, values: dict[str, Any]) -> None:
-    field = UNIQUE_FIELDS[model]
+    field = UNIQUE_FIELDS.get(model)
+    if field is None:
+        return
     value = values.get(field)
     if value is None:
         return

@@ -55,10 +55,10 @@ def is_valid_id_number(id_number: str) -> bool:
     """Check an 18-digit resident ID number (GB 11643) by its check digit."""
     if not re.fullmatch(r"\d{17}[\dX]", id_number or ""):
         return False
-    total = sum(int(d) * w for d, w in zip(id_number[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(id_number[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == id_number[17]
 
 
 def id_check_digit(first17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11]

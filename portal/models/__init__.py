@@ -2,10 +2,12 @@
 from portal.models.audit import AuditEntry
 from portal.models.cases import (
     OPEN_STATUSES,
+    CannedReply,
     Case,
     CaseEvent,
     CaseNumberCounter,
     CaseStatus,
+    CaseViewer,
     Channel,
     EventKind,
     Outcome,
@@ -17,7 +19,7 @@ from portal.models.people import FailedLogin, Role, Team, User, team_places, use
 from portal.models.places import Household, Place, PlaceKind, PointKind, Resident, ServicePoint
 
 __all__ = [
-    "AuditEntry", "Case", "CaseEvent", "CaseNumberCounter", "CaseStatus", "Channel", "EventKind",
+    "AuditEntry", "CannedReply", "Case", "CaseViewer", "CaseEvent", "CaseNumberCounter", "CaseStatus", "Channel", "EventKind",
     "FailedLogin", "Household", "Mode", "OPEN_STATUSES", "Outcome", "Place", "PlaceKind", "PointKind",
     "Priority", "Resident", "Role", "Satisfaction", "ServiceItem", "ServicePoint", "Team", "User",
     "team_places", "user_places",

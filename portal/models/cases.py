@@ -194,3 +194,30 @@ class CaseNumberCounter(db.Model):
     prefix: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+class CaseViewer(db.Model):
+    """Who has a case open right now (refreshed while the page is open), so two people do not
+    work it twice. Rows older than a minute mean nothing and are overwritten."""
+
+    __tablename__ = "case_viewers"
+
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    user: Mapped[User] = relationship()
+
+
+class CannedReply(db.Model):
+    """A stock phrase (常用语) offered for notes, for one service item or all, in one state or all."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_items.id"), index=True)
+    status: Mapped[CaseStatus | None]
+    text: Mapped[str] = mapped_column(sa.String(500))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    item: Mapped[ServiceItem | None] = relationship()

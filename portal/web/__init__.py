@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, g, request
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from portal import clock
@@ -36,6 +37,7 @@ def init_app(app: Flask) -> None:
         is_english=i18n.is_english,
         now=clock.now,
     )
+    app.jinja_env.globals["due_status"] = due_status
     app.jinja_env.filters.update(
         local=format_local,
         localdate=format_local_date,
@@ -53,3 +55,20 @@ def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> st
 
 def format_local_date(moment: datetime | None) -> str:
     return format_local(moment, "%Y-%m-%d")
+
+
+def due_status(due_at: datetime | None, is_open: bool = True) -> dict | None:
+    """How a due time reads: "due in 3 h" or "overdue by 1 day", and its colour class."""
+    if due_at is None or not is_open:
+        return None
+    left = (due_at - clock.now()).total_seconds()
+    hours = abs(left) / 3600
+    if hours >= 48:
+        amount = ngettext("%(num)d day", "%(num)d days", int(hours // 24))
+    elif hours >= 1:
+        amount = ngettext("%(num)d h", "%(num)d h", int(hours))
+    else:
+        amount = ngettext("%(num)d min", "%(num)d min", max(int(abs(left) // 60), 1))
+    if left < 0:
+        return {"text": gettext("overdue by %(amount)s", amount=amount), "css": "due-over"}
+    return {"text": gettext("due in %(amount)s", amount=amount), "css": "due-soon" if hours < 4 else "due-ok"}

@@ -4,14 +4,15 @@ Chinese is the default; the choice of English is kept in the session by the swit
 """
 from __future__ import annotations
 
-from flask import current_app, session
+from flask import current_app, has_request_context, session
 from flask_babel import get_locale
 
 
 def select_locale() -> str:
-    chosen = session.get("lang")
-    if chosen in current_app.config["LANGUAGES"]:
-        return chosen
+    if has_request_context():
+        chosen = session.get("lang")
+        if chosen in current_app.config["LANGUAGES"]:
+            return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

@@ -1,0 +1,198 @@
+"""Intake (登记受理): finding the item and the caller, and logging a new case.
+
+A case gets its number (``LS-20261128-0001``: the point's prefix, the local day, a sequence) from a
+counter row updated in the same transaction as the case, so numbers are unique and gapless per day
+on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal import clock
+from portal.domain import DomainError, Forbidden, access, audit, privacy, timekeeping
+from portal.domain.lifecycle import MAX_TEXT, record_event
+from portal.extensions import db
+from portal.models import (
+    Case,
+    CaseNumberCounter,
+    CaseStatus,
+    Channel,
+    EventKind,
+    Household,
+    Mode,
+    Place,
+    Priority,
+    Resident,
+    ServiceItem,
+    ServicePoint,
+    Team,
+    User,
+    team_places,
+)
+
+RECENT_CASES = 5
+
+
+def find_items(query: str, limit: int = 8) -> list[ServiceItem]:
+    """Service items matching what was typed: a code, part of a name, or pinyin initials ("dbsq")."""
+    text = (query or "").strip()
+    if not text:
+        return []
+    like = f"%{text.lower()}%"
+    matches = sa.or_(
+        ServiceItem.code.ilike(f"{text}%"),
+        ServiceItem.name_zh.contains(text),
+        ServiceItem.keywords.contains(text),
+        sa.func.lower(ServiceItem.name_en).like(like),
+        ServiceItem.pinyin.like(like),
+    )
+    exact_code = sa.case((sa.func.upper(ServiceItem.code) == text.upper(), 0), else_=1)
+    return list(
+        db.session.scalars(
+            sa.select(ServiceItem).where(ServiceItem.active, matches).order_by(exact_code, ServiceItem.code).limit(limit)
+        )
+    )
+
+
+@dataclass
+class Caller:
+    """What the portal knows about a phone number: households, and that phone's recent cases."""
+
+    phone: str
+    households: list[Household]
+    recent: list[Case]
+
+
+def caller_lookup(phone: str, user: User) -> Caller:
+    """Households reachable at ``phone`` and the recent cases from it that ``user`` may see."""
+    digits = privacy.normalise_phone(phone)
+    if len(digits) < 7:
+        return Caller(digits, [], [])
+    resident_households = sa.select(Resident.household_id).where(Resident.phone == digits)
+    households = db.session.scalars(
+        sa.select(Household)
+        .where(Household.active, sa.or_(Household.phone == digits, Household.phone2 == digits,
+                                         Household.id.in_(resident_households)))
+        .options(sa.orm.selectinload(Household.residents), sa.orm.joinedload(Household.place))
+        .order_by(Household.id)
+        .limit(5)
+    ).unique().all()
+    recent = db.session.scalars(
+        sa.select(Case)
+        .where(Case.requester_phone == digits, access.case_scope(user))
+        .options(sa.orm.joinedload(Case.item))
+        .order_by(Case.created_at.desc())
+        .limit(RECENT_CASES)
+    ).all()
+    return Caller(digits, list(households), list(recent))
+
+
+def next_number(point: ServicePoint, at: datetime) -> str:
+    """Take the next case number of ``point``'s prefix for the local day of ``at``."""
+    day = clock.local(at).date()
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(CaseNumberCounter)
+        .values(prefix=point.case_prefix, day=day, last=1)
+        .on_conflict_do_update(index_elements=["prefix", "day"], set_={"last": CaseNumberCounter.last + 1})
+        .returning(CaseNumberCounter.last)
+    )
+    last = db.session.execute(statement).scalar_one()
+    return f"{point.case_prefix}-{day:%Y%m%d}-{last:04d}"
+
+
+def team_for(place: Place | None) -> Team | None:
+    """The on-site team that covers ``place`` (or the hamlet it is part of)."""
+    while place is not None:
+        team = db.session.scalars(
+            sa.select(Team).join(team_places).where(team_places.c.place_id == place.id, Team.active).limit(1)
+        ).first()
+        if team:
+            return team
+        place = place.parent
+    return None
+
+
+def responsible_point(mode: Mode, place: Place | None, actor: User) -> ServicePoint | None:
+    """Counter items stay where they were logged; errands and visits go to the place's point."""
+    if mode is Mode.COUNTER and actor.service_point is not None:
+        return actor.service_point
+    while place is not None:
+        if place.service_point is not None:
+            return place.service_point
+        place = place.parent
+    return actor.service_point
+
+
+def log_case(
+    actor: User | None,
+    item: ServiceItem,
+    channel: Channel,
+    description: str,
+    requester_name: str,
+    requester_phone: str,
+    household: Household | None = None,
+    resident: Resident | None = None,
+    place: Place | None = None,
+    address: str = "",
+    mode: Mode | None = None,
+    point: ServicePoint | None = None,
+    actor_label: str = "",
+) -> Case:
+    """Log a new case and commit; return it with its number and due time.
+
+    ``actor`` is None for cases that arrive through the public interfaces (kiosks, WeChat), which
+    name the point they belong to and an ``actor_label`` instead.
+    """
+    if actor is not None and not access.may_log_cases(actor):
+        raise Forbidden(_l("Your role does not log cases."))
+    if item is None or not item.active:
+        raise DomainError(_l("Choose a service item from the list."), field="item")
+    description = (description or "").strip()
+    if not description:
+        raise DomainError(_l("Describe what the resident needs."), field="description")
+    if len(description) > MAX_TEXT:
+        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=MAX_TEXT, m=len(description)),
+                          field="description")
+    requester_name = (requester_name or "").strip()
+    if not requester_name:
+        raise DomainError(_l("Give the resident's name."), field="requester_name")
+    phone = privacy.normalise_phone(requester_phone)
+    if not privacy.is_valid_phone(phone):
+        raise DomainError(_l("Enter a mobile number of 11 digits, or a landline with its area code."),
+                          field="requester_phone")
+    if household is not None:
+        place = household.place
+        address = address or household.address
+    if place is None and not address.strip():
+        raise DomainError(_l("Choose the household or the place, or write the address."), field="place")
+    mode = mode or item.mode
+    point = point or (responsible_point(mode, place, actor) if actor else None)
+    if point is None:
+        raise DomainError(_l("No service point serves this place; choose the place again."), field="place")
+
+    now = clock.now()
+    case = Case(
+        number=next_number(point, now), item=item, household=household, resident=resident,
+        requester_name=requester_name[:50], requester_phone=phone, place=place, address=address.strip()[:200],
+        service_point=point, channel=channel, description=description, mode=mode, status=CaseStatus.LOGGED,
+        priority=Priority.URGENT if item.urgent else Priority.NORMAL,
+        due_at=timekeeping.due_time(item, now, point),
+        team=team_for(place) if mode is Mode.HOME else None,
+        created_by=actor, created_at=now, updated_at=now, redo_count=0, transfer_count=0,
+    )
+    db.session.add(case)
+    record_event(case, actor, EventKind.LOGGED, to_status=CaseStatus.LOGGED, from_status=None, public=True,
+           data={"channel": channel.value}, actor_label=actor_label)
+    db.session.flush()
+    audit.record("log", actor=actor, obj=case, actor_name="" if actor else actor_label,
+                 changes={"number": (None, case.number), "item": (None, item.code),
+                          "requester_phone": (None, phone)})
+    db.session.commit()
+    return case

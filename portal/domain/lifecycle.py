@@ -1,0 +1,388 @@
+"""The case lifecycle: the transitions table and one function per transition.
+
+    logged ──claim──▶ claimed ──start──▶ in progress ──send_off_island──▶ awaiting higher office
+      │  ▲                                    ▲  │                              │
+      │  └──transfer / assign                 │  └──resolve──▶ resolved ◀──────┘ record_office_answer
+      └──finish_on_spot (counter items)──────────────────────▶ resolved ──close (回访)──▶ closed
+                                                        an unsolved or dissatisfied callback: redo (重办)
+    return_case ▶ returned · merge ▶ merged · cancel ▶ cancelled · reopen (within 30 days) ▶ in progress
+
+Each function checks who may act (``portal.domain.access.may`` with the permission the table names),
+that the case is in a state the transition starts from, and, where the user acted on a page, that
+the case is still the version they saw. It then changes the row, writes the timeline event and the
+audit row, and commits, all in one transaction; or it raises a ``DomainError`` and changes nothing.
+Routes never set ``Case.status`` themselves.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import clock
+from portal.domain import Conflict, DomainError, Forbidden, access, audit, timekeeping
+from portal.extensions import db
+from portal.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    EventKind,
+    Mode,
+    Outcome,
+    Satisfaction,
+    ServicePoint,
+    User,
+)
+
+S = CaseStatus
+E = EventKind
+MAX_TEXT = 2000
+REOPEN_DAYS = 30
+WORKING = frozenset({S.LOGGED, S.CLAIMED, S.IN_PROGRESS, S.RETURNED})
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: object
+    sources: frozenset
+    target: CaseStatus | None
+    permission: str
+    event: EventKind
+    public: bool
+    needs_reason: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in [
+        Transition("claim", _l("Claim"), frozenset({S.LOGGED}), S.CLAIMED, "claim", E.CLAIMED, True),
+        Transition("start", _l("Start work"), frozenset({S.CLAIMED}), S.IN_PROGRESS, "work", E.STARTED, False),
+        Transition("send_off_island", _l("Send to higher office"), frozenset({S.IN_PROGRESS}), S.AWAITING_OFFICE,
+                   "work", E.SENT_OFF, True),
+        Transition("record_office_answer", _l("Record the office's answer"), frozenset({S.AWAITING_OFFICE}),
+                   S.IN_PROGRESS, "work", E.OFFICE_ANSWERED, True),
+        Transition("resolve", _l("Resolve"), frozenset({S.CLAIMED, S.IN_PROGRESS}), S.RESOLVED, "work",
+                   E.RESOLVED, True, needs_reason=True),
+        Transition("finish_on_spot", _l("Finish on the spot"), frozenset({S.LOGGED}), S.RESOLVED, "counter",
+                   E.FINISHED_ON_SPOT, True),
+        Transition("close", _l("Record the callback"), frozenset({S.RESOLVED}), S.CLOSED, "dispatch", E.CLOSED,
+                   True),
+        Transition("return_case", _l("Return"), frozenset({S.LOGGED, S.CLAIMED, S.IN_PROGRESS}), S.RETURNED,
+                   "return", E.RETURNED, False, needs_reason=True),
+        Transition("transfer", _l("Transfer"), WORKING, S.LOGGED, "dispatch", E.TRANSFERRED, False,
+                   needs_reason=True),
+        Transition("assign", _l("Assign"), WORKING, S.LOGGED, "dispatch", E.ASSIGNED, False),
+        Transition("merge", _l("Merge into the original"), WORKING, S.MERGED, "dispatch", E.MERGED, True),
+        Transition("reopen", _l("Reopen"), frozenset({S.RESOLVED, S.CLOSED}), S.IN_PROGRESS, "dispatch",
+                   E.REOPENED, True, needs_reason=True),
+        Transition("cancel", _l("Cancel"), WORKING, S.CANCELLED, "dispatch", E.CANCELLED, True,
+                   needs_reason=True),
+    ]
+}
+
+OFFICE_ANSWERS = {
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "more_materials": _l("More materials needed"),
+}
+
+
+def available(case: Case, user: User) -> list[Transition]:
+    """The transitions ``user`` may make on ``case`` now, for the buttons on its page."""
+    return [
+        t for t in TRANSITIONS.values()
+        if case.status in t.sources and access.may(user, t.permission, case) and _applies(t, case)
+    ]
+
+
+def _applies(t: Transition, case: Case) -> bool:
+    """Conditions of a transition beyond the status and the actor."""
+    if t.name == "send_off_island":
+        return case.item.needs_approval
+    if t.name == "finish_on_spot":
+        return case.mode is Mode.COUNTER
+    if t.name == "reopen":
+        return _within_reopen_window(case)
+    return True
+
+
+def _within_reopen_window(case: Case) -> bool:
+    finished = case.resolved_at or case.closed_at
+    return finished is None or clock.now() - finished <= timedelta(days=REOPEN_DAYS)
+
+
+# --- the shared steps of every transition -------------------------------------------------------
+
+def _stale_message(case: Case):
+    latest = db.session.scalars(
+        sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id.desc()).limit(1)
+    ).first()
+    who = latest.actor.display_name if latest and latest.actor else (latest.actor_label if latest else "")
+    return _l(
+        "%(who)s changed this case at %(when)s (now: %(status)s) after you opened it. "
+        "Your change was not saved; look at the latest state below and try again if it still applies.",
+        who=who or _l("Someone"),
+        when=clock.local(latest.at).strftime("%H:%M") if latest else "",
+        status=case.status.label,
+    )
+
+
+def _check(case: Case, actor: User, name: str, version: int | None) -> Transition:
+    t = TRANSITIONS[name]
+    if version is not None and case.version != version:
+        raise Conflict(_stale_message(case))
+    if case.status not in t.sources:
+        raise DomainError(
+            _l("This case is %(status)s; it cannot be given “%(action)s” now.", status=case.status.label,
+               action=t.label)
+        )
+    if not access.may(actor, t.permission, case):
+        raise Forbidden(_l("You may not give “%(action)s” to this case.", action=t.label))
+    if not _applies(t, case):
+        raise DomainError(_l("“%(action)s” does not apply to this case.", action=t.label))
+    return t
+
+
+def _text(value: str | None, required: bool, field: str = "note") -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise DomainError(_l("Give a reason; it goes on the case's timeline."), field=field)
+    if len(text) > MAX_TEXT:
+        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=MAX_TEXT, m=len(text)),
+                          field=field)
+    return text
+
+
+def record_event(case: Case, actor: User | None, kind: EventKind, *, to_status=None, note: str = "", public=False,
+           data=None, from_status=None, actor_label: str = "") -> CaseEvent:
+    event = CaseEvent(case=case, actor=actor, actor_label=actor_label, kind=kind,
+                      from_status=from_status if from_status is not None else (case.status if to_status else None),
+                      to_status=to_status, note=note, public=public, data=data, at=clock.now())
+    db.session.add(event)
+    return event
+
+
+def _move(case: Case, actor: User, t: Transition, note: str = "", *, to_status: CaseStatus | None = None,
+          kind: EventKind | None = None, data: dict | None = None, public: bool | None = None) -> CaseEvent:
+    """Change the status, write the event and the audit row, and commit."""
+    old = case.status
+    new = to_status or t.target
+    event = record_event(case, actor, kind or t.event, to_status=new, from_status=old, note=note,
+                   public=t.public if public is None else public, data=data)
+    case.status = new
+    case.updated_at = event.at
+    audit.record(t.name, actor=actor, obj=case, changes={"status": (old, new)}, reason=note)
+    _commit()
+    return event
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(_l("Someone changed this case at the same moment. Look at the latest state and try again.")) from None
+
+
+# --- the transitions ------------------------------------------------------------------------------
+
+def claim(case: Case, actor: User) -> None:
+    """Sign for a waiting case (签收), atomically: of two people claiming at once, one gets it."""
+    if case.owner is not None and case.owner_id != actor.id and (case.status is S.LOGGED or case.status.is_open):
+        raise _claimed_by_someone_else(case)
+    t = _check(case, actor, "claim", None)
+    now = clock.now()
+    due = timekeeping.due_time(case.item, now, case.service_point)
+    result = db.session.execute(
+        sa.update(Case)
+        .where(Case.id == case.id, Case.status == S.LOGGED,
+               sa.or_(Case.owner_id.is_(None), Case.owner_id == actor.id))
+        .values(status=S.CLAIMED, owner_id=actor.id, claimed_at=now, updated_at=now, due_at=due,
+                version=Case.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(case)
+        raise _claimed_by_someone_else(case)
+    db.session.expire(case)
+    db.session.add(CaseEvent(case_id=case.id, actor_id=actor.id, kind=t.event, from_status=S.LOGGED,
+                             to_status=S.CLAIMED, public=True, at=now))
+    audit.record("claim", actor=actor, object_type="cases", object_id=case.id,
+                 changes={"status": (S.LOGGED, S.CLAIMED), "owner": (None, actor.username)})
+    _commit()
+
+
+def _claimed_by_someone_else(case: Case) -> Conflict:
+    holder = case.owner.display_name if case.owner else _l("Someone")
+    return Conflict(_l("%(who)s has already claimed this case (now: %(status)s).", who=holder,
+                       status=case.status.label))
+
+
+def start(case: Case, actor: User, version: int | None = None, note: str = "") -> None:
+    """Begin work on a claimed case."""
+    t = _check(case, actor, "start", version)
+    _move(case, actor, t, _text(note, False))
+
+
+def send_off_island(case: Case, actor: User, version: int | None = None, note: str = "") -> None:
+    """Hand an errand's materials to the higher office that must approve it."""
+    t = _check(case, actor, "send_off_island", version)
+    _move(case, actor, t, _text(note, False), data={"office": case.item.approving_office})
+
+
+def record_office_answer(case: Case, actor: User, answer: str, version: int | None = None, note: str = "") -> None:
+    """Record what the higher office answered: approved, rejected (with the reason), more materials."""
+    t = _check(case, actor, "record_office_answer", version)
+    if answer not in OFFICE_ANSWERS:
+        raise DomainError(_l("Choose the office's answer."), field="answer")
+    _move(case, actor, t, _text(note, answer != "approved"), data={"answer": answer})
+
+
+def resolve(case: Case, actor: User, note: str, version: int | None = None) -> None:
+    """Finish the work (办结) with a note for the resident; the callback follows."""
+    t = _check(case, actor, "resolve", version)
+    note = _text(note, True)
+    case.resolved_at = clock.now()
+    _move(case, actor, t, note)
+
+
+def finish_on_spot(case: Case, actor: User, version: int | None = None, note: str = "") -> None:
+    """Claim and resolve a counter item in one action, while the resident waits."""
+    t = _check(case, actor, "finish_on_spot", version)
+    now = clock.now()
+    case.owner = actor
+    case.claimed_at = case.resolved_at = now
+    _move(case, actor, t, _text(note, False))
+
+
+def close(case: Case, actor: User, outcome: Outcome, satisfaction: Satisfaction, comment: str = "",
+          version: int | None = None) -> None:
+    """Record the callback (回访). Solved and satisfied enough closes the case; a callback that says
+    not solved, or dissatisfied, reopens it as a redo (重办) and counts it."""
+    t = _check(case, actor, "close", version)
+    if not isinstance(outcome, Outcome):
+        raise DomainError(_l("Choose the outcome."), field="outcome")
+    if satisfaction not in (Satisfaction.SATISFIED, Satisfaction.BASICALLY, Satisfaction.DISSATISFIED):
+        raise DomainError(_l("Choose the satisfaction."), field="satisfaction")
+    comment = _text(comment, False, field="comment")
+    case.outcome, case.satisfaction, case.callback_comment = outcome, satisfaction, comment
+    data = {"outcome": outcome.value, "satisfaction": satisfaction.value}
+    if outcome is Outcome.UNSOLVED or satisfaction is Satisfaction.DISSATISFIED:
+        case.redo_count += 1
+        case.resolved_at = None
+        data["redo"] = True
+        _move(case, actor, t, comment, to_status=S.IN_PROGRESS, kind=E.REOPENED, data=data)
+    else:
+        case.closed_at = clock.now()
+        _move(case, actor, t, comment, data=data)
+
+
+def return_case(case: Case, actor: User, reason: str, version: int | None = None) -> None:
+    """Give back a case that is not this point's to handle (退回); it goes back to the point that
+    logged it, to be routed again."""
+    t = _check(case, actor, "return_case", version)
+    reason = _text(reason, True)
+    case.owner = None
+    if case.created_by and case.created_by.service_point_id:
+        case.service_point_id = case.created_by.service_point_id
+    _move(case, actor, t, reason)
+
+
+def transfer(case: Case, actor: User, reason: str, point: ServicePoint | None = None, owner: User | None = None,
+             version: int | None = None) -> None:
+    """Send a case to another service point or person (转办), who signs for it anew."""
+    t = _check(case, actor, "transfer", version)
+    reason = _text(reason, True)
+    if point is None and owner is None:
+        raise DomainError(_l("Choose the service point or the person to transfer to."), field="point")
+    if owner is not None and not owner.active:
+        raise DomainError(_l("%(name)s's account is deactivated.", name=owner.display_name), field="owner")
+    old_point = case.service_point
+    case.service_point = point or owner.service_point or case.service_point
+    case.owner = owner
+    case.transfer_count += 1
+    _move(case, actor, t, reason, data={"from_point": old_point.name_zh, "to_point": case.service_point.name_zh,
+                                        "owner": owner.display_name if owner else None})
+
+
+def assign(case: Case, actor: User, owner: User, version: int | None = None) -> None:
+    """Give a case to a person of the point (派单), who signs for it."""
+    t = _check(case, actor, "assign", version)
+    if owner is None or not owner.active:
+        raise DomainError(_l("Choose an active person."), field="owner")
+    if case.owner_id == owner.id and case.status is S.LOGGED:
+        raise DomainError(_l("The case is already assigned to %(name)s.", name=owner.display_name), field="owner")
+    case.owner = owner
+    _move(case, actor, t, data={"owner": owner.display_name})
+
+
+def merge(case: Case, actor: User, original_number: str, version: int | None = None) -> None:
+    """Close a duplicate by merging it into the case it repeats."""
+    t = _check(case, actor, "merge", version)
+    original = db.session.scalars(sa.select(Case).where(Case.number == (original_number or "").strip())).first()
+    if original is None or not access.can_view(actor, original):
+        raise DomainError(_l("There is no case %(number)s.", number=original_number), field="original")
+    if original.id == case.id:
+        raise DomainError(_l("A case cannot be merged into itself."), field="original")
+    if original.status in (S.MERGED, S.CANCELLED):
+        raise DomainError(_l("%(number)s is %(status)s; merge into the case that is being worked.",
+                             number=original.number, status=original.status.label), field="original")
+    case.merged_into = original
+    record_event(original, actor, E.NOTE, data={"duplicate": case.number})
+    _move(case, actor, t, data={"original": original.number})
+
+
+def reopen(case: Case, actor: User, reason: str, version: int | None = None) -> None:
+    """Take a resolved or closed case up again (within 30 days of finishing it)."""
+    t = _check(case, actor, "reopen", version)
+    reason = _text(reason, True)
+    case.resolved_at = case.closed_at = None
+    _move(case, actor, t, reason)
+
+
+def cancel(case: Case, actor: User, reason: str, version: int | None = None) -> None:
+    """Withdraw a case (the resident no longer needs it, or it was logged by mistake)."""
+    t = _check(case, actor, "cancel", version)
+    _move(case, actor, t, _text(reason, True))
+
+
+def add_note(case: Case, actor: User, note: str, public: bool = False) -> CaseEvent:
+    """Add a note to the timeline; ``public`` notes are shown to the resident."""
+    if not access.may(actor, "note", case):
+        raise Forbidden(_l("You may not add notes to this case."))
+    note = _text(note, True)
+    if not note:
+        raise DomainError(_l("Write the note first."), field="note")
+    event = record_event(case, actor, E.NOTE, note=note, public=public)
+    case.updated_at = event.at
+    audit.record("note", actor=actor, obj=case, reason=note[:200])
+    _commit()
+    return event
+
+
+EDITABLE = ("description", "requester_name", "requester_phone", "address", "priority")
+
+
+def edit(case: Case, actor: User, values: dict, version: int) -> None:
+    """Correct a case's details; refused when the case changed since the editor opened it."""
+    if not (access.may(actor, "work", case) or access.may(actor, "dispatch", case)):
+        raise Forbidden(_l("You may not edit this case."))
+    if case.version != version:
+        raise Conflict(_stale_message(case))
+    if not case.status.is_open:
+        raise DomainError(_l("This case is %(status)s; it can no longer be edited.", status=case.status.label))
+    values = {k: v for k, v in values.items() if k in EDITABLE}
+    if "description" in values:
+        values["description"] = _text(values["description"], True, field="description")
+    changes = audit.apply_changes(case, values)
+    if not changes:
+        return
+    record_event(case, actor, E.EDITED, data={"fields": sorted(changes)})
+    case.updated_at = clock.now()
+    audit.record("edit", actor=actor, obj=case, changes=changes)
+    _commit()

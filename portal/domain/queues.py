@@ -1,0 +1,198 @@
+"""Case queues: the tabs (mine, my point's, claimable, overdue, awaiting the office, returned, all),
+their filters, search, sorting and counts.
+
+Every list is limited to what the user may see (``access.case_scope``), and loads in a fixed number of
+queries however many cases there are: one for the tab counts, one for the total, one for the page.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from portal import clock
+from portal.domain import access, privacy
+from portal.extensions import db
+from portal.models import OPEN_STATUSES, Case, CaseStatus, Channel, Role, ServiceItem, User
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    label: object
+    roles: frozenset
+
+
+TABS = [
+    Tab("mine", _l("Mine"), frozenset({Role.STAFF, Role.PROXY, Role.TEAM, Role.BUTLER, Role.LEAD})),
+    Tab("claimable", _l("To claim"), frozenset({Role.STAFF, Role.PROXY, Role.TEAM, Role.BUTLER, Role.LEAD})),
+    Tab("point", _l("My service point"), frozenset({Role.STAFF})),
+    Tab("overdue", _l("Overdue"), frozenset({Role.STAFF, Role.PROXY, Role.TEAM, Role.BUTLER, Role.LEAD, Role.ADMIN})),
+    Tab("awaiting", _l("Awaiting higher office"), frozenset({Role.STAFF, Role.PROXY, Role.LEAD})),
+    Tab("returned", _l("Returned"), frozenset({Role.STAFF, Role.LEAD})),
+    Tab("all", _l("All"), frozenset({Role.LEAD, Role.ADMIN})),
+]
+SORTS = {
+    "new": (_l("Newest first"), (Case.created_at.desc(), Case.id.desc())),
+    "due": (_l("Due soonest"), (sa.case((Case.due_at.is_(None), 1), else_=0), Case.due_at.asc(), Case.id)),
+    "updated": (_l("Recently changed"), (Case.updated_at.desc(), Case.id.desc())),
+    "urgent": (_l("Urgent first"), (sa.case((Case.priority == "urgent", 0), else_=1), Case.created_at.desc())),
+}
+
+
+def tabs_for(user: User) -> list[Tab]:
+    return [tab for tab in TABS if user.role in tab.roles]
+
+
+def default_tab(user: User) -> str:
+    return "all" if user.role is Role.ADMIN else "mine"
+
+
+def tab_condition(key: str, user: User) -> sa.ColumnElement[bool]:
+    now = clock.now()
+    open_ = Case.status.in_(OPEN_STATUSES)
+    if key == "mine":
+        return sa.and_(Case.owner_id == user.id, open_)
+    if key == "claimable":
+        return access.claimable(user)
+    if key == "point":  # with the staff scope applied: the open cases of their point and places
+        return open_
+    if key == "overdue":
+        return sa.and_(open_, Case.due_at < now)
+    if key == "awaiting":
+        return Case.status == CaseStatus.AWAITING_OFFICE
+    if key == "returned":
+        return Case.status == CaseStatus.RETURNED
+    return sa.true()
+
+
+@dataclass
+class Filters:
+    """What a queue is narrowed to; every field round-trips through the URL."""
+
+    status: str = ""
+    category: str = ""
+    place: int | None = None
+    channel: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    sort: str = "new"
+    page: int = 1
+    errors: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, args) -> Filters:
+        filters = cls(
+            status=args.get("status", "") if args.get("status", "") in {s.value for s in CaseStatus} else "",
+            category=args.get("category", "")[:40],
+            place=args.get("place", type=int),
+            channel=args.get("channel", "") if args.get("channel", "") in {c.value for c in Channel} else "",
+            q=args.get("q", "").strip()[:100],
+            sort=args.get("sort", "new") if args.get("sort") in SORTS else "new",
+            page=max(args.get("page", 1, type=int) or 1, 1),
+        )
+        for name in ("date_from", "date_to"):
+            raw = args.get(name, "")
+            if raw:
+                try:
+                    setattr(filters, name, date.fromisoformat(raw))
+                except ValueError:
+                    filters.errors[name] = _l("Use a date like 2026-11-28.")
+        if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+            filters.errors["date_to"] = _l("The end date is before the start date.")
+        return filters
+
+    def as_args(self, **override) -> dict:
+        values = {
+            "status": self.status, "category": self.category, "place": self.place, "channel": self.channel,
+            "date_from": self.date_from.isoformat() if self.date_from else "",
+            "date_to": self.date_to.isoformat() if self.date_to else "", "q": self.q,
+            "sort": self.sort if self.sort != "new" else "", "page": self.page if self.page > 1 else "",
+        }
+        values.update(override)
+        return {k: v for k, v in values.items() if v not in ("", None)}
+
+
+_NUMBER = re.compile(r"^[A-Za-z]{1,8}-\d{0,8}(-\d{0,4})?$")
+
+
+def search_condition(q: str) -> sa.ColumnElement[bool]:
+    """Match a case number, a phone number, a name or words of the description."""
+    if _NUMBER.match(q):
+        return Case.number.startswith(q.upper())
+    digits = privacy.normalise_phone(q)
+    if len(digits) >= 7 and len(digits) >= len(q.replace(" ", "").replace("-", "")):
+        return Case.requester_phone.startswith(digits)
+    if len(digits) == 4 and q.strip().isdigit():
+        return Case.requester_phone.endswith(digits)
+    return sa.or_(Case.requester_name.contains(q), Case.description.contains(q), Case.number.contains(q.upper()))
+
+
+def filter_conditions(filters: Filters) -> list[sa.ColumnElement[bool]]:
+    conditions = []
+    if filters.status:
+        conditions.append(Case.status == CaseStatus(filters.status))
+    if filters.category:
+        conditions.append(Case.item_id.in_(sa.select(ServiceItem.id).where(ServiceItem.category_zh == filters.category)))
+    if filters.place:
+        conditions.append(Case.place_id == filters.place)
+    if filters.channel:
+        conditions.append(Case.channel == Channel(filters.channel))
+    if filters.date_from and "date_from" not in filters.errors:
+        conditions.append(Case.created_at >= clock.local_midnight(filters.date_from))
+    if filters.date_to and "date_to" not in filters.errors:
+        conditions.append(Case.created_at < clock.local_midnight(filters.date_to + timedelta(days=1)))
+    if filters.q:
+        conditions.append(search_condition(filters.q))
+    return conditions
+
+
+def counts(user: User) -> dict[str, int]:
+    """How many cases each of the user's tabs holds, in one query."""
+    tabs = tabs_for(user)
+    columns = [sa.func.count().filter(tab_condition(tab.key, user)).label(tab.key) for tab in tabs]
+    row = db.session.execute(sa.select(*columns).select_from(Case).where(access.case_scope(user))).one()
+    return dict(row._mapping)
+
+
+@dataclass
+class Page:
+    cases: list[Case]
+    total: int
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+
+
+def page_of(user: User, tab: str, filters: Filters) -> Page:
+    """The cases of one tab, filtered, sorted and paginated."""
+    where = [access.case_scope(user), tab_condition(tab, user), *filter_conditions(filters)]
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(*where))
+    cases = db.session.scalars(
+        sa.select(Case)
+        .where(*where)
+        .options(joinedload(Case.item), joinedload(Case.place), joinedload(Case.owner),
+                 joinedload(Case.service_point))
+        .order_by(*SORTS[filters.sort][1])
+        .limit(PAGE_SIZE)
+        .offset((filters.page - 1) * PAGE_SIZE)
+    ).all()
+    return Page(list(cases), total, filters.page)
+
+
+def todo_count(user: User) -> int:
+    """The number on the user's badge: cases waiting for them to claim, and their own cases that
+    they have signed for (or been assigned) but not started."""
+    if user.role not in access.WORKERS:
+        return 0
+    waiting = sa.or_(access.claimable(user), sa.and_(Case.owner_id == user.id, Case.status == CaseStatus.CLAIMED))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(waiting)) or 0

@@ -1,0 +1,28 @@
+"""The intake form."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from portal.domain.lifecycle import MAX_TEXT
+from portal.models import Channel, Mode
+from portal.web.forms import Phone, enum_options
+
+
+class IntakeForm(FlaskForm):
+    item_query = StringField(_l("Service item"), validators=[Length(max=40)],
+                             render_kw={"autocomplete": "off", "placeholder": _l("Code, name or pinyin initials, e.g. dbsq")})
+    item_id = IntegerField(_l("Service item"), validators=[Optional()])
+    mode = SelectField(_l("Handled as"), choices=enum_options(Mode), validators=[Optional()])
+    requester_phone = StringField(_l("Phone"), validators=[InputRequired(_l("Enter the caller's phone number.")), Phone()],
+                                  render_kw={"autocomplete": "off", "inputmode": "tel"})
+    household_id = IntegerField(_l("Household"), validators=[Optional()])
+    resident_id = IntegerField(_l("Resident"), validators=[Optional()])
+    requester_name = StringField(_l("Full name"), validators=[Length(max=50)])
+    place_id = SelectField(_l("Place"), coerce=lambda v: int(v) if v not in (None, "", "None") else None)
+    address = StringField(_l("Address"), validators=[Length(max=200)])
+    channel = SelectField(_l("Channel"), choices=enum_options(Channel), default="counter")
+    description = TextAreaField(_l("What the resident needs"), validators=[
+        InputRequired(_l("Describe what the resident needs.")),
+        Length(max=MAX_TEXT, message=_l("At most %(max)d characters, please."))])
+    finish = HiddenField()

@@ -1,0 +1,99 @@
+"""Routes of the intake area: the form, and the item and caller look-ups it makes as you type."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal.domain import DomainError, intake, lifecycle
+from portal.extensions import db
+from portal.intake import bp
+from portal.intake.forms import IntakeForm
+from portal.models import Channel, Household, Mode, Place, PlaceKind, Resident, Role, ServiceItem
+from portal.web.forms import attach_error, options
+from portal.web.guards import allow, me
+from portal.web.htmx import redirect_to, render
+from portal.web.i18n import localized
+from portal.web.navigation import register
+
+INTAKE_ROLES = (Role.STAFF, Role.BUTLER, Role.LEAD)
+register("intake.new_case", _l("Log a case"), _l("A walk-in, a call, a WeChat message or a visit."), INTAKE_ROLES)
+
+
+def _place_options():
+    places = db.session.scalars(
+        sa.select(Place).where(Place.active, Place.kind.in_([PlaceKind.HAMLET, PlaceKind.ESTATE, PlaceKind.VILLAGE]))
+        .order_by(Place.code)
+    )
+    return options([(None, _("— from the household —"))] + [(p.id, f"{p.code} {localized(p)}") for p in places])
+
+
+def _chosen_item(form: IntakeForm) -> ServiceItem | None:
+    if form.item_id.data:
+        return db.session.get(ServiceItem, form.item_id.data)
+    return None
+
+
+@bp.route("/", methods=["GET", "POST"])
+@allow(*INTAKE_ROLES)
+def new_case():
+    """Log a case: find the item and the caller, describe the need, save, print the receipt."""
+    form = IntakeForm()
+    form.place_id.choices = _place_options()
+    if request.method == "GET" and me().role is Role.BUTLER:
+        form.channel.data = Channel.PHONE.value
+    item = _chosen_item(form)
+    items = intake.find_items(form.item_query.data) if form.item_query.data and item is None else []
+    caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
+    if form.validate_on_submit():
+        if item is None and len(items) == 1:
+            item = items[0]
+        try:
+            if item is None:
+                raise DomainError(_("Choose a service item from the list."), field="item_query")
+            household = db.session.get(Household, form.household_id.data) if form.household_id.data else None
+            resident = db.session.get(Resident, form.resident_id.data) if form.resident_id.data else None
+            if resident is not None and household is not None and resident.household_id != household.id:
+                resident = None
+            case = intake.log_case(
+                me(), item, Channel(form.channel.data), form.description.data,
+                form.requester_name.data or (resident.name if resident else ""), form.requester_phone.data,
+                household=household, resident=resident,
+                place=db.session.get(Place, form.place_id.data) if form.place_id.data else None,
+                address=form.address.data or "", mode=Mode(form.mode.data) if form.mode.data else None,
+            )
+            if form.finish.data == "1":
+                lifecycle.finish_on_spot(case, me())
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="description")
+        else:
+            flash(_("Case %(number)s logged.", number=case.number), "success")
+            return redirect_to(url_for("cases.show", number=case.number, logged=1))
+    return render("intake/form.html", form=form, item=item, items=items, caller=caller, modes=list(Mode),
+                  query=form.item_query.data, chosen=None, status=422 if form.errors else 200)
+
+
+@bp.get("/items")
+@allow(*INTAKE_ROLES)
+def items():
+    """The service items matching what was typed (htmx)."""
+    query = request.args.get("item_query", "")
+    return render("intake/_items.html", items=intake.find_items(query), query=query, item=None,
+                  chosen=request.args.get("item_id", type=int))
+
+
+@bp.get("/item")
+@allow(*INTAKE_ROLES)
+def item_details():
+    """The chosen item: how it is handled, its materials and its time limit (htmx)."""
+    item = db.session.get(ServiceItem, request.args.get("item_id", type=int) or 0)
+    return render("intake/_item_details.html", item=item, modes=list(Mode))
+
+
+@bp.get("/caller")
+@allow(*INTAKE_ROLES)
+def caller():
+    """The households and recent cases of the phone number being typed (htmx caller history)."""
+    return render("intake/_caller.html", caller=intake.caller_lookup(request.args.get("requester_phone", ""), me()))

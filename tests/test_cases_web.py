@@ -1,0 +1,282 @@
+"""Intake, queues and the case page through HTTP, as staff and proxies use them."""
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import AuditEntry, Case, CaseStatus, Place, Role, ServiceItem, ServicePoint
+from tests.query_count import counting_queries
+
+
+@pytest.fixture
+def desk(app, make, auth):
+    """The directory, a staff member of the post of 东岙 signed in, a proxy, and a registered household."""
+    make.directory()
+    h01, point = make.get(Place, code="H01"), make.get(ServicePoint, code="LS-P01")
+    staff = make.user(Role.STAFF, username="wang", display_name="王芳", service_point_id=point.id, places=[h01])
+    proxy = make.user(Role.PROXY, username="dang", display_name="党员李", places=[h01])
+    household = make.household(h01, address="东岙8号", phone="13912345678", residents=("王大爷", "王大娘"),
+                               elderly_alone=True)
+    auth.login("wang")
+    return staff, proxy, household
+
+
+def _log(client, household, **override):
+    data = {"requester_phone": "139 1234 5678", "household_id": household.id, "requester_name": "王大爷",
+            "item_query": "dbsq", "channel": "counter", "description": "申请低保，材料齐全"}
+    data.update(override)
+    return client.post("/intake/", data=data)
+
+
+def _count(app, model=Case):
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+# --- intake --------------------------------------------------------------------------------------
+
+def test_item_search_finds_by_pinyin_initials_code_and_name(client, desk):
+    for query in ("dbsq", "CA01", "低保", "最低生活"):
+        html = client.get("/intake/items", query_string={"item_query": query}, headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert "最低生活保障申请" in html, query
+        assert "<html" not in html
+
+
+def test_caller_lookup_shows_the_household_and_its_recent_cases(app, client, desk):
+    staff, proxy, household = desk
+    _log(client, household)
+    html = client.get("/intake/caller", query_string={"requester_phone": "139-1234-5678"},
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "东岙8号" in html and "王大娘" in html and "独居老人" in html
+    assert "该号码近期工单" in html and "最低生活保障申请" in html
+
+
+def test_logging_a_case_gives_its_number_due_time_and_receipt(app, client, desk):
+    staff, proxy, household = desk
+    response = _log(client, household)
+    assert response.status_code == 303
+    number = re.search(r"/cases/([A-Z]+-\d{8}-\d{4})", response.headers["Location"]).group(1)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"工单 {number} 已登记" in page and "打印回执" in page and "办理时限" in page
+    receipt = client.get(f"/cases/{number}/receipt").get_data(as_text=True)
+    for text in (number, "身份证", "户口簿", "家庭收入证明", "预计办结日期", "东岙便民驿站", "139****5678"):
+        assert text in receipt
+    with app.app_context():
+        case = db.session.scalars(sa.select(Case).filter_by(number=number)).one()
+        assert case.place.code == "H01" and case.household_id == household.id and case.requester_phone == "13912345678"
+
+
+def test_log_and_finish_a_counter_item_in_one_go(app, client, desk):
+    staff, proxy, household = desk
+    response = _log(client, household, item_query="CV01", description="开具居住证明", finish="1")
+    assert response.status_code == 303
+    with app.app_context():
+        case = db.session.scalars(sa.select(Case)).one()
+        assert case.status is CaseStatus.RESOLVED and case.owner_id == staff.id
+
+
+@pytest.mark.parametrize(("override", "field", "message"), [
+    ({"description": ""}, "description", "请填写居民的诉求。"),
+    ({"description": "长" * 20_000}, "description", "最多 2000 个字符。"),
+    ({"requester_phone": "1391234"}, "requester_phone", "请填写 11 位手机号"),
+    ({"item_query": "zzzz"}, "item_query", "请从列表中选择服务事项。"),
+])
+def test_bad_intake_input_is_explained_next_to_the_field_and_saves_nothing(app, client, desk, override, field, message):
+    staff, proxy, household = desk
+    response = _log(client, household, **override)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="{field}-error">{message}' in html
+    assert _count(app) == 0
+
+
+def test_ambiguous_item_query_without_javascript_offers_the_matches(client, desk):
+    staff, proxy, household = desk
+    html = _log(client, household, item_query="申请").get_data(as_text=True)
+    assert 'name="item_id"' in html and "最低生活保障申请" in html and "临时救助申请" in html
+
+
+def test_proxies_cannot_log_cases(client, auth, desk):
+    auth.logout()
+    auth.login("dang")
+    assert client.get("/intake/").status_code == 403
+
+
+# --- queues --------------------------------------------------------------------------------------
+
+def test_queue_tabs_show_counts_and_the_claim_button(app, client, auth, desk, make):
+    staff, proxy, household = desk
+    for _ in range(3):
+        _log(client, household)
+    auth.logout()
+    auth.login("dang")
+    html = client.get("/cases/?tab=claimable").get_data(as_text=True)
+    assert re.search(r"待签收\s*<span class=\"count\">3</span>", html)
+    assert html.count(">签收</button>") == 3
+
+
+def test_queue_filters_live_in_the_url_and_htmx_gets_only_the_list(client, desk):
+    staff, proxy, household = desk
+    _log(client, household)
+    _log(client, household, item_query="CV01", description="开具证明")
+    url = "/cases/?tab=point&q=%E8%AF%81%E6%98%8E&category=%E4%BE%BF%E6%B0%91%E6%9C%8D%E5%8A%A1"
+    full = client.get(url).get_data(as_text=True)
+    assert "<html" in full and "证明材料开具" in full and "最低生活保障申请" not in full
+    assert 'value="证明"' in full  # the search box keeps the query
+    part = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in part and 'id="queue"' in part and "证明材料开具" in part
+
+
+def test_search_finds_a_case_by_number_and_by_phone(app, client, desk):
+    staff, proxy, household = desk
+    number = _log(client, household).headers["Location"].split("/")[2].split("?")[0]
+    for query in (number, "13912345678", "5678"):
+        html = client.get("/cases/", query_string={"tab": "point", "q": query}).get_data(as_text=True)
+        assert number in html, query
+
+
+def test_bad_date_filter_is_explained(client, desk):
+    html = client.get("/cases/?tab=point&date_from=2026-13-40").get_data(as_text=True)
+    assert "请按 2026-11-28 的格式填写日期。" in html
+
+
+@pytest.mark.parametrize("path", ["/cases/?tab=point", "/cases/?tab=point&sort=due&q=居民", "CASE"])
+def test_queue_and_case_pages_use_the_same_number_of_queries_for_10_and_500_cases(app, client, desk, make, path):
+    staff, proxy, household = desk
+    item, h01 = make.get(ServiceItem, code="CA01"), make.get(Place, code="H01")
+    point = make.get(ServicePoint, code="LS-P01")
+
+    def measure():
+        target = path
+        if path == "CASE":
+            with app.app_context():
+                target = "/cases/" + db.session.scalar(sa.select(Case.number).order_by(Case.id.desc()).limit(1))
+        with counting_queries(app) as statements:
+            assert client.get(target).status_code == 200
+        return len(statements)
+
+    make.cases(10, item, h01, point)
+    few = measure()
+    make.cases(490, item, h01, point)
+    many = measure()
+    assert few == many
+
+
+# --- the case page -------------------------------------------------------------------------------
+
+def test_case_page_offers_only_the_actions_the_user_may_take(client, auth, desk):
+    staff, proxy, household = desk
+    number = _log(client, household).headers["Location"].split("/")[2].split("?")[0]
+    as_staff = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert "转办" in as_staff and "取消" in as_staff
+    assert ">办结</button>" not in as_staff
+    auth.logout()
+    auth.login("dang")
+    as_proxy = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert ">签收</button>" in as_proxy and "转办" not in as_proxy
+
+
+def test_proxy_claims_works_and_resolves_through_the_page(app, client, auth, desk):
+    staff, proxy, household = desk
+    number = _log(client, household, item_query="CV05", description="代购降压药").headers["Location"].split("/")[2].split("?")[0]
+    auth.logout()
+    auth.login("dang")
+
+    def version():
+        with app.app_context():
+            return db.session.scalars(sa.select(Case.version).filter_by(number=number)).one()
+
+    assert client.post(f"/cases/{number}/act/claim", data={"claim-version": version()}).status_code == 303
+    assert client.post(f"/cases/{number}/act/start", data={"start-version": version()}).status_code == 303
+    refused = client.post(f"/cases/{number}/act/resolve", data={"resolve-version": version(), "resolve-note": ""})
+    assert refused.status_code == 422 and "请填写办理情况，居民可以看到。" in refused.get_data(as_text=True)
+    done = client.post(f"/cases/{number}/act/resolve", data={"resolve-version": version(), "resolve-note": "药已送到"})
+    assert done.status_code == 303
+    page = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert "已办结" in page and "药已送到" in page
+
+
+def test_a_transition_not_allowed_now_is_explained_and_changes_nothing(app, client, desk):
+    staff, proxy, household = desk
+    number = _log(client, household).headers["Location"].split("/")[2].split("?")[0]
+    with app.app_context():
+        version = db.session.scalars(sa.select(Case.version).filter_by(number=number)).one()
+    response = client.post(f"/cases/{number}/act/reopen", data={"reopen-version": version, "reopen-reason": "再办"})
+    assert response.status_code == 422
+    assert "此工单状态为“已登记”，现在不能“重新办理”。" in response.get_data(as_text=True)
+
+
+def test_claim_from_the_queue_row_answers_with_the_row_or_says_who_was_first(app, client, auth, desk, make):
+    staff, proxy, household = desk
+    number = _log(client, household).headers["Location"].split("/")[2].split("?")[0]
+    with app.app_context():
+        version = db.session.scalars(sa.select(Case.version).filter_by(number=number)).one()
+    auth.logout()
+    auth.login("dang")
+    row = client.post(f"/cases/{number}/act/claim", data={"claim-version": version, "row": "claimable"},
+                      headers={"HX-Request": "true"})
+    html = row.get_data(as_text=True)
+    assert row.status_code == 200 and html.strip().startswith("<tr") and "已签收" in html
+    other = make.user(Role.PROXY, username="dang2", places=[make.get(Place, code="H01")])
+    late = app.test_client()
+    late.post("/auth/login", data={"username": other.username, "password": "correct-horse-7"})
+    lost = late.post(f"/cases/{number}/act/claim", data={"claim-version": version, "row": "claimable"},
+                     headers={"HX-Request": "true"})
+    assert lost.status_code == 409 and "党员李 已签收此工单" in lost.get_data(as_text=True)
+
+
+def test_someone_elses_case_answers_404_and_the_refusal_is_audited(app, client, auth, desk, make):
+    staff, proxy, household = desk
+    number = _log(client, household).headers["Location"].split("/")[2].split("?")[0]
+    make.user(Role.PROXY, username="far", places=[make.get(Place, code="H09")])
+    auth.logout()
+    auth.login("far")
+    assert client.get(f"/cases/{number}").status_code == 404
+    with app.app_context():
+        denied = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "denied")).all()
+        assert [(d.object_type, d.reason) for d in denied] == [("cases", "read")]
+
+
+def test_notes_and_canned_replies(app, client, desk):
+    from portal.models import CannedReply
+
+    staff, proxy, household = desk
+    number = _log(client, household).headers["Location"].split("/")[2].split("?")[0]
+    with app.app_context():
+        reply = CannedReply(text="已电话告知居民所需材料")
+        db.session.add(reply)
+        db.session.commit()
+        reply_id = reply.id
+    page = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert f"/canned/{reply_id}" in page
+    filled = client.get(f"/cases/{number}/canned/{reply_id}", query_string={"field": "note", "target": "note", "note": "您好"},
+                        headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert filled.startswith("<textarea") and "您好\n已电话告知居民所需材料" in filled
+    assert client.post(f"/cases/{number}/notes", data={"note": "内部：居民行动不便"}).status_code == 303
+    assert client.post(f"/cases/{number}/notes", data={"note": "已安排党员上门", "public": "y"}).status_code == 303
+    public = client.get(f"/cases/{number}?timeline=public").get_data(as_text=True)
+    assert "已安排党员上门" in public and "内部：居民行动不便" not in public
+
+
+def test_who_else_is_viewing_the_case(app, client, desk):
+    staff, proxy, household = desk
+    number = _log(client, household).headers["Location"].split("/")[2].split("?")[0]
+    other = app.test_client()
+    other.post("/auth/login", data={"username": "dang", "password": "correct-horse-7"})
+    other.post(f"/cases/{number}/presence")
+    html = client.post(f"/cases/{number}/presence").get_data(as_text=True)
+    assert "正在同时查看：党员李" in html
+
+
+def test_badge_counts_waiting_cases_and_answers_304_when_unchanged(client, auth, desk):
+    staff, proxy, household = desk
+    _log(client, household)
+    _log(client, household)
+    auth.logout()
+    auth.login("dang")
+    first = client.get("/cases/badge")
+    assert ">2<" in first.get_data(as_text=True)
+    etag = first.headers["ETag"]
+    again = client.get("/cases/badge", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""

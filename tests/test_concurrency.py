@@ -1,0 +1,82 @@
+"""Two people acting on one case at once: exactly one wins, the other is told, nothing is lost."""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from portal.domain import Conflict, intake, lifecycle
+from portal.extensions import db
+from portal.models import Case, CaseEvent, Channel, EventKind, Place, Role, ServiceItem, ServicePoint, User
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def errand(app, make):
+    """An errand of the hamlet H01, and twenty staff of its post who may all claim it."""
+    make.directory()
+    with app.app_context():
+        point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P01")).one()
+        h01 = db.session.scalars(sa.select(Place).filter_by(code="H01")).one()
+        item = db.session.scalars(sa.select(ServiceItem).filter_by(code="CA01")).one()
+        desk = make.user(Role.STAFF, username="desk", service_point=point, places=[h01])
+        household = make.household(h01)
+        case = intake.log_case(desk, item, Channel.COUNTER, "低保申请", "张三", "13800001111", household=household)
+        case_id, point_id = case.id, point.id
+    staff = [make.user(Role.STAFF, username=f"staff{i}", service_point_id=point_id).id for i in range(20)]
+    return case_id, staff
+
+
+def test_twenty_people_claim_one_case_at_once_and_exactly_one_gets_it(app, errand):
+    case_id, staff = errand
+    barrier = threading.Barrier(len(staff))
+
+    def claim(user_id):
+        with app.app_context():
+            user, case = db.session.get(User, user_id), db.session.get(Case, case_id)
+            db.session.commit()  # hold no transaction (and no SQLite lock) while waiting at the barrier
+            barrier.wait()
+            try:
+                lifecycle.claim(case, user)
+                return "won"
+            except Conflict as conflict:
+                db.session.rollback()
+                return str(conflict.message)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(staff)) as pool:
+        results = list(pool.map(claim, staff))
+
+    assert results.count("won") == 1
+    losers = [r for r in results if r != "won"]
+    assert len(losers) == 19 and all("已签收此工单" in r for r in losers)
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        winner = staff[results.index("won")]
+        assert case.owner_id == winner
+        claims = db.session.scalar(sa.select(sa.func.count()).select_from(CaseEvent).where(
+            CaseEvent.case_id == case_id, CaseEvent.kind == EventKind.CLAIMED))
+        assert claims == 1
+
+
+def test_a_stale_edit_is_refused_and_keeps_the_first_writers_change(app, errand, client, make):
+    case_id, staff = errand
+    with app.app_context():
+        number = db.session.get(Case, case_id).number
+        version = db.session.get(Case, case_id).version
+    first, second = app.test_client(), app.test_client()
+    for c, name in ((first, "staff0"), (second, "staff1")):
+        c.post("/auth/login", data={"username": name, "password": "correct-horse-7"})
+    form = {"requester_name": "张三", "requester_phone": "13800001111", "address": "东岙1号",
+            "priority": "normal"}
+    saved = first.post(f"/cases/{number}/edit", data={**form, "version": version, "description": "第一位的修改"})
+    assert saved.status_code == 303
+    refused = second.post(f"/cases/{number}/edit", data={**form, "version": version, "description": "第二位的修改"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "您的操作没有保存" in html
+    assert "第二位的修改" in html  # what the second writer typed is still in the form
+    with app.app_context():
+        assert db.session.get(Case, case_id).description == "第一位的修改"
