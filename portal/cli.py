@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_data)
     app.cli.add_command(demo_logins)
     app.cli.add_command(create_admin)
+    app.cli.add_command(sweep)
 
 
 @click.command("demo-data")
@@ -84,3 +85,14 @@ def create_admin(username: str, name: str, password: str) -> None:
     audit.record("create", obj=user, actor_name="cli", changes={"username": (None, username), "role": (None, "admin")})
     db.session.commit()
     click.echo(f"Administrator {username} created.")
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep() -> None:
+    """Urge, flag overdue cases and put problem cases under supervision (idempotent; run from cron)."""
+    from portal.domain import supervision
+
+    result = supervision.sweep()
+    click.echo(f"reminded {len(result.reminded)}, flagged overdue {len(result.overdue)}, "
+               f"put under supervision {len(result.supervised)}")

@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from flask_migrate import upgrade
 from portal import create_app
 from portal.config import TestConfig, normalise_database_url
 from portal.extensions import db
+from portal.models import Place, Role, ServiceItem, ServicePoint, Team
 
 POSTGRES_ADMIN_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-7"
@@ -78,6 +80,7 @@ def postgres_url():
     url = admin.url.set(database=name).render_as_string(hide_password=False)
     try:
         migrate(url)
+        remember_seed_rows(url)
         yield url, None
     finally:
         with admin.connect() as connection:
@@ -85,13 +88,34 @@ def postgres_url():
         admin.dispose()
 
 
+_SEED: dict[str, list[dict]] = {}
+
+
+def remember_seed_rows(url: str) -> None:
+    """Keep the rows the migrations themselves insert (the holiday calendar), to put back after each test."""
+    engine = sa.create_engine(normalise_database_url(url))
+    with engine.connect() as connection:
+        for table in db.metadata.sorted_tables:
+            rows = [dict(row._mapping) for row in connection.execute(table.select())]
+            if rows:
+                _SEED[table.name] = rows
+    engine.dispose()
+
+
 def empty_postgres(app) -> None:
-    """Remove every row the test wrote (the audit log's guard triggers are bypassed for this)."""
+    """Remove every row the test wrote, then put back the migrations' own rows (the audit log's guard
+    triggers are bypassed for this)."""
     with app.app_context():
         tables = [t.name for t in db.metadata.sorted_tables]
         with db.engine.begin() as connection:
             connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
             connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            for name, rows in _SEED.items():
+                table = db.metadata.tables[name]
+                connection.execute(table.insert(), rows)
+                if "id" in table.c:
+                    connection.execute(sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))"))
         db.engine.dispose()
 
 
@@ -243,3 +267,28 @@ def context_of(app):
     else:
         with app.app_context():
             yield
+
+
+@pytest.fixture
+def world(ctx, make):
+    """The demo directory and one person of each kind around the hamlet 东岙 (H01)."""
+    make.directory()
+    point = lambda code: db.session.scalars(sa.select(ServicePoint).filter_by(code=code)).one()  # noqa: E731
+    place = lambda code: db.session.scalars(sa.select(Place).filter_by(code=code)).one()  # noqa: E731
+    item = lambda code: db.session.scalars(sa.select(ServiceItem).filter_by(code=code)).one()  # noqa: E731
+    team1 = db.session.scalars(sa.select(Team).filter_by(code="T1")).one()
+    w = SimpleNamespace(
+        h01=place("H01"), h02=place("H02"), e01=place("E01"), t1=team1,
+        staff=make.user(Role.STAFF, username="staff-p01", service_point=point("LS-P01"), places=[place("H01")]),
+        staff_p02=make.user(Role.STAFF, username="staff-p02", service_point=point("LS-P02"), places=[place("H02")]),
+        proxy=make.user(Role.PROXY, username="proxy-h01", places=[place("H01")]),
+        proxy_h02=make.user(Role.PROXY, username="proxy-h02", places=[place("H02")]),
+        member=make.user(Role.TEAM, username="team1-a", team=team1),
+        butler=make.user(Role.BUTLER, username="butler-e01", places=[place("E01")]),
+        lead=make.user(Role.LEAD, username="leader"),
+        admin=make.user(Role.ADMIN, username="root"),
+        counter_item=item("CV01"), errand_item=item("CA01"), home_item=item("SS04"), plain_errand=item("CV05"),
+        leak=item("HT03"),
+    )
+    w.household = make.household(w.h01, address="东岙8号", phone="13912345678", residents=("王大爷",))
+    return w

@@ -2,85 +2,28 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, intake, lifecycle
+from portal.domain import Conflict, DomainError, Forbidden, intake, lifecycle, timekeeping
 from portal.extensions import db
 from portal.models import (
     AuditEntry,
     Case,
-    CaseEvent,
     CaseStatus,
     Channel,
     EventKind,
     Mode,
     Outcome,
-    Place,
     Role,
     Satisfaction,
-    ServiceItem,
     ServicePoint,
-    Team,
 )
+from tests.stories import claimed, events, in_progress, log, resolved
 
 S = CaseStatus
-
-
-@pytest.fixture
-def world(ctx, make):
-    """The demo directory and one person of each kind around the hamlet 东岙 (H01)."""
-    make.directory()
-    point = lambda code: db.session.scalars(sa.select(ServicePoint).filter_by(code=code)).one()  # noqa: E731
-    place = lambda code: db.session.scalars(sa.select(Place).filter_by(code=code)).one()  # noqa: E731
-    item = lambda code: db.session.scalars(sa.select(ServiceItem).filter_by(code=code)).one()  # noqa: E731
-    team1 = db.session.scalars(sa.select(Team).filter_by(code="T1")).one()
-    w = SimpleNamespace(
-        h01=place("H01"), h02=place("H02"), e01=place("E01"), t1=team1,
-        staff=make.user(Role.STAFF, username="staff-p01", service_point=point("LS-P01"), places=[place("H01")]),
-        staff_p02=make.user(Role.STAFF, username="staff-p02", service_point=point("LS-P02"), places=[place("H02")]),
-        proxy=make.user(Role.PROXY, username="proxy-h01", places=[place("H01")]),
-        proxy_h02=make.user(Role.PROXY, username="proxy-h02", places=[place("H02")]),
-        member=make.user(Role.TEAM, username="team1-a", team=team1),
-        butler=make.user(Role.BUTLER, username="butler-e01", places=[place("E01")]),
-        lead=make.user(Role.LEAD, username="leader"),
-        admin=make.user(Role.ADMIN, username="root"),
-        counter_item=item("CV01"), errand_item=item("CA01"), home_item=item("SS04"), plain_errand=item("CV05"),
-        leak=item("HT03"),
-    )
-    w.household = make.household(w.h01, address="东岙8号", phone="13912345678", residents=("王大爷",))
-    return w
-
-
-def log(w, item=None, **kw):
-    kw.setdefault("household", w.household)
-    return intake.log_case(w.staff, item or w.errand_item, Channel.COUNTER, "需要办理", "王大爷", "13912345678", **kw)
-
-
-def claimed(w, who=None, item=None):
-    case = log(w, item)
-    lifecycle.claim(case, who or w.proxy)
-    return case
-
-
-def in_progress(w, who=None, item=None):
-    case = claimed(w, who, item)
-    lifecycle.start(case, who or w.proxy)
-    return case
-
-
-def resolved(w):
-    case = in_progress(w, item=w.plain_errand)
-    lifecycle.resolve(case, w.proxy, "药已送到家")
-    return case
-
-
-def events(case):
-    return db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
-
 
 # --- intake ------------------------------------------------------------------------------------
 
@@ -89,7 +32,8 @@ def test_logging_gives_a_number_a_due_time_and_a_first_event(world):
     assert case.number.startswith(f"LS-{clock.today():%Y%m%d}-")
     assert case.status is S.LOGGED and case.mode is Mode.ERRAND
     assert case.place_id == world.h01.id and case.service_point.code == "LS-P01"
-    assert case.due_at == case.created_at + timedelta(hours=world.errand_item.sla_hours)
+    assert case.due_at == timekeeping.due_time(world.errand_item, case.created_at, case.service_point)
+    assert case.sign_due_at is not None and case.sign_due_at <= case.due_at
     [event] = events(case)
     assert event.kind is EventKind.LOGGED and event.public and event.to_status is S.LOGGED
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "log")) == 1
@@ -160,7 +104,8 @@ def test_claim_fixes_the_due_time_from_the_moment_of_claiming(world, monkeypatch
     monkeypatch.setattr(clock, "now", lambda: later)
     lifecycle.claim(case, world.proxy)
     db.session.refresh(case)
-    assert case.due_at == later + timedelta(hours=world.errand_item.sla_hours)
+    assert case.due_at == timekeeping.due_time(world.errand_item, later, case.service_point)
+    assert later < case.remind_at < case.due_at
 
 
 def test_a_second_claim_is_told_who_has_the_case(world):

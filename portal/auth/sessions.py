@@ -6,7 +6,9 @@ last request; nothing of it is kept in process memory.
 """
 from __future__ import annotations
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, g, make_response, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
@@ -14,6 +16,7 @@ from portal import clock
 from portal.domain import audit
 from portal.extensions import db, login_manager
 from portal.models import User
+from portal.web.htmx import is_htmx, safe_next
 
 # Requests that refresh a region on their own (badge and board polling) must not keep an idle
 # session alive; the templates mark them with this header.
@@ -22,9 +25,6 @@ POLL_HEADER = "X-Portal-Poll"
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("Please sign in to see this page.")
-    login_manager.login_message_category = "info"
     login_manager.session_protection = None  # the epoch and timeouts below do this job
 
     @app.before_request
@@ -32,10 +32,14 @@ def init_app(app: Flask) -> None:
         g.audit_token = audit.bind_address(request.remote_addr or "")
 
     @app.teardown_request
-    def unbind_audit_address(_exc):
+    def forget_request_state(_exc):
         token = g.pop("audit_token", None)
         if token is not None:
             audit.unbind_address(token)
+        # Flask-Login keeps the user in ``g``, which lives as long as the application context; when a
+        # context outlives one request (a test that also calls the domain), the next request must
+        # still load its own user from its own cookie.
+        g.pop("_login_user", None)
 
     @app.before_request
     def enforce_timeouts():
@@ -52,10 +56,36 @@ def init_app(app: Flask) -> None:
             logout_user()
             session.clear()
             flash(_l("Your session has expired. Please sign in again."), "info")
-            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+            return to_login()
         if request.headers.get(POLL_HEADER) is None and now - seen > 30:
             session["seen"] = now
         return None
+
+
+def _page_path() -> str | None:
+    """The page to return to after signing in: for htmx, the page the user was on, not the fragment."""
+    if is_htmx():
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        if current.netloc and current.netloc != request.host:
+            return None
+        return safe_next(current.path + (f"?{current.query}" if current.query else "")) if current.path else None
+    return request.full_path.rstrip("?") if request.method == "GET" else None
+
+
+def to_login():
+    """Send an anonymous or expired user to the login page; an htmx request redirects the whole page."""
+    target = url_for("auth.login", next=_page_path())
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    flash(_l("Please sign in to see this page."), "info")
+    return to_login()
 
 
 @login_manager.user_loader

@@ -1,7 +1,7 @@
 """Forms of the case page: one per action, each carrying the case version the user saw."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.domain.lifecycle import MAX_TEXT, OFFICE_ANSWERS
@@ -66,6 +66,29 @@ class MergeForm(ActionForm):
         InputRequired(_l("Give the number of the case this one repeats.")), Length(max=20)])
 
 
+class NoAnswerForm(ActionForm):
+    retry_at = DateTimeLocalField(_l("Call again at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), TEXT])
+
+
+class ExtensionForm(FlaskForm):
+    new_due_at = DateTimeLocalField(_l("New due time"), format="%Y-%m-%dT%H:%M", validators=[
+        InputRequired(_l("Give the new due time."))])
+    reason = TextAreaField(_l("Reason"), validators=REASON)
+
+
+class DecisionForm(FlaskForm):
+    note = TextAreaField(_l("Note (required when refusing)"), validators=[Optional(), TEXT])
+
+
+class SuperviseForm(FlaskForm):
+    responsible = SelectField(_l("Responsible person"), coerce=_optional_int, validate_choice=False,
+                              validators=[InputRequired(_l("Choose an active person."))])
+    deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[
+        InputRequired(_l("Give the deadline."))])
+    instruction = TextAreaField(_l("Instruction"), validators=[Optional(), TEXT])
+
+
 class TimelineNoteForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[InputRequired(_l("Write the note first.")), TEXT])
     public = BooleanField(_l("The resident may see this note"))
@@ -91,6 +114,7 @@ ACTION_FORMS = {
     "resolve": ResolveForm,
     "finish_on_spot": NoteForm,
     "close": CallbackForm,
+    "no_answer": NoAnswerForm,
     "return_case": ReasonForm,
     "transfer": TransferForm,
     "assign": AssignForm,

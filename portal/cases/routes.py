@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.cases import bp, timeline
 from portal.cases.forms import ACTION_FORMS, EditForm, TimelineNoteForm
-from portal.domain import Conflict, DomainError, access, lifecycle, presence, queues
+from portal.domain import Conflict, DomainError, Forbidden, access, lifecycle, notify, presence, queues
 from portal.extensions import db
 from portal.models import (
     CannedReply,
@@ -26,7 +26,8 @@ from portal.models import (
     ServicePoint,
     User,
 )
-from portal.web.forms import attach_error, options
+from portal.supervision import panel as case_supervision
+from portal.web.forms import attach_error, aware, options
 from portal.web.guards import ANYONE_SIGNED_IN, allow, allow_signed_in, me
 from portal.web.htmx import is_htmx, redirect_to, render
 from portal.web.i18n import localized
@@ -48,6 +49,8 @@ def queue():
     if tab not in {t.key for t in tabs}:
         tab = queues.default_tab(user)
     filters = queues.Filters.from_args(request.args)
+    if tab == "callbacks" and "sort" not in request.args:
+        filters.sort = "callback"
     page = queues.page_of(user, tab, filters)
     categories = db.session.scalars(sa.select(ServiceItem.category_zh).distinct().order_by(ServiceItem.category_zh))
     places = db.session.scalars(
@@ -65,12 +68,12 @@ def queue():
 @allow_signed_in
 def badge():
     """The number of cases waiting for the user; polled, and 304 when it has not changed."""
-    count = queues.todo_count(me())
-    etag = hashlib.sha1(f"{me().id}:{count}".encode()).hexdigest()[:16]
+    count, unread = queues.todo_count(me()), notify.unread_count(me())
+    etag = hashlib.sha1(f"{me().id}:{count}:{unread}".encode()).hexdigest()[:16]
     if request.if_none_match.contains(etag):
         response = make_response("", 304)
     else:
-        response = render("cases/_badge.html", count=count)
+        response = render("cases/_badge.html", count=count, unread=unread)
     response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response
@@ -111,6 +114,7 @@ def _action_forms(case: Case, submitted: dict | None = None) -> dict:
     for transition in lifecycle.available(case, me()):
         name = transition.name
         form = (submitted or {}).get(name) or ACTION_FORMS[name](formdata=None, prefix=name, version=case.version)
+        _prefill_canned(form)
         if name in ("transfer", "assign"):
             if candidates is None:
                 candidates = options([(None, _("— choose —"))] + [
@@ -125,6 +129,19 @@ def _action_forms(case: Case, submitted: dict | None = None) -> dict:
     return forms
 
 
+def _prefill_canned(form) -> None:
+    """Without JavaScript a canned-reply chip is a link back to the page naming the reply and the
+    field; the field comes back holding the phrase."""
+    reply_id, field = request.args.get("canned", type=int), request.args.get("field", "")
+    if not reply_id or not field:
+        return
+    for candidate in form:
+        if candidate.name == field:
+            reply = db.session.get(CannedReply, reply_id)
+            if reply is not None:
+                candidate.data = reply.text
+
+
 def _canned(case: Case) -> list[CannedReply]:
     return list(db.session.scalars(
         sa.select(CannedReply).where(
@@ -135,7 +152,7 @@ def _canned(case: Case) -> list[CannedReply]:
     ))
 
 
-def _case_page(case: Case, submitted: dict | None = None, note_form=None, status: int = 200):
+def _case_page(case: Case, submitted: dict | None = None, note_form=None, status: int = 200, **forms):
     timeline = request.args.get("timeline", "all")
     events = case.events
     if timeline == "public":
@@ -144,12 +161,19 @@ def _case_page(case: Case, submitted: dict | None = None, note_form=None, status
         events = [e for e in events if not e.public]
     return render(
         "cases/case.html", case=case, events=list(reversed(events)), timeline=timeline,
-        actions=_action_forms(case, submitted), note_form=note_form or TimelineNoteForm(formdata=None),
+        actions=_action_forms(case, submitted), note_form=note_form or _note_form(),
         canned=_canned(case), viewers=presence.others(case, me()),
+        **case_supervision.panel(case, me(), **forms),
         may_note=access.may(me(), "note", case),
         may_edit=case.status.is_open and (access.may(me(), "work", case) or access.may(me(), "dispatch", case)),
         status=status,
     )
+
+
+def _note_form() -> TimelineNoteForm:
+    form = TimelineNoteForm(formdata=None)
+    _prefill_canned(form)
+    return form
 
 
 @bp.get("/<number>")
@@ -177,8 +201,8 @@ def act(number: str, name: str):
             _perform(name, case, form)
         except DomainError as error:
             db.session.rollback()
-            status = error.status if isinstance(error, Conflict) else 422
-            if isinstance(error, Conflict) or error.field is None:
+            status = error.status if error.status in (403, 409) else 422
+            if error.field is None or error.status in (403, 409):
                 flash(str(error.message), "error")
             else:
                 attach_error(form, error)
@@ -228,6 +252,9 @@ def _perform(name: str, case: Case, form) -> None:
                          version=version)
     elif name == "merge":
         lifecycle.merge(case, user, form.original.data, version=version)
+    elif name == "no_answer":
+        lifecycle.no_answer(case, user, retry_at=aware(form.retry_at.data), note=form.note.data or "",
+                            version=version)
 
 
 @bp.post("/<number>/notes")
@@ -269,6 +296,8 @@ def canned(number: str, reply_id: int):
 def edit(number: str):
     """Correct a case's details; a change made by someone else meanwhile is never overwritten."""
     case = _full(number)
+    if not (access.may(me(), "work", case) or access.may(me(), "dispatch", case)):
+        raise Forbidden(_l("You may not edit this case."))
     form = EditForm(obj=case if request.method == "GET" else None)
     if request.method == "GET":
         form.priority.data = case.priority.value
@@ -284,7 +313,7 @@ def edit(number: str):
                 flash(str(error.message), "error")
             else:
                 attach_error(form, error)
-            status = error.status if isinstance(error, Conflict) else 422
+            status = error.status if error.status in (403, 409) else 422
             case = _full(number)
             form.version.data = case.version
             conflict = isinstance(error, Conflict)

@@ -6,9 +6,12 @@ resident on the public lookup page, each read it in their own language.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal import clock
 from portal.domain.lifecycle import OFFICE_ANSWERS
 from portal.models import CaseEvent, Channel, EventKind, Outcome, Satisfaction
 
@@ -19,6 +22,12 @@ FIELD_LABELS = {
     "address": _l("Address"),
     "priority": _l("Priority"),
 }
+
+
+def _local(iso: str | None) -> str:
+    if not iso:
+        return ""
+    return clock.local(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M")
 
 
 def who(event: CaseEvent) -> str:
@@ -58,6 +67,25 @@ def describe(event: CaseEvent) -> str:
         return _("Merged into %(number)s, which is handled for you", number=data.get("original", ""))
     if kind is EventKind.NOTE and data.get("duplicate"):
         return _("Duplicate %(number)s merged into this case", number=data["duplicate"])
+    if kind in (EventKind.EXTENSION_ASKED, EventKind.EXTENDED) and data.get("due"):
+        due = _local(data["due"])
+        if kind is EventKind.EXTENDED:
+            return _("Extended: the new expected date is %(due)s", due=due)
+        return _("Extension to %(due)s asked", due=due)
+    if kind is EventKind.REMINDED:
+        return _("Reminder: 75%% of the time limit has passed (due %(due)s)", due=_local(data.get("due")))
+    if kind is EventKind.OVERDUE:
+        return _("Overdue: it was due %(due)s; the leads were told", due=_local(data.get("due")))
+    if kind is EventKind.SUPERVISED:
+        if data.get("responsible"):
+            return _("Under supervision: %(name)s answers for it by %(deadline)s", name=data["responsible"],
+                     deadline=_local(data.get("deadline")))
+        return _("Became a problem case under supervision")
+    if kind is EventKind.CALLBACK_ATTEMPT:
+        if data.get("retry_at"):
+            return _("Callback attempt %(n)d: no answer; call again %(at)s", n=data.get("attempt", 1),
+                     at=_local(data["retry_at"]))
+        return _("Callback attempt %(n)d: no answer", n=data.get("attempt", 1))
     if kind is EventKind.EDITED:
         fields = "、".join(str(FIELD_LABELS.get(f, f)) for f in data.get("fields", []))
         return _("Details edited: %(fields)s", fields=fields)

@@ -15,8 +15,10 @@ import sqlalchemy as sa
 from faker import Faker
 
 from portal import clock
+from portal.domain import timekeeping
 from portal.extensions import db
 from portal.models import (
+    CallbackRecord,
     Case,
     CaseEvent,
     CaseNumberCounter,
@@ -75,6 +77,18 @@ class _Story:
         self.events: list[CaseEvent] = []
         self.at = case.created_at
         self.cut = False
+        self.callbacks: list[CallbackRecord] = []
+
+    def restart_clock(self) -> None:
+        """Fix the due time from now, as claiming (or a redo) does in the lifecycle."""
+        case = self.case
+        case.due_at = timekeeping.due_time(self.item, self.at, self.point, case.mode, self.calendar)
+        case.remind_at = timekeeping.reminder_time(self.item, self.at, case.due_at, self.point, case.mode,
+                                                   self.calendar)
+
+    def resolved(self) -> None:
+        self.case.resolved_at = self.at
+        self.case.callback_due_at = timekeeping.callback_due(self.at, self.point, self.calendar)
 
     def step(self, after: timedelta, kind: EventKind, to_status: CaseStatus | None, actor: User | None,
              note: str = "", public: bool = False, data: dict | None = None) -> bool:
@@ -130,6 +144,7 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
     team_of_place = dict(db.session.execute(sa.select(team_places.c.place_id, team_places.c.team_id)).all())
     counters: dict[tuple[str, object], int] = defaultdict(int)
     cases: list[Case] = []
+    calendars: dict[int, timekeeping.WorkCalendar] = {}
 
     for _ in range(count):
         heating = rng.random() < 0.45
@@ -159,13 +174,17 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
         resident_id = first_resident.get(household.id)
         staff = rng.choice(staff_by_point[point.id])
         team_id = team_of_place.get(place.id) if item.mode is Mode.HOME and not heating else None
+        if point.id not in calendars:
+            calendars[point.id] = timekeeping.calendar_for(point, now - timedelta(days=120))
+        calendar = calendars[point.id]
         case = Case(
             number=number, item_id=item.id, household_id=household.id, resident_id=resident_id,
             requester_name=resident_names.get(resident_id, fake.name()), requester_phone=household.phone,
             place_id=place.id, address=household.address, service_point_id=point.id, channel=channel,
             description=description, mode=item.mode, status=S.LOGGED,
             priority=Priority.URGENT if item.urgent else Priority.NORMAL,
-            due_at=created + timedelta(hours=item.sla_hours), team_id=team_id,
+            due_at=timekeeping.due_time(item, created, point, item.mode, calendar), team_id=team_id,
+            sign_due_at=timekeeping.sign_for_due(item, created, point, calendar),
             created_by_id=None if channel is Channel.KIOSK else staff.id, created_at=created, updated_at=created,
             redo_count=0, transfer_count=0,
         )
@@ -179,12 +198,14 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
             worker_pool = [staff]
         worker = rng.choice(worker_pool) if worker_pool else staff
         story = _Story(case, now)
+        story.item, story.point, story.calendar = item, point, calendar
         logged_by = None if channel is Channel.KIOSK else staff
         story.events.append(CaseEvent(at=created, actor_id=logged_by.id if logged_by else None,
                                       actor_label="" if logged_by else "自助终端", kind=E.LOGGED,
                                       to_status=S.LOGGED, public=True, data={"channel": channel.value}))
         _tell(story, rng, item, worker, staff)
         case.events = story.events
+        case.callbacks = story.callbacks
         cases.append(case)
 
     # A few duplicates, merged into the case they repeat.
@@ -226,11 +247,14 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
                           RESOLUTIONS[Mode.COUNTER], public=True):
             return
         case.owner_id, case.claimed_at, case.resolved_at = staff.id, story.at, story.at
+        case.on_spot = True
+        story.resolved()
     else:
         wait = max(sla * rng.uniform(0.01, 0.2), timedelta(hours=rng.uniform(0.5, 30)))
         if not story.step(wait, E.CLAIMED, S.CLAIMED, worker, public=True):
             return
         case.owner_id, case.claimed_at = worker.id, story.at
+        story.restart_clock()
         if not story.step(timedelta(hours=rng.uniform(0.1, 12)), E.STARTED, S.IN_PROGRESS, worker):
             return
         if item.needs_approval and item.mode is Mode.ERRAND:
@@ -244,7 +268,7 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
                           RESOLUTIONS[item.mode] if not item.code.startswith("HT") else "已上门维修，供热恢复正常",
                           public=True):
             return
-        case.resolved_at = story.at
+        story.resolved()
 
     for attempt in range(2):
         if not story.step(timedelta(hours=rng.uniform(16, 60)), E.CLOSED, S.CLOSED, staff, public=True):
@@ -254,6 +278,8 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
         if rng.random() < 0.03:  # three calls, nobody answered: closed without a rating
             event.data = {"unrated": True}
             case.satisfaction = Satisfaction.UNRATED
+            case.callback_attempts = 3
+            story.callbacks.append(CallbackRecord(at=story.at, actor_id=staff.id, satisfaction=Satisfaction.UNRATED))
             return
         outcome = _pick_weighted(rng, [(Outcome.SOLVED, 88), (Outcome.PARTLY, 8), (Outcome.UNSOLVED, 4)])
         satisfaction = _pick_weighted(rng, [(Satisfaction.SATISFIED, 80), (Satisfaction.BASICALLY, 14),
@@ -262,7 +288,10 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
         event.note = rng.choice(["", "", "办得很快，谢谢", "工作人员态度很好"]) if satisfaction is not Satisfaction.DISSATISFIED \
             else "问题还没彻底解决"
         case.outcome, case.satisfaction, case.callback_comment = outcome, satisfaction, event.note
-        if (outcome is not Outcome.UNSOLVED and satisfaction is not Satisfaction.DISSATISFIED) or attempt == 1:
+        redo = outcome is Outcome.UNSOLVED or satisfaction is Satisfaction.DISSATISFIED
+        story.callbacks.append(CallbackRecord(at=story.at, actor_id=staff.id, outcome=outcome, satisfaction=satisfaction,
+                                              comment=event.note, redo=redo and attempt == 0))
+        if not redo or attempt == 1:
             return
         # An unsolved or dissatisfied callback reopens the case as a redo (重办), as lifecycle.close does.
         event.kind, event.to_status = E.REOPENED, S.IN_PROGRESS
@@ -270,6 +299,7 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
         case.status = S.IN_PROGRESS
         case.redo_count += 1
         case.closed_at = case.resolved_at = None
+        story.restart_clock()
         if not story.step(sla * rng.uniform(0.1, 0.4), E.RESOLVED, S.RESOLVED, worker, "重办完成", public=True):
             return
-        case.resolved_at = story.at
+        story.resolved()

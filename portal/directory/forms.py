@@ -5,16 +5,19 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
+    ValidationError,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
-from portal.models import CaseStatus, Mode, PlaceKind, PointKind, Role
+from portal.domain import timekeeping
+from portal.models import CaseStatus, DayKind, Mode, PlaceKind, PointKind, Role
 from portal.web.forms import Phone, enum_options, options
 
 CODE = Regexp(r"^[A-Z0-9][A-Z0-9-]{0,19}$", message=_l("Use capital letters, digits and hyphens, at most 20."))
@@ -39,6 +42,19 @@ class UserForm(FlaskForm):
                              render_kw={"autocomplete": "new-password"})
 
 
+def _working_hours(form, field):
+    try:
+        timekeeping.parse_hours(field.data or "")
+    except ValueError as error:
+        raise ValidationError(_l("Write periods like 08:30-12:00,13:30-17:30, in order, without overlaps.")) from error
+
+
+def _week(form, field):
+    field.data = (field.data or "").strip().upper()
+    if not timekeeping.valid_week(field.data):
+        raise ValidationError(_l("Seven letters from Monday: W working, O off the island, R rest; at least one W."))
+
+
 class ServicePointForm(FlaskForm):
     code = StringField(_l("Code"), validators=[REQUIRED, CODE])
     kind = SelectField(_l("Kind"), choices=enum_options(PointKind), validators=[REQUIRED])
@@ -50,6 +66,10 @@ class ServicePointForm(FlaskForm):
         REQUIRED, Regexp(r"^[A-Z]{2,8}$", message=_l("2 to 8 capital letters."))])
     phone = StringField(_l("Phone"), validators=[Optional(), Phone()])
     address = StringField(_l("Address"), validators=[Length(max=200)])
+    hours = StringField(_l("Working hours"), default=timekeeping.DEFAULT_HOURS, validators=[REQUIRED, _working_hours])
+    week = StringField(_l("Week"), default=timekeeping.ISLAND_WEEK, validators=[REQUIRED, _week],
+                       description=_l("Monday to Sunday: W working, O off the island (3+2 week), R rest. "
+                                      "E.g. WWWOORR."))
 
 
 class PlaceForm(FlaskForm):
@@ -96,3 +116,11 @@ class CannedReplyForm(FlaskForm):
     status = SelectField(_l("Case status"), choices=options([(None, _l("— any —"))]) + enum_options(CaseStatus),
                          description=_l("Leave empty to offer the phrase in every status."))
     text = TextAreaField(_l("Phrase"), validators=[REQUIRED, Length(max=500)])
+
+
+class CalendarDayForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[InputRequired(_l("Give the date."))])
+    kind = SelectField(_l("Kind"), choices=enum_options(DayKind), validators=[REQUIRED])
+    name = StringField(_l("Name"), validators=[Length(max=40)], description=_l("E.g. 国庆节, 台风停航."))
+    service_point_id = SelectField(_l("Service point"), coerce=_coerce_optional_int,
+                                   description=_l("Leave empty for the whole district."))

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.directory import bp
 from portal.directory.forms import (
+    CalendarDayForm,
     CannedReplyForm,
     PlaceForm,
     ServiceItemForm,
@@ -20,7 +21,18 @@ from portal.directory.forms import (
 )
 from portal.domain import DomainError, directory
 from portal.extensions import db
-from portal.models import CannedReply, CaseStatus, Place, Role, ServiceItem, ServicePoint, Team, User
+from portal.models import (
+    CalendarDay,
+    CannedReply,
+    CaseStatus,
+    DayKind,
+    Place,
+    Role,
+    ServiceItem,
+    ServicePoint,
+    Team,
+    User,
+)
 from portal.web.forms import attach_error, options
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
@@ -52,6 +64,15 @@ def _fill_place(form):
 def _fill_team(form):
     form.service_point_id.choices = _choices(ServicePoint)
     form.place_ids.choices = _choices(Place, empty=False)
+
+
+def _fill_day(form):
+    form.service_point_id.choices = _choices(ServicePoint)
+
+
+def _day_values(form, obj):
+    return {"day": form.day.data, "kind": DayKind(form.kind.data), "name": (form.name.data or "").strip(),
+            "service_point_id": form.service_point_id.data}
 
 
 def _fill_reply(form):
@@ -106,8 +127,11 @@ class Section:
 
     def form_for(self, obj=None):
         form = self.form(obj=obj)
-        if obj is not None and request.method == "GET" and hasattr(form, "status") and hasattr(obj, "status"):
-            form.status.data = obj.status.value if obj.status else ""
+        if obj is not None and request.method == "GET":
+            for name in ("status", "kind"):
+                value = getattr(obj, name, None) if hasattr(form, name) else None
+                if value is not None:
+                    form[name].data = value.value
         if obj is not None and request.method == "GET" and hasattr(form, "place_ids"):
             form.place_ids.data = [p.id for p in obj.places]
         if obj is not None and request.method == "GET" and hasattr(form, "password"):
@@ -152,6 +176,12 @@ SECTIONS = {
             Team.code, [Team.code, Team.name_zh, Team.name_en], _fill_team,
         ),
         Section(
+            "calendar", CalendarDay, CalendarDayForm, _l("Holidays and make-up days"),
+            [(_l("Date"), lambda d: d.day.isoformat()), (_l("Kind"), lambda d: d.kind.label), (_l("Name"), lambda d: d.name),
+             (_l("Service point"), lambda d: localized(d.service_point) or _("the whole district"))],
+            CalendarDay.day.desc(), [CalendarDay.name], _fill_day, _day_values,
+        ),
+        Section(
             "replies", CannedReply, CannedReplyForm, _l("Canned replies"),
             [(_l("Phrase"), lambda r: r.text), (_l("Service item"), lambda r: localized(r.item) or _("every item")),
              (_l("Case status"), lambda r: r.status.label if r.status else _("every status"))],
@@ -192,7 +222,7 @@ def rows(section_key: str):
     section = _section(section_key)
     q = request.args.get("q", "").strip()
     show_inactive = request.args.get("inactive") == "1"
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
     query = sa.select(section.model)
     if q:
         query = query.where(sa.or_(*[column.ilike(f"%{q}%") for column in section.searchable]))

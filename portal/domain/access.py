@@ -58,8 +58,8 @@ def case_scope(user: User) -> sa.ColumnElement[bool]:
     if user.role is Role.TEAM:
         team = Case.team_id == user.team_id if user.team_id else sa.false()
         return sa.or_(team, mine)
-    if user.role is Role.BUTLER:
-        return sa.or_(in_places, mine)
+    if user.role is Role.BUTLER:  # butlers also log cases (the heating hotline), and see what they logged
+        return sa.or_(in_places, mine, Case.created_by_id == user.id)
     return sa.false()
 
 
@@ -76,7 +76,7 @@ def can_view(user: User, case: Case) -> bool:
     if user.role is Role.TEAM:
         return user.team_id is not None and case.team_id == user.team_id
     if user.role is Role.BUTLER:
-        return in_places
+        return in_places or case.created_by_id == user.id
     return False
 
 

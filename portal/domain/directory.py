@@ -1,4 +1,5 @@
-"""Keeping the directory: users, service points, places, service items, teams and canned replies.
+"""Keeping the directory: users, service points, places, service items, teams, the holiday calendar
+and canned replies.
 
 Every save checks uniqueness, writes one audit row with the changed fields, and commits. Nothing is
 ever deleted: rows with history are deactivated instead.
@@ -13,7 +14,7 @@ from pypinyin import Style, lazy_pinyin
 
 from portal.domain import DomainError, accounts, audit
 from portal.extensions import db
-from portal.models import Place, ServiceItem, ServicePoint, Team, User
+from portal.models import CalendarDay, Place, ServiceItem, ServicePoint, Team, User
 
 UNIQUE_FIELDS = {User: "username", ServicePoint: "code", Place: "code", ServiceItem: "code", Team: "code"}
 
@@ -43,9 +44,37 @@ def _check_unique(model, obj, values: dict[str, Any]) -> None:
         raise DomainError(_l("“%(value)s” is already in use; choose another.", value=value), field=field)
 
 
+def _check_parent(place: Place | None, parent_id: int | None) -> None:
+    """A place may not sit inside itself, directly or through its children."""
+    if place is None or parent_id is None:
+        return
+    parents = dict(db.session.execute(sa.select(Place.id, Place.parent_id)).all())
+    seen, current = set(), parent_id
+    while current is not None and current not in seen:
+        if current == place.id:
+            raise DomainError(_l("A place cannot be part of itself or of a place inside it."), field="parent_id")
+        seen.add(current)
+        current = parents.get(current)
+
+
+def _check_day(obj, values: dict[str, Any]) -> None:
+    query = sa.select(CalendarDay.id).where(CalendarDay.day == values["day"],
+                                           CalendarDay.service_point_id.is_(values["service_point_id"])
+                                           if values["service_point_id"] is None
+                                           else CalendarDay.service_point_id == values["service_point_id"])
+    if obj is not None:
+        query = query.where(CalendarDay.id != obj.id)
+    if db.session.scalar(query) is not None:
+        raise DomainError(_l("This date is already in the calendar; edit that entry instead."), field="day")
+
+
 def save(model, obj, values: dict[str, Any], actor: User):
     """Create (``obj`` None) or update a directory row from validated form values."""
     _check_unique(model, obj, values)
+    if model is CalendarDay:
+        _check_day(obj, values)
+    if model is Place:
+        _check_parent(obj, values.get("parent_id"))
     if model is ServiceItem:
         values["pinyin"] = pinyin_index(values.get("name_zh", obj.name_zh if obj else ""), values.get("keywords", ""))
     password = values.pop("password", None) if model is User else None

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
-from portal.domain import DomainError, Forbidden, access, audit, privacy, timekeeping
+from portal.domain import DomainError, Forbidden, access, audit, lifecycle, privacy, timekeeping
 from portal.domain.lifecycle import MAX_TEXT, record_event
 from portal.extensions import db
 from portal.models import (
@@ -107,15 +107,23 @@ def next_number(point: ServicePoint, at: datetime) -> str:
     return f"{point.case_prefix}-{day:%Y%m%d}-{last:04d}"
 
 
+def _upwards(place: Place | None):
+    """The place and the places it is part of, nearest first (stopping at a loop, should one exist)."""
+    seen = set()
+    while place is not None and place.id not in seen:
+        seen.add(place.id)
+        yield place
+        place = place.parent
+
+
 def team_for(place: Place | None) -> Team | None:
     """The on-site team that covers ``place`` (or the hamlet it is part of)."""
-    while place is not None:
+    for candidate in _upwards(place):
         team = db.session.scalars(
-            sa.select(Team).join(team_places).where(team_places.c.place_id == place.id, Team.active).limit(1)
+            sa.select(Team).join(team_places).where(team_places.c.place_id == candidate.id, Team.active).limit(1)
         ).first()
         if team:
             return team
-        place = place.parent
     return None
 
 
@@ -123,10 +131,9 @@ def responsible_point(mode: Mode, place: Place | None, actor: User) -> ServicePo
     """Counter items stay where they were logged; errands and visits go to the place's point."""
     if mode is Mode.COUNTER and actor.service_point is not None:
         return actor.service_point
-    while place is not None:
-        if place.service_point is not None:
-            return place.service_point
-        place = place.parent
+    for candidate in _upwards(place):
+        if candidate.service_point is not None:
+            return candidate.service_point
     return actor.service_point
 
 
@@ -144,11 +151,13 @@ def log_case(
     mode: Mode | None = None,
     point: ServicePoint | None = None,
     actor_label: str = "",
+    finish_on_spot: bool = False,
 ) -> Case:
     """Log a new case and commit; return it with its number and due time.
 
     ``actor`` is None for cases that arrive through the public interfaces (kiosks, WeChat), which
-    name the point they belong to and an ``actor_label`` instead.
+    name the point they belong to and an ``actor_label`` instead. With ``finish_on_spot`` the case is
+    logged and finished at the counter in one transaction: if it cannot be finished, nothing is saved.
     """
     if actor is not None and not access.may_log_cases(actor):
         raise Forbidden(_l("Your role does not log cases."))
@@ -178,12 +187,14 @@ def log_case(
         raise DomainError(_l("No service point serves this place; choose the place again."), field="place")
 
     now = clock.now()
+    calendar = timekeeping.calendar_for(point, now)
     case = Case(
         number=next_number(point, now), item=item, household=household, resident=resident,
         requester_name=requester_name[:50], requester_phone=phone, place=place, address=address.strip()[:200],
         service_point=point, channel=channel, description=description, mode=mode, status=CaseStatus.LOGGED,
         priority=Priority.URGENT if item.urgent else Priority.NORMAL,
-        due_at=timekeeping.due_time(item, now, point),
+        due_at=timekeeping.due_time(item, now, point, mode, calendar),
+        sign_due_at=timekeeping.sign_for_due(item, now, point, calendar),
         team=team_for(place) if mode is Mode.HOME else None,
         created_by=actor, created_at=now, updated_at=now, redo_count=0, transfer_count=0,
     )
@@ -194,5 +205,8 @@ def log_case(
     audit.record("log", actor=actor, obj=case, actor_name="" if actor else actor_label,
                  changes={"number": (None, case.number), "item": (None, item.code),
                           "requester_phone": (None, phone)})
-    db.session.commit()
+    if finish_on_spot:
+        lifecycle.finish_on_spot(case, actor)  # commits the case and its finishing together
+    else:
+        db.session.commit()
     return case

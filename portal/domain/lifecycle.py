@@ -4,7 +4,7 @@
       │  ▲                                    ▲  │                              │
       │  └──transfer / assign                 │  └──resolve──▶ resolved ◀──────┘ record_office_answer
       └──finish_on_spot (counter items)──────────────────────▶ resolved ──close (回访)──▶ closed
-                                                        an unsolved or dissatisfied callback: redo (重办)
+                                     an unsolved or dissatisfied callback: redo (重办); no answer x3: closed unrated
     return_case ▶ returned · merge ▶ merged · cancel ▶ cancelled · reopen (within 30 days) ▶ in progress
 
 Each function checks who may act (``portal.domain.access.may`` with the permission the table names),
@@ -26,14 +26,17 @@ from portal import clock
 from portal.domain import Conflict, DomainError, Forbidden, access, audit, timekeeping
 from portal.extensions import db
 from portal.models import (
+    CallbackRecord,
     Case,
     CaseEvent,
     CaseStatus,
+    Channel,
     EventKind,
     Mode,
     Outcome,
     Satisfaction,
     ServicePoint,
+    Supervision,
     User,
 )
 
@@ -41,6 +44,7 @@ S = CaseStatus
 E = EventKind
 MAX_TEXT = 2000
 REOPEN_DAYS = 30
+CALLBACK_ATTEMPTS = 3
 WORKING = frozenset({S.LOGGED, S.CLAIMED, S.IN_PROGRESS, S.RETURNED})
 
 
@@ -71,6 +75,8 @@ TRANSITIONS: dict[str, Transition] = {
                    E.FINISHED_ON_SPOT, True),
         Transition("close", _l("Record the callback"), frozenset({S.RESOLVED}), S.CLOSED, "dispatch", E.CLOSED,
                    True),
+        Transition("no_answer", _l("Callback: no answer"), frozenset({S.RESOLVED}), None, "dispatch",
+                   E.CALLBACK_ATTEMPT, False),
         Transition("return_case", _l("Return"), frozenset({S.LOGGED, S.CLAIMED, S.IN_PROGRESS}), S.RETURNED,
                    "return", E.RETURNED, False, needs_reason=True),
         Transition("transfer", _l("Transfer"), WORKING, S.LOGGED, "dispatch", E.TRANSFERRED, False,
@@ -111,7 +117,7 @@ def _applies(t: Transition, case: Case) -> bool:
 
 
 def _within_reopen_window(case: Case) -> bool:
-    finished = case.resolved_at or case.closed_at
+    finished = case.closed_at or case.resolved_at
     return finished is None or clock.now() - finished <= timedelta(days=REOPEN_DAYS)
 
 
@@ -143,7 +149,8 @@ def _check(case: Case, actor: User, name: str, version: int | None) -> Transitio
     if not access.may(actor, t.permission, case):
         raise Forbidden(_l("You may not give “%(action)s” to this case.", action=t.label))
     if not _applies(t, case):
-        raise DomainError(_l("“%(action)s” does not apply to this case.", action=t.label))
+        raise DomainError(_l("“%(action)s” does not apply to this case.", action=t.label),
+                          field="item_query" if name == "finish_on_spot" else None)
     return t
 
 
@@ -166,16 +173,20 @@ def record_event(case: Case, actor: User | None, kind: EventKind, *, to_status=N
     return event
 
 
-def _move(case: Case, actor: User, t: Transition, note: str = "", *, to_status: CaseStatus | None = None,
-          kind: EventKind | None = None, data: dict | None = None, public: bool | None = None) -> CaseEvent:
-    """Change the status, write the event and the audit row, and commit."""
+def _move(case: Case, actor: User | None, t: Transition, note: str = "", *, to_status: CaseStatus | None = None,
+          kind: EventKind | None = None, data: dict | None = None, public: bool | None = None,
+          actor_label: str = "") -> CaseEvent:
+    """Change the status (unless the transition keeps it), write the event and the audit row, and
+    commit. ``actor`` is None only for the resident acting on the public pages (``actor_label``)."""
     old = case.status
-    new = to_status or t.target
-    event = record_event(case, actor, kind or t.event, to_status=new, from_status=old, note=note,
-                   public=t.public if public is None else public, data=data)
+    new = to_status or t.target or old
+    event = record_event(case, actor, kind or t.event, to_status=new if new is not old else None, from_status=old,
+                         note=note, public=t.public if public is None else public, data=data,
+                         actor_label=actor_label)
     case.status = new
     case.updated_at = event.at
-    audit.record(t.name, actor=actor, obj=case, changes={"status": (old, new)}, reason=note)
+    audit.record(t.name, actor=actor, obj=case, actor_name="" if actor else actor_label,
+                 changes={"status": (old, new)} if new is not old else None, reason=note[:500])
     _commit()
     return event
 
@@ -188,6 +199,21 @@ def _commit() -> None:
         raise Conflict(_l("Someone changed this case at the same moment. Look at the latest state and try again.")) from None
 
 
+def restart_clock(case: Case, start) -> None:
+    """Fix the case's due time from ``start`` (claim, reopen, redo) and re-arm the reminders."""
+    calendar = timekeeping.calendar_for(case.service_point, start)
+    case.due_at = timekeeping.due_time(case.item, start, case.service_point, case.mode, calendar)
+    case.remind_at = timekeeping.reminder_time(case.item, start, case.due_at, case.service_point, case.mode, calendar)
+    case.reminded_at = case.overdue_flagged_at = None
+    case.callback_due_at = None
+
+
+def _resolved_now(case: Case) -> None:
+    now = clock.now()
+    case.resolved_at = now
+    case.callback_due_at = timekeeping.callback_due(now, case.service_point)
+
+
 # --- the transitions ------------------------------------------------------------------------------
 
 def claim(case: Case, actor: User) -> None:
@@ -196,13 +222,15 @@ def claim(case: Case, actor: User) -> None:
         raise _claimed_by_someone_else(case)
     t = _check(case, actor, "claim", None)
     now = clock.now()
-    due = timekeeping.due_time(case.item, now, case.service_point)
+    calendar = timekeeping.calendar_for(case.service_point, now)
+    due = timekeeping.due_time(case.item, now, case.service_point, case.mode, calendar)
+    remind = timekeeping.reminder_time(case.item, now, due, case.service_point, case.mode, calendar)
     result = db.session.execute(
         sa.update(Case)
         .where(Case.id == case.id, Case.status == S.LOGGED,
                sa.or_(Case.owner_id.is_(None), Case.owner_id == actor.id))
         .values(status=S.CLAIMED, owner_id=actor.id, claimed_at=now, updated_at=now, due_at=due,
-                version=Case.version + 1)
+                remind_at=remind, reminded_at=None, overdue_flagged_at=None, version=Case.version + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -247,16 +275,17 @@ def resolve(case: Case, actor: User, note: str, version: int | None = None) -> N
     """Finish the work (办结) with a note for the resident; the callback follows."""
     t = _check(case, actor, "resolve", version)
     note = _text(note, True)
-    case.resolved_at = clock.now()
+    _resolved_now(case)
     _move(case, actor, t, note)
 
 
 def finish_on_spot(case: Case, actor: User, version: int | None = None, note: str = "") -> None:
     """Claim and resolve a counter item in one action, while the resident waits."""
     t = _check(case, actor, "finish_on_spot", version)
-    now = clock.now()
     case.owner = actor
-    case.claimed_at = case.resolved_at = now
+    case.on_spot = True
+    _resolved_now(case)
+    case.claimed_at = case.resolved_at
     _move(case, actor, t, _text(note, False))
 
 
@@ -265,21 +294,73 @@ def close(case: Case, actor: User, outcome: Outcome, satisfaction: Satisfaction,
     """Record the callback (回访). Solved and satisfied enough closes the case; a callback that says
     not solved, or dissatisfied, reopens it as a redo (重办) and counts it."""
     t = _check(case, actor, "close", version)
-    if not isinstance(outcome, Outcome):
+    _record_callback(case, actor, t, outcome, satisfaction, _text(comment, False, field="comment"))
+
+
+def no_answer(case: Case, actor: User, retry_at=None, note: str = "", version: int | None = None) -> None:
+    """Note a callback nobody answered; the third one closes the case without a rating (未评价)."""
+    t = _check(case, actor, "no_answer", version)
+    note = _text(note, False)
+    case.callback_attempts += 1
+    if case.callback_attempts >= CALLBACK_ATTEMPTS:
+        case.satisfaction = Satisfaction.UNRATED
+        case.closed_at = clock.now()
+        db.session.add(CallbackRecord(case=case, actor=actor, satisfaction=Satisfaction.UNRATED, comment=note,
+                                      at=case.closed_at))
+        _close_supervision(case)
+        _move(case, actor, t, note, to_status=S.CLOSED, kind=E.CLOSED, data={"unrated": True}, public=True)
+        return
+    if retry_at is not None:
+        case.callback_due_at = retry_at
+    _move(case, actor, t, note, data={"attempt": case.callback_attempts,
+                                      "retry_at": retry_at.isoformat() if retry_at else None})
+
+
+def rate_by_resident(case: Case, outcome: Outcome | None, satisfaction: Satisfaction, comment: str = "") -> None:
+    """A resident rates a resolved kiosk or WeChat case on the public lookup page."""
+    if case.status is not S.RESOLVED:
+        raise DomainError(_l("The case can be rated once it is resolved."))
+    if case.channel not in (Channel.KIOSK, Channel.WECHAT):
+        raise Forbidden(_l("This case is rated by a callback from the service point."))
+    case.rated_by_resident = True
+    _record_callback(case, None, TRANSITIONS["close"], outcome, satisfaction, _text(comment, False, field="comment"),
+                     by_resident=True)
+
+
+def _record_callback(case: Case, actor: User | None, t: Transition, outcome: Outcome | None,
+                     satisfaction: Satisfaction, comment: str, by_resident: bool = False) -> None:
+    if outcome is not None and not isinstance(outcome, Outcome):
+        raise DomainError(_l("Choose the outcome."), field="outcome")
+    if outcome is None and not by_resident:
         raise DomainError(_l("Choose the outcome."), field="outcome")
     if satisfaction not in (Satisfaction.SATISFIED, Satisfaction.BASICALLY, Satisfaction.DISSATISFIED):
         raise DomainError(_l("Choose the satisfaction."), field="satisfaction")
-    comment = _text(comment, False, field="comment")
+    now = clock.now()
+    resident = str(_l("The resident")) if by_resident else ""
+    redo = outcome is Outcome.UNSOLVED or satisfaction is Satisfaction.DISSATISFIED
     case.outcome, case.satisfaction, case.callback_comment = outcome, satisfaction, comment
-    data = {"outcome": outcome.value, "satisfaction": satisfaction.value}
-    if outcome is Outcome.UNSOLVED or satisfaction is Satisfaction.DISSATISFIED:
+    db.session.add(CallbackRecord(case=case, actor=actor, outcome=outcome, satisfaction=satisfaction,
+                                  comment=comment, by_resident=by_resident, redo=redo, at=now))
+    data = {"outcome": outcome.value if outcome else None, "satisfaction": satisfaction.value}
+    if by_resident:
+        data["by_resident"] = True
+    if redo:
         case.redo_count += 1
         case.resolved_at = None
+        case.callback_attempts = 0
+        restart_clock(case, now)
         data["redo"] = True
-        _move(case, actor, t, comment, to_status=S.IN_PROGRESS, kind=E.REOPENED, data=data)
+        _move(case, actor, t, comment, to_status=S.IN_PROGRESS, kind=E.REOPENED, data=data, public=True,
+              actor_label=resident)
     else:
-        case.closed_at = clock.now()
-        _move(case, actor, t, comment, data=data)
+        case.closed_at = now
+        _close_supervision(case)
+        _move(case, actor, t, comment, data=data, public=True, actor_label=resident)
+
+
+def _close_supervision(case: Case) -> None:
+    db.session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.closed_at.is_(None))
+                       .values(closed_at=clock.now()))
 
 
 def return_case(case: Case, actor: User, reason: str, version: int | None = None) -> None:
@@ -300,12 +381,15 @@ def transfer(case: Case, actor: User, reason: str, point: ServicePoint | None = 
     reason = _text(reason, True)
     if point is None and owner is None:
         raise DomainError(_l("Choose the service point or the person to transfer to."), field="point")
-    if owner is not None and not owner.active:
-        raise DomainError(_l("%(name)s's account is deactivated.", name=owner.display_name), field="owner")
+    if point is not None and not point.active:
+        raise DomainError(_l("%(name)s is closed; choose another service point.", name=point.name_zh), field="point")
+    if owner is not None:
+        _check_worker(owner)
     old_point = case.service_point
     case.service_point = point or owner.service_point or case.service_point
     case.owner = owner
     case.transfer_count += 1
+    case.sign_due_at = timekeeping.sign_for_due(case.item, clock.now(), case.service_point)
     _move(case, actor, t, reason, data={"from_point": old_point.name_zh, "to_point": case.service_point.name_zh,
                                         "owner": owner.display_name if owner else None})
 
@@ -313,12 +397,18 @@ def transfer(case: Case, actor: User, reason: str, point: ServicePoint | None = 
 def assign(case: Case, actor: User, owner: User, version: int | None = None) -> None:
     """Give a case to a person of the point (派单), who signs for it."""
     t = _check(case, actor, "assign", version)
-    if owner is None or not owner.active:
-        raise DomainError(_l("Choose an active person."), field="owner")
+    _check_worker(owner)
     if case.owner_id == owner.id and case.status is S.LOGGED:
         raise DomainError(_l("The case is already assigned to %(name)s.", name=owner.display_name), field="owner")
     case.owner = owner
+    case.sign_due_at = timekeeping.sign_for_due(case.item, clock.now(), case.service_point)
     _move(case, actor, t, data={"owner": owner.display_name})
+
+
+def _check_worker(person: User | None) -> None:
+    """Cases go only to active people who work cases (not to administrators)."""
+    if person is None or not person.active or person.role not in access.WORKERS:
+        raise DomainError(_l("Choose an active person who works cases."), field="owner")
 
 
 def merge(case: Case, actor: User, original_number: str, version: int | None = None) -> None:
@@ -342,6 +432,8 @@ def reopen(case: Case, actor: User, reason: str, version: int | None = None) -> 
     t = _check(case, actor, "reopen", version)
     reason = _text(reason, True)
     case.resolved_at = case.closed_at = None
+    case.callback_attempts = 0
+    restart_clock(case, clock.now())
     _move(case, actor, t, reason)
 
 

@@ -20,6 +20,8 @@ from portal.extensions import db
 from portal.models import OPEN_STATUSES, Case, CaseStatus, Channel, Role, ServiceItem, User
 
 PAGE_SIZE = 20
+MAX_PAGE = 10_000
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ TABS = [
     Tab("overdue", _l("Overdue"), frozenset({Role.STAFF, Role.PROXY, Role.TEAM, Role.BUTLER, Role.LEAD, Role.ADMIN})),
     Tab("awaiting", _l("Awaiting higher office"), frozenset({Role.STAFF, Role.PROXY, Role.LEAD})),
     Tab("returned", _l("Returned"), frozenset({Role.STAFF, Role.LEAD})),
+    Tab("callbacks", _l("Callbacks"), frozenset({Role.STAFF, Role.LEAD})),
     Tab("all", _l("All"), frozenset({Role.LEAD, Role.ADMIN})),
 ]
 SORTS = {
@@ -43,6 +46,7 @@ SORTS = {
     "due": (_l("Due soonest"), (sa.case((Case.due_at.is_(None), 1), else_=0), Case.due_at.asc(), Case.id)),
     "updated": (_l("Recently changed"), (Case.updated_at.desc(), Case.id.desc())),
     "urgent": (_l("Urgent first"), (sa.case((Case.priority == "urgent", 0), else_=1), Case.created_at.desc())),
+    "callback": (_l("Callback due first"), (Case.callback_due_at.asc(), Case.id)),
 }
 
 
@@ -54,9 +58,11 @@ def default_tab(user: User) -> str:
     return "all" if user.role is Role.ADMIN else "mine"
 
 
-def tab_condition(key: str, user: User) -> sa.ColumnElement[bool]:
+def tab_condition(key: str, user: User, status_chosen: bool = False) -> sa.ColumnElement[bool]:
+    """The cases of one tab. "Mine" and "my service point" hold open cases, unless the user picked a
+    status in the filters: then that status wins (to find resolved or closed cases)."""
     now = clock.now()
-    open_ = Case.status.in_(OPEN_STATUSES)
+    open_ = sa.true() if status_chosen else Case.status.in_(OPEN_STATUSES)
     if key == "mine":
         return sa.and_(Case.owner_id == user.id, open_)
     if key == "claimable":
@@ -64,11 +70,13 @@ def tab_condition(key: str, user: User) -> sa.ColumnElement[bool]:
     if key == "point":  # with the staff scope applied: the open cases of their point and places
         return open_
     if key == "overdue":
-        return sa.and_(open_, Case.due_at < now)
+        return sa.and_(Case.status.in_(OPEN_STATUSES), Case.due_at < now)
     if key == "awaiting":
         return Case.status == CaseStatus.AWAITING_OFFICE
     if key == "returned":
         return Case.status == CaseStatus.RETURNED
+    if key == "callbacks":  # resolved cases waiting for their callback (回访), due ones first
+        return Case.status == CaseStatus.RESOLVED
     return sa.true()
 
 
@@ -96,15 +104,20 @@ class Filters:
             channel=args.get("channel", "") if args.get("channel", "") in {c.value for c in Channel} else "",
             q=args.get("q", "").strip()[:100],
             sort=args.get("sort", "new") if args.get("sort") in SORTS else "new",
-            page=max(args.get("page", 1, type=int) or 1, 1),
+            page=min(max(args.get("page", 1, type=int) or 1, 1), MAX_PAGE),
         )
         for name in ("date_from", "date_to"):
             raw = args.get(name, "")
             if raw:
                 try:
-                    setattr(filters, name, date.fromisoformat(raw))
+                    value = date.fromisoformat(raw)
                 except ValueError:
                     filters.errors[name] = _l("Use a date like 2026-11-28.")
+                    continue
+                if not EARLIEST <= value <= LATEST:
+                    filters.errors[name] = _l("Use a date between 2000 and 2099.")
+                    continue
+                setattr(filters, name, value)
         if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
             filters.errors["date_to"] = _l("The end date is before the start date.")
         return filters
@@ -175,7 +188,7 @@ class Page:
 
 def page_of(user: User, tab: str, filters: Filters) -> Page:
     """The cases of one tab, filtered, sorted and paginated."""
-    where = [access.case_scope(user), tab_condition(tab, user), *filter_conditions(filters)]
+    where = [access.case_scope(user), tab_condition(tab, user, bool(filters.status)), *filter_conditions(filters)]
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(*where))
     cases = db.session.scalars(
         sa.select(Case)

@@ -1,15 +1,206 @@
-"""Time limits: when a case is due.
+"""The clock behind every case: working calendars, due times and the time left.
 
-A case's due time comes from its service item's limit in hours, counted from the moment the case
-is claimed (签收); until then it shows the due time it would have if claimed when logged.
+Each service point has working hours (``08:30-12:00,13:30-17:30``) and a week of seven letters,
+Monday first: ``W`` a working day on site, ``O`` an off-island day of the "3+2" week, ``R`` a rest
+day. Public holidays and make-up working days (调休) come from ``CalendarDay`` rows, for the whole
+district or for one point.
+
+An item's limit of H hours is counted as H÷24 working days and H mod 24 working hours on the
+calendar of the case's point (so 720 h is 30 working days, 4 h is half a morning). Off-island days
+count only for errands, which travel on them; counter work and home visits stop while the island's
+staff are away. Urgent items (leaks) are counted in calendar hours, day and night.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
-from portal.models import ServiceItem, ServicePoint
+import sqlalchemy as sa
+
+from portal import clock
+from portal.extensions import db
+from portal.models import CalendarDay, DayKind, Mode, ServiceItem, ServicePoint
+
+DEFAULT_HOURS = "08:30-12:00,13:30-17:30"
+ISLAND_WEEK = "WWWOORR"
+OFFICE_WEEK = "WWWWWRR"
+EVERY_DAY = "WWWWWWW"
+HORIZON_DAYS = 800  # no limit in the catalog reaches further than this
+SIGN_FOR_HOURS = 2  # working hours to sign for (签收) a case
+URGENT_SIGN_FOR = timedelta(minutes=30)
+
+_PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
-def due_time(item: ServiceItem, start: datetime, point: ServicePoint | None = None) -> datetime:
-    """Return when a case of ``item`` started at ``start`` is due."""
-    return start + timedelta(hours=item.sla_hours)
+def parse_hours(text: str) -> list[tuple[time, time]]:
+    """Parse ``08:30-12:00,13:30-17:30``; raise ValueError when malformed or overlapping."""
+    periods = []
+    for part in (text or "").replace("，", ",").split(","):
+        match = _PERIOD.match(part.strip())
+        if not match:
+            raise ValueError(part)
+        start = time(int(match[1]), int(match[2]))
+        end = time(23, 59, 59) if match[3] == "24" else time(int(match[3]), int(match[4]))
+        if end <= start or (periods and start < periods[-1][1]):
+            raise ValueError(part)
+        periods.append((start, end))
+    if not periods:
+        raise ValueError(text)
+    return periods
+
+
+def valid_week(text: str) -> bool:
+    return bool(re.fullmatch(r"[WOR]{7}", text or "")) and "W" in text
+
+
+@dataclass
+class WorkCalendar:
+    """One service point's working time, with the holidays and make-up days that apply to it."""
+
+    periods: list[tuple[time, time]]
+    week: str
+    overrides: dict[date, DayKind] = field(default_factory=dict)
+
+    def kind_of(self, day: date) -> str:
+        """``W``, ``O`` or ``R`` for a local date, after holidays and make-up days."""
+        override = self.overrides.get(day)
+        if override is DayKind.HOLIDAY:
+            return "R"
+        if override is DayKind.WORKDAY:
+            return "W"
+        return self.week[day.weekday()]
+
+    def counts(self, day: date, mode: Mode | None) -> bool:
+        kind = self.kind_of(day)
+        return kind == "W" or (kind == "O" and mode is Mode.ERRAND)
+
+    def is_off_island(self, day: date) -> bool:
+        return self.kind_of(day) == "O"
+
+    @property
+    def day_minutes(self) -> int:
+        return sum((_minutes(end) - _minutes(start)) for start, end in self.periods)
+
+    def _windows(self, day: date):
+        for start, end in self.periods:
+            yield (datetime.combine(day, start, clock.LOCAL_TZ), datetime.combine(day, end, clock.LOCAL_TZ))
+
+    def add_working(self, start: datetime, minutes: float, mode: Mode | None) -> datetime:
+        """The moment ``minutes`` of working time after ``start``."""
+        cursor = clock.local(start)
+        left = timedelta(minutes=minutes)
+        day = cursor.date()
+        for _ in range(HORIZON_DAYS):
+            if self.counts(day, mode):
+                for window_start, window_end in self._windows(day):
+                    if window_end <= cursor:
+                        continue
+                    begin = max(cursor, window_start)
+                    available = window_end - begin
+                    if left <= available:
+                        return (begin + left).astimezone(start.tzinfo)
+                    left -= available
+                    cursor = window_end
+            day += timedelta(days=1)
+            cursor = max(cursor, datetime.combine(day, time(0), clock.LOCAL_TZ))
+        raise ValueError("time limit beyond the calendar's horizon")
+
+    def working_minutes_between(self, start: datetime, end: datetime, mode: Mode | None) -> float:
+        """Working minutes from ``start`` to ``end`` (0 when ``end`` is earlier)."""
+        if end <= start:
+            return 0.0
+        total = timedelta()
+        day, last = clock.local(start).date(), clock.local(end).date()
+        while day <= last:
+            if self.counts(day, mode):
+                for window_start, window_end in self._windows(day):
+                    begin, finish = max(window_start, start), min(window_end, end)
+                    if finish > begin:
+                        total += finish - begin
+            day += timedelta(days=1)
+        return total.total_seconds() / 60
+
+    def next_working_start(self, after: datetime, mode: Mode | None = None) -> datetime:
+        """The start of the first working period that begins after the end of ``after``'s day."""
+        day = clock.local(after).date() + timedelta(days=1)
+        for _ in range(HORIZON_DAYS):
+            if self.counts(day, mode):
+                return next(self._windows(day))[0].astimezone(after.tzinfo)
+            day += timedelta(days=1)
+        raise ValueError("no working day within the horizon")
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute + (1 if moment.second else 0)
+
+
+def calendar_for(point: ServicePoint | None, around: datetime | None = None) -> WorkCalendar:
+    """The calendar of ``point`` (the district default when None), with the overrides that may
+    matter for a limit starting ``around`` now."""
+    around = around or clock.now()
+    first = clock.local(around).date() - timedelta(days=31)
+    rows = db.session.execute(
+        sa.select(CalendarDay.day, CalendarDay.kind, CalendarDay.service_point_id).where(
+            CalendarDay.active, CalendarDay.day >= first, CalendarDay.day <= first + timedelta(days=HORIZON_DAYS),
+            sa.or_(CalendarDay.service_point_id.is_(None),
+                   CalendarDay.service_point_id == (point.id if point else None)),
+        ).order_by(CalendarDay.service_point_id.is_not(None))  # a point's own rows win over the district's
+    ).all()
+    overrides = {row.day: row.kind for row in rows}
+    if point is None:
+        return WorkCalendar(parse_hours(DEFAULT_HOURS), OFFICE_WEEK, overrides)
+    return WorkCalendar(parse_hours(point.hours), point.week, overrides)
+
+
+def limit_minutes(item: ServiceItem, calendar: WorkCalendar) -> float:
+    """An item's limit in working minutes: whole days are working days of this calendar."""
+    days, hours = divmod(item.sla_hours, 24)
+    return days * calendar.day_minutes + hours * 60
+
+
+def due_time(item: ServiceItem, start: datetime, point: ServicePoint | None = None, mode: Mode | None = None,
+             calendar: WorkCalendar | None = None) -> datetime:
+    """When a case of ``item`` started at ``start`` is due."""
+    if item.urgent:
+        return start + timedelta(hours=item.sla_hours)
+    calendar = calendar or calendar_for(point, start)
+    return calendar.add_working(start, limit_minutes(item, calendar), mode or item.mode)
+
+
+def sign_for_due(item: ServiceItem, start: datetime, point: ServicePoint | None = None,
+                 calendar: WorkCalendar | None = None) -> datetime:
+    """By when a new case must be signed for (签收): half an hour for urgent items, else two
+    working hours."""
+    if item.urgent:
+        return start + URGENT_SIGN_FOR
+    calendar = calendar or calendar_for(point, start)
+    return calendar.add_working(start, SIGN_FOR_HOURS * 60, item.mode)
+
+
+def callback_due(resolved_at: datetime, point: ServicePoint | None = None,
+                 calendar: WorkCalendar | None = None) -> datetime:
+    """Callbacks are made the next working day: due by the end of its first working period."""
+    calendar = calendar or calendar_for(point, resolved_at)
+    start = calendar.next_working_start(resolved_at)
+    return calendar.add_working(start, calendar.day_minutes, None)
+
+
+def reminder_time(item: ServiceItem, start: datetime, due: datetime, point: ServicePoint | None = None,
+                  mode: Mode | None = None, calendar: WorkCalendar | None = None) -> datetime:
+    """When 75 % of the time from ``start`` to ``due`` has passed (the moment to urge, 催办)."""
+    if item.urgent:
+        return start + (due - start) * 0.75
+    calendar = calendar or calendar_for(point, start)
+    mode = mode or item.mode
+    return calendar.add_working(start, 0.75 * calendar.working_minutes_between(start, due, mode), mode)
+
+
+def default_week(point_kind: str, on_island: bool) -> tuple[str, str]:
+    """The usual week and hours of a kind of service point: the island's 3+2 week, an office week,
+    or a heating station's every day."""
+    if point_kind == "heating_station":
+        return EVERY_DAY, "08:00-18:00"
+    if on_island and point_kind != "offshore_hall":
+        return ISLAND_WEEK, DEFAULT_HOURS
+    return OFFICE_WEEK, DEFAULT_HOURS

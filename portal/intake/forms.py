@@ -6,14 +6,16 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from portal.domain.lifecycle import MAX_TEXT
 from portal.models import Channel, Mode
-from portal.web.forms import Phone, enum_options
+from portal.web.forms import Phone, enum_options, options
 
 
 class IntakeForm(FlaskForm):
     item_query = StringField(_l("Service item"), validators=[Length(max=40)],
                              render_kw={"autocomplete": "off", "placeholder": _l("Code, name or pinyin initials, e.g. dbsq")})
     item_id = IntegerField(_l("Service item"), validators=[Optional()])
-    mode = SelectField(_l("Handled as"), choices=enum_options(Mode), validators=[Optional()])
+    mode = SelectField(_l("Handled as"), choices=options([("", _l("— as the item says —"))]) + enum_options(Mode),
+                       validators=[Optional()], description=_l("Change it when the resident needs it otherwise, "
+                                                               "e.g. a visit at home for a counter item."))
     requester_phone = StringField(_l("Phone"), validators=[InputRequired(_l("Enter the caller's phone number.")), Phone()],
                                   render_kw={"autocomplete": "off", "inputmode": "tel"})
     household_id = IntegerField(_l("Household"), validators=[Optional()])

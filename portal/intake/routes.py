@@ -6,7 +6,7 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.domain import DomainError, intake, lifecycle
+from portal.domain import DomainError, intake
 from portal.extensions import db
 from portal.intake import bp
 from portal.intake.forms import IntakeForm
@@ -62,16 +62,15 @@ def new_case():
                 household=household, resident=resident,
                 place=db.session.get(Place, form.place_id.data) if form.place_id.data else None,
                 address=form.address.data or "", mode=Mode(form.mode.data) if form.mode.data else None,
+                finish_on_spot=form.finish.data == "1",
             )
-            if form.finish.data == "1":
-                lifecycle.finish_on_spot(case, me())
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error, default_field="description")
         else:
             flash(_("Case %(number)s logged.", number=case.number), "success")
             return redirect_to(url_for("cases.show", number=case.number, logged=1))
-    return render("intake/form.html", form=form, item=item, items=items, caller=caller, modes=list(Mode),
+    return render("intake/form.html", form=form, item=item, items=items, caller=caller,
                   query=form.item_query.data, chosen=None, status=422 if form.errors else 200)
 
 
@@ -89,7 +88,7 @@ def items():
 def item_details():
     """The chosen item: how it is handled, its materials and its time limit (htmx)."""
     item = db.session.get(ServiceItem, request.args.get("item_id", type=int) or 0)
-    return render("intake/_item_details.html", item=item, modes=list(Mode))
+    return render("intake/_item_details.html", item=item)
 
 
 @bp.get("/caller")

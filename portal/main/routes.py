@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import current_app, redirect, request, session, url_for
 from flask_login import current_user
 
+from portal.domain import notify
 from portal.main import bp
-from portal.web.guards import allow_signed_in, public
+from portal.web.guards import allow_signed_in, me, public
 from portal.web.htmx import render, safe_next
 from portal.web.navigation import entries_for
 
@@ -25,3 +26,18 @@ def switch_language():
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
     return redirect(safe_next(request.form.get("next")) or url_for("main.home"), code=303)
+
+
+@bp.get("/notifications")
+@allow_signed_in
+def notifications():
+    """The user's reminders and messages, newest first."""
+    return render("main/notifications.html", items=notify.recent(me()), text_of=notify.text_of)
+
+
+@bp.post("/notifications/read")
+@allow_signed_in
+def read_notifications():
+    """Mark every notification as read."""
+    notify.mark_read(me())
+    return redirect(url_for("main.notifications"), code=303)

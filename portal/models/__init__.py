@@ -1,7 +1,9 @@
 """The tables, as SQLAlchemy 2 typed models. Models know nothing of the domain or the web."""
 from portal.models.audit import AuditEntry
+from portal.models.calendar import CalendarDay, DayKind
 from portal.models.cases import (
     OPEN_STATUSES,
+    CallbackRecord,
     CannedReply,
     Case,
     CaseEvent,
@@ -17,9 +19,17 @@ from portal.models.cases import (
 from portal.models.catalog import Mode, ServiceItem
 from portal.models.people import FailedLogin, Role, Team, User, team_places, user_places
 from portal.models.places import Household, Place, PlaceKind, PointKind, Resident, ServicePoint
+from portal.models.supervision import (
+    ExtensionRequest,
+    ExtensionStatus,
+    Notification,
+    Supervision,
+    SupervisionReason,
+)
 
 __all__ = [
-    "AuditEntry", "CannedReply", "Case", "CaseViewer", "CaseEvent", "CaseNumberCounter", "CaseStatus", "Channel", "EventKind",
+    "AuditEntry", "CallbackRecord", "CalendarDay", "DayKind", "ExtensionRequest", "ExtensionStatus", "Notification", "Supervision",
+    "SupervisionReason", "CannedReply", "Case", "CaseViewer", "CaseEvent", "CaseNumberCounter", "CaseStatus", "Channel", "EventKind",
     "FailedLogin", "Household", "Mode", "OPEN_STATUSES", "Outcome", "Place", "PlaceKind", "PointKind",
     "Priority", "Resident", "Role", "Satisfaction", "ServiceItem", "ServicePoint", "Team", "User",
     "team_places", "user_places",

@@ -90,6 +90,14 @@ class EventKind(LabelledEnum):
     CANCELLED = "cancelled", _l("Cancelled")
     EDITED = "edited", _l("Details edited")
     NOTE = "note", _l("Note")
+    CALLBACK_ATTEMPT = "callback_attempt", _l("Callback attempt")
+    EXTENSION_ASKED = "extension_asked", _l("Extension asked")
+    EXTENDED = "extended", _l("Extended")
+    EXTENSION_REFUSED = "extension_refused", _l("Extension refused")
+    REMINDED = "reminded", _l("Reminder")
+    OVERDUE = "overdue", _l("Overdue")
+    SUPERVISED = "supervised", _l("Under supervision")
+    RATED = "rated", _l("Rated by the resident")
 
 
 class Case(db.Model):
@@ -120,6 +128,16 @@ class Case(db.Model):
     status: Mapped[CaseStatus] = mapped_column(default=CaseStatus.LOGGED)
     priority: Mapped[Priority] = mapped_column(default=Priority.NORMAL)
     due_at: Mapped[datetime | None]
+    # Sign for (签收) by; the 75 % reminder (催办) at; call back (回访) by.
+    sign_due_at: Mapped[datetime | None]
+    remind_at: Mapped[datetime | None] = mapped_column(index=True)
+    # When the sweep sent the 75 % reminder and flagged the case overdue, for the current due time.
+    reminded_at: Mapped[datetime | None]
+    overdue_flagged_at: Mapped[datetime | None]
+    callback_due_at: Mapped[datetime | None]
+    callback_attempts: Mapped[int] = mapped_column(default=0)
+    on_spot: Mapped[bool] = mapped_column(default=False)
+    rated_by_resident: Mapped[bool] = mapped_column(default=False)
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -150,6 +168,9 @@ class Case(db.Model):
     merged_into: Mapped[Case | None] = relationship(remote_side=[id])
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", passive_deletes=True
+    )
+    callbacks: Mapped[list[CallbackRecord]] = relationship(
+        back_populates="case", order_by="CallbackRecord.id", passive_deletes=True
     )
 
     def is_overdue(self, at: datetime | None = None) -> bool:
@@ -194,6 +215,27 @@ class CaseNumberCounter(db.Model):
     prefix: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+class CallbackRecord(db.Model):
+    """One finished callback (回访): the outcome and satisfaction given, or none when the resident
+    could not be reached after three attempts. The boards' resolution, satisfaction, callback and
+    redo rates are counted from these rows."""
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    outcome: Mapped[Outcome | None]
+    satisfaction: Mapped[Satisfaction]
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    by_resident: Mapped[bool] = mapped_column(default=False)
+    redo: Mapped[bool] = mapped_column(default=False)
+
+    case: Mapped[Case] = relationship(back_populates="callbacks")
+    actor: Mapped[User | None] = relationship()
 
 
 class CaseViewer(db.Model):

@@ -7,6 +7,13 @@ from wtforms import Field, SelectChoice, ValidationError
 from portal.domain import DomainError, privacy
 
 
+def aware(moment):
+    """A local date and time typed into a form, as an aware datetime (None stays None)."""
+    from portal import clock
+
+    return moment.replace(tzinfo=clock.LOCAL_TZ) if moment is not None else None
+
+
 def options(pairs) -> list[SelectChoice]:
     """Choices for a select field from ``(value, label)`` pairs; None becomes the empty value."""
     return [SelectChoice("" if value is None else value, label) for value, label in pairs]

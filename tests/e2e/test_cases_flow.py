@@ -26,7 +26,7 @@ def _log_case(page, phone, address, query, code, description, finish=False):
     page.wait_for_selector(f"#caller >> text={address}")
     page.fill("#item_query", query)
     page.click(f"#item-results label:has-text('{code}')")
-    page.wait_for_selector("#item-details select[name=mode]")
+    page.wait_for_selector("#item-details .item-facts")
     page.fill("#description", description)
     page.click("button[name=finish]" if finish else "button:has-text('登记'):not([name=finish])")
     page.wait_for_url(re.compile(r".*/cases/[A-Z]+-\d{8}-\d{4}\?logged=1"))

@@ -1,0 +1,34 @@
+"""Cases at a given point of their lives, for service tests: the ``world`` of the hamlet 东岙 (H01)
+(see the ``world`` fixture in conftest.py) and one helper per stage of a case."""
+import sqlalchemy as sa
+
+from portal.domain import intake, lifecycle
+from portal.extensions import db
+from portal.models import CaseEvent, Channel
+
+
+def log(w, item=None, **kw):
+    kw.setdefault("household", w.household)
+    return intake.log_case(w.staff, item or w.errand_item, Channel.COUNTER, "需要办理", "王大爷", "13912345678", **kw)
+
+
+def claimed(w, who=None, item=None):
+    case = log(w, item)
+    lifecycle.claim(case, who or w.proxy)
+    return case
+
+
+def in_progress(w, who=None, item=None):
+    case = claimed(w, who, item)
+    lifecycle.start(case, who or w.proxy)
+    return case
+
+
+def resolved(w):
+    case = in_progress(w, item=w.plain_errand)
+    lifecycle.resolve(case, w.proxy, "药已送到家")
+    return case
+
+
+def events(case):
+    return db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
