@@ -10,7 +10,7 @@ PORT ?= 5000
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test install translations messages clean
+.PHONY: run test install translations messages screenshots clean
 
 run: install
 	$(FLASK) db upgrade
@@ -44,6 +44,10 @@ messages: $(VENV)/.installed
 		--project portal --output-file portal/translations/messages.pot .
 	$(BIN)/pybabel update --input-file portal/translations/messages.pot --output-dir portal/translations \
 		--no-fuzzy-matching --ignore-obsolete
+
+# Refresh the screenshots under docs/ (needs Chromium, as the browser tests do).
+screenshots: $(VENV)/.installed-dev translations
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -37,6 +37,17 @@ class Config:
     # Largest request body; import files and scans have their own, smaller limits.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
+    # Errands: the most a proxy holds open at once; what a round trip off the island costs a resident.
+    ERRAND_LIMIT = 8
+    TRIP_HOURS = 2 + 40 / 60
+    TRIP_FARE_YUAN = 80
+
+    # Where scans and photos are kept (default: instance/uploads).
+    UPLOAD_FOLDER: str | None = None
+
+    # Outbound channel for reminders (SMS...): the import path of a class with send(user, text).
+    NOTIFY_CHANNEL = "portal.domain.notify.LogChannel"
+
     # True only for a database loaded with `flask demo-data`: shows the demo logins on the login page.
     DEMO_MODE = False
 

@@ -177,24 +177,31 @@ def test_case_page_offers_only_the_actions_the_user_may_take(client, auth, desk)
     assert ">签收</button>" in as_proxy and "转办" not in as_proxy
 
 
-def test_proxy_claims_works_and_resolves_through_the_page(app, client, auth, desk):
+def test_proxy_claims_works_and_resolves_through_the_pages(app, client, auth, desk):
     staff, proxy, household = desk
     number = _log(client, household, item_query="CV05", description="代购降压药").headers["Location"].split("/")[2].split("?")[0]
     auth.logout()
     auth.login("dang")
 
-    def version():
+    def case():
         with app.app_context():
-            return db.session.scalars(sa.select(Case.version).filter_by(number=number)).one()
+            return db.session.scalars(sa.select(Case).filter_by(number=number).options(
+                sa.orm.selectinload(Case.materials))).one()
 
-    assert client.post(f"/cases/{number}/act/claim", data={"claim-version": version()}).status_code == 303
-    assert client.post(f"/cases/{number}/act/start", data={"start-version": version()}).status_code == 303
-    refused = client.post(f"/cases/{number}/act/resolve", data={"resolve-version": version(), "resolve-note": ""})
+    assert client.post(f"/cases/{number}/act/claim", data={"claim-version": case().version}).status_code == 303
+    assert client.post(f"/cases/{number}/act/start", data={"start-version": case().version}).status_code == 303
+    # An errand is resolved on the errand page, where its documents go back to the resident.
+    assert client.post(f"/cases/{number}/act/resolve", data={"resolve-version": case().version,
+                                                            "resolve-note": "x"}).status_code == 404
+    ids = [m.id for m in case().materials]
+    assert client.post(f"/errands/{number}/collect", data={"materials": ids, "confirmed_by": "王大爷"}).status_code == 303
+    refused = client.post(f"/errands/{number}/deliver", data={"note": "", "confirmed_by": "王大爷"})
     assert refused.status_code == 422 and "请填写办理情况，居民可以看到。" in refused.get_data(as_text=True)
-    done = client.post(f"/cases/{number}/act/resolve", data={"resolve-version": version(), "resolve-note": "药已送到"})
+    done = client.post(f"/errands/{number}/deliver", data={"note": "药已送到", "confirmed_by": "王大爷"})
     assert done.status_code == 303
     page = client.get(f"/cases/{number}").get_data(as_text=True)
     assert "已办结" in page and "药已送到" in page
+    assert case().trip_saved
 
 
 def test_a_transition_not_allowed_now_is_explained_and_changes_nothing(app, client, desk):

@@ -18,6 +18,8 @@ from portal.models import (
     Case,
     CaseEvent,
     Channel,
+    EventKind,
+    Mode,
     Outcome,
     Place,
     Priority,
@@ -34,6 +36,8 @@ from portal.web.i18n import localized
 from portal.web.navigation import register
 
 WORKER_ROLES = tuple(access.WORKERS)
+# Steps of an errand that also hand documents over, so they live on the errand page.
+ERRAND_PAGE_STEPS = {"send_off_island", "record_office_answer", "resolve"}
 register("cases.queue", _l("Cases"), _l("Your queues: yours, to claim, your point's, overdue."), ANYONE_SIGNED_IN)
 
 
@@ -113,6 +117,8 @@ def _action_forms(case: Case, submitted: dict | None = None) -> dict:
     candidates = None
     for transition in lifecycle.available(case, me()):
         name = transition.name
+        if case.mode is Mode.ERRAND and name in ERRAND_PAGE_STEPS:
+            continue  # these move documents too: they are done on the errand page
         form = (submitted or {}).get(name) or ACTION_FORMS[name](formdata=None, prefix=name, version=case.version)
         _prefill_canned(form)
         if name in ("transfer", "assign"):
@@ -190,6 +196,8 @@ def act(number: str, name: str):
     if name not in lifecycle.TRANSITIONS:
         abort(404)
     case = _full(number)
+    if case.mode is Mode.ERRAND and name in ERRAND_PAGE_STEPS:
+        abort(404)
     form = ACTION_FORMS[name](prefix=name)
     if name in ("transfer", "assign"):
         form.owner.choices = [(u.id, u.display_name) for u in _candidates(case)]
@@ -349,3 +357,10 @@ def describe_event(event) -> str:
 @bp.app_template_global()
 def event_actor(event) -> str:
     return timeline.who(event)
+
+
+@bp.app_template_global()
+def office_answer(case):
+    """The higher office's latest answer on a case, if it gave one (receipts show a rejection's reason)."""
+    answers = [e for e in case.events if e.kind is EventKind.OFFICE_ANSWERED]
+    return answers[-1] if answers else None

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain.lifecycle import OFFICE_ANSWERS
-from portal.models import CaseEvent, Channel, EventKind, Outcome, Satisfaction
+from portal.models import CaseEvent, Channel, EventKind, Holder, Outcome, Satisfaction
 
 FIELD_LABELS = {
     "description": _l("What the resident needs"),
@@ -86,6 +86,13 @@ def describe(event: CaseEvent) -> str:
             return _("Callback attempt %(n)d: no answer; call again %(at)s", n=data.get("attempt", 1),
                      at=_local(data["retry_at"]))
         return _("Callback attempt %(n)d: no answer", n=data.get("attempt", 1))
+    if kind is EventKind.MATERIALS:
+        names = "、".join(data.get("materials", []))
+        to = Holder(data["to"]).label if data.get("to") in Holder._value2member_map_ else ""
+        return _("Documents handed to %(to)s: %(names)s (confirmed by %(name)s)", to=to, names=names,
+                 name=data.get("confirmed_by", ""))
+    if kind is EventKind.NOTE and data.get("attachment"):
+        return _("File kept: %(name)s", name=data["attachment"])
     if kind is EventKind.EDITED:
         fields = "、".join(str(FIELD_LABELS.get(f, f)) for f in data.get("fields", []))
         return _("Details edited: %(fields)s", fields=fields)

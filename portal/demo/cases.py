@@ -21,10 +21,12 @@ from portal.models import (
     CallbackRecord,
     Case,
     CaseEvent,
+    CaseMaterial,
     CaseNumberCounter,
     CaseStatus,
     Channel,
     EventKind,
+    Holder,
     Household,
     Mode,
     Outcome,
@@ -204,9 +206,24 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
                                       actor_label="" if logged_by else "自助终端", kind=E.LOGGED,
                                       to_status=S.LOGGED, public=True, data={"channel": channel.value}))
         _tell(story, rng, item, worker, staff)
+        if case.mode is Mode.ERRAND:
+            case.materials = _documents(case, item, story, rng)
+        case.trip_saved = (case.resolved_at is not None and point.on_island
+                           and case.mode in (Mode.ERRAND, Mode.HOME) and case.status in (S.RESOLVED, S.CLOSED))
         case.events = story.events
         case.callbacks = story.callbacks
         cases.append(case)
+
+    # Proxies share the load (ERRAND_LIMIT): past six open errands each, the rest still wait to be claimed.
+    held: dict[int, int] = defaultdict(int)
+    for case in sorted(cases, key=lambda c: c.created_at):
+        if case.mode is Mode.ERRAND and case.owner_id and case.status in (S.CLAIMED, S.IN_PROGRESS, S.AWAITING_OFFICE):
+            held[case.owner_id] += 1
+            if held[case.owner_id] > 6:
+                case.events = case.events[:1]
+                case.status, case.owner_id, case.claimed_at, case.remind_at = S.LOGGED, None, None, None
+                for document in case.materials:
+                    document.holder, document.holder_user_id = Holder.RESIDENT, None
 
     # A few duplicates, merged into the case they repeat.
     open_cases = [c for c in cases if c.status is S.LOGGED]
@@ -226,6 +243,24 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
         db.session.add(CaseNumberCounter(prefix=prefix, day=day, last=last))
     db.session.flush()
     return len(cases)
+
+
+def _documents(case: Case, item: ServiceItem, story: _Story, rng: random.Random) -> list[CaseMaterial]:
+    """The errand's documents, held where its story left them."""
+    answered = any(e.kind is E.OFFICE_ANSWERED for e in story.events)
+    documents = []
+    for name in item.material_list:
+        if case.status is S.AWAITING_OFFICE:
+            holder = Holder.OFFICE
+        elif case.status is S.IN_PROGRESS:
+            holder = Holder.PROXY if answered or rng.random() < 0.6 else Holder.RESIDENT
+        elif case.status is S.CLAIMED:
+            holder = Holder.PROXY if rng.random() < 0.3 else Holder.RESIDENT
+        else:
+            holder = Holder.RESIDENT
+        documents.append(CaseMaterial(name=name, holder=holder, since=story.at,
+                                      holder_user_id=case.owner_id if holder is Holder.PROXY else None))
+    return documents
 
 
 def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, staff: User) -> None:

@@ -19,6 +19,7 @@ from portal.domain.lifecycle import MAX_TEXT, record_event
 from portal.extensions import db
 from portal.models import (
     Case,
+    CaseMaterial,
     CaseNumberCounter,
     CaseStatus,
     Channel,
@@ -199,6 +200,8 @@ def log_case(
         created_by=actor, created_at=now, updated_at=now, redo_count=0, transfer_count=0,
     )
     db.session.add(case)
+    if mode is Mode.ERRAND:
+        case.materials = [CaseMaterial(name=name[:80]) for name in item.material_list]
     record_event(case, actor, EventKind.LOGGED, to_status=CaseStatus.LOGGED, from_status=None, public=True,
            data={"channel": channel.value}, actor_label=actor_label)
     db.session.flush()

@@ -221,6 +221,9 @@ def claim(case: Case, actor: User) -> None:
     if case.owner is not None and case.owner_id != actor.id and (case.status is S.LOGGED or case.status.is_open):
         raise _claimed_by_someone_else(case)
     t = _check(case, actor, "claim", None)
+    from portal.domain import errands  # errands builds on the lifecycle; the limit is its rule
+
+    errands.check_limit(case, actor)
     now = clock.now()
     calendar = timekeeping.calendar_for(case.service_point, now)
     due = timekeeping.due_time(case.item, now, case.service_point, case.mode, calendar)

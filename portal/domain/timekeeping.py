@@ -204,3 +204,18 @@ def default_week(point_kind: str, on_island: bool) -> tuple[str, str]:
     if on_island and point_kind != "offshore_hall":
         return ISLAND_WEEK, DEFAULT_HOURS
     return OFFICE_WEEK, DEFAULT_HOURS
+
+
+def next_off_island_day(point: ServicePoint | None, after: date | None = None,
+                        calendar: WorkCalendar | None = None) -> date | None:
+    """The first off-island day (O in the point's week, not a holiday) on or after ``after``
+    (today by default); None for a point whose week has no off-island days."""
+    if point is None or "O" not in point.week:
+        return None
+    day = after or clock.today()
+    calendar = calendar or calendar_for(point, clock.local_midnight(day))
+    for _ in range(HORIZON_DAYS):
+        if calendar.is_off_island(day):
+            return day
+        day += timedelta(days=1)
+    return None

@@ -17,6 +17,7 @@ from portal.models.cases import (
     Satisfaction,
 )
 from portal.models.catalog import Mode, ServiceItem
+from portal.models.errands import Attachment, CaseMaterial, Holder, MaterialHandover
 from portal.models.people import FailedLogin, Role, Team, User, team_places, user_places
 from portal.models.places import Household, Place, PlaceKind, PointKind, Resident, ServicePoint
 from portal.models.supervision import (
@@ -28,6 +29,7 @@ from portal.models.supervision import (
 )
 
 __all__ = [
+    "Attachment", "CaseMaterial", "Holder", "MaterialHandover",
     "AuditEntry", "CallbackRecord", "CalendarDay", "DayKind", "ExtensionRequest", "ExtensionStatus", "Notification", "Supervision",
     "SupervisionReason", "CannedReply", "Case", "CaseViewer", "CaseEvent", "CaseNumberCounter", "CaseStatus", "Channel", "EventKind",
     "FailedLogin", "Household", "Mode", "OPEN_STATUSES", "Outcome", "Place", "PlaceKind", "PointKind",

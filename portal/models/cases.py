@@ -86,6 +86,7 @@ class EventKind(LabelledEnum):
     RETURNED = "returned", _l("Returned")
     TRANSFERRED = "transferred", _l("Transferred")
     MERGED = "merged", _l("Merged")
+    MATERIALS = "materials", _l("Materials handed over")
     REOPENED = "reopened", _l("Reopened")
     CANCELLED = "cancelled", _l("Cancelled")
     EDITED = "edited", _l("Details edited")
@@ -137,6 +138,8 @@ class Case(db.Model):
     callback_due_at: Mapped[datetime | None]
     callback_attempts: Mapped[int] = mapped_column(default=0)
     on_spot: Mapped[bool] = mapped_column(default=False)
+    # Resolved without the resident travelling (an errand carried off the island, a visit at home).
+    trip_saved: Mapped[bool] = mapped_column(default=False)
     rated_by_resident: Mapped[bool] = mapped_column(default=False)
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"), index=True)
@@ -171,6 +174,12 @@ class Case(db.Model):
     )
     callbacks: Mapped[list[CallbackRecord]] = relationship(
         back_populates="case", order_by="CallbackRecord.id", passive_deletes=True
+    )
+    materials: Mapped[list[CaseMaterial]] = relationship(  # noqa: F821 - portal.models.errands
+        back_populates="case", order_by="CaseMaterial.id", passive_deletes=True
+    )
+    attachments: Mapped[list[Attachment]] = relationship(  # noqa: F821 - portal.models.errands
+        back_populates="case", order_by="Attachment.id", passive_deletes=True
     )
 
     def is_overdue(self, at: datetime | None = None) -> bool:

@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
         local=format_local,
         localdate=format_local_date,
         phone=privacy.mask_phone,
+        masked_name=privacy.mask_name,
         id_number=privacy.mask_id_number,
     )
 

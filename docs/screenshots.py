@@ -1,0 +1,87 @@
+"""Take the screenshots under docs/ from a fresh demo database: `make screenshots`.
+
+Serves the portal on a free local port (demo data in a temporary SQLite file) and drives Debian's
+Chromium with Playwright. Each shot names the user, the page, the viewport and whether it is the
+printed (print stylesheet) view.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from flask_migrate import upgrade
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from portal import create_app  # noqa: E402
+from portal.config import TestConfig  # noqa: E402
+
+DOCS = ROOT / "docs"
+OFFICE, PHONE, WALL, A4 = (1366, 768), (390, 844), (1920, 1080), (794, 1123)
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+# (file, username or None, path, viewport, printed, full page)
+SHOTS = [
+    ("screenshot-login.png", None, "/auth/login", OFFICE, False, False),
+    ("screenshot-case.png", "staff-ls-p01", "FIRST_OPEN_CASE", OFFICE, False, True),
+    ("manifest-print.png", "staff-ls-c", "/errands/manifest", A4, True, True),
+]
+
+
+def first_open_case(app) -> str:
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+    from portal.models import Case, CaseStatus, ServicePoint
+
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(Case.number).join(ServicePoint).where(ServicePoint.code == "LS-P01",
+                                                            Case.status == CaseStatus.IN_PROGRESS).limit(1))
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp())
+    settings = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    settings.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'demo.sqlite3'}", DEMO_MODE=True,
+                    WTF_CSRF_ENABLED=True, UPLOAD_FOLDER=str(folder / "uploads"))
+    app = create_app(settings)
+    with app.app_context():
+        upgrade()
+        from portal import demo
+
+        demo.load()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        for name, user, path, (width, height), printed, full in SHOTS:
+            page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
+            if user:
+                page.goto(base + "/auth/login")
+                page.fill("input[name=username]", user)
+                page.fill("input[name=password]", "demo2026")
+                page.click("#login-form button[type=submit]")
+                page.wait_for_url(base + "/")
+            if path == "FIRST_OPEN_CASE":
+                path = "/cases/" + first_open_case(app)
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            if printed:
+                page.emulate_media(media="print")
+            page.screenshot(path=str(DOCS / name), full_page=full)
+            page.close()
+            print("wrote", DOCS / name)
+        browser.close()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,367 @@
+"""Party-member proxy errands (党员代办) and the "3+2" off-island run.
+
+A proxy claims an errand of their places (at most ``ERRAND_LIMIT`` open at once, so the load is
+shared), collects the resident's original documents, carries the ready errands off the island on
+the next off-island day, records the office's answer, and hands the result and the documents back,
+which resolves the case and counts a round trip the resident did not have to make.
+
+Every document has exactly one holder at a time. A handover moves it with a conditional UPDATE on
+its current holder, so two people recording the same handover cannot both succeed, and every move
+is kept (who, when, confirmed by whom) and written to the timeline in the same transaction.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal import clock
+from portal.domain import Conflict, DomainError, Forbidden, access, audit, lifecycle, timekeeping
+from portal.domain.lifecycle import record_event
+from portal.extensions import db
+from portal.models import (
+    Attachment,
+    Case,
+    CaseMaterial,
+    CaseStatus,
+    EventKind,
+    Holder,
+    MaterialHandover,
+    Mode,
+    Role,
+    ServiceItem,
+    ServicePoint,
+    User,
+)
+
+S = CaseStatus
+# The moves a document may make, and nothing else.
+MOVES = {
+    (Holder.RESIDENT, Holder.PROXY),   # collected from the resident
+    (Holder.PROXY, Holder.OFFICE),     # handed in off the island
+    (Holder.OFFICE, Holder.PROXY),     # given back by the office with its answer
+    (Holder.PROXY, Holder.RESIDENT),   # returned to the resident
+}
+MAX_UPLOAD = 5 * 1024 * 1024
+# File types accepted for scans and photos, recognised by their first bytes, never by their name.
+SIGNATURES = [
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"%PDF-", "application/pdf", ".pdf"),
+]
+
+
+def limit() -> int:
+    return int(current_app.config.get("ERRAND_LIMIT", 8))
+
+
+def open_errands(user: User) -> int:
+    """How many open errands a proxy holds now."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Case).where(
+            Case.owner_id == user.id, Case.mode == Mode.ERRAND, Case.status.in_([S.CLAIMED, S.IN_PROGRESS,
+                                                                                  S.AWAITING_OFFICE]))
+    ) or 0
+
+
+def check_limit(case: Case, user: User) -> None:
+    """Refuse a proxy a new errand from the pool once they hold ``ERRAND_LIMIT`` open ones."""
+    if user.role is Role.PROXY and case.mode is Mode.ERRAND and case.owner_id is None and \
+            open_errands(user) >= limit():
+        raise DomainError(_l("You already hold %(n)d open errands; finish some first so that the load is shared.",
+                             n=limit()))
+
+
+def ensure_materials(case: Case) -> list[CaseMaterial]:
+    """The case's documents, created from the item's checklist the first time they are needed."""
+    if not case.materials and case.item.material_list:
+        case.materials = [CaseMaterial(name=name[:80], holder=Holder.RESIDENT) for name in case.item.material_list]
+        db.session.flush()
+    return case.materials
+
+
+# --- custody ----------------------------------------------------------------------------------------
+
+def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder, confirmed_by: str,
+              commit: bool = True) -> None:
+    """Move documents to ``to``, each from the one holder it has now; refuse any other move."""
+    if not access.may(actor, "work", case):
+        raise Forbidden(_l("Only the errand's proxy records handovers."))
+    if not case.status.is_open:
+        raise DomainError(_l("This case is %(status)s; its documents no longer move.", status=case.status.label))
+    confirmed_by = (confirmed_by or "").strip()
+    if not confirmed_by:
+        raise DomainError(_l("Write who confirmed the handover (the resident, the office's clerk)."),
+                          field="confirmed_by")
+    if not materials:
+        raise DomainError(_l("Tick the documents that changed hands."), field="materials")
+    now = clock.now()
+    moved = []
+    for material in materials:
+        if material.case_id != case.id:
+            raise DomainError(_l("That document belongs to another case."), field="materials")
+        source = material.holder
+        if (source, to) not in MOVES:
+            raise DomainError(_l("%(name)s is held by %(holder)s; it cannot go to %(to)s.", name=material.name,
+                                 holder=source.label, to=to.label), field="materials")
+        result = db.session.execute(
+            sa.update(CaseMaterial).where(CaseMaterial.id == material.id, CaseMaterial.holder == source)
+            .values(holder=to, holder_user_id=actor.id if to is Holder.PROXY else None, since=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            db.session.rollback()
+            raise Conflict(_l("%(name)s changed hands meanwhile; look at the latest custody and try again.",
+                              name=material.name))
+        db.session.add(MaterialHandover(material_id=material.id, at=now, from_holder=source, to_holder=to,
+                                        by_id=actor.id, confirmed_by=confirmed_by[:50]))
+        moved.append((material.name, source))
+    for material in materials:
+        db.session.expire(material)
+    sources = sorted({source.value for _name, source in moved})
+    record_event(case, actor, EventKind.MATERIALS, public=True,
+                 data={"materials": [name for name, _source in moved], "from": sources, "to": to.value,
+                       "confirmed_by": confirmed_by[:50]})
+    case.updated_at = now
+    audit.record("handover", actor=actor, obj=case, changes={"materials": (sources, to.value)},
+                 reason=", ".join(name for name, _source in moved))
+    if commit:
+        db.session.commit()
+
+
+@dataclass
+class Readiness:
+    ready: bool
+    missing: list[str]
+
+
+def readiness(case: Case) -> Readiness:
+    """An errand is ready to travel when the proxy holds every document still with the resident."""
+    missing = [m.name for m in case.materials if m.holder is Holder.RESIDENT]
+    return Readiness(not missing, missing)
+
+
+def stage(case: Case) -> str:
+    """Where an errand stands, for "my errands": collecting, ready, submitted, to return, done."""
+    if not case.status.is_open:
+        return "done"
+    if case.status is S.AWAITING_OFFICE:
+        return "submitted"
+    if case.status is S.LOGGED:
+        return "collecting"
+    held_by_resident = any(m.holder is Holder.RESIDENT for m in case.materials)
+    if held_by_resident:
+        return "collecting"
+    if not case.item.needs_approval:  # nothing to hand in off the island: do it and hand back
+        return "to_return"
+    answered = any(e.kind is EventKind.OFFICE_ANSWERED for e in case.events)
+    return "to_return" if answered and not _needs_more(case) else "ready"
+
+
+def _needs_more(case: Case) -> bool:
+    answers = [e for e in case.events if e.kind is EventKind.OFFICE_ANSWERED]
+    return bool(answers) and (answers[-1].data or {}).get("answer") == "more_materials"
+
+
+STAGES = [
+    ("collecting", _l("Collecting the documents")),
+    ("ready", _l("Ready for the off-island day")),
+    ("submitted", _l("Handed in, awaiting the office")),
+    ("to_return", _l("To hand back to the resident")),
+]
+
+
+# --- the round trip -----------------------------------------------------------------------------------
+
+def collect(case: Case, actor: User, material_ids: list[int], confirmed_by: str) -> None:
+    """Take documents from the resident (starting the work if it has not started)."""
+    if case.status is S.CLAIMED:
+        lifecycle.start(case, actor)
+    ensure_materials(case)
+    chosen = [m for m in case.materials if m.id in set(material_ids)]
+    hand_over(case, actor, chosen, Holder.PROXY, confirmed_by)
+
+
+def submit(case: Case, actor: User, confirmed_by: str) -> None:
+    """Hand a ready errand's documents to the office and send it off (one transaction)."""
+    if not case.item.needs_approval:
+        raise DomainError(_l("This errand needs no office's approval; hand the result back when it is done."))
+    ensure_materials(case)
+    if case.status is S.CLAIMED:
+        lifecycle.start(case, actor)
+    state = readiness(case)
+    if not state.ready:
+        raise DomainError(_l("Not ready: the resident still holds %(missing)s.", missing="、".join(state.missing)))
+    with_proxy = [m for m in case.materials if m.holder is Holder.PROXY]
+    if with_proxy:
+        hand_over(case, actor, with_proxy, Holder.OFFICE, confirmed_by, commit=False)
+    lifecycle.send_off_island(case, actor)  # commits the handover with it
+
+
+def submit_all(actor: User, day: date, confirmed_by: str) -> list[str]:
+    """Hand in every ready errand of ``actor`` for the off-island day ``day``; the numbers sent."""
+    sent = []
+    for group in manifest(actor, day).ready_by_office.values():
+        for case in group:
+            if case.owner_id == actor.id:
+                submit(case, actor, confirmed_by)
+                sent.append(case.number)
+    return sent
+
+
+def record_answer(case: Case, actor: User, answer: str, note: str = "", more: list[str] | None = None,
+                  confirmed_by: str = "") -> None:
+    """Record the office's answer; the documents it held come back to the proxy, and documents it
+    asks for are added to the checklist (still with the resident)."""
+    ensure_materials(case)
+    at_office = [m for m in case.materials if m.holder is Holder.OFFICE]
+    if at_office:
+        hand_over(case, actor, at_office, Holder.PROXY, confirmed_by or str(_l("the office")), commit=False)
+    if answer == "more_materials":
+        names = [n.strip()[:80] for n in (more or []) if n.strip()]
+        if not names:
+            raise DomainError(_l("Name the documents the office asks for, one per line."), field="more")
+        for name in names:
+            db.session.add(CaseMaterial(case=case, name=name, holder=Holder.RESIDENT, added_later=True))
+    lifecycle.record_office_answer(case, actor, answer, note=note)
+
+
+def deliver(case: Case, actor: User, note: str, confirmed_by: str) -> None:
+    """Hand the result and the documents back to the resident; this resolves the errand and counts a
+    round trip saved."""
+    ensure_materials(case)
+    if case.status is not S.IN_PROGRESS:
+        raise DomainError(_l("This errand is %(status)s; the result is handed back after the office answers.",
+                             status=case.status.label))
+    back = [m for m in case.materials if m.holder is Holder.PROXY]
+    if any(m.holder is Holder.OFFICE for m in case.materials):
+        raise DomainError(_l("The office still holds some documents; record its answer first."))
+    if back:
+        hand_over(case, actor, back, Holder.RESIDENT, confirmed_by, commit=False)
+    case.trip_saved = case.service_point.on_island
+    lifecycle.resolve(case, actor, note)
+
+
+# --- the off-island manifest ----------------------------------------------------------------------------
+
+@dataclass
+class Manifest:
+    day: date | None
+    ready_by_office: dict[str, list[Case]] = field(default_factory=dict)
+    ready_by_proxy: dict[str, list[Case]] = field(default_factory=dict)
+    not_ready: list[tuple[Case, list[str]]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(len(cases) for cases in self.ready_by_office.values())
+
+
+def next_day_for(user: User) -> date | None:
+    """The next off-island day of the points whose errands the user sees."""
+    points = db.session.scalars(sa.select(ServicePoint).where(ServicePoint.active, ServicePoint.on_island)).all()
+    days = [d for d in (timekeeping.next_off_island_day(p) for p in points) if d is not None]
+    return min(days) if days else None
+
+
+def manifest(user: User, day: date | None = None) -> Manifest:
+    """The errands to carry off the island on ``day`` (the next off-island day by default): the ready
+    ones by destination office and by proxy, and apart, those still missing documents."""
+    day = day or next_day_for(user)
+    cases = db.session.scalars(
+        sa.select(Case).join(Case.item).where(
+            access.case_scope(user), Case.mode == Mode.ERRAND, Case.owner_id.is_not(None),
+            Case.status.in_([S.CLAIMED, S.IN_PROGRESS]), ServiceItem.needs_approval)
+        .options(joinedload(Case.item), joinedload(Case.owner), joinedload(Case.service_point),
+                 selectinload(Case.materials), selectinload(Case.events))
+        .order_by(Case.number)
+    ).unique().all()
+    result = Manifest(day)
+    by_office, by_proxy = defaultdict(list), defaultdict(list)
+    for case in cases:
+        if stage(case) == "to_return":
+            continue
+        state = readiness(case)
+        if state.ready:
+            by_office[case.item.approving_office or str(_l("the higher office"))].append(case)
+            by_proxy[case.owner.display_name].append(case)
+        else:
+            result.not_ready.append((case, state.missing))
+    result.ready_by_office = dict(sorted(by_office.items()))
+    result.ready_by_proxy = dict(sorted(by_proxy.items()))
+    return result
+
+
+# --- the proxy's page -----------------------------------------------------------------------------------
+
+def pool(user: User, limit_rows: int = 50) -> list[Case]:
+    """Errands waiting to be claimed in the proxy's places, urgent and oldest first."""
+    return list(db.session.scalars(
+        sa.select(Case).where(access.claimable(user), Case.mode == Mode.ERRAND)
+        .options(joinedload(Case.item), joinedload(Case.place))
+        .order_by(Case.priority.desc(), Case.created_at).limit(limit_rows)
+    ))
+
+
+def mine_by_stage(user: User) -> dict[str, list[Case]]:
+    """The proxy's open errands, grouped by stage."""
+    cases = db.session.scalars(
+        sa.select(Case).where(Case.owner_id == user.id, Case.mode == Mode.ERRAND,
+                              Case.status.in_([S.LOGGED, S.CLAIMED, S.IN_PROGRESS, S.AWAITING_OFFICE]))
+        .options(joinedload(Case.item), joinedload(Case.place), selectinload(Case.materials),
+                 selectinload(Case.events))
+        .order_by(Case.due_at)
+    ).unique().all()
+    grouped: dict[str, list[Case]] = {key: [] for key, _label in STAGES}
+    for case in cases:
+        grouped.setdefault(stage(case), []).append(case)
+    return grouped
+
+
+# --- scans and photos ------------------------------------------------------------------------------------
+
+def upload_folder() -> Path:
+    return Path(current_app.config.get("UPLOAD_FOLDER") or os.path.join(current_app.instance_path, "uploads"))
+
+
+def attach(case: Case, actor: User, filename: str, data: bytes) -> Attachment:
+    """Keep a scan or photo with the case: an image or a PDF, at most 5 MB, checked by its content."""
+    if not (access.may(actor, "work", case) or access.may(actor, "dispatch", case)):
+        raise Forbidden(_l("You may not add files to this case."))
+    if not data:
+        raise DomainError(_l("The file is empty."), field="file")
+    if len(data) > MAX_UPLOAD:
+        raise DomainError(_l("The file is larger than 5 MB; scan it at a lower resolution."), field="file")
+    kind = next(((mime, ext) for magic, mime, ext in SIGNATURES if data.startswith(magic)), None)
+    if kind is None:
+        raise DomainError(_l("Only photos (JPEG, PNG) and PDF files are accepted."), field="file")
+    digest = hashlib.sha256(data).hexdigest()
+    path = upload_folder() / digest[:2] / digest
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        temporary = path.with_suffix(f".{os.getpid()}.part")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    clean = "".join(ch for ch in Path(filename or "file").name if ch.isprintable() and ch not in '"\\/')[:100]
+    attachment = Attachment(case=case, filename=clean or f"file{kind[1]}", content_type=kind[0], size=len(data),
+                            sha256=digest, uploaded_by=actor, uploaded_at=clock.now())
+    db.session.add(attachment)
+    record_event(case, actor, EventKind.NOTE, data={"attachment": attachment.filename})
+    audit.record("attach", actor=actor, obj=case, reason=f"{attachment.filename} sha256={digest}")
+    db.session.commit()
+    return attachment
+
+
+def attachment_path(attachment: Attachment) -> Path:
+    """Where the file is, after checking that it is still what was uploaded."""
+    path = upload_folder() / attachment.sha256[:2] / attachment.sha256
+    if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != attachment.sha256:
+        raise DomainError(_l("The stored file is missing or damaged; ask an administrator to restore it."))
+    return path

@@ -1,0 +1,52 @@
+"""Forms of the errands area; each handover names who confirmed it."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.domain.lifecycle import MAX_TEXT, OFFICE_ANSWERS
+from portal.web.forms import options
+
+CONFIRMED = [InputRequired(_l("Write who confirmed the handover (the resident, the office's clerk).")),
+             Length(max=50)]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CollectForm(FlaskForm):
+    materials = MultiCheckboxField(_l("Documents received"), coerce=int,
+                                   validators=[InputRequired(_l("Tick the documents that changed hands."))])
+    confirmed_by = StringField(_l("Handed over by (the resident's name)"), validators=CONFIRMED)
+
+
+class SubmitForm(FlaskForm):
+    confirmed_by = StringField(_l("Received by (the office's clerk)"), validators=CONFIRMED)
+
+
+class SubmitAllForm(SubmitForm):
+    day = DateField(_l("Off-island day"), validators=[InputRequired()])
+
+
+class AnswerForm(FlaskForm):
+    answer = RadioField(_l("The office's answer"), choices=options(OFFICE_ANSWERS.items()),
+                        validators=[InputRequired(_l("Choose the office's answer."))])
+    note = TextAreaField(_l("Details (required unless approved)"), validators=[Optional(), Length(max=MAX_TEXT)])
+    more = TextAreaField(_l("Documents the office asks for (one per line)"), validators=[Optional(), Length(max=500)])
+    confirmed_by = StringField(_l("Documents given back by (the office's clerk)"), validators=[Optional(),
+                                                                                           Length(max=50)])
+
+
+class DeliverForm(FlaskForm):
+    note = TextAreaField(_l("What the resident receives (the resident sees this)"), validators=[
+        InputRequired(_l("Say what was done; the resident sees it.")), Length(max=MAX_TEXT)])
+    confirmed_by = StringField(_l("Received by (the resident's name)"), validators=CONFIRMED)
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Scan or photo (JPEG, PNG or PDF, at most 5 MB)"),
+                     validators=[FileRequired(_l("Choose a file."))])

@@ -1,0 +1,196 @@
+"""Routes of the errands area, laid out for a proxy's phone."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.domain import DomainError, access, errands, lifecycle
+from portal.errands import bp
+from portal.errands.forms import AnswerForm, CollectForm, DeliverForm, SubmitAllForm, SubmitForm, UploadForm
+from portal.extensions import db
+from portal.models import Attachment, Case, CaseMaterial, Holder, Mode, Role
+from portal.web.forms import attach_error, options
+from portal.web.guards import allow, me
+from portal.web.htmx import is_htmx, redirect_to, render
+from portal.web.navigation import register
+
+ERRAND_ROLES = (Role.PROXY, Role.STAFF, Role.LEAD)
+register("errands.index", _l("Errands"), _l("Claim errands, collect documents, carry them off the island."),
+         {Role.PROXY})
+register("errands.manifest", _l("Off-island manifest"), _l("What goes off the island on the next off-island day."),
+         ERRAND_ROLES)
+
+
+def _errand(number: str) -> Case:
+    case = access.load_case(number, me(), (joinedload(Case.item), joinedload(Case.owner), joinedload(Case.place),
+                                           joinedload(Case.service_point), selectinload(Case.events),
+                                           selectinload(Case.attachments),
+                                           selectinload(Case.materials).selectinload(CaseMaterial.handovers)))
+    if case.mode is not Mode.ERRAND:
+        abort(404)
+    errands.ensure_materials(case)
+    return case
+
+
+@bp.get("/")
+@allow(Role.PROXY, Role.LEAD)
+def index():
+    """The proxy's page: errands to claim in their places, and their own errands by stage."""
+    return render("errands/index.html", pool=errands.pool(me()), mine=errands.mine_by_stage(me()),
+                  stages=errands.STAGES, held=errands.open_errands(me()), limit=errands.limit(),
+                  next_day=errands.next_day_for(me()))
+
+
+@bp.post("/<number>/claim")
+@allow(Role.PROXY, Role.LEAD)
+def claim(number: str):
+    """Claim an errand in one tap."""
+    case = access.load_case(number, me())
+    try:
+        if case.mode is not Mode.ERRAND:
+            abort(404)
+        lifecycle.claim(case, me())
+    except DomainError as error:
+        db.session.rollback()
+        if is_htmx():
+            return render("errands/_pool_item.html", case=case, error=error.message, status=error.status)
+        flash(str(error.message), "error")
+        return redirect_to(url_for("errands.index"))
+    flash(_("Errand %(number)s is yours.", number=number), "success")
+    return redirect_to(url_for("errands.show", number=number))
+
+
+def _page(case: Case, status: int = 200, **forms):
+    collect = forms.get("collect") or CollectForm(formdata=None)
+    collect.materials.choices = options((m.id, m.name) for m in case.materials if m.holder is Holder.RESIDENT)
+    if not forms.get("collect"):
+        collect.confirmed_by.data = case.requester_name
+    deliver = forms.get("deliver") or DeliverForm(formdata=None, confirmed_by=case.requester_name)
+    return render(
+        "errands/show.html", case=case, status=status, readiness=errands.readiness(case), stage=errands.stage(case),
+        may_work=access.may(me(), "work", case), next_day=errands.next_day_for(me()),
+        collect=collect, submit=forms.get("submit") or SubmitForm(formdata=None),
+        answer=forms.get("answer") or AnswerForm(formdata=None), deliver=deliver,
+        upload=forms.get("upload") or UploadForm(formdata=None), Holder=Holder,
+    )
+
+
+@bp.get("/<number>")
+@allow(*ERRAND_ROLES)
+def show(number: str):
+    """One errand: its documents and who holds each, and the next step of the round trip."""
+    return _page(_errand(number))
+
+
+def _step(number: str, form_name: str, form, action):
+    """Validate a step's form, run it, and come back to the errand page (or show what was wrong)."""
+    case = _errand(number)
+    if form.validate_on_submit():
+        try:
+            action(case, form)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+            return _page(_errand(number), status=409 if error.status == 409 else 422, **{form_name: form})
+        flash(_("Saved."), "success")
+        return redirect_to(url_for("errands.show", number=number))
+    if form_name == "collect":
+        form.materials.choices = options((m.id, m.name) for m in case.materials)
+    return _page(case, status=422, **{form_name: form})
+
+
+@bp.post("/<number>/collect")
+@allow(*ERRAND_ROLES)
+def collect(number: str):
+    """Record the documents received from the resident."""
+    form = CollectForm()
+    form.materials.choices = options((m.id, m.name) for m in _errand(number).materials)
+    return _step(number, "collect", form,
+                 lambda case, f: errands.collect(case, me(), f.materials.data, f.confirmed_by.data))
+
+
+@bp.post("/<number>/submit")
+@allow(*ERRAND_ROLES)
+def submit(number: str):
+    """Hand the documents in at the office (送出岛)."""
+    return _step(number, "submit", SubmitForm(), lambda case, f: errands.submit(case, me(), f.confirmed_by.data))
+
+
+@bp.post("/<number>/answer")
+@allow(*ERRAND_ROLES)
+def answer(number: str):
+    """Record the office's answer: approved, rejected with the reason, or more documents needed."""
+    return _step(number, "answer", AnswerForm(), lambda case, f: errands.record_answer(
+        case, me(), f.answer.data, f.note.data or "", (f.more.data or "").splitlines(), f.confirmed_by.data or ""))
+
+
+@bp.post("/<number>/deliver")
+@allow(*ERRAND_ROLES)
+def deliver(number: str):
+    """Hand the result and the documents back to the resident; the errand is resolved."""
+    return _step(number, "deliver", DeliverForm(),
+                 lambda case, f: errands.deliver(case, me(), f.note.data, f.confirmed_by.data))
+
+
+@bp.post("/<number>/attachments")
+@allow(*ERRAND_ROLES)
+def upload(number: str):
+    """Keep a scan or photo of a receipt or an approval with the errand."""
+    form = UploadForm()
+
+    def keep(case, f):
+        errands.attach(case, me(), f.file.data.filename, f.file.data.read(errands.MAX_UPLOAD + 1))
+
+    return _step(number, "upload", form, keep)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@allow(*ERRAND_ROLES)
+def attachment(attachment_id: int):
+    """Download a kept file (only for those who may see its case)."""
+    row = db.session.get(Attachment, attachment_id)
+    if row is None:
+        abort(404)
+    access.load_case(row.case.number, me())
+    path = errands.attachment_path(row)
+    response = send_file(path, mimetype=row.content_type, as_attachment=row.content_type != "application/pdf",
+                         download_name=row.filename, max_age=0)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.get("/manifest")
+@allow(*ERRAND_ROLES)
+def manifest():
+    """The off-island manifest for the next off-island day: ready errands by office and by proxy."""
+    try:
+        day = date.fromisoformat(request.args["day"]) if request.args.get("day") else None
+    except ValueError:
+        day = None
+        flash(_("Use a date like 2026-11-28."), "error")
+    result = errands.manifest(me(), day)
+    form = SubmitAllForm(formdata=None, day=result.day)
+    return render("errands/manifest.html", manifest=result, form=form, submit_all=me().role is Role.PROXY)
+
+
+@bp.post("/manifest/submit")
+@allow(Role.PROXY)
+def submit_all():
+    """Hand in every ready errand of the manifest at once."""
+    form = SubmitAllForm()
+    if form.validate_on_submit():
+        try:
+            sent = errands.submit_all(me(), form.day.data, form.confirmed_by.data)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            flash(_("%(n)d errands handed in.", n=len(sent)), "success")
+    else:
+        for errors in form.errors.values():
+            flash(str(errors[0]), "error")
+    return redirect_to(url_for("errands.manifest", day=form.day.data.isoformat() if form.day.data else None))

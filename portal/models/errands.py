@@ -1,0 +1,78 @@
+"""Party-member proxy errands (党员代办): the original documents a proxy carries, who holds each one
+now and every handover, and the scans or photos kept with a case."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal import clock
+from portal.extensions import db
+from portal.models.cases import Case
+from portal.models.choices import LabelledEnum
+from portal.models.people import User
+
+
+class Holder(LabelledEnum):
+    """Who holds an original document: it travels resident → proxy → office → proxy → resident."""
+
+    RESIDENT = "resident", _l("The resident")
+    PROXY = "proxy", _l("The proxy")
+    OFFICE = "office", _l("The higher office")
+
+
+class CaseMaterial(db.Model):
+    """One document of a case's checklist, and who holds it now (one holder at a time)."""
+
+    __tablename__ = "case_materials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    holder: Mapped[Holder] = mapped_column(default=Holder.RESIDENT)
+    # The proxy holding it, while a proxy does.
+    holder_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    since: Mapped[datetime] = mapped_column(default=clock.now)
+    # Added later because the office asked for more (补充材料).
+    added_later: Mapped[bool] = mapped_column(default=False)
+
+    case: Mapped[Case] = relationship(back_populates="materials")
+    holder_user: Mapped[User | None] = relationship()
+    handovers: Mapped[list[MaterialHandover]] = relationship(back_populates="material", order_by="MaterialHandover.id")
+
+
+class MaterialHandover(db.Model):
+    """A document changing hands, with who confirmed it (the resident, the office's clerk...)."""
+
+    __tablename__ = "material_handovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    material_id: Mapped[int] = mapped_column(sa.ForeignKey("case_materials.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=clock.now)
+    from_holder: Mapped[Holder]
+    to_holder: Mapped[Holder]
+    by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    confirmed_by: Mapped[str] = mapped_column(sa.String(50))
+
+    material: Mapped[CaseMaterial] = relationship(back_populates="handovers")
+    by: Mapped[User] = relationship()
+
+
+class Attachment(db.Model):
+    """A scan or photo (a receipt, an approval) kept under instance/uploads/, named by its checksum."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(120))
+    content_type: Mapped[str] = mapped_column(sa.String(40))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    case: Mapped[Case] = relationship(back_populates="attachments")
+    uploaded_by: Mapped[User] = relationship()

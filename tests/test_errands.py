@@ -1,0 +1,210 @@
+"""Proxy errands: the limit, document custody, readiness, the manifest and the round trip."""
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+
+from portal.domain import Conflict, DomainError, errands, lifecycle, timekeeping
+from portal.extensions import db
+from portal.models import (
+    Attachment,
+    CalendarDay,
+    CaseMaterial,
+    CaseStatus,
+    DayKind,
+    EventKind,
+    Holder,
+    MaterialHandover,
+    ServiceItem,
+    ServicePoint,
+)
+from tests.stories import claimed, events, log
+
+S = CaseStatus
+
+
+def _collect_all(case, proxy):
+    errands.collect(case, proxy, [m.id for m in case.materials], "王大爷")
+
+
+def _item(code):
+    return db.session.scalars(sa.select(ServiceItem).filter_by(code=code)).one()
+
+
+def test_logging_an_errand_lists_its_documents_with_the_resident(world):
+    case = log(world)
+    assert [m.name for m in case.materials] == world.errand_item.material_list
+    assert {m.holder for m in case.materials} == {Holder.RESIDENT}
+
+
+def test_a_proxy_holds_at_most_the_configured_number_of_open_errands(app, world):
+    app.config["ERRAND_LIMIT"] = 2
+    claimed(world)
+    claimed(world)
+    third = log(world)
+    with pytest.raises(DomainError) as raised:
+        lifecycle.claim(third, world.proxy)
+    assert "2 件未办结" in str(raised.value.message)
+    lifecycle.claim(third, world.staff)  # staff are not limited
+    assigned = log(world)
+    lifecycle.assign(assigned, world.lead, world.proxy)  # a lead may still reassign to them
+    lifecycle.claim(assigned, world.proxy)
+
+
+def test_documents_move_only_along_the_round_trip_and_each_move_is_kept(world):
+    case = claimed(world)
+    first = case.materials[0]
+    with pytest.raises(DomainError):
+        errands.hand_over(case, world.proxy, [first], Holder.OFFICE, "办事员")  # resident -> office: no
+    errands.collect(case, world.proxy, [first.id], "王大爷")
+    assert first.holder is Holder.PROXY and first.holder_user_id == world.proxy.id
+    moves = db.session.scalars(sa.select(MaterialHandover).filter_by(material_id=first.id)).all()
+    assert [(m.from_holder, m.to_holder, m.confirmed_by) for m in moves] == [(Holder.RESIDENT, Holder.PROXY, "王大爷")]
+    assert events(case)[-1].kind is EventKind.MATERIALS and case.status is S.IN_PROGRESS
+
+
+def test_no_document_is_in_two_hands_at_once(world):
+    case = claimed(world)
+    first = case.materials[0]
+    assert first.holder is Holder.RESIDENT  # what this page shows
+    # Meanwhile, on another phone, the same document was recorded as collected.
+    db.session.execute(sa.update(CaseMaterial).where(CaseMaterial.id == first.id)
+                       .values(holder=Holder.PROXY, holder_user_id=world.proxy.id))
+    db.session.commit()
+    set_committed_value(first, "holder", Holder.RESIDENT)  # this request still believes what it loaded
+    with pytest.raises(Conflict):
+        errands.hand_over(case, world.proxy, [first], Holder.PROXY, "王大爷")
+    holders = db.session.execute(sa.select(CaseMaterial.holder).where(CaseMaterial.id == first.id)).scalars().all()
+    assert holders == [Holder.PROXY]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(MaterialHandover)) == 0
+
+
+def test_a_handover_needs_a_confirmation(world):
+    case = claimed(world)
+    with pytest.raises(DomainError) as raised:
+        errands.collect(case, world.proxy, [case.materials[0].id], "  ")
+    assert raised.value.field == "confirmed_by"
+
+
+def test_only_the_owner_records_handovers(world):
+    case = claimed(world)
+    from portal.domain import Forbidden
+
+    with pytest.raises(Forbidden):
+        errands.hand_over(case, world.proxy_h02, case.materials[:1], Holder.PROXY, "王大爷")
+
+
+def test_readiness_and_the_manifest_group_by_office_and_proxy(world, make):
+    ready = claimed(world)
+    _collect_all(ready, world.proxy)
+    partial = claimed(world)
+    errands.collect(partial, world.proxy, [partial.materials[0].id], "王大爷")
+    other_item = claimed(world, item=_item("VA01"))
+    _collect_all(other_item, world.proxy)
+    manifest = errands.manifest(world.proxy, date(2026, 12, 3))
+    assert set(manifest.ready_by_office) == {world.errand_item.approving_office, _item("VA01").approving_office}
+    assert [c.number for c in manifest.ready_by_proxy[world.proxy.display_name]] == sorted([ready.number,
+                                                                                            other_item.number])
+    [(case, missing)] = manifest.not_ready
+    assert case.number == partial.number and missing == world.errand_item.material_list[1:]
+
+
+def test_errands_without_approval_stay_off_the_manifest_and_are_not_handed_in(world):
+    case = claimed(world, item=world.plain_errand)
+    _collect_all(case, world.proxy)
+    assert errands.manifest(world.proxy, date(2026, 12, 3)).count == 0
+    assert errands.stage(case) == "to_return"
+    with pytest.raises(DomainError):
+        errands.submit(case, world.proxy, "药店")
+
+
+def test_the_round_trip_resolves_and_saves_a_trip(world):
+    case = claimed(world)
+    with pytest.raises(DomainError):
+        errands.submit(case, world.proxy, "民政局窗口")  # not ready yet
+    _collect_all(case, world.proxy)
+    assert errands.stage(case) == "ready"
+    errands.submit(case, world.proxy, "民政局窗口")
+    assert case.status is S.AWAITING_OFFICE and {m.holder for m in case.materials} == {Holder.OFFICE}
+    errands.record_answer(case, world.proxy, "approved", confirmed_by="民政局窗口")
+    assert case.status is S.IN_PROGRESS and {m.holder for m in case.materials} == {Holder.PROXY}
+    assert errands.stage(case) == "to_return"
+    errands.deliver(case, world.proxy, "批复及材料原件已交还", "王大爷")
+    assert case.status is S.RESOLVED and case.trip_saved
+    assert {m.holder for m in case.materials} == {Holder.RESIDENT}
+    kinds = [e.kind for e in events(case)]
+    assert kinds.count(EventKind.MATERIALS) == 4 and EventKind.SENT_OFF in kinds and EventKind.RESOLVED in kinds
+
+
+def test_the_office_asks_for_more_documents(world):
+    case = claimed(world)
+    _collect_all(case, world.proxy)
+    errands.submit(case, world.proxy, "民政局窗口")
+    with pytest.raises(DomainError):
+        errands.record_answer(case, world.proxy, "more_materials", note="缺少证明", more=[])
+    db.session.rollback()
+    errands.record_answer(case, world.proxy, "more_materials", note="缺少证明", more=["村委会证明"])
+    assert errands.stage(case) == "collecting"
+    added = [m for m in case.materials if m.added_later]
+    assert [(m.name, m.holder) for m in added] == [("村委会证明", Holder.RESIDENT)]
+
+
+def test_a_rejection_goes_back_to_the_resident_with_its_reason(world):
+    case = claimed(world)
+    _collect_all(case, world.proxy)
+    errands.submit(case, world.proxy, "民政局窗口")
+    with pytest.raises(DomainError):
+        errands.record_answer(case, world.proxy, "rejected", note="")
+    db.session.rollback()
+    errands.record_answer(case, world.proxy, "rejected", note="家庭收入超过低保标准")
+    errands.deliver(case, world.proxy, "未获批准，原件已交还", "王大爷")
+    answer = [e for e in events(case) if e.kind is EventKind.OFFICE_ANSWERED][-1]
+    assert answer.public and answer.note == "家庭收入超过低保标准" and answer.data == {"answer": "rejected"}
+
+
+def test_next_off_island_day_skips_holidays(world):
+    point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P01")).one()
+    assert timekeeping.next_off_island_day(point, date(2026, 11, 30)) == date(2026, 12, 3)  # Monday -> Thursday
+    assert timekeeping.next_off_island_day(point, date(2026, 12, 4)) == date(2026, 12, 4)   # a Friday is one
+    db.session.add(CalendarDay(day=date(2026, 12, 3), kind=DayKind.HOLIDAY, name="停航"))
+    db.session.commit()
+    assert timekeeping.next_off_island_day(point, date(2026, 11, 30)) == date(2026, 12, 4)
+    # National Day: Thursday 1 and Friday 2 October are holidays, so the next one is Thursday 8 October.
+    assert timekeeping.next_off_island_day(point, date(2026, 9, 30)) == date(2026, 10, 8)
+    heating = db.session.scalars(sa.select(ServicePoint).filter_by(code="HT-SQT")).one()
+    assert timekeeping.next_off_island_day(heating) is None
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+
+
+def test_scans_are_checked_by_content_and_size_and_kept_by_checksum(app, world):
+    case = claimed(world)
+    with pytest.raises(DomainError):
+        errands.attach(case, world.proxy, "receipt.png", b"<html>not an image</html>")
+    with pytest.raises(DomainError):
+        errands.attach(case, world.proxy, "big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024))
+    kept = errands.attach(case, world.proxy, "../../回执.png", PNG)
+    assert kept.content_type == "image/png" and kept.filename == "回执.png" and len(kept.sha256) == 64
+    path = errands.attachment_path(kept)
+    assert path.read_bytes() == PNG and str(path).startswith(app.config["UPLOAD_FOLDER"])
+    path.write_bytes(b"tampered")
+    with pytest.raises(DomainError):
+        errands.attachment_path(kept)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 1
+
+
+def test_errands_off_the_island_network_save_no_trip(world, make):
+    from portal.domain import intake
+    from portal.models import Channel
+
+    household = make.household(world.e01, address="金色环海1号楼101", phone="13700001111")
+    case = intake.log_case(world.lead, _item("HT06"), Channel.PHONE, "申请报停", "李四", "13700001111",
+                           household=household)
+    lifecycle.claim(case, world.butler)
+    _collect_all(case, world.butler)
+    errands.submit(case, world.butler, "营业厅")
+    errands.record_answer(case, world.butler, "approved", confirmed_by="营业厅")
+    errands.deliver(case, world.butler, "已报停", "李四")
+    assert case.status is S.RESOLVED and not case.trip_saved
