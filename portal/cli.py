@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_logins)
     app.cli.add_command(create_admin)
     app.cli.add_command(sweep)
+    app.cli.add_command(schedule_care_visits)
 
 
 @click.command("demo-data")
@@ -96,3 +97,13 @@ def sweep() -> None:
     result = supervision.sweep()
     click.echo(f"reminded {len(result.reminded)}, flagged overdue {len(result.overdue)}, "
                f"put under supervision {len(result.supervised)}")
+
+
+@click.command("schedule-care-visits")
+@with_appcontext
+def schedule_care_visits() -> None:
+    """Book the regular care visits due in the next two weeks (idempotent; run daily from cron)."""
+    from portal.domain import visits
+
+    created = visits.schedule_care_visits()
+    click.echo(f"booked {len(created)} care visits")

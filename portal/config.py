@@ -42,6 +42,9 @@ class Config:
     TRIP_HOURS = 2 + 40 / 60
     TRIP_FARE_YUAN = 80
 
+    # Households of the elderly living alone get a care visit this often.
+    CARE_INTERVAL_DAYS = 30
+
     # Where scans and photos are kept (default: instance/uploads).
     UPLOAD_FOLDER: str | None = None
 

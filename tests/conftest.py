@@ -292,3 +292,18 @@ def world(ctx, make):
     )
     w.household = make.household(w.h01, address="东岙8号", phone="13912345678", residents=("王大爷",))
     return w
+
+
+@pytest.fixture
+def home(world, monkeypatch, make):
+    """The world on Friday 27 November 2026; team 1 covers 东岙 and takes two visits per half-day."""
+    from datetime import date, timedelta
+
+    from portal import clock
+
+    monkeypatch.setattr(clock, "today", lambda: date(2026, 11, 27))
+    monkeypatch.setattr(clock, "now", lambda: clock.local_midnight(date(2026, 11, 27)) + timedelta(hours=10))
+    world.t1.capacity_per_slot = 2
+    db.session.commit()
+    world.lead_member = make.user(Role.TEAM, username="team1-lead", team=world.t1, is_team_lead=True)
+    return world

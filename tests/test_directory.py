@@ -76,7 +76,7 @@ def test_service_item_code_that_exists_is_refused_and_nothing_changes(app, clien
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("code", "ca 01", "请使用大写字母、数字和连字符"),
     ("name_zh", "", "此项必填。"),
-    ("sla_hours", "0", "请填写 1 到 8760 小时之间的数。"),
+    ("sla_hours", "0", "请填写 1 到 2400 小时（100 个工作日）之间的数。"),
     ("sla_hours", "", "请填写办理时限（小时）。"),
 ])
 def test_bad_service_item_input_is_explained_next_to_the_field(client, admin, field, value, message):

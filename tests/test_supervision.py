@@ -157,7 +157,7 @@ def test_three_unanswered_callbacks_close_the_case_unrated(world):
     case = resolved(world)
     retry = clock.now() + timedelta(hours=3)
     lifecycle.no_answer(case, world.staff, retry_at=retry, note="无人接听")
-    assert case.status is S.RESOLVED and case.callback_due_at == retry
+    assert case.status is S.RESOLVED and case.callback_retry_at == retry
     lifecycle.no_answer(case, world.staff)
     lifecycle.no_answer(case, world.staff)
     assert case.status is S.CLOSED and case.satisfaction is Satisfaction.UNRATED

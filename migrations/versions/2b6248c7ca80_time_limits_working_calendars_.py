@@ -9,7 +9,7 @@ Revises: 0772e7f10dec
 Create Date: 2026-11-28 06:58:11.653498
 
 """
-from datetime import date
+from datetime import date, timedelta
 
 from alembic import op
 import sqlalchemy as sa
@@ -132,6 +132,37 @@ def upgrade():
     days = sa.table("calendar_days", sa.column("day", sa.Date), sa.column("kind", sa.String),
                     sa.column("name", sa.String), sa.column("active", sa.Boolean))
     op.bulk_insert(days, [{"day": d, "kind": k, "name": n, "active": True} for d, k, n in HOLIDAYS_2026])
+    backfill_clock()
+
+
+def backfill_clock():
+    """Cases logged before this migration: remind at the due time (there is no claim-time limit to take
+    three quarters of), call back within a day of resolution, and keep their callback as a record."""
+    cases = sa.table("cases", sa.column("id", sa.Integer), sa.column("status", sa.String),
+                     sa.column("owner_id", sa.Integer), sa.column("due_at", sa.DateTime),
+                     sa.column("remind_at", sa.DateTime), sa.column("resolved_at", sa.DateTime),
+                     sa.column("callback_due_at", sa.DateTime), sa.column("closed_at", sa.DateTime),
+                     sa.column("outcome", sa.String), sa.column("satisfaction", sa.String),
+                     sa.column("callback_comment", sa.Text), sa.column("redo_count", sa.Integer))
+    op.execute(cases.update().where(cases.c.status.in_(["claimed", "in_progress", "awaiting_office"]),
+                                    cases.c.owner_id.is_not(None), cases.c.remind_at.is_(None))
+               .values(remind_at=cases.c.due_at))
+    bind = op.get_bind()
+    for case_id, resolved_at in bind.execute(sa.select(cases.c.id, cases.c.resolved_at)
+                                             .where(cases.c.status == "resolved", cases.c.resolved_at.is_not(None))):
+        op.execute(cases.update().where(cases.c.id == case_id)
+                   .values(callback_due_at=resolved_at + timedelta(days=1)))
+    callbacks = sa.table("callbacks", sa.column("case_id", sa.Integer), sa.column("at", sa.DateTime),
+                         sa.column("outcome", sa.String), sa.column("satisfaction", sa.String),
+                         sa.column("comment", sa.Text), sa.column("by_resident", sa.Boolean),
+                         sa.column("redo", sa.Boolean))
+    rows = bind.execute(sa.select(cases.c.id, cases.c.closed_at, cases.c.outcome, cases.c.satisfaction,
+                                  cases.c.callback_comment)
+                        .where(cases.c.status == "closed", cases.c.satisfaction.is_not(None))).all()
+    if rows:
+        op.bulk_insert(callbacks, [{"case_id": r.id, "at": r.closed_at, "outcome": r.outcome,
+                                    "satisfaction": r.satisfaction, "comment": r.callback_comment or "",
+                                    "by_resident": False, "redo": False} for r in rows])
 
 
 def _span(first: date, last: date, name: str):

@@ -29,6 +29,7 @@ from portal.models import (
     User,
 )
 from portal.supervision import panel as case_supervision
+from portal.visits.panel import visit_panel
 from portal.web.forms import attach_error, aware, options
 from portal.web.guards import ANYONE_SIGNED_IN, allow, allow_signed_in, me
 from portal.web.htmx import is_htmx, redirect_to, render
@@ -158,7 +159,8 @@ def _canned(case: Case) -> list[CannedReply]:
     ))
 
 
-def _case_page(case: Case, submitted: dict | None = None, note_form=None, status: int = 200, **forms):
+def _case_page(case: Case, submitted: dict | None = None, note_form=None, status: int = 200, book_form=None,
+               alternatives=(), **supervision_forms):
     timeline = request.args.get("timeline", "all")
     events = case.events
     if timeline == "public":
@@ -169,7 +171,8 @@ def _case_page(case: Case, submitted: dict | None = None, note_form=None, status
         "cases/case.html", case=case, events=list(reversed(events)), timeline=timeline,
         actions=_action_forms(case, submitted), note_form=note_form or _note_form(),
         canned=_canned(case), viewers=presence.others(case, me()),
-        **case_supervision.panel(case, me(), **forms),
+        **case_supervision.panel(case, me(), **supervision_forms),
+        **visit_panel(case, me(), book_form, alternatives),
         may_note=access.may(me(), "note", case),
         may_edit=case.status.is_open and (access.may(me(), "work", case) or access.may(me(), "dispatch", case)),
         status=status,

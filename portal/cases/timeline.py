@@ -30,10 +30,19 @@ def _local(iso: str | None) -> str:
     return clock.local(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M")
 
 
+# Who acted when it was not a signed-in user: stored as a marker, read in the reader's language.
+ACTORS = {
+    "system": _l("System"),
+    "resident": _l("The resident"),
+    "kiosk": _l("Self-service kiosk"),
+    "care-schedule": _l("Care visit schedule"),
+}
+
+
 def who(event: CaseEvent) -> str:
     if event.actor is not None:
         return event.actor.display_name
-    return event.actor_label or _("System")
+    return str(ACTORS.get(event.actor_label, event.actor_label or ACTORS["system"]))
 
 
 def describe(event: CaseEvent) -> str:
@@ -51,8 +60,14 @@ def describe(event: CaseEvent) -> str:
         answer = OFFICE_ANSWERS.get(data.get("answer"), "")
         return _("The higher office answered: %(answer)s", answer=answer)
     if kind in (EventKind.CLOSED, EventKind.REOPENED) and "satisfaction" in data:
-        outcome = Outcome(data["outcome"]).label if data.get("outcome") else ""
         rating = Satisfaction(data["satisfaction"]).label
+        if data.get("by_resident"):
+            text = _("Rated by the resident: %(rating)s", rating=rating)
+            if data.get("outcome"):
+                text = _("Rated by the resident: %(outcome)s, %(rating)s", outcome=Outcome(data["outcome"]).label,
+                         rating=rating)
+            return text + (_("; the case is redone") if data.get("redo") else "")
+        outcome = Outcome(data["outcome"]).label if data.get("outcome") else ""
         if data.get("redo"):
             return _("Callback: %(outcome)s, %(rating)s; the case is redone", outcome=outcome, rating=rating)
         return _("Callback: %(outcome)s, %(rating)s", outcome=outcome, rating=rating)

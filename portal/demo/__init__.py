@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import random
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from faker import Faker
 from portal.domain import accounts, audit
 from portal.domain.directory import pinyin_index
 from portal.domain.privacy import id_check_digit
-from portal.domain.timekeeping import default_week
+from portal.domain.timekeeping import default_schedule
 from portal.extensions import db
 from portal.models import (
     CannedReply,
@@ -83,9 +84,9 @@ def load_directory() -> None:
     """Load places, service points, teams and the service catalog from the CSV files."""
     points: dict[str, ServicePoint] = {}
     for index, row in enumerate(read_csv("service_points.csv")):
-        week, hours = default_week(row["kind"], row["on_island"] == "yes")
+        week, hours, holidays = default_schedule(row["kind"], row["on_island"] == "yes")
         point = ServicePoint(
-            week=week, hours=hours,
+            week=week, hours=hours, observes_holidays=holidays,
             code=row["code"], kind=PointKind(row["kind"]), name_zh=row["name_zh"], name_en=row["name_en"],
             on_island=row["on_island"] == "yes",
             case_prefix="HT" if row["kind"] == "heating_station" else "LS",
@@ -244,10 +245,15 @@ def load(case_count: int = 2000, seed: int = 2026) -> list[Login]:
     load_cases(case_count, seed)
     audit.record("demo_data", actor_name="cli", reason=f"{case_count} cases")
     db.session.commit()
-    # As cron would have: reminders, overdue flags and problem cases for the demo's open cases.
-    from portal.domain import supervision
+    # As cron would have: reminders, overdue flags and problem cases for the demo's open cases, and the
+    # care visits of the elderly living alone; and each team's calendar feed address.
+    from portal.domain import supervision, visits
 
     supervision.sweep(batch=5000)
+    visits.schedule_care_visits()
+    for team in db.session.scalars(sa.select(Team)):
+        team.calendar_token = secrets.token_urlsafe(32)
+    db.session.commit()
     return logins
 
 

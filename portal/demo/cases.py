@@ -37,7 +37,10 @@ from portal.models import (
     Role,
     Satisfaction,
     ServiceItem,
+    Slot,
     User,
+    Visit,
+    VisitStatus,
     team_places,
 )
 
@@ -203,7 +206,7 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
         story.item, story.point, story.calendar = item, point, calendar
         logged_by = None if channel is Channel.KIOSK else staff
         story.events.append(CaseEvent(at=created, actor_id=logged_by.id if logged_by else None,
-                                      actor_label="" if logged_by else "自助终端", kind=E.LOGGED,
+                                      actor_label="" if logged_by else "kiosk", kind=E.LOGGED,
                                       to_status=S.LOGGED, public=True, data={"channel": channel.value}))
         _tell(story, rng, item, worker, staff)
         if case.mode is Mode.ERRAND:
@@ -238,11 +241,39 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
         duplicate.status = S.MERGED
         duplicate.merged_into = original
 
+    _book_visits(cases, calendars, now, rng)
     db.session.add_all(cases)
     for (prefix, day), last in counters.items():
         db.session.add(CaseNumberCounter(prefix=prefix, day=day, last=last))
     db.session.flush()
     return len(cases)
+
+
+def _book_visits(cases: list[Case], calendars, now: datetime, rng: random.Random) -> None:
+    """Home cases of the island's teams get their visit: done on the day they were resolved, or booked
+    on the coming working days, as many per half-day as a team takes."""
+    taken: dict[tuple[int, object, Slot], int] = defaultdict(int)
+    for case in sorted(cases, key=lambda c: c.created_at):
+        if case.mode is not Mode.HOME or case.team_id is None or case.status in (S.CANCELLED, S.MERGED):
+            continue
+        if case.resolved_at is not None:
+            local = clock.local(case.resolved_at)
+            case.visits = [Visit(household_id=case.household_id, team_id=case.team_id, day=local.date(),
+                                 slot=Slot.AM if local.hour < 13 else Slot.PM, status=VisitStatus.DONE,
+                                 booked_at=case.created_at, started_at=case.resolved_at, finished_at=case.resolved_at,
+                                 done_by_id=case.owner_id, work_done="已上门办理完毕", resident_confirmed="居民已签字确认")]
+            continue
+        calendar = calendars[case.service_point_id]
+        day = clock.local(now).date() + timedelta(days=1)
+        while True:
+            if calendar.counts(day, Mode.HOME):
+                slot = rng.choice(list(Slot))
+                if taken[(case.team_id, day, slot)] < 4:
+                    taken[(case.team_id, day, slot)] += 1
+                    break
+            day += timedelta(days=1)
+        case.visits = [Visit(household_id=case.household_id, team_id=case.team_id, day=day, slot=slot,
+                             status=VisitStatus.BOOKED, booked_at=case.created_at)]
 
 
 def _documents(case: Case, item: ServiceItem, story: _Story, rng: random.Random) -> list[CaseMaterial]:

@@ -70,6 +70,8 @@ class ServicePointForm(FlaskForm):
     week = StringField(_l("Week"), default=timekeeping.ISLAND_WEEK, validators=[REQUIRED, _week],
                        description=_l("Monday to Sunday: W working, O off the island (3+2 week), R rest. "
                                       "E.g. WWWOORR."))
+    observes_holidays = BooleanField(_l("Closed on public holidays"), default=True,
+                                     description=_l("Heating stations work through holidays: leave it unticked."))
 
 
 class PlaceForm(FlaskForm):
@@ -93,7 +95,9 @@ class ServiceItemForm(FlaskForm):
     mode = SelectField(_l("Handled as"), choices=enum_options(Mode), validators=[REQUIRED])
     needs_approval = BooleanField(_l("Needs a higher office's approval"))
     sla_hours = IntegerField(_l("Time limit (hours)"), validators=[
-        InputRequired(_l("Give the time limit in hours.")), NumberRange(min=1, max=8760, message=_l("Between 1 and 8760 hours."))])
+        InputRequired(_l("Give the time limit in hours.")),
+        NumberRange(min=1, max=2400, message=_l("Between 1 and 2400 hours (100 working days)."))],
+        description=_l("24 hours count as one working day."))
     urgent = BooleanField(_l("Urgent (limit counted in calendar hours)"))
     materials = TextAreaField(_l("Required materials"), validators=[Length(max=2000)],
                               description=_l("One per line."))

@@ -128,14 +128,15 @@ def team_for(place: Place | None) -> Team | None:
     return None
 
 
-def responsible_point(mode: Mode, place: Place | None, actor: User) -> ServicePoint | None:
+def responsible_point(mode: Mode, place: Place | None, actor: User | None) -> ServicePoint | None:
     """Counter items stay where they were logged; errands and visits go to the place's point."""
-    if mode is Mode.COUNTER and actor.service_point is not None:
-        return actor.service_point
+    own = actor.service_point if actor is not None else None
+    if mode is Mode.COUNTER and own is not None:
+        return own
     for candidate in _upwards(place):
         if candidate.service_point is not None:
             return candidate.service_point
-    return actor.service_point
+    return own
 
 
 def log_case(
@@ -153,14 +154,18 @@ def log_case(
     point: ServicePoint | None = None,
     actor_label: str = "",
     finish_on_spot: bool = False,
+    origin: Case | None = None,
+    commit: bool = True,
 ) -> Case:
     """Log a new case and commit; return it with its number and due time.
 
     ``actor`` is None for cases that arrive through the public interfaces (kiosks, WeChat), which
     name the point they belong to and an ``actor_label`` instead. With ``finish_on_spot`` the case is
     logged and finished at the counter in one transaction: if it cannot be finished, nothing is saved.
+    ``origin`` is the case this one came out of (a home visit handing off an errand): whoever works
+    that visit may log it, whatever their role. With ``commit=False`` the caller commits.
     """
-    if actor is not None and not access.may_log_cases(actor):
+    if actor is not None and origin is None and not access.may_log_cases(actor):
         raise Forbidden(_l("Your role does not log cases."))
     if item is None or not item.active:
         raise DomainError(_l("Choose a service item from the list."), field="item")
@@ -197,7 +202,7 @@ def log_case(
         due_at=timekeeping.due_time(item, now, point, mode, calendar),
         sign_due_at=timekeeping.sign_for_due(item, now, point, calendar),
         team=team_for(place) if mode is Mode.HOME else None,
-        created_by=actor, created_at=now, updated_at=now, redo_count=0, transfer_count=0,
+        created_by=actor, created_at=now, updated_at=now, redo_count=0, transfer_count=0, origin=origin,
     )
     db.session.add(case)
     if mode is Mode.ERRAND:
@@ -210,6 +215,6 @@ def log_case(
                           "requester_phone": (None, phone)})
     if finish_on_spot:
         lifecycle.finish_on_spot(case, actor)  # commits the case and its finishing together
-    else:
+    elif commit:
         db.session.commit()
     return case

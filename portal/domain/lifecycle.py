@@ -187,11 +187,11 @@ def _move(case: Case, actor: User | None, t: Transition, note: str = "", *, to_s
     case.updated_at = event.at
     audit.record(t.name, actor=actor, obj=case, actor_name="" if actor else actor_label,
                  changes={"status": (old, new)} if new is not old else None, reason=note[:500])
-    _commit()
+    commit_or_conflict()
     return event
 
 
-def _commit() -> None:
+def commit_or_conflict() -> None:
     try:
         db.session.commit()
     except StaleDataError:
@@ -225,15 +225,19 @@ def claim(case: Case, actor: User) -> None:
 
     errands.check_limit(case, actor)
     now = clock.now()
-    calendar = timekeeping.calendar_for(case.service_point, now)
-    due = timekeeping.due_time(case.item, now, case.service_point, case.mode, calendar)
-    remind = timekeeping.reminder_time(case.item, now, due, case.service_point, case.mode, calendar)
+    values = {"status": S.CLAIMED, "owner_id": actor.id, "updated_at": now, "version": Case.version + 1}
+    if case.claimed_at is None:
+        # The first signature fixes the due time; after a transfer or a reassignment the clock runs on.
+        calendar = timekeeping.calendar_for(case.service_point, now)
+        due = timekeeping.due_time(case.item, now, case.service_point, case.mode, calendar)
+        values.update(claimed_at=now, due_at=due, reminded_at=None, overdue_flagged_at=None,
+                      remind_at=timekeeping.reminder_time(case.item, now, due, case.service_point, case.mode,
+                                                          calendar))
     result = db.session.execute(
         sa.update(Case)
         .where(Case.id == case.id, Case.status == S.LOGGED,
                sa.or_(Case.owner_id.is_(None), Case.owner_id == actor.id))
-        .values(status=S.CLAIMED, owner_id=actor.id, claimed_at=now, updated_at=now, due_at=due,
-                remind_at=remind, reminded_at=None, overdue_flagged_at=None, version=Case.version + 1)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -245,7 +249,7 @@ def claim(case: Case, actor: User) -> None:
                              to_status=S.CLAIMED, public=True, at=now))
     audit.record("claim", actor=actor, object_type="cases", object_id=case.id,
                  changes={"status": (S.LOGGED, S.CLAIMED), "owner": (None, actor.username)})
-    _commit()
+    commit_or_conflict()
 
 
 def _claimed_by_someone_else(case: Case) -> Conflict:
@@ -304,6 +308,8 @@ def no_answer(case: Case, actor: User, retry_at=None, note: str = "", version: i
     """Note a callback nobody answered; the third one closes the case without a rating (未评价)."""
     t = _check(case, actor, "no_answer", version)
     note = _text(note, False)
+    if retry_at is not None and retry_at <= clock.now():
+        raise DomainError(_l("The time to call again must be later than now."), field="retry_at")
     case.callback_attempts += 1
     if case.callback_attempts >= CALLBACK_ATTEMPTS:
         case.satisfaction = Satisfaction.UNRATED
@@ -313,14 +319,15 @@ def no_answer(case: Case, actor: User, retry_at=None, note: str = "", version: i
         _close_supervision(case)
         _move(case, actor, t, note, to_status=S.CLOSED, kind=E.CLOSED, data={"unrated": True}, public=True)
         return
-    if retry_at is not None:
-        case.callback_due_at = retry_at
+    case.callback_retry_at = retry_at
     _move(case, actor, t, note, data={"attempt": case.callback_attempts,
                                       "retry_at": retry_at.isoformat() if retry_at else None})
 
 
 def rate_by_resident(case: Case, outcome: Outcome | None, satisfaction: Satisfaction, comment: str = "") -> None:
     """A resident rates a resolved kiosk or WeChat case on the public lookup page."""
+    if case.status is S.CLOSED:
+        raise DomainError(_l("This case is already closed and rated; thank you."))
     if case.status is not S.RESOLVED:
         raise DomainError(_l("The case can be rated once it is resolved."))
     if case.channel not in (Channel.KIOSK, Channel.WECHAT):
@@ -339,7 +346,7 @@ def _record_callback(case: Case, actor: User | None, t: Transition, outcome: Out
     if satisfaction not in (Satisfaction.SATISFIED, Satisfaction.BASICALLY, Satisfaction.DISSATISFIED):
         raise DomainError(_l("Choose the satisfaction."), field="satisfaction")
     now = clock.now()
-    resident = str(_l("The resident")) if by_resident else ""
+    resident = "resident" if by_resident else ""  # shown as 居民 / The resident by portal.cases.timeline
     redo = outcome is Outcome.UNSOLVED or satisfaction is Satisfaction.DISSATISFIED
     case.outcome, case.satisfaction, case.callback_comment = outcome, satisfaction, comment
     db.session.add(CallbackRecord(case=case, actor=actor, outcome=outcome, satisfaction=satisfaction,
@@ -392,7 +399,6 @@ def transfer(case: Case, actor: User, reason: str, point: ServicePoint | None = 
     case.service_point = point or owner.service_point or case.service_point
     case.owner = owner
     case.transfer_count += 1
-    case.sign_due_at = timekeeping.sign_for_due(case.item, clock.now(), case.service_point)
     _move(case, actor, t, reason, data={"from_point": old_point.name_zh, "to_point": case.service_point.name_zh,
                                         "owner": owner.display_name if owner else None})
 
@@ -401,10 +407,9 @@ def assign(case: Case, actor: User, owner: User, version: int | None = None) -> 
     """Give a case to a person of the point (派单), who signs for it."""
     t = _check(case, actor, "assign", version)
     _check_worker(owner)
-    if case.owner_id == owner.id and case.status is S.LOGGED:
-        raise DomainError(_l("The case is already assigned to %(name)s.", name=owner.display_name), field="owner")
+    if case.owner_id == owner.id:
+        raise DomainError(_l("The case is already with %(name)s.", name=owner.display_name), field="owner")
     case.owner = owner
-    case.sign_due_at = timekeeping.sign_for_due(case.item, clock.now(), case.service_point)
     _move(case, actor, t, data={"owner": owner.display_name})
 
 
@@ -426,6 +431,7 @@ def merge(case: Case, actor: User, original_number: str, version: int | None = N
         raise DomainError(_l("%(number)s is %(status)s; merge into the case that is being worked.",
                              number=original.number, status=original.status.label), field="original")
     case.merged_into = original
+    _close_supervision(case)
     record_event(original, actor, E.NOTE, data={"duplicate": case.number})
     _move(case, actor, t, data={"original": original.number})
 
@@ -443,6 +449,7 @@ def reopen(case: Case, actor: User, reason: str, version: int | None = None) -> 
 def cancel(case: Case, actor: User, reason: str, version: int | None = None) -> None:
     """Withdraw a case (the resident no longer needs it, or it was logged by mistake)."""
     t = _check(case, actor, "cancel", version)
+    _close_supervision(case)
     _move(case, actor, t, _text(reason, True))
 
 
@@ -456,7 +463,7 @@ def add_note(case: Case, actor: User, note: str, public: bool = False) -> CaseEv
     event = record_event(case, actor, E.NOTE, note=note, public=public)
     case.updated_at = event.at
     audit.record("note", actor=actor, obj=case, reason=note[:200])
-    _commit()
+    commit_or_conflict()
     return event
 
 
@@ -480,4 +487,4 @@ def edit(case: Case, actor: User, values: dict, version: int) -> None:
     record_event(case, actor, E.EDITED, data={"fields": sorted(changes)})
     case.updated_at = clock.now()
     audit.record("edit", actor=actor, obj=case, changes=changes)
-    _commit()
+    commit_or_conflict()

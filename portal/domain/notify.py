@@ -14,6 +14,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -96,7 +97,9 @@ def send(notification_ids: list[int]) -> None:
     channel = outbound()
     for notification in db.session.scalars(sa.select(Notification).where(Notification.id.in_(notification_ids))):
         try:
-            channel.send(notification.user, text_of(notification))
+            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # SMS go out in Chinese
+                text = text_of(notification)
+            channel.send(notification.user, text)
         except Exception:  # noqa: BLE001 - a gateway failure must not break the portal
             log.exception("outbound channel failed for notification %s", notification.id)
             continue

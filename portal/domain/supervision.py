@@ -9,14 +9,14 @@ so two sweeps running at once, or the same sweep run twice, send everything exac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, access, audit, notify, timekeeping
+from portal.domain import Conflict, DomainError, Forbidden, access, audit, lifecycle, notify, timekeeping
 from portal.domain.lifecycle import MAX_TEXT, record_event
 from portal.extensions import db
 from portal.models import (
@@ -33,6 +33,7 @@ from portal.models import (
 )
 
 PROBLEM_AFTER = 3  # redone or transferred this many times makes a problem case
+MAX_EXTENSION = timedelta(days=366)
 
 
 def leads_for(case: Case) -> list[User]:
@@ -72,8 +73,13 @@ def request_extension(case: Case, actor: User, new_due_at: datetime, reason: str
     if new_due_at is None or new_due_at <= case.due_at:
         raise DomainError(_l("The new due time must be later than the current one (%(due)s).",
                              due=clock.local(case.due_at).strftime("%Y-%m-%d %H:%M")), field="new_due_at")
-    if pending_extension(case) is not None:
+    if new_due_at > now + MAX_EXTENSION:
+        raise DomainError(_l("An extension reaches at most a year ahead."), field="new_due_at")
+    pending = pending_extension(case)
+    if pending is not None and pending.requested_by_id == actor.id:
         raise Conflict(_l("An extension of this case is already waiting for a decision."))
+    if pending is not None:  # asked by an earlier owner: it no longer stands
+        pending.status, pending.decided_at = ExtensionStatus.WITHDRAWN, now
     request = ExtensionRequest(case=case, requested_by=actor, requested_at=now, reason=_reason(reason),
                                old_due_at=case.due_at, new_due_at=new_due_at)
     db.session.add(request)
@@ -92,6 +98,8 @@ def decide_extension(request: ExtensionRequest, actor: User, approve: bool, note
     """A lead approves (the due time moves; the resident sees the new date) or refuses."""
     if actor.role is not Role.LEAD:
         raise Forbidden(_l("Only a lead decides on extensions."))
+    if request.requested_by_id == actor.id:
+        raise Forbidden(_l("Another lead decides on your own extension."))
     if request.status is not ExtensionStatus.PENDING:
         raise Conflict(_l("This extension was already decided (%(status)s).", status=request.status.label))
     case = request.case
@@ -99,8 +107,13 @@ def decide_extension(request: ExtensionRequest, actor: User, approve: bool, note
     if not approve and not note:
         raise DomainError(_l("Say why the extension is refused."), field="note")
     now = clock.now()
-    request.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
-    request.decided_by, request.decided_at, request.decision_note = actor, now, note
+    if not case.status.is_open or case.owner_id != request.requested_by_id:
+        # The case was finished, or went to someone else, since the request: it no longer stands.
+        _settle(request, ExtensionStatus.WITHDRAWN, actor, now, note)
+        db.session.commit()
+        raise Conflict(_l("The case changed since the request (now %(status)s); the request was withdrawn.",
+                          status=case.status.label))
+    _settle(request, ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED, actor, now, note)
     if approve:
         old_due = case.due_at
         case.due_at = request.new_due_at
@@ -116,8 +129,22 @@ def decide_extension(request: ExtensionRequest, actor: User, approve: bool, note
     case.updated_at = now
     kind = "extension_approved" if approve else "extension_refused"
     created = notify.notify([request.requested_by], kind, case, f"{kind}:{request.id}")
-    db.session.commit()
+    lifecycle.commit_or_conflict()
     notify.send([n.id for n in created])
+
+
+def _settle(request: ExtensionRequest, status: ExtensionStatus, actor: User, now: datetime, note: str) -> None:
+    """Decide a request once: of two leads deciding at the same moment, the second is told."""
+    result = db.session.execute(
+        sa.update(ExtensionRequest)
+        .where(ExtensionRequest.id == request.id, ExtensionRequest.status == ExtensionStatus.PENDING)
+        .values(status=status, decided_by_id=actor.id, decided_at=now, decision_note=note)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(_l("This extension was already decided by another lead."))
+    db.session.expire(request)
 
 
 def pending_extensions() -> list[ExtensionRequest]:
@@ -155,13 +182,18 @@ def supervise(case: Case, actor: User, responsible: User, deadline: datetime, in
         db.session.add(supervision)
     supervision.responsible, supervision.deadline = responsible, deadline
     supervision.instruction, supervision.closed_at = (instruction or "").strip()[:MAX_TEXT], None
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:  # another lead put it under supervision at the same moment
+        db.session.rollback()
+        raise Conflict(_l("Another lead has just put this case under supervision; look again.")) from None
     record_event(case, actor, EventKind.SUPERVISED, note=supervision.instruction,
                  data={"responsible": responsible.display_name, "deadline": deadline.isoformat()})
     case.updated_at = clock.now()
     audit.record("supervise", actor=actor, obj=case,
                  changes={"responsible": (None, responsible.username), "deadline": (None, deadline)})
     created = notify.notify([responsible], "responsible", case, f"responsible:{case.id}:{deadline.timestamp():.0f}")
-    db.session.commit()
+    lifecycle.commit_or_conflict()
     notify.send([n.id for n in created])
     return supervision
 
@@ -190,7 +222,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
     now = now or clock.now()
     result = SweepResult()
     open_ = Case.status.in_(OPEN_STATUSES)
-    system = str(_l("System"))
+    system = "system"  # shown as 系统 / System by portal.cases.timeline
     to_send: list[int] = []
 
     reminders = db.session.scalars(

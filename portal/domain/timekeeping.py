@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from portal import clock
+from portal.domain import DomainError
 from portal.extensions import db
 from portal.models import CalendarDay, DayKind, Mode, ServiceItem, ServicePoint
 
@@ -30,7 +32,8 @@ HORIZON_DAYS = 800  # no limit in the catalog reaches further than this
 SIGN_FOR_HOURS = 2  # working hours to sign for (签收) a case
 URGENT_SIGN_FOR = timedelta(minutes=30)
 
-_PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$")
+END_OF_DAY = time(23, 59, 59, 999999)  # "24:00": the period runs to midnight
 
 
 def parse_hours(text: str) -> list[tuple[time, time]]:
@@ -41,7 +44,7 @@ def parse_hours(text: str) -> list[tuple[time, time]]:
         if not match:
             raise ValueError(part)
         start = time(int(match[1]), int(match[2]))
-        end = time(23, 59, 59) if match[3] == "24" else time(int(match[3]), int(match[4]))
+        end = END_OF_DAY if match[5] else time(int(match[3]), int(match[4]))
         if end <= start or (periods and start < periods[-1][1]):
             raise ValueError(part)
         periods.append((start, end))
@@ -84,7 +87,9 @@ class WorkCalendar:
 
     def _windows(self, day: date):
         for start, end in self.periods:
-            yield (datetime.combine(day, start, clock.LOCAL_TZ), datetime.combine(day, end, clock.LOCAL_TZ))
+            finish = (datetime.combine(day + timedelta(days=1), time(0), clock.LOCAL_TZ) if end == END_OF_DAY
+                      else datetime.combine(day, end, clock.LOCAL_TZ))
+            yield (datetime.combine(day, start, clock.LOCAL_TZ), finish)
 
     def add_working(self, start: datetime, minutes: float, mode: Mode | None) -> datetime:
         """The moment ``minutes`` of working time after ``start``."""
@@ -104,7 +109,7 @@ class WorkCalendar:
                     cursor = window_end
             day += timedelta(days=1)
             cursor = max(cursor, datetime.combine(day, time(0), clock.LOCAL_TZ))
-        raise ValueError("time limit beyond the calendar's horizon")
+        raise DomainError(_l("This time limit reaches beyond the working calendar; shorten it."))
 
     def working_minutes_between(self, start: datetime, end: datetime, mode: Mode | None) -> float:
         """Working minutes from ``start`` to ``end`` (0 when ``end`` is earlier)."""
@@ -128,11 +133,11 @@ class WorkCalendar:
             if self.counts(day, mode):
                 return next(self._windows(day))[0].astimezone(after.tzinfo)
             day += timedelta(days=1)
-        raise ValueError("no working day within the horizon")
+        raise DomainError(_l("The service point has no working day in its calendar."))
 
 
 def _minutes(moment: time) -> int:
-    return moment.hour * 60 + moment.minute + (1 if moment.second else 0)
+    return 24 * 60 if moment == END_OF_DAY else moment.hour * 60 + moment.minute
 
 
 def calendar_for(point: ServicePoint | None, around: datetime | None = None) -> WorkCalendar:
@@ -140,11 +145,13 @@ def calendar_for(point: ServicePoint | None, around: datetime | None = None) -> 
     matter for a limit starting ``around`` now."""
     around = around or clock.now()
     first = clock.local(around).date() - timedelta(days=31)
+    district = CalendarDay.service_point_id.is_(None)
+    if point is not None and not point.observes_holidays:
+        district = sa.false()
     rows = db.session.execute(
         sa.select(CalendarDay.day, CalendarDay.kind, CalendarDay.service_point_id).where(
             CalendarDay.active, CalendarDay.day >= first, CalendarDay.day <= first + timedelta(days=HORIZON_DAYS),
-            sa.or_(CalendarDay.service_point_id.is_(None),
-                   CalendarDay.service_point_id == (point.id if point else None)),
+            sa.or_(district, CalendarDay.service_point_id == (point.id if point else None)),
         ).order_by(CalendarDay.service_point_id.is_not(None))  # a point's own rows win over the district's
     ).all()
     overrides = {row.day: row.kind for row in rows}
@@ -196,14 +203,14 @@ def reminder_time(item: ServiceItem, start: datetime, due: datetime, point: Serv
     return calendar.add_working(start, 0.75 * calendar.working_minutes_between(start, due, mode), mode)
 
 
-def default_week(point_kind: str, on_island: bool) -> tuple[str, str]:
-    """The usual week and hours of a kind of service point: the island's 3+2 week, an office week,
-    or a heating station's every day."""
+def default_schedule(point_kind: str, on_island: bool) -> tuple[str, str, bool]:
+    """The usual week, hours and holidays of a kind of service point: the island's 3+2 week, an
+    office week, or a heating station's every day, holidays included."""
     if point_kind == "heating_station":
-        return EVERY_DAY, "08:00-18:00"
+        return EVERY_DAY, "08:00-18:00", False
     if on_island and point_kind != "offshore_hall":
-        return ISLAND_WEEK, DEFAULT_HOURS
-    return OFFICE_WEEK, DEFAULT_HOURS
+        return ISLAND_WEEK, DEFAULT_HOURS, True
+    return OFFICE_WEEK, DEFAULT_HOURS, True
 
 
 def next_off_island_day(point: ServicePoint | None, after: date | None = None,

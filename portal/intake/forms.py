@@ -1,11 +1,11 @@
 """The intake form."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.domain.lifecycle import MAX_TEXT
-from portal.models import Channel, Mode
+from portal.models import Channel, Mode, Slot
 from portal.web.forms import Phone, enum_options, options
 
 
@@ -27,4 +27,7 @@ class IntakeForm(FlaskForm):
     description = TextAreaField(_l("What the resident needs"), validators=[
         InputRequired(_l("Describe what the resident needs.")),
         Length(max=MAX_TEXT, message=_l("At most %(max)d characters, please."))])
+    visit_day = DateField(_l("Visit on"), validators=[Optional()],
+                          description=_l("For a home visit: the day the resident proposes (optional)."))
+    visit_slot = SelectField(_l("Half-day"), choices=enum_options(Slot), validators=[Optional()])
     finish = HiddenField()

@@ -6,11 +6,11 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.domain import DomainError, intake
+from portal.domain import DomainError, intake, visits
 from portal.extensions import db
 from portal.intake import bp
 from portal.intake.forms import IntakeForm
-from portal.models import Channel, Household, Mode, Place, PlaceKind, Resident, Role, ServiceItem
+from portal.models import Channel, Household, Mode, Place, PlaceKind, Resident, Role, ServiceItem, Slot
 from portal.web.forms import attach_error, options
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
@@ -46,6 +46,7 @@ def new_case():
     item = _chosen_item(form)
     items = intake.find_items(form.item_query.data) if form.item_query.data and item is None else []
     caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
+    alternatives = []
     if form.validate_on_submit():
         if item is None and len(items) == 1:
             item = items[0]
@@ -56,21 +57,29 @@ def new_case():
             resident = db.session.get(Resident, form.resident_id.data) if form.resident_id.data else None
             if resident is not None and household is not None and resident.household_id != household.id:
                 resident = None
+            mode = Mode(form.mode.data) if form.mode.data else item.mode
+            proposed = form.visit_day.data if mode is Mode.HOME else None
             case = intake.log_case(
                 me(), item, Channel(form.channel.data), form.description.data,
                 form.requester_name.data or (resident.name if resident else ""), form.requester_phone.data,
                 household=household, resident=resident,
                 place=db.session.get(Place, form.place_id.data) if form.place_id.data else None,
-                address=form.address.data or "", mode=Mode(form.mode.data) if form.mode.data else None,
-                finish_on_spot=form.finish.data == "1",
+                address=form.address.data or "", mode=mode, finish_on_spot=form.finish.data == "1",
+                commit=proposed is None,
             )
+            if proposed is not None:  # the case and its visit are saved together, or neither is
+                visits.book(case, me(), proposed, Slot(form.visit_slot.data or "am"))
+        except visits.SlotFull as full:
+            db.session.rollback()
+            attach_error(form, full, default_field="visit_day")
+            alternatives = full.alternatives
         except DomainError as error:
             db.session.rollback()
-            attach_error(form, error, default_field="description")
+            attach_error(form, error, default_field="visit_day" if error.field in ("day", "slot") else "description")
         else:
             flash(_("Case %(number)s logged.", number=case.number), "success")
             return redirect_to(url_for("cases.show", number=case.number, logged=1))
-    return render("intake/form.html", form=form, item=item, items=items, caller=caller,
+    return render("intake/form.html", form=form, item=item, items=items, caller=caller, alternatives=alternatives,
                   query=form.item_query.data, chosen=None, status=422 if form.errors else 200)
 
 

@@ -27,8 +27,10 @@ from portal.models.supervision import (
     Supervision,
     SupervisionReason,
 )
+from portal.models.visits import ACTIVE_VISITS, Slot, Visit, VisitKind, VisitStatus
 
 __all__ = [
+    "ACTIVE_VISITS", "Slot", "Visit", "VisitKind", "VisitStatus",
     "Attachment", "CaseMaterial", "Holder", "MaterialHandover",
     "AuditEntry", "CallbackRecord", "CalendarDay", "DayKind", "ExtensionRequest", "ExtensionStatus", "Notification", "Supervision",
     "SupervisionReason", "CannedReply", "Case", "CaseViewer", "CaseEvent", "CaseNumberCounter", "CaseStatus", "Channel", "EventKind",

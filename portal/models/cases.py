@@ -90,6 +90,10 @@ class EventKind(LabelledEnum):
     REOPENED = "reopened", _l("Reopened")
     CANCELLED = "cancelled", _l("Cancelled")
     EDITED = "edited", _l("Details edited")
+    VISIT_BOOKED = "visit_booked", _l("Visit booked")
+    VISIT_MOVED = "visit_moved", _l("Visit moved")
+    VISIT_STARTED = "visit_started", _l("Visit started")
+    HANDED_OFF = "handed_off", _l("Handed off to an errand")
     NOTE = "note", _l("Note")
     CALLBACK_ATTEMPT = "callback_attempt", _l("Callback attempt")
     EXTENSION_ASKED = "extension_asked", _l("Extension asked")
@@ -136,6 +140,8 @@ class Case(db.Model):
     reminded_at: Mapped[datetime | None]
     overdue_flagged_at: Mapped[datetime | None]
     callback_due_at: Mapped[datetime | None]
+    # When the resident asked to be called again (after an unanswered callback).
+    callback_retry_at: Mapped[datetime | None]
     callback_attempts: Mapped[int] = mapped_column(default=0)
     on_spot: Mapped[bool] = mapped_column(default=False)
     # Resolved without the resident travelling (an errand carried off the island, a visit at home).
@@ -152,6 +158,8 @@ class Case(db.Model):
     redo_count: Mapped[int] = mapped_column(default=0)
     transfer_count: Mapped[int] = mapped_column(default=0)
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    # The case this one came from (an errand that a home visit uncovered).
+    origin_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     outcome: Mapped[Outcome | None]
     satisfaction: Mapped[Satisfaction | None]
     callback_comment: Mapped[str] = mapped_column(sa.Text, default="")
@@ -168,7 +176,8 @@ class Case(db.Model):
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     team: Mapped[Team | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    merged_into: Mapped[Case | None] = relationship(remote_side=[id])
+    merged_into: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
+    origin: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[origin_id])
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", passive_deletes=True
     )
@@ -180,6 +189,9 @@ class Case(db.Model):
     )
     attachments: Mapped[list[Attachment]] = relationship(  # noqa: F821 - portal.models.errands
         back_populates="case", order_by="Attachment.id", passive_deletes=True
+    )
+    visits: Mapped[list[Visit]] = relationship(  # noqa: F821 - portal.models.visits
+        back_populates="case", order_by="Visit.id", passive_deletes=True
     )
 
     def is_overdue(self, at: datetime | None = None) -> bool:

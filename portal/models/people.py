@@ -50,6 +50,8 @@ class Team(db.Model):
     service_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_points.id"))
     # Home visits the team can take in one half-day slot.
     capacity_per_slot: Mapped[int] = mapped_column(default=4)
+    # The secret in the address of the team's calendar feed (iCalendar), for members' phones.
+    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
 
     service_point: Mapped[ServicePoint | None] = relationship()

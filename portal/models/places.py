@@ -75,6 +75,8 @@ class ServicePoint(db.Model):
     # Working hours and the week (W on site, O off the island, R rest), as portal.domain.timekeeping reads them.
     hours: Mapped[str] = mapped_column(sa.String(60), default="08:30-12:00,13:30-17:30")
     week: Mapped[str] = mapped_column(sa.String(7), default="WWWWWRR")
+    # Heating stations work through public holidays: the district's holidays do not stop their clock.
+    observes_holidays: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
 
     # post_update: places and service points refer to each other, so one side is set after insert.

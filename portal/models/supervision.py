@@ -19,6 +19,7 @@ class ExtensionStatus(LabelledEnum):
     PENDING = "pending", _l("Waiting for a decision")
     APPROVED = "approved", _l("Approved")
     REFUSED = "refused", _l("Refused")
+    WITHDRAWN = "withdrawn", _l("Withdrawn")
 
 
 class ExtensionRequest(db.Model):

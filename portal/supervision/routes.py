@@ -40,6 +40,16 @@ def _case(number: str) -> Case:
     return access.load_case(number, me())
 
 
+def _explain(form, error: DomainError, default_field: str) -> int:
+    """Show a refusal where the user will see it: next to its field, or at the top of the page (a
+    conflict or a refusal about the case as a whole, whose form may no longer be shown)."""
+    if error.field is None or error.status in (403, 409):
+        flash(str(error.message), "error")
+    else:
+        attach_error(form, error, default_field=default_field)
+    return error.status if error.status in (403, 409) else 422
+
+
 def _back(case: Case):
     return redirect_to(url_for("cases.show", number=case.number) + "#supervision")
 
@@ -57,11 +67,13 @@ def ask_extension(number: str):
             supervision.request_extension(case, me(), aware(form.new_due_at.data), form.reason.data)
         except DomainError as error:
             db.session.rollback()
-            attach_error(form, error, default_field="reason")
+            status = _explain(form, error, "reason")
         else:
             flash(_("The extension request went to the leads."), "success")
             return _back(case)
-    return _case_page(_full(number), extension_form=form, status=422)
+    else:
+        status = 422
+    return _case_page(_full(number), extension_form=form, status=status)
 
 
 @bp.post("/extensions/<int:request_id>/<decision>")
@@ -82,11 +94,13 @@ def decide(request_id: int, decision: str):
             supervision.decide_extension(request_row, me(), decision == "approve", form.note.data or "")
         except DomainError as error:
             db.session.rollback()
-            attach_error(form, error, default_field="note")
+            status = _explain(form, error, "note")
         else:
             flash(_("Extension approved.") if decision == "approve" else _("Extension refused."), "success")
             return _back(case)
-    return _case_page(_full(case.number), decision_form=form, status=422)
+    else:
+        status = 422
+    return _case_page(_full(case.number), decision_form=form, status=status)
 
 
 @bp.post("/cases/<number>/supervise")
@@ -106,8 +120,10 @@ def supervise(number: str):
                                   aware(form.deadline.data), form.instruction.data or "")
         except DomainError as error:
             db.session.rollback()
-            attach_error(form, error, default_field="instruction")
+            status = _explain(form, error, "instruction")
         else:
             flash(_("The case is under supervision."), "success")
             return _back(case)
-    return _case_page(_full(number), supervise_form=form, status=422)
+    else:
+        status = 422
+    return _case_page(_full(number), supervise_form=form, status=status)

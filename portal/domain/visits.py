@@ -1,0 +1,393 @@
+"""Booked home visits (预约上门服务) by the six on-site teams, and the care register.
+
+A visit takes one of a team's places in a half-day slot of a working day; each team has a capacity
+per slot (default 4). Booking counts the slot's visits while holding the team's row (``FOR UPDATE``
+on PostgreSQL; SQLite's write lock does the same), so two bookings can never fill a slot past its
+capacity. A full slot is refused with the next free slots offered.
+
+Households of the elderly living alone get a care visit every ``CARE_INTERVAL_DAYS`` days:
+``schedule_care_visits`` books the missing ones for the coming two weeks and does nothing the second
+time it runs (cron calls it daily).
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from portal import clock
+from portal.domain import Conflict, DomainError, Forbidden, access, audit, intake, lifecycle, timekeeping
+from portal.domain.lifecycle import MAX_TEXT, record_event
+from portal.extensions import db
+from portal.models import (
+    ACTIVE_VISITS,
+    Case,
+    CaseStatus,
+    Channel,
+    EventKind,
+    Household,
+    Mode,
+    Place,
+    Role,
+    ServiceItem,
+    Slot,
+    Team,
+    User,
+    Visit,
+    VisitKind,
+    VisitStatus,
+)
+
+S = CaseStatus
+CARE_ITEM = {"code": "CR01", "category_zh": "便民服务", "category_en": "Convenience services",
+             "name_zh": "独居老人定期探访", "name_en": "Regular care visit for the elderly living alone",
+             "keywords": "关爱探访 定期走访", "sla_hours": 72}
+
+
+class SlotFull(DomainError):
+    """The slot cannot take the visit; ``alternatives`` are the next free slots."""
+
+    def __init__(self, message, alternatives: list[FreeSlot], field: str = "slot"):
+        super().__init__(message, field=field)
+        self.alternatives = alternatives
+
+
+@dataclass(frozen=True)
+class FreeSlot:
+    day: date
+    slot: Slot
+    left: int
+
+
+def interval_days() -> int:
+    return int(current_app.config.get("CARE_INTERVAL_DAYS", 30))
+
+
+# --- slots -------------------------------------------------------------------------------------------
+
+def slot_times(team: Team, day: date, slot: Slot) -> tuple[datetime, datetime]:
+    """When a slot begins and ends: the first and the last working period of the team's point."""
+    periods = timekeeping.parse_hours(team.service_point.hours if team.service_point else timekeeping.DEFAULT_HOURS)
+    start, end = periods[0] if slot is Slot.AM else periods[-1]
+    return (datetime.combine(day, start, clock.LOCAL_TZ), datetime.combine(day, end, clock.LOCAL_TZ))
+
+
+def _booked(team_id: int, day: date, slot: Slot, excluding: int | None = None) -> int:
+    query = sa.select(sa.func.count()).select_from(Visit).where(
+        Visit.team_id == team_id, Visit.day == day, Visit.slot == slot, Visit.status.in_(ACTIVE_VISITS))
+    if excluding is not None:
+        query = query.where(Visit.id != excluding)
+    return db.session.scalar(query) or 0
+
+
+def _working(team: Team, day: date, calendar=None) -> bool:
+    calendar = calendar or timekeeping.calendar_for(team.service_point, clock.local_midnight(day))
+    return calendar.counts(day, Mode.HOME)
+
+
+def free_slots(team: Team, start: date, count: int = 6, excluding: int | None = None) -> list[FreeSlot]:
+    """The next ``count`` slots of ``team`` with room, from ``start`` on (working days only)."""
+    calendar = timekeeping.calendar_for(team.service_point, clock.local_midnight(start))
+    found: list[FreeSlot] = []
+    day = max(start, clock.today())
+    for _ in range(120):
+        if _working(team, day, calendar):
+            for slot in Slot:
+                if day == clock.today() and slot_times(team, day, slot)[1] <= clock.now():
+                    continue
+                left = team.capacity_per_slot - _booked(team.id, day, slot, excluding)
+                if left > 0:
+                    found.append(FreeSlot(day, slot, left))
+                    if len(found) == count:
+                        return found
+        day += timedelta(days=1)
+    return found
+
+
+def _may_book(actor: User, case: Case) -> bool:
+    return access.can_view(actor, case) and (actor.role in (Role.STAFF, Role.LEAD) or actor.is_team_lead)
+
+
+def _check_slot(team: Team, day: date, slot: Slot, case: Case, excluding: int | None = None) -> None:
+    """Refuse a slot in the past, off the team's working days, double-booked, or full."""
+    if day is None or slot is None:
+        raise DomainError(_l("Choose the day and the half-day."), field="day")
+    if day < clock.today() or (day == clock.today() and slot_times(team, day, slot)[1] <= clock.now()):
+        raise SlotFull(_l("That half-day has passed; choose one of the free ones."), free_slots(team, day),
+                       field="day")
+    if not _working(team, day):
+        raise SlotFull(_l("%(team)s does not visit on %(day)s (an off-island day, a rest day or a holiday).",
+                          team=team.name_zh, day=day.isoformat()), free_slots(team, day), field="day")
+    if case.household_id is not None:
+        clash = db.session.scalar(sa.select(Visit.id).where(
+            Visit.household_id == case.household_id, Visit.day == day, Visit.slot == slot,
+            Visit.status.in_(ACTIVE_VISITS), Visit.id != (excluding or 0)))
+        if clash is not None:
+            raise SlotFull(_l("This household already has a visit in that half-day."), free_slots(team, day))
+    # Hold the team's row while counting, so that two bookings cannot both take the last place.
+    db.session.execute(sa.select(Team.id).where(Team.id == team.id).with_for_update())
+    if _booked(team.id, day, slot, excluding) >= team.capacity_per_slot:
+        raise SlotFull(_l("%(team)s is full on %(day)s %(slot)s (%(n)d visits).", team=team.name_zh,
+                          day=day.isoformat(), slot=slot.label, n=team.capacity_per_slot),
+                       free_slots(team, day, excluding=excluding))
+
+
+def active_visit(case: Case) -> Visit | None:
+    return db.session.scalars(sa.select(Visit).where(Visit.case_id == case.id, Visit.status.in_(ACTIVE_VISITS))).first()
+
+
+def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | None = None,
+         kind: VisitKind = VisitKind.REQUEST, commit: bool = True) -> Visit:
+    """Book a visit for a home case with the team covering its place (or ``team``)."""
+    if actor is not None and not _may_book(actor, case):
+        raise Forbidden(_l("You may not book visits for this case."))
+    if case.mode is not Mode.HOME:
+        raise DomainError(_l("Only home-visit cases are booked with a team."))
+    if not case.status.is_open:
+        raise DomainError(_l("This case is %(status)s; it needs no visit.", status=case.status.label))
+    team = team or case.team
+    if team is None:
+        raise DomainError(_l("No on-site team covers this place; choose a team."), field="team")
+    if active_visit(case) is not None:
+        raise Conflict(_l("This case already has a booked visit; move it instead."))
+    _check_slot(team, day, slot, case)
+    visit = Visit(case=case, household_id=case.household_id, team=team, day=day, slot=slot, kind=kind,
+                  booked_by=actor, booked_at=clock.now())
+    db.session.add(visit)
+    case.team = team
+    record_event(case, actor, EventKind.VISIT_BOOKED, public=True, actor_label="" if actor else "system",
+                 data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
+    case.updated_at = clock.now()
+    audit.record("book_visit", actor=actor, obj=case, actor_name="" if actor else "scheduler",
+                 changes={"visit": (None, f"{team.code} {day} {slot.value}")})
+    if commit:
+        db.session.commit()
+    return visit
+
+
+def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = None,
+         version: int | None = None) -> None:
+    """A team lead or a lead moves a visit to another team or slot (within capacity)."""
+    if not (actor.role is Role.LEAD or actor.is_team_lead):
+        raise Forbidden(_l("Only a team lead or a lead moves visits."))
+    if version is not None and visit.version != version:
+        raise Conflict(_l("Someone changed this visit meanwhile; look at the calendar again."))
+    if visit.status is not VisitStatus.BOOKED:
+        raise DomainError(_l("Only a visit not yet started can be moved."))
+    team = team or visit.team
+    if (team.id, day, slot) == (visit.team_id, visit.day, visit.slot):
+        return
+    _check_slot(team, day, slot, visit.case, excluding=visit.id)
+    old = f"{visit.team.code} {visit.day} {visit.slot.value}"
+    visit.team, visit.day, visit.slot = team, day, slot
+    visit.case.team = team
+    record_event(visit.case, actor, EventKind.VISIT_MOVED, public=True,
+                 data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
+    audit.record("move_visit", actor=actor, obj=visit.case, changes={"visit": (old, f"{team.code} {day} {slot.value}")})
+    db.session.commit()
+
+
+def _member(actor: User, visit: Visit) -> None:
+    if not (actor.team_id == visit.team_id or actor.role is Role.LEAD):
+        raise Forbidden(_l("Only the visit's team records it."))
+
+
+def start(visit: Visit, actor: User) -> None:
+    """The team arrives: the visit is under way (and the case claimed and started for the member)."""
+    _member(actor, visit)
+    if visit.status is not VisitStatus.BOOKED:
+        raise DomainError(_l("This visit is %(status)s.", status=visit.status.label))
+    case = visit.case
+    if case.status is S.LOGGED:
+        lifecycle.claim(case, actor)
+        db.session.refresh(case)
+    if case.status is S.CLAIMED and case.owner_id == actor.id:
+        lifecycle.start(case, actor)
+    visit.status, visit.started_at, visit.done_by = VisitStatus.STARTED, clock.now(), actor
+    record_event(case, actor, EventKind.VISIT_STARTED)
+    audit.record("start_visit", actor=actor, obj=case)
+    db.session.commit()
+
+
+def finish(visit: Visit, actor: User, work_done: str, resident_confirmed: str) -> None:
+    """Record what was done and what the resident confirmed; the case is resolved."""
+    _member(actor, visit)
+    if visit.status is not VisitStatus.STARTED:
+        raise DomainError(_l("Start the visit first."))
+    work_done, resident_confirmed = (work_done or "").strip(), (resident_confirmed or "").strip()
+    if not work_done:
+        raise DomainError(_l("Say what was done; the resident sees it."), field="work_done")
+    if not resident_confirmed:
+        raise DomainError(_l("Write what the resident confirmed (or that they signed)."), field="resident_confirmed")
+    if len(work_done) > MAX_TEXT or len(resident_confirmed) > MAX_TEXT:
+        raise DomainError(_l("At most %(max)d characters, please.", max=MAX_TEXT), field="work_done")
+    case = visit.case
+    visit.status, visit.finished_at, visit.done_by = VisitStatus.DONE, clock.now(), actor
+    visit.work_done, visit.resident_confirmed = work_done, resident_confirmed
+    case.trip_saved = bool(case.service_point and case.service_point.on_island)
+    if case.owner_id != actor.id and actor.role is not Role.LEAD:
+        raise Forbidden(_l("The case is worked by %(name)s.", name=case.owner.display_name if case.owner else ""))
+    lifecycle.resolve(case, actor, f"{work_done}\n{_l('The resident confirmed')}: {resident_confirmed}")
+
+
+def hand_off(visit: Visit, actor: User, item: ServiceItem, description: str) -> Case:
+    """A visit uncovered something a higher office must approve: log it as an errand for the
+    hamlet's proxy, linked to the visit's case."""
+    _member(actor, visit)
+    if item is None or not item.active or item.mode is not Mode.ERRAND:
+        raise DomainError(_l("Choose an errand item (one that a proxy carries off the island)."), field="item")
+    case = visit.case
+    errand = intake.log_case(
+        actor, item, Channel.VISIT, description or str(_l("Found on a home visit")), case.requester_name,
+        case.requester_phone, household=case.household, resident=case.resident, place=case.place,
+        point=intake.responsible_point(Mode.ERRAND, case.place, actor) or case.service_point, origin=case,
+    )
+    record_event(case, actor, EventKind.HANDED_OFF, data={"errand": errand.number})
+    audit.record("hand_off", actor=actor, obj=case, changes={"errand": (None, errand.number)})
+    db.session.commit()
+    return errand
+
+
+# --- the team's phone and the lead's calendar ------------------------------------------------------------
+
+def for_team(team_id: int, first: date, last: date) -> list[Visit]:
+    """A team's visits between two days, by day, slot and place."""
+    return list(db.session.scalars(
+        sa.select(Visit).join(Visit.case).outerjoin(Place, Place.id == Case.place_id)
+        .where(Visit.team_id == team_id, Visit.day >= first, Visit.day <= last,
+               Visit.status != VisitStatus.CANCELLED)
+        .options(joinedload(Visit.case).joinedload(Case.item), joinedload(Visit.case).joinedload(Case.place))
+        .order_by(Visit.day, Visit.slot, Place.code, Case.address)
+    ))
+
+
+def week(monday: date) -> tuple[list[Team], dict[tuple[int, date, Slot], list[Visit]]]:
+    """All teams' visits of the week starting ``monday``, by (team, day, slot)."""
+    teams = list(db.session.scalars(sa.select(Team).where(Team.active).order_by(Team.code)))
+    visits = db.session.scalars(
+        sa.select(Visit).where(Visit.day >= monday, Visit.day < monday + timedelta(days=7),
+                               Visit.status != VisitStatus.CANCELLED)
+        .options(joinedload(Visit.case).joinedload(Case.place), joinedload(Visit.case).joinedload(Case.item))
+        .order_by(Visit.id)
+    ).all()
+    grid: dict[tuple[int, date, Slot], list[Visit]] = {}
+    for visit in visits:
+        grid.setdefault((visit.team_id, visit.day, visit.slot), []).append(visit)
+    return teams, grid
+
+
+def overdue(limit: int = 100) -> list[Visit]:
+    """Visits whose day has passed and which were not done."""
+    return list(db.session.scalars(
+        sa.select(Visit).where(Visit.status.in_(ACTIVE_VISITS), Visit.day < clock.today())
+        .options(joinedload(Visit.case), joinedload(Visit.team)).order_by(Visit.day).limit(limit)
+    ))
+
+
+# --- the care register and regular care visits ---------------------------------------------------------------
+
+@dataclass
+class RegisterRow:
+    household: Household
+    last_visit: date | None
+    next_visit: Visit | None
+
+
+def care_register(place_ids: list[int]) -> list[RegisterRow]:
+    """Households that need service at home, in these places, with their last and next visit."""
+    households = db.session.scalars(
+        sa.select(Household).where(
+            Household.active, Household.place_id.in_(place_ids),
+            sa.or_(Household.elderly_alone, Household.disabled, Household.bedridden, Household.busy_in_season))
+        .options(joinedload(Household.place), sa.orm.selectinload(Household.residents))
+        .order_by(Household.place_id, Household.code)
+    ).unique().all()
+    ids = [h.id for h in households]
+    last = dict(db.session.execute(
+        sa.select(Visit.household_id, sa.func.max(Visit.day)).where(
+            Visit.household_id.in_(ids), Visit.status == VisitStatus.DONE).group_by(Visit.household_id)
+    ).all()) if ids else {}
+    upcoming: dict[int, Visit] = {}
+    if ids:
+        for visit in db.session.scalars(
+            sa.select(Visit).where(Visit.household_id.in_(ids), Visit.status.in_(ACTIVE_VISITS))
+            .order_by(Visit.day.desc(), Visit.slot.desc())
+        ):
+            upcoming[visit.household_id] = visit  # the earliest wins, written last
+    return [RegisterRow(h, last.get(h.id), upcoming.get(h.id)) for h in households]
+
+
+def care_item() -> ServiceItem:
+    """The catalog item of regular care visits, added to the catalog the first time it is needed."""
+    item = db.session.scalars(sa.select(ServiceItem).filter_by(code=CARE_ITEM["code"])).first()
+    if item is None:
+        from portal.domain.directory import pinyin_index
+
+        item = ServiceItem(mode=Mode.HOME, needs_approval=False,
+                           pinyin=pinyin_index(CARE_ITEM["name_zh"], CARE_ITEM["keywords"]), **CARE_ITEM)
+        db.session.add(item)
+        db.session.flush()
+        audit.record("create", obj=item, actor_name="scheduler", changes={"code": (None, item.code)})
+    return item
+
+
+def schedule_care_visits(today: date | None = None, horizon_days: int = 14) -> list[str]:
+    """Book the care visits that households of the elderly living alone are due in the coming two
+    weeks; a household with a visit booked, or visited within the interval, is left alone."""
+    today = today or clock.today()
+    every = interval_days()
+    item = care_item()
+    households = db.session.scalars(
+        sa.select(Household).where(Household.active, Household.elderly_alone)
+        .options(joinedload(Household.place), sa.orm.selectinload(Household.residents)).order_by(Household.id)
+    ).unique().all()
+    ids = [h.id for h in households]
+    last_done = dict(db.session.execute(
+        sa.select(Visit.household_id, sa.func.max(Visit.day)).where(
+            Visit.household_id.in_(ids), Visit.status == VisitStatus.DONE).group_by(Visit.household_id)
+    ).all()) if ids else {}
+    booked = set(db.session.scalars(
+        sa.select(Visit.household_id).where(Visit.household_id.in_(ids), Visit.status.in_(ACTIVE_VISITS))
+    )) if ids else set()
+    created = []
+    for household in households:
+        if household.id in booked:
+            continue
+        due = (last_done[household.id] + timedelta(days=every)) if household.id in last_done else today
+        if due > today + timedelta(days=horizon_days):
+            continue
+        team = intake.team_for(household.place)
+        if team is None:
+            continue
+        slots = free_slots(team, max(due, today))
+        if not slots or slots[0].day > today + timedelta(days=horizon_days):
+            continue
+        resident = household.residents[0] if household.residents else None
+        case = intake.log_case(
+            None, item, Channel.VISIT, str(_l("Regular care visit")), resident.name if resident else household.address,
+            household.phone or (resident.phone if resident else ""), household=household, resident=resident,
+            actor_label="care-schedule", point=intake.responsible_point(Mode.HOME, household.place, None),
+            commit=False,
+        )
+        book(case, None, slots[0].day, slots[0].slot, team, kind=VisitKind.CARE, commit=False)
+        db.session.commit()
+        created.append(case.number)
+    return created
+
+
+def renew_feed_token(team: Team, actor: User) -> str:
+    """Give a team's calendar feed a new secret address; the old address stops working."""
+    team.calendar_token = secrets.token_urlsafe(32)
+    audit.record("calendar_token", actor=actor, obj=team, changes={"calendar_token": ("***", "***")})
+    db.session.commit()
+    return team.calendar_token
+
+
+def visit_window(visit: Visit) -> tuple[datetime, datetime]:
+    return slot_times(visit.team, visit.day, visit.slot)
+

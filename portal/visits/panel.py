@@ -1,0 +1,24 @@
+"""The home-visit part of a case page: the booked visit, or the form to book one."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.domain import visits
+from portal.extensions import db
+from portal.models import Case, Mode, Role, Team, User
+from portal.visits.forms import BookForm
+from portal.web.forms import options
+from portal.web.i18n import localized
+
+
+def visit_panel(case: Case, user: User, book_form=None, alternatives=()) -> dict:
+    if case.mode is not Mode.HOME:
+        return {"visit": None, "book_form": None, "alternatives": []}
+    visit = visits.active_visit(case)
+    may_book = case.status.is_open and visit is None and (user.role in (Role.STAFF, Role.LEAD) or user.is_team_lead)
+    if may_book and book_form is None:
+        book_form = BookForm(formdata=None)
+    if book_form is not None:
+        teams = db.session.scalars(sa.select(Team).where(Team.active).order_by(Team.code))
+        book_form.team.choices = options([(None, "—")] + [(t.id, localized(t)) for t in teams])
+    return {"visit": visit, "book_form": book_form if may_book else None, "alternatives": list(alternatives)}

@@ -1,0 +1,307 @@
+"""Routes of the visits area: the team's phone view, the week's calendar, booking, the register, feeds."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import abort, flash, make_response, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from icalendar import Calendar, Event
+
+from portal import clock
+from portal.domain import DomainError, access, visits
+from portal.extensions import db
+from portal.models import Mode, Place, PlaceKind, Role, ServiceItem, Slot, Team, Visit
+from portal.visits import bp
+from portal.visits.forms import BookForm, FinishForm, HandoffForm, MoveForm
+from portal.web.forms import attach_error, options
+from portal.web.guards import allow, me, public
+from portal.web.htmx import redirect_to, render
+from portal.web.i18n import localized
+from portal.web.navigation import register
+
+register("visits.index", _l("Home visits"), _l("Today's and this week's visits of your team."), {Role.TEAM})
+register("visits.calendar", _l("Visit calendar"), _l("The week of all six teams; move visits; overdue visits."),
+         {Role.LEAD, Role.TEAM})
+register("visits.care_register", _l("Care register"), _l("Households that need service at home, by place."),
+         {Role.STAFF, Role.LEAD, Role.TEAM})
+
+
+def _visit(visit_id: int) -> Visit:
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        abort(404)
+    access.load_case(visit.case.number, me())  # 404 and audited when not theirs
+    return visit
+
+
+def _picked():
+    """The posted form, with a free half-day picked from the offered list filled in as day and slot."""
+    formdata = request.form.copy()
+    day, _sep, slot = formdata.get("pick", "").partition("|")
+    if day and slot:
+        formdata["day"], formdata["slot"] = day, slot
+    return formdata
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+@bp.get("/")
+@allow(Role.TEAM, Role.LEAD)
+def index():
+    """A team member's visits: today's, then the rest of the week, by place."""
+    today = clock.today()
+    team = me().team
+    rows = visits.for_team(team.id, today, today + timedelta(days=6)) if team else []
+    feed = None
+    if team is not None and team.calendar_token:
+        feed = url_for("visits.feed", code=team.code, token=team.calendar_token, _external=True)
+    return render("visits/index.html", team=team, today=today, todays=[v for v in rows if v.day == today],
+                  later=[v for v in rows if v.day > today], feed=feed, may_plan=_may_plan())
+
+
+@bp.post("/teams/<code>/feed")
+@allow(Role.LEAD, Role.TEAM)
+def renew_feed(code: str):
+    """Issue (or renew) the secret address of a team's calendar feed; the old one stops working."""
+    team = db.session.scalars(sa.select(Team).filter_by(code=code)).first()
+    if team is None:
+        abort(404)
+    if not (me().role is Role.LEAD or (me().is_team_lead and me().team_id == team.id)):
+        abort(403)
+    visits.renew_feed_token(team, me())
+    flash(_("The calendar address of %(team)s is new; give it to the team again.", team=team.name_zh), "success")
+    return redirect_to(url_for("visits.index") if me().team_id == team.id else url_for("visits.calendar"))
+
+
+def _handoff_form(form=None):
+    form = form or HandoffForm(formdata=None)
+    items = db.session.scalars(sa.select(ServiceItem).where(ServiceItem.active, ServiceItem.mode == Mode.ERRAND)
+                               .order_by(ServiceItem.code))
+    form.item.choices = options([(None, _("— choose —"))] + [(i.id, f"{i.code} {localized(i)}") for i in items])
+    return form
+
+
+@bp.post("/<int:visit_id>/start")
+@allow(Role.TEAM, Role.LEAD)
+def start(visit_id: int):
+    """The team arrives at the door."""
+    visit = _visit(visit_id)
+    try:
+        visits.start(visit, me())
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    return redirect_to(url_for("visits.index") + f"#visit-{visit_id}")
+
+
+@bp.post("/<int:visit_id>/finish")
+@allow(Role.TEAM, Role.LEAD)
+def finish(visit_id: int):
+    """Record what was done and what the resident confirmed; the case is resolved."""
+    visit = _visit(visit_id)
+    form = FinishForm()
+    if form.validate_on_submit():
+        try:
+            visits.finish(visit, me(), form.work_done.data, form.resident_confirmed.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            flash(_("Visit done; the case is resolved."), "success")
+            return redirect_to(url_for("visits.index"))
+    return render("visits/visit.html", visit=_visit(visit_id), finish=form, handoff=_handoff_form(), status=422)
+
+
+@bp.get("/<int:visit_id>")
+@allow(Role.TEAM, Role.LEAD, Role.STAFF)
+def show(visit_id: int):
+    """One visit on a phone: the address, the request, and the forms to finish or hand off."""
+    return render("visits/visit.html", visit=_visit(visit_id), finish=FinishForm(formdata=None),
+                  handoff=_handoff_form())
+
+
+@bp.post("/<int:visit_id>/handoff")
+@allow(Role.TEAM, Role.LEAD)
+def handoff(visit_id: int):
+    """A visit uncovered an item needing approval: hand it to the hamlet's proxy as a linked errand."""
+    visit = _visit(visit_id)
+    form = _handoff_form(HandoffForm())
+    if form.validate_on_submit():
+        try:
+            errand = visits.hand_off(visit, me(), db.session.get(ServiceItem, form.item.data or 0),
+                                     form.description.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="item")
+        else:
+            flash(_("Errand %(number)s logged for the proxy.", number=errand.number), "success")
+            return redirect_to(url_for("visits.show", visit_id=visit_id))
+    return render("visits/visit.html", visit=_visit(visit_id), finish=FinishForm(formdata=None), handoff=form,
+                  status=422)
+
+
+# --- the lead's calendar ------------------------------------------------------------------------------
+
+def _may_plan() -> bool:
+    return me().role is Role.LEAD or me().is_team_lead
+
+
+@bp.get("/calendar")
+@allow(Role.LEAD, Role.TEAM)
+def calendar():
+    """The week's calendar of all teams, with room left in each slot, and overdue visits."""
+    if not _may_plan():
+        abort(403)
+    try:
+        monday = _monday(date.fromisoformat(request.args["week"])) if request.args.get("week") else _monday(clock.today())
+    except ValueError:
+        monday = _monday(clock.today())
+    teams, grid = visits.week(monday)
+    days = [monday + timedelta(days=n) for n in range(7)]
+    return render("visits/calendar.html", teams=teams, grid=grid, days=days, slots=list(Slot), monday=monday,
+                  overdue=visits.overdue(), previous=monday - timedelta(days=7), following=monday + timedelta(days=7))
+
+
+def _team_options():
+    return options([(None, _("— the place's team —"))] + [
+        (t.id, localized(t)) for t in db.session.scalars(sa.select(Team).where(Team.active).order_by(Team.code))])
+
+
+@bp.route("/<int:visit_id>/move", methods=["GET", "POST"])
+@allow(Role.LEAD, Role.TEAM)
+def move(visit_id: int):
+    """Move a visit to another team or slot; a full slot is refused with the next free ones."""
+    if not _may_plan():
+        abort(403)
+    visit = _visit(visit_id)
+    form = MoveForm(_picked()) if request.method == "POST" else MoveForm(obj=visit)
+    form.team.choices = _team_options()
+    if request.method == "GET":
+        form.team.data, form.slot.data = visit.team_id, visit.slot.value
+    alternatives, status = [], 200
+    if form.validate_on_submit():
+        team = db.session.get(Team, form.team.data) if form.team.data else visit.team
+        try:
+            visits.move(visit, me(), form.day.data, Slot(form.slot.data), team, version=form.version.data)
+        except visits.SlotFull as full:
+            db.session.rollback()
+            attach_error(form, full, default_field="slot")
+            alternatives, status = full.alternatives, 422
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="day")
+            status = 409 if error.status == 409 else 422
+        else:
+            flash(_("Visit moved."), "success")
+            return redirect_to(url_for("visits.calendar", week=_monday(visit.day).isoformat()))
+    elif request.method == "POST":
+        status = 422
+    return render("visits/move.html", visit=_visit(visit_id), form=form, alternatives=alternatives, status=status)
+
+
+# --- booking from the case page --------------------------------------------------------------------------
+
+@bp.post("/cases/<number>/book")
+@allow(Role.STAFF, Role.LEAD, Role.TEAM)
+def book(number: str):
+    """Book a home visit for a case; a full slot is refused with the next free ones."""
+    from portal.cases.routes import _case_page, _full
+
+    case = _full(number)
+    form = BookForm(_picked())
+    form.team.choices = _team_options()
+    alternatives = []
+    if form.validate_on_submit():
+        team = db.session.get(Team, form.team.data) if form.team.data else None
+        try:
+            visits.book(case, me(), form.day.data, Slot(form.slot.data), team)
+        except visits.SlotFull as full:
+            db.session.rollback()
+            attach_error(form, full, default_field="slot")
+            alternatives = full.alternatives
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="day")
+        else:
+            flash(_("Visit booked."), "success")
+            return redirect_to(url_for("cases.show", number=number) + "#visit")
+    return _case_page(_full(number), book_form=form, alternatives=alternatives, status=422)
+
+
+@bp.get("/cases/<number>/free")
+@allow(Role.STAFF, Role.LEAD, Role.TEAM)
+def free(number: str):
+    """The next free slots of the case's team from a day (htmx, as the day is chosen)."""
+    case = access.load_case(number, me())
+    team = db.session.get(Team, request.args.get("team", type=int) or 0) or case.team
+    try:
+        start_day = date.fromisoformat(request.args.get("day", "")) if request.args.get("day") else clock.today()
+    except ValueError:
+        start_day = clock.today()
+    return render("visits/_free.html", case=case, team=team, searched=True,
+                  alternatives=visits.free_slots(team, start_day) if team else [])
+
+
+# --- the care register --------------------------------------------------------------------------------------
+
+@bp.get("/register")
+@allow(Role.STAFF, Role.LEAD, Role.TEAM)
+def care_register():
+    """Households that need service at home, per place, with their last and next visit."""
+    user = me()
+    if user.role is Role.LEAD:
+        scope = list(db.session.scalars(sa.select(Place.id).where(Place.kind == PlaceKind.HAMLET)))
+    elif user.role is Role.TEAM and user.team is not None:
+        scope = [p.id for p in user.team.places]
+    else:
+        scope = [p for p in access.place_ids(user)]
+    places = db.session.scalars(sa.select(Place).where(Place.id.in_(scope), Place.kind == PlaceKind.HAMLET)
+                                .order_by(Place.code)).all()
+    chosen = request.args.get("place", type=int)
+    ids = [chosen] if chosen in scope else [p.id for p in places]
+    return render("visits/register.html", places=places, chosen=chosen, rows=visits.care_register(ids),
+                  interval=visits.interval_days())
+
+
+# --- the calendar feed ------------------------------------------------------------------------------------
+
+@bp.get("/teams/<code>.ics")
+@public
+def feed(code: str):
+    """A team's visits as an iCalendar feed, for members' phone calendars; the token in the address
+    is the key. No resident's phone number is in it."""
+    team = db.session.scalars(sa.select(Team).filter_by(code=code)).first()
+    token = request.args.get("token", "")
+    if team is None or not team.calendar_token or not token or not _same(token, team.calendar_token):
+        abort(404)
+    today = clock.today()
+    calendar = Calendar()
+    calendar.add("prodid", "-//Convenience Service Portal//visits//ZH")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", team.name_zh)
+    for visit in visits.for_team(team.id, today - timedelta(days=7), today + timedelta(days=60)):
+        start, end = visits.visit_window(visit)
+        event = Event()
+        event.add("uid", f"visit-{visit.id}@portal")
+        event.add("dtstamp", clock.now())
+        event.add("dtstart", start)
+        event.add("dtend", end)
+        case = visit.case
+        event.add("summary", f"{case.item.name_zh} · {case.place.name_zh if case.place else ''}")
+        event.add("location", case.address)
+        event.add("description", f"{case.number} {visit.slot.label} · {visit.status.label}")
+        calendar.add_component(event)
+    response = make_response(calendar.to_ical())
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _same(given: str, expected: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(given.encode(), expected.encode())
