@@ -31,6 +31,7 @@ SHOTS = [
     ("screenshot-login.png", None, "/auth/login", OFFICE, False, False),
     ("screenshot-case.png", "staff-ls-p01", "FIRST_OPEN_CASE", OFFICE, False, True),
     ("manifest-print.png", "staff-ls-c", "/errands/manifest", A4, True, True),
+    ("cards-print.png", "staff-ht-sqt", "/heating/cards?estate=E01&building=1号楼", A4, True, False),
 ]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import downgrade, upgrade
 
@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(sweep)
     app.cli.add_command(schedule_care_visits)
+    app.cli.add_command(print_cards)
 
 
 @click.command("demo-data")
@@ -107,3 +108,28 @@ def schedule_care_visits() -> None:
 
     created = visits.schedule_care_visits()
     click.echo(f"booked {len(created)} care visits")
+
+
+@click.command("cards")
+@click.option("--estate", "estates", multiple=True, help="Estate code (repeat for several).")
+@click.option("--all", "every", is_flag=True, help="Every estate of the heating district.")
+@click.option("--building", default=None, help="Only this building of the estate.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The HTML file to write (open it in a browser and print).")
+@with_appcontext
+def print_cards(estates, every: bool, building: str | None, out: str) -> None:
+    """Write the convenience cards of estates as printable A4 sheets, eight cards a sheet."""
+    from portal.heating import cards
+
+    places = cards.estates(list(estates), every)
+    if not places:
+        raise click.ClickException("Name an estate with --estate E01, or give --all.")
+    total = sum(cards.count(place, building) for place in places)
+    with open(out, "w", encoding="utf-8") as handle, click.progressbar(length=total, label="Cards") as bar:
+        handle.write(cards.document_head())
+        for place in places:
+            for sheet in cards.sheets(place, building, current_app.config["PUBLIC_BASE_URL"]):
+                handle.write(cards.render_sheet(sheet))
+                bar.update(len(sheet))
+        handle.write("</body></html>\n")
+    click.echo(f"{total} cards written to {out}")

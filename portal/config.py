@@ -42,6 +42,9 @@ class Config:
     TRIP_HOURS = 2 + 40 / 60
     TRIP_FARE_YUAN = 80
 
+    # The address residents reach the public lookup pages at (printed in the QR codes of the cards).
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
     # Households of the elderly living alone get a care visit this often.
     CARE_INTERVAL_DAYS = 30
 

@@ -307,3 +307,17 @@ def home(world, monkeypatch, make):
     db.session.commit()
     world.lead_member = make.user(Role.TEAM, username="team1-lead", team=world.t1, is_team_lead=True)
     return world
+
+
+@pytest.fixture
+def district(world, make, monkeypatch):
+    """The heating station 石雀滩 with its desk, the butlers of 金色环海 (E01) and 海之韵 (E02), a night
+    duty, and a household in E01."""
+    station = db.session.scalars(sa.select(ServicePoint).filter_by(code="HT-SQT")).one()
+    e02 = db.session.scalars(sa.select(Place).filter_by(code="E02")).one()
+    world.station, world.e02 = station, e02
+    world.desk = make.user(Role.STAFF, username="desk-sqt", service_point=station, places=[world.e01, e02])
+    world.butler2 = make.user(Role.BUTLER, username="butler-e02", places=[e02], service_point=station)
+    world.flat = make.household(world.e01, address="金色环海1号楼1单元101", phone="13700000001", residents=("赵先生",))
+    world.item = lambda code: db.session.scalars(sa.select(ServiceItem).filter_by(code=code)).one()  # noqa: E731
+    return world

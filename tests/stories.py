@@ -32,3 +32,15 @@ def resolved(w):
 
 def events(case):
     return db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+
+
+def at(monkeypatch, *moment):
+    """Stop the clock at a local moment for the rest of the test."""
+    from datetime import datetime
+
+    from portal import clock
+
+    when = datetime(*moment, tzinfo=clock.LOCAL_TZ)
+    monkeypatch.setattr(clock, "now", lambda: when)
+    monkeypatch.setattr(clock, "today", lambda: when.date())
+    return when

@@ -108,6 +108,15 @@ def describe(event: CaseEvent) -> str:
                  name=data.get("confirmed_by", ""))
     if kind is EventKind.NOTE and data.get("attachment"):
         return _("File kept: %(name)s", name=data["attachment"])
+    if kind is EventKind.ROUTED:
+        name = data.get("owner") or ""
+        return {
+            "butler": _("Routed to the estate's butler %(name)s", name=name),
+            "duty": _("Routed to %(name)s, on duty at night or on a holiday", name=name),
+            "campaign": _("Found on a home-visit campaign; routed to %(name)s", name=name),
+        }.get(data.get("why"), _("In the station's queue: the address is to be checked"))
+    if kind is EventKind.INCIDENT:
+        return _("Linked to the incident “%(title)s”", title=data.get("incident", ""))
     if kind is EventKind.EDITED:
         fields = "、".join(str(FIELD_LABELS.get(f, f)) for f in data.get("fields", []))
         return _("Details edited: %(fields)s", fields=fields)

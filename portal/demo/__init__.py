@@ -209,7 +209,8 @@ def load_households(seed: int = 2026) -> int:
                 building = None
             else:
                 building = f"{(number - 1) // 48 + 1}号楼"
-                address = f"{place.name_zh}{building}{(number - 1) % 48 // 24 + 1}单元{(number - 1) % 24 // 2 + 1:02d}0{(number - 1) % 2 + 1}"
+                floor, door = (number - 1) % 24 // 2 + 1, (number - 1) % 2 + 1
+                address = f"{place.name_zh}{building}{(number - 1) % 48 // 24 + 1}单元{floor}0{door}"
             elderly = island and rng.random() < 0.12
             busy = island and not elderly and rng.random() < 0.10
             household = Household(
@@ -247,8 +248,10 @@ def load(case_count: int = 2000, seed: int = 2026) -> list[Login]:
     db.session.commit()
     # As cron would have: reminders, overdue flags and problem cases for the demo's open cases, and the
     # care visits of the elderly living alone; and each team's calendar feed address.
+    from portal.demo.heating import load_heating
     from portal.domain import supervision, visits
 
+    load_heating(seed)
     supervision.sweep(batch=5000)
     visits.schedule_care_visits()
     for team in db.session.scalars(sa.select(Team)):

@@ -115,6 +115,7 @@ def claimable(user: User) -> sa.ColumnElement[bool]:
     and in their claim scope."""
     return sa.and_(
         Case.status == CaseStatus.LOGGED,
+        Case.incident_id.is_(None),  # calls linked to an estate incident are resolved with it
         sa.or_(Case.owner_id == user.id, sa.and_(Case.owner_id.is_(None), claim_scope(user))),
     )
 
@@ -154,6 +155,8 @@ def may(user: User, permission: str, case: Case) -> bool:
     if not can_view(user, case):
         return False
     if permission == "claim":  # a case assigned to someone is theirs to sign for, whatever their scope
+        if case.incident_id is not None:
+            return False
         return case.owner_id == user.id or (case.owner_id is None and _could_claim(user, case))
     if permission == "work":
         return case.owner_id == user.id or user.role is Role.LEAD

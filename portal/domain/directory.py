@@ -14,7 +14,7 @@ from pypinyin import Style, lazy_pinyin
 
 from portal.domain import DomainError, accounts, audit
 from portal.extensions import db
-from portal.models import CalendarDay, Place, ServiceItem, ServicePoint, Team, User
+from portal.models import CalendarDay, Place, PlaceKind, Role, ServiceItem, ServicePoint, Team, User
 
 UNIQUE_FIELDS = {User: "username", ServicePoint: "code", Place: "code", ServiceItem: "code", Team: "code"}
 
@@ -68,9 +68,26 @@ def _check_day(obj, values: dict[str, Any]) -> None:
         raise DomainError(_l("This date is already in the calendar; edit that entry instead."), field="day")
 
 
+def _check_one_butler(obj, values: dict[str, Any]) -> None:
+    """Each estate has one butler: refuse an estate another active butler already covers."""
+    if values.get("role", getattr(obj, "role", None)) is not Role.BUTLER:
+        return
+    for place in values.get("places", []):
+        if place.kind is not PlaceKind.ESTATE:
+            continue
+        other = db.session.scalars(sa.select(User).where(
+            User.role == Role.BUTLER, User.active, User.places.any(Place.id == place.id),
+            User.id != (obj.id if obj is not None else 0))).first()
+        if other is not None:
+            raise DomainError(_l("%(estate)s already has a butler: %(name)s. Take it from them first.",
+                                 estate=place.name_zh, name=other.display_name), field="place_ids")
+
+
 def save(model, obj, values: dict[str, Any], actor: User):
     """Create (``obj`` None) or update a directory row from validated form values."""
     _check_unique(model, obj, values)
+    if model is User:
+        _check_one_butler(obj, values)
     if model is CalendarDay:
         _check_day(obj, values)
     if model is Place:

@@ -436,6 +436,20 @@ def merge(case: Case, actor: User, original_number: str, version: int | None = N
     _move(case, actor, t, data={"original": original.number})
 
 
+def resolve_for_incident(cases: list[Case], actor: User, note: str) -> int:
+    """Resolve the calls linked to an estate incident, with the incident's closing note (the caller
+    commits; ``portal.domain.heating.close_incident`` checks who may)."""
+    now = clock.now()
+    for case in cases:
+        old = case.status
+        case.status, case.resolved_at, case.updated_at = S.RESOLVED, now, now
+        case.callback_due_at = timekeeping.callback_due(now, case.service_point)
+        record_event(case, actor, E.RESOLVED, from_status=old, to_status=S.RESOLVED, note=note, public=True,
+                     data={"incident": case.incident.title if case.incident else None})
+        audit.record("resolve", actor=actor, obj=case, changes={"status": (old, S.RESOLVED)}, reason="incident")
+    return len(cases)
+
+
 def reopen(case: Case, actor: User, reason: str, version: int | None = None) -> None:
     """Take a resolved or closed case up again (within 30 days of finishing it)."""
     t = _check(case, actor, "reopen", version)

@@ -41,11 +41,13 @@ TABS = [
     Tab("callbacks", _l("Callbacks"), frozenset({Role.STAFF, Role.LEAD})),
     Tab("all", _l("All"), frozenset({Role.LEAD, Role.ADMIN})),
 ]
+URGENT_FIRST = sa.case((Case.priority == "urgent", 0), else_=1)
 SORTS = {
-    "new": (_l("Newest first"), (Case.created_at.desc(), Case.id.desc())),
+    # Urgent cases (a leak) come first in every queue unless the user sorts otherwise.
+    "new": (_l("Urgent first, then newest"), (URGENT_FIRST, Case.created_at.desc(), Case.id.desc())),
     "due": (_l("Due soonest"), (sa.case((Case.due_at.is_(None), 1), else_=0), Case.due_at.asc(), Case.id)),
     "updated": (_l("Recently changed"), (Case.updated_at.desc(), Case.id.desc())),
-    "urgent": (_l("Urgent first"), (sa.case((Case.priority == "urgent", 0), else_=1), Case.created_at.desc())),
+    "newest": (_l("Newest first"), (Case.created_at.desc(), Case.id.desc())),
     "callback": (_l("Callback due first"), (Case.callback_due_at.asc(), Case.id)),
 }
 

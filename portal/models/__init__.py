@@ -18,6 +18,16 @@ from portal.models.cases import (
 )
 from portal.models.catalog import Mode, ServiceItem
 from portal.models.errands import Attachment, CaseMaterial, Holder, MaterialHandover
+from portal.models.heating import (
+    Campaign,
+    CampaignVisit,
+    DutyShift,
+    Finding,
+    Incident,
+    VisitResult,
+    campaign_places,
+    incident_places,
+)
 from portal.models.people import FailedLogin, Role, Team, User, team_places, user_places
 from portal.models.places import Household, Place, PlaceKind, PointKind, Resident, ServicePoint
 from portal.models.supervision import (
@@ -30,6 +40,8 @@ from portal.models.supervision import (
 from portal.models.visits import ACTIVE_VISITS, Slot, Visit, VisitKind, VisitStatus
 
 __all__ = [
+    "Campaign", "CampaignVisit", "DutyShift", "Finding", "Incident", "VisitResult", "campaign_places",
+    "incident_places",
     "ACTIVE_VISITS", "Slot", "Visit", "VisitKind", "VisitStatus",
     "Attachment", "CaseMaterial", "Holder", "MaterialHandover",
     "AuditEntry", "CallbackRecord", "CalendarDay", "DayKind", "ExtensionRequest", "ExtensionStatus", "Notification", "Supervision",

@@ -94,6 +94,8 @@ class EventKind(LabelledEnum):
     VISIT_MOVED = "visit_moved", _l("Visit moved")
     VISIT_STARTED = "visit_started", _l("Visit started")
     HANDED_OFF = "handed_off", _l("Handed off to an errand")
+    ROUTED = "routed", _l("Routed")
+    INCIDENT = "incident", _l("Linked to an incident")
     NOTE = "note", _l("Note")
     CALLBACK_ATTEMPT = "callback_attempt", _l("Callback attempt")
     EXTENSION_ASKED = "extension_asked", _l("Extension asked")
@@ -160,6 +162,8 @@ class Case(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     # The case this one came from (an errand that a home visit uncovered).
     origin_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    # The estate incident this call belongs to (it is resolved with the incident).
+    incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
     outcome: Mapped[Outcome | None]
     satisfaction: Mapped[Satisfaction | None]
     callback_comment: Mapped[str] = mapped_column(sa.Text, default="")
@@ -178,6 +182,7 @@ class Case(db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     merged_into: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
     origin: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[origin_id])
+    incident: Mapped[Incident | None] = relationship(back_populates="cases")  # noqa: F821 - models.heating
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", passive_deletes=True
     )

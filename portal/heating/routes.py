@@ -1,0 +1,339 @@
+"""Routes of the heating area."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, request, stream_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal import clock
+from portal.domain import DomainError, heating, intake
+from portal.extensions import db
+from portal.heating import bp, cards
+from portal.heating.forms import CampaignForm, CloseIncidentForm, DoorForm, DutyForm, HotlineForm, IncidentForm
+from portal.models import (
+    Campaign,
+    CampaignVisit,
+    Finding,
+    Household,
+    Incident,
+    Place,
+    PlaceKind,
+    Role,
+    ServiceItem,
+    ServicePoint,
+    User,
+    VisitResult,
+)
+from portal.web.forms import attach_error, aware, options
+from portal.web.guards import allow, me
+from portal.web.htmx import redirect_to, render
+from portal.web.i18n import localized
+from portal.web.navigation import register
+
+HEATING_ROLES = (Role.STAFF, Role.BUTLER, Role.LEAD)
+register("heating.hotline", _l("Heating hotline"), _l("Take a heating call: the caller, the fault, the butler."),
+         {Role.BUTLER, Role.LEAD})
+register("heating.index", _l("Heating district"), _l("Incidents, the duty roster, visit campaigns, convenience cards."),
+         HEATING_ROLES)
+
+
+def _my_stations() -> list[ServicePoint]:
+    stations = heating.stations()
+    user = me()
+    if user.role is Role.LEAD:
+        return stations
+    if user.role is Role.BUTLER:
+        ids = {p.service_point_id for p in user.places}
+        return [s for s in stations if s.id in ids]
+    return [s for s in stations if s.id == user.service_point_id]
+
+
+def _station_options(stations):
+    return options([(None, _("— choose —"))] + [(s.id, localized(s)) for s in stations])
+
+
+@bp.get("/")
+@allow(*HEATING_ROLES)
+def index():
+    """The heating district's desk: open incidents, campaigns, and the station's tools."""
+    stations = _my_stations()
+    if not stations:
+        abort(403)
+    return render("heating/index.html", stations=stations,
+                  incidents=heating.open_incidents([s.id for s in stations]),
+                  campaigns=heating.active_campaigns(me().places if me().role is Role.BUTLER else None))
+
+
+# --- the hotline ------------------------------------------------------------------------------------------
+
+@bp.route("/hotline", methods=["GET", "POST"])
+@allow(Role.STAFF, Role.BUTLER, Role.LEAD)
+def hotline():
+    """The heating hotline on a phone: find the caller, tap the fault, and the call is routed."""
+    stations = _my_stations() or heating.stations()
+    form = HotlineForm()
+    form.station.choices = _station_options(stations)
+    caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
+    if form.validate_on_submit():
+        household = db.session.get(Household, form.household_id.data) if form.household_id.data else None
+        item = db.session.scalars(sa.select(ServiceItem).filter_by(code=form.item.data)).first()
+        station = db.session.get(ServicePoint, form.station.data) if form.station.data else None
+        try:
+            case = heating.take_call(me(), item, form.requester_phone.data, form.requester_name.data or "",
+                                     household=household, station=station, address=form.address.data or "",
+                                     description=form.description.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="item")
+        else:
+            if case.incident is not None:
+                flash(_("Call %(number)s is linked to the incident “%(title)s”.", number=case.number,
+                        title=case.incident.title), "warning")
+            elif case.owner is not None:
+                flash(_("Call %(number)s went to %(name)s.", number=case.number, name=case.owner.display_name),
+                      "success")
+            else:
+                flash(_("Call %(number)s is in the station's queue: the address is to be checked.",
+                        number=case.number), "warning")
+            return redirect_to(url_for("cases.show", number=case.number))
+    return render("heating/hotline.html", form=form, caller=caller, faults=heating.fault_items(),
+                  incident=_incident_for(caller), status=422 if form.errors else 200)
+
+
+def _incident_for(caller):
+    if caller is None or not caller.households:
+        return None
+    return heating.open_incident(caller.households[0].place)
+
+
+@bp.get("/caller")
+@allow(Role.STAFF, Role.BUTLER, Role.LEAD)
+def caller():
+    """Who is calling: the household, its estate and butler, and any incident there (htmx)."""
+    found = intake.caller_lookup(request.args.get("requester_phone", ""), me())
+    butler = heating.butler_of(found.households[0].place) if found.households else None
+    return render("heating/_caller.html", caller=found, butler=butler, incident=_incident_for(found))
+
+
+# --- incidents ------------------------------------------------------------------------------------------
+
+def _estates(stations):
+    ids = [s.id for s in stations]
+    return list(db.session.scalars(sa.select(Place).where(Place.kind == PlaceKind.ESTATE, Place.active,
+                                                          Place.service_point_id.in_(ids)).order_by(Place.code)))
+
+
+@bp.route("/incidents", methods=["GET", "POST"])
+@allow(Role.STAFF, Role.LEAD, Role.BUTLER)
+def incidents():
+    """Declare an estate incident, and see the open ones."""
+    stations = _my_stations()
+    form = IncidentForm()
+    form.station.choices = _station_options(stations)
+    form.places.choices = options((p.id, f"{p.code} {localized(p)}") for p in _estates(stations))
+    may_declare = me().role in (Role.STAFF, Role.LEAD)
+    if may_declare and form.validate_on_submit():
+        station = db.session.get(ServicePoint, form.station.data or 0)
+        try:
+            if station is None:
+                raise DomainError(_l("Choose the heating station that serves the caller."), field="station")
+            places = list(db.session.scalars(sa.select(Place).where(Place.id.in_(form.places.data))))
+            incident = heating.declare_incident(me(), station, form.title.data, form.notice.data, places,
+                                                aware(form.expected_end_at.data))
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="title")
+        else:
+            flash(_("Incident declared: calls from its estates are now linked to it."), "success")
+            return redirect_to(url_for("heating.incident", incident_id=incident.id))
+    return render("heating/incidents.html", form=form if may_declare else None,
+                  incidents=heating.open_incidents([s.id for s in stations]),
+                  status=422 if form.errors else 200)
+
+
+@bp.get("/incidents/<int:incident_id>")
+@allow(*HEATING_ROLES)
+def incident(incident_id: int):
+    """One incident and the calls linked to it."""
+    row = db.session.get(Incident, incident_id)
+    if row is None or row.service_point not in _my_stations():
+        abort(404)
+    return render("heating/incident.html", incident=row, form=CloseIncidentForm(formdata=None))
+
+
+@bp.post("/incidents/<int:incident_id>/close")
+@allow(Role.STAFF, Role.LEAD)
+def close_incident(incident_id: int):
+    """Close an incident; its calls are resolved with the closing note."""
+    row = db.session.get(Incident, incident_id)
+    if row is None or row.service_point not in _my_stations():
+        abort(404)
+    form = CloseIncidentForm()
+    if form.validate_on_submit():
+        try:
+            resolved = heating.close_incident(row, me(), form.note.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="note")
+        else:
+            flash(_("Incident closed; %(n)d calls resolved.", n=resolved), "success")
+            return redirect_to(url_for("heating.incident", incident_id=incident_id))
+    return render("heating/incident.html", incident=db.session.get(Incident, incident_id), form=form, status=422)
+
+
+# --- duty roster ------------------------------------------------------------------------------------------
+
+@bp.route("/duty", methods=["GET", "POST"])
+@allow(Role.STAFF, Role.LEAD, Role.BUTLER)
+def duty():
+    """Who answers each station's calls at night and on holidays, for the coming four weeks."""
+    stations = _my_stations()
+    form = DutyForm()
+    form.station.choices = _station_options(stations)
+    people = db.session.scalars(sa.select(User).where(User.active, User.role.in_([Role.BUTLER, Role.STAFF]),
+                                                      User.service_point_id.in_([s.id for s in stations]))
+                                .order_by(User.role, User.display_name)).all()
+    form.user.choices = options([(None, _("— nobody —"))] + [(u.id, f"{u.display_name}（{u.role.label}）")
+                                                             for u in people])
+    if request.method == "POST" and me().role in (Role.STAFF, Role.LEAD) and form.validate_on_submit():
+        station = db.session.get(ServicePoint, form.station.data or 0)
+        try:
+            if station is None or station not in stations:
+                raise DomainError(_l("Choose the heating station that serves the caller."), field="station")
+            heating.set_duty(me(), station, form.day.data,
+                             db.session.get(User, form.user.data) if form.user.data else None)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="user")
+        else:
+            flash(_("Saved."), "success")
+            return redirect_to(url_for("heating.duty"))
+    first = clock.today()
+    days = [first + timedelta(days=n) for n in range(28)]
+    rosters = {s.id: heating.roster(s, days[0], days[-1]) for s in stations}
+    return render("heating/duty.html", form=form if me().role in (Role.STAFF, Role.LEAD) else None,
+                  stations=stations, days=days, rosters=rosters, holiday=heating.is_public_holiday,
+                  status=422 if form.errors else 200)
+
+
+# --- visit campaigns -------------------------------------------------------------------------------------
+
+def _campaign(campaign_id: int) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+@bp.route("/campaigns", methods=["GET", "POST"])
+@allow(*HEATING_ROLES)
+def campaigns():
+    """Visit campaigns (入户走访): start one over estates and dates, and see the running ones."""
+    stations = _my_stations()
+    form = CampaignForm()
+    form.places.choices = options((p.id, f"{p.code} {localized(p)}") for p in _estates(stations))
+    may_start = me().role in (Role.STAFF, Role.LEAD)
+    if may_start and form.validate_on_submit():
+        try:
+            places = list(db.session.scalars(sa.select(Place).where(Place.id.in_(form.places.data))))
+            campaign = heating.create_campaign(me(), form.name.data, places, form.starts_on.data, form.ends_on.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="name")
+        else:
+            flash(_("Campaign started."), "success")
+            return redirect_to(url_for("heating.campaign", campaign_id=campaign.id))
+    return render("heating/campaigns.html", form=form if may_start else None,
+                  campaigns=heating.active_campaigns(me().places if me().role is Role.BUTLER else None),
+                  status=422 if form.errors else 200)
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@allow(*HEATING_ROLES)
+def campaign(campaign_id: int):
+    """A campaign's board per estate: households visited over households, findings, cases."""
+    row = _campaign(campaign_id)
+    return render("heating/campaign.html", campaign=row, board=heating.campaign_board(row), Finding=Finding)
+
+
+@bp.get("/campaigns/<int:campaign_id>/walk")
+@allow(*HEATING_ROLES)
+def walk(campaign_id: int):
+    """Door to door on a phone: the households of an estate (or a building) with what was found."""
+    row = _campaign(campaign_id)
+    places = [p for p in row.places if me().role is not Role.BUTLER or p in me().places]
+    place = next((p for p in places if p.id == request.args.get("place", type=int)), places[0] if places else None)
+    if place is None:
+        abort(404)
+    building = request.args.get("building") or None
+    return render("heating/walk.html", campaign=row, places=places, place=place, building=building,
+                  buildings=heating.buildings(place), doors=heating.walk(row, place, building),
+                  form=DoorForm(formdata=None), VisitResult=VisitResult)
+
+
+@bp.post("/campaigns/<int:campaign_id>/households/<int:household_id>")
+@allow(Role.BUTLER, Role.STAFF, Role.LEAD)
+def door(campaign_id: int, household_id: int):
+    """Record one door: visited, not at home, or a finding."""
+    row = _campaign(campaign_id)
+    household = db.session.get(Household, household_id)
+    if household is None:
+        abort(404)
+    form = DoorForm()
+    back = url_for("heating.walk", campaign_id=campaign_id, place=household.place_id,
+                   building=request.form.get("building") or None) + f"#door-{household_id}"
+    if form.validate_on_submit():
+        try:
+            heating.record_visit(row, household, me(), VisitResult(form.result.data),
+                                 Finding(form.finding.data) if form.finding.data else None, form.note.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            flash(f"{household.address}：{error.message}", "error")
+    else:
+        for errors in form.errors.values():
+            flash(f"{household.address}：{errors[0]}", "error")
+    return redirect_to(back)
+
+
+@bp.post("/campaigns/visits/<int:visit_id>/case")
+@allow(Role.BUTLER, Role.STAFF, Role.LEAD)
+def finding_case(visit_id: int):
+    """Turn a finding into a case for the butler, in one tap."""
+    visit = db.session.get(CampaignVisit, visit_id)
+    if visit is None:
+        abort(404)
+    try:
+        case = heating.finding_to_case(visit, me())
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect_to(url_for("heating.walk", campaign_id=visit.campaign_id, place=visit.place_id))
+    flash(_("Case %(number)s logged.", number=case.number), "success")
+    return redirect_to(url_for("heating.walk", campaign_id=visit.campaign_id, place=visit.place_id)
+                       + f"#door-{visit.household_id}")
+
+
+# --- convenience cards ------------------------------------------------------------------------------------
+
+@bp.get("/cards")
+@allow(Role.STAFF, Role.LEAD, Role.BUTLER)
+def cards_page():
+    """Printable A4 sheets of eight convenience cards for an estate or one of its buildings, streamed
+    page by page so that an estate of any size prints."""
+    estates = _estates(_my_stations())
+    place = next((p for p in estates if p.code == request.args.get("estate")), None)
+    if place is None:
+        return render("heating/cards_choose.html", estates=estates)
+    building = request.args.get("building") or None
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return stream_template("heating/cards.html", place=place, building=building, buildings=heating.buildings(place),
+                           sheets=cards.sheets(place, building, base))
+
+
+@bp.app_template_filter("weekday")
+def weekday(day: date) -> str:
+    return [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")][day.weekday()]
+
