@@ -158,6 +158,8 @@ def load_users(password: str = DEMO_PASSWORD) -> list[Login]:
     add("leader", Role.LEAD, "新区领导 district leader (all boards)")
     for code, point in points.items():
         served = [p for p in places.values() if p.service_point is point]
+        if point.kind is PointKind.OFFSHORE_HALL:  # the off-island hall receives the whole island's errands
+            served = [places["LS"]]
         add(f"staff-{code.lower()}", Role.STAFF, f"{point.name_zh} 窗口人员", service_point=point, places=served)
         if point.kind is PointKind.HEATING_STATION:
             add(f"head-{code.lower()}", Role.LEAD, f"{point.name_zh} 站长", service_point=point, places=served)

@@ -46,6 +46,7 @@ S = CaseStatus
 # The moves a document may make, and nothing else.
 MOVES = {
     (Holder.RESIDENT, Holder.PROXY),   # collected from the resident
+    (Holder.PROXY, Holder.PROXY),      # taken over from the previous proxy, when a lead reassigns
     (Holder.PROXY, Holder.OFFICE),     # handed in off the island
     (Holder.OFFICE, Holder.PROXY),     # given back by the office with its answer
     (Holder.PROXY, Holder.RESIDENT),   # returned to the resident
@@ -73,9 +74,14 @@ def open_errands(user: User) -> int:
 
 
 def check_limit(case: Case, user: User) -> None:
-    """Refuse a proxy a new errand from the pool once they hold ``ERRAND_LIMIT`` open ones."""
-    if user.role is Role.PROXY and case.mode is Mode.ERRAND and case.owner_id is None and \
-            open_errands(user) >= limit():
+    """Refuse a proxy a new errand from the pool once they hold ``ERRAND_LIMIT`` open ones.
+
+    The proxy's row is held while counting, so two claims at the same moment count one after the other.
+    """
+    if user.role is not Role.PROXY or case.mode is not Mode.ERRAND or case.owner_id is not None:
+        return
+    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+    if open_errands(user) >= limit():
         raise DomainError(_l("You already hold %(n)d open errands; finish some first so that the load is shared.",
                              n=limit()))
 
@@ -109,11 +115,16 @@ def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder
         if material.case_id != case.id:
             raise DomainError(_l("That document belongs to another case."), field="materials")
         source = material.holder
+        if source is Holder.PROXY and to is Holder.PROXY and material.holder_user_id == actor.id:
+            raise DomainError(_l("You already hold %(name)s.", name=material.name), field="materials")
         if (source, to) not in MOVES:
             raise DomainError(_l("%(name)s is held by %(holder)s; it cannot go to %(to)s.", name=material.name,
                                  holder=source.label, to=to.label), field="materials")
         result = db.session.execute(
-            sa.update(CaseMaterial).where(CaseMaterial.id == material.id, CaseMaterial.holder == source)
+            sa.update(CaseMaterial).where(CaseMaterial.id == material.id, CaseMaterial.holder == source,
+                                          CaseMaterial.holder_user_id.is_(material.holder_user_id)
+                                          if material.holder_user_id is None
+                                          else CaseMaterial.holder_user_id == material.holder_user_id)
             .values(holder=to, holder_user_id=actor.id if to is Holder.PROXY else None, since=now)
             .execution_options(synchronize_session=False)
         )
@@ -134,7 +145,7 @@ def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder
     audit.record("handover", actor=actor, obj=case, changes={"materials": (sources, to.value)},
                  reason=", ".join(name for name, _source in moved))
     if commit:
-        db.session.commit()
+        lifecycle.commit_or_conflict()
 
 
 @dataclass
@@ -143,9 +154,15 @@ class Readiness:
     missing: list[str]
 
 
+def _with_owner(case: Case, material: CaseMaterial) -> bool:
+    return material.holder is Holder.PROXY and material.holder_user_id == case.owner_id
+
+
 def readiness(case: Case) -> Readiness:
-    """An errand is ready to travel when the proxy holds every document still with the resident."""
-    missing = [m.name for m in case.materials if m.holder is Holder.RESIDENT]
+    """An errand is ready to travel when its proxy holds every document itself: none still with the
+    resident, none still with a proxy it was taken from."""
+    missing = [m.name for m in case.materials if m.holder is Holder.RESIDENT or
+               (m.holder is Holder.PROXY and not _with_owner(case, m))]
     return Readiness(not missing, missing)
 
 
@@ -157,8 +174,7 @@ def stage(case: Case) -> str:
         return "submitted"
     if case.status is S.LOGGED:
         return "collecting"
-    held_by_resident = any(m.holder is Holder.RESIDENT for m in case.materials)
-    if held_by_resident:
+    if not readiness(case).ready and not any(m.holder is Holder.OFFICE for m in case.materials):
         return "collecting"
     if not case.item.needs_approval:  # nothing to hand in off the island: do it and hand back
         return "to_return"
@@ -182,7 +198,8 @@ STAGES = [
 # --- the round trip -----------------------------------------------------------------------------------
 
 def collect(case: Case, actor: User, material_ids: list[int], confirmed_by: str) -> None:
-    """Take documents from the resident (starting the work if it has not started)."""
+    """Take documents from the resident, or over from the previous proxy (starting the work if it has
+    not started)."""
     if case.status is S.CLAIMED:
         lifecycle.start(case, actor)
     ensure_materials(case)
@@ -231,6 +248,8 @@ def record_answer(case: Case, actor: User, answer: str, note: str = "", more: li
             raise DomainError(_l("Name the documents the office asks for, one per line."), field="more")
         for name in names:
             db.session.add(CaseMaterial(case=case, name=name, holder=Holder.RESIDENT, added_later=True))
+        lifecycle.record_office_answer(case, actor, answer, note=note, more=names)
+        return
     lifecycle.record_office_answer(case, actor, answer, note=note)
 
 
@@ -238,12 +257,10 @@ def deliver(case: Case, actor: User, note: str, confirmed_by: str) -> None:
     """Hand the result and the documents back to the resident; this resolves the errand and counts a
     round trip saved."""
     ensure_materials(case)
-    if case.status is not S.IN_PROGRESS:
-        raise DomainError(_l("This errand is %(status)s; the result is handed back after the office answers.",
-                             status=case.status.label))
+    if case.status is not S.IN_PROGRESS or stage(case) != "to_return":
+        raise DomainError(_l("This errand is not ready to hand back: its documents must be collected and, "
+                             "where an office decides, handed in and answered first."))
     back = [m for m in case.materials if m.holder is Holder.PROXY]
-    if any(m.holder is Holder.OFFICE for m in case.materials):
-        raise DomainError(_l("The office still holds some documents; record its answer first."))
     if back:
         hand_over(case, actor, back, Holder.RESIDENT, confirmed_by, commit=False)
     case.trip_saved = case.service_point.on_island
@@ -265,10 +282,22 @@ class Manifest:
 
 
 def next_day_for(user: User) -> date | None:
-    """The next off-island day of the points whose errands the user sees."""
-    points = db.session.scalars(sa.select(ServicePoint).where(ServicePoint.active, ServicePoint.on_island)).all()
-    days = [d for d in (timekeeping.next_off_island_day(p) for p in points) if d is not None]
+    """The next off-island day of the user's points: the points of the places they cover (a proxy's
+    hamlet post), or their own point, or the island's points for a lead."""
+    point_ids = {p.service_point_id for p in user.places if p.service_point_id}
+    if user.service_point_id:
+        point_ids.add(user.service_point_id)
+    query = sa.select(ServicePoint).where(ServicePoint.active, ServicePoint.on_island)
+    if point_ids and user.role is not Role.LEAD:
+        query = query.where(ServicePoint.id.in_(point_ids))
+    days = [d for d in (timekeeping.next_off_island_day(p) for p in db.session.scalars(query)) if d is not None]
     return min(days) if days else None
+
+
+def is_off_island_day(day: date) -> bool:
+    """Whether some island service point goes off the island on ``day``."""
+    points = db.session.scalars(sa.select(ServicePoint).where(ServicePoint.active, ServicePoint.on_island))
+    return any(timekeeping.calendar_for(p, clock.local_midnight(day)).is_off_island(day) for p in points)
 
 
 def manifest(user: User, day: date | None = None) -> Manifest:
@@ -285,9 +314,16 @@ def manifest(user: User, day: date | None = None) -> Manifest:
     ).unique().all()
     result = Manifest(day)
     by_office, by_proxy = defaultdict(list), defaultdict(list)
+    calendars: dict[int, timekeeping.WorkCalendar] = {}
     for case in cases:
         if stage(case) == "to_return":
             continue
+        if day is not None:  # only errands whose point goes off the island that day
+            if case.service_point_id not in calendars:
+                calendars[case.service_point_id] = timekeeping.calendar_for(case.service_point,
+                                                                            clock.local_midnight(day))
+            if not calendars[case.service_point_id].is_off_island(day):
+                continue
         state = readiness(case)
         if state.ready:
             by_office[case.item.approving_office or str(_l("the higher office"))].append(case)
@@ -349,8 +385,9 @@ def attach(case: Case, actor: User, filename: str, data: bytes) -> Attachment:
         temporary = path.with_suffix(f".{os.getpid()}.part")
         temporary.write_bytes(data)
         os.replace(temporary, path)
-    clean = "".join(ch for ch in Path(filename or "file").name if ch.isprintable() and ch not in '"\\/')[:100]
-    attachment = Attachment(case=case, filename=clean or f"file{kind[1]}", content_type=kind[0], size=len(data),
+    clean = "".join(ch for ch in Path(filename or "file").name if ch.isprintable() and ch not in '"\\/')[:90]
+    stem = Path(clean).stem or "file"
+    attachment = Attachment(case=case, filename=f"{stem}{kind[1]}", content_type=kind[0], size=len(data),
                             sha256=digest, uploaded_by=actor, uploaded_at=clock.now())
     db.session.add(attachment)
     record_event(case, actor, EventKind.NOTE, data={"attachment": attachment.filename})

@@ -156,6 +156,7 @@ def log_case(
     finish_on_spot: bool = False,
     origin: Case | None = None,
     commit: bool = True,
+    phone_optional: bool = False,
 ) -> Case:
     """Log a new case and commit; return it with its number and due time.
 
@@ -164,6 +165,7 @@ def log_case(
     logged and finished at the counter in one transaction: if it cannot be finished, nothing is saved.
     ``origin`` is the case this one came out of (a home visit handing off an errand): whoever works
     that visit may log it, whatever their role. With ``commit=False`` the caller commits.
+    ``phone_optional`` is for cases the portal logs itself (a care visit for a household with no phone).
     """
     if actor is not None and origin is None and not access.may_log_cases(actor):
         raise Forbidden(_l("Your role does not log cases."))
@@ -179,7 +181,7 @@ def log_case(
     if not requester_name:
         raise DomainError(_l("Give the resident's name."), field="requester_name")
     phone = privacy.normalise_phone(requester_phone)
-    if not privacy.is_valid_phone(phone):
+    if not (phone_optional and not phone) and not privacy.is_valid_phone(phone):
         raise DomainError(_l("Enter a mobile number of 11 digits, or a landline with its area code."),
                           field="requester_phone")
     if household is not None:

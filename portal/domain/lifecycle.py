@@ -26,18 +26,22 @@ from portal import clock
 from portal.domain import Conflict, DomainError, Forbidden, access, audit, timekeeping
 from portal.extensions import db
 from portal.models import (
+    ACTIVE_VISITS,
     CallbackRecord,
     Case,
     CaseEvent,
     CaseStatus,
     Channel,
     EventKind,
+    Holder,
     Mode,
     Outcome,
     Satisfaction,
     ServicePoint,
     Supervision,
     User,
+    Visit,
+    VisitStatus,
 )
 
 S = CaseStatus
@@ -46,6 +50,11 @@ MAX_TEXT = 2000
 REOPEN_DAYS = 30
 CALLBACK_ATTEMPTS = 3
 WORKING = frozenset({S.LOGGED, S.CLAIMED, S.IN_PROGRESS, S.RETURNED})
+# Ending a case, or sending it back, while a resident's ID card is with a proxy or an office would
+# leave the card with nobody to return it: these wait until the documents are home.
+DOCUMENTS_MUST_BE_HOME = frozenset({"cancel", "return_case", "merge"})
+# A case that ends takes its booked home visit with it (the slot is free again).
+ENDS_VISITS = frozenset({S.RESOLVED, S.CLOSED, S.CANCELLED, S.MERGED, S.RETURNED})
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,9 @@ def _check(case: Case, actor: User, name: str, version: int | None) -> Transitio
     if not _applies(t, case):
         raise DomainError(_l("“%(action)s” does not apply to this case.", action=t.label),
                           field="item_query" if name == "finish_on_spot" else None)
+    if name in DOCUMENTS_MUST_BE_HOME and any(m.holder is not Holder.RESIDENT for m in case.materials):
+        raise DomainError(_l("The resident's original documents are still away (with the proxy or the office); "
+                             "hand them back to the resident first."))
     return t
 
 
@@ -185,6 +197,8 @@ def _move(case: Case, actor: User | None, t: Transition, note: str = "", *, to_s
                          actor_label=actor_label)
     case.status = new
     case.updated_at = event.at
+    if new in ENDS_VISITS and new is not old:
+        _cancel_visits(case, actor)
     audit.record(t.name, actor=actor, obj=case, actor_name="" if actor else actor_label,
                  changes={"status": (old, new)} if new is not old else None, reason=note[:500])
     commit_or_conflict()
@@ -270,12 +284,14 @@ def send_off_island(case: Case, actor: User, version: int | None = None, note: s
     _move(case, actor, t, _text(note, False), data={"office": case.item.approving_office})
 
 
-def record_office_answer(case: Case, actor: User, answer: str, version: int | None = None, note: str = "") -> None:
+def record_office_answer(case: Case, actor: User, answer: str, version: int | None = None, note: str = "",
+                         more: list[str] | None = None) -> None:
     """Record what the higher office answered: approved, rejected (with the reason), more materials."""
     t = _check(case, actor, "record_office_answer", version)
     if answer not in OFFICE_ANSWERS:
         raise DomainError(_l("Choose the office's answer."), field="answer")
-    _move(case, actor, t, _text(note, answer != "approved"), data={"answer": answer})
+    data = {"answer": answer, **({"more": more} if more else {})}
+    _move(case, actor, t, _text(note, answer != "approved"), data=data)
 
 
 def resolve(case: Case, actor: User, note: str, version: int | None = None) -> None:
@@ -366,6 +382,16 @@ def _record_callback(case: Case, actor: User | None, t: Transition, outcome: Out
         case.closed_at = now
         _close_supervision(case)
         _move(case, actor, t, comment, data=data, public=True, actor_label=resident)
+
+
+def _cancel_visits(case: Case, actor: User | None) -> None:
+    """Cancel a case's booked or started home visit when the case ends, in the same transaction."""
+    result = db.session.execute(
+        sa.update(Visit).where(Visit.case_id == case.id, Visit.status.in_(ACTIVE_VISITS))
+        .values(status=VisitStatus.CANCELLED).execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        record_event(case, actor, E.VISIT_CANCELLED, public=True)
 
 
 def _close_supervision(case: Case) -> None:

@@ -11,6 +11,7 @@ time it runs (cron calls it daily).
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -44,6 +45,8 @@ from portal.models import (
 )
 
 S = CaseStatus
+log = logging.getLogger("portal.visits")
+CARE_LOCK = 5501  # the first key of the advisory lock that keeps two scheduler runs apart
 CARE_ITEM = {"code": "CR01", "category_zh": "便民服务", "category_en": "Convenience services",
              "name_zh": "独居老人定期探访", "name_en": "Regular care visit for the elderly living alone",
              "keywords": "关爱探访 定期走访", "sla_hours": 72}
@@ -113,10 +116,20 @@ def _may_book(actor: User, case: Case) -> bool:
     return access.can_view(actor, case) and (actor.role in (Role.STAFF, Role.LEAD) or actor.is_team_lead)
 
 
+LATEST_DAYS = 366
+
+
 def _check_slot(team: Team, day: date, slot: Slot, case: Case, excluding: int | None = None) -> None:
-    """Refuse a slot in the past, off the team's working days, double-booked, or full."""
+    """Refuse a slot in the past, too far ahead, off the team's working days, double-booked, or full.
+
+    The team's row is held first, so that the checks and the booking that follows are one step for
+    everyone booking with that team at the same moment.
+    """
     if day is None or slot is None:
         raise DomainError(_l("Choose the day and the half-day."), field="day")
+    if day > clock.today() + timedelta(days=LATEST_DAYS):
+        raise DomainError(_l("Choose a day within the coming year."), field="day")
+    db.session.execute(sa.select(Team.id).where(Team.id == team.id).with_for_update())
     if day < clock.today() or (day == clock.today() and slot_times(team, day, slot)[1] <= clock.now()):
         raise SlotFull(_l("That half-day has passed; choose one of the free ones."), free_slots(team, day),
                        field="day")
@@ -129,8 +142,6 @@ def _check_slot(team: Team, day: date, slot: Slot, case: Case, excluding: int | 
             Visit.status.in_(ACTIVE_VISITS), Visit.id != (excluding or 0)))
         if clash is not None:
             raise SlotFull(_l("This household already has a visit in that half-day."), free_slots(team, day))
-    # Hold the team's row while counting, so that two bookings cannot both take the last place.
-    db.session.execute(sa.select(Team.id).where(Team.id == team.id).with_for_update())
     if _booked(team.id, day, slot, excluding) >= team.capacity_per_slot:
         raise SlotFull(_l("%(team)s is full on %(day)s %(slot)s (%(n)d visits).", team=team.name_zh,
                           day=day.isoformat(), slot=slot.label, n=team.capacity_per_slot),
@@ -153,6 +164,7 @@ def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | Non
     team = team or case.team
     if team is None:
         raise DomainError(_l("No on-site team covers this place; choose a team."), field="team")
+    db.session.execute(sa.select(Case.id).where(Case.id == case.id).with_for_update())  # one booking per case
     if active_visit(case) is not None:
         raise Conflict(_l("This case already has a booked visit; move it instead."))
     _check_slot(team, day, slot, case)
@@ -166,8 +178,17 @@ def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | Non
     audit.record("book_visit", actor=actor, obj=case, actor_name="" if actor else "scheduler",
                  changes={"visit": (None, f"{team.code} {day} {slot.value}")})
     if commit:
-        db.session.commit()
+        _commit()
     return visit
+
+
+def _commit() -> None:
+    """Commit, turning a simultaneous change (a stale version, a second active visit) into a conflict."""
+    try:
+        lifecycle.commit_or_conflict()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise Conflict(_l("Someone booked this case at the same moment; look at its visit.")) from None
 
 
 def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = None,
@@ -189,7 +210,7 @@ def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = N
     record_event(visit.case, actor, EventKind.VISIT_MOVED, public=True,
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
     audit.record("move_visit", actor=actor, obj=visit.case, changes={"visit": (old, f"{team.code} {day} {slot.value}")})
-    db.session.commit()
+    _commit()
 
 
 def _member(actor: User, visit: Visit) -> None:
@@ -211,7 +232,7 @@ def start(visit: Visit, actor: User) -> None:
     visit.status, visit.started_at, visit.done_by = VisitStatus.STARTED, clock.now(), actor
     record_event(case, actor, EventKind.VISIT_STARTED)
     audit.record("start_visit", actor=actor, obj=case)
-    db.session.commit()
+    _commit()
 
 
 def finish(visit: Visit, actor: User, work_done: str, resident_confirmed: str) -> None:
@@ -246,10 +267,11 @@ def hand_off(visit: Visit, actor: User, item: ServiceItem, description: str) -> 
         actor, item, Channel.VISIT, description or str(_l("Found on a home visit")), case.requester_name,
         case.requester_phone, household=case.household, resident=case.resident, place=case.place,
         point=intake.responsible_point(Mode.ERRAND, case.place, actor) or case.service_point, origin=case,
+        commit=False,
     )
     record_event(case, actor, EventKind.HANDED_OFF, data={"errand": errand.number})
     audit.record("hand_off", actor=actor, obj=case, changes={"errand": (None, errand.number)})
-    db.session.commit()
+    _commit()
     return errand
 
 
@@ -266,12 +288,16 @@ def for_team(team_id: int, first: date, last: date) -> list[Visit]:
     ))
 
 
-def week(monday: date) -> tuple[list[Team], dict[tuple[int, date, Slot], list[Visit]]]:
-    """All teams' visits of the week starting ``monday``, by (team, day, slot)."""
-    teams = list(db.session.scalars(sa.select(Team).where(Team.active).order_by(Team.code)))
+def week(monday: date, team_id: int | None = None) -> tuple[list[Team], dict[tuple[int, date, Slot], list[Visit]]]:
+    """The teams' visits of the week starting ``monday``, by (team, day, slot): all teams for a lead,
+    one team for its team lead."""
+    team_query = sa.select(Team).where(Team.active).order_by(Team.code)
+    if team_id is not None:
+        team_query = team_query.where(Team.id == team_id)
+    teams = list(db.session.scalars(team_query))
     visits = db.session.scalars(
         sa.select(Visit).where(Visit.day >= monday, Visit.day < monday + timedelta(days=7),
-                               Visit.status != VisitStatus.CANCELLED)
+                               Visit.status != VisitStatus.CANCELLED, Visit.team_id.in_([t.id for t in teams]))
         .options(joinedload(Visit.case).joinedload(Case.place), joinedload(Visit.case).joinedload(Case.item))
         .order_by(Visit.id)
     ).all()
@@ -281,12 +307,13 @@ def week(monday: date) -> tuple[list[Team], dict[tuple[int, date, Slot], list[Vi
     return teams, grid
 
 
-def overdue(limit: int = 100) -> list[Visit]:
-    """Visits whose day has passed and which were not done."""
+def overdue(team_id: int | None = None, limit: int = 100) -> list[Visit]:
+    """Visits whose day has passed and which were not done (of one team, when given)."""
+    query = sa.select(Visit).where(Visit.status.in_(ACTIVE_VISITS), Visit.day < clock.today())
+    if team_id is not None:
+        query = query.where(Visit.team_id == team_id)
     return list(db.session.scalars(
-        sa.select(Visit).where(Visit.status.in_(ACTIVE_VISITS), Visit.day < clock.today())
-        .options(joinedload(Visit.case), joinedload(Visit.team)).order_by(Visit.day).limit(limit)
-    ))
+        query.options(joinedload(Visit.case), joinedload(Visit.team)).order_by(Visit.day).limit(limit)))
 
 
 # --- the care register and regular care visits ---------------------------------------------------------------
@@ -361,23 +388,41 @@ def schedule_care_visits(today: date | None = None, horizon_days: int = 14) -> l
         due = (last_done[household.id] + timedelta(days=every)) if household.id in last_done else today
         if due > today + timedelta(days=horizon_days):
             continue
-        team = intake.team_for(household.place)
-        if team is None:
+        try:
+            number = _care_visit(household, item, max(due, today), today + timedelta(days=horizon_days))
+        except DomainError as error:  # one household that cannot be booked never stops the others
+            db.session.rollback()
+            log.warning("care visit for household %s not booked: %s", household.code, error.message)
             continue
-        slots = free_slots(team, max(due, today))
-        if not slots or slots[0].day > today + timedelta(days=horizon_days):
-            continue
-        resident = household.residents[0] if household.residents else None
-        case = intake.log_case(
-            None, item, Channel.VISIT, str(_l("Regular care visit")), resident.name if resident else household.address,
-            household.phone or (resident.phone if resident else ""), household=household, resident=resident,
-            actor_label="care-schedule", point=intake.responsible_point(Mode.HOME, household.place, None),
-            commit=False,
-        )
-        book(case, None, slots[0].day, slots[0].slot, team, kind=VisitKind.CARE, commit=False)
-        db.session.commit()
-        created.append(case.number)
+        if number:
+            created.append(number)
     return created
+
+
+def _care_visit(household: Household, item: ServiceItem, start: date, last: date) -> str | None:
+    """Book one household's care visit in a transaction of its own, unless a run alongside did."""
+    if db.session.get_bind().dialect.name == "postgresql":  # SQLite's write lock already serialises runs
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(CARE_LOCK, household.id)))
+    if db.session.scalar(sa.select(Visit.id).where(Visit.household_id == household.id,
+                                                   Visit.status.in_(ACTIVE_VISITS))) is not None:
+        db.session.rollback()
+        return None
+    team = intake.team_for(household.place)
+    if team is None:
+        return None
+    slots = free_slots(team, start)
+    if not slots or slots[0].day > last:
+        return None
+    resident = household.residents[0] if household.residents else None
+    case = intake.log_case(
+        None, item, Channel.VISIT, str(_l("Regular care visit")), resident.name if resident else household.address,
+        household.phone or (resident.phone if resident else "") or "", household=household, resident=resident,
+        actor_label="care-schedule", point=intake.responsible_point(Mode.HOME, household.place, None),
+        commit=False, phone_optional=True,
+    )
+    book(case, None, slots[0].day, slots[0].slot, team, kind=VisitKind.CARE, commit=False)
+    _commit()
+    return case.number
 
 
 def renew_feed_token(team: Team, actor: User) -> str:

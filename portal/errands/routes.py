@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.domain import DomainError, access, errands, lifecycle
+from portal.domain import DomainError, access, errands, lifecycle, timekeeping
 from portal.errands import bp
 from portal.errands.forms import AnswerForm, CollectForm, DeliverForm, SubmitAllForm, SubmitForm, UploadForm
 from portal.extensions import db
@@ -18,7 +18,7 @@ from portal.web.guards import allow, me
 from portal.web.htmx import is_htmx, redirect_to, render
 from portal.web.navigation import register
 
-ERRAND_ROLES = (Role.PROXY, Role.STAFF, Role.LEAD)
+ERRAND_ROLES = (Role.PROXY, Role.STAFF, Role.LEAD, Role.BUTLER)  # butlers carry heating errands (报停)
 register("errands.index", _l("Errands"), _l("Claim errands, collect documents, carry them off the island."),
          {Role.PROXY})
 register("errands.manifest", _l("Off-island manifest"), _l("What goes off the island on the next off-island day."),
@@ -64,15 +64,24 @@ def claim(number: str):
     return redirect_to(url_for("errands.show", number=number))
 
 
+def _to_collect(case: Case):
+    """Documents the errand's proxy can receive: from the resident, or from a proxy it was taken from."""
+    for m in case.materials:
+        if m.holder is Holder.RESIDENT:
+            yield m.id, m.name
+        elif m.holder is Holder.PROXY and m.holder_user_id != case.owner_id and m.holder_user:
+            yield m.id, _("%(name)s (from %(proxy)s)", name=m.name, proxy=m.holder_user.display_name)
+
+
 def _page(case: Case, status: int = 200, **forms):
     collect = forms.get("collect") or CollectForm(formdata=None)
-    collect.materials.choices = options((m.id, m.name) for m in case.materials if m.holder is Holder.RESIDENT)
+    collect.materials.choices = options(_to_collect(case))
     if not forms.get("collect"):
         collect.confirmed_by.data = case.requester_name
     deliver = forms.get("deliver") or DeliverForm(formdata=None, confirmed_by=case.requester_name)
     return render(
         "errands/show.html", case=case, status=status, readiness=errands.readiness(case), stage=errands.stage(case),
-        may_work=access.may(me(), "work", case), next_day=errands.next_day_for(me()),
+        may_work=access.may(me(), "work", case), next_day=timekeeping.next_off_island_day(case.service_point),
         collect=collect, submit=forms.get("submit") or SubmitForm(formdata=None),
         answer=forms.get("answer") or AnswerForm(formdata=None), deliver=deliver,
         upload=forms.get("upload") or UploadForm(formdata=None), Holder=Holder,
@@ -172,6 +181,8 @@ def manifest():
     except ValueError:
         day = None
         flash(_("Use a date like 2026-11-28."), "error")
+    if day is not None and not errands.is_off_island_day(day):
+        flash(_("%(day)s is not an off-island day of any island service point.", day=day.isoformat()), "warning")
     result = errands.manifest(me(), day)
     form = SubmitAllForm(formdata=None, day=result.day)
     return render("errands/manifest.html", manifest=result, form=form, submit_all=me().role is Role.PROXY)

@@ -20,7 +20,8 @@ MESSAGES = {
     404: (_l("Not found"), _l("There is no such page, or it is not yours to see.")),
     405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
     409: (_l("Changed by someone else"), _l("Someone changed this in the meantime. Reload to see the latest.")),
-    413: (_l("File too large"), _l("What you sent is larger than the portal accepts.")),
+    413: (_l("File too large"), _l("What you sent is larger than the portal accepts: scans and photos at most "
+                                   "5 MB, spreadsheets at most 10 MB. Go back and choose a smaller file.")),
     429: (_l("Too many requests"), _l("Too many attempts. Wait a few minutes and try again.")),
     500: (_l("Something went wrong"), _l("The portal hit an error. Nothing you entered was half-saved; please try again.")),
 }

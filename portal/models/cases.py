@@ -93,6 +93,7 @@ class EventKind(LabelledEnum):
     VISIT_BOOKED = "visit_booked", _l("Visit booked")
     VISIT_MOVED = "visit_moved", _l("Visit moved")
     VISIT_STARTED = "visit_started", _l("Visit started")
+    VISIT_CANCELLED = "visit_cancelled", _l("Visit cancelled")
     HANDED_OFF = "handed_off", _l("Handed off to an errand")
     ROUTED = "routed", _l("Routed")
     INCIDENT = "incident", _l("Linked to an incident")

@@ -38,7 +38,13 @@ class Visit(db.Model):
     """A home visit of one case, by one team, on one day and half-day slot."""
 
     __tablename__ = "visits"
-    __table_args__ = (sa.Index("ix_visits_team_day_slot", "team_id", "day", "slot"),)
+    __table_args__ = (
+        sa.Index("ix_visits_team_day_slot", "team_id", "day", "slot"),
+        # A case has at most one visit booked or under way.
+        sa.Index("uq_visits_active_case", "case_id", unique=True,
+                 sqlite_where=sa.text("status IN ('booked', 'started')"),
+                 postgresql_where=sa.text("status IN ('booked', 'started')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)

@@ -45,6 +45,15 @@ def _picked():
     return formdata
 
 
+def _day_arg(name: str) -> date:
+    """A date from the query string, or today when it is missing, malformed or out of range."""
+    try:
+        day = date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return clock.today()
+    return day if abs((day - clock.today()).days) <= 2 * 366 else clock.today()
+
+
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -124,6 +133,12 @@ def show(visit_id: int):
                   handoff=_handoff_form())
 
 
+@bp.app_template_global()
+def works_visit(visit) -> bool:
+    """Whether the signed-in user records this visit (its team, or a lead)."""
+    return me().team_id == visit.team_id or me().role is Role.LEAD
+
+
 @bp.post("/<int:visit_id>/handoff")
 @allow(Role.TEAM, Role.LEAD)
 def handoff(visit_id: int):
@@ -156,14 +171,12 @@ def calendar():
     """The week's calendar of all teams, with room left in each slot, and overdue visits."""
     if not _may_plan():
         abort(403)
-    try:
-        monday = _monday(date.fromisoformat(request.args["week"])) if request.args.get("week") else _monday(clock.today())
-    except ValueError:
-        monday = _monday(clock.today())
-    teams, grid = visits.week(monday)
+    monday = _monday(_day_arg("week"))
+    own = me().team_id if me().role is Role.TEAM else None  # a team lead plans their own team
+    teams, grid = visits.week(monday, own)
     days = [monday + timedelta(days=n) for n in range(7)]
     return render("visits/calendar.html", teams=teams, grid=grid, days=days, slots=list(Slot), monday=monday,
-                  overdue=visits.overdue(), previous=monday - timedelta(days=7), following=monday + timedelta(days=7))
+                  overdue=visits.overdue(own), previous=monday - timedelta(days=7), following=monday + timedelta(days=7))
 
 
 def _team_options():
@@ -238,10 +251,7 @@ def free(number: str):
     """The next free slots of the case's team from a day (htmx, as the day is chosen)."""
     case = access.load_case(number, me())
     team = db.session.get(Team, request.args.get("team", type=int) or 0) or case.team
-    try:
-        start_day = date.fromisoformat(request.args.get("day", "")) if request.args.get("day") else clock.today()
-    except ValueError:
-        start_day = clock.today()
+    start_day = _day_arg("day")
     return render("visits/_free.html", case=case, team=team, searched=True,
                   alternatives=visits.free_slots(team, start_day) if team else [])
 
