@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(sweep)
     app.cli.add_command(schedule_care_visits)
     app.cli.add_command(print_cards)
+    app.cli.add_command(rebuild_stats)
 
 
 @click.command("demo-data")
@@ -133,3 +134,12 @@ def print_cards(estates, every: bool, building: str | None, out: str) -> None:
                 bar.update(len(sheet))
         handle.write("</body></html>\n")
     click.echo(f"{total} cards written to {out}")
+
+
+@click.command("rebuild-stats")
+@with_appcontext
+def rebuild_stats() -> None:
+    """Recompute the boards' daily counters from the cases and their timelines."""
+    from portal.domain import stats
+
+    click.echo(f"{stats.rebuild()} counter rows written")

@@ -259,6 +259,9 @@ def load(case_count: int = 2000, seed: int = 2026) -> list[Login]:
     for team in db.session.scalars(sa.select(Team)):
         team.calendar_token = secrets.token_urlsafe(32)
     db.session.commit()
+    from portal.domain import stats
+
+    stats.rebuild()  # the cases above were written in bulk: count them for the boards
     return logins
 
 

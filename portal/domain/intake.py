@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
-from portal.domain import DomainError, Forbidden, access, audit, lifecycle, privacy, timekeeping
+from portal.domain import DomainError, Forbidden, access, audit, lifecycle, privacy, stats, timekeeping
 from portal.domain.lifecycle import MAX_TEXT, record_event
 from portal.extensions import db
 from portal.models import (
@@ -212,6 +212,7 @@ def log_case(
     record_event(case, actor, EventKind.LOGGED, to_status=CaseStatus.LOGGED, from_status=None, public=True,
            data={"channel": channel.value}, actor_label=actor_label)
     db.session.flush()
+    stats.bump(case, now, logged=1)
     audit.record("log", actor=actor, obj=case, actor_name="" if actor else actor_label,
                  changes={"number": (None, case.number), "item": (None, item.code),
                           "requester_phone": (None, phone)})

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, access, audit, timekeeping
+from portal.domain import Conflict, DomainError, Forbidden, access, audit, stats, timekeeping
 from portal.extensions import db
 from portal.models import (
     ACTIVE_VISITS,
@@ -182,6 +182,7 @@ def record_event(case: Case, actor: User | None, kind: EventKind, *, to_status=N
                       from_status=from_status if from_status is not None else (case.status if to_status else None),
                       to_status=to_status, note=note, public=public, data=data, at=clock.now())
     db.session.add(event)
+    stats.touch(case, event.at)
     return event
 
 
@@ -222,10 +223,12 @@ def restart_clock(case: Case, start) -> None:
     case.callback_due_at = None
 
 
-def _resolved_now(case: Case) -> None:
+def _resolved_now(case: Case) -> dict:
+    """Mark the case resolved now and count it; return what the resolution event keeps."""
     now = clock.now()
     case.resolved_at = now
     case.callback_due_at = timekeeping.callback_due(now, case.service_point)
+    return stats.resolution(case, now)
 
 
 # --- the transitions ------------------------------------------------------------------------------
@@ -259,8 +262,13 @@ def claim(case: Case, actor: User) -> None:
         db.session.refresh(case)
         raise _claimed_by_someone_else(case)
     db.session.expire(case)
+    data = None
+    if "claimed_at" in values and case.sign_missed_at is None:  # the first signature, not already missed
+        in_time = case.sign_due_at is None or now <= case.sign_due_at
+        stats.bump(case, now, signed=1, signed_in_time=int(in_time))
+        data = {"in_time": in_time}
     db.session.add(CaseEvent(case_id=case.id, actor_id=actor.id, kind=t.event, from_status=S.LOGGED,
-                             to_status=S.CLAIMED, public=True, at=now))
+                             to_status=S.CLAIMED, public=True, at=now, data=data))
     audit.record("claim", actor=actor, object_type="cases", object_id=case.id,
                  changes={"status": (S.LOGGED, S.CLAIMED), "owner": (None, actor.username)})
     commit_or_conflict()
@@ -298,8 +306,7 @@ def resolve(case: Case, actor: User, note: str, version: int | None = None) -> N
     """Finish the work (办结) with a note for the resident; the callback follows."""
     t = _check(case, actor, "resolve", version)
     note = _text(note, True)
-    _resolved_now(case)
-    _move(case, actor, t, note)
+    _move(case, actor, t, note, data=_resolved_now(case))
 
 
 def finish_on_spot(case: Case, actor: User, version: int | None = None, note: str = "") -> None:
@@ -307,9 +314,11 @@ def finish_on_spot(case: Case, actor: User, version: int | None = None, note: st
     t = _check(case, actor, "finish_on_spot", version)
     case.owner = actor
     case.on_spot = True
-    _resolved_now(case)
+    data = _resolved_now(case)
     case.claimed_at = case.resolved_at
-    _move(case, actor, t, _text(note, False))
+    stats.bump(case, case.created_at, on_spot=1)
+    stats.bump(case, case.resolved_at, signed=1, signed_in_time=1)
+    _move(case, actor, t, _text(note, False), data=data)
 
 
 def close(case: Case, actor: User, outcome: Outcome, satisfaction: Satisfaction, comment: str = "",
@@ -332,6 +341,7 @@ def no_answer(case: Case, actor: User, retry_at=None, note: str = "", version: i
         case.closed_at = clock.now()
         db.session.add(CallbackRecord(case=case, actor=actor, satisfaction=Satisfaction.UNRATED, comment=note,
                                       at=case.closed_at))
+        stats.callback(case, case.closed_at, None, Satisfaction.UNRATED, False)
         _close_supervision(case)
         _move(case, actor, t, note, to_status=S.CLOSED, kind=E.CLOSED, data={"unrated": True}, public=True)
         return
@@ -367,6 +377,7 @@ def _record_callback(case: Case, actor: User | None, t: Transition, outcome: Out
     case.outcome, case.satisfaction, case.callback_comment = outcome, satisfaction, comment
     db.session.add(CallbackRecord(case=case, actor=actor, outcome=outcome, satisfaction=satisfaction,
                                   comment=comment, by_resident=by_resident, redo=redo, at=now))
+    stats.callback(case, now, outcome, satisfaction, redo)
     data = {"outcome": outcome.value if outcome else None, "satisfaction": satisfaction.value}
     if by_resident:
         data["by_resident"] = True
@@ -404,6 +415,7 @@ def return_case(case: Case, actor: User, reason: str, version: int | None = None
     logged it, to be routed again."""
     t = _check(case, actor, "return_case", version)
     reason = _text(reason, True)
+    stats.bump(case, clock.now(), returned=1)  # counted where it was returned from
     case.owner = None
     if case.created_by and case.created_by.service_point_id:
         case.service_point_id = case.created_by.service_point_id
@@ -465,13 +477,12 @@ def merge(case: Case, actor: User, original_number: str, version: int | None = N
 def resolve_for_incident(cases: list[Case], actor: User, note: str) -> int:
     """Resolve the calls linked to an estate incident, with the incident's closing note (the caller
     commits; ``portal.domain.heating.close_incident`` checks who may)."""
-    now = clock.now()
     for case in cases:
         old = case.status
-        case.status, case.resolved_at, case.updated_at = S.RESOLVED, now, now
-        case.callback_due_at = timekeeping.callback_due(now, case.service_point)
+        data = _resolved_now(case)
+        case.status, case.updated_at = S.RESOLVED, case.resolved_at
         record_event(case, actor, E.RESOLVED, from_status=old, to_status=S.RESOLVED, note=note, public=True,
-                     data={"incident": case.incident.title if case.incident else None})
+                     data={**data, "incident": case.incident.title if case.incident else None})
         audit.record("resolve", actor=actor, obj=case, changes={"status": (old, S.RESOLVED)}, reason="incident")
     return len(cases)
 

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, access, audit, lifecycle, notify, timekeeping
+from portal.domain import Conflict, DomainError, Forbidden, access, audit, lifecycle, notify, stats, timekeeping
 from portal.domain.lifecycle import MAX_TEXT, record_event
 from portal.extensions import db
 from portal.models import (
@@ -202,6 +202,7 @@ def supervise(case: Case, actor: User, responsible: User, deadline: datetime, in
 
 @dataclass
 class SweepResult:
+    sign_missed: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     overdue: list[str] = field(default_factory=list)
     supervised: list[str] = field(default_factory=list)
@@ -224,6 +225,19 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
     open_ = Case.status.in_(OPEN_STATUSES)
     system = "system"  # shown as 系统 / System by portal.cases.timeline
     to_send: list[int] = []
+
+    missed = db.session.scalars(
+        sa.select(Case).where(Case.status == CaseStatus.LOGGED, Case.claimed_at.is_(None), Case.incident_id.is_(None),
+                              Case.sign_missed_at.is_(None), Case.sign_due_at < now)
+        .order_by(Case.sign_due_at).limit(batch)
+    ).all()
+    for case in missed:
+        if _claim_flag(case, Case.sign_missed_at, now):
+            record_event(case, None, EventKind.SIGN_MISSED, actor_label=system,
+                         data={"due": case.sign_due_at.isoformat()})
+            stats.bump(case, now, signed=1)
+            result.sign_missed.append(case.number)
+        db.session.commit()
 
     reminders = db.session.scalars(
         sa.select(Case).where(open_, Case.owner_id.is_not(None), Case.remind_at <= now, Case.reminded_at.is_(None))

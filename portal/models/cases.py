@@ -96,6 +96,7 @@ class EventKind(LabelledEnum):
     VISIT_CANCELLED = "visit_cancelled", _l("Visit cancelled")
     HANDED_OFF = "handed_off", _l("Handed off to an errand")
     ROUTED = "routed", _l("Routed")
+    SIGN_MISSED = "sign_missed", _l("Not signed for in time")
     INCIDENT = "incident", _l("Linked to an incident")
     NOTE = "note", _l("Note")
     CALLBACK_ATTEMPT = "callback_attempt", _l("Callback attempt")
@@ -142,6 +143,8 @@ class Case(db.Model):
     # When the sweep sent the 75 % reminder and flagged the case overdue, for the current due time.
     reminded_at: Mapped[datetime | None]
     overdue_flagged_at: Mapped[datetime | None]
+    # When the sweep found the case not signed for by its sign-for due.
+    sign_missed_at: Mapped[datetime | None]
     callback_due_at: Mapped[datetime | None]
     # When the resident asked to be called again (after an unanswered callback).
     callback_retry_at: Mapped[datetime | None]

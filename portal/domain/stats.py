@@ -1,0 +1,184 @@
+"""Keeping the daily counters the boards read (``CaseCount``), in the same transaction as the events.
+
+Each counted moment adds to the row of its local day and of the case's place, service point, team
+and category: logging, signing for (or missing the sign-for time), resolving (on time or not, how
+long it took, a trip saved), a callback, a return, a counter item finished on the spot. ``rebuild``
+computes all the rows again from the cases, the timeline and the callbacks, in SQL, for a database
+loaded in bulk (the demo, the generator) or to check the counters (tests compare the two).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal import clock
+from portal.extensions import db
+from portal.models import (
+    COUNTERS,
+    HOUR_BUCKETS,
+    BoardMark,
+    CallbackRecord,
+    Case,
+    CaseCount,
+    CaseEvent,
+    EventKind,
+    Outcome,
+    Satisfaction,
+    ServiceItem,
+)
+
+KEY = ("day", "place_id", "service_point_id", "team_id", "category")
+RESOLUTIONS = (EventKind.RESOLVED, EventKind.FINISHED_ON_SPOT)
+
+
+def bucket(hours: float) -> str:
+    """The histogram column for a time to resolve."""
+    for index, bound in enumerate(HOUR_BUCKETS):
+        if bound is None or hours <= bound:
+            return f"h{index}"
+    return f"h{len(HOUR_BUCKETS) - 1}"
+
+
+def bump(case: Case, at: datetime, **increments: int) -> None:
+    """Add to the counters of ``case``'s row for the local day of ``at`` (the caller commits)."""
+    increments = {k: v for k, v in increments.items() if v}
+    if not increments:
+        return
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    key = {"day": clock.local(at).date(), "place_id": case.place_id or 0, "service_point_id": case.service_point_id,
+           "team_id": case.team_id or 0, "category": case.item.category_zh[:40]}
+    statement = insert(CaseCount).values(**key, **{name: increments.get(name, 0) for name in COUNTERS})
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=list(KEY),
+        set_={name: getattr(CaseCount, name) + statement.excluded[name] for name in increments},
+    ))
+
+
+def touch(case: Case, at: datetime) -> None:
+    """Note that something happened in the scopes of ``case`` (for the boards' ETags)."""
+    place_id = case.place.id if case.place is not None else case.place_id
+    point_id = case.service_point.id if case.service_point is not None else case.service_point_id
+    team_id = case.team.id if case.team is not None else case.team_id
+    keys = ["all", f"place:{place_id or 0}", f"point:{point_id or 0}", f"team:{team_id or 0}"]
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(BoardMark).values([{"key": key, "changed_at": at} for key in keys])
+    db.session.execute(statement.on_conflict_do_update(index_elements=["key"],
+                                                       set_={"changed_at": statement.excluded.changed_at}))
+
+
+def resolution(case: Case, at: datetime) -> dict:
+    """Count a resolution; return what the resolution event keeps of it (on time, hours, trip)."""
+    hours = (at - case.created_at).total_seconds() / 3600
+    on_time = case.due_at is None or at <= case.due_at
+    bump(case, at, resolved=1, resolved_on_time=int(on_time), trips_saved=int(case.trip_saved),
+         resolve_minutes=round(hours * 60), **{bucket(hours): 1})
+    return {"on_time": on_time, "hours": round(hours, 2), **({"trip": True} if case.trip_saved else {})}
+
+
+def callback(case: Case, at: datetime, outcome: Outcome | None, satisfaction: Satisfaction, redo: bool) -> None:
+    rated = satisfaction in (Satisfaction.SATISFIED, Satisfaction.BASICALLY, Satisfaction.DISSATISFIED)
+    bump(case, at, callbacks=1, rated=int(rated),
+         satisfied=int(satisfaction in (Satisfaction.SATISFIED, Satisfaction.BASICALLY)),
+         with_outcome=int(outcome is not None), solved=int(outcome is Outcome.SOLVED), redone=int(rated and redo))
+
+
+# --- rebuilding from the timeline -------------------------------------------------------------------
+
+def _local_day(column):
+    """The local (UTC+8, no daylight saving) date of a stored UTC timestamp, in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.cast(column + sa.text("interval '8 hours'"), sa.Date)
+    return sa.func.date(column, "+8 hours")
+
+
+def _hours(later, earlier):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.extract("epoch", later - earlier) / 3600.0
+    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 24.0
+
+
+def _grouped(day, select_from, where, counts: dict):
+    """Rows of (key..., counter...) grouped by day and the case's dimensions."""
+    key = [day.label("day"), sa.func.coalesce(Case.place_id, 0).label("place_id"),
+           Case.service_point_id.label("service_point_id"), sa.func.coalesce(Case.team_id, 0).label("team_id"),
+           ServiceItem.category_zh.label("category")]
+    query = (sa.select(*key, *[expression.label(name) for name, expression in counts.items()])
+             .select_from(select_from).join(ServiceItem, ServiceItem.id == Case.item_id).where(*where)
+             .group_by(*key[:5]))
+    return db.session.execute(query).all()
+
+
+def rebuild() -> int:
+    """Recompute every counter from the cases, the timeline and the callbacks; return the rows kept."""
+    count, total = sa.func.count, {}
+    one = sa.literal(1)
+
+    def add(rows, names):
+        for row in rows:
+            key = (row.day if not isinstance(row.day, str) else datetime.fromisoformat(row.day).date(),
+                   row.place_id, row.service_point_id, row.team_id, row.category)
+            slot = total.setdefault(key, dict.fromkeys(COUNTERS, 0))
+            for name in names:
+                slot[name] += int(getattr(row, name) or 0)
+
+    add(_grouped(_local_day(Case.created_at), Case, [], {
+        "logged": count(), "on_spot": sa.func.sum(sa.case((Case.on_spot, one), else_=0))}), ("logged", "on_spot"))
+
+    signed_at = sa.func.coalesce(Case.sign_missed_at, Case.claimed_at)
+    in_time = sa.and_(Case.sign_missed_at.is_(None), Case.claimed_at <= Case.sign_due_at)
+    add(_grouped(_local_day(signed_at), Case, [signed_at.is_not(None), Case.sign_due_at.is_not(None)], {
+        "signed": count(), "signed_in_time": sa.func.sum(sa.case((in_time, one), else_=0))}),
+        ("signed", "signed_in_time"))
+
+    hours = _hours(CaseEvent.at, Case.created_at)
+    buckets, low = {}, None
+    for index, bound in enumerate(HOUR_BUCKETS):
+        condition = sa.true() if bound is None else hours <= bound
+        if low is not None:
+            condition = sa.and_(hours > low, condition)
+        buckets[f"h{index}"] = sa.func.sum(sa.case((condition, one), else_=0))
+        low = bound
+    # On time as the resolution event recorded it (the due time may have moved since: a redo, an
+    # extension); by the case's due time for events from before the counters existed.
+    recorded = CaseEvent.data["on_time"].as_boolean()
+    on_time = sa.case((recorded.is_not(None), recorded),
+                      else_=sa.or_(Case.due_at.is_(None), CaseEvent.at <= Case.due_at))
+    add(_grouped(_local_day(CaseEvent.at), sa.join(CaseEvent, Case, Case.id == CaseEvent.case_id),
+                 [CaseEvent.kind.in_(RESOLUTIONS)], {
+                     "resolved": count(), "resolved_on_time": sa.func.sum(sa.case((on_time, one), else_=0)),
+                     "resolve_minutes": sa.func.sum(sa.func.round(hours * 60)),
+                     "trips_saved": sa.func.sum(sa.case((Case.trip_saved, one), else_=0)),
+                     **buckets}),
+        ("resolved", "resolved_on_time", "resolve_minutes", "trips_saved", *buckets))
+
+    rated = CallbackRecord.satisfaction.in_([Satisfaction.SATISFIED, Satisfaction.BASICALLY,
+                                             Satisfaction.DISSATISFIED])
+    add(_grouped(_local_day(CallbackRecord.at), sa.join(CallbackRecord, Case, Case.id == CallbackRecord.case_id), [], {
+        "callbacks": count(),
+        "rated": sa.func.sum(sa.case((rated, one), else_=0)),
+        "satisfied": sa.func.sum(sa.case((CallbackRecord.satisfaction.in_(
+            [Satisfaction.SATISFIED, Satisfaction.BASICALLY]), one), else_=0)),
+        "with_outcome": sa.func.sum(sa.case((CallbackRecord.outcome.is_not(None), one), else_=0)),
+        "solved": sa.func.sum(sa.case((CallbackRecord.outcome == Outcome.SOLVED, one), else_=0)),
+        "redone": sa.func.sum(sa.case((sa.and_(rated, CallbackRecord.redo), one), else_=0)),
+    }), ("callbacks", "rated", "satisfied", "with_outcome", "solved", "redone"))
+
+    add(_grouped(_local_day(CaseEvent.at), sa.join(CaseEvent, Case, Case.id == CaseEvent.case_id),
+                 [CaseEvent.kind == EventKind.RETURNED], {"returned": count()}), ("returned",))
+
+    db.session.execute(sa.delete(CaseCount))
+    rows = [dict(zip(KEY, key, strict=True), **values) for key, values in total.items()]
+    for start in range(0, len(rows), 5000):
+        db.session.execute(sa.insert(CaseCount), rows[start:start + 5000])
+    db.session.commit()
+    return len(rows)
+
+
+def as_rows() -> list[tuple]:
+    """Every counter row as a comparable tuple (for checking the kept counters against a rebuild)."""
+    columns = [getattr(CaseCount, name) for name in (*KEY, *COUNTERS)]
+    rows = db.session.execute(sa.select(*columns).order_by(*columns[:5])).all()
+    return [tuple(row) for row in rows if any(row[len(KEY):])]
+

@@ -1,0 +1,81 @@
+"""Daily counters behind the boards, kept in the same transaction as the events they count.
+
+One row per local day, place, service point, team and category holds how many cases were logged,
+signed for (and in time), resolved (and on time, and how long they took, as a histogram), called
+back (rated, satisfied, solved, redone), returned, finished on the spot, and how many round trips
+residents were spared. A board sums rows; it never scans the cases. ``portal.domain.stats`` keeps
+them; ``flask --app portal rebuild-stats`` recomputes them from the timeline.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+
+# Upper bounds, in hours, of the buckets of the time-to-resolve histogram (the last is open).
+HOUR_BUCKETS = (1, 2, 4, 8, 24, 48, 72, 120, 168, 336, 720, None)
+COUNTERS = (
+    "logged", "on_spot", "signed", "signed_in_time", "resolved", "resolved_on_time", "resolve_minutes", "trips_saved",
+    "callbacks", "rated", "satisfied", "with_outcome", "solved", "redone", "returned",
+    *(f"h{n}" for n in range(len(HOUR_BUCKETS))),
+)
+
+
+class CaseCount(db.Model):
+    __tablename__ = "case_counts"
+    __table_args__ = (
+        sa.UniqueConstraint("day", "place_id", "service_point_id", "team_id", "category",
+                            name="uq_case_counts_key"),
+        sa.Index("ix_case_counts_place_day", "place_id", "day"),
+        sa.Index("ix_case_counts_point_day", "service_point_id", "day"),
+        sa.Index("ix_case_counts_team_day", "team_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(index=True)
+    # 0 where a case has no place or team, so that the key stays unique (NULLs never compare equal).
+    place_id: Mapped[int] = mapped_column(default=0)
+    service_point_id: Mapped[int] = mapped_column(default=0)
+    team_id: Mapped[int] = mapped_column(default=0)
+    category: Mapped[str] = mapped_column(sa.String(40), default="")
+    logged: Mapped[int] = mapped_column(default=0)
+    on_spot: Mapped[int] = mapped_column(default=0)
+    signed: Mapped[int] = mapped_column(default=0)
+    signed_in_time: Mapped[int] = mapped_column(default=0)
+    resolved: Mapped[int] = mapped_column(default=0)
+    resolved_on_time: Mapped[int] = mapped_column(default=0)
+    # Minutes from logging to resolution, summed (for the average days to finish of the monthly report).
+    resolve_minutes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    trips_saved: Mapped[int] = mapped_column(default=0)
+    callbacks: Mapped[int] = mapped_column(default=0)
+    rated: Mapped[int] = mapped_column(default=0)
+    satisfied: Mapped[int] = mapped_column(default=0)
+    with_outcome: Mapped[int] = mapped_column(default=0)
+    solved: Mapped[int] = mapped_column(default=0)
+    redone: Mapped[int] = mapped_column(default=0)
+    returned: Mapped[int] = mapped_column(default=0)
+    h0: Mapped[int] = mapped_column(default=0)
+    h1: Mapped[int] = mapped_column(default=0)
+    h2: Mapped[int] = mapped_column(default=0)
+    h3: Mapped[int] = mapped_column(default=0)
+    h4: Mapped[int] = mapped_column(default=0)
+    h5: Mapped[int] = mapped_column(default=0)
+    h6: Mapped[int] = mapped_column(default=0)
+    h7: Mapped[int] = mapped_column(default=0)
+    h8: Mapped[int] = mapped_column(default=0)
+    h9: Mapped[int] = mapped_column(default=0)
+    h10: Mapped[int] = mapped_column(default=0)
+    h11: Mapped[int] = mapped_column(default=0)
+
+
+class BoardMark(db.Model):
+    """When something last happened in a board's scope ("all", "place:12", "point:3", "team:1"), written
+    with every timeline event, so that a board poll can answer 304 Not Modified from one lookup."""
+
+    __tablename__ = "board_marks"
+
+    key: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    changed_at: Mapped[datetime]
