@@ -32,6 +32,9 @@ SHOTS = [
     ("screenshot-case.png", "staff-ls-p01", "FIRST_OPEN_CASE", OFFICE, False, True),
     ("manifest-print.png", "staff-ls-c", "/errands/manifest", A4, True, True),
     ("cards-print.png", "staff-ht-sqt", "/heating/cards?estate=E01&building=1号楼", A4, True, False),
+    ("board-wall.png", "leader", "/boards/wall", WALL, False, False),
+    ("board-village.png", "leader", "/boards/place/V1", OFFICE, False, True),
+    ("report-print.png", "leader", "/boards/report", A4, True, True),
 ]
 
 

@@ -55,7 +55,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
-    from portal import auth, cases, directory, errands, errors, heating, intake, main, supervision, visits, web
+    from portal import auth, boards, cases, directory, errands, errors, heating, intake, main, supervision, visits, web
     from portal.web import guards
 
     web.init_app(app)
@@ -69,6 +69,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.register_blueprint(errands.bp)
     app.register_blueprint(visits.bp)
     app.register_blueprint(heating.bp)
+    app.register_blueprint(boards.bp)
     app.register_blueprint(directory.bp)
     errors.init_app(app)
 

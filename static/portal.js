@@ -10,6 +10,15 @@
       window.print();
       return;
     }
+    var fullscreen = event.target.closest("[data-fullscreen]");
+    if (fullscreen) {
+      if (document.fullscreenElement) {
+        document.exitFullscreen();
+      } else if (document.documentElement.requestFullscreen) {
+        document.documentElement.requestFullscreen();
+      }
+      return;
+    }
     var reload = event.target.closest("[data-reload]");
     if (reload) {
       event.preventDefault();
@@ -24,6 +33,15 @@
     var question = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
+    }
+  });
+
+  // A polled region that carries its ETag sends it back, so that the server can answer 304 (and htmx
+  // leave the region alone) when nothing changed in it.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var etag = event.detail.elt && event.detail.elt.getAttribute("data-etag");
+    if (etag && event.detail.verb === "get") {
+      event.detail.headers["If-None-Match"] = '"' + etag + '"';
     }
   });
 })();

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, make_response, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import refresh as refresh_language
 from flask_login import current_user, login_user, logout_user
 
 from portal import clock
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
         # context outlives one request (a test that also calls the domain), the next request must
         # still load its own user from its own cookie.
         g.pop("_login_user", None)
+        refresh_language()  # Flask-Babel caches the language in ``g`` too
 
     @app.before_request
     def enforce_timeouts():

@@ -299,12 +299,13 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
     case = story.case
     sla = timedelta(hours=item.sla_hours)
     roll = rng.random()
-    if roll < 0.02:
+    # Returns (退回) wait for the station to re-route them: only the last three days still have any.
+    if roll < 0.02 and case.created_at > story.now - timedelta(days=3):
         if story.step(timedelta(hours=rng.uniform(0.5, 8)), E.RETURNED, S.RETURNED, worker,
                       "不属于本站办理范围，请改派", public=False):
             case.owner_id = None
         return
-    if roll < 0.03:
+    if 0.02 <= roll < 0.03:
         story.step(timedelta(hours=rng.uniform(0.2, 6)), E.CANCELLED, S.CANCELLED, staff, "居民撤回申请", public=True)
         return
 
@@ -316,7 +317,8 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
         case.on_spot = True
         story.resolved()
     else:
-        wait = max(sla * rng.uniform(0.01, 0.2), timedelta(hours=rng.uniform(0.5, 30)))
+        # Most cases are signed for within the two working hours; some wait for the next day.
+        wait = timedelta(minutes=rng.uniform(5, 100)) if rng.random() < 0.9 else timedelta(hours=rng.uniform(2, 30))
         if not story.step(wait, E.CLAIMED, S.CLAIMED, worker, public=True):
             return
         case.owner_id, case.claimed_at = worker.id, story.at

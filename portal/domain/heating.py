@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import DomainError, Forbidden, audit, intake, lifecycle, timekeeping
+from portal.domain import DomainError, Forbidden, audit, intake, lifecycle, stats, timekeeping
 from portal.domain.lifecycle import MAX_TEXT, record_event
 from portal.extensions import db
 from portal.models import (
@@ -281,6 +281,7 @@ def record_visit(campaign: Campaign, household: Household, actor: User, result: 
         row.result, row.finding, row.note, row.by, row.at = result, finding, (note or "")[:MAX_TEXT], actor, clock.now()
         row.attempts += 1
     audit.record("campaign_visit", actor=actor, obj=household, changes={"result": (None, result.value)})
+    stats.mark([f"place:{household.place_id}"], clock.now())  # the estate's coverage changed
     db.session.commit()
     return row
 

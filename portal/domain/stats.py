@@ -61,9 +61,14 @@ def touch(case: Case, at: datetime) -> None:
     place_id = case.place.id if case.place is not None else case.place_id
     point_id = case.service_point.id if case.service_point is not None else case.service_point_id
     team_id = case.team.id if case.team is not None else case.team_id
-    keys = ["all", f"place:{place_id or 0}", f"point:{point_id or 0}", f"team:{team_id or 0}"]
+    mark([f"place:{place_id or 0}", f"point:{point_id or 0}", f"team:{team_id or 0}"], at)
+
+
+def mark(keys: list[str], at: datetime) -> None:
+    """Note that the boards of ``keys`` (and the district's) changed at ``at``."""
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(BoardMark).values([{"key": key, "changed_at": at} for key in keys])
+    # "all" first, always: every writer takes the rows in the same order, so two never deadlock.
+    statement = insert(BoardMark).values([{"key": key, "changed_at": at} for key in ["all", *keys]])
     db.session.execute(statement.on_conflict_do_update(index_elements=["key"],
                                                        set_={"changed_at": statement.excluded.changed_at}))
 
@@ -96,7 +101,8 @@ def _local_day(column):
 def _hours(later, earlier):
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.extract("epoch", later - earlier) / 3600.0
-    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 24.0
+    # Whole seconds: julianday's floating point would put exactly one hour just past the 1 h bound.
+    return sa.func.round((sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0) / 3600.0
 
 
 def _grouped(day, select_from, where, counts: dict):

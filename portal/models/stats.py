@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models.people import User
 
 # Upper bounds, in hours, of the buckets of the time-to-resolve histogram (the last is open).
 HOUR_BUCKETS = (1, 2, 4, 8, 24, 48, 72, 120, 168, 336, 720, None)
@@ -79,3 +80,27 @@ class BoardMark(db.Model):
 
     key: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
     changed_at: Mapped[datetime]
+
+
+class WallScreen(db.Model):
+    """A wall screen allowed to show one board's wall view without anyone signed in on it.
+
+    The screen's address holds a random token; only its SHA-256 is kept, so the address is shown once,
+    when a lead creates it. Revoking it stops the screen at its next poll. The wall view it opens shows
+    figures, tiles and case numbers, never a resident's name or phone.
+    """
+
+    __tablename__ = "wall_screens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    # The board it shows: "district"/"all", or "place" and a place's code.
+    scope_kind: Mapped[str] = mapped_column(sa.String(10), default="district")
+    scope_code: Mapped[str] = mapped_column(sa.String(20), default="all")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+
+    created_by: Mapped[User | None] = relationship()

@@ -1,0 +1,105 @@
+"""The cases behind a board figure as a file: CSV in UTF-8 with a BOM (so that Excel on a Chinese PC
+opens it right) or XLSX. Names and phones are masked; no text a spreadsheet would run as a formula."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import datetime
+from urllib.parse import quote
+
+from flask import Response
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from portal import clock
+from portal.domain import audit, privacy
+from portal.domain.boards import Period
+from portal.models import Case, User
+from portal.web.i18n import localized
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def headers() -> list[str]:
+    return [_("Case number"), _("Service item"), _("Category"), _("Place"), _("Service point"), _("Channel"),
+            _("Status"), _("Logged at"), _("Due"), _("Resolved at"), _("Owner"), _("Requester"), _("Phone"),
+            _("Satisfaction")]
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    return clock.local(moment).replace(tzinfo=None, microsecond=0) if moment is not None else None
+
+
+def row(case: Case) -> list:
+    """One case as a row: times are local, without a zone (as a spreadsheet expects)."""
+    return [
+        case.number, localized(case.item), case.item.category_zh, localized(case.place) if case.place else "",
+        localized(case.service_point), str(case.channel.label), str(case.status.label),
+        _local(case.created_at), _local(case.due_at), _local(case.resolved_at),
+        case.owner.display_name if case.owner else "", privacy.mask_name(case.requester_name),
+        privacy.mask_phone(case.requester_phone), str(case.satisfaction.label) if case.satisfaction else "",
+    ]
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _attachment(response: Response, name: str) -> Response:
+    response.headers["Content-Disposition"] = f"attachment; filename={name}; filename*=UTF-8''{quote(name)}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def csv_response(cases: Iterable[Case], name: str) -> Response:
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(headers())
+    writer.writerows([_text(value) for value in row(case)] for case in cases)
+    response = Response(buffer.getvalue(), mimetype="text/csv")
+    response.charset = "utf-8"
+    return _attachment(response, f"{name}.csv")
+
+
+def xlsx_response(cases: Iterable[Case], name: str, title: str) -> Response:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("Cases"))
+    sheet.freeze_panes = "A3"
+    heading = WriteOnlyCell(sheet, title)
+    heading.font = Font(bold=True, size=13)
+    sheet.append([heading])
+    bold = Font(bold=True)
+    sheet.append([_cell(sheet, value, bold) for value in headers()])
+    for case in cases:
+        sheet.append([_cell(sheet, value) for value in row(case)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = Response(buffer.getvalue(),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _attachment(response, f"{name}.xlsx")
+
+
+def _cell(sheet, value, font: Font | None = None) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # text stays text, even when it starts with "="
+    if isinstance(value, datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm"
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def audit_export(user: User, what: str, period: Period, count: int) -> None:
+    """Personal data leaving the portal is written down: who, which figure, which days, how many."""
+    audit.record_alone("export", actor=user, object_type="cases", object_id=what,
+                       reason=f"{period.first}..{period.last}: {count}")

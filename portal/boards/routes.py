@@ -1,0 +1,252 @@
+"""Routes of the boards: a board, its wall view, the cases behind a figure, the monthly report and
+the wall screens.
+
+A board answers a poll whose ETag still holds with 304 before it builds anything: the ETag is made of
+the newest board mark of its scope and of what the page shows (period, language, day, viewer).
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from portal import clock
+from portal.boards import bp, charts, exports
+from portal.boards.forms import MonthForm, PeriodForm, ScreenForm
+from portal.domain import DomainError, NotFound, boards
+from portal.extensions import db
+from portal.models import Role, ServicePoint, WallScreen
+from portal.web.forms import attach_error, options
+from portal.web.guards import allow, allow_signed_in, me, public
+from portal.web.htmx import is_htmx, redirect_to, render
+from portal.web.i18n import localized
+from portal.web.navigation import register
+
+register("boards.index", _l("Boards"), _l("Open, overdue and finished cases and the three rates, by place."),
+         {Role.LEAD, Role.ADMIN, Role.STAFF, Role.BUTLER, Role.TEAM, Role.PROXY})
+
+EXPORT_LIMIT = 100_000
+
+
+@bp.app_template_filter("sparkline")
+def sparkline_filter(values):
+    return charts.sparkline(values)
+
+
+def _scope(kind: str, code: str) -> boards.Scope:
+    """The board's scope if the signed-in user may see it; 404 otherwise (as for a case)."""
+    try:
+        scope = boards.scope_for(kind, code)
+    except NotFound:
+        abort(404)
+    if not boards.may_see(me(), scope):
+        abort(404)
+    return scope
+
+
+def _period() -> tuple[PeriodForm, boards.Period, int]:
+    """The period asked for in the query string; a wrong one is explained beside its field and the
+    board shows this month meanwhile (status 422)."""
+    form = PeriodForm(request.args)
+    if not form.validate():
+        return form, boards.period_for("month"), 422
+    try:
+        return form, boards.period_for(form.period.data, form.first.data, form.last.data), 200
+    except DomainError as error:
+        attach_error(form, error)
+        return form, boards.period_for("month"), 422
+
+
+def _etag(scope: boards.Scope, period: boards.Period, viewer: str, view: str) -> tuple[str, str]:
+    """The ETag of this response and the one its polls will carry (the region alone, rendered for htmx)."""
+    parts = (scope.kind, scope.code, period.kind, period.first, period.last, get_locale(), clock.today(), viewer,
+             view, boards.last_change(scope))
+    base = hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest()[:20]
+    return f"{base}-{'r' if is_htmx() else 'p'}", f"{base}-r"
+
+
+def _not_modified(etag: str):
+    response = make_response("", 304)
+    return _cacheable(response, etag)
+
+
+def _cacheable(response, etag: str):
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/")
+@allow_signed_in
+def index():
+    """Leads and admins go to the district; everyone else chooses among their own boards."""
+    if me().role in (Role.LEAD, Role.ADMIN):
+        return redirect(url_for("boards.board", kind="district", code="all"))
+    mine = boards.boards_of(me())
+    if len(mine) == 1:
+        kind, subject = mine[0]
+        return redirect(url_for("boards.board", kind=kind, code=subject.code))
+    return render("boards/index.html", mine=mine)
+
+
+def _crumbs(scope: boards.Scope) -> list:
+    """The places above a place board, from the top."""
+    crumbs, place = [], scope.place.parent if scope.place else None
+    while place is not None:
+        crumbs.insert(0, place)
+        place = place.parent
+    return crumbs
+
+
+@bp.get("/<kind>/<code>")
+@allow_signed_in
+def board(kind: str, code: str):
+    scope = _scope(kind, code)
+    form, period, status = _period()
+    etag, poll_etag = _etag(scope, period, f"user:{me().id}", "board")
+    if status == 200 and request.if_none_match.contains(etag):
+        return _not_modified(etag)
+    built = boards.build(scope, period, me())
+    response = render("boards/board.html", "board", board=built, form=form, etag=poll_etag, crumbs=_crumbs(scope),
+                      figures=boards.FIGURES, status=status)
+    return _cacheable(response, etag)
+
+
+def _wall(scope: boards.Scope, viewer, screen: WallScreen | None = None):
+    """The wall view: this month's figures, large, every place a tile, for 1920 x 1080 without scrolling."""
+    period = boards.period_for("month")
+    etag, poll_etag = _etag(scope, period, viewer, "wall")
+    if request.if_none_match.contains(etag):
+        return _not_modified(etag)
+    built = boards.build(scope, period, me() if screen is None else None)
+    response = render("boards/wall.html", "wall", board=built, etag=poll_etag, screen=screen)
+    return _cacheable(response, etag)
+
+
+@bp.get("/wall")
+@allow_signed_in
+def wall():
+    """The district's wall view, or a place's with ``?place=<code>``."""
+    place = request.args.get("place")
+    scope = _scope("place", place) if place else _scope("district", "all")
+    return _wall(scope, f"user:{me().id}")
+
+
+@bp.get("/screen/<token>")
+@public
+def screen(token: str):
+    """A wall screen's own address: the wall view of its board, for as long as the screen is not revoked."""
+    found = boards.screen_for(token)
+    if found is None:
+        return render("boards/screen_gone.html", status=404)
+    try:
+        scope = boards.scope_for(found.scope_kind, found.scope_code)
+    except NotFound:
+        return render("boards/screen_gone.html", status=404)
+    boards.seen(found)
+    return _wall(scope, f"screen:{found.id}", found)
+
+
+# --- exports --------------------------------------------------------------------------------------------
+
+@bp.get("/<kind>/<code>/cases.<fmt>")
+@allow_signed_in
+def export(kind: str, code: str, fmt: str):
+    """The cases behind one figure of a board, as CSV (UTF-8 with BOM) or XLSX; names and phones masked."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    scope = _scope(kind, code)
+    form, period, status = _period()
+    figure = request.args.get("figure", "")
+    if status != 200 or figure not in boards.FIGURES:
+        abort(404)
+    query = boards.cases_behind(scope, figure, period, me())
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    if count > EXPORT_LIMIT:
+        flash(_("%(count)s cases are too many for one file (at most %(limit)s): choose a shorter period.",
+                count=count, limit=EXPORT_LIMIT), "error")
+        return redirect(url_for("boards.board", kind=kind, code=code, **request.args.to_dict()))
+    exports.audit_export(me(), f"{kind}:{code}:{figure}", period, count)
+    name = f"{kind}-{code}-{figure}-{period.first:%Y%m%d}-{period.last:%Y%m%d}"
+    cases = db.session.scalars(query.execution_options(yield_per=1000))
+    title = f"{boards.FIGURES[figure]} {period.first:%Y-%m-%d}—{period.last:%Y-%m-%d}"
+    return exports.csv_response(cases, name) if fmt == "csv" else exports.xlsx_response(cases, name, title)
+
+
+# --- the monthly report -------------------------------------------------------------------------------
+
+@bp.get("/report")
+@allow(Role.LEAD, Role.ADMIN, Role.STAFF, Role.BUTLER)
+def report():
+    """The printable monthly report: the district with a row per service point, or one point."""
+    user = me()
+    points = db.session.scalars(sa.select(ServicePoint).filter_by(active=True).order_by(ServicePoint.code)).all()
+    sees_all = user.role in (Role.LEAD, Role.ADMIN)
+    form = MonthForm(request.args)
+    form.point.choices = options(
+        ([(None, _("The whole district"))] if sees_all else [])
+        + [(p.code, localized(p)) for p in points if sees_all or p.id == user.service_point_id])
+    if not sees_all and user.service_point_id is None:
+        abort(404)
+    chosen = form.point.data if sees_all else next(p.code for p in points if p.id == user.service_point_id)
+    point = next((p for p in points if p.code == chosen), None)
+    if chosen and point is None:
+        abort(404)
+    status = 200
+    month = form.month.data if form.validate() and form.month.data else clock.today()
+    if month > clock.today():
+        form.month.errors = [_("The report cannot be for a month still to come.")]
+        month, status = clock.today(), 422
+    form.month.data = date(month.year, month.month, 1)
+    return render("boards/report.html", report=boards.monthly_report(month, point), form=form, status=status)
+
+
+# --- wall screens ---------------------------------------------------------------------------------------
+
+def _screen_form() -> ScreenForm:
+    form = ScreenForm()
+    places = boards.Places()
+    form.place.choices = options([("", _("The whole district"))]
+                                 + [(p.code, localized(p)) for p in places.all.values() if p.active])
+    return form
+
+
+@bp.get("/screens")
+@allow(Role.LEAD, Role.ADMIN)
+def screens():
+    return render("boards/screens.html", form=_screen_form(), screens=boards.screens(), address=None)
+
+
+@bp.post("/screens")
+@allow(Role.LEAD, Role.ADMIN)
+def create_screen():
+    form = _screen_form()
+    if form.validate_on_submit():
+        try:
+            scope = boards.scope_for("place", form.place.data) if form.place.data else boards.scope_for("district", "all")
+            _screen, token = boards.create_screen(me(), form.name.data, scope)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="place")
+        else:
+            address = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("boards.screen", token=token)
+            flash(_("The screen's address is below. Open it on the screen; it is shown only this once."), "success")
+            return render("boards/screens.html", form=_screen_form(), screens=boards.screens(), address=address)
+    return render("boards/screens.html", form=form, screens=boards.screens(), address=None, status=422)
+
+
+@bp.post("/screens/<int:screen_id>/revoke")
+@allow(Role.LEAD, Role.ADMIN)
+def revoke_screen(screen_id: int):
+    found = db.session.get(WallScreen, screen_id)
+    if found is None:
+        abort(404)
+    boards.revoke_screen(me(), found)
+    flash(_("The screen %(name)s no longer shows the board.", name=found.name), "success")
+    return redirect_to(url_for("boards.screens"))

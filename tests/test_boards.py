@@ -1,0 +1,411 @@
+"""Boards: every figure of a village board on a hand-built week, periods, the 304 of a poll with nothing
+new, a constant number of queries whatever the number of cases, exports, the monthly report and the
+wall screens."""
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from portal import clock
+from portal.boards import charts
+from portal.domain import DomainError, boards, intake, lifecycle, metrics, stats, supervision
+from portal.extensions import db
+from portal.models import AuditEntry, Channel, Outcome, Place, Satisfaction, ServicePoint, WallScreen
+from tests.query_count import counting_queries
+from tests.stories import at
+
+Rate = metrics.Rate
+
+
+def place(code):
+    return db.session.scalars(sa.select(Place).filter_by(code=code)).one()
+
+
+@pytest.fixture
+def village(world, make, monkeypatch):
+    """The village 东岙村 (V1) in the week of Monday 23 November 2026, Friday 10:00 now; its hamlets
+    东岙 (H01) and 沙嘴 (H02), and one case in another village:
+
+    A  H01  Mon 09:00 logged, 09:30 signed for, Tue 10:00 resolved, called back solved and satisfied
+    B  H01  Wed 09:00 logged, Thu 09:00 signed for (late); its due time passed: flagged overdue by the sweep
+    C  H02  Fri 09:00 logged, waiting
+    D  H02  Thu 09:00 logged, 09:20 signed for, 10:00 resolved, called back unsolved and dissatisfied: a redo
+    X  H05  Fri 09:00 logged (village V2)
+    """
+    w = world
+    w.h02_home = make.household(w.h02, address="沙嘴3号", phone="13911112222", residents=("李阿姨",))
+    w.h05_home = make.household(place("H05"), address="北崖1号", phone="13933334444", residents=("陈大叔",))
+
+    def log(actor, household, name, phone):
+        return intake.log_case(actor, w.plain_errand, Channel.COUNTER, "代办", name, phone, household=household)
+
+    at(monkeypatch, 2026, 11, 23, 9)
+    a = log(w.staff, w.household, "王大爷", "13912345678")
+    at(monkeypatch, 2026, 11, 23, 9, 30)
+    lifecycle.claim(a, w.proxy)
+    at(monkeypatch, 2026, 11, 24, 10)
+    lifecycle.resolve(a, w.proxy, "办好了")
+    at(monkeypatch, 2026, 11, 25, 9)
+    lifecycle.close(a, w.staff, Outcome.SOLVED, Satisfaction.SATISFIED)
+    b = log(w.staff, w.household, "王大爷", "13912345678")
+    at(monkeypatch, 2026, 11, 26, 9)
+    lifecycle.claim(b, w.proxy)
+    b.due_at = clock.now() + timedelta(hours=1)
+    db.session.commit()
+    d = log(w.staff_p02, w.h02_home, "李阿姨", "13911112222")
+    at(monkeypatch, 2026, 11, 26, 9, 20)
+    lifecycle.claim(d, w.proxy_h02)
+    at(monkeypatch, 2026, 11, 26, 10)
+    lifecycle.resolve(d, w.proxy_h02, "办好了")
+    lifecycle.close(d, w.staff_p02, Outcome.UNSOLVED, Satisfaction.DISSATISFIED)
+    at(monkeypatch, 2026, 11, 27, 9)
+    c = log(w.staff_p02, w.h02_home, "李阿姨", "13911112222")
+    x = log(w.lead, w.h05_home, "陈大叔", "13933334444")
+    at(monkeypatch, 2026, 11, 27, 10)
+    supervision.sweep()
+    w.cases = dict(a=a, b=b, c=c, d=d, x=x)
+    w.v1 = place("V1")
+    return w
+
+
+def week_board(viewer=None):
+    scope = boards.scope_for("place", "V1")
+    return boards.build(scope, boards.period_for("week"), viewer)
+
+
+def test_a_village_board_shows_each_figure_of_its_week(village):
+    board = week_board(village.lead)
+    f = board.figures
+    assert (board.open, board.overdue) == (3, 1)              # B, C, D (reopened); B overdue
+    assert (board.logged_today, board.logged_week) == (1, 4)  # C; A, B, C, D (X is in another village)
+    assert (f.logged, f.resolved) == (4, 2)                   # A and D resolved
+    assert f.timely_sign_for == Rate(2, 3)                    # A and D in time, B late; C not yet due
+    assert f.resolution == Rate(1, 2)                         # A solved, D not
+    assert f.satisfaction == Rate(1, 2)
+    assert f.redo == Rate(1, 2)                               # D redone
+    assert f.on_time_resolution == Rate(2, 2)
+    assert board.previous.logged == 0 and board.change("logged") == 4
+    assert [c.number for c in board.top_overdue] == [village.cases["b"].number]
+    assert board.coverage is None                             # no estates in a village
+
+
+def test_the_tiles_rankings_and_categories_of_a_village(village):
+    board = week_board(village.lead)
+    tiles = {t.place.code: t for t in board.tiles}
+    assert [t.place.code for t in board.tiles] == ["H01", "H02", "H03", "H04"]
+    assert (tiles["H01"].open, tiles["H01"].overdue, tiles["H01"].figures.satisfaction) == (1, 1, Rate(1, 1))
+    assert (tiles["H02"].open, tiles["H02"].overdue, tiles["H02"].figures.satisfaction) == (2, 0, Rate(0, 1))
+    assert (tiles["H01"].level, tiles["H02"].level, tiles["H03"].level) == ("warn", "bad", "ok")
+    assert [t.place.code for t in board.rankings["satisfaction"]][:2] == ["H01", "H02"]
+    assert [t.place.code for t in board.rankings["timely_sign_for"]][:2] == ["H02", "H01"]  # 1/1 before 1/2
+    (category,) = board.categories
+    assert (category.name_zh, category.open, category.logged, category.resolved) == ("便民服务", 3, 4, 2)
+
+
+def test_the_district_counts_every_village_and_a_hamlet_only_itself(village):
+    district = boards.build(boards.scope_for("district", "all"), boards.period_for("week"), village.lead)
+    assert (district.open, district.figures.logged) == (4, 5)
+    assert "H05" in [t.place.code for t in district.tiles] and "V1" not in [t.place.code for t in district.tiles]
+    hamlet = boards.build(boards.scope_for("place", "H02"), boards.period_for("week"), village.lead)
+    assert (hamlet.open, hamlet.figures.logged, hamlet.tiles) == (2, 2, [])
+
+
+def test_trends_are_twelve_weeks_ending_this_week(village):
+    board = week_board(village.lead)
+    assert len(board.weeks) == 12 and board.weeks[-1] == date(2026, 11, 23)
+    assert board.trends["logged"] == [0] * 11 + [4]
+    assert board.trends["satisfaction"] == [None] * 11 + [0.5]
+
+
+def test_a_viewer_sees_only_the_overdue_cases_they_may_see(village):
+    assert week_board(village.proxy_h02).top_overdue == []       # B is an errand of H01
+    assert len(week_board(village.proxy).top_overdue) == 1
+
+
+def test_trips_saved_count_the_residents_cost(village, monkeypatch):
+    case = village.cases["a"]
+    case.trip_saved = True
+    db.session.commit()
+    stats.rebuild()
+    board = week_board(village.lead)
+    assert board.figures.trips_saved == 1
+    assert board.cost_saved == 80 and board.hours_saved == pytest.approx(2 + 40 / 60)
+
+
+def test_an_estate_board_shows_the_campaign_coverage(district, monkeypatch):
+    from portal.domain import heating
+    from portal.models import VisitResult
+
+    campaign = heating.create_campaign(district.lead, "入户走访", [district.e01], clock.today(),
+                                       clock.today() + timedelta(days=30))
+    heating.record_visit(campaign, district.flat, district.butler, VisitResult.VISITED)
+    board = boards.build(boards.scope_for("place", "E01"), boards.period_for("month"), district.lead)
+    visited, households = board.coverage
+    assert visited == 1 and households >= 1
+
+
+# --- periods ----------------------------------------------------------------------------------------
+
+def test_periods_and_the_ones_they_compare_with():
+    friday = date(2026, 11, 27)
+    week = boards.period_for("week", today=friday)
+    assert (week.first, week.last) == (date(2026, 11, 23), friday)
+    assert (week.previous().first, week.previous().last) == (date(2026, 11, 16), date(2026, 11, 20))
+    month = boards.period_for("month", today=date(2026, 3, 31))
+    assert (month.previous().first, month.previous().last) == (date(2026, 2, 1), date(2026, 2, 28))
+    today = boards.period_for("today", today=friday)
+    assert today.previous().first == date(2026, 11, 26)
+    custom = boards.period_for("custom", date(2026, 11, 1), date(2026, 11, 10), today=friday)
+    assert (custom.previous().first, custom.previous().last) == (date(2026, 10, 22), date(2026, 10, 31))
+
+
+@pytest.mark.parametrize("first, last, field", [
+    (None, date(2026, 11, 2), "first"),
+    (date(2026, 11, 2), None, "last"),
+    (date(2026, 11, 5), date(2026, 11, 2), "last"),
+    (date(2026, 11, 5), date(2026, 12, 2), "last"),
+    (date(2025, 1, 1), date(2026, 11, 2), "first"),
+])
+def test_a_wrong_custom_period_names_its_field(first, last, field):
+    with pytest.raises(DomainError) as raised:
+        boards.period_for("custom", first, last, today=date(2026, 11, 27))
+    assert raised.value.field == field
+
+
+def test_a_wrong_period_on_the_page_is_explained_in_chinese_beside_its_field(village, client, auth):
+    auth.login("leader")
+    response = client.get("/boards/place/V1?period=custom&first=2026-11-20&last=2026-11-10")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="last-error"' in page and "结束日期不能早于开始日期" in page
+    assert "2026-11-01 至 2026-11-27" in page  # the month meanwhile
+
+
+def test_a_change_is_in_points_for_rates_and_units_for_counts():
+    assert boards.change(Rate(9, 10), Rate(8, 10)) == 10.0
+    assert boards.change(Rate(1, 3), Rate(0, 0)) is None
+    assert boards.change(12, 9) == 3
+
+
+# --- pages, polling and access -----------------------------------------------------------------------
+
+def test_a_poll_with_nothing_new_is_answered_304_and_a_new_case_changes_the_etag(village, client, auth, monkeypatch):
+    auth.login("leader")
+    first = client.get("/boards/place/V1", headers={"HX-Request": "true"})
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "private, no-cache"
+    etag = first.headers["ETag"]
+    again = client.get("/boards/place/V1", headers={"HX-Request": "true", "If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    # A case in another village does not touch this board...
+    intake.log_case(village.lead, village.plain_errand, Channel.PHONE, "代办", "陈大叔", "13933334444",
+                    household=village.h05_home)
+    assert client.get("/boards/place/V1", headers={"HX-Request": "true", "If-None-Match": etag}).status_code == 304
+    # ...one in this village does.
+    at(monkeypatch, 2026, 11, 27, 10, 5)
+    intake.log_case(village.staff, village.plain_errand, Channel.PHONE, "代办", "王大爷", "13912345678",
+                    household=village.household)
+    changed = client.get("/boards/place/V1", headers={"HX-Request": "true", "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert 'id="board"' in changed.get_data(as_text=True) and "<html" not in changed.get_data(as_text=True)
+
+
+def test_the_etag_differs_by_language_and_period(village, client, auth):
+    auth.login("leader")
+    month = client.get("/boards/place/V1").headers["ETag"]
+    week = client.get("/boards/place/V1?period=week").headers["ETag"]
+    client.post("/language", data={"lang": "en"})
+    english = client.get("/boards/place/V1").headers["ETag"]
+    assert len({month, week, english}) == 3
+
+
+def test_a_board_runs_the_same_queries_with_10_and_with_2000_cases(village, client, auth, make, app):
+    point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P01")).one()
+    auth.login("leader")
+
+    def queries() -> int:
+        stats.rebuild()
+        with counting_queries(app) as statements:
+            assert client.get("/boards/place/V1").status_code == 200
+        return len(statements)
+
+    make.cases(10, village.plain_errand, village.h01, point)
+    few = queries()
+    make.cases(1990, village.plain_errand, village.h01, point, overdue_flagged_at=clock.now())
+    assert queries() == few
+
+
+def test_boards_are_for_the_people_of_their_scope(village, client, auth):
+    auth.login("staff-p01")
+    assert client.get("/boards/point/LS-P01").status_code == 200
+    assert client.get("/boards/place/H01").status_code == 200
+    assert client.get("/boards/point/LS-P02").status_code == 404
+    assert client.get("/boards/district/all").status_code == 404
+    assert client.get("/boards/wall").status_code == 404
+    assert client.get("/boards/place/NOPE").status_code == 404
+    auth.logout()
+    auth.login("proxy-h01")
+    assert client.get("/boards/").headers["Location"].endswith("/boards/place/H01")
+    auth.logout()
+    auth.login("leader")
+    assert client.get("/boards/").headers["Location"].endswith("/boards/district/all")
+    for url in ("/boards/district/all", "/boards/team/T1", "/boards/point/LS-P02", "/boards/wall", "/boards/wall?place=V1"):
+        assert client.get(url).status_code == 200, url
+
+
+def test_the_wall_view_fits_its_tiles_and_polls(village, client, auth):
+    auth.login("leader")
+    page = client.get("/boards/wall").get_data(as_text=True)
+    assert 'hx-trigger="every 30s"' in page and "data-etag=" in page and "wall-page" in page
+    assert page.count('class="wall-tile ') == len(boards.Places().leaves())
+    assert "王大爷" not in page and "13912345678" not in page
+
+
+# --- exports ---------------------------------------------------------------------------------------
+
+def test_the_cases_behind_a_figure_as_xlsx_cell_by_cell(village, client, auth):
+    auth.login("leader")
+    response = client.get("/boards/place/V1/cases.xlsx?period=week&figure=logged")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "已登记 2026-11-23—2026-11-27"
+    assert rows[1][:4] == ("工单编号", "服务事项", "类别", "地点")
+    a = village.cases["a"]
+    first = rows[2]
+    assert first[0] == a.number and first[3] == "东岙" and first[4] == "东岙便民驿站"
+    assert first[7] == clock.local(a.created_at).replace(tzinfo=None, microsecond=0)  # a real date cell
+    assert (first[11], first[12]) == ("王**", "139****5678")
+    assert first[13] == "满意"
+    assert [row[0] for row in rows[2:]] == [village.cases[k].number for k in "abdc"]  # oldest first
+    assert sheet.cell(row=3, column=8).number_format == "yyyy-mm-dd hh:mm"
+
+
+def test_the_csv_export_opens_in_excel_and_runs_no_formulas(village, client, auth):
+    village.cases["c"].requester_name = "=HYPERLINK(\"x\")"
+    db.session.commit()
+    auth.login("leader")
+    response = client.get("/boards/place/V1/cases.csv?period=week&figure=open")
+    assert response.data.startswith("\ufeff".encode())
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][0] == "工单编号" and len(rows) == 4
+    assert all(not cell.startswith("=") for row in rows for cell in row)
+    assert rows[3][11].startswith("'=")
+    audit = db.session.scalars(sa.select(AuditEntry).filter_by(action="export")).one()
+    assert audit.object_id == "place:V1:open" and audit.reason.endswith(": 3")
+
+
+def test_an_export_holds_only_cases_the_viewer_may_see(village, client, auth):
+    auth.login("proxy-h01")
+    rows = list(csv.reader(io.StringIO(client.get("/boards/place/H01/cases.csv?figure=logged&period=week")
+                                       .data.decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == [village.cases["a"].number, village.cases["b"].number]
+    assert client.get("/boards/place/V1/cases.csv?figure=logged").status_code == 404
+    assert client.get("/boards/place/H01/cases.csv?figure=nonsense").status_code == 404
+
+
+@pytest.mark.parametrize("figure, expected", [
+    ("overdue", "b"), ("resolved", "ad"), ("dissatisfied", "d"), ("sign_late", "b"), ("late", ""),
+])
+def test_each_figure_exports_the_cases_it_counts(village, figure, expected):
+    scope = boards.scope_for("place", "V1")
+    numbers = db.session.scalars(boards.cases_behind(scope, figure, boards.period_for("week"), village.lead)).all()
+    assert [c.number for c in numbers] == [village.cases[k].number for k in expected]
+
+
+# --- the monthly report --------------------------------------------------------------------------------
+
+def test_the_monthly_report_of_a_point_and_its_change_from_last_month(village, monkeypatch):
+    point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P01")).one()
+    report = boards.monthly_report(date(2026, 11, 1), point)
+    total = report.total
+    assert (total.figures.logged, total.figures.resolved) == (2, 1)  # A and B; A resolved after 25 hours
+    assert total.average_days == pytest.approx(25 / 24, abs=0.01)
+    assert total.previous.logged == 0 and total.change("logged") == 2 and total.change("average_days") is None
+    assert report.points == []
+    district = boards.monthly_report(date(2026, 11, 1))
+    assert {row.point.code: row.figures.logged for row in district.points} == {"LS-P01": 2, "LS-P02": 2, "LS-P05": 1}
+    assert district.total.figures.satisfaction == Rate(1, 2)
+
+
+def test_the_report_page_prints_and_refuses_a_month_to_come(village, client, auth):
+    auth.login("leader")
+    page = client.get("/boards/report?month=2026-11").get_data(as_text=True)
+    assert "便民服务月报（2026 年 11 月）" in page and "data-print" in page and "东岙便民驿站" in page
+    future = client.get("/boards/report?month=2027-01")
+    assert future.status_code == 422 and "不能生成未来月份的月报" in future.get_data(as_text=True)
+    auth.logout()
+    auth.login("staff-p02")
+    page = client.get("/boards/report?point=LS-P01").get_data(as_text=True)  # staff: their own point only
+    assert "沙嘴便民驿站" in page and "东岙便民驿站" not in page
+
+
+# --- wall screens -----------------------------------------------------------------------------------------
+
+def test_a_wall_screen_shows_its_board_until_revoked(village, client, auth, app):
+    auth.login("leader")
+    created = client.post("/boards/screens", data={"name": "中心大厅", "place": "V1"})
+    page = created.get_data(as_text=True)
+    address = page.split('<code class="feed">')[1].split("</code>")[0]
+    token = address.rsplit("/", 1)[1]
+    listing = client.get("/boards/screens").get_data(as_text=True)
+    assert token not in listing and "中心大厅" in listing
+    screen = db.session.scalars(sa.select(WallScreen)).one()
+    assert screen.token_hash != token and len(screen.token_hash) == 64
+    auth.logout()
+    stranger = app.test_client()
+    shown = stranger.get(f"/boards/screen/{token}")
+    assert shown.status_code == 200 and "东岙村" in shown.get_data(as_text=True)
+    assert stranger.get(f"/boards/screen/{token}", headers={"If-None-Match": shown.headers["ETag"]}).status_code == 304
+    assert stranger.get("/boards/screen/not-a-token").status_code == 404
+    auth.login("leader")
+    client.post(f"/boards/screens/{screen.id}/revoke")
+    gone = stranger.get(f"/boards/screen/{token}")
+    assert gone.status_code == 404 and "已停止显示看板" in gone.get_data(as_text=True)
+    actions = db.session.scalars(sa.select(AuditEntry.action).filter_by(object_type="wall_screens")).all()
+    assert sorted(actions) == ["create", "revoke"]
+
+
+def test_a_screen_needs_a_name_and_is_only_for_leads(village, client, auth):
+    auth.login("leader")
+    response = client.post("/boards/screens", data={"name": " ", "place": ""})
+    assert response.status_code == 422 and "请为大屏命名" in response.get_data(as_text=True)
+    auth.logout()
+    auth.login("staff-p01")
+    assert client.post("/boards/screens", data={"name": "x", "place": ""}).status_code == 403
+
+
+# --- pieces ---------------------------------------------------------------------------------------------------
+
+def test_a_sparkline_scales_to_its_box_and_leaves_gaps():
+    line = charts.sparkline([0, 10, None, 5])
+    assert line.path.startswith("M3.0 29.0 L") and line.path.count("M") == 2
+    assert line.last == (117.0, 16.0)
+    assert charts.sparkline([None, None]).path == ""
+
+
+def test_a_tile_turns_red_at_three_overdue_cases_or_low_satisfaction():
+    empty = metrics.from_sums(dict.fromkeys(stats.COUNTERS, 0))
+    unhappy = metrics.from_sums({**dict.fromkeys(stats.COUNTERS, 0), "rated": 10, "satisfied": 7})
+    h = Place(code="H", name_zh="h")
+    assert boards.Tile(h, empty, 5, 3).level == "bad"
+    assert boards.Tile(h, empty, 5, 1).level == "warn"
+    assert boards.Tile(h, unhappy, 5, 0).level == "bad"
+    assert boards.Tile(h, empty, 5, 0).level == "ok"
+
+
+def test_rebuilding_the_counters_keeps_the_board(village):
+    figures = week_board(village.lead).figures
+    stats.rebuild()
+    assert week_board(village.lead).figures == figures
+
+
+def test_a_case_without_a_place_counts_for_the_district_only(village):
+    intake.log_case(village.staff, village.plain_errand, Channel.COUNTER, "代办", "游客", "13800000000",
+                    address="码头候船室")
+    district = boards.build(boards.scope_for("district", "all"), boards.period_for("week"), village.lead)
+    assert district.figures.logged == 6 and week_board(village.lead).figures.logged == 4
