@@ -38,6 +38,18 @@
 
   // A polled region that carries its ETag sends it back, so that the server can answer 304 (and htmx
   // leave the region alone) when nothing changed in it.
+  // ...and shows when it last asked, even when the answer was "nothing new".
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var region = event.detail.elt;
+    if (!region || !region.getAttribute("data-etag") || !event.detail.successful) {
+      return;
+    }
+    var checked = document.querySelector("#" + region.id + " [data-checked]");
+    if (checked) {
+      checked.textContent = new Date().toTimeString().slice(0, 8);
+    }
+  });
+
   document.addEventListener("htmx:configRequest", function (event) {
     var etag = event.detail.elt && event.detail.elt.getAttribute("data-etag");
     if (etag && event.detail.verb === "get") {

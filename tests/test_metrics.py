@@ -62,12 +62,17 @@ def november(ctx, make):
     case("I", t(11, 15), S.CLOSED, t(11, 15, 11), t(11, 15, 9, 10), t(11, 18), t(11, 16))
     db.session.add_all(cases.values())
 
-    def event(name, at, kind):
-        db.session.add(CaseEvent(case=cases[name], at=at, kind=kind))
+    def event(name, at, kind, **data):
+        db.session.add(CaseEvent(case=cases[name], at=at, kind=kind, data=data or None))
 
+    for name, row in cases.items():  # logged; signed for (in time or not), or missed by the sweep
+        event(name, row.created_at, EventKind.LOGGED)
+        if row.claimed_at and name != "C":
+            event(name, row.claimed_at, EventKind.CLAIMED, in_time=row.claimed_at <= row.sign_due_at)
+    event("D", t(11, 10, 11, 5), EventKind.SIGN_MISSED)
     event("A", t(11, 4), EventKind.RESOLVED)
     event("B", t(11, 10), EventKind.RESOLVED)
-    event("C", t(11, 4, 9, 10), EventKind.FINISHED_ON_SPOT)
+    event("C", t(11, 4, 9, 10), EventKind.FINISHED_ON_SPOT, in_time=True)
     event("G", t(11, 2), EventKind.RESOLVED)
     event("I", t(11, 16), EventKind.RESOLVED)
     event("H", t(11, 6, 10), EventKind.RETURNED)
@@ -149,3 +154,37 @@ def test_the_kept_counters_equal_a_rebuild_from_the_timeline(world, make, monkey
     assert week.logged == 7 and week.returned == metrics.Rate(1, 7) and week.on_the_spot == metrics.Rate(1, 7)
     assert week.redo == metrics.Rate(1, 2) and week.resolved == 5  # two, a redo, on the spot, the incident call
     assert week.timely_sign_for == metrics.Rate(5, 6)  # five signed in time, one missed; the call is never signed
+
+
+def test_cases_that_move_are_counted_where_each_moment_happened(home, make, monkeypatch):
+    """A transfer, a return to another point, a visit moved to another team, a counter item finished
+    after the sweep found it unsigned, a redo that saves a trip: the kept counters still equal a rebuild."""
+    from portal.domain import visits
+    from portal.models import Slot, Team
+
+    w = home
+    p02 = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P02")).one()
+    moved = claimed(w)
+    lifecycle.transfer(moved, w.staff, "应由沙嘴办理", point=p02)
+    lifecycle.claim(moved, w.staff_p02)  # signed for again: the first signature alone counts
+    returned = claimed(w)
+    lifecycle.return_case(returned, w.proxy, "不属于本站")
+    late_counter = log(w, w.counter_item)  # to be signed for by Monday 10:30 (the post's working hours)
+    monkeypatch.setattr(clock, "now", lambda: t(11, 30, 11))
+    supervision.sweep()
+    lifecycle.finish_on_spot(late_counter, w.staff)
+    visit_case = log(w, w.home_item)
+    visit = visits.book(visit_case, w.staff, date(2026, 12, 1), Slot.AM)
+    team2 = db.session.scalars(sa.select(Team).filter_by(code="T2")).one()
+    visits.move(visit, w.lead, date(2026, 12, 2), Slot.PM, team=team2)
+    redo = resolved(w)
+    lifecycle.close(redo, w.staff, Outcome.UNSOLVED, Satisfaction.DISSATISFIED)
+    redo.trip_saved = True
+    lifecycle.resolve(redo, w.proxy, "重办完成")
+    kept = stats.as_rows()
+    stats.rebuild()
+    assert stats.as_rows() == kept
+    late = metrics.figures(CaseCount.place_id == w.h01.id, date(2026, 11, 30), date(2026, 11, 30))
+    # On the 30th: the counter item found unsigned by the sweep (finishing it later does not count it
+    # again), and the redo case signed for at once.
+    assert late.timely_sign_for == metrics.Rate(1, 2)

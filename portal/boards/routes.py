@@ -7,7 +7,7 @@ the newest board mark of its scope and of what the page shows (period, language,
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from portal import clock
 from portal.boards import bp, charts, exports
 from portal.boards.forms import MonthForm, PeriodForm, ScreenForm
-from portal.domain import DomainError, NotFound, boards
+from portal.domain import DomainError, NotFound, access, boards
 from portal.extensions import db
 from portal.models import Role, ServicePoint, WallScreen
 from portal.web.forms import attach_error, options
@@ -62,12 +62,14 @@ def _period() -> tuple[PeriodForm, boards.Period, int]:
         return form, boards.period_for("month"), 422
 
 
-def _etag(scope: boards.Scope, period: boards.Period, viewer: str, view: str) -> tuple[str, str]:
-    """The ETag of this response and the one its polls will carry (the region alone, rendered for htmx)."""
+def _etag(scope: boards.Scope, period: boards.Period, viewer: str, view: str) -> tuple[str, str, datetime | None]:
+    """The ETag of this response, the one its polls will carry (the region alone, rendered for htmx),
+    and when the scope last changed."""
+    changed = boards.last_change(scope)
     parts = (scope.kind, scope.code, period.kind, period.first, period.last, get_locale(), clock.today(), viewer,
-             view, boards.last_change(scope))
+             view, changed)
     base = hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest()[:20]
-    return f"{base}-{'r' if is_htmx() else 'p'}", f"{base}-r"
+    return f"{base}-{'r' if is_htmx() else 'p'}", f"{base}-r", changed
 
 
 def _not_modified(etag: str):
@@ -95,6 +97,11 @@ def index():
     return render("boards/index.html", mine=mine)
 
 
+def _opens() -> frozenset[int] | None:
+    """The places whose boards the user may open (None: every place), so that no link leads to a 404."""
+    return None if me().role in (Role.LEAD, Role.ADMIN) else access.place_ids(me())
+
+
 def _crumbs(scope: boards.Scope) -> list:
     """The places above a place board, from the top."""
     crumbs, place = [], scope.place.parent if scope.place else None
@@ -109,23 +116,23 @@ def _crumbs(scope: boards.Scope) -> list:
 def board(kind: str, code: str):
     scope = _scope(kind, code)
     form, period, status = _period()
-    etag, poll_etag = _etag(scope, period, f"user:{me().id}", "board")
+    etag, poll_etag, changed = _etag(scope, period, f"user:{me().id}", "board")
     if status == 200 and request.if_none_match.contains(etag):
         return _not_modified(etag)
     built = boards.build(scope, period, me())
     response = render("boards/board.html", "board", board=built, form=form, etag=poll_etag, crumbs=_crumbs(scope),
-                      figures=boards.FIGURES, status=status)
+                      figures=boards.FIGURES, changed=changed, opens=_opens(), status=status)
     return _cacheable(response, etag)
 
 
 def _wall(scope: boards.Scope, viewer, screen: WallScreen | None = None):
     """The wall view: this month's figures, large, every place a tile, for 1920 x 1080 without scrolling."""
     period = boards.period_for("month")
-    etag, poll_etag = _etag(scope, period, viewer, "wall")
+    etag, poll_etag, changed = _etag(scope, period, viewer, "wall")
     if request.if_none_match.contains(etag):
         return _not_modified(etag)
     built = boards.build(scope, period, me() if screen is None else None)
-    response = render("boards/wall.html", "wall", board=built, etag=poll_etag, screen=screen)
+    response = render("boards/wall.html", "wall", board=built, etag=poll_etag, screen=screen, changed=changed)
     return _cacheable(response, etag)
 
 
@@ -149,8 +156,9 @@ def screen(token: str):
         scope = boards.scope_for(found.scope_kind, found.scope_code)
     except NotFound:
         return render("boards/screen_gone.html", status=404)
-    boards.seen(found)
-    return _wall(scope, f"screen:{found.id}", found)
+    response = _wall(scope, f"screen:{found.id}", found)
+    boards.seen(found)  # after the page is built: it ends the read transaction
+    return response
 
 
 # --- exports --------------------------------------------------------------------------------------------
@@ -192,9 +200,10 @@ def report():
     form.point.choices = options(
         ([(None, _("The whole district"))] if sees_all else [])
         + [(p.code, localized(p)) for p in points if sees_all or p.id == user.service_point_id])
-    if not sees_all and user.service_point_id is None:
+    own = next((p.code for p in points if p.id == user.service_point_id), None)
+    if not sees_all and own is None:
         abort(404)
-    chosen = form.point.data if sees_all else next(p.code for p in points if p.id == user.service_point_id)
+    chosen = form.point.data if sees_all else own
     point = next((p for p in points if p.code == chosen), None)
     if chosen and point is None:
         abort(404)
@@ -220,7 +229,13 @@ def _screen_form() -> ScreenForm:
 @bp.get("/screens")
 @allow(Role.LEAD, Role.ADMIN)
 def screens():
-    return render("boards/screens.html", form=_screen_form(), screens=boards.screens(), address=None)
+    return _screens_page(_screen_form(), None)
+
+
+def _screens_page(form: ScreenForm, address: str | None, status: int = 200):
+    places = {p.code: p for p in boards.Places().all.values()}
+    return render("boards/screens.html", form=form, screens=boards.screens(), places=places, address=address,
+                  status=status)
 
 
 @bp.post("/screens")
@@ -237,8 +252,8 @@ def create_screen():
         else:
             address = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("boards.screen", token=token)
             flash(_("The screen's address is below. Open it on the screen; it is shown only this once."), "success")
-            return render("boards/screens.html", form=_screen_form(), screens=boards.screens(), address=address)
-    return render("boards/screens.html", form=form, screens=boards.screens(), address=None, status=422)
+            return _screens_page(_screen_form(), address)
+    return _screens_page(form, None, 422)
 
 
 @bp.post("/screens/<int:screen_id>/revoke")

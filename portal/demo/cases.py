@@ -314,6 +314,7 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
                           RESOLUTIONS[Mode.COUNTER], public=True):
             return
         case.owner_id, case.claimed_at, case.resolved_at = staff.id, story.at, story.at
+        story.events[-1].data = {"in_time": story.at <= case.sign_due_at}  # finishing it is signing for it
         case.on_spot = True
         story.resolved()
     else:
@@ -322,6 +323,7 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
         if not story.step(wait, E.CLAIMED, S.CLAIMED, worker, public=True):
             return
         case.owner_id, case.claimed_at = worker.id, story.at
+        story.events[-1].data = {"in_time": story.at <= case.sign_due_at}
         story.restart_clock()
         if not story.step(timedelta(hours=rng.uniform(0.1, 12)), E.STARTED, S.IN_PROGRESS, worker):
             return

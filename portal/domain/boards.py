@@ -98,6 +98,12 @@ class Scope:
     team: Team | None = None
 
     @property
+    def heating_only(self) -> bool:
+        """Only estates: no trips off the island to save."""
+        return bool(self.tiles or self.place) and all(
+            p.kind in (PlaceKind.ESTATE, PlaceKind.DISTRICT) for p in (self.tiles or [self.place]))
+
+    @property
     def subject(self) -> Place | ServicePoint | Team | None:
         """What the board is about (None for the district), for its title."""
         return self.place or self.point or self.team
@@ -180,10 +186,11 @@ class Period:
             return Period(self.kind, self.first - timedelta(days=1), self.last - timedelta(days=1))
         if self.kind == "week":
             return Period(self.kind, self.first - timedelta(days=7), self.last - timedelta(days=7))
-        if self.kind == "month":
+        if self.kind == "month":  # a whole month against the whole month before; part of one, the same days
             first = (self.first - timedelta(days=1)).replace(day=1)
             length = calendar.monthrange(first.year, first.month)[1]
-            return Period(self.kind, first, first.replace(day=min(self.last.day, length)))
+            whole = self.last.day == calendar.monthrange(self.last.year, self.last.month)[1]
+            return Period(self.kind, first, first.replace(day=length if whole else min(self.last.day, length)))
         return Period(self.kind, self.first - timedelta(days=self.days), self.first - timedelta(days=1))
 
 
@@ -575,7 +582,7 @@ def monthly_report(month: date, point: ServicePoint | None = None) -> Report:
     from flask import current_app
 
     period = month_period(month)
-    before = month_period(period.first - timedelta(days=1))
+    before = period.previous()
     fare, hours = current_app.config["TRIP_FARE_YUAN"], current_app.config["TRIP_HOURS"]
     condition = CaseCount.service_point_id == point.id if point is not None else sa.true()
 

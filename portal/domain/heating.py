@@ -281,7 +281,8 @@ def record_visit(campaign: Campaign, household: Household, actor: User, result: 
         row.result, row.finding, row.note, row.by, row.at = result, finding, (note or "")[:MAX_TEXT], actor, clock.now()
         row.attempts += 1
     audit.record("campaign_visit", actor=actor, obj=household, changes={"result": (None, result.value)})
-    stats.mark([f"place:{household.place_id}"], clock.now())  # the estate's coverage changed
+    # The coverage shown on the estate's and its station's boards changed.
+    stats.mark([f"place:{household.place_id}", f"point:{household.place.service_point_id or 0}"], clock.now())
     db.session.commit()
     return row
 

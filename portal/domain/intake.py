@@ -210,7 +210,7 @@ def log_case(
     if mode is Mode.ERRAND:
         case.materials = [CaseMaterial(name=name[:80]) for name in item.material_list]
     record_event(case, actor, EventKind.LOGGED, to_status=CaseStatus.LOGGED, from_status=None, public=True,
-           data={"channel": channel.value}, actor_label=actor_label)
+           data={"channel": channel.value, **stats.where(case)}, actor_label=actor_label)
     db.session.flush()
     stats.bump(case, now, logged=1)
     audit.record("log", actor=actor, obj=case, actor_name="" if actor else actor_label,

@@ -262,16 +262,24 @@ def claim(case: Case, actor: User) -> None:
         db.session.refresh(case)
         raise _claimed_by_someone_else(case)
     db.session.expire(case)
-    data = None
-    if "claimed_at" in values and case.sign_missed_at is None:  # the first signature, not already missed
-        in_time = case.sign_due_at is None or now <= case.sign_due_at
-        stats.bump(case, now, signed=1, signed_in_time=int(in_time))
-        data = {"in_time": in_time}
+    data = stats.where(case)
+    if "claimed_at" in values:
+        data.update(_count_sign_for(case, now))
+    stats.touch(case, now)
     db.session.add(CaseEvent(case_id=case.id, actor_id=actor.id, kind=t.event, from_status=S.LOGGED,
                              to_status=S.CLAIMED, public=True, at=now, data=data))
     audit.record("claim", actor=actor, object_type="cases", object_id=case.id,
                  changes={"status": (S.LOGGED, S.CLAIMED), "owner": (None, actor.username)})
     commit_or_conflict()
+
+
+def _count_sign_for(case: Case, now) -> dict:
+    """Count the first signature (签收) of a case, unless the sweep already counted it as missed."""
+    if case.sign_missed_at is not None or case.sign_due_at is None:
+        return {}
+    in_time = now <= case.sign_due_at
+    stats.bump(case, now, signed=1, signed_in_time=int(in_time))
+    return {"in_time": in_time}
 
 
 def _claimed_by_someone_else(case: Case) -> Conflict:
@@ -315,9 +323,10 @@ def finish_on_spot(case: Case, actor: User, version: int | None = None, note: st
     case.owner = actor
     case.on_spot = True
     data = _resolved_now(case)
-    case.claimed_at = case.resolved_at
+    if case.claimed_at is None:  # finishing it is signing for it
+        case.claimed_at = case.resolved_at
+        data.update(_count_sign_for(case, case.resolved_at))
     stats.bump(case, case.created_at, on_spot=1)
-    stats.bump(case, case.resolved_at, signed=1, signed_in_time=1)
     _move(case, actor, t, _text(note, False), data=data)
 
 
@@ -415,11 +424,14 @@ def return_case(case: Case, actor: User, reason: str, version: int | None = None
     logged it, to be routed again."""
     t = _check(case, actor, "return_case", version)
     reason = _text(reason, True)
-    stats.bump(case, clock.now(), returned=1)  # counted where it was returned from
+    now = clock.now()
+    stats.bump(case, now, returned=1)  # counted where it was returned from
+    stats.touch(case, now)
+    data = stats.where(case)
     case.owner = None
     if case.created_by and case.created_by.service_point_id:
         case.service_point_id = case.created_by.service_point_id
-    _move(case, actor, t, reason)
+    _move(case, actor, t, reason, data=data)
 
 
 def transfer(case: Case, actor: User, reason: str, point: ServicePoint | None = None, owner: User | None = None,
@@ -434,6 +446,7 @@ def transfer(case: Case, actor: User, reason: str, point: ServicePoint | None = 
     if owner is not None:
         _check_worker(owner)
     old_point = case.service_point
+    stats.touch(case, clock.now())  # the board it leaves changes too
     case.service_point = point or owner.service_point or case.service_point
     case.owner = owner
     case.transfer_count += 1

@@ -56,12 +56,19 @@ def bump(case: Case, at: datetime, **increments: int) -> None:
     ))
 
 
+def where(case: Case) -> dict:
+    """The case's place, point and team now, kept in the data of each counted event so that a rebuild
+    counts it where it happened even after the case moved (a transfer, a return, a visit moved)."""
+    place = case.place.id if case.place is not None else case.place_id
+    point = case.service_point.id if case.service_point is not None else case.service_point_id
+    team = case.team.id if case.team is not None else case.team_id
+    return {"scope": [place or 0, point or 0, team or 0]}
+
+
 def touch(case: Case, at: datetime) -> None:
     """Note that something happened in the scopes of ``case`` (for the boards' ETags)."""
-    place_id = case.place.id if case.place is not None else case.place_id
-    point_id = case.service_point.id if case.service_point is not None else case.service_point_id
-    team_id = case.team.id if case.team is not None else case.team_id
-    mark([f"place:{place_id or 0}", f"point:{point_id or 0}", f"team:{team_id or 0}"], at)
+    place_id, point_id, team_id = where(case)["scope"]
+    mark([f"place:{place_id}", f"point:{point_id}", f"team:{team_id}"], at)
 
 
 def mark(keys: list[str], at: datetime) -> None:
@@ -79,7 +86,7 @@ def resolution(case: Case, at: datetime) -> dict:
     on_time = case.due_at is None or at <= case.due_at
     bump(case, at, resolved=1, resolved_on_time=int(on_time), trips_saved=int(case.trip_saved),
          resolve_minutes=round(hours * 60), **{bucket(hours): 1})
-    return {"on_time": on_time, "hours": round(hours, 2), **({"trip": True} if case.trip_saved else {})}
+    return {"on_time": on_time, "hours": round(hours, 2), **({"trip": True} if case.trip_saved else {}), **where(case)}
 
 
 def callback(case: Case, at: datetime, outcome: Outcome | None, satisfaction: Satisfaction, redo: bool) -> None:
@@ -105,10 +112,17 @@ def _hours(later, earlier):
     return sa.func.round((sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0) / 3600.0
 
 
-def _grouped(day, select_from, where, counts: dict):
-    """Rows of (key..., counter...) grouped by day and the case's dimensions."""
-    key = [day.label("day"), sa.func.coalesce(Case.place_id, 0).label("place_id"),
-           Case.service_point_id.label("service_point_id"), sa.func.coalesce(Case.team_id, 0).label("team_id"),
+def _grouped(day, select_from, where, counts: dict, scoped: bool = True):
+    """Rows of (key..., counter...) grouped by day and dimensions: those an event kept in its data
+    (``where``), else the case's own."""
+    scope = CaseEvent.data["scope"]
+    if scoped:
+        dims = [sa.func.coalesce(scope[0].as_integer(), Case.place_id, 0),
+                sa.func.coalesce(scope[1].as_integer(), Case.service_point_id),
+                sa.func.coalesce(scope[2].as_integer(), Case.team_id, 0)]
+    else:
+        dims = [sa.func.coalesce(Case.place_id, 0), Case.service_point_id, sa.func.coalesce(Case.team_id, 0)]
+    key = [day.label("day"), dims[0].label("place_id"), dims[1].label("service_point_id"), dims[2].label("team_id"),
            ServiceItem.category_zh.label("category")]
     query = (sa.select(*key, *[expression.label(name) for name, expression in counts.items()])
              .select_from(select_from).join(ServiceItem, ServiceItem.id == Case.item_id).where(*where)
@@ -117,9 +131,12 @@ def _grouped(day, select_from, where, counts: dict):
 
 
 def rebuild() -> int:
-    """Recompute every counter from the cases, the timeline and the callbacks; return the rows kept."""
+    """Recompute every counter from the timeline and the callbacks; return the rows kept. Each moment is
+    counted where its event says the case was (callbacks: where the case is now)."""
     count, total = sa.func.count, {}
     one = sa.literal(1)
+    events = sa.join(CaseEvent, Case, Case.id == CaseEvent.case_id)
+    day = _local_day(CaseEvent.at)
 
     def add(rows, names):
         for row in rows:
@@ -129,13 +146,14 @@ def rebuild() -> int:
             for name in names:
                 slot[name] += int(getattr(row, name) or 0)
 
-    add(_grouped(_local_day(Case.created_at), Case, [], {
+    add(_grouped(day, events, [CaseEvent.kind == EventKind.LOGGED], {
         "logged": count(), "on_spot": sa.func.sum(sa.case((Case.on_spot, one), else_=0))}), ("logged", "on_spot"))
 
-    signed_at = sa.func.coalesce(Case.sign_missed_at, Case.claimed_at)
-    in_time = sa.and_(Case.sign_missed_at.is_(None), Case.claimed_at <= Case.sign_due_at)
-    add(_grouped(_local_day(signed_at), Case, [signed_at.is_not(None), Case.sign_due_at.is_not(None)], {
-        "signed": count(), "signed_in_time": sa.func.sum(sa.case((in_time, one), else_=0))}),
+    # Signing for: the sweep's "missed" events, and the first signature (its event says whether in time).
+    in_time = CaseEvent.data["in_time"].as_boolean()
+    missed = CaseEvent.kind == EventKind.SIGN_MISSED
+    add(_grouped(day, events, [sa.or_(missed, in_time.is_not(None))], {
+        "signed": count(), "signed_in_time": sa.func.sum(sa.case((sa.and_(~missed, in_time), one), else_=0))}),
         ("signed", "signed_in_time"))
 
     hours = _hours(CaseEvent.at, Case.created_at)
@@ -146,22 +164,24 @@ def rebuild() -> int:
             condition = sa.and_(hours > low, condition)
         buckets[f"h{index}"] = sa.func.sum(sa.case((condition, one), else_=0))
         low = bound
-    # On time as the resolution event recorded it (the due time may have moved since: a redo, an
-    # extension); by the case's due time for events from before the counters existed.
+    # On time and trip saved as the resolution event recorded them (the due time may have moved since:
+    # a redo, an extension); by the case's due time for events from before the counters existed.
     recorded = CaseEvent.data["on_time"].as_boolean()
     on_time = sa.case((recorded.is_not(None), recorded),
                       else_=sa.or_(Case.due_at.is_(None), CaseEvent.at <= Case.due_at))
-    add(_grouped(_local_day(CaseEvent.at), sa.join(CaseEvent, Case, Case.id == CaseEvent.case_id),
-                 [CaseEvent.kind.in_(RESOLUTIONS)], {
-                     "resolved": count(), "resolved_on_time": sa.func.sum(sa.case((on_time, one), else_=0)),
-                     "resolve_minutes": sa.func.sum(sa.func.round(hours * 60)),
-                     "trips_saved": sa.func.sum(sa.case((Case.trip_saved, one), else_=0)),
-                     **buckets}),
+    trip = sa.case((CaseEvent.data["on_time"].as_boolean().is_not(None), CaseEvent.data["trip"].as_boolean()),
+                   else_=Case.trip_saved)
+    add(_grouped(day, events, [CaseEvent.kind.in_(RESOLUTIONS)], {
+        "resolved": count(), "resolved_on_time": sa.func.sum(sa.case((on_time, one), else_=0)),
+        "resolve_minutes": sa.func.sum(sa.func.round(hours * 60)),
+        "trips_saved": sa.func.sum(sa.case((trip, one), else_=0)),
+        **buckets}),
         ("resolved", "resolved_on_time", "resolve_minutes", "trips_saved", *buckets))
 
     rated = CallbackRecord.satisfaction.in_([Satisfaction.SATISFIED, Satisfaction.BASICALLY,
                                              Satisfaction.DISSATISFIED])
-    add(_grouped(_local_day(CallbackRecord.at), sa.join(CallbackRecord, Case, Case.id == CallbackRecord.case_id), [], {
+    callbacks = sa.join(CallbackRecord, Case, Case.id == CallbackRecord.case_id)
+    add(_grouped(_local_day(CallbackRecord.at), callbacks, [], {
         "callbacks": count(),
         "rated": sa.func.sum(sa.case((rated, one), else_=0)),
         "satisfied": sa.func.sum(sa.case((CallbackRecord.satisfaction.in_(
@@ -169,10 +189,9 @@ def rebuild() -> int:
         "with_outcome": sa.func.sum(sa.case((CallbackRecord.outcome.is_not(None), one), else_=0)),
         "solved": sa.func.sum(sa.case((CallbackRecord.outcome == Outcome.SOLVED, one), else_=0)),
         "redone": sa.func.sum(sa.case((sa.and_(rated, CallbackRecord.redo), one), else_=0)),
-    }), ("callbacks", "rated", "satisfied", "with_outcome", "solved", "redone"))
+    }, scoped=False), ("callbacks", "rated", "satisfied", "with_outcome", "solved", "redone"))
 
-    add(_grouped(_local_day(CaseEvent.at), sa.join(CaseEvent, Case, Case.id == CaseEvent.case_id),
-                 [CaseEvent.kind == EventKind.RETURNED], {"returned": count()}), ("returned",))
+    add(_grouped(day, events, [CaseEvent.kind == EventKind.RETURNED], {"returned": count()}), ("returned",))
 
     db.session.execute(sa.delete(CaseCount))
     rows = [dict(zip(KEY, key, strict=True), **values) for key, values in total.items()]

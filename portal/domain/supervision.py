@@ -234,7 +234,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
     for case in missed:
         if _claim_flag(case, Case.sign_missed_at, now):
             record_event(case, None, EventKind.SIGN_MISSED, actor_label=system,
-                         data={"due": case.sign_due_at.isoformat()})
+                         data={"due": case.sign_due_at.isoformat(), **stats.where(case)})
             stats.bump(case, now, signed=1)
             result.sign_missed.append(case.number)
         db.session.commit()

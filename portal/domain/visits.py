@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, access, audit, intake, lifecycle, timekeeping
+from portal.domain import Conflict, DomainError, Forbidden, access, audit, intake, lifecycle, stats, timekeeping
 from portal.domain.lifecycle import MAX_TEXT, record_event
 from portal.extensions import db
 from portal.models import (
@@ -171,6 +171,7 @@ def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | Non
     visit = Visit(case=case, household_id=case.household_id, team=team, day=day, slot=slot, kind=kind,
                   booked_by=actor, booked_at=clock.now())
     db.session.add(visit)
+    stats.touch(case, clock.now())  # the board of the team it leaves, if any
     case.team = team
     record_event(case, actor, EventKind.VISIT_BOOKED, public=True, actor_label="" if actor else "system",
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
@@ -205,6 +206,7 @@ def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = N
         return
     _check_slot(team, day, slot, visit.case, excluding=visit.id)
     old = f"{visit.team.code} {visit.day} {visit.slot.value}"
+    stats.touch(visit.case, clock.now())
     visit.team, visit.day, visit.slot = team, day, slot
     visit.case.team = team
     record_event(visit.case, actor, EventKind.VISIT_MOVED, public=True,
