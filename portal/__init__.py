@@ -55,22 +55,31 @@ def create_app(config: type | dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
-    from portal import auth, boards, cases, directory, errands, errors, heating, intake, main, supervision, visits, web
+    from portal import (
+        auth,
+        boards,
+        cases,
+        directory,
+        errands,
+        errors,
+        heating,
+        intake,
+        lookup,
+        main,
+        notices,
+        open311,
+        supervision,
+        visits,
+        web,
+    )
     from portal.web import guards
 
     web.init_app(app)
     auth.init_app(app)
     guards.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(main.bp)
-    app.register_blueprint(intake.bp)
-    app.register_blueprint(cases.bp)
-    app.register_blueprint(supervision.bp)
-    app.register_blueprint(errands.bp)
-    app.register_blueprint(visits.bp)
-    app.register_blueprint(heating.bp)
-    app.register_blueprint(boards.bp)
-    app.register_blueprint(directory.bp)
+    for area in (auth, main, intake, cases, supervision, errands, visits, heating, boards, open311, lookup, notices,
+                 directory):
+        app.register_blueprint(area.bp)
     errors.init_app(app)
 
     from portal import cli

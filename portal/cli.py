@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(schedule_care_visits)
     app.cli.add_command(print_cards)
     app.cli.add_command(rebuild_stats)
+    app.cli.add_command(api_key)
 
 
 @click.command("demo-data")
@@ -94,9 +95,10 @@ def create_admin(username: str, name: str, password: str) -> None:
 @with_appcontext
 def sweep() -> None:
     """Urge, flag overdue cases and put problem cases under supervision (idempotent; run from cron)."""
-    from portal.domain import supervision
+    from portal.domain import supervision, throttle
 
     result = supervision.sweep()
+    throttle.purge()
     click.echo(f"reminded {len(result.reminded)}, flagged overdue {len(result.overdue)}, "
                f"put under supervision {len(result.supervised)}")
 
@@ -143,3 +145,52 @@ def rebuild_stats() -> None:
     from portal.domain import stats
 
     click.echo(f"{stats.rebuild()} counter rows written")
+
+
+@click.group("api-key")
+def api_key() -> None:
+    """Keys of the kiosks and systems that use Open311 (also under Directory > API keys)."""
+
+
+@api_key.command("create")
+@click.option("--point", "point_code", required=True, help="Code of the service point its cases go to.")
+@click.option("--name", required=True, help="The kiosk or system, e.g. kiosk-1.")
+@click.option("--channel", type=click.Choice(["kiosk", "wechat"]), default="kiosk", show_default=True)
+@with_appcontext
+def api_key_create(point_code: str, name: str, channel: str) -> None:
+    """Make a key and print it once (only its fingerprint is kept)."""
+    from portal.domain import DomainError, apikeys
+    from portal.models import Channel, ServicePoint
+
+    point = db.session.scalars(sa.select(ServicePoint).filter_by(code=point_code)).first()
+    try:
+        key, secret = apikeys.create(None, point, name, Channel(channel), actor_name="cli")
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from None
+    click.echo(f"key for {key.name} at {point.code} ({channel}); shown only now:")
+    click.echo(secret)
+
+
+@api_key.command("list")
+@with_appcontext
+def api_key_list() -> None:
+    from portal.domain import apikeys
+
+    for key in apikeys.all_keys():
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        click.echo(f"{key.id:>4}  {key.prefix}…  {key.name:<20} {key.service_point.code:<8} {key.channel.value:<7} {state}")
+
+
+@api_key.command("revoke")
+@click.argument("name")
+@with_appcontext
+def api_key_revoke(name: str) -> None:
+    """Revoke the active key of a kiosk or system, by its name."""
+    from portal.domain import apikeys
+    from portal.models import ApiKey
+
+    key = db.session.scalars(sa.select(ApiKey).filter_by(name=name, revoked_at=None)).first()
+    if key is None:
+        raise click.ClickException(f"no active key named {name}")
+    apikeys.revoke(None, key, actor_name="cli")
+    click.echo(f"revoked the key of {name}")

@@ -45,6 +45,16 @@ class Config:
     # The address residents reach the public lookup pages at (printed in the QR codes of the cards).
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
+    # Open311: requests a minute per API key, and reads a minute per address without one; who to ask.
+    OPEN311_KEY_RATE_PER_MINUTE = 60
+    OPEN311_READ_RATE_PER_MINUTE = 120
+    OPEN311_CONTACT = "便民服务中心 信息化岗"
+    # The public lookup: wrong guesses allowed per case number, and per address (a kiosk serves many
+    # residents), in LOOKUP_WINDOW_MINUTES.
+    LOOKUP_ATTEMPTS = 5
+    LOOKUP_ADDRESS_ATTEMPTS = 20
+    LOOKUP_WINDOW_MINUTES = 15
+
     # Households of the elderly living alone get a care visit this often.
     CARE_INTERVAL_DAYS = 30
 

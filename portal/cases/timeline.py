@@ -35,6 +35,7 @@ ACTORS = {
     "system": _l("System"),
     "resident": _l("The resident"),
     "kiosk": _l("Self-service kiosk"),
+    "wechat": _l("WeChat"),
     "care-schedule": _l("Care visit schedule"),
 }
 

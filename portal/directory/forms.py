@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from portal.domain import timekeeping
-from portal.models import CaseStatus, DayKind, Mode, PlaceKind, PointKind, Role
+from portal.models import CaseStatus, Channel, DayKind, Mode, PlaceKind, PointKind, Role
 from portal.web.forms import Phone, enum_options, options
 
 CODE = Regexp(r"^[A-Z0-9][A-Z0-9-]{0,19}$", message=_l("Use capital letters, digits and hyphens, at most 20."))
@@ -128,3 +128,13 @@ class CalendarDayForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Length(max=40)], description=_l("E.g. 国庆节, 台风停航."))
     service_point_id = SelectField(_l("Service point"), coerce=_coerce_optional_int,
                                    description=_l("Leave empty for the whole district."))
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField(_l("Kiosk or system"), validators=[InputRequired(_l("Name the kiosk or system.")),
+                                                          Length(max=60)],
+                       description=_l("For example kiosk-1 or wechat."))
+    point = SelectField(_l("Service point"), validate_choice=False,
+                        description=_l("Its cases go to this point (errands and visits to the point of the place)."))
+    channel = SelectField(_l("Cases arrive as"), choices=options(
+        (c.value, c.label) for c in (Channel.KIOSK, Channel.WECHAT)))

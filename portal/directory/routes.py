@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.directory import bp
 from portal.directory.forms import (
+    ApiKeyForm,
     CalendarDayForm,
     CannedReplyForm,
     PlaceForm,
@@ -19,12 +20,14 @@ from portal.directory.forms import (
     TeamForm,
     UserForm,
 )
-from portal.domain import DomainError, directory
+from portal.domain import DomainError, apikeys, directory
 from portal.extensions import db
 from portal.models import (
+    ApiKey,
     CalendarDay,
     CannedReply,
     CaseStatus,
+    Channel,
     DayKind,
     Place,
     Role,
@@ -298,3 +301,48 @@ def end_sessions(row_id: int):
     directory.end_sessions(user, me())
     flash(_("%(name)s has been signed out everywhere.", name=user.display_name), "success")
     return redirect_to(url_for("directory.edit", section_key="users", row_id=user.id))
+
+
+# --- API keys of kiosks and other systems (Open311) -------------------------------------------------------
+
+def _key_form() -> ApiKeyForm:
+    form = ApiKeyForm()
+    points = db.session.scalars(sa.select(ServicePoint).filter_by(active=True).order_by(ServicePoint.code)).all()
+    form.point.choices = options([(p.code, f"{p.code} {localized(p)}") for p in points])
+    return form
+
+
+@bp.get("/api-keys/")
+@allow(Role.ADMIN)
+def api_keys():
+    """Keys of the kiosks and systems that log cases through Open311 (/open311/v2/)."""
+    return render("directory/api_keys.html", form=_key_form(), keys=apikeys.all_keys(), secret=None)
+
+
+@bp.post("/api-keys/")
+@allow(Role.ADMIN)
+def create_api_key():
+    form = _key_form()
+    if form.validate_on_submit():
+        point = db.session.scalars(sa.select(ServicePoint).filter_by(code=form.point.data)).first()
+        try:
+            key, secret = apikeys.create(me(), point, form.name.data, Channel(form.channel.data))
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error, default_field="name")
+        else:
+            flash(_("The key of %(name)s is below. Copy it into the kiosk now: it is shown only this once.",
+                    name=key.name), "success")
+            return render("directory/api_keys.html", form=_key_form(), keys=apikeys.all_keys(), secret=secret)
+    return render("directory/api_keys.html", form=form, keys=apikeys.all_keys(), secret=None, status=422)
+
+
+@bp.post("/api-keys/<int:key_id>/revoke")
+@allow(Role.ADMIN)
+def revoke_api_key(key_id: int):
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        abort(404)
+    apikeys.revoke(me(), key)
+    flash(_("The key of %(name)s is revoked; its kiosk can no longer log cases.", name=key.name), "success")
+    return redirect_to(url_for("directory.api_keys"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, redirect, request, session, url_for
 from flask_login import current_user
 
-from portal.domain import notify
+from portal.domain import notices, notify
 from portal.main import bp
 from portal.web.guards import allow_signed_in, me, public
 from portal.web.htmx import render, safe_next
@@ -15,7 +15,7 @@ from portal.web.navigation import entries_for
 @allow_signed_in
 def home():
     """Show the signed-in user's home page: the pages of their role."""
-    return render("main/home.html", entries=entries_for(current_user))
+    return render("main/home.html", entries=entries_for(current_user), notices=notices.for_user(me()))
 
 
 @bp.post("/language")

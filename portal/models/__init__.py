@@ -30,6 +30,7 @@ from portal.models.heating import (
 )
 from portal.models.people import FailedLogin, Role, Team, User, team_places, user_places
 from portal.models.places import Household, Place, PlaceKind, PointKind, Resident, ServicePoint
+from portal.models.public import ApiKey, Notice, RateHit
 from portal.models.stats import COUNTERS, HOUR_BUCKETS, BoardMark, CaseCount, WallScreen
 from portal.models.supervision import (
     ExtensionRequest,
@@ -41,7 +42,7 @@ from portal.models.supervision import (
 from portal.models.visits import ACTIVE_VISITS, Slot, Visit, VisitKind, VisitStatus
 
 __all__ = [
-    "COUNTERS", "HOUR_BUCKETS", "BoardMark", "CaseCount", "WallScreen",
+    "COUNTERS", "HOUR_BUCKETS", "BoardMark", "CaseCount", "WallScreen", "ApiKey", "Notice", "RateHit",
     "Campaign", "CampaignVisit", "DutyShift", "Finding", "Incident", "VisitResult", "campaign_places",
     "incident_places",
     "ACTIVE_VISITS", "Slot", "Visit", "VisitKind", "VisitStatus",

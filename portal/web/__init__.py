@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask_babel import gettext, ngettext
 from flask_login import current_user
 
@@ -24,6 +24,14 @@ def init_app(app: Flask) -> None:
         # SQLite's write lock; every other request takes it up front (portal.extensions).
         if request.method in SAFE_METHODS:
             g._begin_token = set_begin_mode("DEFERRED")
+
+    @app.before_request
+    def refuse_nul_characters():
+        # No text a person types contains NUL; PostgreSQL cannot store it, and it only ever comes from
+        # a client probing the parsers.
+        for values in (request.args, request.form):
+            if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+                abort(400)
 
     @app.teardown_request
     def restore_begin_mode(_exc):

@@ -7,19 +7,20 @@ that caused one fails.
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from portal import create_app
 from tests.conftest import config_for
+from tests.live import LiveServer
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 PHONE = {"width": 390, "height": 844}
+EXPECTED_STATUS = re.compile(r"^Failed to load resource: the server responded with a status of (409|422|429) ")
 OFFICE = {"width": 1366, "height": 768}
 
 
@@ -33,22 +34,6 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
-
-
-class LiveServer:
-    def __init__(self, app):
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(5)
 
 
 @pytest.fixture
@@ -90,6 +75,8 @@ class Pages:
 
     def _console(self, message):
         text = message.text
+        if EXPECTED_STATUS.search(text):  # a form answered with its errors (422), a conflict, a throttle
+            return
         if message.type == "error" or "Content Security Policy" in text or "Content-Security-Policy" in text:
             self.problems.append(f"console {message.type}: {text}")
 

@@ -1,0 +1,64 @@
+"""The public self-service lookup (自助查询): a resident follows a case with its number and the last four
+digits of the phone it was logged with; kiosk and WeChat cases are rated there once resolved.
+
+Wrong guesses are throttled per address and per case number, in the database, so that guessing the
+four digits (10,000 tries) is hopeless: after LOOKUP_ATTEMPTS wrong tries on a number, or
+LOOKUP_ADDRESS_ATTEMPTS from one address, in LOOKUP_WINDOW_MINUTES, even the right answer waits.
+A case that does not exist and a wrong phone get the same answer.
+"""
+from __future__ import annotations
+
+import hmac
+import re
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.domain import DomainError, throttle
+from portal.extensions import db
+from portal.models import Case, CaseEvent
+
+NUMBER = re.compile(r"^[A-Z]{2,8}-\d{8}-\d{4,6}$")
+
+
+class Throttled(DomainError):
+    status = 429
+
+
+def _limits() -> tuple[int, int, int]:
+    config = current_app.config
+    return config["LOOKUP_ATTEMPTS"], config["LOOKUP_ADDRESS_ATTEMPTS"], config["LOOKUP_WINDOW_MINUTES"] * 60
+
+
+def find(number: str, last_four: str, address: str) -> Case:
+    """The case, if ``last_four`` are the last four digits of its phone; DomainError otherwise."""
+    number = (number or "").strip().upper()
+    last_four = (last_four or "").strip()
+    if not NUMBER.match(number):
+        raise DomainError(_l("Enter the case number as printed on the slip, e.g. LS-20261128-0001."), field="number")
+    if not re.fullmatch(r"\d{4}", last_four):
+        raise DomainError(_l("Enter the last four digits of the phone number you gave."), field="last_four")
+    per_case, per_address, window = _limits()
+    if throttle.exceeded(f"lookup-case:{number}", per_case, window) or \
+            throttle.exceeded(f"lookup-ip:{address}", per_address, window):
+        raise Throttled(_l("Too many wrong tries. Please wait %(minutes)d minutes, or ask at the service point.",
+                           minutes=window // 60))
+    case = db.session.scalars(
+        sa.select(Case).where(Case.number == number)
+        .options(joinedload(Case.item), joinedload(Case.service_point), joinedload(Case.place),
+                 selectinload(Case.events).joinedload(CaseEvent.actor), selectinload(Case.materials))
+    ).first()
+    phone = case.requester_phone if case is not None else "0000"
+    if case is None or not hmac.compare_digest(phone[-4:], last_four):
+        throttle.hit(f"lookup-case:{number}", per_case, window)
+        throttle.hit(f"lookup-ip:{address}", per_address, window)
+        raise DomainError(_l("No case matches this number and these digits. Check the slip and try again."),
+                          field="number")
+    return case
+
+
+def public_events(case: Case) -> list[CaseEvent]:
+    """The timeline the resident sees: the events marked for them, oldest first."""
+    return [event for event in case.events if event.public]

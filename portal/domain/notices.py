@@ -1,0 +1,160 @@
+"""Notices (信息发布): staff publish them for a place (and the places below it) or the whole district,
+with a period of validity; kiosks and the public pages show the current ones, staff see theirs on the
+home page. Bodies are Markdown or plain text, turned into HTML that keeps only harmless tags."""
+from __future__ import annotations
+
+from datetime import date
+
+import markdown
+import nh3
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import clock
+from portal.domain import Conflict, DomainError, Forbidden, access, audit
+from portal.extensions import db
+from portal.models import Notice, Place, Role, User
+
+MAX_BODY = 5000
+TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h3", "h4", "blockquote", "code", "pre", "hr"}
+
+
+def html(body: str) -> Markup:
+    """The body as HTML: Markdown rendered, then everything but a few harmless tags removed."""
+    rendered = markdown.markdown(body or "", extensions=["nl2br"], output_format="html")
+    clean = nh3.clean(rendered, tags=TAGS, attributes={"a": {"href", "title"}},
+                      url_schemes={"http", "https", "mailto", "tel"}, link_rel="noopener noreferrer")
+    return Markup(clean)  # sanitised by nh3 just above
+
+
+def publishable_places(user: User) -> list[Place] | None:
+    """The places ``user`` may publish for; None means any place and the whole district."""
+    if user.role in (Role.LEAD, Role.ADMIN):
+        return None
+    ids = set(access.place_ids(user))
+    if user.service_point_id:
+        ids |= set(db.session.scalars(sa.select(Place.id).where(Place.service_point_id == user.service_point_id)))
+    return list(db.session.scalars(sa.select(Place).where(Place.id.in_(ids), Place.active).order_by(Place.code)))
+
+
+def _check(user: User, place: Place | None) -> None:
+    allowed = publishable_places(user)
+    if allowed is None:
+        return
+    if place is None:
+        raise Forbidden(_l("Only station heads and leaders publish for the whole district."))
+    if place.id not in {p.id for p in allowed}:
+        raise Forbidden(_l("You may publish only for the places you cover."))
+
+
+def _validate(title: str, body: str, valid_from: date | None, valid_to: date | None) -> tuple[str, str]:
+    title, body = (title or "").strip(), (body or "").strip()
+    if not title:
+        raise DomainError(_l("Give the notice a title."), field="title")
+    if len(title) > 100:
+        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=100, m=len(title)), field="title")
+    if len(body) > MAX_BODY:
+        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=MAX_BODY, m=len(body)),
+                          field="body")
+    if valid_from is None:
+        raise DomainError(_l("Enter the first day the notice shows."), field="valid_from")
+    if valid_to is None:
+        raise DomainError(_l("Enter the last day the notice shows."), field="valid_to")
+    if valid_to < valid_from:
+        raise DomainError(_l("The last day cannot come before the first day."), field="valid_to")
+    return title, body
+
+
+def publish(user: User, title: str, body: str, place: Place | None, valid_from: date | None,
+            valid_to: date | None) -> Notice:
+    _check(user, place)
+    title, body = _validate(title, body, valid_from, valid_to)
+    notice = Notice(title=title, body=body, place=place, valid_from=valid_from, valid_to=valid_to, created_by=user)
+    db.session.add(notice)
+    db.session.flush()
+    audit.record("publish", actor=user, obj=notice, reason=place.code if place else "all")
+    db.session.commit()
+    return notice
+
+
+def may_edit(user: User, notice: Notice) -> bool:
+    if user.role in (Role.LEAD, Role.ADMIN):
+        return True
+    allowed = publishable_places(user) or []
+    return notice.place_id is not None and notice.place_id in {p.id for p in allowed}
+
+
+def update(user: User, notice: Notice, version: int, title: str, body: str, place: Place | None,
+           valid_from: date | None, valid_to: date | None) -> None:
+    if not may_edit(user, notice):
+        raise Forbidden(_l("You may publish only for the places you cover."))
+    _check(user, place)
+    title, body = _validate(title, body, valid_from, valid_to)
+    if notice.version != version:
+        raise _stale(notice)
+    changes = audit.apply_changes(notice, {"title": title, "body": body, "place_id": place.id if place else None,
+                                           "valid_from": valid_from, "valid_to": valid_to})
+    audit.record("update", actor=user, obj=notice, changes=changes)
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale(notice) from None
+
+
+def _stale(notice: Notice) -> Conflict:
+    return Conflict(_l("Someone changed this notice while you were editing it; your changes were not saved. "
+                       "Here is the notice as it is now."))
+
+
+def withdraw(user: User, notice: Notice) -> None:
+    if not may_edit(user, notice):
+        raise Forbidden(_l("You may publish only for the places you cover."))
+    if notice.withdrawn_at is None:
+        notice.withdrawn_at = clock.now()
+        audit.record("withdraw", actor=user, obj=notice)
+        db.session.commit()
+
+
+def _ancestors(place: Place | None) -> list[int]:
+    ids = []
+    while place is not None:
+        ids.append(place.id)
+        place = place.parent
+    return ids
+
+
+def current(place: Place | None = None, day: date | None = None, places: list[int] | None = None) -> list[Notice]:
+    """Notices showing today for ``place`` (its own, those of the places above it, and the district's),
+    or for any of ``places``; newest first."""
+    day = day or clock.today()
+    query = sa.select(Notice).options(joinedload(Notice.place)).where(
+        Notice.withdrawn_at.is_(None), Notice.valid_from <= day, Notice.valid_to >= day)
+    if places is not None:
+        query = query.where(sa.or_(Notice.place_id.is_(None), Notice.place_id.in_(places)))
+    elif place is not None:
+        query = query.where(sa.or_(Notice.place_id.is_(None), Notice.place_id.in_(_ancestors(place))))
+    return list(db.session.scalars(query.order_by(Notice.valid_from.desc(), Notice.id.desc())))
+
+
+def for_user(user: User) -> list[Notice]:
+    """What a signed-in user sees on the home page: every current notice for a lead, else the district's
+    and those of the places they cover (and the places above them)."""
+    if user.role in access.SEE_ALL:
+        return current()
+    ids = set(access.place_ids(user))
+    for place in list(user.places):
+        ids.update(_ancestors(place))
+    return current(places=list(ids))
+
+
+def managed_by(user: User) -> list[Notice]:
+    """Notices a user may edit, current and past, newest first."""
+    query = sa.select(Notice).options(joinedload(Notice.place), joinedload(Notice.created_by))
+    allowed = publishable_places(user)
+    if allowed is not None:
+        query = query.where(Notice.place_id.in_([p.id for p in allowed]))
+    return list(db.session.scalars(query.order_by(Notice.created_at.desc()).limit(200)))

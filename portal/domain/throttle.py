@@ -1,0 +1,49 @@
+"""Throttles kept in the database, so that they hold across every worker and server: API keys per
+minute, anonymous Open311 reads per address, and guesses on the public lookup.
+
+Each counter is one ``RateHit`` row per key and window, bumped with an upsert in a short transaction
+of its own (also from a GET, whose own transaction only reads). ``flask sweep`` deletes old windows.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal import clock
+from portal.extensions import begin_mode, db
+from portal.models import RateHit
+
+
+def _window(now: datetime, seconds: int) -> datetime:
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+
+
+def hit(key: str, limit: int, seconds: int) -> bool:
+    """Count one more for ``key`` in the current window of ``seconds``; True while within ``limit``."""
+    window = _window(clock.now(), seconds)
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(RateHit).values(key=key[:120], window_start=window, count=1)
+    statement = statement.on_conflict_do_update(index_elements=["key", "window_start"],
+                                                set_={"count": RateHit.count + 1}).returning(RateHit.count)
+    db.session.rollback()  # whatever the request read so far; the count is written on its own
+    with begin_mode("IMMEDIATE"):
+        count = db.session.execute(statement).scalar_one()
+        db.session.commit()
+    return count <= limit
+
+
+def exceeded(key: str, limit: int, seconds: int) -> bool:
+    """Whether ``key`` has already reached ``limit`` in the current window (without counting)."""
+    window = _window(clock.now(), seconds)
+    count = db.session.scalar(sa.select(RateHit.count).where(RateHit.key == key[:120], RateHit.window_start == window))
+    return (count or 0) >= limit
+
+
+def purge(older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete windows that ended long ago (the sweep calls this)."""
+    result = db.session.execute(sa.delete(RateHit).where(RateHit.window_start < clock.now() - older_than))
+    db.session.commit()
+    return result.rowcount or 0

@@ -1,0 +1,96 @@
+"""Routes of the public lookup. Nothing here needs a login; a case is shown only to whoever gives its
+number and the last four digits of its phone, and guesses are throttled (``domain/lookup``)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, request
+from flask_babel import gettext as _
+
+from portal.domain import DomainError, heating, lifecycle, lookup, notices
+from portal.extensions import db
+from portal.lookup import bp
+from portal.lookup.forms import LookupForm, RatingForm
+from portal.models import Case, Channel, Household, Outcome, Place, Satisfaction
+from portal.web.forms import attach_error
+from portal.web.guards import public
+from portal.web.htmx import render
+
+
+def _place(code: str | None) -> Place | None:
+    if not code:
+        return None
+    return db.session.scalars(sa.select(Place).where(Place.code == code, Place.active)).first()
+
+
+def _page(form: LookupForm, status: int = 200, **extra):
+    place = _place(form.place.data or request.args.get("place"))
+    return render("lookup/index.html", form=form, place=place, notices=notices.current(place), status=status,
+                  **extra)
+
+
+def _case_page(case: Case, form: LookupForm, rating: RatingForm | None = None, status: int = 200,
+               problem: str | None = None):
+    rateable = case.channel in (Channel.KIOSK, Channel.WECHAT) and case.status.value == "resolved"
+    if rating is None and rateable:
+        rating = RatingForm(formdata=None, number=case.number, last_four=form.last_four.data, place=form.place.data)
+    return render("lookup/case.html", case=case, form=form, rating=rating if rateable else None,
+                  events=lookup.public_events(case), status=status, problem=problem)
+
+
+@bp.get("/")
+@public
+def index():
+    """The lookup form, and the notices of the kiosk's place (``?place=H01``)."""
+    form = LookupForm(formdata=None, place=request.args.get("place", ""))
+    return _page(form)
+
+
+@bp.post("/")
+@public
+def find():
+    form = LookupForm()
+    if not form.validate():
+        return _page(form, 422)
+    try:
+        case = lookup.find(form.number.data, form.last_four.data, request.remote_addr or "")
+    except DomainError as error:
+        attach_error(form, error)
+        return _page(form, error.status if error.status == 429 else 422)
+    return _case_page(case, form)
+
+
+@bp.post("/rate")
+@public
+def rate():
+    """A resident rates a resolved kiosk or WeChat case (others are rated by the point's callback)."""
+    form = RatingForm()
+    try:
+        case = lookup.find(form.number.data, form.last_four.data, request.remote_addr or "")
+    except DomainError as error:
+        attach_error(form, error)
+        return _page(form, error.status if error.status == 429 else 422)
+    if not form.validate():
+        return _case_page(case, form, form, 422)
+    try:
+        lifecycle.rate_by_resident(case, Outcome(form.outcome.data), Satisfaction(form.satisfaction.data),
+                                   form.comment.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        return _case_page(lookup.find(form.number.data, form.last_four.data, request.remote_addr or ""), form,
+                          status=422, problem=str(error.message))
+    return render("lookup/case.html", case=case, form=form, rating=None, events=lookup.public_events(case),
+                  thanks=_("Thank you for rating our service."))
+
+
+@bp.get("/h/<code>")
+@public
+def household(code: str):
+    """The page a convenience card's QR code opens: who to call, the notices of the estate, the lookup."""
+    found = db.session.scalars(sa.select(Household).where(Household.code == code, Household.active)).first()
+    if found is None:
+        abort(404)
+    place = found.place
+    form = LookupForm(formdata=None, place=place.code)
+    return render("lookup/household.html", place=place, butler=heating.butler_of(place), form=form,
+                  point=place.service_point, notices=notices.current(place),
+                  incident=heating.open_incident(place))

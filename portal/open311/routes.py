@@ -1,0 +1,144 @@
+"""Routes of Open311 GeoReport v2. Reads are open to anyone (and show nothing personal); logging a
+request takes the API key of a kiosk or system. Every answer, errors included, is in the format the
+path asks for; requests are throttled per key, and per address for reads without one."""
+from __future__ import annotations
+
+from flask import current_app, request
+
+from portal import clock
+from portal.domain import apikeys, open311, throttle
+from portal.domain.open311 import Open311Error
+from portal.extensions import csrf, db
+from portal.open311 import bp
+from portal.open311.formats import error, respond
+from portal.web.guards import public
+
+FMT = "<any(xml, json):fmt>"
+csrf.exempt(bp)  # API clients authenticate with their key, not with a session cookie
+
+
+@bp.errorhandler(400)
+def bad_request(_problem):
+    return error(request.view_args.get("fmt", "xml") if request.view_args else "xml", 400, "the request is malformed")
+
+
+@bp.errorhandler(Open311Error)
+def open311_error(problem: Open311Error):
+    db.session.rollback()
+    return error(request.view_args.get("fmt", "xml") if request.view_args else "xml", problem.status,
+                 problem.description)
+
+
+def _throttle(key=None) -> None:
+    config = current_app.config
+    if key is not None:
+        allowed = throttle.hit(f"api-key:{key.id}", config["OPEN311_KEY_RATE_PER_MINUTE"], 60)
+    else:
+        allowed = throttle.hit(f"open311-ip:{request.remote_addr}", config["OPEN311_READ_RATE_PER_MINUTE"], 60)
+    if not allowed:
+        raise Open311Error(429, "too many requests; try again in a minute")
+
+
+def _read_throttle() -> None:
+    key = apikeys.authenticate(request.args.get("api_key"))
+    _throttle(key)
+
+
+@bp.get("/discovery.<any(xml, json):fmt>")
+@public
+def discovery(fmt: str):
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return respond(fmt, "discovery", {
+        "changeset": "2026-11-28T00:00:00+08:00",
+        "contact": current_app.config["OPEN311_CONTACT"],
+        "key_service": "API keys are issued by the portal's administrators (目录管理 › 接口密钥).",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": base + "/open311/v2",
+            "changeset": "2026-11-28T00:00:00+08:00",
+            "type": "production",
+            "formats": ["text/xml", "application/json"],
+        }],
+    })
+
+
+@bp.get(f"/v2/services.{FMT}")
+@public
+def services(fmt: str):
+    _read_throttle()
+    return respond(fmt, "services", [{
+        "service_code": item.code,
+        "service_name": item.name_zh,
+        "description": open311.notice(item),
+        "metadata": bool(open311.attributes(item)),
+        "type": "realtime",
+        "keywords": open311.keywords(item),
+        "group": item.category_zh,
+    } for item in open311.services()])
+
+
+@bp.get(f"/v2/services/<code>.{FMT}")
+@public
+def definition(code: str, fmt: str):
+    _read_throttle()
+    item = open311.service(code)
+    return respond(fmt, "service_definition", {
+        "service_code": item.code,
+        "attributes": [{
+            "variable": attribute.variable,
+            "code": attribute.code,
+            "datatype": attribute.datatype,
+            "required": attribute.required,
+            "datatype_description": attribute.datatype_description,
+            "order": order,
+            "description": attribute.description,
+            **({"values": [{"key": key, "name": name} for key, name in attribute.values]} if attribute.values else {}),
+        } for order, attribute in enumerate(open311.attributes(item), 1)],
+    })
+
+
+@bp.post(f"/v2/requests.{FMT}")
+@public
+def create(fmt: str):
+    key = apikeys.authenticate(request.form.get("api_key"))
+    if key is None:
+        raise Open311Error(403, "api_key is missing, unknown or revoked")
+    _throttle(key)
+    key = apikeys.authenticate(request.form.get("api_key"))  # the throttle's own commit ended the transaction
+    key.last_used_at = clock.now()
+    case = open311.submit(key, request.form)  # commits the case with the key's last use
+    return respond(fmt, "service_requests", [{
+        "service_request_id": case.number,
+        "token": open311.token_for(case),
+        "service_notice": open311.notice(case.item),
+        "account_id": "",
+    }], 201)
+
+
+@bp.get(f"/v2/requests.{FMT}")
+@public
+def requests_(fmt: str):
+    _read_throttle()
+    return respond(fmt, "service_requests", [open311.fields(case) for case in open311.find(request.args)])
+
+
+@bp.get(f"/v2/requests/<number>.{FMT}")
+@public
+def one(number: str, fmt: str):
+    _read_throttle()
+    return respond(fmt, "service_requests", [open311.fields(open311.one(number))])
+
+
+@bp.get(f"/v2/tokens/<token>.{FMT}")
+@public
+def token(token: str, fmt: str):
+    _read_throttle()
+    case = open311.case_for_token(token)
+    return respond(fmt, "service_requests", [{"service_request_id": case.number, "token": token}])
+
+
+@bp.route("/v2/<path:rest>", methods=["GET", "POST"])
+@public
+def unknown(rest: str):
+    fmt = "json" if rest.endswith(".json") else "xml"
+    return error(fmt, 404, "no such resource; see /open311/discovery.xml")
