@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import Config, from_environment, normalise_database_url
 from portal.extensions import babel, configure_sqlite, csrf, db, migrate
@@ -39,6 +40,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     else:
         app.config.from_object(config)
 
+    if app.config["PROXY_COUNT"]:
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     os.makedirs(app.instance_path, exist_ok=True)
     _settle_database_url(app)
     _settle_secret_key(app)

@@ -21,6 +21,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(print_cards)
     app.cli.add_command(rebuild_stats)
     app.cli.add_command(api_key)
+    app.cli.add_command(purge_personal_data)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
 
 
 @click.command("demo-data")
@@ -194,3 +197,42 @@ def api_key_revoke(name: str) -> None:
         raise click.ClickException(f"no active key named {name}")
     apikeys.revoke(None, key, actor_name="cli")
     click.echo(f"revoked the key of {name}")
+
+
+@click.command("purge-personal-data")
+@click.option("--years", type=int, default=None, help="Instead of RETENTION_YEARS.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be cleared.")
+@with_appcontext
+def purge_personal_data(years: int | None, dry_run: bool) -> None:
+    """Clear residents' personal data from cases finished longer ago than the retention period."""
+    from portal.domain import retention
+
+    result = retention.purge(years, dry_run=dry_run, actor_name="cli")
+    verb = "would clear" if dry_run else "cleared"
+    click.echo(f"{verb} {result.cases} cases finished before {result.cutoff:%Y-%m-%d} "
+               f"({result.notes} notes, {result.comments} callback comments, {result.files} files)")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup(path: str) -> None:
+    """Copy the database to PATH while it runs (readable by its owner only)."""
+    from portal.domain import backups
+
+    size = backups.backup(path)
+    click.echo(f"backed up to {path} ({size:,} bytes)")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask: the current data is replaced.")
+@with_appcontext
+def restore(path: str, yes: bool) -> None:
+    """Replace the database with a backup (stop the portal first)."""
+    from portal.domain import backups
+
+    if not yes:
+        click.confirm("This replaces every row of the current database. Is the portal stopped?", abort=True)
+    backups.restore(path)
+    click.echo(f"restored from {path}")

@@ -19,6 +19,10 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh_CN", "en")
 
+    # How many proxies (nginx...) stand in front of the portal and set X-Forwarded-For/-Proto; the client's
+    # address, which the throttles and the audit log use, is read through them (docs/DEPLOY.md).
+    PROXY_COUNT = 0
+
     SESSION_COOKIE_NAME = "portal_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -49,11 +53,17 @@ class Config:
     OPEN311_KEY_RATE_PER_MINUTE = 60
     OPEN311_READ_RATE_PER_MINUTE = 120
     OPEN311_CONTACT = "便民服务中心 信息化岗"
+    # The one jurisdiction this endpoint serves; a request naming another gets 404.
+    OPEN311_JURISDICTION = "xihaian"
     # The public lookup: wrong guesses allowed per case number, and per address (a kiosk serves many
     # residents), in LOOKUP_WINDOW_MINUTES.
     LOOKUP_ATTEMPTS = 5
     LOOKUP_ADDRESS_ATTEMPTS = 20
     LOOKUP_WINDOW_MINUTES = 15
+
+    # Cases finished longer ago than this lose the resident's personal data (`flask purge-personal-data`);
+    # set it to what the district's archive rules require.
+    RETENTION_YEARS = 5
 
     # Households of the elderly living alone get a care visit this often.
     CARE_INTERVAL_DAYS = 30

@@ -154,3 +154,25 @@ def test_admin_adds_a_canned_reply_for_one_item(app, client, admin, make):
         assert reply.item_id == item.id and reply.status is None
     empty = client.post("/directory/replies/new", data={"item_id": "", "status": "", "text": ""})
     assert empty.status_code == 422 and 'id="text-error">此项必填。' in empty.get_data(as_text=True)
+
+
+def test_admin_searches_and_exports_the_audit_log(app, client, admin, make):
+    import csv
+    import io
+
+    from portal.models import AuditEntry
+
+    make.user(Role.STAFF, username="wang", phone="13912345678")
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": "wang", "password": "wrong-password"})
+    client.post("/auth/login", data={"username": "root", "password": "correct-horse-7"})
+    page = client.get("/directory/audit/?action=login_failed").get_data(as_text=True)
+    assert "wang" in page and "<code>login_failed</code>" in page and "<code>login</code>" not in page
+    response = client.get("/directory/audit.csv?q=wang")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][0] == "时间" and any(row[3] == "login_failed" for row in rows[1:])
+    assert "13912345678" not in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(sa.select(AuditEntry).filter_by(action="export", object_type="audit_entries")).one()
+    bad = client.get("/directory/audit/?first=not-a-date")
+    assert bad.status_code == 422

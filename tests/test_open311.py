@@ -1,5 +1,6 @@
 """Open311 GeoReport v2: every endpoint in XML and JSON, each error as the spec answers it, nothing
 personal in any read, the georeport client from PyPI, and random bodies that never cause a 500."""
+import base64
 import json
 from datetime import timedelta
 from xml.etree import ElementTree as ET
@@ -36,6 +37,10 @@ def post(client, secret, fmt="json", **fields):
     data = {"api_key": secret, "service_code": "CV05", "address_id": "H01", "description": "帮我代购降压药",
             "first_name": "大爷", "last_name": "王", "phone": "13912345678", **fields}
     return client.post(f"{V2}/requests.{fmt}", data={k: v for k, v in data.items() if v is not None})
+
+
+def basic(secret):
+    return {"Authorization": "Basic " + base64.b64encode(f"kiosk:{secret}".encode()).decode()}
 
 
 def errors(response, fmt):
@@ -161,7 +166,8 @@ def test_an_address_a_place_code_or_coordinates_locate_a_request(client, kiosk):
     ({"api_key": None}, 403, "api_key"),
     ({"api_key": "p311_wrong"}, 403, "api_key"),
     ({"service_code": None}, 400, "service_code is required"),
-    ({"service_code": "XX99"}, 400, "service_code XX99"),
+    ({"service_code": "XX99"}, 404, "service_code XX99 not found"),
+    ({"jurisdiction_id": "elsewhere"}, 404, "jurisdiction_id"),
     ({"address_id": None}, 400, "a location is required"),
     ({"address_id": "NOWHERE"}, 400, "address_id NOWHERE"),
     ({"address_id": None, "lat": "north", "long": "1"}, 400, "lat and long"),
@@ -214,7 +220,7 @@ def logged(client, kiosk):
 
 @pytest.mark.parametrize("fmt", ["xml", "json"])
 def test_requests_carry_the_spec_fields_and_nothing_personal(client, logged, fmt):
-    response = client.get(f"{V2}/requests.{fmt}")
+    response = client.get(f"{V2}/requests.{fmt}?api_key={logged.secret}")
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     for personal in ("王大爷", "13912345678", "5678", "东岙8号", "帮我代购降压药", "药已送到"):
@@ -235,7 +241,8 @@ def test_requests_carry_the_spec_fields_and_nothing_personal(client, logged, fmt
 
 def test_requests_filter_by_id_service_status_and_dates(client, logged):
     def ids(query):
-        return [r["service_request_id"] for r in json.loads(client.get(f"{V2}/requests.json?{query}").data)]
+        response = client.get(f"{V2}/requests.json?{query}", headers=basic(logged.secret))
+        return [r["service_request_id"] for r in json.loads(response.data)]
 
     first, second, third = logged.numbers
     assert ids(f"service_request_id={third},{first}&status=open") == [third, first]  # ids override the rest
@@ -246,32 +253,38 @@ def test_requests_filter_by_id_service_status_and_dates(client, logged):
     today = clock.local(clock.now()).date()
     assert ids(f"start_date={today - timedelta(days=100)}T00:00:00%2B08:00&end_date={today - timedelta(days=20)}T00:00:00Z") == []
     assert len(ids(f"start_date={today}T00:00:00%2B08:00")) == 3
+    assert len(ids(f"start_date={today - timedelta(days=2)}&end_date={today}")) == 3  # a date alone: the whole day
 
 
 @pytest.mark.parametrize("query, says", [
     ("start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z", "90 days"),
+    ("end_date=0001-01-02T00:00:00Z", "W3C"),
+    ("start_date=9999-12-31T23:00:00-12:00", "W3C"),
     ("start_date=2026-06-01T00:00:00Z&end_date=2026-05-01T00:00:00Z", "before"),
     ("start_date=yesterday", "W3C"),
     ("status=pending", "open or closed"),
 ])
-def test_bad_request_queries_are_400(client, world, query, says):
+def test_bad_request_queries_are_400(client, kiosk, query, says):
     for fmt in ("xml", "json"):
-        response = client.get(f"{V2}/requests.{fmt}?{query}")
+        response = client.get(f"{V2}/requests.{fmt}?{query}&api_key={kiosk.secret}")
         assert response.status_code == 400 and says in errors(response, fmt)[0][1]
 
 
-def test_requests_default_to_90_days_and_at_most_1000(client, world, make, monkeypatch):
+def test_requests_default_to_90_days_and_at_most_1000(client, kiosk, make, monkeypatch):
+    world = kiosk
     point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P01")).one()
     at(monkeypatch, 2026, 7, 1, 9)
     make.cases(1, world.plain_errand, world.h01, point)  # five months ago
     at(monkeypatch, 2026, 11, 27, 9)
     make.cases(1001, world.plain_errand, world.h01, point)
-    assert len(json.loads(client.get(f"{V2}/requests.json").data)) == 1000
+    assert len(json.loads(client.get(f"{V2}/requests.json?api_key={kiosk.secret}").data)) == 1000
 
 
 @pytest.mark.parametrize("fmt", ["xml", "json"])
 def test_one_request_and_its_token(client, logged, fmt):
     number = logged.numbers[1]
+    assert client.get(f"{V2}/requests/{number}.{fmt}").status_code == 403  # reading requests takes a key
+    client.environ_base["HTTP_AUTHORIZATION"] = basic(logged.secret)["Authorization"]
     response = client.get(f"{V2}/requests/{number}.{fmt}")
     assert response.status_code == 200
     found = json.loads(response.data)[0] if fmt == "json" else {
@@ -287,15 +300,22 @@ def test_one_request_and_its_token(client, logged, fmt):
             else ET.fromstring(answer.data).findtext("request/service_request_id")).startswith("LS-")
     forged = client.get(f"{V2}/tokens/{token.split('-')[0]}-0000000000000000.{fmt}")
     assert forged.status_code == 404
+    assert client.get(f"{V2}/tokens/1-é.{fmt}").status_code == 404 and client.get(f"{V2}/tokens/١-ab.{fmt}").status_code == 404
 
 
 # --- the georeport client from PyPI, against a served portal -----------------------------------------------
 
-def test_the_georeport_client_reads_services_definitions_and_requests(app, logged):
+def test_the_georeport_client_reads_services_definitions_and_requests(app, logged, tmp_path, monkeypatch):
+    """The client from PyPI, unchanged: it has no place for a key on reads, so it authenticates the way
+    any HTTP client can, with the key as the password of a ~/.netrc entry."""
     from georeport import GeoReport
 
     from tests.live import LiveServer
 
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login kiosk-1 password {logged.secret}\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
     with LiveServer(app) as server:
         for fmt in ("json", "xml"):
             client = GeoReport(f"{server.url}/open311/v2", output_format=fmt)
@@ -325,6 +345,27 @@ def test_random_post_bodies_never_cause_a_server_error(client, kiosk, form, fmt,
     if with_key:
         form = {**form, "api_key": kiosk.secret}
     response = client.post(f"{V2}/requests.{fmt}", data=form)
-    assert response.status_code in (201, 400, 403, 429), response.data
+    assert response.status_code in (201, 400, 403, 404, 429), response.data
     if response.status_code != 201:
         assert errors(response, fmt)[0][0] == response.status_code
+
+
+def test_reading_requests_takes_a_key_but_the_catalog_does_not(client, logged):
+    assert client.get(f"{V2}/services.xml").status_code == 200
+    refused = client.get(f"{V2}/requests.xml")
+    assert refused.status_code == 403 and "api_key" in errors(refused, "xml")[0][1]
+    assert client.get(f"{V2}/requests.xml", headers=basic("p311_wrong")).status_code == 403
+    assert client.get(f"{V2}/requests.xml?jurisdiction_id=xihaian", headers=basic(logged.secret)).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["DELETE", "PUT"])
+def test_other_methods_and_paths_answer_in_the_spec_format(client, ctx, method):
+    response = client.open(f"{V2}/services.json", method=method)
+    assert response.status_code == 405 and errors(response, "json")[0][0] == 405
+    assert errors(client.get("/open311/elsewhere.xml"), "xml")[0][0] == 404
+
+
+def test_a_throttled_client_is_told_when_to_retry(client, kiosk, app):
+    app.config["OPEN311_KEY_RATE_PER_MINUTE"] = 1
+    post(client, kiosk.secret)
+    assert post(client, kiosk.secret).headers["Retry-After"] == "60"

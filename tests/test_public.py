@@ -139,9 +139,11 @@ def test_a_village_notice_shows_in_its_hamlets(client, world):
 
 def test_notice_bodies_keep_only_harmless_html(world):
     html = str(notices.html('<script>alert(1)</script><img src=x onerror=alert(2)>[link](javascript:alert(3)) '
-                            '[ok](https://example.org) <b onclick="x()">b</b>'))
+                            '[away](https://example.org) [here](/lookup/) [call](tel:053286801008) '
+                            '<b onclick="x()">b</b>'))
     assert "<script" not in html and "<img" not in html and "onerror" not in html and "onclick" not in html
-    assert "javascript:" not in html and 'href="https://example.org"' in html and 'rel="noopener noreferrer"' in html
+    assert "javascript:" not in html and "example.org" not in html  # a kiosk's browser stays on the portal
+    assert 'href="/lookup/"' in html and 'href="tel:053286801008"' in html and 'rel="noopener noreferrer"' in html
 
 
 def test_staff_publish_only_for_their_places(world):
@@ -237,3 +239,41 @@ def test_a_key_only_logs_as_a_kiosk_or_wechat(world):
         apikeys.create(world.admin, point, "x", Channel.COUNTER)
     assert raised.value.field == "channel"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiKey)) == 0
+
+
+def test_full_width_digits_from_a_phone_keyboard_work(client, world):
+    case = log(world)
+    assert look(client, case.number, "５６７８").status_code == 200
+
+
+def test_a_right_answer_does_not_use_up_the_tries(client, world):
+    case = log(world)
+    for _ in range(8):
+        assert look(client, case.number, "5678").status_code == 200
+
+
+def test_the_lookup_page_is_never_cached_and_returns_to_the_start(client, world):
+    case = in_progress(world)
+    lifecycle.add_note(case, world.proxy, "请王大爷带身份证370211195001011236，电话13912345678", public=True)
+    response = look(client, case.number, "5678", place="H01")
+    page = response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert 'http-equiv="refresh" content="120;url=/lookup/?place=H01"' in page
+    assert "370211195001011236" not in page and "370211********1236" in page and "139****5678" in page
+
+
+def test_a_kiosk_without_a_place_shows_the_districts_notices_only(client, world):
+    today = clock.today()
+    notices.publish(world.staff, "东岙停水通知", "", world.h01, today, today)
+    notices.publish(world.lead, "全域通知", "", None, today, today)
+    page = client.get("/lookup/").get_data(as_text=True)
+    assert "全域通知" in page and "东岙停水通知" not in page
+    assert "东岙停水通知" not in client.get("/lookup/?place=NOPE").get_data(as_text=True)
+
+
+def test_a_withdrawn_notice_cannot_be_edited(world):
+    today = clock.today()
+    notice = notices.publish(world.lead, "临时", "", world.h01, today, today)
+    notices.withdraw(world.lead, notice)
+    with pytest.raises(DomainError):
+        notices.update(world.lead, notice, notice.version, "改", "", world.h01, today, today)

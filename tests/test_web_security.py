@@ -80,3 +80,30 @@ def test_an_error_never_shows_a_trace(app):
     assert response.status_code == 500
     assert "secret detail" not in html and "Traceback" not in html
     assert "出错了" in html
+
+
+def test_a_token_from_another_session_is_refused(csrf_app):
+    first, second = csrf_app.test_client(), csrf_app.test_client()
+    foreign = re.search(r'"X-CSRFToken": "([^"]+)"', first.get("/auth/login").get_data(as_text=True)).group(1)
+    second.get("/auth/login")
+    response = second.post("/language", data={"lang": "en"}, headers={"X-CSRFToken": foreign})
+    assert response.status_code == 400
+
+
+def test_over_https_cookies_are_secure_and_hsts_is_sent(app):
+    app.config["SESSION_COOKIE_SECURE"] = True
+    client = app.test_client()
+    response = client.get("/auth/login", base_url="https://localhost")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    cookies = response.headers.getlist("Set-Cookie")
+    assert cookies and all("Secure" in cookie for cookie in cookies)
+
+
+def test_a_body_larger_than_16_mb_is_refused_with_a_chinese_page(client):
+    response = client.post("/auth/login", data=b"x" * (16 * 1024 * 1024 + 1),
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413 and "请返回并选择较小的文件" in response.get_data(as_text=True)
+
+
+def test_nul_characters_are_refused(client):
+    assert client.get("/lookup/?place=H01%00").status_code == 400

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.cases import bp, timeline
 from portal.cases.forms import ACTION_FORMS, EditForm, TimelineNoteForm
-from portal.domain import Conflict, DomainError, Forbidden, access, lifecycle, notify, presence, queues
+from portal.domain import Conflict, DomainError, Forbidden, access, lifecycle, notify, presence, privacy, queues
 from portal.extensions import db
 from portal.models import (
     CannedReply,
@@ -94,7 +94,7 @@ def _full(number: str) -> Case:
     return _load(
         number,
         joinedload(Case.item), joinedload(Case.place), joinedload(Case.owner), joinedload(Case.service_point),
-        joinedload(Case.household), joinedload(Case.merged_into), joinedload(Case.team),
+        joinedload(Case.household), joinedload(Case.merged_into), joinedload(Case.team), joinedload(Case.resident),
         selectinload(Case.events).joinedload(CaseEvent.actor),
     )
 
@@ -190,6 +190,20 @@ def _note_form() -> TimelineNoteForm:
 def show(number: str):
     """Show a case: details, timeline, materials, and the actions the user may take."""
     return _case_page(_full(number))
+
+
+@bp.post("/<number>/id-number")
+@allow_signed_in
+def reveal_id_number(number: str):
+    """Show the requester's full ID number, on an explicit click, and write down who saw it."""
+    case = _load(number, joinedload(Case.resident))
+    if case.resident is None or not case.resident.id_number:
+        abort(404)
+    privacy.reveal_id_number(me(), case.resident, case)
+    template = "cases/_id_number.html" if is_htmx() else "cases/id_number.html"
+    response = render(template, full=case.resident.id_number, case=case)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/<number>/act/<name>")

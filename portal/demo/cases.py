@@ -300,12 +300,12 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
     sla = timedelta(hours=item.sla_hours)
     roll = rng.random()
     # Returns (退回) wait for the station to re-route them: only the last three days still have any.
-    if roll < 0.02 and case.created_at > story.now - timedelta(days=3):
-        if story.step(timedelta(hours=rng.uniform(0.5, 8)), E.RETURNED, S.RETURNED, worker,
+    if roll < 0.08 and story.now - timedelta(days=3) < case.created_at < story.now - timedelta(hours=2):
+        if story.step(timedelta(hours=rng.uniform(0.2, 1.5)), E.RETURNED, S.RETURNED, worker,
                       "不属于本站办理范围，请改派", public=False):
             case.owner_id = None
         return
-    if 0.02 <= roll < 0.03:
+    if 0.08 <= roll < 0.09:
         story.step(timedelta(hours=rng.uniform(0.2, 6)), E.CANCELLED, S.CANCELLED, staff, "居民撤回申请", public=True)
         return
 

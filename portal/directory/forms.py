@@ -138,3 +138,14 @@ class ApiKeyForm(FlaskForm):
                         description=_l("Its cases go to this point (errands and visits to the point of the place)."))
     channel = SelectField(_l("Cases arrive as"), choices=options(
         (c.value, c.label) for c in (Channel.KIOSK, Channel.WECHAT)))
+
+
+class AuditSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Who, object id, address or reason"))
+    action = SelectField(_l("Action"), validate_choice=False)
+    object_type = SelectField(_l("Object"), validate_choice=False)
+    first = DateField(_l("From"), validators=[Optional()])
+    last = DateField(_l("To"), validators=[Optional()])

@@ -1,17 +1,21 @@
 """Routes of the directory area: one list, form and (de)activation per kind of row."""
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import abort, flash, request, url_for
+from flask import abort, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.directory import bp
 from portal.directory.forms import (
     ApiKeyForm,
+    AuditSearchForm,
     CalendarDayForm,
     CannedReplyForm,
     PlaceForm,
@@ -20,7 +24,7 @@ from portal.directory.forms import (
     TeamForm,
     UserForm,
 )
-from portal.domain import DomainError, apikeys, directory
+from portal.domain import DomainError, apikeys, audit, directory
 from portal.extensions import db
 from portal.models import (
     ApiKey,
@@ -36,6 +40,7 @@ from portal.models import (
     Team,
     User,
 )
+from portal.web import format_local
 from portal.web.forms import attach_error, options
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
@@ -346,3 +351,60 @@ def revoke_api_key(key_id: int):
     apikeys.revoke(me(), key)
     flash(_("The key of %(name)s is revoked; its kiosk can no longer log cases.", name=key.name), "success")
     return redirect_to(url_for("directory.api_keys"))
+
+
+# --- the audit log -----------------------------------------------------------------------------------------
+
+AUDIT_PAGE = 100
+AUDIT_EXPORT_LIMIT = 100_000
+
+
+def _audit_query(form: AuditSearchForm):
+    return audit.search(form.q.data.strip() if form.q.data else "", form.action.data or "",
+                        form.object_type.data or "", form.first.data, form.last.data)
+
+
+def _audit_form() -> AuditSearchForm:
+    form = AuditSearchForm(request.args)
+    actions, types = audit.kinds()
+    form.action.choices = options([(None, _("Any action")), *((a, a) for a in actions)])
+    form.object_type.choices = options([(None, _("Any object")), *((t, t) for t in types)])
+    return form
+
+
+@bp.get("/audit/")
+@allow(Role.ADMIN)
+def audit_log():
+    """Search the audit log: who did what to which object, when, from where."""
+    form = _audit_form()
+    form.validate()
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    query = _audit_query(form) if not form.errors else audit.search()
+    rows = db.session.scalars(query.limit(AUDIT_PAGE + 1).offset((page - 1) * AUDIT_PAGE)).all()
+    return render("directory/audit.html", "results", form=form, rows=rows[:AUDIT_PAGE], page=page,
+                  more=len(rows) > AUDIT_PAGE, status=422 if form.errors else 200)
+
+
+@bp.get("/audit.csv")
+@allow(Role.ADMIN)
+def audit_export():
+    """The rows of a search as CSV (UTF-8 with BOM); exporting is itself written to the log."""
+    form = _audit_form()
+    if not form.validate():
+        abort(400)
+    rows = db.session.scalars(_audit_query(form).limit(AUDIT_EXPORT_LIMIT)).all()
+    audit.record_alone("export", actor=me(), object_type="audit_entries", reason=f"{len(rows)} rows")
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow([_("Time"), _("Actor"), _("Address"), _("Action"), _("Object"), _("Object id"), _("Changes"),
+                     _("Reason")])
+    for row in rows:
+        writer.writerow([format_local(row.at, "%Y-%m-%d %H:%M:%S"), row.actor_name, row.address, row.action,
+                         row.object_type, row.object_id, json.dumps(row.changes, ensure_ascii=False) if row.changes
+                         else "", row.reason])
+    response = make_response(buffer.getvalue())
+    response.mimetype = "text/csv"
+    response.headers["Content-Disposition"] = "attachment; filename=audit.csv"
+    response.headers["Cache-Control"] = "no-store"
+    return response

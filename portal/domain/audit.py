@@ -6,7 +6,10 @@ service functions pass the acting user. Phones and ID numbers are masked before 
 from __future__ import annotations
 
 import contextvars
+from datetime import timedelta
 from typing import Any
+
+import sqlalchemy as sa
 
 from portal.domain import privacy
 from portal.extensions import begin_mode, db
@@ -109,3 +112,33 @@ def record_alone(action: str, actor=None, **fields) -> None:
     with begin_mode("IMMEDIATE"):
         record(action, actor, **fields)
         db.session.commit()
+
+
+# --- searching -----------------------------------------------------------------------------------------
+
+def search(q: str = "", action: str = "", object_type: str = "", first=None, last=None):
+    """A query for audit rows, newest first: ``q`` matches the actor, the object id, the address or the
+    reason; ``first`` and ``last`` are local dates, inclusive."""
+    from portal import clock
+
+    query = sa.select(AuditEntry)
+    if q:
+        like = f"%{q}%"
+        query = query.where(sa.or_(AuditEntry.actor_name.ilike(like), AuditEntry.object_id == q,
+                                   AuditEntry.address == q, AuditEntry.reason.ilike(like)))
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if first:
+        query = query.where(AuditEntry.at >= clock.local_midnight(first))
+    if last:
+        query = query.where(AuditEntry.at < clock.local_midnight(last) + timedelta(days=1))
+    return query.order_by(AuditEntry.id.desc())
+
+
+def kinds() -> tuple[list[str], list[str]]:
+    """The actions and object types the log holds, for the search form."""
+    actions = db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    types = db.session.scalars(sa.select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)).all()
+    return list(actions), [t for t in types if t]

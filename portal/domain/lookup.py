@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import hmac
 import re
+import unicodedata
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.domain import DomainError, throttle
+from portal.domain import DomainError, privacy, throttle
 from portal.extensions import db
 from portal.models import Case, CaseEvent
 
-NUMBER = re.compile(r"^[A-Z]{2,8}-\d{8}-\d{4,6}$")
+NUMBER = re.compile(r"^[A-Z]{2,8}-[0-9]{8}-[0-9]{4,6}$")
 
 
 class Throttled(DomainError):
@@ -34,15 +35,18 @@ def _limits() -> tuple[int, int, int]:
 
 def find(number: str, last_four: str, address: str) -> Case:
     """The case, if ``last_four`` are the last four digits of its phone; DomainError otherwise."""
-    number = (number or "").strip().upper()
-    last_four = (last_four or "").strip()
+    # Full-width characters, as Chinese phone keyboards type them, count as their plain forms.
+    number = unicodedata.normalize("NFKC", number or "").strip().upper()
+    last_four = unicodedata.normalize("NFKC", last_four or "").strip()
     if not NUMBER.match(number):
         raise DomainError(_l("Enter the case number as printed on the slip, e.g. LS-20261128-0001."), field="number")
-    if not re.fullmatch(r"\d{4}", last_four):
+    if not re.fullmatch(r"[0-9]{4}", last_four):
         raise DomainError(_l("Enter the last four digits of the phone number you gave."), field="last_four")
     per_case, per_address, window = _limits()
-    if throttle.exceeded(f"lookup-case:{number}", per_case, window) or \
-            throttle.exceeded(f"lookup-ip:{address}", per_address, window):
+    # Every try counts first (atomically, so parallel guesses cannot slip past), a right one is forgiven.
+    keys = ((f"lookup-case:{number}", per_case), (f"lookup-ip:{address}", per_address))
+    within = [throttle.hit(key, limit, window) for key, limit in keys]
+    if not all(within):
         raise Throttled(_l("Too many wrong tries. Please wait %(minutes)d minutes, or ask at the service point.",
                            minutes=window // 60))
     case = db.session.scalars(
@@ -51,14 +55,19 @@ def find(number: str, last_four: str, address: str) -> Case:
                  selectinload(Case.events).joinedload(CaseEvent.actor), selectinload(Case.materials))
     ).first()
     phone = case.requester_phone if case is not None else "0000"
-    if case is None or not hmac.compare_digest(phone[-4:], last_four):
-        throttle.hit(f"lookup-case:{number}", per_case, window)
-        throttle.hit(f"lookup-ip:{address}", per_address, window)
+    if case is None or not hmac.compare_digest(phone[-4:].encode(), last_four.encode()):
         raise DomainError(_l("No case matches this number and these digits. Check the slip and try again."),
                           field="number")
+    for key, limit in keys:
+        throttle.hit(key, limit, window, amount=-1)
     return case
 
 
 def public_events(case: Case) -> list[CaseEvent]:
     """The timeline the resident sees: the events marked for them, oldest first."""
     return [event for event in case.events if event.public]
+
+
+def public_note(text: str | None) -> str:
+    """A note as a kiosk shows it: phone and ID numbers someone typed into it masked."""
+    return privacy.mask_text(text or "")

@@ -4,6 +4,7 @@ home page. Bodies are Markdown or plain text, turned into HTML that keeps only h
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlsplit
 
 import markdown
 import nh3
@@ -19,13 +20,26 @@ from portal.extensions import db
 from portal.models import Notice, Place, Role, User
 
 MAX_BODY = 5000
-TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h3", "h4", "blockquote", "code", "pre", "hr"}
+TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "blockquote", "code", "pre", "hr"}
+
+
+def _link_filter(tag: str, attribute: str, value: str) -> str | None:
+    """Links stay on the portal (or are phone numbers): a kiosk's browser must not wander off."""
+    if tag == "a" and attribute == "href":
+        from flask import current_app
+
+        own = urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc
+        target = urlsplit(value)
+        if target.scheme in ("tel", "mailto") or (not target.netloc and not target.scheme):
+            return value
+        return value if target.netloc == own else None
+    return value
 
 
 def html(body: str) -> Markup:
     """The body as HTML: Markdown rendered, then everything but a few harmless tags removed."""
     rendered = markdown.markdown(body or "", extensions=["nl2br"], output_format="html")
-    clean = nh3.clean(rendered, tags=TAGS, attributes={"a": {"href", "title"}},
+    clean = nh3.clean(rendered, tags=TAGS, attributes={"a": {"href", "title"}}, attribute_filter=_link_filter,
                       url_schemes={"http", "https", "mailto", "tel"}, link_rel="noopener noreferrer")
     return Markup(clean)  # sanitised by nh3 just above
 
@@ -91,6 +105,8 @@ def update(user: User, notice: Notice, version: int, title: str, body: str, plac
            valid_from: date | None, valid_to: date | None) -> None:
     if not may_edit(user, notice):
         raise Forbidden(_l("You may publish only for the places you cover."))
+    if notice.withdrawn_at is not None:
+        raise DomainError(_l("This notice was withdrawn; publish a new one instead."))
     _check(user, place)
     title, body = _validate(title, body, valid_from, valid_to)
     if notice.version != version:
@@ -127,15 +143,18 @@ def _ancestors(place: Place | None) -> list[int]:
     return ids
 
 
-def current(place: Place | None = None, day: date | None = None, places: list[int] | None = None) -> list[Notice]:
+def current(place: Place | None = None, day: date | None = None, places: list[int] | None = None,
+            everything: bool = False) -> list[Notice]:
     """Notices showing today for ``place`` (its own, those of the places above it, and the district's),
-    or for any of ``places``; newest first."""
+    for any of ``places``, or ``everything``; newest first."""
     day = day or clock.today()
     query = sa.select(Notice).options(joinedload(Notice.place)).where(
         Notice.withdrawn_at.is_(None), Notice.valid_from <= day, Notice.valid_to >= day)
-    if places is not None:
+    if everything:
+        pass
+    elif places is not None:
         query = query.where(sa.or_(Notice.place_id.is_(None), Notice.place_id.in_(places)))
-    elif place is not None:
+    else:  # a place's own notices and those of the places above it; without a place, the district's only
         query = query.where(sa.or_(Notice.place_id.is_(None), Notice.place_id.in_(_ancestors(place))))
     return list(db.session.scalars(query.order_by(Notice.valid_from.desc(), Notice.id.desc())))
 
@@ -144,7 +163,7 @@ def for_user(user: User) -> list[Notice]:
     """What a signed-in user sees on the home page: every current notice for a lead, else the district's
     and those of the places they cover (and the places above them)."""
     if user.role in access.SEE_ALL:
-        return current()
+        return current(everything=True)
     ids = set(access.place_ids(user))
     for place in list(user.places):
         ids.update(_ancestors(place))

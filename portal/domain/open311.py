@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -102,7 +103,8 @@ def notice(item: ServiceItem) -> str:
     if item.urgent:
         parts.append(f"{item.sla_hours} 小时内处理")
     else:
-        parts.append("办理时限 " + (f"{days} 个工作日" if days else "") + (f"{hours} 个工作小时" if hours else ""))
+        parts.append("办理时限 " + " ".join(p for p in (f"{days} 个工作日" if days else "",
+                                                     f"{hours} 个工作小时" if hours else "") if p))
     if item.material_list:
         parts.append("所需材料：" + "、".join(item.material_list))
     return "；".join(parts)
@@ -164,15 +166,13 @@ def submit(key: ApiKey, form) -> Case:
         raise Open311Error(400, "service_code is required")
     item = db.session.scalars(sa.select(ServiceItem).where(ServiceItem.code == code, ServiceItem.active)).first()
     if item is None:
-        raise Open311Error(400, f"service_code {code[:20]} is not a service of this endpoint")
+        raise Open311Error(404, f"service_code {code[:20]} not found")
     household, place, address = _location(form)
     description = (form.get("description") or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise Open311Error(400, f"description is longer than {MAX_DESCRIPTION} characters")
     lines = [description or item.name_zh, *_attribute_lines(item, form)]
     name = ((form.get("last_name") or "").strip() + (form.get("first_name") or "").strip())[:50]
-    if not name and household is not None and household.residents:
-        name = household.residents[0].name
     email = (form.get("email") or "").strip()
     if email:
         lines.append(f"电子邮箱：{email[:100]}")
@@ -198,12 +198,20 @@ def w3c(moment: datetime | None) -> str:
     return clock.local(moment).isoformat(timespec="seconds") if moment is not None else ""
 
 
-def parse_w3c(value: str, name: str) -> datetime:
+def parse_w3c(value: str, name: str, end: bool = False) -> datetime:
+    """A W3C date and time (a date alone is local: its start, or for ``end`` its end)."""
+    text = value.strip().replace("Z", "+00:00")
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Open311Error(400, f"{name} must be a W3C date and time, e.g. 2026-11-01T00:00:00+08:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=clock.LOCAL_TZ)
+        moment = None
+    if moment is None or not 2000 <= moment.year <= 2100:
+        raise Open311Error(400, f"{name} must be a W3C date and time, e.g. 2026-11-01T00:00:00+08:00")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.LOCAL_TZ)
+        if end and len(text) == 10:  # 2026-11-05 as an end: the whole of that day
+            moment += timedelta(days=1)
+    return moment
 
 
 def _loaded():
@@ -219,7 +227,7 @@ def find(args) -> list[Case]:
         return list(db.session.scalars(sa.select(Case).options(*_loaded()).where(Case.number.in_(ids))
                                        .order_by(Case.created_at.desc())))
     now = clock.now()
-    end = parse_w3c(args["end_date"], "end_date") if args.get("end_date") else None
+    end = parse_w3c(args["end_date"], "end_date", end=True) if args.get("end_date") else None
     start = parse_w3c(args["start_date"], "start_date") if args.get("start_date") else None
     if start is None and end is None:
         start, end = now - MAX_SPAN, now
@@ -294,9 +302,12 @@ def token_for(case: Case) -> str:
     return f"{case.id}-{mac}"
 
 
+TOKEN = re.compile(r"^([0-9]{1,11})-[0-9a-f]{16}$")
+
+
 def case_for_token(token: str) -> Case:
-    case_id, _, mac = token.partition("-")
-    case = db.session.get(Case, int(case_id)) if case_id.isdigit() and len(case_id) < 12 else None
+    match = TOKEN.match(token)
+    case = db.session.get(Case, int(match.group(1))) if match else None
     if case is None or not hmac.compare_digest(token_for(case), token):
         raise Open311Error(404, "token not found")
     return case

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from portal.extensions import db
+
 _DIGITS = re.compile(r"\D")
 
 
@@ -62,3 +64,22 @@ def is_valid_id_number(id_number: str) -> bool:
 def id_check_digit(first17: str) -> str:
     total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11]
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+def mask_text(text: str) -> str:
+    """Free text with the ID numbers and mobile numbers in it masked (for pages anyone may see)."""
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def reveal_id_number(user, resident, case) -> None:
+    """Write down that ``user`` saw ``resident``'s full ID number on ``case`` (the caller checked scope)."""
+    from portal.domain import audit
+
+    audit.record_alone("reveal", actor=user, object_type="residents", object_id=resident.id,
+                       reason=f"id_number on {case.number}")
+    db.session.expire_all()

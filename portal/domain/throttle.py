@@ -21,25 +21,19 @@ def _window(now: datetime, seconds: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
 
 
-def hit(key: str, limit: int, seconds: int) -> bool:
-    """Count one more for ``key`` in the current window of ``seconds``; True while within ``limit``."""
+def hit(key: str, limit: int, seconds: int, amount: int = 1) -> bool:
+    """Count ``amount`` more for ``key`` in the current window of ``seconds`` (atomically, so that
+    parallel requests cannot all slip under the limit); True while within ``limit``."""
     window = _window(clock.now(), seconds)
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(RateHit).values(key=key[:120], window_start=window, count=1)
+    statement = insert(RateHit).values(key=key[:120], window_start=window, count=amount)
     statement = statement.on_conflict_do_update(index_elements=["key", "window_start"],
-                                                set_={"count": RateHit.count + 1}).returning(RateHit.count)
+                                                set_={"count": RateHit.count + amount}).returning(RateHit.count)
     db.session.rollback()  # whatever the request read so far; the count is written on its own
     with begin_mode("IMMEDIATE"):
         count = db.session.execute(statement).scalar_one()
         db.session.commit()
     return count <= limit
-
-
-def exceeded(key: str, limit: int, seconds: int) -> bool:
-    """Whether ``key`` has already reached ``limit`` in the current window (without counting)."""
-    window = _window(clock.now(), seconds)
-    count = db.session.scalar(sa.select(RateHit.count).where(RateHit.key == key[:120], RateHit.window_start == window))
-    return (count or 0) >= limit
 
 
 def purge(older_than: timedelta = timedelta(days=1)) -> int:

@@ -53,6 +53,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if request.path.startswith("/open311/"):  # API clients get the spec's error format
+            from portal.open311.formats import error as open311_error
+
+            fmt = "json" if request.path.endswith(".json") else "xml"
+            return open311_error(fmt, error.code or 500, error.description or "")
         return error_page(error.code or 500)
 
     @app.errorhandler(Exception)

@@ -21,6 +21,7 @@ from portal.models import (
     Incident,
     Place,
     PlaceKind,
+    PointKind,
     Role,
     ServiceItem,
     ServicePoint,
@@ -37,7 +38,8 @@ HEATING_ROLES = (Role.STAFF, Role.BUTLER, Role.LEAD)
 register("heating.hotline", _l("Heating hotline"), _l("Take a heating call: the caller, the fault, the butler."),
          {Role.BUTLER, Role.LEAD})
 register("heating.index", _l("Heating district"), _l("Incidents, the duty roster, visit campaigns, convenience cards."),
-         HEATING_ROLES)
+         HEATING_ROLES, when=lambda user: user.role is not Role.STAFF or (
+             user.service_point is not None and user.service_point.kind is PointKind.HEATING_STATION))
 
 
 def _my_stations() -> list[ServicePoint]:

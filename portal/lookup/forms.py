@@ -14,7 +14,8 @@ class LookupForm(FlaskForm):
     number = StringField(_l("Case number"), validators=[InputRequired(_l("Enter the case number."))],
                          description=_l("As printed on your slip, e.g. LS-20261128-0001."))
     last_four = StringField(_l("Last four digits of your phone"),
-                            validators=[InputRequired(_l("Enter the last four digits of the phone number you gave."))])
+                            validators=[InputRequired(_l("Enter the last four digits of the phone number you gave."))],
+                            render_kw={"inputmode": "numeric", "maxlength": 8, "autocomplete": "off"})
     place = HiddenField()
 
 

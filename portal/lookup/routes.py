@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.lookup import bp
 from portal.lookup.forms import LookupForm, RatingForm
 from portal.models import Case, Channel, Household, Outcome, Place, Satisfaction
+from portal.web import client_address
 from portal.web.forms import attach_error
 from portal.web.guards import public
 from portal.web.htmx import render
@@ -37,6 +38,18 @@ def _case_page(case: Case, form: LookupForm, rating: RatingForm | None = None, s
                   events=lookup.public_events(case), status=status, problem=problem)
 
 
+@bp.after_request
+def never_cached(response):
+    """A kiosk's browser is shared: keep no page of the lookup in any cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.app_template_global()
+def public_note(text: str) -> str:
+    return lookup.public_note(text)
+
+
 @bp.get("/")
 @public
 def index():
@@ -52,7 +65,7 @@ def find():
     if not form.validate():
         return _page(form, 422)
     try:
-        case = lookup.find(form.number.data, form.last_four.data, request.remote_addr or "")
+        case = lookup.find(form.number.data, form.last_four.data, client_address())
     except DomainError as error:
         attach_error(form, error)
         return _page(form, error.status if error.status == 429 else 422)
@@ -65,7 +78,7 @@ def rate():
     """A resident rates a resolved kiosk or WeChat case (others are rated by the point's callback)."""
     form = RatingForm()
     try:
-        case = lookup.find(form.number.data, form.last_four.data, request.remote_addr or "")
+        case = lookup.find(form.number.data, form.last_four.data, client_address())
     except DomainError as error:
         attach_error(form, error)
         return _page(form, error.status if error.status == 429 else 422)
@@ -76,7 +89,7 @@ def rate():
                                    form.comment.data or "")
     except DomainError as error:
         db.session.rollback()
-        return _case_page(lookup.find(form.number.data, form.last_four.data, request.remote_addr or ""), form,
+        return _case_page(lookup.find(form.number.data, form.last_four.data, client_address()), form,
                           status=422, problem=str(error.message))
     return render("lookup/case.html", case=case, form=form, rating=None, events=lookup.public_events(case),
                   thanks=_("Thank you for rating our service."))

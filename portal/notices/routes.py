@@ -93,7 +93,8 @@ def edit(notice_id: int):
     form = _form(notice)
     if form.validate_on_submit():
         try:
-            notices.update(me(), notice, int(form.version.data or 0), form.title.data, form.body.data or "",
+            version = int(form.version.data) if (form.version.data or "").isdigit() else 0
+            notices.update(me(), notice, version, form.title.data, form.body.data or "",
                            _chosen_place(form), form.valid_from.data, form.valid_to.data)
         except DomainError as error:
             db.session.rollback()

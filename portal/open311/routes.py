@@ -11,6 +11,7 @@ from portal.domain.open311 import Open311Error
 from portal.extensions import csrf, db
 from portal.open311 import bp
 from portal.open311.formats import error, respond
+from portal.web import client_address
 from portal.web.guards import public
 
 FMT = "<any(xml, json):fmt>"
@@ -25,8 +26,11 @@ def bad_request(_problem):
 @bp.errorhandler(Open311Error)
 def open311_error(problem: Open311Error):
     db.session.rollback()
-    return error(request.view_args.get("fmt", "xml") if request.view_args else "xml", problem.status,
-                 problem.description)
+    response = error(request.view_args.get("fmt", "xml") if request.view_args else "xml", problem.status,
+                     problem.description)
+    if problem.status == 429:
+        response.headers["Retry-After"] = "60"
+    return response
 
 
 def _throttle(key=None) -> None:
@@ -34,13 +38,32 @@ def _throttle(key=None) -> None:
     if key is not None:
         allowed = throttle.hit(f"api-key:{key.id}", config["OPEN311_KEY_RATE_PER_MINUTE"], 60)
     else:
-        allowed = throttle.hit(f"open311-ip:{request.remote_addr}", config["OPEN311_READ_RATE_PER_MINUTE"], 60)
+        allowed = throttle.hit(f"open311-ip:{client_address()}", config["OPEN311_READ_RATE_PER_MINUTE"], 60)
     if not allowed:
         raise Open311Error(429, "too many requests; try again in a minute")
 
 
-def _read_throttle() -> None:
-    key = apikeys.authenticate(request.args.get("api_key"))
+def _key():
+    """The key of the request: ``api_key`` in the form or query string, or the password of HTTP Basic
+    authentication (so that clients with no place for a key on reads, like georeport, use ~/.netrc)."""
+    secret = request.form.get("api_key") or request.args.get("api_key")
+    if not secret and request.authorization is not None:
+        secret = request.authorization.password or request.authorization.token
+    return apikeys.authenticate(secret)
+
+
+def _jurisdiction() -> None:
+    given = request.values.get("jurisdiction_id")
+    if given and given != current_app.config["OPEN311_JURISDICTION"]:
+        raise Open311Error(404, f"jurisdiction_id {given[:40]} not found")
+
+
+def _read_throttle(keyed: bool = False) -> None:
+    """Throttle a read; ``keyed`` reads (of service requests) need a key."""
+    _jurisdiction()
+    key = _key()
+    if keyed and key is None:
+        raise Open311Error(403, "an api_key is required to read service requests")
     _throttle(key)
 
 
@@ -51,7 +74,8 @@ def discovery(fmt: str):
     return respond(fmt, "discovery", {
         "changeset": "2026-11-28T00:00:00+08:00",
         "contact": current_app.config["OPEN311_CONTACT"],
-        "key_service": "API keys are issued by the portal's administrators (目录管理 › 接口密钥).",
+        "key_service": "API keys are issued by the portal's administrators (目录管理 › 接口密钥); "
+                       "reading service requests needs one too (api_key, or the password of HTTP Basic auth).",
         "endpoints": [{
             "specification": "http://wiki.open311.org/GeoReport_v2",
             "url": base + "/open311/v2",
@@ -100,11 +124,12 @@ def definition(code: str, fmt: str):
 @bp.post(f"/v2/requests.{FMT}")
 @public
 def create(fmt: str):
-    key = apikeys.authenticate(request.form.get("api_key"))
+    _jurisdiction()
+    key = _key()
     if key is None:
         raise Open311Error(403, "api_key is missing, unknown or revoked")
     _throttle(key)
-    key = apikeys.authenticate(request.form.get("api_key"))  # the throttle's own commit ended the transaction
+    key = _key()  # the throttle's own commit ended the transaction
     key.last_used_at = clock.now()
     case = open311.submit(key, request.form)  # commits the case with the key's last use
     return respond(fmt, "service_requests", [{
@@ -118,27 +143,28 @@ def create(fmt: str):
 @bp.get(f"/v2/requests.{FMT}")
 @public
 def requests_(fmt: str):
-    _read_throttle()
+    _read_throttle(keyed=True)
     return respond(fmt, "service_requests", [open311.fields(case) for case in open311.find(request.args)])
 
 
 @bp.get(f"/v2/requests/<number>.{FMT}")
 @public
 def one(number: str, fmt: str):
-    _read_throttle()
+    _read_throttle(keyed=True)
     return respond(fmt, "service_requests", [open311.fields(open311.one(number))])
 
 
 @bp.get(f"/v2/tokens/<token>.{FMT}")
 @public
 def token(token: str, fmt: str):
-    _read_throttle()
+    _read_throttle(keyed=True)
     case = open311.case_for_token(token)
     return respond(fmt, "service_requests", [{"service_request_id": case.number, "token": token}])
 
 
-@bp.route("/v2/<path:rest>", methods=["GET", "POST"])
+@bp.route("/<path:rest>", methods=["GET", "POST"])
 @public
 def unknown(rest: str):
     fmt = "json" if rest.endswith(".json") else "xml"
     return error(fmt, 404, "no such resource; see /open311/discovery.xml")
+

@@ -23,7 +23,7 @@ from portal.web.navigation import register
 
 register("visits.index", _l("Home visits"), _l("Today's and this week's visits of your team."), {Role.TEAM})
 register("visits.calendar", _l("Visit calendar"), _l("The week of all six teams; move visits; overdue visits."),
-         {Role.LEAD, Role.TEAM})
+         {Role.LEAD, Role.TEAM}, when=lambda user: user.role is Role.LEAD or user.is_team_lead)
 register("visits.care_register", _l("Care register"), _l("Households that need service at home, by place."),
          {Role.STAFF, Role.LEAD, Role.TEAM})
 

@@ -55,6 +55,15 @@ def init_app(app: Flask) -> None:
     )
 
 
+def client_address() -> str:
+    """Who is asking, for throttles: the address (behind ``PROXY_COUNT`` trusted proxies, the one they
+    saw), with an IPv6 address cut to its /64, which one household or device usually holds whole."""
+    address = request.remote_addr or ""
+    if ":" in address:
+        return ":".join(address.split(":")[:4]) + "::/64"
+    return address
+
+
 def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """Format a UTC timestamp in local time."""
     if moment is None:

@@ -23,6 +23,7 @@ class Entry:
     roles: frozenset
     in_nav: bool = True
     kwargs: tuple = ()
+    when: object = None  # a further test on the user (a staff member with a heating station...)
 
     @property
     def url(self) -> str:
@@ -32,16 +33,17 @@ class Entry:
 ENTRIES: list[Entry] = []
 
 
-def register(endpoint: str, label, description, roles, in_nav: bool = True, **kwargs) -> None:
-    """Add a page to the menus of ``roles`` (called by each area when it is imported)."""
-    ENTRIES.append(Entry(endpoint, label, description, frozenset(roles), in_nav, tuple(sorted(kwargs.items()))))
+def register(endpoint: str, label, description, roles, in_nav: bool = True, when=None, **kwargs) -> None:
+    """Add a page to the menus of ``roles``, and of those of them for whom ``when(user)`` holds (called by
+    each area when it is imported): a menu never offers a page that would refuse its user."""
+    ENTRIES.append(Entry(endpoint, label, description, frozenset(roles), in_nav, tuple(sorted(kwargs.items())), when))
 
 
 def entries_for(user) -> list[Entry]:
     if not getattr(user, "is_authenticated", False):
         return []
     views = current_app.view_functions
-    return [e for e in ENTRIES if user.role in e.roles and e.endpoint in views]
+    return [e for e in ENTRIES if user.role in e.roles and e.endpoint in views and (e.when is None or e.when(user))]
 
 
 register("directory.index", _l("Directory"), _l("Users, service points, places, service items and teams."),
