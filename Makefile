@@ -10,7 +10,7 @@ PORT ?= 5000
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test install translations messages screenshots clean
+.PHONY: run test bench install translations messages screenshots clean
 
 run: install
 	$(FLASK) db upgrade
@@ -18,8 +18,14 @@ run: install
 	PORTAL_DEMO_MODE=true $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev translations
-	$(BIN)/ruff check portal tests
+	$(BIN)/ruff check portal tests bench docs
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# District-scale benchmark (docs/PERFORMANCE.md): builds the data once under bench/data/, then runs wrk.
+# BENCH_CASES, BENCH_HOUSEHOLDS, BENCH_SECONDS and BENCH_DATABASES=sqlite,postgresql change what it does.
+bench: $(VENV)/.installed-dev translations
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/run.py
 
 install: $(VENV)/.installed translations
 

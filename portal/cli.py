@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(rebuild_stats)
     app.cli.add_command(api_key)
     app.cli.add_command(purge_personal_data)
+    app.cli.add_command(generate)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
 
@@ -236,3 +237,26 @@ def restore(path: str, yes: bool) -> None:
         click.confirm("This replaces every row of the current database. Is the portal stopped?", abort=True)
     backups.restore(path)
     click.echo(f"restored from {path}")
+
+
+@click.command("generate")
+@click.option("--households", default=150_000, show_default=True, help="Households in all, after generating.")
+@click.option("--cases", default=1_000_000, show_default=True, help="Cases to add.")
+@click.option("--years", default=3, show_default=True, help="Spread the cases over this many years.")
+@click.option("--seed", default=2026, show_default=True)
+@with_appcontext
+def generate(households: int, cases: int, years: int, seed: int) -> None:
+    """District-scale data for benchmarks, on top of the directory (`demo-data --cases 0` first)."""
+    from portal.demo.generate import generate as run
+    from portal.domain import DomainError
+    from portal.models import Household
+
+    existing = db.session.scalar(sa.select(sa.func.count()).select_from(Household)) or 0
+    with click.progressbar(length=max(households - existing, 0) + cases, label="generating") as bar:
+        try:
+            result = run(households, cases, seed=seed, years=years, progress=bar.update)
+        except DomainError as error:
+            raise click.ClickException(str(error.message)) from None
+    click.echo(f"added {result.households} households ({result.residents} residents), {result.cases} cases "
+               f"({result.events} timeline events); board counters rebuilt")
+

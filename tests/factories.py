@@ -113,10 +113,12 @@ class Factory:
             rows = []
             for _ in range(count):
                 serial = next(_serial)
-                case = Case(number=f"TS-{serial:08d}", item_id=item.id, place_id=place.id, service_point_id=point.id,
-                            requester_name=f"居民{serial}", requester_phone=f"139{serial:08d}", channel=Channel.PHONE,
-                            description="批量测试", mode=item.mode, status=status, owner_id=owner.id if owner else None,
-                            created_at=now, updated_at=now, due_at=now, redo_count=0, transfer_count=0, **fields)
+                values = dict(number=f"TS-{serial:08d}", item_id=item.id, place_id=place.id, service_point_id=point.id,
+                              requester_name=f"居民{serial}", requester_phone=f"139{serial:08d}", channel=Channel.PHONE,
+                              description="批量测试", mode=item.mode, status=status,
+                              owner_id=owner.id if owner else None, created_at=now, updated_at=now, due_at=now,
+                              redo_count=0, transfer_count=0)
+                case = Case(**{**values, **fields})
                 case.events = [CaseEvent(kind=EventKind.LOGGED, to_status=CaseStatus.LOGGED, public=True, at=now)]
                 rows.append(case)
             db.session.add_all(rows)

@@ -131,7 +131,7 @@ def _wall(scope: boards.Scope, viewer, screen: WallScreen | None = None):
     etag, poll_etag, changed = _etag(scope, period, viewer, "wall")
     if request.if_none_match.contains(etag):
         return _not_modified(etag)
-    built = boards.build(scope, period, me() if screen is None else None)
+    built = boards.build(scope, period, me() if screen is None else None, wall=True)
     response = render("boards/wall.html", "wall", board=built, etag=poll_etag, screen=screen, changed=changed)
     return _cacheable(response, etag)
 

@@ -304,10 +304,6 @@ class Board:
         return change(getattr(self.figures, name), getattr(self.previous, name))
 
 
-def _sum_columns():
-    return [sa.func.coalesce(sa.func.sum(getattr(CaseCount, name)), 0).label(name) for name in COUNTERS]
-
-
 def _as_sums(row) -> dict[str, int]:
     return {name: int(getattr(row, name)) for name in COUNTERS}
 
@@ -335,9 +331,10 @@ def season_start(today: date) -> date:
     return date(today.year if today.month >= 9 else today.year - 1, 9, 1)
 
 
-def build(scope: Scope, period: Period, viewer: User | None, today: date | None = None) -> Board:
+def build(scope: Scope, period: Period, viewer: User | None, today: date | None = None, wall: bool = False) -> Board:
     """Everything a board shows, for ``viewer`` (None for a wall screen, which shows no one's cases
-    beyond the scope's own figures)."""
+    beyond the scope's own figures); the ``wall`` view skips what it does not show (the period before,
+    trends, categories, coverage)."""
     from flask import current_app
 
     today = today or clock.today()
@@ -347,7 +344,7 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
     # The period, by place (the totals are the sum of every place, including cases without one).
     total = _empty()
     by_place = db.session.execute(
-        sa.select(CaseCount.place_id, *_sum_columns())
+        sa.select(CaseCount.place_id, *metrics.sum_columns())
         .where(scope.counts, CaseCount.day >= period.first, CaseCount.day <= period.last)
         .group_by(CaseCount.place_id)
     ).all()
@@ -356,16 +353,17 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
         _add(total, sums)
         if row.place_id in tile_of:
             _add(tile_sums[tile_of[row.place_id]], sums)
-    previous = metrics.figures(scope.counts, period.previous().first, period.previous().last)
+    empty = metrics.from_sums(_empty())
+    previous = empty if wall else metrics.figures(scope.counts, period.previous().first, period.previous().last)
 
-    # Twelve weeks, by day: the trends, and what was logged today and this week.
+    # Twelve weeks, by day: the trends, and what was logged today and this week (the wall: today only).
     this_monday = today - timedelta(days=today.weekday())
     weeks = [this_monday - timedelta(weeks=WEEKS - 1 - n) for n in range(WEEKS)]
     week_sums = [_empty() for _ in weeks]
     logged_today = 0
     for row in db.session.execute(
-        sa.select(CaseCount.day, *_sum_columns())
-        .where(scope.counts, CaseCount.day >= weeks[0], CaseCount.day <= today)
+        sa.select(CaseCount.day, *metrics.sum_columns())
+        .where(scope.counts, CaseCount.day >= (today if wall else weeks[0]), CaseCount.day <= today)
         .group_by(CaseCount.day)
     ):
         day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
@@ -399,12 +397,12 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
         .order_by(Case.due_at, Case.id).limit(TOP_OVERDUE)
     ).all()
 
-    coverage = heating.coverage(scope.estates, season_start(today)) if scope.estates else None
+    coverage = heating.coverage(scope.estates, season_start(today)) if scope.estates and not wall else None
     board = Board(
         scope=scope, period=period, figures=metrics.from_sums(total), previous=previous,
         open=open_total, overdue=overdue_total, logged_today=logged_today, logged_week=week_sums[-1]["logged"],
         weeks=weeks, trends=trends, tiles=tiles, top_overdue=list(top_overdue),
-        categories=_categories(scope.counts, scope.cases, period), coverage=coverage,
+        categories=[] if wall else _categories(scope.counts, scope.cases, period), coverage=coverage,
         trip_fare=current_app.config["TRIP_FARE_YUAN"], trip_hours=current_app.config["TRIP_HOURS"],
     )
     board.rankings = {name: rank(tiles, name) for name in ("timely_sign_for", "resolution", "satisfaction")}
@@ -588,7 +586,7 @@ def monthly_report(month: date, point: ServicePoint | None = None) -> Report:
 
     def grouped(p: Period) -> dict[int, dict[str, int]]:
         rows = db.session.execute(
-            sa.select(CaseCount.service_point_id, *_sum_columns())
+            sa.select(CaseCount.service_point_id, *metrics.sum_columns())
             .where(condition, CaseCount.day >= p.first, CaseCount.day <= p.last).group_by(CaseCount.service_point_id)
         ).all()
         return {row.service_point_id: _as_sums(row) for row in rows}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -87,10 +88,16 @@ def from_sums(sums: dict[str, int]) -> Figures:
     )
 
 
+@cache
+def sum_columns() -> tuple:
+    """``coalesce(sum(counter), 0)`` for every counter, built once (expressions are immutable)."""
+    return tuple(sa.func.coalesce(sa.func.sum(getattr(CaseCount, name)), 0).label(name) for name in COUNTERS)
+
+
 def sums(scope: sa.ColumnElement[bool], first: date, last: date) -> dict[str, int]:
     """The counters of a scope summed over the local days ``first`` to ``last``, inclusive."""
-    columns = [sa.func.coalesce(sa.func.sum(getattr(CaseCount, name)), 0).label(name) for name in COUNTERS]
-    row = db.session.execute(sa.select(*columns).where(scope, CaseCount.day >= first, CaseCount.day <= last)).one()
+    row = db.session.execute(sa.select(*sum_columns()).where(scope, CaseCount.day >= first,
+                                                             CaseCount.day <= last)).one()
     return {name: int(value) for name, value in row._mapping.items()}
 
 

@@ -9,6 +9,7 @@ loaded in bulk (the demo, the generator) or to check the counters (tests compare
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,14 +47,28 @@ def bump(case: Case, at: datetime, **increments: int) -> None:
     increments = {k: v for k, v in increments.items() if v}
     if not increments:
         return
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     key = {"day": clock.local(at).date(), "place_id": case.place_id or 0, "service_point_id": case.service_point_id,
            "team_id": case.team_id or 0, "category": case.item.category_zh[:40]}
-    statement = insert(CaseCount).values(**key, **{name: increments.get(name, 0) for name in COUNTERS})
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={name: getattr(CaseCount, name) + statement.excluded[name] for name in increments},
-    ))
+    statement = _bump_statement(db.session.get_bind().dialect.name, tuple(sorted(increments)))
+    db.session.connection().execute(statement, {**key, **{name: increments.get(name, 0) for name in COUNTERS}})
+
+
+# The upserts are built once per shape and reused with new values (building them is most of their cost).
+
+@cache
+def _bump_statement(dialect: str, names: tuple[str, ...]):
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(CaseCount).values({name: sa.bindparam(name) for name in (*KEY, *COUNTERS)})
+    return statement.on_conflict_do_update(
+        index_elements=list(KEY), set_={name: getattr(CaseCount, name) + statement.excluded[name] for name in names})
+
+
+@cache
+def _mark_statement(dialect: str, count: int):
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(BoardMark).values([{"key": sa.bindparam(f"key{n}"), "changed_at": sa.bindparam("at")}
+                                          for n in range(count)])
+    return statement.on_conflict_do_update(index_elements=["key"], set_={"changed_at": statement.excluded.changed_at})
 
 
 def where(case: Case) -> dict:
@@ -73,11 +88,10 @@ def touch(case: Case, at: datetime) -> None:
 
 def mark(keys: list[str], at: datetime) -> None:
     """Note that the boards of ``keys`` (and the district's) changed at ``at``."""
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # "all" first, always: every writer takes the rows in the same order, so two never deadlock.
-    statement = insert(BoardMark).values([{"key": key, "changed_at": at} for key in ["all", *keys]])
-    db.session.execute(statement.on_conflict_do_update(index_elements=["key"],
-                                                       set_={"changed_at": statement.excluded.changed_at}))
+    keys = ["all", *keys]
+    statement = _mark_statement(db.session.get_bind().dialect.name, len(keys))
+    db.session.connection().execute(statement, {"at": at, **{f"key{n}": key for n, key in enumerate(keys)}})
 
 
 def resolution(case: Case, at: datetime) -> dict:

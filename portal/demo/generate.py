@@ -1,0 +1,285 @@
+"""District-scale data for benchmarks: ``flask --app portal generate --households 150000 --cases 1000000``.
+
+On top of a loaded directory (``flask demo-data --cases 0``), adds households to the estates until there
+are ``households`` in all, and ``cases`` cases spread over ``years`` years, places, items and states, each
+with its timeline (logged, signed for, resolved, called back) and the callbacks. Rows are written with
+bulk inserts and ids assigned here, in batches, with a progress callback; the board counters are rebuilt
+at the end. Everything is drawn from a seeded random generator, so two runs make the same data.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from faker import Faker
+
+from portal import clock
+from portal.domain import DomainError, stats
+from portal.extensions import db
+from portal.models import (
+    CallbackRecord,
+    Case,
+    CaseEvent,
+    CaseNumberCounter,
+    CaseStatus,
+    Channel,
+    EventKind,
+    Household,
+    Mode,
+    Outcome,
+    Place,
+    PlaceKind,
+    Priority,
+    Resident,
+    Role,
+    Satisfaction,
+    ServiceItem,
+    ServicePoint,
+    User,
+    team_places,
+)
+
+BATCH = 5_000
+S, E = CaseStatus, EventKind
+DESCRIPTION = {Mode.COUNTER: "窗口咨询办理", Mode.ERRAND: "委托党员代办", Mode.HOME: "预约上门服务"}
+
+
+@dataclass
+class Generated:
+    households: int
+    residents: int
+    cases: int
+    events: int
+
+
+def _next_id(model) -> int:
+    return (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """One executemany of the table (Core: no ORM bookkeeping per row)."""
+    if rows:
+        db.session.connection().execute(model.__table__.insert(), rows)
+
+
+def _reset_sequences() -> None:
+    """PostgreSQL: ids were given here, so move each sequence past them."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for table in ("households", "residents", "cases", "case_events", "callback_records"):
+        db.session.execute(sa.text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT max(id) FROM {table}), 1))"))
+
+
+def generate(households: int, cases: int, seed: int = 2026, years: int = 3,
+             progress: Callable[[int], None] | None = None) -> Generated:
+    """Add households and cases as described above; ``progress(n)`` is called as rows are written."""
+    rng = random.Random(seed)
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed)
+    names = [fake.name() for _ in range(3000)]
+    progress = progress or (lambda n: None)
+    places = db.session.scalars(sa.select(Place).where(Place.active)).all()
+    estates = [p for p in places if p.kind is PlaceKind.ESTATE]
+    hamlets = [p for p in places if p.kind is PlaceKind.HAMLET]
+    items = db.session.scalars(sa.select(ServiceItem).where(ServiceItem.active).order_by(ServiceItem.code)).all()
+    if not estates or not hamlets or not items:
+        raise DomainError("Load the directory first: flask --app portal demo-data --cases 0")
+
+    added, residents = _households(households, estates, rng, names, progress)
+    count, events = _cases(cases, hamlets, estates, items, places, rng, names, years, progress)
+    _reset_sequences()
+    db.session.commit()
+    stats.rebuild()
+    return Generated(added, residents, count, events)
+
+
+def _households(total: int, estates: list[Place], rng: random.Random, names: list[str], progress):
+    """Fill the estates (in proportion to their known sizes) until there are ``total`` households."""
+    existing = db.session.scalar(sa.select(sa.func.count()).select_from(Household)) or 0
+    wanted = max(total - existing, 0)
+    if not wanted:
+        return 0, 0
+    weights = [p.household_count or 1 for p in estates]
+    household_id, resident_id = _next_id(Household), _next_id(Resident)
+    now = clock.now()
+    rows, people, added, made = [], [], 0, 0
+    serial: dict[int, int] = defaultdict(int)
+    for place in rng.choices(estates, weights=weights, k=wanted):
+        serial[place.id] += 1
+        number = serial[place.id]
+        building = f"G{(number - 1) // 48 + 1}号楼"
+        floor, door = (number - 1) % 24 // 2 + 1, (number - 1) % 2 + 1
+        phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
+        rows.append(dict(id=household_id, code=f"{place.code}-G{number:06d}", place_id=place.id,
+                         address=f"{place.name_zh}{building}{(number - 1) % 48 // 24 + 1}单元{floor}0{door}",
+                         building=building, phone=phone, elderly_alone=rng.random() < 0.06,
+                         disabled=rng.random() < 0.02, bedridden=False, busy_in_season=False, notes="",
+                         active=True, created_at=now))
+        for index in range(rng.choice((1, 2, 2, 3))):
+            people.append(dict(id=resident_id, household_id=household_id, name=rng.choice(names),
+                               phone=phone if index == 0 else None, id_number=None, created_at=now))
+            resident_id += 1
+        household_id += 1
+        added += 1
+        if len(rows) >= BATCH:
+            _insert(Household, rows)
+            _insert(Resident, people)
+            made += len(people)
+            progress(len(rows))
+            rows, people = [], []
+    _insert(Household, rows)
+    _insert(Resident, people)
+    progress(len(rows))
+    return added, made + len(people)
+
+
+def _cases(total: int, hamlets, estates, items, places, rng: random.Random, names, years: int, progress):
+    now = clock.now()
+    by_place = {p.id: p for p in places}
+    points = {p.id: p for p in db.session.scalars(sa.select(ServicePoint))}
+    homes: dict[bool, list[tuple]] = {True: [], False: []}  # heating? -> (id, place_id, phone, address)
+    estate_ids = {p.id for p in estates}
+    for row in db.session.execute(sa.select(Household.id, Household.place_id, Household.phone, Household.address)
+                                  .where(Household.active)):
+        homes[row.place_id in estate_ids].append(tuple(row))
+    heating_items = [i for i in items if i.code.startswith("HT")]
+    island_items = [i for i in items if not i.code.startswith("HT")]
+    workers: dict[int, list[int]] = defaultdict(list)   # place -> proxies and butlers of it
+    staff: dict[int, list[int]] = defaultdict(list)     # point -> staff
+    for user in db.session.scalars(sa.select(User).options(sa.orm.selectinload(User.places)).where(User.active)):
+        if user.role is Role.STAFF and user.service_point_id:
+            staff[user.service_point_id].append(user.id)
+        if user.role in (Role.PROXY, Role.BUTLER):
+            for place in user.places:
+                workers[place.id].append(user.id)
+    team_of = dict(db.session.execute(sa.select(team_places.c.place_id, team_places.c.team_id)).all())
+    counters: dict[tuple[str, object], int] = defaultdict(int)
+    for prefix, day, last in db.session.execute(sa.select(CaseNumberCounter.prefix, CaseNumberCounter.day,
+                                                          CaseNumberCounter.last)):
+        counters[(prefix, day)] = last
+    start = now - timedelta(days=365 * years)
+    span = (now - start).total_seconds()
+    case_id, callback_id = _next_id(Case), _next_id(CallbackRecord)
+    event_ids = itertools.count(_next_id(CaseEvent))
+    cases, events, callbacks, written_events = [], [], [], 0
+    moments = sorted(start + timedelta(seconds=rng.random() * span) for _ in range(total))
+    for created in moments:
+        heating = rng.random() < 0.45 and homes[True]
+        home_id, place_id, phone, address = rng.choice(homes[bool(heating)] or homes[False])
+        place = by_place[place_id]
+        item = rng.choice(heating_items if heating else island_items)
+        point = points.get(place.service_point_id) or next(iter(points.values()))
+        local_day = clock.local(created).date()
+        counters[(point.case_prefix, local_day)] += 1
+        number = f"{point.case_prefix}-{local_day:%Y%m%d}-{counters[(point.case_prefix, local_day)]:04d}"
+        owner = rng.choice(workers[place_id] or staff[point.id] or [None])
+        desk = rng.choice(staff[point.id] or [None])
+        team_id = team_of.get(place_id) if item.mode is Mode.HOME and not heating else None
+        sla = timedelta(hours=item.sla_hours if item.urgent else item.sla_hours * 1.4)
+        sign_due = created + (timedelta(minutes=30) if item.urgent else timedelta(hours=2))
+        age = now - created
+        on_spot = item.mode is Mode.COUNTER and rng.random() < 0.8
+        case = dict(id=case_id, number=number, item_id=item.id, household_id=home_id, resident_id=None,
+                    requester_name=rng.choice(names), requester_phone=phone or "13800000000", place_id=place_id,
+                    address=address, service_point_id=point.id,
+                    channel=Channel.PHONE if heating else rng.choice((Channel.COUNTER, Channel.COUNTER, Channel.PHONE,
+                                                                      Channel.WECHAT, Channel.KIOSK)),
+                    description=DESCRIPTION[item.mode], mode=item.mode, status=S.LOGGED,
+                    priority=Priority.URGENT if item.urgent else Priority.NORMAL, due_at=created + sla,
+                    sign_due_at=sign_due, remind_at=None, reminded_at=None, overdue_flagged_at=None,
+                    sign_missed_at=None, callback_due_at=None, callback_retry_at=None, callback_attempts=0,
+                    on_spot=False, trip_saved=False, rated_by_resident=False, owner_id=None, team_id=team_id,
+                    created_by_id=desk, created_at=created, updated_at=created, claimed_at=None,
+                    resolved_at=None, closed_at=None, redo_count=0, transfer_count=0, merged_into_id=None,
+                    origin_id=None, incident_id=None, outcome=None, satisfaction=None, callback_comment="",
+                    version=1)
+        event = _Timeline(events, event_ids, case["id"], {"scope": [place_id, point.id, team_id or 0]})
+
+        event(created, E.LOGGED, None, S.LOGGED, desk, {"channel": case["channel"].value})
+        if on_spot:
+            done = created + timedelta(minutes=rng.uniform(5, 40))
+            if done < now:
+                case.update(status=S.RESOLVED, owner_id=desk, claimed_at=done, resolved_at=done, on_spot=True)
+                event(done, E.FINISHED_ON_SPOT, S.LOGGED, S.RESOLVED, desk,
+                      {"in_time": True, "on_time": True, "hours": round((done - created).total_seconds() / 3600, 2)})
+        else:
+            signed = created + (timedelta(minutes=rng.uniform(5, 110)) if rng.random() < 0.9
+                                else timedelta(hours=rng.uniform(2, 30)))
+            if signed < now and owner is not None:
+                case.update(status=S.CLAIMED, owner_id=owner, claimed_at=signed, due_at=signed + sla)
+                event(signed, E.CLAIMED, S.LOGGED, S.CLAIMED, owner, {"in_time": signed <= sign_due})
+                started = signed + timedelta(minutes=rng.uniform(5, 120))
+                if started < now:
+                    case["status"] = S.IN_PROGRESS
+                    event(started, E.STARTED, S.CLAIMED, S.IN_PROGRESS, owner)
+                done = started + sla * rng.uniform(0.05, 1.0)
+                if done < now:
+                    trip = item.mode in (Mode.ERRAND, Mode.HOME) and not heating
+                    case.update(status=S.RESOLVED, resolved_at=done, trip_saved=trip)
+                    event(done, E.RESOLVED, S.IN_PROGRESS, S.RESOLVED, owner,
+                          {"on_time": done <= case["due_at"], "hours": round((done - created).total_seconds() / 3600, 2),
+                           **({"trip": True} if trip else {})})
+                elif now > case["due_at"]:
+                    case["overdue_flagged_at"] = case["due_at"]
+            elif now > sign_due:
+                case["sign_missed_at"] = sign_due
+                event(sign_due, E.SIGN_MISSED, None, None, None)
+        if case["status"] is S.RESOLVED:
+            called = case["resolved_at"] + timedelta(hours=rng.uniform(16, 60))
+            case["callback_due_at"] = case["resolved_at"] + timedelta(days=3)
+            if called < now and age > timedelta(days=1):
+                outcome = rng.choices((Outcome.SOLVED, Outcome.PARTLY, Outcome.UNSOLVED), (90, 7, 3))[0]
+                satisfaction = rng.choices((Satisfaction.SATISFIED, Satisfaction.BASICALLY,
+                                            Satisfaction.DISSATISFIED), (82, 14, 4))[0]
+                case.update(status=S.CLOSED, closed_at=called, outcome=outcome, satisfaction=satisfaction,
+                            updated_at=called)
+                event(called, E.CLOSED, S.RESOLVED, S.CLOSED, desk,
+                      {"outcome": outcome.value, "satisfaction": satisfaction.value})
+                callbacks.append(dict(id=callback_id, case_id=case["id"], at=called, actor_id=desk, outcome=outcome,
+                                      satisfaction=satisfaction, comment="", by_resident=False, redo=False))
+                callback_id += 1
+        case["updated_at"] = max(case["updated_at"], case["resolved_at"] or created, case["claimed_at"] or created)
+        cases.append(case)
+        case_id += 1
+        if len(cases) >= BATCH:
+            written_events += _flush(cases, events, callbacks)
+            progress(len(cases))
+            cases, events, callbacks = [], [], []
+    written_events += _flush(cases, events, callbacks)
+    progress(len(cases))
+    _save_counters(counters)
+    return total, written_events
+
+
+class _Timeline:
+    """Adds the events of one case, each carrying where the case was (as the lifecycle's events do)."""
+
+    def __init__(self, events: list[dict], ids, case_id: int, scope: dict):
+        self.events, self.ids, self.case_id, self.scope = events, ids, case_id, scope
+
+    def __call__(self, at, kind, status_from, status_to, actor, data=None) -> None:
+        self.events.append(dict(id=next(self.ids), case_id=self.case_id, at=at, actor_id=actor, actor_label="",
+                                kind=kind, from_status=status_from, to_status=status_to, note="", public=True,
+                                data={**self.scope, **(data or {})}))
+
+
+def _flush(cases: list[dict], events: list[dict], callbacks: list[dict]) -> int:
+    _insert(Case, cases)
+    _insert(CaseEvent, events)
+    _insert(CallbackRecord, callbacks)
+    db.session.commit()
+    return len(events)
+
+
+def _save_counters(counters: dict) -> None:
+    """Case numbers logged from now on continue after the generated ones."""
+    db.session.execute(sa.delete(CaseNumberCounter))
+    rows = [dict(prefix=prefix, day=day, last=last) for (prefix, day), last in counters.items()]
+    for start in range(0, len(rows), BATCH):
+        _insert(CaseNumberCounter, rows[start:start + BATCH])
