@@ -10,7 +10,7 @@ PORT ?= 5000
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test bench install translations messages screenshots clean
+.PHONY: run test bench bench-import install translations messages screenshots clean
 
 run: install
 	$(FLASK) db upgrade
@@ -26,6 +26,10 @@ test: $(VENV)/.installed-dev translations
 bench: $(VENV)/.installed-dev translations
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py
+
+# How long importing a 150,000-row roster takes (docs/PERFORMANCE.md, "Importing rosters").
+bench-import: $(VENV)/.installed-dev translations
+	$(BIN)/python bench/imports.py
 
 install: $(VENV)/.installed translations
 

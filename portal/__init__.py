@@ -67,6 +67,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         errands,
         errors,
         heating,
+        imports,
         intake,
         lookup,
         main,
@@ -82,7 +83,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     auth.init_app(app)
     guards.init_app(app)
     for area in (auth, main, intake, cases, supervision, errands, visits, heating, boards, open311, lookup, notices,
-                 directory):
+                 imports, directory):
         app.register_blueprint(area.bp)
     errors.init_app(app)
 

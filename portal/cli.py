@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(api_key)
     app.cli.add_command(purge_personal_data)
     app.cli.add_command(generate)
+    app.cli.add_command(import_roster)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
 
@@ -260,3 +261,37 @@ def generate(households: int, cases: int, years: int, seed: int) -> None:
     click.echo(f"added {result.households} households ({result.residents} residents), {result.cases} cases "
                f"({result.events} timeline events); board counters rebuilt")
 
+
+@click.command("import-households")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(["households", "places", "catalog"]), default="households",
+              show_default=True, help="What the file holds.")
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False), help="Write the rows with errors here.")
+@with_appcontext
+def import_roster(path: str, kind: str, dry_run: bool, errors_path: str | None) -> None:
+    """Import a roster (XLSX or CSV) of any size, with the checks of the web import."""
+    from pathlib import Path
+
+    from portal.domain import DomainError, rosters
+
+    data = Path(path).read_bytes()
+    roster = rosters.KINDS[kind]
+    try:
+        with click.progressbar(length=max(data.count(b"\n"), 1), label="checking") as bar:
+            checked = rosters.check(roster, path, data, None, limit=None, progress=bar.update)
+        if checked.missing:
+            raise click.ClickException("missing columns: " + ", ".join(checked.missing))
+        click.echo(f"{len(checked.rows)} rows: {checked.count('new')} new, {checked.count('update')} to update, "
+                   f"{checked.count('same')} unchanged, {len(checked.invalid)} with errors")
+        if errors_path and checked.invalid:
+            Path(errors_path).write_bytes(rosters.error_workbook(roster, checked))
+            click.echo(f"rows with errors written to {errors_path}")
+        if dry_run:
+            return
+        click.echo("writing…")
+        result = rosters.apply(roster, checked, None, actor_name="cli")
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from None
+    click.echo(f"imported: {result.created} new, {result.updated} updated, {result.same} unchanged, "
+               f"{result.skipped} skipped")

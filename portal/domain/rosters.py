@@ -1,0 +1,564 @@
+"""Importing rosters from spreadsheets: households and residents, places, the service catalog.
+
+A file (XLSX, or CSV in UTF-8 with or without BOM, or GBK/GB18030) is read into rows, every row is
+checked cell by cell (``check``: nothing is written), and the valid rows are applied in one transaction
+(``apply``): a household is matched by place and address, a resident by ID number or by household and
+name, a place or service item by its code, and updated rather than duplicated, so importing the same
+file twice changes nothing. Rows with errors are skipped; ``error_workbook`` gives them back with an
+error column, to fix and upload again.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font, PatternFill
+
+from portal.domain import DomainError, access, audit, privacy
+from portal.domain.directory import pinyin_index
+from portal.extensions import db
+from portal.models import Household, Mode, Place, PlaceKind, Resident, Role, ServiceItem, ServicePoint, User
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 200_000
+YES, NO = {"是", "y", "yes", "true", "1", "√", "✓"}, {"否", "n", "no", "false", "0", ""}
+FORMULA = ("=", "+", "@")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str          # the Chinese header of the template
+    required: bool = False
+    check: str = "text"  # text, phone, id, yes/no, int, kind, mode
+    width: int = 14
+    note: str = ""
+
+
+@dataclass
+class Row:
+    line: int                       # the line of the file (the header is line 1)
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)  # column key (or "") -> message
+    action: str = ""                # what importing it does: new, update, same
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class Check:
+    kind: str
+    rows: list[Row]
+    missing: list[str]              # required headers the file lacks
+
+    @property
+    def valid(self) -> list[Row]:
+        return [row for row in self.rows if row.ok]
+
+    @property
+    def invalid(self) -> list[Row]:
+        return [row for row in self.rows if not row.ok]
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.valid if row.action == action)
+
+
+@dataclass
+class Result:
+    created: int = 0
+    updated: int = 0
+    same: int = 0
+    skipped: int = 0
+
+
+# --- reading files ----------------------------------------------------------------------------------------
+
+def read(filename: str, data: bytes, limit: int | None = MAX_BYTES) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header and the rows (line number, cells as text) of an XLSX or CSV file."""
+    if limit is not None and len(data) > limit:
+        raise DomainError(_l("The file is larger than 10 MB; split it, or use `flask import-households` on the "
+                             "server."), field="file")
+    if not data.strip():
+        raise DomainError(_l("The file is empty."), field="file")
+    if data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data)
+    if b"\x00" in data[:4096]:
+        raise DomainError(_l("This is not a spreadsheet. Upload an Excel file (.xlsx) or a CSV file."), field="file")
+    return _read_csv(data)
+
+
+def _read_xlsx(data: bytes):
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise DomainError(_l("This file cannot be read as Excel. Save it as .xlsx (not .xls) and upload again."),
+                          field="file") from None
+    rows = book.worksheets[0].iter_rows()
+    header = next(rows, None)
+    if header is None:
+        raise DomainError(_l("The file is empty."), field="file")
+
+    def cells() -> Iterator[tuple[int, list[str]]]:
+        for line, row in enumerate(rows, start=2):
+            yield line, [_cell_text(cell) for cell in row]
+        book.close()
+
+    return [_cell_text(cell).strip() for cell in header], cells()
+
+
+def _cell_text(cell) -> str:
+    value = cell.value
+    if value is None:
+        return ""
+    if getattr(cell, "data_type", "") == "f":
+        return "=" + str(value).lstrip("=")  # a formula: flagged by the checks, never evaluated
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_csv(data: bytes):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise DomainError(_l("The file is empty."), field="file")
+    return [cell.strip() for cell in header], ((line, [c.strip() for c in row]) for line, row in enumerate(reader, 2))
+
+
+# --- the kinds of roster ------------------------------------------------------------------------------------
+
+@dataclass
+class Kind:
+    key: str
+    title: object
+    columns: list[Column]
+    admin_only: bool
+    prepare: Callable[[Check, User], None]     # looks up what exists; sets each row's action or errors
+    write: Callable[[list[Row], User], Result]
+    duplicate_key: Callable[[dict], tuple | None]
+
+
+def _check_cells(kind: Kind, row: Row) -> None:
+    for column in kind.columns:
+        value = row.values.get(column.key, "")
+        if value.startswith(FORMULA):
+            row.errors[column.key] = str(_l("A formula is not accepted; paste the value instead."))
+            continue
+        if not value:
+            if column.required:
+                row.errors[column.key] = str(_l("Required."))
+            continue
+        problem = _problem(column.check, value)
+        if problem:
+            row.errors[column.key] = str(problem)
+            continue
+        if column.check == "phone":
+            row.values[column.key] = privacy.normalise_phone(value)
+        elif column.check == "id":
+            row.values[column.key] = value.upper()
+
+
+def _problem(check: str, value: str):
+    if check == "phone" and not privacy.is_valid_phone(privacy.normalise_phone(value)):
+        return _l("Not a phone number: 11 digits for a mobile, or a landline with its area code.")
+    if check == "id" and not privacy.is_valid_id_number(value.upper()):
+        return _l("Not a valid ID number (18 characters; check the last one).")
+    if check == "yes/no" and value.strip().lower() not in YES | NO:
+        return _l("Write 是 or 否.")
+    if check == "int" and not re.fullmatch(r"[0-9]{1,7}", value):
+        return _l("Write a whole number.")
+    if check == "kind" and value not in PlaceKind._value2member_map_:
+        return _l("Write one of: %(values)s.", values=", ".join(PlaceKind._value2member_map_))
+    if check == "mode" and value not in Mode._value2member_map_:
+        return _l("Write one of: %(values)s.", values=", ".join(Mode._value2member_map_))
+    if len(value) > 200 and check == "text":
+        return _l("At most %(n)d characters, please (this has %(m)d).", n=200, m=len(value))
+    return None
+
+
+def _yes(value: str) -> bool:
+    return value.strip().lower() in YES
+
+
+def check(kind: Kind, filename: str, data: bytes, user: User | None, limit: int | None = MAX_BYTES,
+          progress: Callable[[int], None] | None = None) -> Check:
+    """Read and check every row; write nothing. ``user`` None is the command line (every place)."""
+    headers, lines = read(filename, data, limit)
+    by_header = {column.header: column for column in kind.columns}
+    positions = {by_header[h].key: i for i, h in enumerate(headers) if h in by_header}
+    missing = [c.header for c in kind.columns if c.required and c.key not in positions]
+    result = Check(kind.key, [], missing)
+    if missing:
+        return result
+    seen: dict[tuple, int] = {}
+    for line, cells in lines:
+        if not any(cells):
+            continue  # an empty row
+        if progress and len(result.rows) % 1000 == 0:
+            progress(1000)
+        if limit is not None and len(result.rows) >= MAX_ROWS:
+            raise DomainError(_l("At most %(n)s rows a file.", n=f"{MAX_ROWS:,}"), field="file")
+        values = {key: (cells[i] if i < len(cells) else "") for key, i in positions.items()}
+        row = Row(line, values)
+        _check_cells(kind, row)
+        complete = all(row.values.get(c.key) for c in kind.columns if c.required)
+        key = kind.duplicate_key(row.values) if complete else None
+        if key is not None:
+            if key in seen:
+                row.errors[""] = str(_l("The same as line %(line)s of this file.", line=seen[key]))
+            else:
+                seen[key] = line
+        result.rows.append(row)
+    kind.prepare(result, user)
+    return result
+
+
+def apply(kind: Kind, checked: Check, user: User | None, actor_name: str = "") -> Result:
+    """Write the valid rows in one transaction, with one audit row; skip the others."""
+    if checked.missing:
+        raise DomainError(_l("The file lacks the columns: %(columns)s.", columns="、".join(checked.missing)))
+    result = kind.write(checked.valid, user)
+    result.skipped = len(checked.invalid)
+    audit.record("import", actor=user, actor_name=actor_name, object_type=kind.key,
+                 reason=f"{result.created} new, {result.updated} updated, {result.same} unchanged, "
+                        f"{result.skipped} skipped")
+    db.session.commit()
+    return result
+
+
+# --- households and residents -------------------------------------------------------------------------------
+
+HOUSEHOLD_COLUMNS = [
+    Column("place", "地点编码", True, width=10, note="村（自然村）或小区的编码，如 H01、E01"),
+    Column("address", "地址", True, width=28),
+    Column("building", "楼栋", width=10),
+    Column("phone", "户联系电话", check="phone"),
+    Column("name", "姓名", True, width=10),
+    Column("id_number", "身份证号", check="id", width=22),
+    Column("resident_phone", "本人电话", check="phone"),
+    Column("elderly_alone", "独居老人", check="yes/no", width=9, note="是 / 否"),
+    Column("disabled", "残疾人", check="yes/no", width=9, note="是 / 否"),
+    Column("busy_in_season", "渔忙户", check="yes/no", width=9, note="是 / 否"),
+    Column("notes", "备注", width=20),
+]
+
+
+def _places_by_code() -> dict[str, Place]:
+    return {p.code: p for p in db.session.scalars(sa.select(Place).where(Place.active))}
+
+
+def _address(value: str) -> str:
+    return re.sub(r"\s+", "", value)
+
+
+def _household_prepare(checked: Check, user: User) -> None:
+    places = _places_by_code()
+    allowed = None if user is None or user.role in (Role.ADMIN, Role.LEAD) else access.place_ids(user)
+    place_ids = {places[r.values["place"]].id for r in checked.rows if r.values.get("place") in places}
+    homes = {(h.place_id, _address(h.address)): h for h in db.session.scalars(
+        sa.select(Household).where(Household.place_id.in_(place_ids)))} if place_ids else {}
+    people = _residents_of([h.id for h in homes.values()])
+    ids = {r.values["id_number"] for r in checked.rows if r.values.get("id_number")}
+    by_id = {p.id_number: p for p in db.session.scalars(sa.select(Resident).where(Resident.id_number.in_(ids)))} \
+        if ids else {}
+    for row in checked.rows:
+        if not row.ok:
+            continue
+        place = places.get(row.values["place"])
+        if place is None or place.kind not in (PlaceKind.HAMLET, PlaceKind.ESTATE, PlaceKind.VILLAGE):
+            row.errors["place"] = str(_l("No hamlet or estate has the code %(code)s.", code=row.values["place"]))
+            continue
+        if allowed is not None and place.id not in allowed:
+            row.errors["place"] = str(_l("%(place)s is not one of your places.", place=place.name_zh))
+            continue
+        home = homes.get((place.id, _address(row.values["address"])))
+        person = by_id.get(row.values.get("id_number") or "") or (
+            people.get((home.id, row.values["name"])) if home is not None else None)
+        if home is None or person is None:
+            row.action = "new"
+        else:
+            row.action = "same" if _same(home, person, row.values) else "update"
+
+
+def _residents_of(household_ids: list[int]) -> dict[tuple[int, str], Resident]:
+    found: dict[tuple[int, str], Resident] = {}
+    for start in range(0, len(household_ids), 5000):
+        for person in db.session.scalars(sa.select(Resident).where(
+                Resident.household_id.in_(household_ids[start:start + 5000]))):
+            found.setdefault((person.household_id, person.name), person)
+    return found
+
+
+def _household_fields(values: dict) -> dict:
+    """What a row says of its household; an empty cell leaves the field as it is (the rows of one
+    household's residents need not repeat it)."""
+    fields = {name: values[name] for name in ("building", "notes", "phone") if values.get(name)}
+    for flag in ("elderly_alone", "disabled", "busy_in_season"):
+        if values.get(flag, "") != "":
+            fields[flag] = _yes(values[flag])
+    return fields
+
+
+def _resident_fields(values: dict) -> dict:
+    fields = {}
+    if values.get("id_number"):
+        fields["id_number"] = values["id_number"]
+    if values.get("resident_phone"):
+        fields["phone"] = values["resident_phone"]
+    return fields
+
+
+def _same(home: Household, person: Resident, values: dict) -> bool:
+    wanted = {**_household_fields(values)}
+    return all(getattr(home, k) == v for k, v in wanted.items()) and \
+        all(getattr(person, k) == v for k, v in _resident_fields(values).items())
+
+
+def _household_write(rows: list[Row], user: User) -> Result:
+    """Households first (new ones inserted together), then their residents; one flush each."""
+    result = Result()
+    places = _places_by_code()
+    touched = {places[r.values["place"]].id for r in rows}
+    homes = {(h.place_id, _address(h.address)): h for h in db.session.scalars(
+        sa.select(Household).where(Household.place_id.in_(touched)))} if touched else {}
+    serial = _code_serials(touched)
+    fresh: set[tuple] = set()
+    home_changed: set[tuple] = set()
+    for row in rows:
+        place = places[row.values["place"]]
+        key = (place.id, _address(row.values["address"]))
+        if key not in homes:
+            serial[place.id] += 1
+            homes[key] = Household(code=f"{place.code}-{serial[place.id]:05d}", place_id=place.id,
+                                   address=row.values["address"][:200])
+            db.session.add(homes[key])
+            fresh.add(key)
+        if audit.apply_changes(homes[key], _household_fields(row.values)) and key not in fresh:
+            home_changed.add(key)
+    db.session.flush()
+
+    people = _residents_of([h.id for h in homes.values()])
+    ids = {r.values["id_number"] for r in rows if r.values.get("id_number")}
+    by_id = {p.id_number: p for p in db.session.scalars(sa.select(Resident).where(Resident.id_number.in_(ids)))} \
+        if ids else {}
+    for row in rows:
+        values = row.values
+        key = (places[values["place"]].id, _address(values["address"]))
+        home = homes[key]
+        person = by_id.get(values.get("id_number") or "") or people.get((home.id, values["name"]))
+        new = person is None
+        if new:
+            person = Resident(household_id=home.id, name=values["name"][:50])
+            db.session.add(person)
+            people[(home.id, values["name"])] = person
+            if values.get("id_number"):
+                by_id[values["id_number"]] = person
+        changed = audit.apply_changes(person, _resident_fields(values))
+        if new or key in fresh:
+            result.created += 1
+        elif changed or key in home_changed:
+            result.updated += 1
+            home_changed.discard(key)
+        else:
+            result.same += 1
+    db.session.flush()
+    return result
+
+
+def _code_serials(place_ids: set[int]) -> dict[int, int]:
+    """The highest number in the household codes of each place ("H01-00096" -> 96)."""
+    serial: dict[int, int] = dict.fromkeys(place_ids, 0)
+    for place_id, code in db.session.execute(sa.select(Household.place_id, Household.code)
+                                             .where(Household.place_id.in_(place_ids))):
+        match = re.search(r"(\d+)$", code)
+        if match:
+            serial[place_id] = max(serial[place_id], int(match.group(1)))
+    return serial
+
+
+HOUSEHOLDS = Kind("households", _l("Households and residents"), HOUSEHOLD_COLUMNS, False, _household_prepare,
+                  _household_write,
+                  lambda v: (v["place"], _address(v["address"]), v.get("id_number") or v["name"]))
+
+
+# --- places and the catalog ----------------------------------------------------------------------------------
+
+PLACE_COLUMNS = [
+    Column("code", "编码", True, width=10), Column("kind", "类型", True, check="kind", note="island/village/hamlet/district/estate"),
+    Column("name_zh", "名称", True, width=16), Column("name_en", "英文名称", width=18),
+    Column("parent", "上级编码", width=10), Column("households", "户数", check="int", width=8),
+    Column("served_by", "服务点编码", width=10),
+]
+ITEM_COLUMNS = [
+    Column("code", "编码", True, width=8), Column("category_zh", "类别", True, width=12),
+    Column("category_en", "英文类别", width=14), Column("name_zh", "事项名称", True, width=24),
+    Column("name_en", "英文名称", width=24), Column("mode", "办理方式", True, check="mode", note="counter/errand/home"),
+    Column("needs_approval", "需上级审批", check="yes/no", width=10), Column("sla_hours", "时限（小时）", True, check="int"),
+    Column("urgent", "紧急", check="yes/no", width=8), Column("materials", "所需材料", width=30, note="多项用“、”分隔"),
+    Column("approving_office", "审批部门", width=20), Column("keywords", "别名", width=16),
+]
+
+
+def _by_code(model, rows: list[Row]) -> dict[str, object]:
+    codes = [r.values["code"] for r in rows]
+    return {o.code: o for o in db.session.scalars(sa.select(model).where(model.code.in_(codes)))} if codes else {}
+
+
+def _place_fields(values: dict, places: dict[str, Place], points: dict[str, ServicePoint]) -> dict:
+    return {"kind": PlaceKind(values["kind"]), "name_zh": values["name_zh"][:60], "name_en": values.get("name_en", "")[:80],
+            "parent_id": places[values["parent"]].id if values.get("parent") else None,
+            "household_count": int(values["households"]) if values.get("households") else None,
+            "service_point_id": points[values["served_by"]].id if values.get("served_by") else None}
+
+
+def _place_prepare(checked: Check, user: User) -> None:
+    places = _places_by_code()
+    points = {p.code: p for p in db.session.scalars(sa.select(ServicePoint))}
+    in_file = {r.values["code"] for r in checked.rows if r.ok}
+    for row in checked.rows:
+        if not row.ok:
+            continue
+        parent, point = row.values.get("parent"), row.values.get("served_by")
+        if parent and parent not in places and parent not in in_file:
+            row.errors["parent"] = str(_l("No place has the code %(code)s.", code=parent))
+        if point and point not in points:
+            row.errors["served_by"] = str(_l("No service point has the code %(code)s.", code=point))
+        existing = places.get(row.values["code"])
+        if row.ok:
+            row.action = "new" if existing is None else (
+                "same" if parent in places and all(getattr(existing, k) == v for k, v in
+                                                   _place_fields(row.values, places, points).items()) else "update")
+
+
+def _place_write(rows: list[Row], user: User) -> Result:
+    result = Result()
+    points = {p.code: p for p in db.session.scalars(sa.select(ServicePoint))}
+    for row in sorted(rows, key=lambda r: bool(r.values.get("parent"))):  # parents first
+        places = _places_by_code()
+        place = places.get(row.values["code"])
+        if place is None:
+            place = Place(code=row.values["code"][:20], kind=PlaceKind(row.values["kind"]), name_zh="")
+            db.session.add(place)
+            result.created += 1
+            audit.apply_changes(place, _place_fields(row.values, places, points))
+        elif audit.apply_changes(place, _place_fields(row.values, places, points)):
+            result.updated += 1
+        else:
+            result.same += 1
+        db.session.flush()
+    return result
+
+
+def _item_fields(values: dict) -> dict:
+    materials = "\n".join(m.strip() for m in re.split(r"[、,，\n]", values.get("materials", "")) if m.strip())
+    return {"category_zh": values["category_zh"][:40], "category_en": values.get("category_en", "")[:60],
+            "name_zh": values["name_zh"][:80], "name_en": values.get("name_en", "")[:120],
+            "mode": Mode(values["mode"]), "needs_approval": _yes(values.get("needs_approval", "")),
+            "sla_hours": int(values["sla_hours"]), "urgent": _yes(values.get("urgent", "")), "materials": materials,
+            "approving_office": values.get("approving_office", "")[:80], "keywords": values.get("keywords", "")[:200]}
+
+
+def _item_prepare(checked: Check, user: User) -> None:
+    items = _by_code(ServiceItem, checked.valid)
+    for row in checked.valid:
+        existing = items.get(row.values["code"])
+        row.action = "new" if existing is None else (
+            "same" if all(getattr(existing, k) == v for k, v in _item_fields(row.values).items()) else "update")
+
+
+def _item_write(rows: list[Row], user: User) -> Result:
+    result = Result()
+    items = _by_code(ServiceItem, rows)
+    for row in rows:
+        fields = _item_fields(row.values)
+        item = items.get(row.values["code"])
+        if item is None:
+            item = ServiceItem(code=row.values["code"][:20], **fields)
+            db.session.add(item)
+            result.created += 1
+        elif audit.apply_changes(item, fields):
+            result.updated += 1
+        else:
+            result.same += 1
+            continue
+        item.pinyin = pinyin_index(item.name_zh, item.keywords)
+    db.session.flush()
+    return result
+
+
+PLACES = Kind("places", _l("Places"), PLACE_COLUMNS, True, _place_prepare, _place_write, lambda v: (v["code"],))
+CATALOG = Kind("catalog", _l("Service catalog"), ITEM_COLUMNS, True, _item_prepare, _item_write, lambda v: (v["code"],))
+KINDS = {kind.key: kind for kind in (HOUSEHOLDS, PLACES, CATALOG)}
+
+
+# --- workbooks: the template, the rows with errors ------------------------------------------------------------
+
+def _sheet(book: Workbook, kind: Kind, title: str):
+    sheet = book.active
+    sheet.title = title
+    sheet.append([column.header for column in kind.columns])
+    for index, column in enumerate(kind.columns, start=1):
+        cell = sheet.cell(row=1, column=index)
+        cell.font = Font(bold=True, color="B4232C" if column.required else "1F2933")
+        cell.fill = PatternFill("solid", fgColor="F3F5F8")
+        sheet.column_dimensions[cell.column_letter].width = column.width
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+EXAMPLES = {
+    "households": ["H01", "东岙1号", "", "13912345678", "王大爷", "", "", "是", "否", "否", ""],
+    "places": ["H13", "hamlet", "新村", "Xincun", "V1", "60", "LS-P01"],
+    "catalog": ["CV99", "便民服务", "Convenience", "代缴水电费", "Utility bills", "errand", "否", "48", "否",
+                "缴费通知单、银行卡", "", "水电费"],
+}
+
+
+def template(kind: Kind) -> bytes:
+    """An empty roster with the Chinese headers (red: required), an example row, and a sheet of notes."""
+    book = Workbook()
+    sheet = _sheet(book, kind, str(kind.title))
+    sheet.append(EXAMPLES[kind.key])
+    notes = book.create_sheet("说明")
+    notes.append(["列", "必填", "说明"])
+    for column in kind.columns:
+        notes.append([column.header, "是" if column.required else "", column.note])
+    if kind is HOUSEHOLDS:
+        notes.append([])
+        notes.append(["地点编码", "名称", "类型"])
+        for place in sorted(_places_by_code().values(), key=lambda p: p.code):
+            if place.kind in (PlaceKind.HAMLET, PlaceKind.ESTATE):
+                notes.append([place.code, place.name_zh, str(place.kind.label)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def error_workbook(kind: Kind, checked: Check) -> bytes:
+    """The rows with errors, as they were, with an error column: fix them and upload this file again."""
+    book = Workbook()
+    sheet = _sheet(book, kind, "有错误的行")
+    sheet.cell(row=1, column=len(kind.columns) + 1, value="错误").font = Font(bold=True, color="B4232C")
+    headers = {column.key: column.header for column in kind.columns}
+    for row in checked.invalid:
+        problems = "；".join(f"{headers.get(key, '本行')}：{message}" for key, message in row.errors.items())
+        cells = [row.values.get(column.key, "") for column in kind.columns] + [problems]
+        sheet.append([("'" + c) if isinstance(c, str) and c.startswith(FORMULA) else c for c in cells])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

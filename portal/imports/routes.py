@@ -1,0 +1,179 @@
+"""Routes of the roster import: the page, the template, checking an upload (nothing written), importing
+the checked file, the rows with errors as a file, and the export of households.
+
+An upload is kept under the upload folder (shared by every server) between the preview and the import,
+under a random token that only its uploader can use, for a day at most.
+"""
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Response, abort, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from sqlalchemy.orm import joinedload
+
+from portal.domain import DomainError, access, audit, rosters
+from portal.domain.errands import upload_folder
+from portal.extensions import db
+from portal.imports import bp
+from portal.models import Household, Role
+from portal.web.guards import allow, me
+from portal.web.htmx import render
+from portal.web.navigation import register
+
+ROLES = (Role.ADMIN, Role.LEAD, Role.STAFF)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KEEP_SECONDS = 24 * 3600
+register("imports.index", _l("Import rosters"), _l("Households and residents from Excel or CSV, checked before "
+                                                   "anything is saved."), set(ROLES))
+
+
+def _kinds() -> list[rosters.Kind]:
+    return [k for k in rosters.KINDS.values() if not k.admin_only or me().role is Role.ADMIN]
+
+
+def _kind(key: str) -> rosters.Kind:
+    kind = rosters.KINDS.get(key)
+    if kind is None or kind not in _kinds():
+        abort(404)
+    return kind
+
+
+def _folder() -> Path:
+    folder = upload_folder() / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _keep(kind: rosters.Kind, filename: str, data: bytes) -> str:
+    """Keep an upload for the import that follows its preview; forget old ones."""
+    folder = _folder()
+    for old in folder.glob("*.json"):
+        if time.time() - old.stat().st_mtime > KEEP_SECONDS:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".bin").unlink(missing_ok=True)
+    token = secrets.token_urlsafe(18)
+    (folder / f"{token}.bin").write_bytes(data)
+    (folder / f"{token}.json").write_text(json.dumps({"kind": kind.key, "filename": filename[:120],
+                                                      "user": me().id}))
+    return token
+
+
+def _kept(kind: rosters.Kind, token: str) -> tuple[str, bytes]:
+    if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 40:
+        abort(404)
+    meta_path = _folder() / f"{token}.json"
+    if not meta_path.exists():
+        abort(404)
+    meta = json.loads(meta_path.read_text())
+    if meta["kind"] != kind.key or meta["user"] != me().id:
+        abort(404)
+    return meta["filename"], (_folder() / f"{token}.bin").read_bytes()
+
+
+def _xlsx(data: bytes, name: str) -> Response:
+    response = Response(data, mimetype=XLSX)
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+@allow(*ROLES)
+def index():
+    return render("imports/index.html", kinds=_kinds(), problem=None, chosen=None)
+
+
+@bp.get("/<key>/template.xlsx")
+@allow(*ROLES)
+def template(key: str):
+    return _xlsx(rosters.template(_kind(key)), f"{key}-template.xlsx")
+
+
+@bp.post("/<key>/check")
+@allow(*ROLES)
+def check(key: str):
+    """Check every row of the upload and show what importing it would do; nothing is written."""
+    kind = _kind(key)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422,
+                      problem=_("Choose the file to import."))
+    data = upload.read(rosters.MAX_BYTES + 1)
+    try:
+        checked = rosters.check(kind, upload.filename, data, me())
+    except DomainError as error:
+        db.session.rollback()
+        return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422, problem=str(error.message))
+    token = _keep(kind, upload.filename, data)
+    return render("imports/preview.html", kind=kind, checked=checked, token=token, filename=upload.filename,
+                  status=422 if checked.missing else 200)
+
+
+@bp.post("/<key>/<token>/import")
+@allow(*ROLES)
+def run(key: str, token: str):
+    """Import the valid rows of a checked file, in one transaction; the others are skipped."""
+    kind = _kind(key)
+    filename, data = _kept(kind, token)
+    try:
+        checked = rosters.check(kind, filename, data, me())
+        result = rosters.apply(kind, checked, me())
+    except DomainError as error:
+        db.session.rollback()
+        return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422, problem=str(error.message))
+    return render("imports/done.html", kind=kind, result=result, token=token, filename=filename,
+                  errors=len(checked.invalid))
+
+
+@bp.get("/<key>/<token>/errors.xlsx")
+@allow(*ROLES)
+def errors(key: str, token: str):
+    kind = _kind(key)
+    filename, data = _kept(kind, token)
+    checked = rosters.check(kind, filename, data, me())
+    return _xlsx(rosters.error_workbook(kind, checked), f"{key}-errors.xlsx")
+
+
+@bp.get("/households/export.xlsx")
+@allow(*ROLES)
+def export_households():
+    """Every household (of the user's places) and resident, in the columns of the template, so that the
+    file can be corrected and imported again; ID numbers masked."""
+    query = (sa.select(Household).options(joinedload(Household.place), sa.orm.selectinload(Household.residents))
+             .where(Household.active).order_by(Household.place_id, Household.id))
+    if me().role is Role.STAFF:
+        query = query.where(Household.place_id.in_(access.place_ids(me())))
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("住户")
+    sheet.append([c.header for c in rosters.HOUSEHOLD_COLUMNS])
+    count = 0
+    for home in db.session.scalars(query.execution_options(yield_per=2000)):
+        flags = ["是" if getattr(home, f) else "否" for f in ("elderly_alone", "disabled", "busy_in_season")]
+        for person in home.residents or [None]:
+            sheet.append([home.place.code, home.address, home.building or "", home.phone or "",
+                          person.name if person else "", _masked_id(person), (person.phone or "") if person else "",
+                          *flags, home.notes])
+            count += 1
+    buffer = io.BytesIO()
+    book.save(buffer)
+    audit.record_alone("export", actor=me(), object_type="households", reason=f"{count} rows")
+    return _xlsx(buffer.getvalue(), "households.xlsx")
+
+
+def _masked_id(person) -> str:
+    from portal.domain import privacy
+
+    return privacy.mask_id_number(person.id_number) if person and person.id_number else ""
+
+
+@bp.app_template_global()
+def import_limit_mb() -> int:
+    return rosters.MAX_BYTES // (1024 * 1024)

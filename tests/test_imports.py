@@ -1,0 +1,193 @@
+"""Roster imports: files in every shape offices make them (GBK CSV, UTF-8 with BOM, XLSX with formulas,
+missing columns, empty rows, too large, not a spreadsheet), the preview that writes nothing, errors per
+row and cell, the idempotent re-import, the file of rows with errors, the command line, and exports."""
+import gc
+import io
+import re
+import warnings
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+
+from portal.domain import rosters
+from portal.extensions import db
+from portal.models import AuditEntry, Household, Place, Resident, ServiceItem
+
+HEADER = ["地点编码", "地址", "楼栋", "户联系电话", "姓名", "身份证号", "本人电话", "独居老人", "残疾人", "渔忙户", "备注"]
+GOOD = [
+    ["H01", "东岙100号", "", "13912340001", "王建国", "370211195001011235", "", "是", "否", "否", ""],
+    ["H01", "东岙100号", "", "13912340001", "李秀英", "", "13912340002", "", "", "", "老伴"],
+    ["H02", "沙嘴7号", "", "0532-86801234", "张海生", "", "", "否", "否", "是", "渔民"],
+]
+
+
+def csv_bytes(rows, encoding="utf-8-sig", header=HEADER) -> bytes:
+    text = "\n".join(",".join(row) for row in [header, *rows]) + "\n"
+    return text.encode(encoding)
+
+
+def xlsx_bytes(rows, header=HEADER) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(client, data: bytes, name="名册.csv", kind="households"):
+    with warnings.catch_warnings():  # the test client spools big bodies to files it leaves to the collector
+        warnings.simplefilter("ignore", ResourceWarning)
+        response = client.post(f"/imports/{kind}/check", data={"file": (io.BytesIO(data), name)},
+                               content_type="multipart/form-data")
+        gc.collect()
+    return response
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+@pytest.fixture
+def admin_client(client, auth, world):
+    auth.login("root")
+    return client
+
+
+def confirm(client, page: str):
+    action = page.split('action="/imports/households/')[1].split('"')[0]
+    return client.post(f"/imports/households/{action}")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "gbk", "gb18030"])
+def test_csv_in_utf8_or_gbk_is_read_and_checked_without_writing(admin_client, encoding):
+    before = (count(Household), count(Resident))
+    response = upload(admin_client, csv_bytes(GOOD, encoding))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "3 行：新增 3 行" in page and "尚未保存任何数据" in page
+    assert (count(Household), count(Resident)) == before  # the preview writes nothing
+    assert count(AuditEntry) == db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+
+
+def test_import_then_the_same_file_again_changes_nothing(admin_client):
+    data = xlsx_bytes(GOOD)
+    done = confirm(admin_client, upload(admin_client, data, "名册.xlsx").get_data(as_text=True))
+    assert "新增 3" in done.get_data(as_text=True)
+    home = db.session.scalars(sa.select(Household).filter_by(address="东岙100号")).one()
+    assert home.elderly_alone and home.code.startswith("H01-") and [r.name for r in home.residents] == ["王建国", "李秀英"]
+    assert home.residents[0].id_number == "370211195001011235" and home.residents[1].phone == "13912340002"
+    before = (count(Household), count(Resident))
+    again = upload(admin_client, data, "名册.xlsx").get_data(as_text=True)
+    assert "3 行：新增 0 行，更新 0 行，未变 3 行" in again
+    assert "未变 3" in confirm(admin_client, again).get_data(as_text=True)
+    assert (count(Household), count(Resident)) == before
+    changed = [GOOD[0][:3] + ["13800000000"] + GOOD[0][4:]]
+    assert "更新 1 行" in upload(admin_client, xlsx_bytes(changed), "名册.xlsx").get_data(as_text=True)
+
+
+def test_each_bad_cell_is_explained_on_its_row(admin_client):
+    rows = [
+        ["H01", "东岙101号", "", "", "", "", "", "", "", "", ""],                       # no name
+        ["H01", "东岙102号", "", "12345", "赵一", "", "", "", "", "", ""],              # bad phone
+        ["ZZ9", "某地1号", "", "", "钱二", "", "", "", "", "", ""],                    # unknown place
+        ["H01", "东岙103号", "", "", "孙三", "370211195001011236", "", "", "", "", ""],  # bad check digit
+        ["H01", "东岙104号", "", "", "周四", "", "", "也许", "", "", ""],                # not 是/否
+        ["H01", "东岙104号", "", "", "周四", "", "", "", "", "", ""],                    # same as the line above
+        ["", "", "", "", "", "", "", "", "", "", ""],                                   # empty: skipped
+        GOOD[2],
+    ]
+    response = upload(admin_client, csv_bytes(rows))
+    page = response.get_data(as_text=True)
+    assert "7 行：新增 1 行，更新 0 行，未变 0 行，6 行有错误" in page
+    for message in ("必填", "不是电话号码", "没有编码为 ZZ9 的自然村或小区", "身份证号不正确", "请填写“是”或“否”",
+                    "与本文件第 6 行相同"):
+        assert message in page, message
+    assert 'class="cell-error"' in page
+    token = re.search(r"/imports/households/([^/\"]+)/errors\.xlsx", page).group(1)
+    errors = admin_client.get(f"/imports/households/{token}/errors.xlsx")
+    sheet = load_workbook(io.BytesIO(errors.data)).active
+    table = list(sheet.iter_rows(values_only=True))
+    assert table[0][-1] == "错误" and len(table) == 7
+    assert table[2][3] == "12345" and "户联系电话" in table[2][-1]
+
+
+def test_a_formula_in_a_cell_is_refused_not_evaluated(admin_client):
+    rows = [["H01", "东岙105号", "", "", "=HYPERLINK(\"http://x\",\"点我\")", "", "", "", "", "", ""]]
+    page = upload(admin_client, xlsx_bytes(rows), "名册.xlsx").get_data(as_text=True)
+    assert "不接受公式" in page and "1 行有错误" in page
+
+
+def test_a_missing_column_is_named(admin_client):
+    header = [h for h in HEADER if h != "姓名"]
+    response = upload(admin_client, csv_bytes([row[:4] + row[5:] for row in GOOD], header=header))
+    assert response.status_code == 422 and "缺少以下列：姓名" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("data, name, message", [
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "名册.xlsx", "不是电子表格"),
+    (b"PK\x03\x04" + b"\x00" * 200, "名册.xlsx", "无法作为 Excel 文件读取"),
+    (b"", "名册.csv", "文件为空"),
+    (b"x" * (10 * 1024 * 1024 + 10), "名册.csv", "大于 10 MB"),
+])
+def test_files_that_are_not_rosters_get_a_clear_message(admin_client, data, name, message):
+    response = upload(admin_client, data, name)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+
+
+def test_a_20_mb_file_is_refused_before_it_is_read(admin_client):
+    response = upload(admin_client, b"x" * (20 * 1024 * 1024), "名册.csv")
+    assert response.status_code == 413 and "请返回并选择较小的文件" in response.get_data(as_text=True)
+
+
+def test_staff_import_only_for_their_places(client, auth, world):
+    auth.login("staff-p01")
+    page = upload(client, csv_bytes(GOOD)).get_data(as_text=True)
+    assert "3 行：新增 2 行" in page and "沙嘴 不是您负责的地点" in page
+    assert client.post("/imports/places/check").status_code == 404  # places and the catalog: admins only
+
+
+def test_places_and_the_catalog_import_the_same_way(admin_client):
+    places = xlsx_bytes([["H13", "hamlet", "新村", "Xincun", "V1", "60", "LS-P01"]],
+                        header=[c.header for c in rosters.PLACE_COLUMNS])
+    page = upload(admin_client, places, "地点.xlsx", kind="places").get_data(as_text=True)
+    admin_client.post("/imports/places/" + page.split('action="/imports/places/')[1].split('"')[0])
+    place = db.session.scalars(sa.select(Place).filter_by(code="H13")).one()
+    assert place.parent.code == "V1" and place.service_point.code == "LS-P01" and place.household_count == 60
+    items = xlsx_bytes([["CV99", "便民服务", "", "代缴水电费", "", "errand", "否", "48", "否", "缴费通知单、银行卡", "", "水电费"]],
+                       header=[c.header for c in rosters.ITEM_COLUMNS])
+    page = upload(admin_client, items, "事项.xlsx", kind="catalog").get_data(as_text=True)
+    admin_client.post("/imports/catalog/" + page.split('action="/imports/catalog/')[1].split('"')[0])
+    item = db.session.scalars(sa.select(ServiceItem).filter_by(code="CV99")).one()
+    assert item.material_list == ["缴费通知单", "银行卡"] and "djsdf" in item.pinyin
+
+
+def test_the_template_has_chinese_headers_and_the_place_codes(admin_client):
+    book = load_workbook(io.BytesIO(admin_client.get("/imports/households/template.xlsx").data))
+    assert [c.value for c in book.worksheets[0][1]] == HEADER
+    codes = [row[0] for row in book["说明"].iter_rows(values_only=True)]
+    assert "H01" in codes and "E01" in codes
+
+
+def test_the_command_line_imports_a_big_file_with_the_same_checks(app, world, tmp_path):
+    path = tmp_path / "roster.csv"
+    rows = [["H01", f"东岙{200 + n}号", "", "", f"居民{n}", "", "", "", "", "", ""] for n in range(2500)]
+    path.write_bytes(csv_bytes([*rows, ["ZZ9", "x", "", "", "y", "", "", "", "", "", ""]], "gbk"))
+    result = app.test_cli_runner().invoke(args=["import-households", str(path), "--errors", str(tmp_path / "e.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "imported: 2500 new, 0 updated, 0 unchanged, 1 skipped" in result.output
+    assert (tmp_path / "e.xlsx").exists()
+    again = app.test_cli_runner().invoke(args=["import-households", str(path), "--dry-run"])
+    assert "0 new, 0 to update, 2500 unchanged, 1 with errors" in again.output
+
+
+def test_households_and_directory_tables_export_to_xlsx(admin_client, world):
+    sheet = load_workbook(io.BytesIO(admin_client.get("/imports/households/export.xlsx").data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == HEADER and any(row[1] == "东岙8号" for row in rows[1:])
+    users = load_workbook(io.BytesIO(admin_client.get("/directory/users/export.xlsx").data)).active
+    assert [c.value for c in users[1]][:2] == ["用户名", "名称"]
+    assert db.session.scalars(sa.select(AuditEntry).filter_by(action="export", object_type="users")).one()
