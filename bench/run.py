@@ -8,6 +8,7 @@ between the bench markers of docs/PERFORMANCE.md; the raw figures to bench/data/
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -167,11 +168,12 @@ def writers_lines(url: str) -> list[str]:
     claims = [f"POST /cases/{n}/act/claim claim-version={v}" for n, v in waiting]
     closes = [f"POST /cases/{n}/act/close close-version={v}&close-outcome=solved&close-satisfaction=satisfied"
               for n, v in resolved]
-    lines = [line for pair in zip(claims, closes, strict=False) for line in pair]
-    return lines or claims or closes
+    # Interleaved while both last, then the rest: a line is never sent twice (a second claim would be a 409).
+    return [line for pair in itertools.zip_longest(claims, closes) for line in pair if line is not None]
 
 
 def run(backend: str, url: str) -> dict:
+    flask(url, "db", "upgrade")  # data built by an older checkout gets the newer indexes
     data = fixtures(url)
     results: dict[str, dict] = {}
     log = DATA / f"gunicorn-{backend}.log"

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import AuditEntry, Case, CaseStatus, Place, Role, ServiceItem, ServicePoint
+from portal.models import AuditEntry, Case, CaseStatus, Place, Priority, Role, ServiceItem, ServicePoint
 from tests.query_count import counting_queries
 
 
@@ -114,6 +114,33 @@ def test_queue_tabs_show_counts_and_the_claim_button(app, client, auth, desk, ma
     html = client.get("/cases/?tab=claimable").get_data(as_text=True)
     assert re.search(r"待签收\s*<span class=\"count\">3</span>", html)
     assert html.count(">签收</button>") == 3
+
+
+def test_the_all_list_counts_up_to_a_cap_and_shows_the_newest_first(app, client, auth, desk, make, monkeypatch):
+    from datetime import timedelta
+
+    from portal import clock
+    from portal.domain import queues
+
+    staff, proxy, household = desk
+    item, place = make.get(ServiceItem, code="CV01"), make.get(Place, code="H01")
+    point = make.get(ServicePoint, code="LS-P01")
+    make.user(Role.LEAD, username="lead")
+    now = clock.now()
+    make.cases(1, item, place, point, status=CaseStatus.CLOSED, created_at=now - timedelta(days=1),
+               requester_name="昨天的紧急件", priority=Priority.URGENT)
+    make.cases(6, item, place, point, status=CaseStatus.CLOSED, created_at=now)
+    auth.logout()
+    auth.login("lead")
+    html = client.get("/cases/?tab=all").get_data(as_text=True)
+    assert "7 件" in html or "7 cases" in html
+    assert not re.search(r"全部\s*<span class=\"count\">", html)  # "all" is not a to-do list: no badge
+    rows = re.findall(r"居民\d+|昨天的紧急件", html)
+    assert rows[-1] == "昨天的紧急件"  # newest first: an old urgent case does not jump the list
+    monkeypatch.setattr(queues, "COUNT_CAP", 5)
+    monkeypatch.setattr(queues.Page, "cap", 5)
+    html = client.get("/cases/?tab=all").get_data(as_text=True)
+    assert "超过 5 件" in html and "7 件" not in html
 
 
 def test_queue_filters_live_in_the_url_and_htmx_gets_only_the_list(client, desk):

@@ -54,8 +54,8 @@ def queue():
     if tab not in {t.key for t in tabs}:
         tab = queues.default_tab(user)
     filters = queues.Filters.from_args(request.args)
-    if tab == "callbacks" and "sort" not in request.args:
-        filters.sort = "callback"
+    if "sort" not in request.args:
+        filters.sort = queues.DEFAULT_SORT.get(tab, filters.sort)
     page = queues.page_of(user, tab, filters)
     categories = db.session.scalars(sa.select(ServiceItem.category_zh).distinct().order_by(ServiceItem.category_zh))
     places = db.session.scalars(

@@ -10,7 +10,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from pypinyin import Style, lazy_pinyin
 
 from portal.domain import DomainError, accounts, audit
 from portal.extensions import db
@@ -20,7 +19,11 @@ UNIQUE_FIELDS = {User: "username", ServicePoint: "code", Place: "code", ServiceI
 
 
 def pinyin_index(*texts: str) -> str:
-    """Return the pinyin initials and the full pinyin of each text, for search as you type."""
+    """Return the pinyin initials and the full pinyin of each text, for search as you type (kept in
+    ``ServiceItem.pinyin`` when an item is saved)."""
+    # Imported here: its dictionaries take some 50 MB, which a worker serving pages never needs.
+    from pypinyin import Style, lazy_pinyin
+
     words: list[str] = []
     for text in texts:
         for phrase in text.split():

@@ -20,7 +20,9 @@ from portal.extensions import db
 from portal.models import OPEN_STATUSES, Case, CaseStatus, Channel, Role, ServiceItem, User
 
 PAGE_SIZE = 20
-MAX_PAGE = 10_000
+# A list counts at most this many cases; beyond it the page says "more than" (filters narrow it).
+COUNT_CAP = 10_000
+MAX_PAGE = COUNT_CAP // PAGE_SIZE
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
@@ -50,6 +52,11 @@ SORTS = {
     "newest": (_l("Newest first"), (Case.created_at.desc(), Case.id.desc())),
     "callback": (_l("Callback due first"), (Case.callback_due_at.asc(), Case.id)),
 }
+
+
+# A tab's order unless the user picks one: callbacks by when they are due; "all", which is mostly
+# closed cases, newest first (an index walk, where "urgent first" would sort every case).
+DEFAULT_SORT = {"callbacks": "callback", "all": "newest"}
 
 
 def tabs_for(user: User) -> list[Tab]:
@@ -129,7 +136,7 @@ class Filters:
             "status": self.status, "category": self.category, "place": self.place, "channel": self.channel,
             "date_from": self.date_from.isoformat() if self.date_from else "",
             "date_to": self.date_to.isoformat() if self.date_to else "", "q": self.q,
-            "sort": self.sort if self.sort != "new" else "", "page": self.page if self.page > 1 else "",
+            "sort": self.sort,  # always: a tab's default order differs (DEFAULT_SORT) "page": self.page if self.page > 1 else "",
         }
         values.update(override)
         return {k: v for k, v in values.items() if v not in ("", None)}
@@ -169,12 +176,22 @@ def filter_conditions(filters: Filters) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def counts(user: User) -> dict[str, int]:
-    """How many cases each of the user's tabs holds, in one query."""
-    tabs = tabs_for(user)
+# Every tab but "all" holds only cases still moving (open, or resolved and waiting for the callback),
+# so the counts read those alone: a small share of the cases, through the status indexes, however many
+# closed cases the years pile up.
+LIVE_STATUSES = OPEN_STATUSES | {CaseStatus.RESOLVED}
+
+
+def counts(user: User) -> dict[str, int | None]:
+    """How many cases each of the user's tabs holds, in one query; None for "all", which is not a
+    to-do list and would cost a count of every case."""
+    tabs = [tab for tab in tabs_for(user) if tab.key != "all"]
+    if not tabs:
+        return {"all": None}
     columns = [sa.func.count().filter(tab_condition(tab.key, user)).label(tab.key) for tab in tabs]
-    row = db.session.execute(sa.select(*columns).select_from(Case).where(access.case_scope(user))).one()
-    return dict(row._mapping)
+    row = db.session.execute(sa.select(*columns).select_from(Case)
+                             .where(access.case_scope(user), Case.status.in_(LIVE_STATUSES))).one()
+    return {**dict(row._mapping), "all": None}
 
 
 @dataclass
@@ -183,15 +200,23 @@ class Page:
     total: int
     page: int
 
+    cap = COUNT_CAP
+
+    @property
+    def capped(self) -> bool:
+        """Whether there are more than ``COUNT_CAP`` cases (the total then says "more than")."""
+        return self.total > COUNT_CAP
+
     @property
     def pages(self) -> int:
-        return max((self.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        return max((min(self.total, COUNT_CAP) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
 def page_of(user: User, tab: str, filters: Filters) -> Page:
     """The cases of one tab, filtered, sorted and paginated."""
     where = [access.case_scope(user), tab_condition(tab, user, bool(filters.status)), *filter_conditions(filters)]
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(*where))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(Case.id).where(*where).limit(COUNT_CAP + 1).subquery()))
     cases = db.session.scalars(
         sa.select(Case)
         .where(*where)

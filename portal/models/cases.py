@@ -115,6 +115,7 @@ class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
         sa.Index("ix_cases_status_created_at", "status", "created_at"),
+        sa.Index("ix_cases_created_at", "created_at"),  # the "all" list, newest first
         sa.Index("ix_cases_place_status", "place_id", "status"),
         sa.Index("ix_cases_point_status", "service_point_id", "status"),
         sa.Index("ix_cases_owner_status", "owner_id", "status"),
