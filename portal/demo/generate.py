@@ -20,8 +20,10 @@ from faker import Faker
 
 from portal import clock
 from portal.domain import DomainError, stats
+from portal.domain.errands import limit as errand_limit_of
 from portal.extensions import db
 from portal.models import (
+    OPEN_STATUSES,
     CallbackRecord,
     Case,
     CaseEvent,
@@ -71,7 +73,8 @@ def _reset_sequences() -> None:
     """PostgreSQL: ids were given here, so move each sequence past them."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    for table in ("households", "residents", "cases", "case_events", "callback_records"):
+    for model in (Household, Resident, Case, CaseEvent, CallbackRecord):
+        table = model.__tablename__
         db.session.execute(sa.text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT max(id) FROM {table}), 1))"))
 
@@ -169,6 +172,11 @@ def _cases(total: int, hamlets, estates, items, places, rng: random.Random, name
     event_ids = itertools.count(_next_id(CaseEvent))
     cases, events, callbacks, written_events = [], [], [], 0
     moments = sorted(start + timedelta(seconds=rng.random() * span) for _ in range(total))
+    # A proxy holds at most this many open errands; count those they already hold.
+    errand_limit, held = errand_limit_of(), defaultdict(int)
+    held.update(db.session.execute(
+        sa.select(Case.owner_id, sa.func.count()).where(Case.mode == Mode.ERRAND, Case.status.in_(OPEN_STATUSES))
+        .group_by(Case.owner_id)).all())
     for created in moments:
         heating = rng.random() < 0.45 and homes[True]
         home_id, place_id, phone, address = rng.choice(homes[bool(heating)] or homes[False])
@@ -211,14 +219,20 @@ def _cases(total: int, hamlets, estates, items, places, rng: random.Random, name
         else:
             signed = created + (timedelta(minutes=rng.uniform(5, 110)) if rng.random() < 0.9
                                 else timedelta(hours=rng.uniform(2, 30)))
+            started = signed + timedelta(minutes=rng.uniform(5, 120))
+            done = started + sla * rng.uniform(0.05, 1.0)
+            if item.mode is Mode.ERRAND and done >= now and held[owner] >= errand_limit:
+                # Still open today, and its proxy is full: another proxy of the place takes it, or it waits
+                # in the pool (as the errand limit makes it in the portal).
+                owner = next((p for p in workers[place_id] if held[p] < errand_limit), None)
             if signed < now and owner is not None:
                 case.update(status=S.CLAIMED, owner_id=owner, claimed_at=signed, due_at=signed + sla)
                 event(signed, E.CLAIMED, S.LOGGED, S.CLAIMED, owner, {"in_time": signed <= sign_due})
-                started = signed + timedelta(minutes=rng.uniform(5, 120))
                 if started < now:
                     case["status"] = S.IN_PROGRESS
                     event(started, E.STARTED, S.CLAIMED, S.IN_PROGRESS, owner)
-                done = started + sla * rng.uniform(0.05, 1.0)
+                if done >= now and item.mode is Mode.ERRAND:
+                    held[owner] += 1
                 if done < now:
                     trip = item.mode in (Mode.ERRAND, Mode.HOME) and not heating
                     case.update(status=S.RESOLVED, resolved_at=done, trip_saved=trip)

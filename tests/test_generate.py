@@ -1,0 +1,54 @@
+"""The district-scale generator behind `make bench`: realistic, consistent with the domain's rules, and
+its board counters agreeing with its timelines."""
+import sqlalchemy as sa
+
+from portal.domain import stats
+from portal.extensions import db
+from portal.models import OPEN_STATUSES, Case, CaseCount, CaseEvent, CaseStatus, Household, Mode, Role, User
+
+
+def _count(model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def _open_errands() -> list[tuple[str, int]]:
+    return db.session.execute(
+        sa.select(User.username, sa.func.count()).join(Case, Case.owner_id == User.id)
+        .where(User.role == Role.PROXY, Case.mode == Mode.ERRAND, Case.status.in_(OPEN_STATUSES))
+        .group_by(User.username)).all()
+
+
+def test_generate_adds_households_and_cases_spread_over_states_with_their_timelines(demo_app):
+    demo_app.config["ERRAND_LIMIT"] = 2  # tight, so that the generator must share errands out or pool them
+    runner = demo_app.test_cli_runner()
+    with demo_app.app_context():
+        households, cases = _count(Household), _count(Case)
+        before = dict(_open_errands())
+    result = runner.invoke(args=["generate", "--households", str(households + 300), "--cases", "4000",
+                                 "--years", "1", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert "added 300 households" in result.output and "4000 cases" in result.output
+    with demo_app.app_context():
+        assert _count(Household) == households + 300
+        assert _count(Case) == cases + 4000
+        states = dict(db.session.execute(sa.select(Case.status, sa.func.count()).group_by(Case.status)).all())
+        assert states[CaseStatus.CLOSED] > 3000  # a year of history: most cases are long closed
+        assert sum(states.get(s, 0) for s in OPEN_STATUSES) > 0 and states.get(CaseStatus.RESOLVED, 0) > 0
+        assert len(set(db.session.scalars(sa.select(Case.item_id)))) > 10
+        # Every generated case has its timeline, starting with the logging.
+        assert _count(Case, ~sa.exists().where(CaseEvent.case_id == Case.id)) == 0
+        # No proxy holds more open errands than the limit the portal enforces.
+        held = _open_errands()
+        assert held and all(n <= max(before.get(name, 0), 2) for name, n in held), (before, held)
+        # The board counters were rebuilt from the timelines: a second rebuild changes nothing.
+        logged = db.session.scalar(sa.select(sa.func.sum(CaseCount.logged)))
+        resolved = db.session.scalar(sa.select(sa.func.sum(CaseCount.resolved)))
+        assert logged == _count(Case)
+        stats.rebuild()
+        assert db.session.scalar(sa.select(sa.func.sum(CaseCount.logged))) == logged
+        assert db.session.scalar(sa.select(sa.func.sum(CaseCount.resolved))) == resolved
+
+
+def test_generate_refuses_a_database_without_the_directory(app):
+    result = app.test_cli_runner().invoke(args=["generate", "--households", "10", "--cases", "10"])
+    assert result.exit_code != 0 and "demo-data --cases 0" in result.output
