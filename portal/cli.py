@@ -278,7 +278,7 @@ def import_roster(path: str, kind: str, dry_run: bool, errors_path: str | None) 
     data = Path(path).read_bytes()
     roster = rosters.KINDS[kind]
     try:
-        with click.progressbar(length=max(data.count(b"\n"), 1), label="checking") as bar:
+        with click.progressbar(length=max(rosters.row_estimate(data), 1), label="checking") as bar:
             checked = rosters.check(roster, path, data, None, limit=None, progress=bar.update)
         if checked.missing:
             raise click.ClickException("missing columns: " + ", ".join(checked.missing))

@@ -191,3 +191,10 @@ def test_households_and_directory_tables_export_to_xlsx(admin_client, world):
     users = load_workbook(io.BytesIO(admin_client.get("/directory/users/export.xlsx").data)).active
     assert [c.value for c in users[1]][:2] == ["用户名", "名称"]
     assert db.session.scalars(sa.select(AuditEntry).filter_by(action="export", object_type="users")).one()
+
+
+def test_the_command_line_progress_bar_knows_the_size_of_xlsx_and_csv_files():
+    rows = GOOD * 40
+    assert rosters.row_estimate(xlsx_bytes(rows)) == len(rows) + 1  # the sheet's recorded size, with the header
+    assert rosters.row_estimate(csv_bytes(rows)) == len(rows) + 1
+    assert rosters.row_estimate(b"PK\x03\x04 not really a zip") == 0
