@@ -198,3 +198,105 @@ def test_the_command_line_progress_bar_knows_the_size_of_xlsx_and_csv_files():
     assert rosters.row_estimate(xlsx_bytes(rows)) == len(rows) + 1  # the sheet's recorded size, with the header
     assert rosters.row_estimate(csv_bytes(rows)) == len(rows) + 1
     assert rosters.row_estimate(b"PK\x03\x04 not really a zip") == 0
+
+
+# --- what a review found: scope of ID numbers, moved residents, exports, unreadable files, places -------------
+
+def test_staff_cannot_reach_a_resident_of_another_place_by_id_number(client, auth, world, make):
+    other = make.household(world.h02, address="沙嘴9号", phone="13900000009", residents=("张海生",))
+    db.session.get(Resident, other.residents[0].id).id_number = "370211195001011235"
+    db.session.commit()
+    auth.login("staff-p01")
+    row = ["H01", "东岙120号", "", "", "王建国", "370211195001011235", "13912349999", "", "", "", ""]
+    page = upload(client, csv_bytes([row])).get_data(as_text=True)
+    assert "不能在您负责的地点登记" in page and "沙嘴" not in page  # refused, without saying where it is
+    action = re.search(r'action="/imports/households/([^"]+)"', page)
+    if action:
+        client.post(f"/imports/households/{action.group(1)}")
+    db.session.expire_all()
+    person = db.session.scalars(sa.select(Resident).filter_by(id_number="370211195001011235")).one()
+    assert person.household_id == other.id and person.phone != "13912349999" and person.name == "张海生"
+
+
+def test_a_resident_matched_by_id_number_moves_with_the_roster(admin_client):
+    confirm(admin_client, upload(admin_client, csv_bytes(GOOD[:1])).get_data(as_text=True))
+    moved = ["H02", "沙嘴8号", "", "", "王建国", "370211195001011235", "", "", "", "", ""]
+    page = upload(admin_client, csv_bytes([moved])).get_data(as_text=True)
+    assert "1 行：新增 1 行" in page  # a new household, for a resident who is already known
+    confirm(admin_client, page)
+    people = db.session.scalars(sa.select(Resident).filter_by(id_number="370211195001011235")).all()
+    assert len(people) == 1 and people[0].household.address == "沙嘴8号"
+
+
+def test_each_row_written_has_its_own_masked_audit_entry(admin_client):
+    before = count(AuditEntry)
+    confirm(admin_client, upload(admin_client, csv_bytes(GOOD)).get_data(as_text=True))
+    entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.id > before)
+                                 .where(AuditEntry.reason == "import")).all()
+    kinds = sorted((e.object_type, e.action) for e in entries)
+    assert kinds == [("households", "create")] * 2 + [("residents", "create")] * 3
+    wang = next(e for e in entries if e.object_type == "residents" and e.changes.get("id_number"))
+    assert wang.changes["id_number"][1] == "370211********1235" and wang.object_id.isdigit()
+
+
+def test_the_export_masks_phones_keeps_formulas_as_text_and_imports_again_unchanged(admin_client, world):
+    world.household.notes = '=HYPERLINK("http://evil.example","点我")'
+    db.session.commit()
+    data = admin_client.get("/imports/households/export.xlsx").data
+    sheet = load_workbook(io.BytesIO(data)).active
+    row = next(r for r in sheet.iter_rows() if r[1].value == "东岙8号")
+    assert row[3].value == "139****5678" and "13912345678" not in str([c.value for c in row])
+    assert row[-1].data_type == "s" and row[-1].value.startswith("=HYPERLINK")  # text, never a formula
+    users = load_workbook(io.BytesIO(admin_client.get("/directory/users/export.xlsx").data)).active
+    assert all(c.data_type != "f" for r in users.iter_rows() for c in r)
+    # Corrected and imported again, masked cells keep what is stored (the formula note is refused).
+    page = upload(admin_client, data, "住户.xlsx").get_data(as_text=True)
+    assert "不接受公式" in page
+    world.household.notes = "腿脚不便"
+    db.session.commit()
+    again = upload(admin_client, admin_client.get("/imports/households/export.xlsx").data, "住户.xlsx")
+    assert "新增 0 行，更新 0 行" in again.get_data(as_text=True)
+    assert db.session.get(Household, world.household.id).phone == "13912345678"
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\xff\xfe\xfa" * 10 + b"\n", "既不是 UTF-8 也不是 GBK"),
+    (",".join(HEADER).encode() + b"\nH01," + b"x" * 200_000 + b"\n", "无法读取"),
+])
+def test_unreadable_text_is_explained_not_a_server_error(admin_client, data, message):
+    response = upload(admin_client, data)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+
+
+def test_places_import_children_before_their_parents_and_inactive_codes(admin_client, world):
+    world.h02.active = False
+    db.session.commit()
+    header = [c.header for c in rosters.PLACE_COLUMNS]
+    rows = [["H21", "hamlet", "新村一", "", "V9", "10", ""],      # its village is the next row
+            ["V9", "village", "新村", "", "", "", ""],
+            ["H02", "hamlet", "沙嘴（旧）", "", "V1", "", ""],     # deactivated: updated, not a second H02
+            ["H22", "hamlet", "孤村", "", "V404", "", ""]]        # no such parent anywhere
+    page = upload(admin_client, xlsx_bytes(rows, header=header), "地点.xlsx", kind="places").get_data(as_text=True)
+    assert "没有编码为 V404 的地点" in page
+    response = admin_client.post("/imports/places/" + page.split('action="/imports/places/')[1].split('"')[0])
+    assert response.status_code == 200
+    codes = {p.code: p for p in db.session.scalars(sa.select(Place))}
+    assert codes["H21"].parent.code == "V9" and codes["H02"].name_zh == "沙嘴（旧）" and "H22" not in codes
+
+
+def test_a_cell_longer_than_its_column_is_refused(admin_client):
+    row = ["H01", "东岙130号", "", "", "王" * 51, "", "", "", "", "", ""]
+    assert "最多 50 个字" in upload(admin_client, csv_bytes([row])).get_data(as_text=True)
+
+
+def test_an_upload_is_only_for_the_one_who_made_it_and_leads_do_not_import(client, auth, world):
+    auth.login("root")
+    page = upload(client, csv_bytes(GOOD)).get_data(as_text=True)
+    token = re.search(r'action="/imports/households/([^/"]+)/import"', page).group(1)
+    auth.logout()
+    auth.login("staff-p01")
+    assert client.post(f"/imports/households/{token}/import").status_code == 404
+    assert client.get(f"/imports/households/{token}/errors.xlsx").status_code == 404
+    auth.logout()
+    auth.login("leader")
+    assert client.get("/imports/").status_code in (403, 404)

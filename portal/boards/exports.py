@@ -11,16 +11,13 @@ from urllib.parse import quote
 from flask import Response
 from flask_babel import gettext as _
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from portal import clock
+from portal import clock, spreadsheets
 from portal.domain import audit, privacy
 from portal.domain.boards import Period
 from portal.models import Case, User
 from portal.web.i18n import localized
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def headers() -> list[str]:
@@ -44,15 +41,6 @@ def row(case: Case) -> list:
     ]
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return f"{value:%Y-%m-%d %H:%M}"
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def _attachment(response: Response, name: str) -> Response:
     response.headers["Content-Disposition"] = f"attachment; filename={name}; filename*=UTF-8''{quote(name)}"
     response.headers["Cache-Control"] = "no-store"
@@ -64,7 +52,7 @@ def csv_response(cases: Iterable[Case], name: str) -> Response:
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow(headers())
-    writer.writerows([_text(value) for value in row(case)] for case in cases)
+    writer.writerows([spreadsheets.csv_text(value) for value in row(case)] for case in cases)
     response = Response(buffer.getvalue(), mimetype="text/csv")
     response.charset = "utf-8"
     return _attachment(response, f"{name}.csv")
@@ -74,29 +62,15 @@ def xlsx_response(cases: Iterable[Case], name: str, title: str) -> Response:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Cases"))
     sheet.freeze_panes = "A3"
-    heading = WriteOnlyCell(sheet, title)
-    heading.font = Font(bold=True, size=13)
-    sheet.append([heading])
-    bold = Font(bold=True)
-    sheet.append([_cell(sheet, value, bold) for value in headers()])
+    sheet.append([spreadsheets.cell(sheet, title, Font(bold=True, size=13))])
+    sheet.append(spreadsheets.cells(sheet, headers(), Font(bold=True)))
     for case in cases:
-        sheet.append([_cell(sheet, value) for value in row(case)])
+        sheet.append(spreadsheets.cells(sheet, row(case)))
     buffer = io.BytesIO()
     book.save(buffer)
     response = Response(buffer.getvalue(),
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return _attachment(response, f"{name}.xlsx")
-
-
-def _cell(sheet, value, font: Font | None = None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # text stays text, even when it starts with "="
-    if isinstance(value, datetime):
-        cell.number_format = "yyyy-mm-dd hh:mm"
-    if font is not None:
-        cell.font = font
-    return cell
 
 
 def audit_export(user: User, what: str, period: Period, count: int) -> None:

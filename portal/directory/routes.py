@@ -12,6 +12,7 @@ from flask import abort, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal import spreadsheets
 from portal.directory import bp
 from portal.directory.forms import (
     ApiKeyForm,
@@ -419,11 +420,11 @@ def export(section_key: str):
     section = _section(section_key)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(str(section.title))
-    sheet.append([str(label) for label, _value in section.columns] + [_("Active")])
+    sheet.append(spreadsheets.cells(sheet, [str(label) for label, _value in section.columns] + [_("Active")]))
     rows = db.session.scalars(sa.select(section.model).order_by(section.order)).all()
     for row in rows:
-        sheet.append([_export_value(value(row)) for _label, value in section.columns]
-                     + [_("yes") if getattr(row, "active", True) else _("no")])
+        sheet.append(spreadsheets.cells(sheet, [_export_value(value(row)) for _label, value in section.columns]
+                                        + [_("yes") if getattr(row, "active", True) else _("no")]))
     buffer = io.BytesIO()
     book.save(buffer)
     audit.record_alone("export", actor=me(), object_type=section.model.__tablename__, reason=f"{len(rows)} rows")

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from portal import clock
 from portal.domain import privacy
 from portal.extensions import begin_mode, db
 from portal.models import AuditEntry
@@ -55,7 +56,7 @@ def _masked(field: str, value: Any) -> Any:
     return getattr(value, "code", None) or str(value)
 
 
-def record(
+def entry(
     action: str,
     actor=None,
     obj=None,
@@ -65,27 +66,39 @@ def record(
     changes: dict[str, tuple[Any, Any]] | None = None,
     reason: str = "",
     actor_name: str = "",
-) -> AuditEntry:
-    """Add an audit row to the session; the caller's commit writes it with the change."""
+) -> dict[str, Any]:
+    """The values of an audit row: who, from where, what object, which fields (masked) and why."""
     if obj is not None:
         object_type = object_type or type(obj).__tablename__
         object_id = object_id or getattr(obj, "id", "") or ""
-    entry = AuditEntry(
-        actor_id=getattr(actor, "id", None),
-        actor_name=actor_name or getattr(actor, "username", "") or "",
-        address=current_address(),
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        changes=(
+    return {
+        "at": clock.now(),
+        "actor_id": getattr(actor, "id", None),
+        "actor_name": actor_name or getattr(actor, "username", "") or "",
+        "address": current_address(),
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "changes": (
             {field: [_masked(field, old), _masked(field, new)] for field, (old, new) in changes.items()}
             if changes
             else None
         ),
-        reason=str(reason or ""),
-    )
-    db.session.add(entry)
-    return entry
+        "reason": str(reason or ""),
+    }
+
+
+def record(action: str, actor=None, obj=None, **fields) -> AuditEntry:
+    """Add an audit row to the session; the caller's commit writes it with the change."""
+    row = AuditEntry(**entry(action, actor, obj, **fields))
+    db.session.add(row)
+    return row
+
+
+def record_many(entries: list[dict[str, Any]]) -> None:
+    """Insert many audit rows (made by ``entry``) at once, in the caller's transaction."""
+    for start in range(0, len(entries), 5000):
+        db.session.execute(sa.insert(AuditEntry), entries[start:start + 5000])
 
 
 def apply_changes(obj, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

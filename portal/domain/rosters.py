@@ -20,7 +20,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
+from sqlalchemy.orm import joinedload
 
+from portal import spreadsheets
 from portal.domain import DomainError, access, audit, privacy
 from portal.domain.directory import pinyin_index
 from portal.extensions import db
@@ -29,7 +31,8 @@ from portal.models import Household, Mode, Place, PlaceKind, Resident, Role, Ser
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
 YES, NO = {"是", "y", "yes", "true", "1", "√", "✓"}, {"否", "n", "no", "false", "0", ""}
-FORMULA = ("=", "+", "@")
+FORMULA = "="  # a formula in a CSV cell; in XLSX, formula cells are read as "=..." too (_cell_text)
+MASKED = re.compile(r"^[0-9A-Za-z -]*\*+[0-9A-Za-z -]*$")  # 138****1234, as the portal's exports write them
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Column:
     check: str = "text"  # text, phone, id, yes/no, int, kind, mode
     width: int = 14
     note: str = ""
+    max_len: int = 200   # as long as its database column
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Check:
     kind: str
     rows: list[Row]
     missing: list[str]              # required headers the file lacks
+    last_line: int = 1              # the last line read
 
     @property
     def valid(self) -> list[Row]:
@@ -78,6 +83,7 @@ class Result:
     updated: int = 0
     same: int = 0
     skipped: int = 0
+    changes: list[tuple[str, object, dict]] = field(default_factory=list)  # (create/update, row, fields) to audit
 
 
 # --- reading files ----------------------------------------------------------------------------------------
@@ -146,6 +152,9 @@ def _read_csv(data: bytes):
             break
         except UnicodeDecodeError:
             continue
+    else:
+        raise DomainError(_l("The file is neither UTF-8 nor GBK text. Save it from Excel as “CSV UTF-8” or as .xlsx."),
+                          field="file")
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header:
@@ -171,6 +180,11 @@ def _check_cells(kind: Kind, row: Row) -> None:
         value = row.values.get(column.key, "")
         if value.startswith(FORMULA):
             row.errors[column.key] = str(_l("A formula is not accepted; paste the value instead."))
+            continue
+        if column.check in ("phone", "id") and MASKED.match(value):
+            row.values[column.key] = value = ""  # masked by an export: keep what is stored
+        if len(value) > column.max_len:
+            row.errors[column.key] = str(_l("At most %(n)s characters.", n=column.max_len))
             continue
         if not value:
             if column.required:
@@ -218,8 +232,19 @@ def check(kind: Kind, filename: str, data: bytes, user: User | None, limit: int 
     result = Check(kind.key, [], missing)
     if missing:
         return result
+    try:
+        _check_rows(kind, lines, positions, result, limit, progress)
+    except (csv.Error, SyntaxError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        raise DomainError(_l("Line %(line)s of the file cannot be read; save it again from Excel and upload it.",
+                             line=result.last_line + 1), field="file") from None
+    kind.prepare(result, user)
+    return result
+
+
+def _check_rows(kind: Kind, lines, positions: dict[str, int], result: Check, limit: int | None, progress) -> None:
     seen: dict[tuple, int] = {}
     for line, cells in lines:
+        result.last_line = line
         if not any(cells):
             continue  # an empty row
         if progress and len(result.rows) % 1000 == 0:
@@ -237,12 +262,11 @@ def check(kind: Kind, filename: str, data: bytes, user: User | None, limit: int 
             else:
                 seen[key] = line
         result.rows.append(row)
-    kind.prepare(result, user)
-    return result
 
 
 def apply(kind: Kind, checked: Check, user: User | None, actor_name: str = "") -> Result:
-    """Write the valid rows in one transaction, with one audit row; skip the others."""
+    """Write the valid rows in one transaction, with an audit row for the import and one for each row
+    created or changed (masked as every audit row is); skip the others."""
     if checked.missing:
         raise DomainError(_l("The file lacks the columns: %(columns)s.", columns="、".join(checked.missing)))
     result = kind.write(checked.valid, user)
@@ -250,6 +274,8 @@ def apply(kind: Kind, checked: Check, user: User | None, actor_name: str = "") -
     audit.record("import", actor=user, actor_name=actor_name, object_type=kind.key,
                  reason=f"{result.created} new, {result.updated} updated, {result.same} unchanged, "
                         f"{result.skipped} skipped")
+    audit.record_many([audit.entry(action, actor=user, actor_name=actor_name, obj=obj, changes=fields,
+                                   reason="import") for action, obj, fields in result.changes])
     db.session.commit()
     return result
 
@@ -257,22 +283,23 @@ def apply(kind: Kind, checked: Check, user: User | None, actor_name: str = "") -
 # --- households and residents -------------------------------------------------------------------------------
 
 HOUSEHOLD_COLUMNS = [
-    Column("place", "地点编码", True, width=10, note="村（自然村）或小区的编码，如 H01、E01"),
+    Column("place", "地点编码", True, width=10, note="村（自然村）或小区的编码，如 H01、E01", max_len=20),
     Column("address", "地址", True, width=28),
-    Column("building", "楼栋", width=10),
-    Column("phone", "户联系电话", check="phone"),
-    Column("name", "姓名", True, width=10),
-    Column("id_number", "身份证号", check="id", width=22),
-    Column("resident_phone", "本人电话", check="phone"),
-    Column("elderly_alone", "独居老人", check="yes/no", width=9, note="是 / 否"),
-    Column("disabled", "残疾人", check="yes/no", width=9, note="是 / 否"),
-    Column("busy_in_season", "渔忙户", check="yes/no", width=9, note="是 / 否"),
-    Column("notes", "备注", width=20),
+    Column("building", "楼栋", width=10, max_len=40),
+    Column("phone", "户联系电话", check="phone", note="导出文件中打码的号码（138****1234）表示保持不变", max_len=20),
+    Column("name", "姓名", True, width=10, max_len=50),
+    Column("id_number", "身份证号", check="id", width=22, note="打码的号码表示保持不变", max_len=18),
+    Column("resident_phone", "本人电话", check="phone", max_len=20),
+    Column("elderly_alone", "独居老人", check="yes/no", width=9, note="是 / 否", max_len=5),
+    Column("disabled", "残疾人", check="yes/no", width=9, note="是 / 否", max_len=5),
+    Column("busy_in_season", "渔忙户", check="yes/no", width=9, note="是 / 否", max_len=5),
+    Column("notes", "备注", width=20, max_len=1000),
 ]
 
 
-def _places_by_code() -> dict[str, Place]:
-    return {p.code: p for p in db.session.scalars(sa.select(Place).where(Place.active))}
+def _places_by_code(active_only: bool = True) -> dict[str, Place]:
+    query = sa.select(Place).where(Place.active) if active_only else sa.select(Place)
+    return {p.code: p for p in db.session.scalars(query)}
 
 
 def _address(value: str) -> str:
@@ -286,9 +313,7 @@ def _household_prepare(checked: Check, user: User) -> None:
     homes = {(h.place_id, _address(h.address)): h for h in db.session.scalars(
         sa.select(Household).where(Household.place_id.in_(place_ids)))} if place_ids else {}
     people = _residents_of([h.id for h in homes.values()])
-    ids = {r.values["id_number"] for r in checked.rows if r.values.get("id_number")}
-    by_id = {p.id_number: p for p in db.session.scalars(sa.select(Resident).where(Resident.id_number.in_(ids)))} \
-        if ids else {}
+    by_id = _residents_by_id(checked.rows)
     for row in checked.rows:
         if not row.ok:
             continue
@@ -299,13 +324,28 @@ def _household_prepare(checked: Check, user: User) -> None:
         if allowed is not None and place.id not in allowed:
             row.errors["place"] = str(_l("%(place)s is not one of your places.", place=place.name_zh))
             continue
+        known = by_id.get(row.values.get("id_number") or "")
+        if known is not None and allowed is not None and known.household.place_id not in allowed:
+            # Registered in a place the user does not cover: say no more than that it cannot be done here.
+            row.errors["id_number"] = str(_l("This ID number cannot be registered from your places; ask the "
+                                             "district administrator."))
+            continue
         home = homes.get((place.id, _address(row.values["address"])))
-        person = by_id.get(row.values.get("id_number") or "") or (
-            people.get((home.id, row.values["name"])) if home is not None else None)
+        person = known or (people.get((home.id, row.values["name"])) if home is not None else None)
         if home is None or person is None:
             row.action = "new"
         else:
             row.action = "same" if _same(home, person, row.values) else "update"
+
+
+def _residents_by_id(rows: list[Row]) -> dict[str, Resident]:
+    ids = sorted({r.values["id_number"] for r in rows if r.values.get("id_number")})
+    found: dict[str, Resident] = {}
+    for start in range(0, len(ids), 5000):
+        for person in db.session.scalars(sa.select(Resident).where(Resident.id_number.in_(ids[start:start + 5000]))
+                                         .options(joinedload(Resident.household))):
+            found[person.id_number] = person
+    return found
 
 
 def _residents_of(household_ids: list[int]) -> dict[tuple[int, str], Resident]:
@@ -327,8 +367,10 @@ def _household_fields(values: dict) -> dict:
     return fields
 
 
-def _resident_fields(values: dict) -> dict:
-    fields = {}
+def _resident_fields(values: dict, home: Household) -> dict:
+    """What a row says of its resident: the household and name too, for one matched by ID number who
+    moved house or whose name was corrected."""
+    fields = {"household_id": home.id, "name": values["name"]}
     if values.get("id_number"):
         fields["id_number"] = values["id_number"]
     if values.get("resident_phone"):
@@ -337,13 +379,13 @@ def _resident_fields(values: dict) -> dict:
 
 
 def _same(home: Household, person: Resident, values: dict) -> bool:
-    wanted = {**_household_fields(values)}
-    return all(getattr(home, k) == v for k, v in wanted.items()) and \
-        all(getattr(person, k) == v for k, v in _resident_fields(values).items())
+    return all(getattr(home, k) == v for k, v in _household_fields(values).items()) and \
+        all(getattr(person, k) == v for k, v in _resident_fields(values, home).items())
 
 
 def _household_write(rows: list[Row], user: User) -> Result:
-    """Households first (new ones inserted together), then their residents; one flush each."""
+    """Households first (new ones inserted together), then their residents; one flush each; an audit
+    row for each household and resident created or changed."""
     result = Result()
     places = _places_by_code()
     touched = {places[r.values["place"]].id for r in rows}
@@ -352,23 +394,25 @@ def _household_write(rows: list[Row], user: User) -> Result:
     serial = _code_serials(touched)
     fresh: set[tuple] = set()
     home_changed: set[tuple] = set()
+    changed: dict[object, dict] = {}  # household or resident -> {field: (old, new)}
+    new_people: set[Resident] = set()
     for row in rows:
         place = places[row.values["place"]]
         key = (place.id, _address(row.values["address"]))
         if key not in homes:
             serial[place.id] += 1
             homes[key] = Household(code=f"{place.code}-{serial[place.id]:05d}", place_id=place.id,
-                                   address=row.values["address"][:200])
+                                   address=row.values["address"])
             db.session.add(homes[key])
             fresh.add(key)
-        if audit.apply_changes(homes[key], _household_fields(row.values)) and key not in fresh:
+        changes = audit.apply_changes(homes[key], _household_fields(row.values))
+        if changes or key in fresh:
             home_changed.add(key)
+            changed[homes[key]] = {**changed.get(homes[key], {}), **changes}
     db.session.flush()
 
     people = _residents_of([h.id for h in homes.values()])
-    ids = {r.values["id_number"] for r in rows if r.values.get("id_number")}
-    by_id = {p.id_number: p for p in db.session.scalars(sa.select(Resident).where(Resident.id_number.in_(ids)))} \
-        if ids else {}
+    by_id = _residents_by_id(rows)
     for row in rows:
         values = row.values
         key = (places[values["place"]].id, _address(values["address"]))
@@ -376,20 +420,25 @@ def _household_write(rows: list[Row], user: User) -> Result:
         person = by_id.get(values.get("id_number") or "") or people.get((home.id, values["name"]))
         new = person is None
         if new:
-            person = Resident(household_id=home.id, name=values["name"][:50])
+            person = Resident(household_id=home.id, name=values["name"])
             db.session.add(person)
-            people[(home.id, values["name"])] = person
-            if values.get("id_number"):
-                by_id[values["id_number"]] = person
-        changed = audit.apply_changes(person, _resident_fields(values))
+            new_people.add(person)
+        changes = audit.apply_changes(person, _resident_fields(values, home))
+        people[(home.id, values["name"])] = person
+        if values.get("id_number"):
+            by_id[values["id_number"]] = person
+        if changes or new:
+            changed[person] = {**changed.get(person, {}), **changes}
         if new or key in fresh:
             result.created += 1
-        elif changed or key in home_changed:
+        elif changes or key in home_changed:
             result.updated += 1
-            home_changed.discard(key)
         else:
             result.same += 1
+        home_changed.discard(key)
     db.session.flush()
+    created = {homes[k] for k in fresh} | {p for p in changed if isinstance(p, Resident) and p in new_people}
+    result.changes = [("create" if obj in created else "update", obj, fields) for obj, fields in changed.items()]
     return result
 
 
@@ -412,18 +461,23 @@ HOUSEHOLDS = Kind("households", _l("Households and residents"), HOUSEHOLD_COLUMN
 # --- places and the catalog ----------------------------------------------------------------------------------
 
 PLACE_COLUMNS = [
-    Column("code", "编码", True, width=10), Column("kind", "类型", True, check="kind", note="island/village/hamlet/district/estate"),
-    Column("name_zh", "名称", True, width=16), Column("name_en", "英文名称", width=18),
-    Column("parent", "上级编码", width=10), Column("households", "户数", check="int", width=8),
-    Column("served_by", "服务点编码", width=10),
+    Column("code", "编码", True, width=10, max_len=20),
+    Column("kind", "类型", True, check="kind", note="island/village/hamlet/district/estate", max_len=20),
+    Column("name_zh", "名称", True, width=16, max_len=60), Column("name_en", "英文名称", width=18, max_len=80),
+    Column("parent", "上级编码", width=10, note="上级可以是本文件中的另一行", max_len=20),
+    Column("households", "户数", check="int", width=8, max_len=7),
+    Column("served_by", "服务点编码", width=10, max_len=20),
 ]
 ITEM_COLUMNS = [
-    Column("code", "编码", True, width=8), Column("category_zh", "类别", True, width=12),
-    Column("category_en", "英文类别", width=14), Column("name_zh", "事项名称", True, width=24),
-    Column("name_en", "英文名称", width=24), Column("mode", "办理方式", True, check="mode", note="counter/errand/home"),
-    Column("needs_approval", "需上级审批", check="yes/no", width=10), Column("sla_hours", "时限（小时）", True, check="int"),
-    Column("urgent", "紧急", check="yes/no", width=8), Column("materials", "所需材料", width=30, note="多项用“、”分隔"),
-    Column("approving_office", "审批部门", width=20), Column("keywords", "别名", width=16),
+    Column("code", "编码", True, width=8, max_len=20), Column("category_zh", "类别", True, width=12, max_len=40),
+    Column("category_en", "英文类别", width=14, max_len=60), Column("name_zh", "事项名称", True, width=24, max_len=80),
+    Column("name_en", "英文名称", width=24, max_len=120),
+    Column("mode", "办理方式", True, check="mode", note="counter/errand/home", max_len=20),
+    Column("needs_approval", "需上级审批", check="yes/no", width=10, max_len=5),
+    Column("sla_hours", "时限（小时）", True, check="int", max_len=7),
+    Column("urgent", "紧急", check="yes/no", width=8, max_len=5),
+    Column("materials", "所需材料", width=30, note="多项用“、”分隔", max_len=1000),
+    Column("approving_office", "审批部门", width=20, max_len=80), Column("keywords", "别名", width=16),
 ]
 
 
@@ -433,57 +487,75 @@ def _by_code(model, rows: list[Row]) -> dict[str, object]:
 
 
 def _place_fields(values: dict, places: dict[str, Place], points: dict[str, ServicePoint]) -> dict:
-    return {"kind": PlaceKind(values["kind"]), "name_zh": values["name_zh"][:60], "name_en": values.get("name_en", "")[:80],
+    return {"kind": PlaceKind(values["kind"]), "name_zh": values["name_zh"], "name_en": values.get("name_en", ""),
             "parent_id": places[values["parent"]].id if values.get("parent") else None,
             "household_count": int(values["households"]) if values.get("households") else None,
             "service_point_id": points[values["served_by"]].id if values.get("served_by") else None}
 
 
+def _in_order(rows: list[Row], known: set[str]) -> tuple[list[Row], list[Row]]:
+    """The rows with every parent before its children (a parent is a known place or an earlier row), and
+    the rows whose parent is neither (missing, refused, or a loop)."""
+    ordered, waiting, ready = [], list(rows), set(known)
+    while waiting:
+        placed = [r for r in waiting if not r.values.get("parent") or r.values["parent"] in ready]
+        if not placed:
+            break
+        ordered += placed
+        ready |= {r.values["code"] for r in placed}
+        waiting = [r for r in waiting if r not in placed]
+    return ordered, waiting
+
+
 def _place_prepare(checked: Check, user: User) -> None:
-    places = _places_by_code()
+    places = _places_by_code(active_only=False)  # a deactivated place keeps its code
     points = {p.code: p for p in db.session.scalars(sa.select(ServicePoint))}
-    in_file = {r.values["code"] for r in checked.rows if r.ok}
-    for row in checked.rows:
-        if not row.ok:
-            continue
-        parent, point = row.values.get("parent"), row.values.get("served_by")
-        if parent and parent not in places and parent not in in_file:
-            row.errors["parent"] = str(_l("No place has the code %(code)s.", code=parent))
+    for row in checked.valid:
+        point = row.values.get("served_by")
         if point and point not in points:
             row.errors["served_by"] = str(_l("No service point has the code %(code)s.", code=point))
+    _ordered, orphans = _in_order(checked.valid, set(places))
+    for row in orphans:
+        row.errors["parent"] = str(_l("No place has the code %(code)s (nor a correct row of this file).",
+                                      code=row.values["parent"]))
+    for row in checked.valid:
         existing = places.get(row.values["code"])
-        if row.ok:
-            row.action = "new" if existing is None else (
-                "same" if parent in places and all(getattr(existing, k) == v for k, v in
-                                                   _place_fields(row.values, places, points).items()) else "update")
+        parent = row.values.get("parent")
+        row.action = "new" if existing is None else (
+            "same" if (not parent or parent in places) and all(
+                getattr(existing, k) == v for k, v in _place_fields(row.values, places, points).items())
+            else "update")
 
 
 def _place_write(rows: list[Row], user: User) -> Result:
     result = Result()
     points = {p.code: p for p in db.session.scalars(sa.select(ServicePoint))}
-    for row in sorted(rows, key=lambda r: bool(r.values.get("parent"))):  # parents first
-        places = _places_by_code()
+    places = _places_by_code(active_only=False)
+    ordered, _orphans = _in_order(rows, set(places))  # checked already: no orphans among valid rows
+    for row in ordered:
         place = places.get(row.values["code"])
-        if place is None:
-            place = Place(code=row.values["code"][:20], kind=PlaceKind(row.values["kind"]), name_zh="")
+        new = place is None
+        if new:
+            place = Place(code=row.values["code"], kind=PlaceKind(row.values["kind"]), name_zh="")
             db.session.add(place)
-            result.created += 1
-            audit.apply_changes(place, _place_fields(row.values, places, points))
-        elif audit.apply_changes(place, _place_fields(row.values, places, points)):
-            result.updated += 1
-        else:
-            result.same += 1
-        db.session.flush()
+        changes = audit.apply_changes(place, _place_fields(row.values, places, points))
+        db.session.flush()  # its id, for the rows below it
+        places[place.code] = place
+        result.created += new
+        result.updated += bool(changes) and not new
+        result.same += not changes and not new
+        if changes:
+            result.changes.append(("create" if new else "update", place, changes))
     return result
 
 
 def _item_fields(values: dict) -> dict:
     materials = "\n".join(m.strip() for m in re.split(r"[、,，\n]", values.get("materials", "")) if m.strip())
-    return {"category_zh": values["category_zh"][:40], "category_en": values.get("category_en", "")[:60],
-            "name_zh": values["name_zh"][:80], "name_en": values.get("name_en", "")[:120],
+    return {"category_zh": values["category_zh"], "category_en": values.get("category_en", ""),
+            "name_zh": values["name_zh"], "name_en": values.get("name_en", ""),
             "mode": Mode(values["mode"]), "needs_approval": _yes(values.get("needs_approval", "")),
             "sla_hours": int(values["sla_hours"]), "urgent": _yes(values.get("urgent", "")), "materials": materials,
-            "approving_office": values.get("approving_office", "")[:80], "keywords": values.get("keywords", "")[:200]}
+            "approving_office": values.get("approving_office", ""), "keywords": values.get("keywords", "")}
 
 
 def _item_prepare(checked: Check, user: User) -> None:
@@ -500,16 +572,18 @@ def _item_write(rows: list[Row], user: User) -> Result:
     for row in rows:
         fields = _item_fields(row.values)
         item = items.get(row.values["code"])
-        if item is None:
-            item = ServiceItem(code=row.values["code"][:20], **fields)
+        new = item is None
+        if new:
+            item = items[row.values["code"]] = ServiceItem(code=row.values["code"])
             db.session.add(item)
-            result.created += 1
-        elif audit.apply_changes(item, fields):
-            result.updated += 1
-        else:
+        changes = audit.apply_changes(item, fields)
+        if not changes:
             result.same += 1
             continue
+        result.created += new
+        result.updated += not new
         item.pinyin = pinyin_index(item.name_zh, item.keywords)
+        result.changes.append(("create" if new else "update", item, changes))
     db.session.flush()
     return result
 
@@ -570,8 +644,7 @@ def error_workbook(kind: Kind, checked: Check) -> bytes:
     headers = {column.key: column.header for column in kind.columns}
     for row in checked.invalid:
         problems = "；".join(f"{headers.get(key, '本行')}：{message}" for key, message in row.errors.items())
-        cells = [row.values.get(column.key, "") for column in kind.columns] + [problems]
-        sheet.append([("'" + c) if isinstance(c, str) and c.startswith(FORMULA) else c for c in cells])
+        sheet.append(spreadsheets.cells(sheet, [row.values.get(column.key, "") for column in kind.columns] + [problems]))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import secrets
 import time
 from pathlib import Path
@@ -19,16 +20,18 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy.orm import joinedload
 
-from portal.domain import DomainError, access, audit, rosters
+from portal import spreadsheets
+from portal.domain import DomainError, access, audit, privacy, rosters
 from portal.domain.errands import upload_folder
 from portal.extensions import db
 from portal.imports import bp
 from portal.models import Household, Role
+from portal.web import writes_nothing
 from portal.web.guards import allow, me
 from portal.web.htmx import render
 from portal.web.navigation import register
 
-ROLES = (Role.ADMIN, Role.LEAD, Role.STAFF)
+ROLES = (Role.ADMIN, Role.STAFF)  # staff for their places
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KEEP_SECONDS = 24 * 3600
 register("imports.index", _l("Import rosters"), _l("Households and residents from Excel or CSV, checked before "
@@ -60,17 +63,29 @@ def _keep(kind: rosters.Kind, filename: str, data: bytes) -> str:
             old.unlink(missing_ok=True)
             old.with_suffix(".bin").unlink(missing_ok=True)
     token = secrets.token_urlsafe(18)
-    (folder / f"{token}.bin").write_bytes(data)
-    (folder / f"{token}.json").write_text(json.dumps({"kind": kind.key, "filename": filename[:120],
-                                                      "user": me().id}))
+    _write_private(folder / f"{token}.bin", data)
+    _write_private(folder / f"{token}.json", json.dumps({"kind": kind.key, "filename": filename[:120],
+                                                         "user": me().id}).encode())
     return token
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """A file only the portal's own account may read: a roster holds full ID numbers."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(handle, "wb") as file:
+        file.write(data)
+
+
+def _forget(token: str) -> None:
+    for suffix in (".json", ".bin"):
+        (_folder() / f"{token}{suffix}").unlink(missing_ok=True)
 
 
 def _kept(kind: rosters.Kind, token: str) -> tuple[str, bytes]:
     if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 40:
         abort(404)
     meta_path = _folder() / f"{token}.json"
-    if not meta_path.exists():
+    if not meta_path.exists() or time.time() - meta_path.stat().st_mtime > KEEP_SECONDS:
         abort(404)
     meta = json.loads(meta_path.read_text())
     if meta["kind"] != kind.key or meta["user"] != me().id:
@@ -98,6 +113,7 @@ def template(key: str):
 
 
 @bp.post("/<key>/check")
+@writes_nothing
 @allow(*ROLES)
 def check(key: str):
     """Check every row of the upload and show what importing it would do; nothing is written."""
@@ -129,6 +145,8 @@ def run(key: str, token: str):
     except DomainError as error:
         db.session.rollback()
         return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422, problem=str(error.message))
+    if not checked.invalid:
+        _forget(token)  # nothing left to download
     return render("imports/done.html", kind=kind, result=result, token=token, filename=filename,
                   errors=len(checked.invalid))
 
@@ -145,8 +163,8 @@ def errors(key: str, token: str):
 @bp.get("/households/export.xlsx")
 @allow(*ROLES)
 def export_households():
-    """Every household (of the user's places) and resident, in the columns of the template, so that the
-    file can be corrected and imported again; ID numbers masked."""
+    """Every household (of the user's places) and resident, in the columns of the template, phones and ID
+    numbers masked: the file can be corrected and imported again, a masked cell keeping what is stored."""
     query = (sa.select(Household).options(joinedload(Household.place), sa.orm.selectinload(Household.residents))
              .where(Household.active).order_by(Household.place_id, Household.id))
     if me().role is Role.STAFF:
@@ -158,20 +176,15 @@ def export_households():
     for home in db.session.scalars(query.execution_options(yield_per=2000)):
         flags = ["是" if getattr(home, f) else "否" for f in ("elderly_alone", "disabled", "busy_in_season")]
         for person in home.residents or [None]:
-            sheet.append([home.place.code, home.address, home.building or "", home.phone or "",
-                          person.name if person else "", _masked_id(person), (person.phone or "") if person else "",
-                          *flags, home.notes])
+            sheet.append(spreadsheets.cells(sheet, [
+                home.place.code, home.address, home.building or "", privacy.mask_phone(home.phone or ""),
+                person.name if person else "", privacy.mask_id_number(person.id_number) if person else "",
+                privacy.mask_phone(person.phone or "") if person else "", *flags, home.notes]))
             count += 1
     buffer = io.BytesIO()
     book.save(buffer)
     audit.record_alone("export", actor=me(), object_type="households", reason=f"{count} rows")
     return _xlsx(buffer.getvalue(), "households.xlsx")
-
-
-def _masked_id(person) -> str:
-    from portal.domain import privacy
-
-    return privacy.mask_id_number(person.id_number) if person and person.id_number else ""
 
 
 @bp.app_template_global()

@@ -15,6 +15,13 @@ from portal.web import i18n, navigation, security
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def writes_nothing(view):
+    """Mark a POST view that writes nothing to the database (checking an upload), so that it does not hold
+    SQLite's write lock while it works."""
+    view.writes_nothing = True
+    return view
+
+
 def init_app(app: Flask) -> None:
     security.init_app(app)
 
@@ -22,7 +29,8 @@ def init_app(app: Flask) -> None:
     def reads_do_not_lock():
         # GET requests change nothing (a rule of the portal), so their transactions never need
         # SQLite's write lock; every other request takes it up front (portal.extensions).
-        if request.method in SAFE_METHODS:
+        view = app.view_functions.get(request.endpoint or "")
+        if request.method in SAFE_METHODS or getattr(view, "writes_nothing", False):
             g._begin_token = set_begin_mode("DEFERRED")
 
     @app.before_request
