@@ -153,6 +153,7 @@ def fixtures(url: str) -> dict:
         "SELECT c.number FROM cases c JOIN service_points p ON p.id = c.service_point_id "
         "WHERE p.code = 'LS-P01' AND c.status = 'closed' ORDER BY c.id DESC LIMIT 1",
         "SELECT requester_phone FROM cases WHERE place_id = (SELECT id FROM places WHERE code = 'H01') "
+        "AND description <> 'bench' "
         "ORDER BY id DESC LIMIT 1")
     key = flask(url, "api-key", "create", "--point", "LS-P01", "--name", f"bench-{time.time_ns()}").split()[-1]
     return {"case": case, "phone": phone, "key": key}

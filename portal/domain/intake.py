@@ -74,11 +74,14 @@ def caller_lookup(phone: str, user: User) -> Caller:
     digits = privacy.normalise_phone(phone)
     if len(digits) < 7:
         return Caller(digits, [], [])
-    resident_households = sa.select(Resident.household_id).where(Resident.phone == digits)
+    # Three indexed look-ups, united: an OR of them under "ORDER BY id LIMIT 5" let PostgreSQL walk the
+    # primary key through 150,000 households instead.
+    reachable = sa.union(sa.select(Household.id).where(Household.phone == digits),
+                         sa.select(Household.id).where(Household.phone2 == digits),
+                         sa.select(Resident.household_id).where(Resident.phone == digits))
     households = db.session.scalars(
         sa.select(Household)
-        .where(Household.active, sa.or_(Household.phone == digits, Household.phone2 == digits,
-                                         Household.id.in_(resident_households)))
+        .where(Household.active, Household.id.in_(sa.select(reachable.subquery().c[0])))
         .options(sa.orm.selectinload(Household.residents), sa.orm.joinedload(Household.place))
         .order_by(Household.id)
         .limit(5)
