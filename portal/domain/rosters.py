@@ -437,7 +437,7 @@ def _household_write(rows: list[Row], user: User) -> Result:
             result.same += 1
         home_changed.discard(key)
     db.session.flush()
-    created = {homes[k] for k in fresh} | {p for p in changed if isinstance(p, Resident) and p in new_people}
+    created = {homes[k] for k in fresh} | new_people
     result.changes = [("create" if obj in created else "update", obj, fields) for obj, fields in changed.items()]
     return result
 
