@@ -314,3 +314,10 @@ def test_badge_counts_waiting_cases_and_answers_304_when_unchanged(client, auth,
     etag = first.headers["ETag"]
     again = client.get("/cases/badge", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b""
+
+
+def test_queue_links_keep_the_page_and_the_order_chosen():
+    from portal.domain.queues import Filters
+
+    assert Filters(page=3, sort="due", q="王").as_args() == {"q": "王", "sort": "due", "page": 3}
+    assert Filters(page=3, sort="new").as_args(page=4) == {"sort": "new", "page": 4}  # "new" kept: "all" differs

@@ -136,7 +136,8 @@ class Filters:
             "status": self.status, "category": self.category, "place": self.place, "channel": self.channel,
             "date_from": self.date_from.isoformat() if self.date_from else "",
             "date_to": self.date_to.isoformat() if self.date_to else "", "q": self.q,
-            "sort": self.sort,  # always: a tab's default order differs (DEFAULT_SORT) "page": self.page if self.page > 1 else "",
+            "sort": self.sort,  # always, as a tab's own order may differ (DEFAULT_SORT)
+            "page": self.page if self.page > 1 else "",
         }
         values.update(override)
         return {k: v for k, v in values.items() if v not in ("", None)}
