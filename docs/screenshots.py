@@ -35,7 +35,18 @@ SHOTS = [
     ("board-wall.png", "leader", "/boards/wall", WALL, False, False),
     ("board-village.png", "leader", "/boards/place/V1", OFFICE, False, True),
     ("report-print.png", "leader", "/boards/report", A4, True, True),
+    ("import-preview.png", "admin", "IMPORT_PREVIEW", OFFICE, False, True),
 ]
+# A roster as offices make them: good rows, and the mistakes the preview explains cell by cell.
+ROSTER = """地点编码,地址,楼栋,户联系电话,姓名,身份证号,本人电话,独居老人,残疾人,渔忙户,备注
+H01,东岙村口3号,,13905321234,林阿婆,,,是,否,否,女儿在青岛
+H01,东岙村口3号,,,林阿公,370211194805061233,,,,,
+H02,沙嘴18号,,0532-8680123,吴海生,,,否,否,是,渔船鲁青渔01
+H02,沙嘴19号,,139053212,吴大姐,,,否,否,否,
+H99,某地1号,,,陈某,,,,,,
+H01,东岙村口5号,,,赵某,370211195001011236,,也许,,,
+H01,东岙村口3号,,,林阿公,370211194805061233,,,,,
+"""
 
 
 def first_open_case(app) -> str:
@@ -76,7 +87,13 @@ def main() -> None:
                 page.wait_for_url(base + "/")
             if path == "FIRST_OPEN_CASE":
                 path = "/cases/" + first_open_case(app)
-            page.goto(base + path)
+            if path == "IMPORT_PREVIEW":
+                page.goto(base + "/imports/")
+                page.set_input_files("#file-households", files=[
+                    {"name": "东岙沙嘴名册.csv", "mimeType": "text/csv", "buffer": ROSTER.encode("gb18030")}])
+                page.click("form:has(#file-households) button[type=submit]")
+            else:
+                page.goto(base + path)
             page.wait_for_load_state("networkidle")
             if printed:
                 page.emulate_media(media="print")
