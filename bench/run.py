@@ -1,7 +1,8 @@
 """`make bench`: the portal under gunicorn on district-scale data, driven by wrk, on SQLite and PostgreSQL.
 
 For each database: build it once (migrate, the directory, then `flask generate` with BENCH_HOUSEHOLDS and
-BENCH_CASES; kept under bench/data/ or as the PostgreSQL database portal_bench_<cases>, never in git),
+BENCH_CASES; kept under bench/data/ or as the PostgreSQL database portal_bench_<cases>_<households>,
+never in git),
 start gunicorn with two workers, sign in, and run wrk against each page for BENCH_SECONDS. Every figure
 is also given as a ratio to the floor, a bare signed-in page, measured in the same run. The table goes
 between the bench markers of docs/PERFORMANCE.md; the raw figures to bench/data/results-<db>.json.
@@ -56,12 +57,13 @@ def build(url: str) -> None:
 
 
 def sqlite_database() -> str:
-    path = DATA / f"bench-{CASES}.sqlite3"
+    path = DATA / f"bench-{CASES}-{HOUSEHOLDS}.sqlite3"
     url = f"sqlite:///{path}"
-    if not (DATA / f"bench-{CASES}.sqlite3.done").exists():
+    marker = path.with_name(path.name + ".done")
+    if not marker.exists():
         path.unlink(missing_ok=True)
         build(url)
-        (DATA / f"bench-{CASES}.sqlite3.done").touch()
+        marker.touch()
     return url
 
 
@@ -70,7 +72,7 @@ def postgres_database() -> str | None:
                              isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     try:
         with admin.connect() as connection:
-            name = f"portal_bench_{CASES}"
+            name = f"portal_bench_{CASES}_{HOUSEHOLDS}"
             url = admin.url.set(database=name, drivername="postgresql").render_as_string(hide_password=False)
             marker = DATA / f"{name}.done"
             exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()

@@ -52,6 +52,30 @@ def test_caller_lookup_shows_the_household_and_its_recent_cases(app, client, des
     assert "该号码近期工单" in html and "最低生活保障申请" in html
 
 
+def test_caller_lookup_finds_households_by_either_phone_or_a_residents_phone(app, client, desk, make):
+    staff, proxy, household = desk
+    h01 = make.get(Place, code="H01")
+    second = make.household(h01, address="东岙9号", phone="13800000001", residents=("李四",))
+    gone = make.household(h01, address="东岙10号", phone="13700000002", residents=("搬走了",))
+    with app.app_context():
+        from portal.models import Household, Resident
+
+        db.session.get(Household, second.id).phone2 = "13700000002"
+        db.session.scalars(sa.select(Resident).filter_by(household_id=second.id)).one().phone = "13600000003"
+        db.session.get(Household, gone.id).active = False
+        db.session.commit()
+    for phone in ("13800000001", "13700000002", "13600000003"):
+        html = client.get("/intake/caller", query_string={"requester_phone": phone},
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert "东岙9号" in html, phone
+        assert "东岙10号" not in html  # a household no longer active is not offered
+    for n in range(7):
+        make.household(h01, address=f"东岙{20 + n}号", phone="13500000005", residents=(f"住户{n}",))
+    html = client.get("/intake/caller", query_string={"requester_phone": "13500000005"},
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert sum(f"东岙{20 + n}号" in html for n in range(7)) == 5  # the first five
+
+
 def test_logging_a_case_gives_its_number_due_time_and_receipt(app, client, desk):
     staff, proxy, household = desk
     response = _log(client, household)

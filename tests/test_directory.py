@@ -176,3 +176,15 @@ def test_admin_searches_and_exports_the_audit_log(app, client, admin, make):
         assert db.session.scalars(sa.select(AuditEntry).filter_by(action="export", object_type="audit_entries")).one()
     bad = client.get("/directory/audit/?first=not-a-date")
     assert bad.status_code == 422
+
+
+def test_a_name_typed_at_the_login_never_runs_as_a_formula_in_the_audit_export(client, admin):
+    import csv
+    import io
+
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": '=HYPERLINK("http://x","点我")', "password": "x"})
+    client.post("/auth/login", data={"username": "root", "password": "correct-horse-7"})
+    rows = list(csv.reader(io.StringIO(client.get("/directory/audit.csv?action=login_failed").data.decode("utf-8-sig"))))
+    names = [row[1] for row in rows[1:]]
+    assert "'=HYPERLINK(\"http://x\",\"点我\")" in names and not any(n.startswith("=") for n in names)

@@ -4,7 +4,19 @@ import sqlalchemy as sa
 
 from portal.domain import stats
 from portal.extensions import db
-from portal.models import OPEN_STATUSES, Case, CaseCount, CaseEvent, CaseStatus, Household, Mode, Role, User
+from portal.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseCount,
+    CaseEvent,
+    CaseStatus,
+    EventKind,
+    Household,
+    Mode,
+    Resident,
+    Role,
+    User,
+)
 
 
 def _count(model, *where) -> int:
@@ -47,6 +59,26 @@ def test_generate_adds_households_and_cases_spread_over_states_with_their_timeli
         stats.rebuild()
         assert db.session.scalar(sa.select(sa.func.sum(CaseCount.logged))) == logged
         assert db.session.scalar(sa.select(sa.func.sum(CaseCount.resolved))) == resolved
+
+
+def test_generate_runs_again_on_its_own_data_and_the_portal_goes_on_numbering(demo_app):
+    runner = demo_app.test_cli_runner()
+    with demo_app.app_context():
+        households = _count(Household)
+    for total in (households + 50, households + 120):
+        result = runner.invoke(args=["generate", "--households", str(total), "--cases", "100", "--seed", "3"])
+        assert result.exit_code == 0, result.output
+    with demo_app.app_context():
+        assert _count(Household) == households + 120
+        # The ids were set by the generator; on PostgreSQL the sequences were moved past them.
+        place = db.session.scalars(sa.select(Household.place_id).limit(1)).one()
+        home = Household(code="T-NEW-1", place_id=place, address="新楼1号")
+        db.session.add(home)
+        db.session.flush()
+        db.session.add(Resident(household_id=home.id, name="新住户"))
+        db.session.add(CaseEvent(case_id=db.session.scalars(sa.select(Case.id).limit(1)).one(), kind=EventKind.NOTE,
+                                 note="after generating"))
+        db.session.commit()
 
 
 def test_generate_refuses_a_database_without_the_directory(app):

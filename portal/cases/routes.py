@@ -53,9 +53,7 @@ def queue():
     tab = request.args.get("tab") or queues.default_tab(user)
     if tab not in {t.key for t in tabs}:
         tab = queues.default_tab(user)
-    filters = queues.Filters.from_args(request.args)
-    if "sort" not in request.args:
-        filters.sort = queues.DEFAULT_SORT.get(tab, filters.sort)
+    filters = queues.Filters.from_args(request.args, queues.DEFAULT_SORT.get(tab, "new"))
     page = queues.page_of(user, tab, filters)
     categories = db.session.scalars(sa.select(ServiceItem.category_zh).distinct().order_by(ServiceItem.category_zh))
     places = db.session.scalars(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,7 +118,11 @@ def _households(total: int, estates: list[Place], rng: random.Random, names: lis
     household_id, resident_id = _next_id(Household), _next_id(Resident)
     now = clock.now()
     rows, people, added, made = [], [], 0, 0
-    serial: dict[int, int] = defaultdict(int)
+    serial: dict[int, int] = defaultdict(int)  # per estate, after the households an earlier run generated
+    for place_id, code in db.session.execute(sa.select(Household.place_id, Household.code)
+                                             .where(Household.code.like("%-G%"))):
+        if match := re.fullmatch(r".+-G(\d+)", code):
+            serial[place_id] = max(serial[place_id], int(match.group(1)))
     for place in rng.choices(estates, weights=weights, k=wanted):
         serial[place.id] += 1
         number = serial[place.id]

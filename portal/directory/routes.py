@@ -401,9 +401,10 @@ def audit_export():
     writer.writerow([_("Time"), _("Actor"), _("Address"), _("Action"), _("Object"), _("Object id"), _("Changes"),
                      _("Reason")])
     for row in rows:
-        writer.writerow([format_local(row.at, "%Y-%m-%d %H:%M:%S"), row.actor_name, row.address, row.action,
-                         row.object_type, row.object_id, json.dumps(row.changes, ensure_ascii=False) if row.changes
-                         else "", row.reason])
+        # A failed login keeps the name that was typed: no cell may run as a formula in Excel.
+        writer.writerow([spreadsheets.csv_text(value) for value in (
+            format_local(row.at, "%Y-%m-%d %H:%M:%S"), row.actor_name, row.address, row.action, row.object_type,
+            row.object_id, json.dumps(row.changes, ensure_ascii=False) if row.changes else "", row.reason)])
     response = make_response(buffer.getvalue())
     response.mimetype = "text/csv"
     response.headers["Content-Disposition"] = "attachment; filename=audit.csv"

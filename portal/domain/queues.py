@@ -55,7 +55,7 @@ SORTS = {
 
 
 # A tab's order unless the user picks one: callbacks by when they are due; "all", which is mostly
-# closed cases, newest first (an index walk, where "urgent first" would sort every case).
+# closed cases, newest first (an index walk; any other order sorts every case the filters leave).
 DEFAULT_SORT = {"callbacks": "callback", "all": "newest"}
 
 
@@ -105,14 +105,14 @@ class Filters:
     errors: dict = field(default_factory=dict)
 
     @classmethod
-    def from_args(cls, args) -> Filters:
+    def from_args(cls, args, default_sort: str = "new") -> Filters:
         filters = cls(
             status=args.get("status", "") if args.get("status", "") in {s.value for s in CaseStatus} else "",
             category=args.get("category", "")[:40],
             place=args.get("place", type=int),
             channel=args.get("channel", "") if args.get("channel", "") in {c.value for c in Channel} else "",
             q=args.get("q", "").strip()[:100],
-            sort=args.get("sort", "new") if args.get("sort") in SORTS else "new",
+            sort=args.get("sort") if args.get("sort") in SORTS else default_sort,
             page=min(max(args.get("page", 1, type=int) or 1, 1), MAX_PAGE),
         )
         for name in ("date_from", "date_to"):
