@@ -1,16 +1,24 @@
-"""Cells of the spreadsheets the portal writes: exports, roster templates, rows with errors.
+"""The spreadsheets the portal writes (exports, roster templates, rows with errors) and their downloads.
 
 Text is always written as text. In XLSX a cell of type string shows "=HYPERLINK(...)" and never runs it;
 CSV has no types, so there text that a spreadsheet would take for a formula gets a leading apostrophe.
+CSV starts with a BOM, so that Excel on a Chinese PC reads it as UTF-8. Downloads are never cached.
 """
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable
 from datetime import datetime
+from urllib.parse import quote
 
+from flask import Response
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def cell(sheet, value, font: Font | None = None):
@@ -38,3 +46,29 @@ def csv_text(value) -> str:
         return f"{value:%Y-%m-%d %H:%M}"
     text = str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def download(data: bytes | str, filename: str, mimetype: str) -> Response:
+    """``data`` as a file to save under ``filename`` (which may be Chinese), never cached."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename={quote(filename)}; filename*=UTF-8''{quote(filename)}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def xlsx_bytes(book: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def xlsx_download(book: Workbook, filename: str) -> Response:
+    return download(xlsx_bytes(book), filename, XLSX)
+
+
+def csv_download(rows: Iterable[Iterable], filename: str) -> Response:
+    """Rows (the header first) as CSV in UTF-8 with a BOM, every cell through ``csv_text``."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    csv.writer(buffer).writerows([csv_text(value) for value in row] for row in rows)
+    return download(buffer.getvalue(), filename, "text/csv")

@@ -2,11 +2,8 @@
 opens it right) or XLSX. Names and phones are masked; no text a spreadsheet would run as a formula."""
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from datetime import datetime
-from urllib.parse import quote
 
 from flask import Response
 from flask_babel import gettext as _
@@ -41,21 +38,8 @@ def row(case: Case) -> list:
     ]
 
 
-def _attachment(response: Response, name: str) -> Response:
-    response.headers["Content-Disposition"] = f"attachment; filename={name}; filename*=UTF-8''{quote(name)}"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def csv_response(cases: Iterable[Case], name: str) -> Response:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(headers())
-    writer.writerows([spreadsheets.csv_text(value) for value in row(case)] for case in cases)
-    response = Response(buffer.getvalue(), mimetype="text/csv")
-    response.charset = "utf-8"
-    return _attachment(response, f"{name}.csv")
+    return spreadsheets.csv_download([headers(), *(row(case) for case in cases)], f"{name}.csv")
 
 
 def xlsx_response(cases: Iterable[Case], name: str, title: str) -> Response:
@@ -66,11 +50,7 @@ def xlsx_response(cases: Iterable[Case], name: str, title: str) -> Response:
     sheet.append(spreadsheets.cells(sheet, headers(), Font(bold=True)))
     for case in cases:
         sheet.append(spreadsheets.cells(sheet, row(case)))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    response = Response(buffer.getvalue(),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return _attachment(response, f"{name}.xlsx")
+    return spreadsheets.xlsx_download(book, f"{name}.xlsx")
 
 
 def audit_export(user: User, what: str, period: Period, count: int) -> None:

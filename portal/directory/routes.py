@@ -1,14 +1,12 @@
 """Routes of the directory area: one list, form and (de)activation per kind of row."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import abort, flash, make_response, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -395,21 +393,12 @@ def audit_export():
         abort(400)
     rows = db.session.scalars(_audit_query(form).limit(AUDIT_EXPORT_LIMIT)).all()
     audit.record_alone("export", actor=me(), object_type="audit_entries", reason=f"{len(rows)} rows")
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow([_("Time"), _("Actor"), _("Address"), _("Action"), _("Object"), _("Object id"), _("Changes"),
-                     _("Reason")])
-    for row in rows:
-        # A failed login keeps the name that was typed: no cell may run as a formula in Excel.
-        writer.writerow([spreadsheets.csv_text(value) for value in (
-            format_local(row.at, "%Y-%m-%d %H:%M:%S"), row.actor_name, row.address, row.action, row.object_type,
-            row.object_id, json.dumps(row.changes, ensure_ascii=False) if row.changes else "", row.reason)])
-    response = make_response(buffer.getvalue())
-    response.mimetype = "text/csv"
-    response.headers["Content-Disposition"] = "attachment; filename=audit.csv"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    header = [_("Time"), _("Actor"), _("Address"), _("Action"), _("Object"), _("Object id"), _("Changes"), _("Reason")]
+    # A failed login keeps the name that was typed: csv_download keeps any cell from running as a formula.
+    return spreadsheets.csv_download([header, *(
+        (format_local(row.at, "%Y-%m-%d %H:%M:%S"), row.actor_name, row.address, row.action, row.object_type,
+         row.object_id, json.dumps(row.changes, ensure_ascii=False) if row.changes else "", row.reason)
+        for row in rows)], "audit.csv")
 
 
 @bp.get("/<section_key>/export.xlsx")
@@ -426,14 +415,8 @@ def export(section_key: str):
     for row in rows:
         sheet.append(spreadsheets.cells(sheet, [_export_value(value(row)) for _label, value in section.columns]
                                         + [_("yes") if getattr(row, "active", True) else _("no")]))
-    buffer = io.BytesIO()
-    book.save(buffer)
     audit.record_alone("export", actor=me(), object_type=section.model.__tablename__, reason=f"{len(rows)} rows")
-    response = make_response(buffer.getvalue())
-    response.mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response.headers["Content-Disposition"] = f"attachment; filename={section_key}.xlsx"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return spreadsheets.xlsx_download(book, f"{section_key}.xlsx")
 
 
 def _export_value(value):

@@ -201,16 +201,18 @@ class Page:
     total: int
     page: int
 
-    cap = COUNT_CAP
+    @property
+    def cap(self) -> int:
+        return COUNT_CAP
 
     @property
     def capped(self) -> bool:
-        """Whether there are more than ``COUNT_CAP`` cases (the total then says "more than")."""
-        return self.total > COUNT_CAP
+        """Whether there are more than ``cap`` cases (the total then says "more than")."""
+        return self.total > self.cap
 
     @property
     def pages(self) -> int:
-        return max((min(self.total, COUNT_CAP) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        return max((min(self.total, self.cap) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
 def page_of(user: User, tab: str, filters: Filters) -> Page:

@@ -631,9 +631,7 @@ def template(kind: Kind) -> bytes:
         for place in sorted(_places_by_code().values(), key=lambda p: p.code):
             if place.kind in (PlaceKind.HAMLET, PlaceKind.ESTATE):
                 notes.append([place.code, place.name_zh, str(place.kind.label)])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return spreadsheets.xlsx_bytes(book)
 
 
 def error_workbook(kind: Kind, checked: Check) -> bytes:
@@ -645,6 +643,4 @@ def error_workbook(kind: Kind, checked: Check) -> bytes:
     for row in checked.invalid:
         problems = "；".join(f"{headers.get(key, '本行')}：{message}" for key, message in row.errors.items())
         sheet.append(spreadsheets.cells(sheet, [row.values.get(column.key, "") for column in kind.columns] + [problems]))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return spreadsheets.xlsx_bytes(book)

@@ -6,7 +6,6 @@ under a random token that only its uploader can use, for a day at most.
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import secrets
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Response, abort, request
+from flask import abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
@@ -32,7 +31,6 @@ from portal.web.htmx import render
 from portal.web.navigation import register
 
 ROLES = (Role.ADMIN, Role.STAFF)  # staff for their places
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KEEP_SECONDS = 24 * 3600
 register("imports.index", _l("Import rosters"), _l("Households and residents from Excel or CSV, checked before "
                                                    "anything is saved."), set(ROLES))
@@ -93,13 +91,6 @@ def _kept(kind: rosters.Kind, token: str) -> tuple[str, bytes]:
     return meta["filename"], (_folder() / f"{token}.bin").read_bytes()
 
 
-def _xlsx(data: bytes, name: str) -> Response:
-    response = Response(data, mimetype=XLSX)
-    response.headers["Content-Disposition"] = f"attachment; filename={name}"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.get("/")
 @allow(*ROLES)
 def index():
@@ -109,7 +100,7 @@ def index():
 @bp.get("/<key>/template.xlsx")
 @allow(*ROLES)
 def template(key: str):
-    return _xlsx(rosters.template(_kind(key)), f"{key}-template.xlsx")
+    return spreadsheets.download(rosters.template(_kind(key)), f"{key}-template.xlsx", spreadsheets.XLSX)
 
 
 @bp.post("/<key>/check")
@@ -157,7 +148,7 @@ def errors(key: str, token: str):
     kind = _kind(key)
     filename, data = _kept(kind, token)
     checked = rosters.check(kind, filename, data, me())
-    return _xlsx(rosters.error_workbook(kind, checked), f"{key}-errors.xlsx")
+    return spreadsheets.download(rosters.error_workbook(kind, checked), f"{key}-errors.xlsx", spreadsheets.XLSX)
 
 
 @bp.get("/households/export.xlsx")
@@ -181,10 +172,8 @@ def export_households():
                 person.name if person else "", privacy.mask_id_number(person.id_number) if person else "",
                 privacy.mask_phone(person.phone or "") if person else "", *flags, home.notes]))
             count += 1
-    buffer = io.BytesIO()
-    book.save(buffer)
     audit.record_alone("export", actor=me(), object_type="households", reason=f"{count} rows")
-    return _xlsx(buffer.getvalue(), "households.xlsx")
+    return spreadsheets.xlsx_download(book, "households.xlsx")
 
 
 @bp.app_template_global()
