@@ -51,9 +51,9 @@ translations: $(MO_FILES)
 # After adding user-visible strings: extract them, merge them into the catalogs, translate.
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --no-location --sort-output \
-		--project portal --output-file portal/translations/messages.pot .
+		--project portal --width 120 --output-file portal/translations/messages.pot .
 	$(BIN)/pybabel update --input-file portal/translations/messages.pot --output-dir portal/translations \
-		--no-fuzzy-matching --ignore-obsolete
+		--no-fuzzy-matching --ignore-obsolete --width 120
 
 # Refresh the screenshots under docs/ (needs Chromium, as the browser tests do).
 screenshots: $(VENV)/.installed-dev translations

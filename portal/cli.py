@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import downgrade, upgrade
 
-from portal.domain import accounts, audit
+from portal.domain.platform import accounts, audit
 from portal.extensions import db
 from portal.models import Role, User
 
@@ -100,7 +100,8 @@ def create_admin(username: str, name: str, password: str) -> None:
 @with_appcontext
 def sweep() -> None:
     """Urge, flag overdue cases and put problem cases under supervision (idempotent; run from cron)."""
-    from portal.domain import supervision, throttle
+    from portal.domain.cases import supervision
+    from portal.domain.platform import throttle
 
     result = supervision.sweep()
     throttle.purge()
@@ -112,7 +113,7 @@ def sweep() -> None:
 @with_appcontext
 def schedule_care_visits() -> None:
     """Book the regular care visits due in the next two weeks (idempotent; run daily from cron)."""
-    from portal.domain import visits
+    from portal.domain.features import visits
 
     created = visits.schedule_care_visits()
     click.echo(f"booked {len(created)} care visits")
@@ -147,9 +148,9 @@ def print_cards(estates, every: bool, building: str | None, out: str) -> None:
 @with_appcontext
 def rebuild_stats() -> None:
     """Recompute the boards' daily counters from the cases and their timelines."""
-    from portal.domain import stats
+    from portal.domain.boards import counters
 
-    click.echo(f"{stats.rebuild()} counter rows written")
+    click.echo(f"{counters.rebuild()} counter rows written")
 
 
 @click.group("api-key")
@@ -164,7 +165,8 @@ def api_key() -> None:
 @with_appcontext
 def api_key_create(point_code: str, name: str, channel: str) -> None:
     """Make a key and print it once (only its fingerprint is kept)."""
-    from portal.domain import DomainError, apikeys
+    from portal.domain import DomainError
+    from portal.domain.credentials import apikeys
     from portal.models import Channel, ServicePoint
 
     point = db.session.scalars(sa.select(ServicePoint).filter_by(code=point_code)).first()
@@ -179,7 +181,7 @@ def api_key_create(point_code: str, name: str, channel: str) -> None:
 @api_key.command("list")
 @with_appcontext
 def api_key_list() -> None:
-    from portal.domain import apikeys
+    from portal.domain.credentials import apikeys
 
     for key in apikeys.all_keys():
         state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
@@ -191,7 +193,7 @@ def api_key_list() -> None:
 @with_appcontext
 def api_key_revoke(name: str) -> None:
     """Revoke the active key of a kiosk or system, by its name."""
-    from portal.domain import apikeys
+    from portal.domain.credentials import apikeys
     from portal.models import ApiKey
 
     key = db.session.scalars(sa.select(ApiKey).filter_by(name=name, revoked_at=None)).first()
@@ -207,7 +209,7 @@ def api_key_revoke(name: str) -> None:
 @with_appcontext
 def purge_personal_data(years: int | None, dry_run: bool) -> None:
     """Clear residents' personal data from cases finished longer ago than the retention period."""
-    from portal.domain import retention
+    from portal.domain.platform import retention
 
     result = retention.purge(years, dry_run=dry_run, actor_name="cli")
     verb = "would clear" if dry_run else "cleared"
@@ -220,7 +222,7 @@ def purge_personal_data(years: int | None, dry_run: bool) -> None:
 @with_appcontext
 def backup(path: str) -> None:
     """Copy the database to PATH while it runs (readable by its owner only)."""
-    from portal.domain import backups
+    from portal.domain.platform import backups
 
     size = backups.backup(path)
     click.echo(f"backed up to {path} ({size:,} bytes)")
@@ -232,7 +234,7 @@ def backup(path: str) -> None:
 @with_appcontext
 def restore(path: str, yes: bool) -> None:
     """Replace the database with a backup (stop the portal first)."""
-    from portal.domain import backups
+    from portal.domain.platform import backups
 
     if not yes:
         click.confirm("This replaces every row of the current database. Is the portal stopped?", abort=True)
@@ -273,7 +275,8 @@ def import_roster(path: str, kind: str, dry_run: bool, errors_path: str | None) 
     """Import a roster (XLSX or CSV) of any size, with the checks of the web import."""
     from pathlib import Path
 
-    from portal.domain import DomainError, rosters
+    from portal.domain import DomainError
+    from portal.domain.features import rosters
 
     data = Path(path).read_bytes()
     roster = rosters.KINDS[kind]

@@ -1,7 +1,8 @@
 """Configuration: the ``Config`` class, overridden by ``instance/config.py`` and the environment.
 
-Environment variables: ``DATABASE_URL`` sets the database; ``PORTAL_<NAME>`` sets ``<NAME>`` (its
-value read as JSON when it parses as JSON, so ``PORTAL_ERRAND_LIMIT=8`` is a number).
+Environment variables: ``DATABASE_URL`` sets the database; ``SECRET_KEY`` (or ``PORTAL_SECRET_KEY``) the
+key that signs sessions; ``PORTAL_<NAME>`` sets ``<NAME>`` (its value read as JSON when it parses as JSON,
+so ``PORTAL_ERRAND_LIMIT=8`` is a number).
 """
 from __future__ import annotations
 
@@ -33,7 +34,10 @@ class Config:
     # A CSRF token lives as long as the session may.
     WTF_CSRF_TIME_LIMIT = 12 * 3600
 
+    # Failed sign-ins allowed per account, and per address (a whole station behind one NAT shares one), in
+    # LOGIN_THROTTLE_MINUTES; more wait until the oldest fall out of the window.
     LOGIN_THROTTLE_ATTEMPTS = 10
+    LOGIN_THROTTLE_ADDRESS_ATTEMPTS = 50
     LOGIN_THROTTLE_MINUTES = 15
     # Argon2id at OWASP's recommended minimum (19 MiB, 2 iterations, 1 lane).
     ARGON2 = {"time_cost": 2, "memory_cost": 19_456, "parallelism": 1}
@@ -53,11 +57,15 @@ class Config:
     OPEN311_KEY_RATE_PER_MINUTE = 60
     OPEN311_READ_RATE_PER_MINUTE = 120
     OPEN311_CONTACT = "便民服务中心 信息化岗"
+    # GeoReport v2 reads (services, requests) take no key, as the standard has them; they carry nothing
+    # personal. Set to false to ask a key for reading requests as well.
+    OPEN311_KEYLESS_READS = True
     # The one jurisdiction this endpoint serves; a request naming another gets 404.
     OPEN311_JURISDICTION = "xihaian"
-    # The public lookup: wrong guesses allowed per case number, and per address (a kiosk serves many
-    # residents), in LOOKUP_WINDOW_MINUTES.
+    # The public lookup: wrong guesses allowed on one case number from one address, on one case number from
+    # anywhere, and from one address (a kiosk serves many residents), in LOOKUP_WINDOW_MINUTES.
     LOOKUP_ATTEMPTS = 5
+    LOOKUP_CASE_ATTEMPTS = 20
     LOOKUP_ADDRESS_ATTEMPTS = 20
     LOOKUP_WINDOW_MINUTES = 15
 
@@ -72,7 +80,7 @@ class Config:
     UPLOAD_FOLDER: str | None = None
 
     # Outbound channel for reminders (SMS...): the import path of a class with send(user, text).
-    NOTIFY_CHANNEL = "portal.domain.notify.LogChannel"
+    NOTIFY_CHANNEL = "portal.domain.platform.notify.LogChannel"
 
     # True only for a database loaded with `flask demo-data`: shows the demo logins on the login page.
     DEMO_MODE = False
@@ -87,7 +95,7 @@ class TestConfig(Config):
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]:
-    """Return the settings given by ``DATABASE_URL`` and ``PORTAL_*`` variables."""
+    """Return the settings given by ``DATABASE_URL``, ``SECRET_KEY`` and ``PORTAL_*`` variables."""
     environ = os.environ if environ is None else environ
     settings: dict[str, object] = {}
     for key, raw in environ.items():
@@ -99,6 +107,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]
             settings[key.removeprefix("PORTAL_")] = raw
     if environ.get("DATABASE_URL"):
         settings["SQLALCHEMY_DATABASE_URI"] = environ["DATABASE_URL"]
+    if environ.get("SECRET_KEY"):  # the name Flask and the README use; PORTAL_SECRET_KEY wins
+        settings.setdefault("SECRET_KEY", environ["SECRET_KEY"])
     return settings
 
 

@@ -68,6 +68,8 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The largest id an integer column holds (PostgreSQL's integer): a larger one in a URL or a form names nothing.
+MAX_ID = 2**31 - 1
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -10,7 +10,7 @@ import itertools
 
 import sqlalchemy as sa
 
-from portal.domain import accounts
+from portal.domain.platform import accounts
 from portal.extensions import db
 from portal.models import (
     Household,

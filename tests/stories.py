@@ -2,7 +2,7 @@
 (see the ``world`` fixture in conftest.py) and one helper per stage of a case."""
 import sqlalchemy as sa
 
-from portal.domain import intake, lifecycle
+from portal.domain.cases import intake, lifecycle
 from portal.extensions import db
 from portal.models import CaseEvent, Channel
 

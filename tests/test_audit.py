@@ -3,7 +3,8 @@ new, with phones masked; the database refuses to change or remove them (tests/te
 import pytest
 import sqlalchemy as sa
 
-from portal.domain import Conflict, intake, lifecycle
+from portal.domain import Conflict
+from portal.domain.cases import intake, lifecycle
 from portal.extensions import db
 from portal.models import AuditEntry, Channel, Outcome, Satisfaction, ServicePoint
 from tests.stories import log
@@ -52,3 +53,12 @@ def test_an_audit_row_says_who_what_and_masks_the_phone(world):
     assert row.actor_name == "staff-p01" and row.object_type == "cases"
     assert row.changes["number"] == [None, case.number]
     assert row.changes["requester_phone"] == [None, "139****5678"]
+
+
+def test_audit_rows_keep_no_residents_name_address_or_case_note_in_clear(world):
+    case = intake.log_case(world.staff, world.plain_errand, Channel.PHONE, "代办", "王大爷", "13912345678",
+                           household=world.household, address="东岙8号")
+    lifecycle.claim(case, world.proxy)
+    lifecycle.return_case(case, world.proxy, "王大爷住院了，东岙8号没人")
+    text = " ".join(f"{row.actor_name} {row.reason} {row.changes}" for row in db.session.scalars(sa.select(AuditEntry)))
+    assert "王大爷" not in text and "东岙8号" not in text and "13912345678" not in text

@@ -59,7 +59,7 @@ def test_empty_fields_get_a_message_next_to_them(auth, username, password, field
     assert f'id="{field}-error">{message}' in html
 
 
-def test_ten_failures_from_one_address_throttle_the_eleventh_even_with_the_right_password(client, auth, make):
+def test_ten_failures_on_one_account_throttle_the_eleventh_even_with_the_right_password(client, auth, make):
     make.user(Role.STAFF, username="wang")
     for _ in range(10):
         auth.login("wang", "wrong-password")
@@ -67,6 +67,42 @@ def test_ten_failures_from_one_address_throttle_the_eleventh_even_with_the_right
     assert response.status_code == 429
     assert "登录失败次数过多" in response.get_data(as_text=True)
     assert client.get("/").status_code == 302
+
+
+def test_one_persons_typos_do_not_lock_out_a_colleague_behind_the_same_address(app, auth, make):
+    """A whole station reaches the portal through one NAT address."""
+    make.user(Role.STAFF, username="wang")
+    make.user(Role.STAFF, username="li")
+    for _ in range(12):
+        auth.login("wang", "wrong-password")
+    assert auth.login("wang").status_code == 429
+    colleague = app.test_client()
+    assert colleague.post("/auth/login", data={"username": "li", "password": "correct-horse-7"}).status_code == 303
+
+
+def test_spraying_many_accounts_from_one_address_is_throttled(app, auth, make):
+    make.user(Role.STAFF, username="wang")
+    for n in range(50):
+        auth.login(f"user{n}", "Password1")
+    assert auth.login("wang").status_code == 429
+    with app.app_context():
+        assert db.session.scalar(sa.select(AuditEntry.action).order_by(AuditEntry.id.desc())) == "login_throttled"
+
+
+def test_guessing_the_current_password_in_an_open_session_is_throttled_and_audited(client, auth, make, app):
+    user = make.user(Role.STAFF, username="wang")
+    auth.login("wang")
+    for _ in range(10):
+        response = client.post("/auth/password", data={"current": "guess-123456", "new": "a-new-secret-42",
+                                                       "confirm": "a-new-secret-42"})
+        assert 'id="current-error">当前密码不正确。' in response.get_data(as_text=True)
+    response = client.post("/auth/password", data={"current": "correct-horse-7", "new": "a-new-secret-42",
+                                                   "confirm": "a-new-secret-42"})
+    assert response.status_code == 429 and 'id="current-error">该账号或本机登录失败次数过多' in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, user.id).password_hash == user.password_hash
+        actions = db.session.scalars(sa.select(AuditEntry.action)).all()
+        assert actions.count("password_check_failed") == 10 and "login_throttled" in actions
 
 
 def test_throttle_counts_only_the_last_fifteen_minutes(app, auth, make):

@@ -8,7 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import backups, intake, lifecycle, metrics, retention
+from portal.domain.boards import metrics
+from portal.domain.cases import intake, lifecycle
+from portal.domain.platform import backups, files, retention
 from portal.extensions import db
 from portal.models import (
     Attachment,
@@ -113,7 +115,7 @@ def old_case(world, app):
     lifecycle.close(case, world.staff, Outcome.SOLVED, Satisfaction.SATISFIED, "王大爷说谢谢")
     lifecycle.add_note(case, world.staff, "王大爷的儿子代为签收")
     app.config["UPLOAD_FOLDER"] = str(app.config.get("UPLOAD_FOLDER"))
-    from portal.domain import errands
+    from portal.domain.features import errands
 
     errands.attach(case, world.staff, "户口簿.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)
     case.closed_at = clock.now() - timedelta(days=6 * 365)
@@ -124,7 +126,7 @@ def old_case(world, app):
 def test_purging_clears_personal_data_of_old_cases_and_keeps_the_figures(old_case, world):
     recent = resolved(world)
     figures = metrics.figures(CaseCount.place_id == world.h01.id, clock.today() - timedelta(days=1), clock.today())
-    path = __import__("portal.domain.errands", fromlist=["x"]).upload_folder()
+    path = files.folder()
     files_before = sorted(p.name for p in path.rglob("*") if p.is_file())
     dry = retention.purge(5, dry_run=True)
     assert (dry.cases, dry.comments, dry.files) == (1, 1, 1) and dry.notes >= 2

@@ -11,7 +11,13 @@ from openpyxl import load_workbook
 
 from portal import clock
 from portal.boards import charts
-from portal.domain import DomainError, boards, intake, lifecycle, metrics, stats, supervision
+from portal.domain import DomainError
+from portal.domain.boards import counters, metrics
+from portal.domain.boards.board import Tile, build, cases_behind
+from portal.domain.boards.periods import change, period_for
+from portal.domain.boards.report import monthly_report
+from portal.domain.boards.scopes import Places, scope_for
+from portal.domain.cases import intake, lifecycle, supervision
 from portal.extensions import db
 from portal.models import AuditEntry, Channel, Outcome, Place, Satisfaction, ServicePoint, WallScreen
 from tests.query_count import counting_queries
@@ -72,8 +78,8 @@ def village(world, make, monkeypatch):
 
 
 def week_board(viewer=None):
-    scope = boards.scope_for("place", "V1")
-    return boards.build(scope, boards.period_for("week"), viewer)
+    scope = scope_for("place", "V1")
+    return build(scope, period_for("week"), viewer)
 
 
 def test_a_village_board_shows_each_figure_of_its_week(village):
@@ -106,10 +112,10 @@ def test_the_tiles_rankings_and_categories_of_a_village(village):
 
 
 def test_the_district_counts_every_village_and_a_hamlet_only_itself(village):
-    district = boards.build(boards.scope_for("district", "all"), boards.period_for("week"), village.lead)
+    district = build(scope_for("district", "all"), period_for("week"), village.lead)
     assert (district.open, district.figures.logged) == (4, 5)
     assert "H05" in [t.place.code for t in district.tiles] and "V1" not in [t.place.code for t in district.tiles]
-    hamlet = boards.build(boards.scope_for("place", "H02"), boards.period_for("week"), village.lead)
+    hamlet = build(scope_for("place", "H02"), period_for("week"), village.lead)
     assert (hamlet.open, hamlet.figures.logged, hamlet.tiles) == (2, 2, [])
 
 
@@ -128,24 +134,24 @@ def test_a_viewer_sees_only_the_overdue_cases_they_may_see(village):
 def test_trips_saved_count_the_residents_cost(village, monkeypatch):
     case = village.cases["b"]
     lifecycle.start(case, village.proxy)
-    case.trip_saved = True  # as handing the result back to the resident does (portal.domain.errands)
+    case.trip_saved = True  # as handing the result back to the resident does (portal.domain.features.errands)
     lifecycle.resolve(case, village.proxy, "办好了")
-    kept = stats.as_rows()
-    stats.rebuild()
-    assert stats.as_rows() == kept
+    kept = counters.as_rows()
+    counters.rebuild()
+    assert counters.as_rows() == kept
     board = week_board(village.lead)
     assert board.figures.trips_saved == 1
     assert board.cost_saved == 80 and board.hours_saved == pytest.approx(2 + 40 / 60)
 
 
 def test_an_estate_board_shows_the_campaign_coverage(district, monkeypatch):
-    from portal.domain import heating
+    from portal.domain.features import heating
     from portal.models import VisitResult
 
     campaign = heating.create_campaign(district.lead, "入户走访", [district.e01], clock.today(),
                                        clock.today() + timedelta(days=30))
     heating.record_visit(campaign, district.flat, district.butler, VisitResult.VISITED)
-    board = boards.build(boards.scope_for("place", "E01"), boards.period_for("month"), district.lead)
+    board = build(scope_for("place", "E01"), period_for("month"), district.lead)
     visited, households = board.coverage
     assert visited == 1 and households >= 1
 
@@ -154,14 +160,14 @@ def test_an_estate_board_shows_the_campaign_coverage(district, monkeypatch):
 
 def test_periods_and_the_ones_they_compare_with():
     friday = date(2026, 11, 27)
-    week = boards.period_for("week", today=friday)
+    week = period_for("week", today=friday)
     assert (week.first, week.last) == (date(2026, 11, 23), friday)
     assert (week.previous().first, week.previous().last) == (date(2026, 11, 16), date(2026, 11, 20))
-    month = boards.period_for("month", today=date(2026, 3, 31))
+    month = period_for("month", today=date(2026, 3, 31))
     assert (month.previous().first, month.previous().last) == (date(2026, 2, 1), date(2026, 2, 28))
-    today = boards.period_for("today", today=friday)
+    today = period_for("today", today=friday)
     assert today.previous().first == date(2026, 11, 26)
-    custom = boards.period_for("custom", date(2026, 11, 1), date(2026, 11, 10), today=friday)
+    custom = period_for("custom", date(2026, 11, 1), date(2026, 11, 10), today=friday)
     assert (custom.previous().first, custom.previous().last) == (date(2026, 10, 22), date(2026, 10, 31))
 
 
@@ -174,7 +180,7 @@ def test_periods_and_the_ones_they_compare_with():
 ])
 def test_a_wrong_custom_period_names_its_field(first, last, field):
     with pytest.raises(DomainError) as raised:
-        boards.period_for("custom", first, last, today=date(2026, 11, 27))
+        period_for("custom", first, last, today=date(2026, 11, 27))
     assert raised.value.field == field
 
 
@@ -188,9 +194,9 @@ def test_a_wrong_period_on_the_page_is_explained_in_chinese_beside_its_field(vil
 
 
 def test_a_change_is_in_points_for_rates_and_units_for_counts():
-    assert boards.change(Rate(9, 10), Rate(8, 10)) == 10.0
-    assert boards.change(Rate(1, 3), Rate(0, 0)) is None
-    assert boards.change(12, 9) == 3
+    assert change(Rate(9, 10), Rate(8, 10)) == 10.0
+    assert change(Rate(1, 3), Rate(0, 0)) is None
+    assert change(12, 9) == 3
 
 
 # --- pages, polling and access -----------------------------------------------------------------------
@@ -229,7 +235,7 @@ def test_a_board_runs_the_same_queries_with_10_and_with_2000_cases(village, clie
     auth.login("leader")
 
     def queries() -> int:
-        stats.rebuild()
+        counters.rebuild()
         with counting_queries(app) as statements:
             assert client.get("/boards/place/V1").status_code == 200
         return len(statements)
@@ -262,7 +268,7 @@ def test_the_wall_view_fits_its_tiles_and_polls(village, client, auth):
     auth.login("leader")
     page = client.get("/boards/wall").get_data(as_text=True)
     assert 'hx-trigger="every 30s"' in page and "data-etag=" in page and "wall-page" in page
-    assert page.count('class="wall-tile ') == len(boards.Places().leaves())
+    assert page.count('class="wall-tile ') == len(Places().leaves())
     assert "王大爷" not in page and "13912345678" not in page
 
 
@@ -315,8 +321,8 @@ def test_an_export_holds_only_cases_the_viewer_may_see(village, client, auth):
     ("overdue", "b"), ("resolved", "ad"), ("dissatisfied", "d"), ("sign_late", "b"), ("late", ""),
 ])
 def test_each_figure_exports_the_cases_it_counts(village, figure, expected):
-    scope = boards.scope_for("place", "V1")
-    numbers = db.session.scalars(boards.cases_behind(scope, figure, boards.period_for("week"), village.lead)).all()
+    scope = scope_for("place", "V1")
+    numbers = db.session.scalars(cases_behind(scope, figure, period_for("week"), village.lead)).all()
     assert [c.number for c in numbers] == [village.cases[k].number for k in expected]
 
 
@@ -324,13 +330,13 @@ def test_each_figure_exports_the_cases_it_counts(village, figure, expected):
 
 def test_the_monthly_report_of_a_point_and_its_change_from_last_month(village, monkeypatch):
     point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P01")).one()
-    report = boards.monthly_report(date(2026, 11, 1), point)
+    report = monthly_report(date(2026, 11, 1), point)
     total = report.total
     assert (total.figures.logged, total.figures.resolved) == (2, 1)  # A and B; A resolved after 25 hours
     assert total.average_days == pytest.approx(25 / 24, abs=0.01)
     assert total.previous.logged == 0 and total.change("logged") == 2 and total.change("average_days") is None
     assert report.points == []
-    district = boards.monthly_report(date(2026, 11, 1))
+    district = monthly_report(date(2026, 11, 1))
     assert {row.point.code: row.figures.logged for row in district.points} == {"LS-P01": 2, "LS-P02": 2, "LS-P05": 1}
     assert district.total.figures.satisfaction == Rate(1, 2)
 
@@ -343,7 +349,8 @@ def test_the_report_page_prints_and_refuses_a_month_to_come(village, client, aut
     assert future.status_code == 422 and "不能生成未来月份的月报" in future.get_data(as_text=True)
     auth.logout()
     auth.login("staff-p02")
-    page = client.get("/boards/report?point=LS-P01").get_data(as_text=True)  # staff: their own point only
+    assert client.get("/boards/report?point=LS-P01").status_code == 404  # staff: their own point only
+    page = client.get("/boards/report").get_data(as_text=True)
     assert "沙嘴便民驿站" in page and "东岙便民驿站" not in page
 
 
@@ -392,23 +399,23 @@ def test_a_sparkline_scales_to_its_box_and_leaves_gaps():
 
 
 def test_a_tile_turns_red_at_three_overdue_cases_or_low_satisfaction():
-    empty = metrics.from_sums(dict.fromkeys(stats.COUNTERS, 0))
-    unhappy = metrics.from_sums({**dict.fromkeys(stats.COUNTERS, 0), "rated": 10, "satisfied": 7})
+    empty = metrics.from_sums(dict.fromkeys(counters.COUNTERS, 0))
+    unhappy = metrics.from_sums({**dict.fromkeys(counters.COUNTERS, 0), "rated": 10, "satisfied": 7})
     h = Place(code="H", name_zh="h")
-    assert boards.Tile(h, empty, 5, 3).level == "bad"
-    assert boards.Tile(h, empty, 5, 1).level == "warn"
-    assert boards.Tile(h, unhappy, 5, 0).level == "bad"
-    assert boards.Tile(h, empty, 5, 0).level == "ok"
+    assert Tile(h, empty, 5, 3).level == "bad"
+    assert Tile(h, empty, 5, 1).level == "warn"
+    assert Tile(h, unhappy, 5, 0).level == "bad"
+    assert Tile(h, empty, 5, 0).level == "ok"
 
 
 def test_rebuilding_the_counters_keeps_the_board(village):
     figures = week_board(village.lead).figures
-    stats.rebuild()
+    counters.rebuild()
     assert week_board(village.lead).figures == figures
 
 
 def test_a_case_without_a_place_counts_for_the_district_only(village):
     intake.log_case(village.staff, village.plain_errand, Channel.COUNTER, "代办", "游客", "13800000000",
                     address="码头候船室")
-    district = boards.build(boards.scope_for("district", "all"), boards.period_for("week"), village.lead)
+    district = build(scope_for("district", "all"), period_for("week"), village.lead)
     assert district.figures.logged == 6 and week_board(village.lead).figures.logged == 4

@@ -144,7 +144,7 @@ def test_the_all_list_counts_up_to_a_cap_and_shows_the_newest_first(app, client,
     from datetime import timedelta
 
     from portal import clock
-    from portal.domain import queues
+    from portal.domain.cases import queues
 
     staff, proxy, household = desk
     item, place = make.get(ServiceItem, code="CV01"), make.get(Place, code="H01")
@@ -340,7 +340,7 @@ def test_badge_counts_waiting_cases_and_answers_304_when_unchanged(client, auth,
 
 
 def test_queue_links_keep_the_page_and_the_order_chosen():
-    from portal.domain.queues import Filters
+    from portal.domain.cases.queues import Filters
 
     assert Filters(page=3, sort="due", q="王").as_args() == {"q": "王", "sort": "due", "page": 3}
     assert Filters(page=3, sort="new").as_args(page=4) == {"sort": "new", "page": 4}  # "new" kept: "all" differs

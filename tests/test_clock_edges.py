@@ -9,8 +9,10 @@ import sqlalchemy as sa
 from flask_babel import refresh
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, lifecycle, metrics, supervision, timekeeping
-from portal.domain.timekeeping import WorkCalendar, parse_hours
+from portal.domain import Conflict, DomainError, Forbidden
+from portal.domain.boards import metrics
+from portal.domain.cases import lifecycle, supervision, timekeeping
+from portal.domain.cases.timekeeping import WorkCalendar, parse_hours
 from portal.extensions import db
 from portal.models import (
     CaseCount,
@@ -176,8 +178,8 @@ def test_sign_for_is_timed_from_logging_even_after_an_assignment(world, monkeypa
     monkeypatch.setattr(clock, "now", lambda: local(2026, 11, 30, 9))
     case = log(world)
     monkeypatch.setattr(clock, "now", lambda: local(2026, 12, 1, 9))
-    lifecycle.assign(case, world.staff, world.proxy_h02, version=case.version)
-    lifecycle.claim(case, world.proxy_h02)
+    lifecycle.assign(case, world.staff, world.proxy, version=case.version)
+    lifecycle.claim(case, world.proxy)
     figures = metrics.figures(CaseCount.place_id == case.place_id, date(2026, 11, 30), date(2026, 12, 1))
     assert figures.timely_sign_for == metrics.Rate(0, 1)
 

@@ -5,7 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from portal.domain import Conflict, intake, lifecycle
+from portal.domain import Conflict
+from portal.domain.cases import intake, lifecycle
 from portal.extensions import db
 from portal.models import Case, CaseEvent, Channel, EventKind, Place, Role, ServiceItem, ServicePoint, User
 

@@ -75,7 +75,7 @@ def test_a_place_cannot_be_its_own_parent(client, auth, make):
 
 
 def test_walking_up_a_place_loop_ends(app, ctx, make):
-    from portal.domain import intake
+    from portal.domain.cases import intake
 
     lead = make.user(Role.LEAD, username="lead")
     a = make.place("CYA", kind=PlaceKind.VILLAGE)
@@ -95,7 +95,8 @@ def test_walking_up_a_place_loop_ends(app, ctx, make):
 
 
 def test_cases_are_never_assigned_to_administrators(world):
-    from portal.domain import DomainError, lifecycle
+    from portal.domain import DomainError
+    from portal.domain.cases import lifecycle
 
     case = claimed(world)
     with pytest.raises(DomainError) as raised:
@@ -104,7 +105,8 @@ def test_cases_are_never_assigned_to_administrators(world):
 
 
 def test_a_closed_service_point_receives_no_transfers(world, make):
-    from portal.domain import DomainError, lifecycle
+    from portal.domain import DomainError
+    from portal.domain.cases import lifecycle
 
     closed = make.point("DEAD", active=False)
     case = in_progress(world)
@@ -126,7 +128,7 @@ def test_reopen_counts_thirty_days_from_the_callback(world, monkeypatch):
     from datetime import timedelta
 
     from portal import clock
-    from portal.domain import lifecycle
+    from portal.domain.cases import lifecycle
     from portal.models import Outcome, Satisfaction
 
     case = log(world, world.counter_item)
@@ -177,7 +179,8 @@ def test_the_mode_can_be_changed_without_javascript(app, client, desk):
 ])
 @pytest.mark.parametrize("who", ["butler", "member", "admin"])
 def test_people_outside_the_case_may_not_act_on_it(world, name, arguments, who):
-    from portal.domain import Forbidden, lifecycle
+    from portal.domain import Forbidden
+    from portal.domain.cases import lifecycle
 
     case = in_progress(world)
     with pytest.raises(Forbidden):

@@ -5,7 +5,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.domain import Conflict, DomainError, errands, lifecycle, timekeeping
+from portal.domain import Conflict, DomainError, NotFound
+from portal.domain.cases import lifecycle, timekeeping
+from portal.domain.features import errands
+from portal.domain.platform import files
 from portal.extensions import db
 from portal.models import (
     Attachment,
@@ -89,9 +92,8 @@ def test_a_handover_needs_a_confirmation(world):
 
 def test_only_the_owner_records_handovers(world):
     case = claimed(world)
-    from portal.domain import Forbidden
 
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # not theirs to see at all
         errands.hand_over(case, world.proxy_h02, case.materials[:1], Holder.PROXY, "王大爷")
 
 
@@ -187,16 +189,16 @@ def test_scans_are_checked_by_content_and_size_and_kept_by_checksum(app, world):
         errands.attach(case, world.proxy, "big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024))
     kept = errands.attach(case, world.proxy, "../../回执.png", PNG)
     assert kept.content_type == "image/png" and kept.filename == "回执.png" and len(kept.sha256) == 64
-    path = errands.attachment_path(kept)
+    path = files.verified(kept.sha256)
     assert path.read_bytes() == PNG and str(path).startswith(app.config["UPLOAD_FOLDER"])
     path.write_bytes(b"tampered")
     with pytest.raises(DomainError):
-        errands.attachment_path(kept)
+        files.verified(kept.sha256)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 1
 
 
 def test_errands_off_the_island_network_save_no_trip(world, make):
-    from portal.domain import intake
+    from portal.domain.cases import intake
     from portal.models import Channel
 
     household = make.household(world.e01, address="金色环海1号楼101", phone="13700001111")

@@ -2,7 +2,7 @@
 its board counters agreeing with its timelines."""
 import sqlalchemy as sa
 
-from portal.domain import stats
+from portal.domain.boards import counters
 from portal.extensions import db
 from portal.models import (
     OPEN_STATUSES,
@@ -56,7 +56,7 @@ def test_generate_adds_households_and_cases_spread_over_states_with_their_timeli
         logged = db.session.scalar(sa.select(sa.func.sum(CaseCount.logged)))
         resolved = db.session.scalar(sa.select(sa.func.sum(CaseCount.resolved)))
         assert logged == _count(Case)
-        stats.rebuild()
+        counters.rebuild()
         assert db.session.scalar(sa.select(sa.func.sum(CaseCount.logged))) == logged
         assert db.session.scalar(sa.select(sa.func.sum(CaseCount.resolved))) == resolved
 

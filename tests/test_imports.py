@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
-from portal.domain import rosters
+from portal.domain.features import rosters
 from portal.extensions import db
 from portal.models import AuditEntry, Household, Place, Resident, ServiceItem
 

@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, intake, lifecycle, timekeeping
+from portal.domain import Conflict, DomainError, Forbidden
+from portal.domain.cases import intake, lifecycle, timekeeping
 from portal.extensions import db
 from portal.models import (
     AuditEntry,

@@ -6,7 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import heating, lifecycle, metrics, stats, supervision
+from portal.domain.boards import counters, metrics
+from portal.domain.cases import lifecycle, supervision
+from portal.domain.features import heating
 from portal.extensions import db
 from portal.models import (
     CallbackRecord,
@@ -84,7 +86,7 @@ def november(ctx, make):
         CallbackRecord(case=cases["I"], at=t(11, 17), outcome=None, satisfaction=Satisfaction.UNRATED),
     ])
     db.session.commit()
-    stats.rebuild()
+    counters.rebuild()
     return CaseCount.place_id == place.id
 
 
@@ -146,10 +148,10 @@ def test_the_kept_counters_equal_a_rebuild_from_the_timeline(world, make, monkey
     radiator = db.session.scalars(sa.select(ServiceItem).filter_by(code="HT01")).one()
     call = heating.take_call(desk, radiator, "13700000001", "", household=flat)
     heating.close_incident(call.incident, desk, "已恢复")
-    kept = stats.as_rows()
+    kept = counters.as_rows()
     assert kept
-    stats.rebuild()
-    assert stats.as_rows() == kept
+    counters.rebuild()
+    assert counters.as_rows() == kept
     week = metrics.figures(sa.true(), date(2026, 11, 23), date(2026, 11, 29))
     assert week.logged == 7 and week.returned == metrics.Rate(1, 7) and week.on_the_spot == metrics.Rate(1, 7)
     assert week.redo == metrics.Rate(1, 2) and week.resolved == 5  # two, a redo, on the spot, the incident call
@@ -159,7 +161,7 @@ def test_the_kept_counters_equal_a_rebuild_from_the_timeline(world, make, monkey
 def test_cases_that_move_are_counted_where_each_moment_happened(home, make, monkeypatch):
     """A transfer, a return to another point, a visit moved to another team, a counter item finished
     after the sweep found it unsigned, a redo that saves a trip: the kept counters still equal a rebuild."""
-    from portal.domain import visits
+    from portal.domain.features import visits
     from portal.models import Slot, Team
 
     w = home
@@ -181,9 +183,9 @@ def test_cases_that_move_are_counted_where_each_moment_happened(home, make, monk
     lifecycle.close(redo, w.staff, Outcome.UNSOLVED, Satisfaction.DISSATISFIED)
     redo.trip_saved = True
     lifecycle.resolve(redo, w.proxy, "重办完成")
-    kept = stats.as_rows()
-    stats.rebuild()
-    assert stats.as_rows() == kept
+    kept = counters.as_rows()
+    counters.rebuild()
+    assert counters.as_rows() == kept
     late = metrics.figures(CaseCount.place_id == w.h01.id, date(2026, 11, 30), date(2026, 11, 30))
     # On the 30th: the counter item found unsigned by the sweep (finishing it later does not count it
     # again), and the redo case signed for at once.

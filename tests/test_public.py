@@ -7,7 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import DomainError, Forbidden, apikeys, intake, lifecycle, notices
+from portal.domain import DomainError, Forbidden
+from portal.domain.cases import intake, lifecycle
+from portal.domain.credentials import apikeys
+from portal.domain.features import notices
 from portal.extensions import db
 from portal.models import ApiKey, AuditEntry, CallbackRecord, CaseStatus, Channel, Notice, Place, ServicePoint
 from tests.stories import in_progress, log
@@ -277,3 +280,25 @@ def test_a_withdrawn_notice_cannot_be_edited(world):
     notices.withdraw(world.lead, notice)
     with pytest.raises(DomainError):
         notices.update(world.lead, notice, notice.version, "改", "", world.h01, today, today)
+
+
+def test_wrong_guesses_from_one_address_do_not_lock_the_resident_out(client, world, app):
+    case = log(world)
+    for digits in ("0001", "0002", "0003", "0004", "0005"):
+        look(client, case.number, digits)
+    assert look(client, case.number, "5678").status_code == 429
+    at_home = app.test_client().post("/lookup/", data={"number": case.number, "last_four": "5678"},
+                                     environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert at_home.status_code == 200 and case.number in at_home.get_data(as_text=True)
+
+
+def test_the_lookup_timeline_names_nobody_in_full(client, world):
+    from portal.domain.features import errands
+
+    staff = world.staff
+    case = log(world)
+    lifecycle.assign(case, staff, world.proxy)
+    errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷")
+    page = look(client, case.number, "5678").get_data(as_text=True)
+    assert staff.display_name not in page and world.proxy.display_name not in page and "王大爷" not in page
+    assert "王**" in page

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import stats
+from portal.domain.boards import counters
 from portal.extensions import db
 from portal.models import CaseStatus, ServicePoint
 from tests.query_count import counting_queries
@@ -45,7 +45,7 @@ def many(world, make):
                    overdue_flagged_at=clock.now(), **common)
         make.cases(n - 3 * quarter, world.plain_errand, world.h01, point, status=CaseStatus.RESOLVED,
                    owner=world.staff, resolved_at=clock.now(), callback_due_at=clock.now(), **common)
-        stats.rebuild()
+        counters.rebuild()
 
     return add
 
@@ -68,7 +68,7 @@ def test_a_page_runs_as_many_queries_with_2000_cases_as_with_10(app, client, aut
 
 
 def test_a_case_page_runs_as_many_queries_with_a_long_timeline(app, client, auth, world):
-    from portal.domain import lifecycle
+    from portal.domain.cases import lifecycle
     from tests.stories import in_progress
 
     case = in_progress(world)

@@ -8,7 +8,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from portal.domain import apikeys, intake
+from portal.domain.cases import intake
+from portal.domain.credentials import apikeys
 from portal.extensions import db
 from portal.models import Case, CaseEvent, Channel, EventKind, Place, Role, ServiceItem, ServicePoint
 from tests.servers import Gunicorn, csrf_of, signed_in

@@ -5,7 +5,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, lifecycle, supervision
+from portal.domain import Conflict, DomainError, Forbidden
+from portal.domain.cases import lifecycle, supervision
 from portal.extensions import db
 from portal.models import (
     CallbackRecord,

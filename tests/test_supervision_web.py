@@ -4,7 +4,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import supervision
+from portal.domain.cases import supervision
 from portal.extensions import db
 from portal.models import Case, CaseStatus, ExtensionRequest, Role
 from tests.stories import in_progress, resolved

@@ -5,8 +5,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import timekeeping
-from portal.domain.timekeeping import WorkCalendar, parse_hours
+from portal.domain.cases import timekeeping
+from portal.domain.cases.timekeeping import WorkCalendar, parse_hours
 from portal.extensions import db
 from portal.models import DayKind, Mode, ServiceItem, ServicePoint
 

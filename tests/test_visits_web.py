@@ -1,4 +1,5 @@
 """Visits through the pages: booking from the case page, the team's phone, the calendar, the register."""
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ def _client(app, username):
 
 
 def test_booking_from_the_case_page_offers_free_slots_when_full(app, home, make):
-    from portal.domain import visits
+    from portal.domain.features import visits
 
     for n in range(2):
         other = make.household(home.h01, address=f"东岙{60 + n}号", phone="13600000001")
@@ -53,7 +54,7 @@ def test_the_team_sees_its_visits_and_finishes_one(app, home):
 
 
 def test_the_calendar_is_for_leads_and_team_leads(app, home):
-    from portal.domain import visits
+    from portal.domain.features import visits
 
     visits.book(log(home, home.home_item), home.staff, MONDAY, Slot.AM)
     assert _client(app, "team1-a").get("/visits/calendar").status_code == 403
@@ -86,9 +87,13 @@ def test_intake_books_the_visit_the_resident_proposed_or_saves_nothing(app, home
 
 def test_a_team_lead_issues_a_new_feed_address(app, home):
     lead = _client(app, "team1-lead")
-    assert lead.post("/visits/teams/T1/feed").status_code == 303
+    issued = lead.post("/visits/teams/T1/feed")
+    assert issued.status_code == 200
+    token = re.search(r"T1\.ics\?token=([\w-]+)", issued.get_data(as_text=True)).group(1)
     db.session.expire_all()
-    token = home.t1.calendar_token
-    assert token and app.test_client().get(f"/visits/teams/T1.ics?token={token}").status_code == 200
+    assert home.t1.calendar_token_hash and token not in home.t1.calendar_token_hash  # only its hash is kept
+    assert app.test_client().get(f"/visits/teams/T1.ics?token={token}").status_code == 200
     assert _client(app, "team1-a").post("/visits/teams/T1/feed").status_code == 403
+    assert lead.post("/visits/teams/T1/feed").status_code == 200  # renewed: the old address stops working
+    assert app.test_client().get(f"/visits/teams/T1.ics?token={token}").status_code == 404
 

@@ -5,9 +5,8 @@ Revises: 21679c604b81
 Create Date: 2026-11-28 06:44:42.463324
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0772e7f10dec'

@@ -6,9 +6,8 @@ Revises:
 Create Date: 2026-11-28 06:30:38.252983
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '21679c604b81'

@@ -11,9 +11,8 @@ Create Date: 2026-11-28 06:58:11.653498
 """
 from datetime import date, timedelta
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '2b6248c7ca80'

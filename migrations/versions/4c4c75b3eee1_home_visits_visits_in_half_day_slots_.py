@@ -5,9 +5,8 @@ Revises: bd06c989ca58
 Create Date: 2026-11-28 07:25:25.242543
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4c4c75b3eee1'

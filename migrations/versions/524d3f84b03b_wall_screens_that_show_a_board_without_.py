@@ -5,9 +5,8 @@ Revises: bb17bdc6c909
 Create Date: 2026-11-28 08:08:30.203043
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '524d3f84b03b'

@@ -5,9 +5,8 @@ Revises: 90c85a3f7414
 Create Date: 2026-11-28 07:41:52.875982
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '778717d8ef1e'

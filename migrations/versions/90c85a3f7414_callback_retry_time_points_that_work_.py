@@ -8,9 +8,8 @@ Revises: 4c4c75b3eee1
 Create Date: 2026-11-28 07:31:27.866953
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '90c85a3f7414'

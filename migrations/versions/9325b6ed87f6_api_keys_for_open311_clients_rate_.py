@@ -5,9 +5,8 @@ Revises: 524d3f84b03b
 Create Date: 2026-11-28 08:24:17.429249
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9325b6ed87f6'

@@ -7,9 +7,8 @@ Revises: c9b26c1c7a8f
 Create Date: 2026-11-28 08:01:01.928938
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'bb17bdc6c909'

@@ -5,9 +5,8 @@ Revises: 2b6248c7ca80
 Create Date: 2026-11-28 07:14:52.792446
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'bd06c989ca58'

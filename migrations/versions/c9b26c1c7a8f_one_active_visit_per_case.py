@@ -5,9 +5,8 @@ Revises: 778717d8ef1e
 Create Date: 2026-11-28 07:53:48.720397
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c9b26c1c7a8f'

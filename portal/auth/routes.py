@@ -9,7 +9,8 @@ from portal.auth import bp
 from portal.auth.forms import ChangePasswordForm, LoginForm
 from portal.auth.sessions import start_session
 from portal.demo import DEMO_PASSWORD
-from portal.domain import DomainError, accounts
+from portal.domain import DomainError
+from portal.domain.platform import accounts
 from portal.web.forms import attach_error
 from portal.web.guards import allow_signed_in, me, public
 from portal.web.htmx import safe_next
@@ -51,14 +52,16 @@ def logout():
 def change_password():
     """Change one's own password."""
     form = ChangePasswordForm()
+    status = 200
     if form.validate_on_submit():
         user = me()
         try:
-            accounts.change_password(user, form.current.data, form.new.data)
+            accounts.change_password(user, form.current.data, form.new.data, request.remote_addr or "")
         except DomainError as error:
             attach_error(form, error)
+            status = 429 if error.status == 429 else 422
         else:
             start_session(user)
             flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("main.home"), code=303)
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form), status

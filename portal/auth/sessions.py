@@ -14,7 +14,7 @@ from flask_babel import refresh as refresh_language
 from flask_login import current_user, login_user, logout_user
 
 from portal import clock
-from portal.domain import audit
+from portal.domain.platform import audit
 from portal.extensions import db, login_manager
 from portal.models import User
 from portal.web.htmx import is_htmx, safe_next

@@ -11,8 +11,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from portal import clock, spreadsheets
-from portal.domain import audit, privacy
-from portal.domain.boards import Period
+from portal.domain.boards.periods import Period
+from portal.domain.platform import audit, privacy
 from portal.models import Case, User
 from portal.web.i18n import localized
 

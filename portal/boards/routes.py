@@ -18,7 +18,10 @@ from flask_babel import lazy_gettext as _l
 from portal import clock
 from portal.boards import bp, charts, exports
 from portal.boards.forms import MonthForm, PeriodForm, ScreenForm
-from portal.domain import DomainError, NotFound, access, boards
+from portal.domain import DomainError, NotFound, access
+from portal.domain.boards import board, periods, scopes
+from portal.domain.boards.report import monthly_report as report_of
+from portal.domain.credentials import wallscreens
 from portal.extensions import db
 from portal.models import Role, ServicePoint, WallScreen
 from portal.web.forms import attach_error, options
@@ -38,34 +41,34 @@ def sparkline_filter(values):
     return charts.sparkline(values)
 
 
-def _scope(kind: str, code: str) -> boards.Scope:
+def _scope(kind: str, code: str) -> scopes.Scope:
     """The board's scope if the signed-in user may see it; 404 otherwise (as for a case)."""
     try:
-        scope = boards.scope_for(kind, code)
+        scope = scopes.scope_for(kind, code)
     except NotFound:
         abort(404)
-    if not boards.may_see(me(), scope):
+    if not access.can(me(), "board.view", scope):
         abort(404)
     return scope
 
 
-def _period() -> tuple[PeriodForm, boards.Period, int]:
+def _period() -> tuple[PeriodForm, periods.Period, int]:
     """The period asked for in the query string; a wrong one is explained beside its field and the
     board shows this month meanwhile (status 422)."""
     form = PeriodForm(request.args)
     if not form.validate():
-        return form, boards.period_for("month"), 422
+        return form, periods.period_for("month"), 422
     try:
-        return form, boards.period_for(form.period.data, form.first.data, form.last.data), 200
+        return form, periods.period_for(form.period.data, form.first.data, form.last.data), 200
     except DomainError as error:
         attach_error(form, error)
-        return form, boards.period_for("month"), 422
+        return form, periods.period_for("month"), 422
 
 
-def _etag(scope: boards.Scope, period: boards.Period, viewer: str, view: str) -> tuple[str, str, datetime | None]:
+def _etag(scope: scopes.Scope, period: periods.Period, viewer: str, view: str) -> tuple[str, str, datetime | None]:
     """The ETag of this response, the one its polls will carry (the region alone, rendered for htmx),
     and when the scope last changed."""
-    changed = boards.last_change(scope)
+    changed = board.last_change(scope)
     parts = (scope.kind, scope.code, period.kind, period.first, period.last, get_locale(), clock.today(), viewer,
              view, changed)
     base = hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest()[:20]
@@ -88,9 +91,9 @@ def _cacheable(response, etag: str):
 @allow_signed_in
 def index():
     """Leads and admins go to the district; everyone else chooses among their own boards."""
-    if me().role in (Role.LEAD, Role.ADMIN):
+    if access.can(me(), "board.district"):
         return redirect(url_for("boards.board", kind="district", code="all"))
-    mine = boards.boards_of(me())
+    mine = scopes.boards_of(me())
     if len(mine) == 1:
         kind, subject = mine[0]
         return redirect(url_for("boards.board", kind=kind, code=subject.code))
@@ -99,10 +102,10 @@ def index():
 
 def _opens() -> frozenset[int] | None:
     """The places whose boards the user may open (None: every place), so that no link leads to a 404."""
-    return None if me().role in (Role.LEAD, Role.ADMIN) else access.place_ids(me())
+    return None if access.sees_everything(me()) else access.place_ids(me())
 
 
-def _crumbs(scope: boards.Scope) -> list:
+def _crumbs(scope: scopes.Scope) -> list:
     """The places above a place board, from the top."""
     crumbs, place = [], scope.place.parent if scope.place else None
     while place is not None:
@@ -111,27 +114,28 @@ def _crumbs(scope: boards.Scope) -> list:
     return crumbs
 
 
-@bp.get("/<kind>/<code>")
+@bp.get("/<kind>/<code>", endpoint="board")
 @allow_signed_in
-def board(kind: str, code: str):
+def show(kind: str, code: str):
+    """A board: this period's figures, the trends, the places as tiles, the most overdue cases."""
     scope = _scope(kind, code)
     form, period, status = _period()
     etag, poll_etag, changed = _etag(scope, period, f"user:{me().id}", "board")
     if status == 200 and request.if_none_match.contains(etag):
         return _not_modified(etag)
-    built = boards.build(scope, period, me())
+    built = board.build(scope, period, me())
     response = render("boards/board.html", "board", board=built, form=form, etag=poll_etag, crumbs=_crumbs(scope),
-                      figures=boards.FIGURES, changed=changed, opens=_opens(), status=status)
+                      figures=board.FIGURES, changed=changed, opens=_opens(), status=status)
     return _cacheable(response, etag)
 
 
-def _wall(scope: boards.Scope, viewer, screen: WallScreen | None = None):
+def _wall(scope: scopes.Scope, viewer, screen: WallScreen | None = None):
     """The wall view: this month's figures, large, every place a tile, for 1920 x 1080 without scrolling."""
-    period = boards.period_for("month")
+    period = periods.period_for("month")
     etag, poll_etag, changed = _etag(scope, period, viewer, "wall")
     if request.if_none_match.contains(etag):
         return _not_modified(etag)
-    built = boards.build(scope, period, me() if screen is None else None, wall=True)
+    built = board.build(scope, period, me() if screen is None else None, wall=True)
     response = render("boards/wall.html", "wall", board=built, etag=poll_etag, screen=screen, changed=changed)
     return _cacheable(response, etag)
 
@@ -149,15 +153,15 @@ def wall():
 @public
 def screen(token: str):
     """A wall screen's own address: the wall view of its board, for as long as the screen is not revoked."""
-    found = boards.screen_for(token)
+    found = wallscreens.screen_for(token)
     if found is None:
         return render("boards/screen_gone.html", status=404)
     try:
-        scope = boards.scope_for(found.scope_kind, found.scope_code)
+        scope = scopes.scope_for(found.scope_kind, found.scope_code)
     except NotFound:
         return render("boards/screen_gone.html", status=404)
     response = _wall(scope, f"screen:{found.id}", found)
-    boards.seen(found)  # after the page is built: it ends the read transaction
+    wallscreens.seen(found)  # after the page is built: it ends the read transaction
     return response
 
 
@@ -172,9 +176,9 @@ def export(kind: str, code: str, fmt: str):
     scope = _scope(kind, code)
     form, period, status = _period()
     figure = request.args.get("figure", "")
-    if status != 200 or figure not in boards.FIGURES:
+    if status != 200 or figure not in board.FIGURES:
         abort(404)
-    query = boards.cases_behind(scope, figure, period, me())
+    query = board.cases_behind(scope, figure, period, me())
     count = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     if count > EXPORT_LIMIT:
         flash(_("%(count)s cases are too many for one file (at most %(limit)s): choose a shorter period.",
@@ -183,7 +187,7 @@ def export(kind: str, code: str, fmt: str):
     exports.audit_export(me(), f"{kind}:{code}:{figure}", period, count)
     name = f"{kind}-{code}-{figure}-{period.first:%Y%m%d}-{period.last:%Y%m%d}"
     cases = db.session.scalars(query.execution_options(yield_per=1000))
-    title = f"{boards.FIGURES[figure]} {period.first:%Y-%m-%d}—{period.last:%Y-%m-%d}"
+    title = f"{board.FIGURES[figure]} {period.first:%Y-%m-%d}—{period.last:%Y-%m-%d}"
     return exports.csv_response(cases, name) if fmt == "csv" else exports.xlsx_response(cases, name, title)
 
 
@@ -193,17 +197,15 @@ def export(kind: str, code: str, fmt: str):
 @allow(Role.LEAD, Role.ADMIN, Role.STAFF, Role.BUTLER)
 def report():
     """The printable monthly report: the district with a row per service point, or one point."""
-    user = me()
-    points = db.session.scalars(sa.select(ServicePoint).filter_by(active=True).order_by(ServicePoint.code)).all()
-    sees_all = user.role in (Role.LEAD, Role.ADMIN)
-    form = MonthForm(request.args)
-    form.point.choices = options(
-        ([(None, _("The whole district"))] if sees_all else [])
-        + [(p.code, localized(p)) for p in points if sees_all or p.id == user.service_point_id])
-    own = next((p.code for p in points if p.id == user.service_point_id), None)
-    if not sees_all and own is None:
+    points = [p for p in db.session.scalars(sa.select(ServicePoint).filter_by(active=True).order_by(ServicePoint.code))
+              if access.can(me(), "report.view", p)]
+    district = access.can(me(), "report.view")
+    if not points and not district:
         abort(404)
-    chosen = form.point.data if sees_all else own
+    form = MonthForm(request.args)
+    form.point.choices = options(([(None, _("The whole district"))] if district else [])
+                                 + [(p.code, localized(p)) for p in points])
+    chosen = form.point.data if district else (form.point.data or points[0].code)
     point = next((p for p in points if p.code == chosen), None)
     if chosen and point is None:
         abort(404)
@@ -213,16 +215,17 @@ def report():
         form.month.errors = [_("The report cannot be for a month still to come.")]
         month, status = clock.today(), 422
     form.month.data = date(month.year, month.month, 1)
-    return render("boards/report.html", report=boards.monthly_report(month, point), form=form, status=status)
+    return render("boards/report.html", report=report_of(month, point), form=form, status=status)
 
 
 # --- wall screens ---------------------------------------------------------------------------------------
 
 def _screen_form() -> ScreenForm:
     form = ScreenForm()
-    places = boards.Places()
-    form.place.choices = options([("", _("The whole district"))]
-                                 + [(p.code, localized(p)) for p in places.all.values() if p.active])
+    places = scopes.Places()
+    form.place.choices = options(([("", _("The whole district"))] if access.can(me(), "board.district") else [])
+                                 + [(p.code, localized(p)) for p in places.all.values()
+                                    if p.active and access.covers(me(), p.id)])
     return form
 
 
@@ -233,8 +236,8 @@ def screens():
 
 
 def _screens_page(form: ScreenForm, address: str | None, status: int = 200):
-    places = {p.code: p for p in boards.Places().all.values()}
-    return render("boards/screens.html", form=form, screens=boards.screens(), places=places, address=address,
+    places = {p.code: p for p in scopes.Places().all.values()}
+    return render("boards/screens.html", form=form, screens=wallscreens.screens(me()), places=places, address=address,
                   status=status)
 
 
@@ -244,8 +247,8 @@ def create_screen():
     form = _screen_form()
     if form.validate_on_submit():
         try:
-            scope = boards.scope_for("place", form.place.data) if form.place.data else boards.scope_for("district", "all")
-            _screen, token = boards.create_screen(me(), form.name.data, scope)
+            scope = scopes.scope_for("place", form.place.data) if form.place.data else scopes.scope_for("district", "all")
+            _screen, token = wallscreens.create_screen(me(), form.name.data, scope)
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error, default_field="place")
@@ -259,9 +262,7 @@ def create_screen():
 @bp.post("/screens/<int:screen_id>/revoke")
 @allow(Role.LEAD, Role.ADMIN)
 def revoke_screen(screen_id: int):
-    found = db.session.get(WallScreen, screen_id)
-    if found is None:
-        abort(404)
-    boards.revoke_screen(me(), found)
+    found = access.load(me(), WallScreen, screen_id, "screen.revoke")
+    wallscreens.revoke_screen(me(), found)
     flash(_("The screen %(name)s no longer shows the board.", name=found.name), "success")
     return redirect_to(url_for("boards.screens"))

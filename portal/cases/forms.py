@@ -4,16 +4,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.domain.lifecycle import MAX_TEXT, OFFICE_ANSWERS
+from portal.domain.cases.lifecycle import MAX_TEXT, OFFICE_ANSWERS
 from portal.models import Outcome, Priority, Satisfaction
-from portal.web.forms import Phone, enum_options, options
+from portal.web.forms import Phone, enum_options, optional_id, options
 
 TEXT = Length(max=MAX_TEXT, message=_l("At most %(max)d characters, please."))
 REASON = [InputRequired(_l("Give a reason; it goes on the case's timeline.")), TEXT]
-
-
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
 
 
 class ActionForm(FlaskForm):
@@ -51,13 +47,13 @@ class CallbackForm(ActionForm):
 
 
 class TransferForm(ActionForm):
-    point = SelectField(_l("To service point"), coerce=_optional_int, validate_choice=False)
-    owner = SelectField(_l("Or to a person"), coerce=_optional_int, validate_choice=False)
+    point = SelectField(_l("To service point"), coerce=optional_id, validate_choice=False)
+    owner = SelectField(_l("Or to a person"), coerce=optional_id, validate_choice=False)
     reason = TextAreaField(_l("Reason"), validators=REASON)
 
 
 class AssignForm(ActionForm):
-    owner = SelectField(_l("Person"), coerce=_optional_int, validate_choice=False,
+    owner = SelectField(_l("Person"), coerce=optional_id, validate_choice=False,
                         validators=[InputRequired(_l("Choose an active person."))])
 
 
@@ -82,7 +78,7 @@ class DecisionForm(FlaskForm):
 
 
 class SuperviseForm(FlaskForm):
-    responsible = SelectField(_l("Responsible person"), coerce=_optional_int, validate_choice=False,
+    responsible = SelectField(_l("Responsible person"), coerce=optional_id, validate_choice=False,
                               validators=[InputRequired(_l("Choose an active person."))])
     deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[
         InputRequired(_l("Give the deadline."))])
@@ -105,7 +101,7 @@ class EditForm(ActionForm):
         InputRequired(_l("Describe what the resident needs.")), TEXT])
 
 
-# Which form each transition of portal.domain.lifecycle.TRANSITIONS uses on the case page.
+# Which form each transition of portal.domain.cases.lifecycle.TRANSITIONS uses on the case page.
 ACTION_FORMS = {
     "claim": ActionForm,
     "start": NoteForm,

@@ -11,7 +11,9 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.cases import bp, timeline
 from portal.cases.forms import ACTION_FORMS, EditForm, TimelineNoteForm
-from portal.domain import Conflict, DomainError, Forbidden, access, lifecycle, notify, presence, privacy, queues
+from portal.domain import Conflict, DomainError, access
+from portal.domain.cases import lifecycle, presence, queues
+from portal.domain.platform import notify
 from portal.extensions import db
 from portal.models import (
     CannedReply,
@@ -30,6 +32,7 @@ from portal.models import (
 )
 from portal.supervision import panel as case_supervision
 from portal.visits.panel import visit_panel
+from portal.web import arg_id
 from portal.web.forms import attach_error, aware, options
 from portal.web.guards import ANYONE_SIGNED_IN, allow, allow_signed_in, me
 from portal.web.htmx import is_htmx, redirect_to, render
@@ -56,10 +59,7 @@ def queue():
     filters = queues.Filters.from_args(request.args, queues.DEFAULT_SORT.get(tab, "new"))
     page = queues.page_of(user, tab, filters)
     categories = db.session.scalars(sa.select(ServiceItem.category_zh).distinct().order_by(ServiceItem.category_zh))
-    places = db.session.scalars(
-        sa.select(Place).where(Place.id.in_(access.place_ids(user))) if user.role not in access.SEE_ALL
-        else sa.select(Place).where(Place.parent_id.is_not(None))
-    ).all()
+    places = db.session.scalars(sa.select(Place).where(access.cases.place_choices(user))).all()
     return render(
         "cases/queue.html", "queue", tabs=tabs, tab=tab, counts=queues.counts(user), filters=filters, page=page,
         categories=list(categories), places=sorted(places, key=lambda p: p.code), channels=list(Channel),
@@ -98,16 +98,9 @@ def _full(number: str) -> Case:
 
 
 def _candidates(case: Case) -> list[User]:
-    """People a case could be assigned or transferred to."""
-    conditions = [User.service_point_id == case.service_point_id]
-    if case.team_id:
-        conditions.append(User.team_id == case.team_id)
-    if case.place_id:
-        conditions.append(User.places.any(Place.id == case.place_id))
-    return list(db.session.scalars(
-        sa.select(User).where(User.active, User.role.in_(WORKER_ROLES), sa.or_(*conditions))
-        .order_by(User.role, User.display_name)
-    ))
+    """People a case could be assigned or transferred to: those whose own scope holds it."""
+    return list(db.session.scalars(sa.select(User).where(access.cases.takers(case))
+                                   .order_by(User.role, User.display_name)))
 
 
 def _action_forms(case: Case, submitted: dict | None = None) -> dict:
@@ -137,7 +130,7 @@ def _action_forms(case: Case, submitted: dict | None = None) -> dict:
 def _prefill_canned(form) -> None:
     """Without JavaScript a canned-reply chip is a link back to the page naming the reply and the
     field; the field comes back holding the phrase."""
-    reply_id, field = request.args.get("canned", type=int), request.args.get("field", "")
+    reply_id, field = arg_id("canned"), request.args.get("field", "")
     if not reply_id or not field:
         return
     for candidate in form:
@@ -171,8 +164,8 @@ def _case_page(case: Case, submitted: dict | None = None, note_form=None, status
         canned=_canned(case), viewers=presence.others(case, me()),
         **case_supervision.panel(case, me(), **supervision_forms),
         **visit_panel(case, me(), book_form, alternatives),
-        may_note=access.may(me(), "note", case),
-        may_edit=case.status.is_open and (access.may(me(), "work", case) or access.may(me(), "dispatch", case)),
+        may_note=access.can(me(), "case.note", case),
+        may_edit=access.can(me(), "case.edit", case),
         status=status,
     )
 
@@ -197,7 +190,7 @@ def reveal_id_number(number: str):
     case = _load(number, joinedload(Case.resident))
     if case.resident is None or not case.resident.id_number:
         abort(404)
-    privacy.reveal_id_number(me(), case.resident, case)
+    access.cases.reveal_id_number(me(), case)
     template = "cases/_id_number.html" if is_htmx() else "cases/id_number.html"
     response = render(template, full=case.resident.id_number, case=case)
     response.headers["Cache-Control"] = "no-store"
@@ -319,8 +312,7 @@ def canned(number: str, reply_id: int):
 def edit(number: str):
     """Correct a case's details; a change made by someone else meanwhile is never overwritten."""
     case = _full(number)
-    if not (access.may(me(), "work", case) or access.may(me(), "dispatch", case)):
-        raise Forbidden(_l("You may not edit this case."))
+    access.require(me(), "case.edit", case, _l("You may not edit this case."))
     form = EditForm(obj=case if request.method == "GET" else None)
     if request.method == "GET":
         form.priority.data = case.priority.value
@@ -365,8 +357,8 @@ def receipt(number: str):
 
 
 @bp.app_template_global()
-def describe_event(event) -> str:
-    return timeline.describe(event)
+def describe_event(event, public: bool = False) -> str:
+    return timeline.describe(event, public)
 
 
 @bp.app_template_global()

@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.domain.lifecycle import OFFICE_ANSWERS
+from portal.domain.cases.lifecycle import OFFICE_ANSWERS
+from portal.domain.platform import privacy
 from portal.models import CaseEvent, Channel, EventKind, Holder, Outcome, Satisfaction
 
 FIELD_LABELS = {
@@ -46,15 +47,17 @@ def who(event: CaseEvent) -> str:
     return str(ACTORS.get(event.actor_label, event.actor_label or ACTORS["system"]))
 
 
-def describe(event: CaseEvent) -> str:
-    """One line saying what happened, without the note."""
+def describe(event: CaseEvent, public: bool = False) -> str:
+    """One line saying what happened, without the note. ``public`` is for the resident's own lookup page,
+    which a kiosk shows in a hall: every person named in it is masked (张*)."""
     data = event.data or {}
+    name = privacy.mask_name if public else (lambda text: text or "")
     kind = event.kind
     if kind is EventKind.LOGGED:
         channel = Channel(data["channel"]).label if data.get("channel") in Channel._value2member_map_ else ""
         return _("Logged (%(channel)s)", channel=channel) if channel else _("Logged")
     if kind is EventKind.ASSIGNED:
-        return _("Assigned to %(name)s", name=data.get("owner", ""))
+        return _("Assigned to %(name)s", name=name(data.get("owner", "")))
     if kind is EventKind.SENT_OFF:
         return _("Materials submitted to %(office)s", office=data.get("office") or _("the higher office"))
     if kind is EventKind.OFFICE_ANSWERED:
@@ -77,7 +80,7 @@ def describe(event: CaseEvent) -> str:
     if kind is EventKind.TRANSFERRED:
         target = data.get("to_point", "")
         if data.get("owner"):
-            target = f"{target} · {data['owner']}"
+            target = f"{target} · {name(data['owner'])}"
         return _("Transferred to %(target)s", target=target)
     if kind is EventKind.MERGED:
         return _("Merged into %(number)s, which is handled for you", number=data.get("original", ""))
@@ -94,7 +97,7 @@ def describe(event: CaseEvent) -> str:
         return _("Overdue: it was due %(due)s; the leads were told", due=_local(data.get("due")))
     if kind is EventKind.SUPERVISED:
         if data.get("responsible"):
-            return _("Under supervision: %(name)s answers for it by %(deadline)s", name=data["responsible"],
+            return _("Under supervision: %(name)s answers for it by %(deadline)s", name=name(data["responsible"]),
                      deadline=_local(data.get("deadline")))
         return _("Became a problem case under supervision")
     if kind is EventKind.CALLBACK_ATTEMPT:
@@ -106,15 +109,15 @@ def describe(event: CaseEvent) -> str:
         names = "、".join(data.get("materials", []))
         to = Holder(data["to"]).label if data.get("to") in Holder._value2member_map_ else ""
         return _("Documents handed to %(to)s: %(names)s (confirmed by %(name)s)", to=to, names=names,
-                 name=data.get("confirmed_by", ""))
+                 name=name(data.get("confirmed_by", "")))
     if kind is EventKind.NOTE and data.get("attachment"):
         return _("File kept: %(name)s", name=data["attachment"])
     if kind is EventKind.ROUTED:
-        name = data.get("owner") or ""
+        owner = name(data.get("owner") or "")
         return {
-            "butler": _("Routed to the estate's butler %(name)s", name=name),
-            "duty": _("Routed to %(name)s, on duty at night or on a holiday", name=name),
-            "campaign": _("Found on a home-visit campaign; routed to %(name)s", name=name),
+            "butler": _("Routed to the estate's butler %(name)s", name=owner),
+            "duty": _("Routed to %(name)s, on duty at night or on a holiday", name=owner),
+            "campaign": _("Found on a home-visit campaign; routed to %(name)s", name=owner),
         }.get(data.get("why"), _("In the station's queue: the address is to be checked"))
     if kind is EventKind.INCIDENT:
         return _("Linked to the incident “%(title)s”", title=data.get("incident", ""))

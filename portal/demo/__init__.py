@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import csv
 import random
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 from faker import Faker
 
-from portal.domain import accounts, audit
-from portal.domain.directory import pinyin_index
-from portal.domain.privacy import id_check_digit
-from portal.domain.timekeeping import default_schedule
+from portal.domain.cases.timekeeping import default_schedule
+from portal.domain.platform import accounts, audit
+from portal.domain.platform.directory import pinyin_index
+from portal.domain.platform.privacy import id_check_digit
 from portal.extensions import db
 from portal.models import (
     CannedReply,
@@ -251,17 +250,16 @@ def load(case_count: int = 2000, seed: int = 2026) -> list[Login]:
     # As cron would have: reminders, overdue flags and problem cases for the demo's open cases, and the
     # care visits of the elderly living alone; and each team's calendar feed address.
     from portal.demo.heating import load_heating
-    from portal.domain import supervision, visits
+    from portal.domain.cases import supervision
+    from portal.domain.features import visits
 
     load_heating(seed)
     supervision.sweep(batch=5000)
     visits.schedule_care_visits()
-    for team in db.session.scalars(sa.select(Team)):
-        team.calendar_token = secrets.token_urlsafe(32)
     db.session.commit()
-    from portal.domain import stats
+    from portal.domain.boards import counters
 
-    stats.rebuild()  # the cases above were written in bulk: count them for the boards
+    counters.rebuild()  # the cases above were written in bulk: count them for the boards
     return logins
 
 

@@ -3,7 +3,7 @@
 Each case is given a plausible story (logged, claimed, worked, sent off the island, resolved, called
 back...) whose steps are spaced out over the item's time limit; the steps that would lie in the
 future are cut off, so old cases are closed and recent ones are still open, as in a real portal.
-The events written are the ones ``portal.domain.lifecycle`` writes for the same steps.
+The events written are the ones ``portal.domain.cases.lifecycle`` writes for the same steps.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from faker import Faker
 
 from portal import clock
-from portal.domain import timekeeping
+from portal.domain.cases import timekeeping
 from portal.extensions import db
 from portal.models import (
     CallbackRecord,

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from faker import Faker
 
 from portal import clock
-from portal.domain import DomainError, stats
-from portal.domain.errands import limit as errand_limit_of
+from portal.domain import DomainError
+from portal.domain.access.errands import limit as errand_limit_of
+from portal.domain.boards import counters
 from portal.extensions import db
 from portal.models import (
     OPEN_STATUSES,
@@ -99,7 +100,7 @@ def generate(households: int, cases: int, seed: int = 2026, years: int = 3,
     count, events = _cases(cases, hamlets, estates, items, places, rng, names, years, progress)
     _reset_sequences()
     db.session.commit()
-    stats.rebuild()
+    counters.rebuild()
     if db.session.get_bind().dialect.name == "postgresql":
         # Planner statistics for the new rows, as after any bulk load (autovacuum would get there later).
         # Not on SQLite: its planner does better on this schema without them.

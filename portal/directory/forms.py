@@ -16,16 +16,12 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
-from portal.domain import timekeeping
+from portal.domain.cases import timekeeping
 from portal.models import CaseStatus, Channel, DayKind, Mode, PlaceKind, PointKind, Role
-from portal.web.forms import Phone, enum_options, options
+from portal.web.forms import Phone, enum_options, optional_id, options
 
 CODE = Regexp(r"^[A-Z0-9][A-Z0-9-]{0,19}$", message=_l("Use capital letters, digits and hyphens, at most 20."))
 REQUIRED = InputRequired(_l("This field is required."))
-
-
-def _coerce_optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
 
 
 class UserForm(FlaskForm):
@@ -34,8 +30,8 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[REQUIRED, Length(max=50)])
     phone = StringField(_l("Phone"), validators=[Optional(), Phone()])
     role = SelectField(_l("Role"), choices=enum_options(Role), validators=[REQUIRED])
-    service_point_id = SelectField(_l("Service point"), coerce=_coerce_optional_int, validate_choice=True)
-    team_id = SelectField(_l("Team"), coerce=_coerce_optional_int)
+    service_point_id = SelectField(_l("Service point"), coerce=optional_id, validate_choice=True)
+    team_id = SelectField(_l("Team"), coerce=optional_id)
     is_team_lead = BooleanField(_l("Team lead"))
     place_ids = SelectMultipleField(_l("Places covered"), coerce=int)
     password = PasswordField(_l("Password"), description=_l("Leave empty to keep the current password."),
@@ -60,7 +56,7 @@ class ServicePointForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=enum_options(PointKind), validators=[REQUIRED])
     name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
     name_en = StringField(_l("Name (English)"), validators=[Length(max=80)])
-    place_id = SelectField(_l("Located in"), coerce=_coerce_optional_int)
+    place_id = SelectField(_l("Located in"), coerce=optional_id)
     on_island = BooleanField(_l("On the island"))
     case_prefix = StringField(_l("Case number prefix"), default="LS", validators=[
         REQUIRED, Regexp(r"^[A-Z]{2,8}$", message=_l("2 to 8 capital letters."))])
@@ -79,8 +75,8 @@ class PlaceForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=enum_options(PlaceKind), validators=[REQUIRED])
     name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
     name_en = StringField(_l("Name (English)"), validators=[Length(max=80)])
-    parent_id = SelectField(_l("Part of"), coerce=_coerce_optional_int)
-    service_point_id = SelectField(_l("Served by"), coerce=_coerce_optional_int)
+    parent_id = SelectField(_l("Part of"), coerce=optional_id)
+    service_point_id = SelectField(_l("Served by"), coerce=optional_id)
     household_count = IntegerField(_l("Households"), validators=[Optional(), NumberRange(min=0, max=1_000_000)])
 
 
@@ -108,14 +104,14 @@ class TeamForm(FlaskForm):
     code = StringField(_l("Code"), validators=[REQUIRED, CODE])
     name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
     name_en = StringField(_l("Name (English)"), validators=[Length(max=80)])
-    service_point_id = SelectField(_l("Service point"), coerce=_coerce_optional_int)
+    service_point_id = SelectField(_l("Service point"), coerce=optional_id)
     capacity_per_slot = IntegerField(_l("Visits per half-day slot"), default=4, validators=[
         InputRequired(_l("This field is required.")), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))])
     place_ids = SelectMultipleField(_l("Places covered"), coerce=int)
 
 
 class CannedReplyForm(FlaskForm):
-    item_id = SelectField(_l("Service item"), coerce=_coerce_optional_int,
+    item_id = SelectField(_l("Service item"), coerce=optional_id,
                           description=_l("Leave empty to offer the phrase for every item."))
     status = SelectField(_l("Case status"), choices=options([(None, _l("— any —"))]) + enum_options(CaseStatus),
                          description=_l("Leave empty to offer the phrase in every status."))
@@ -126,7 +122,7 @@ class CalendarDayForm(FlaskForm):
     day = DateField(_l("Date"), validators=[InputRequired(_l("Give the date."))])
     kind = SelectField(_l("Kind"), choices=enum_options(DayKind), validators=[REQUIRED])
     name = StringField(_l("Name"), validators=[Length(max=40)], description=_l("E.g. 国庆节, 台风停航."))
-    service_point_id = SelectField(_l("Service point"), coerce=_coerce_optional_int,
+    service_point_id = SelectField(_l("Service point"), coerce=optional_id,
                                    description=_l("Leave empty for the whole district."))
 
 

@@ -23,7 +23,9 @@ from portal.directory.forms import (
     TeamForm,
     UserForm,
 )
-from portal.domain import DomainError, apikeys, audit, directory
+from portal.domain import DomainError
+from portal.domain.credentials import apikeys
+from portal.domain.platform import audit, directory
 from portal.extensions import db
 from portal.models import (
     ApiKey,

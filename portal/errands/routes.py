@@ -8,7 +8,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.domain import DomainError, access, errands, lifecycle, timekeeping
+from portal.domain import DomainError, access
+from portal.domain.cases import lifecycle, timekeeping
+from portal.domain.features import errands
+from portal.domain.platform import files
 from portal.errands import bp
 from portal.errands.forms import AnswerForm, CollectForm, DeliverForm, SubmitAllForm, SubmitForm, UploadForm
 from portal.extensions import db
@@ -41,7 +44,7 @@ def _errand(number: str) -> Case:
 def index():
     """The proxy's page: errands to claim in their places, and their own errands by stage."""
     return render("errands/index.html", pool=errands.pool(me()), mine=errands.mine_by_stage(me()),
-                  stages=errands.STAGES, held=errands.open_errands(me()), limit=errands.limit(),
+                  stages=errands.STAGES, held=access.errands.open_errands(me()), limit=access.errands.limit(),
                   next_day=errands.next_day_for(me()))
 
 
@@ -81,7 +84,7 @@ def _page(case: Case, status: int = 200, **forms):
     deliver = forms.get("deliver") or DeliverForm(formdata=None, confirmed_by=case.requester_name)
     return render(
         "errands/show.html", case=case, status=status, readiness=errands.readiness(case), stage=errands.stage(case),
-        may_work=access.may(me(), "work", case), next_day=timekeeping.next_off_island_day(case.service_point),
+        may_work=access.can(me(), "case.work", case), next_day=timekeeping.next_off_island_day(case.service_point),
         collect=collect, submit=forms.get("submit") or SubmitForm(formdata=None),
         answer=forms.get("answer") or AnswerForm(formdata=None), deliver=deliver,
         upload=forms.get("upload") or UploadForm(formdata=None), Holder=Holder,
@@ -152,7 +155,7 @@ def upload(number: str):
     form = UploadForm()
 
     def keep(case, f):
-        errands.attach(case, me(), f.file.data.filename, f.file.data.read(errands.MAX_UPLOAD + 1))
+        errands.attach(case, me(), f.file.data.filename, f.file.data.read(files.MAX_BYTES + 1))
 
     return _step(number, "upload", form, keep)
 
@@ -161,13 +164,11 @@ def upload(number: str):
 @allow(*ERRAND_ROLES)
 def attachment(attachment_id: int):
     """Download a kept file (only for those who may see its case)."""
-    row = db.session.get(Attachment, attachment_id)
-    if row is None:
-        abort(404)
-    access.load_case(row.case.number, me())
-    path = errands.attachment_path(row)
-    response = send_file(path, mimetype=row.content_type, as_attachment=row.content_type != "application/pdf",
-                         download_name=row.filename, max_age=0)
+    row = access.load(me(), Attachment, attachment_id, "attachment.view")
+    response = send_file(files.verified(row.sha256), mimetype=row.content_type,
+                         as_attachment=row.content_type != "application/pdf", download_name=row.filename,
+                         max_age=0, etag=False, last_modified=None, conditional=False)
+    response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
@@ -185,7 +186,8 @@ def manifest():
         flash(_("%(day)s is not an off-island day of any island service point.", day=day.isoformat()), "warning")
     result = errands.manifest(me(), day)
     form = SubmitAllForm(formdata=None, day=result.day)
-    return render("errands/manifest.html", manifest=result, form=form, submit_all=me().role is Role.PROXY)
+    return render("errands/manifest.html", manifest=result, form=form,
+                  submit_all=access.can(me(), "errand.hand_in_all"))
 
 
 @bp.post("/manifest/submit")

@@ -5,6 +5,7 @@ the page's message area, so a failed click explains itself where the user is loo
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -59,6 +60,14 @@ def init_app(app: Flask) -> None:
             fmt = "json" if request.path.endswith(".json") else "xml"
             return open311_error(fmt, error.code or 500, error.description or "")
         return error_page(error.code or 500)
+
+    @app.errorhandler(sa.exc.DataError)
+    def value_out_of_range(error: sa.exc.DataError):
+        # A value the database cannot hold (a number too large for its column) got past the forms: it names
+        # nothing, so it is a bad request, not a fault; one line in the log, no trace anyone could trigger.
+        db.session.rollback()
+        app.logger.warning("refused a value the database cannot hold on %s %s", request.method, request.path)
+        return error_page(400)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DateTimeLocalField,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -13,29 +12,25 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.domain.lifecycle import MAX_TEXT
+from portal.domain.cases.lifecycle import MAX_TEXT
 from portal.models import Finding, VisitResult
-from portal.web.forms import Phone, enum_options, options
-
-
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
+from portal.web.forms import IdField, Phone, enum_options, optional_id, options
 
 
 class HotlineForm(FlaskForm):
     requester_phone = StringField(_l("Caller's phone"), validators=[
         InputRequired(_l("Enter the caller's phone number.")), Phone()],
         render_kw={"autocomplete": "off", "inputmode": "tel"})
-    household_id = IntegerField(validators=[Optional()])
+    household_id = IdField()
     requester_name = StringField(_l("Full name"), validators=[Length(max=50)])
     address = StringField(_l("Address (when not in the register)"), validators=[Length(max=200)])
-    station = SelectField(_l("Heating station"), coerce=_optional_int, validate_choice=False)
+    station = SelectField(_l("Heating station"), coerce=optional_id, validate_choice=False)
     description = TextAreaField(_l("What the caller says"), validators=[Optional(), Length(max=MAX_TEXT)])
     item = StringField(validators=[InputRequired(_l("Choose one of the heating faults."))])
 
 
 class IncidentForm(FlaskForm):
-    station = SelectField(_l("Heating station"), coerce=_optional_int, validate_choice=False,
+    station = SelectField(_l("Heating station"), coerce=optional_id, validate_choice=False,
                           validators=[InputRequired(_l("Choose the heating station that serves the caller."))])
     title = StringField(_l("Title"), validators=[InputRequired(_l("Give the incident a title.")), Length(max=100)],
                         render_kw={"placeholder": _l("e.g. main-pipe repair, heat off until 18:00")})
@@ -51,9 +46,9 @@ class CloseIncidentForm(FlaskForm):
 
 
 class DutyForm(FlaskForm):
-    station = SelectField(_l("Heating station"), coerce=_optional_int, validate_choice=False)
+    station = SelectField(_l("Heating station"), coerce=optional_id, validate_choice=False)
     day = DateField(_l("Date"), validators=[InputRequired(_l("Give the date."))])
-    user = SelectField(_l("On duty"), coerce=_optional_int, validate_choice=False)
+    user = SelectField(_l("On duty"), coerce=optional_id, validate_choice=False)
 
 
 class CampaignForm(FlaskForm):

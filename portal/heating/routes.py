@@ -9,7 +9,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.domain import DomainError, heating, intake
+from portal.domain import DomainError, access
+from portal.domain.cases import intake
+from portal.domain.features import heating
 from portal.extensions import db
 from portal.heating import bp, cards
 from portal.heating.forms import CampaignForm, CloseIncidentForm, DoorForm, DutyForm, HotlineForm, IncidentForm
@@ -21,13 +23,12 @@ from portal.models import (
     Incident,
     Place,
     PlaceKind,
-    PointKind,
     Role,
     ServiceItem,
     ServicePoint,
-    User,
     VisitResult,
 )
+from portal.web import arg_id
 from portal.web.forms import attach_error, aware, options
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
@@ -38,19 +39,16 @@ HEATING_ROLES = (Role.STAFF, Role.BUTLER, Role.LEAD)
 register("heating.hotline", _l("Heating hotline"), _l("Take a heating call: the caller, the fault, the butler."),
          {Role.BUTLER, Role.LEAD})
 register("heating.index", _l("Heating district"), _l("Incidents, the duty roster, visit campaigns, convenience cards."),
-         HEATING_ROLES, when=lambda user: user.role is not Role.STAFF or (
-             user.service_point is not None and user.service_point.kind is PointKind.HEATING_STATION))
+         HEATING_ROLES, when="heating.desk")
 
 
 def _my_stations() -> list[ServicePoint]:
-    stations = heating.stations()
-    user = me()
-    if user.role is Role.LEAD:
-        return stations
-    if user.role is Role.BUTLER:
-        ids = {p.service_point_id for p in user.places}
-        return [s for s in stations if s.id in ids]
-    return [s for s in stations if s.id == user.service_point_id]
+    return heating.stations_of(me())
+
+
+def _running(stations) -> list[ServicePoint]:
+    """The stations the user runs (declares incidents, keeps the roster of)."""
+    return [s for s in stations if access.can(me(), "station.run", s)]
 
 
 def _station_options(stations):
@@ -66,7 +64,7 @@ def index():
         abort(403)
     return render("heating/index.html", stations=stations,
                   incidents=heating.open_incidents([s.id for s in stations]),
-                  campaigns=heating.active_campaigns(me().places if me().role is Role.BUTLER else None))
+                  campaigns=heating.active_campaigns(me()))
 
 
 # --- the hotline ------------------------------------------------------------------------------------------
@@ -75,7 +73,7 @@ def index():
 @allow(Role.STAFF, Role.BUTLER, Role.LEAD)
 def hotline():
     """The heating hotline on a phone: find the caller, tap the fault, and the call is routed."""
-    stations = _my_stations() or heating.stations()
+    stations = _my_stations()
     form = HotlineForm()
     form.station.choices = _station_options(stations)
     caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
@@ -133,12 +131,13 @@ def _estates(stations):
 def incidents():
     """Declare an estate incident, and see the open ones."""
     stations = _my_stations()
+    running = _running(stations)
     form = IncidentForm()
-    form.station.choices = _station_options(stations)
-    form.places.choices = options((p.id, f"{p.code} {localized(p)}") for p in _estates(stations))
-    may_declare = me().role in (Role.STAFF, Role.LEAD)
+    form.station.choices = _station_options(running)
+    form.places.choices = options((p.id, f"{p.code} {localized(p)}") for p in _estates(running))
+    may_declare = bool(running)
     if may_declare and form.validate_on_submit():
-        station = db.session.get(ServicePoint, form.station.data or 0)
+        station = next((s for s in running if s.id == form.station.data), None)
         try:
             if station is None:
                 raise DomainError(_l("Choose the heating station that serves the caller."), field="station")
@@ -160,9 +159,7 @@ def incidents():
 @allow(*HEATING_ROLES)
 def incident(incident_id: int):
     """One incident and the calls linked to it."""
-    row = db.session.get(Incident, incident_id)
-    if row is None or row.service_point not in _my_stations():
-        abort(404)
+    row = access.load(me(), Incident, incident_id, "incident.view")
     return render("heating/incident.html", incident=row, form=CloseIncidentForm(formdata=None))
 
 
@@ -170,9 +167,7 @@ def incident(incident_id: int):
 @allow(Role.STAFF, Role.LEAD)
 def close_incident(incident_id: int):
     """Close an incident; its calls are resolved with the closing note."""
-    row = db.session.get(Incident, incident_id)
-    if row is None or row.service_point not in _my_stations():
-        abort(404)
+    row = access.load(me(), Incident, incident_id, "incident.view")
     form = CloseIncidentForm()
     if form.validate_on_submit():
         try:
@@ -193,20 +188,21 @@ def close_incident(incident_id: int):
 def duty():
     """Who answers each station's calls at night and on holidays, for the coming four weeks."""
     stations = _my_stations()
+    running = _running(stations)
     form = DutyForm()
-    form.station.choices = _station_options(stations)
-    people = db.session.scalars(sa.select(User).where(User.active, User.role.in_([Role.BUTLER, Role.STAFF]),
-                                                      User.service_point_id.in_([s.id for s in stations]))
-                                .order_by(User.role, User.display_name)).all()
+    form.station.choices = _station_options(running)
+    people = {u.id: u for station in running for u in heating.duty_candidates(station)}
     form.user.choices = options([(None, _("— nobody —"))] + [(u.id, f"{u.display_name}（{u.role.label}）")
-                                                             for u in people])
-    if request.method == "POST" and me().role in (Role.STAFF, Role.LEAD) and form.validate_on_submit():
-        station = db.session.get(ServicePoint, form.station.data or 0)
+                                                             for u in people.values()])
+    if request.method == "POST" and running and form.validate_on_submit():
+        station = next((s for s in running if s.id == form.station.data), None)
         try:
-            if station is None or station not in stations:
+            if station is None:
                 raise DomainError(_l("Choose the heating station that serves the caller."), field="station")
-            heating.set_duty(me(), station, form.day.data,
-                             db.session.get(User, form.user.data) if form.user.data else None)
+            chosen = people.get(form.user.data) if form.user.data else None
+            if form.user.data and chosen is None:
+                raise DomainError(_l("Choose an active butler or staff member of this station."), field="user")
+            heating.set_duty(me(), station, form.day.data, chosen)
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error, default_field="user")
@@ -216,7 +212,7 @@ def duty():
     first = clock.today()
     days = [first + timedelta(days=n) for n in range(28)]
     rosters = {s.id: heating.roster(s, days[0], days[-1]) for s in stations}
-    return render("heating/duty.html", form=form if me().role in (Role.STAFF, Role.LEAD) else None,
+    return render("heating/duty.html", form=form if running else None,
                   stations=stations, days=days, rosters=rosters, holiday=heating.is_public_holiday,
                   status=422 if form.errors else 200)
 
@@ -224,23 +220,20 @@ def duty():
 # --- visit campaigns -------------------------------------------------------------------------------------
 
 def _campaign(campaign_id: int) -> Campaign:
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
-    return campaign
+    return access.load(me(), Campaign, campaign_id, "campaign.view")
 
 
 @bp.route("/campaigns", methods=["GET", "POST"])
 @allow(*HEATING_ROLES)
 def campaigns():
     """Visit campaigns (入户走访): start one over estates and dates, and see the running ones."""
-    stations = _my_stations()
+    estates = [p for p in _estates(_my_stations()) if access.can(me(), "estate.campaign", p)]
     form = CampaignForm()
-    form.places.choices = options((p.id, f"{p.code} {localized(p)}") for p in _estates(stations))
-    may_start = me().role in (Role.STAFF, Role.LEAD)
+    form.places.choices = options((p.id, f"{p.code} {localized(p)}") for p in estates)
+    may_start = access.can(me(), "campaign.start") and bool(estates)
     if may_start and form.validate_on_submit():
         try:
-            places = list(db.session.scalars(sa.select(Place).where(Place.id.in_(form.places.data))))
+            places = [p for p in estates if p.id in set(form.places.data)]
             campaign = heating.create_campaign(me(), form.name.data, places, form.starts_on.data, form.ends_on.data)
         except DomainError as error:
             db.session.rollback()
@@ -249,7 +242,7 @@ def campaigns():
             flash(_("Campaign started."), "success")
             return redirect_to(url_for("heating.campaign", campaign_id=campaign.id))
     return render("heating/campaigns.html", form=form if may_start else None,
-                  campaigns=heating.active_campaigns(me().places if me().role is Role.BUTLER else None),
+                  campaigns=heating.active_campaigns(me()),
                   status=422 if form.errors else 200)
 
 
@@ -266,8 +259,9 @@ def campaign(campaign_id: int):
 def walk(campaign_id: int):
     """Door to door on a phone: the households of an estate (or a building) with what was found."""
     row = _campaign(campaign_id)
-    places = [p for p in row.places if me().role is not Role.BUTLER or p in me().places]
-    place = next((p for p in places if p.id == request.args.get("place", type=int)), places[0] if places else None)
+    places = [p for p in row.places if access.can(me(), "campaign.walk", p)]
+    asked = arg_id("place")
+    place = next((p for p in places if p.id == asked), None if asked else (places[0] if places else None))
     if place is None:
         abort(404)
     building = request.args.get("building") or None
@@ -281,9 +275,7 @@ def walk(campaign_id: int):
 def door(campaign_id: int, household_id: int):
     """Record one door: visited, not at home, or a finding."""
     row = _campaign(campaign_id)
-    household = db.session.get(Household, household_id)
-    if household is None:
-        abort(404)
+    household = access.load(me(), Household, household_id, "household.door")
     form = DoorForm()
     back = url_for("heating.walk", campaign_id=campaign_id, place=household.place_id,
                    building=request.form.get("building") or None) + f"#door-{household_id}"
@@ -304,9 +296,7 @@ def door(campaign_id: int, household_id: int):
 @allow(Role.BUTLER, Role.STAFF, Role.LEAD)
 def finding_case(visit_id: int):
     """Turn a finding into a case for the butler, in one tap."""
-    visit = db.session.get(CampaignVisit, visit_id)
-    if visit is None:
-        abort(404)
+    visit = access.load(me(), CampaignVisit, visit_id, "finding.case")
     try:
         case = heating.finding_to_case(visit, me())
     except DomainError as error:
@@ -325,7 +315,7 @@ def finding_case(visit_id: int):
 def cards_page():
     """Printable A4 sheets of eight convenience cards for an estate or one of its buildings, streamed
     page by page so that an estate of any size prints."""
-    estates = _estates(_my_stations())
+    estates = [p for p in _estates(_my_stations()) if access.can(me(), "estate.cards", p)]
     place = next((p for p in estates if p.code == request.args.get("estate")), None)
     if place is None:
         return render("heating/cards_choose.html", estates=estates)

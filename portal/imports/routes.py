@@ -20,8 +20,9 @@ from openpyxl import Workbook
 from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
-from portal.domain import DomainError, access, audit, privacy, rosters
-from portal.domain.errands import upload_folder
+from portal.domain import DomainError, access
+from portal.domain.features import rosters
+from portal.domain.platform import audit, files, privacy
 from portal.extensions import db
 from portal.imports import bp
 from portal.models import Household, Role
@@ -37,7 +38,7 @@ register("imports.index", _l("Import rosters"), _l("Households and residents fro
 
 
 def _kinds() -> list[rosters.Kind]:
-    return [k for k in rosters.KINDS.values() if not k.admin_only or me().role is Role.ADMIN]
+    return [k for k in rosters.KINDS.values() if not k.admin_only or access.can(me(), "roster.directory")]
 
 
 def _kind(key: str) -> rosters.Kind:
@@ -48,7 +49,7 @@ def _kind(key: str) -> rosters.Kind:
 
 
 def _folder() -> Path:
-    folder = upload_folder() / "imports"
+    folder = files.folder() / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -158,8 +159,7 @@ def export_households():
     numbers masked: the file can be corrected and imported again, a masked cell keeping what is stored."""
     query = (sa.select(Household).options(joinedload(Household.place), sa.orm.selectinload(Household.residents))
              .where(Household.active).order_by(Household.place_id, Household.id))
-    if me().role is Role.STAFF:
-        query = query.where(Household.place_id.in_(access.place_ids(me())))
+    query = query.where(access.scope(me(), "household.view"))
     book = Workbook(write_only=True)
     sheet = book.create_sheet("住户")
     sheet.append([c.header for c in rosters.HOUSEHOLD_COLUMNS])

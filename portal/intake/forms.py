@@ -1,25 +1,25 @@
 """The intake form."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.domain.lifecycle import MAX_TEXT
+from portal.domain.cases.lifecycle import MAX_TEXT
 from portal.models import Channel, Mode, Slot
-from portal.web.forms import Phone, enum_options, options
+from portal.web.forms import IdField, Phone, enum_options, options
 
 
 class IntakeForm(FlaskForm):
     item_query = StringField(_l("Service item"), validators=[Length(max=40)],
                              render_kw={"autocomplete": "off", "placeholder": _l("Code, name or pinyin initials, e.g. dbsq")})
-    item_id = IntegerField(_l("Service item"), validators=[Optional()])
+    item_id = IdField(_l("Service item"))
     mode = SelectField(_l("Handled as"), choices=options([("", _l("— as the item says —"))]) + enum_options(Mode),
                        validators=[Optional()], description=_l("Change it when the resident needs it otherwise, "
                                                                "e.g. a visit at home for a counter item."))
     requester_phone = StringField(_l("Phone"), validators=[InputRequired(_l("Enter the caller's phone number.")), Phone()],
                                   render_kw={"autocomplete": "off", "inputmode": "tel"})
-    household_id = IntegerField(_l("Household"), validators=[Optional()])
-    resident_id = IntegerField(_l("Resident"), validators=[Optional()])
+    household_id = IdField(_l("Household"))
+    resident_id = IdField(_l("Resident"))
     requester_name = StringField(_l("Full name"), validators=[Length(max=50)])
     place_id = SelectField(_l("Place"), coerce=lambda v: int(v) if v not in (None, "", "None") else None)
     address = StringField(_l("Address"), validators=[Length(max=200)])

@@ -6,11 +6,14 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.domain import DomainError, intake, visits
+from portal.domain import DomainError
+from portal.domain.cases import intake
+from portal.domain.features import visits
 from portal.extensions import db
 from portal.intake import bp
 from portal.intake.forms import IntakeForm
 from portal.models import Channel, Household, Mode, Place, PlaceKind, Resident, Role, ServiceItem, Slot
+from portal.web import arg_id
 from portal.web.forms import attach_error, options
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
@@ -41,8 +44,8 @@ def new_case():
     """Log a case: find the item and the caller, describe the need, save, print the receipt."""
     form = IntakeForm()
     form.place_id.choices = _place_options()
-    if request.method == "GET" and me().role is Role.BUTLER:
-        form.channel.data = Channel.PHONE.value
+    if request.method == "GET":
+        form.channel.data = intake.usual_channel(me()).value
     item = _chosen_item(form)
     items = intake.find_items(form.item_query.data) if form.item_query.data and item is None else []
     caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
@@ -55,8 +58,6 @@ def new_case():
                 raise DomainError(_("Choose a service item from the list."), field="item_query")
             household = db.session.get(Household, form.household_id.data) if form.household_id.data else None
             resident = db.session.get(Resident, form.resident_id.data) if form.resident_id.data else None
-            if resident is not None and household is not None and resident.household_id != household.id:
-                resident = None
             mode = Mode(form.mode.data) if form.mode.data else item.mode
             proposed = form.visit_day.data if mode is Mode.HOME else None
             case = intake.log_case(
@@ -89,14 +90,14 @@ def items():
     """The service items matching what was typed (htmx)."""
     query = request.args.get("item_query", "")
     return render("intake/_items.html", items=intake.find_items(query), query=query, item=None,
-                  chosen=request.args.get("item_id", type=int))
+                  chosen=arg_id("item_id"))
 
 
 @bp.get("/item")
 @allow(*INTAKE_ROLES)
 def item_details():
     """The chosen item: how it is handled, its materials and its time limit (htmx)."""
-    item = db.session.get(ServiceItem, request.args.get("item_id", type=int) or 0)
+    item = db.session.get(ServiceItem, arg_id("item_id") or 0)
     return render("intake/_item_details.html", item=item)
 
 

@@ -6,7 +6,9 @@ import sqlalchemy as sa
 from flask import abort, request
 from flask_babel import gettext as _
 
-from portal.domain import DomainError, heating, lifecycle, lookup, notices
+from portal.domain import DomainError
+from portal.domain.cases import lifecycle
+from portal.domain.features import heating, lookup, notices
 from portal.extensions import db
 from portal.lookup import bp
 from portal.lookup.forms import LookupForm, RatingForm

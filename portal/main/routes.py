@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import current_app, redirect, request, session, url_for
 from flask_login import current_user
 
-from portal.domain import notices, notify
+from portal.domain.features import notices
+from portal.domain.platform import notify
 from portal.main import bp
 from portal.web.guards import allow_signed_in, me, public
 from portal.web.htmx import render, safe_next

@@ -1,7 +1,7 @@
 """Cases (工单) and their timeline.
 
 The status enum is here because the table stores it; what may happen to a status, and who may make
-it happen, is in ``portal.domain.lifecycle``. Nothing outside that module sets ``Case.status``.
+it happen, is in ``portal.domain.cases.lifecycle``. Nothing outside that module sets ``Case.status``.
 """
 from __future__ import annotations
 

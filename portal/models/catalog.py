@@ -31,7 +31,7 @@ class ServiceItem(db.Model):
     # Other names residents use, space-separated ("低保申请" for 最低生活保障申请).
     keywords: Mapped[str] = mapped_column(sa.String(200), default="")
     # Pinyin initials and full pinyin of the name and keywords ("zdshbzsq dbsq ..."), kept by
-    # portal.domain.directory for search as you type.
+    # portal.domain.platform.directory for search as you type.
     pinyin: Mapped[str] = mapped_column(sa.String(600), default="")
     mode: Mapped[Mode]
     needs_approval: Mapped[bool] = mapped_column(default=False)

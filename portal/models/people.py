@@ -50,8 +50,9 @@ class Team(db.Model):
     service_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_points.id"))
     # Home visits the team can take in one half-day slot.
     capacity_per_slot: Mapped[int] = mapped_column(default=4)
-    # The secret in the address of the team's calendar feed (iCalendar), for members' phones.
-    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # The SHA-256 of the secret in the address of the team's calendar feed (iCalendar), for members' phones;
+    # the address itself is shown once, when it is issued.
+    calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
 
     service_point: Mapped[ServicePoint | None] = relationship()
@@ -99,10 +100,12 @@ class User(UserMixin, db.Model):
 
 
 class FailedLogin(db.Model):
-    """A failed login, kept in the database so that throttling holds across all workers."""
+    """A failed sign-in (or one being checked), kept in the database so that throttling holds across all
+    workers and servers; ``username`` is kept in lower case."""
 
     __tablename__ = "failed_logins"
-    __table_args__ = (sa.Index("ix_failed_logins_address_at", "address", "at"),)
+    __table_args__ = (sa.Index("ix_failed_logins_address_at", "address", "at"),
+                      sa.Index("ix_failed_logins_username_at", "username", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=clock.now)

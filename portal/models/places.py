@@ -72,7 +72,7 @@ class ServicePoint(db.Model):
     case_prefix: Mapped[str] = mapped_column(sa.String(8), default="LS")
     phone: Mapped[str] = mapped_column(sa.String(20), default="")
     address: Mapped[str] = mapped_column(sa.String(200), default="")
-    # Working hours and the week (W on site, O off the island, R rest), as portal.domain.timekeeping reads them.
+    # Working hours and the week (W on site, O off the island, R rest), as portal.domain.cases.timekeeping reads them.
     hours: Mapped[str] = mapped_column(sa.String(60), default="08:30-12:00,13:30-17:30")
     week: Mapped[str] = mapped_column(sa.String(7), default="WWWWWRR")
     # Heating stations work through public holidays: the district's holidays do not stop their clock.

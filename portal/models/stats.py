@@ -3,7 +3,7 @@
 One row per local day, place, service point, team and category holds how many cases were logged,
 signed for (and in time), resolved (and on time, and how long they took, as a histogram), called
 back (rated, satisfied, solved, redone), returned, finished on the spot, and how many round trips
-residents were spared. A board sums rows; it never scans the cases. ``portal.domain.stats`` keeps
+residents were spared. A board sums rows; it never scans the cases. ``portal.domain.boards.counters`` keeps
 them; ``flask --app portal rebuild-stats`` recomputes them from the timeline.
 """
 from __future__ import annotations

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.domain import DomainError, notices
+from portal.domain import DomainError, access
+from portal.domain.features import notices
 from portal.extensions import db
 from portal.models import Notice, Place, Role
 from portal.notices import bp
@@ -57,10 +58,7 @@ def _chosen_place(form: NoticeForm) -> Place | None:
 
 
 def _notice(notice_id: int) -> Notice:
-    notice = db.session.get(Notice, notice_id)
-    if notice is None or not notices.may_edit(me(), notice):
-        abort(404)
-    return notice
+    return access.load(me(), Notice, notice_id, "notice.edit")
 
 
 @bp.get("/")

@@ -1,13 +1,16 @@
-"""Routes of Open311 GeoReport v2. Reads are open to anyone (and show nothing personal); logging a
-request takes the API key of a kiosk or system. Every answer, errors included, is in the format the
+"""Routes of Open311 GeoReport v2. Reads are open to anyone, as the standard has them (they show nothing
+personal; ``OPEN311_KEYLESS_READS = False`` asks a key for reading requests too); logging a request takes
+the API key of a kiosk or system. Every answer, errors included, is in the format the
 path asks for; requests are throttled per key, and per address for reads without one."""
 from __future__ import annotations
 
 from flask import current_app, request
 
 from portal import clock
-from portal.domain import apikeys, open311, throttle
-from portal.domain.open311 import Open311Error
+from portal.domain.credentials import apikeys
+from portal.domain.features import open311
+from portal.domain.features.open311 import Open311Error
+from portal.domain.platform import throttle
 from portal.extensions import csrf, db
 from portal.open311 import bp
 from portal.open311.formats import error, respond
@@ -59,11 +62,13 @@ def _jurisdiction() -> None:
 
 
 def _read_throttle(keyed: bool = False) -> None:
-    """Throttle a read; ``keyed`` reads (of service requests) need a key."""
+    """Throttle a read. A key that is given must be valid; reads of service requests need one only where the
+    deployment says so (``OPEN311_KEYLESS_READS``)."""
     _jurisdiction()
     key = _key()
-    if keyed and key is None:
-        raise Open311Error(403, "an api_key is required to read service requests")
+    given = bool(request.args.get("api_key") or request.authorization)
+    if key is None and (given or (keyed and not current_app.config["OPEN311_KEYLESS_READS"])):
+        raise Open311Error(403, "api_key is missing, unknown or revoked")
     _throttle(key)
 
 
@@ -74,8 +79,8 @@ def discovery(fmt: str):
     return respond(fmt, "discovery", {
         "changeset": "2026-11-28T00:00:00+08:00",
         "contact": current_app.config["OPEN311_CONTACT"],
-        "key_service": "API keys are issued by the portal's administrators (目录管理 › 接口密钥); "
-                       "reading service requests needs one too (api_key, or the password of HTTP Basic auth).",
+        "key_service": "API keys are issued by the portal's administrators (目录管理 › 接口密钥); logging a "
+                       "request needs one (api_key, or the password of HTTP Basic auth). Reading needs none.",
         "endpoints": [{
             "specification": "http://wiki.open311.org/GeoReport_v2",
             "url": base + "/open311/v2",

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.cases.forms import DecisionForm, ExtensionForm, SuperviseForm
-from portal.domain import DomainError, access, supervision
+from portal.domain import DomainError, access
+from portal.domain.cases import supervision
 from portal.extensions import db
 from portal.models import OPEN_STATUSES, Case, ExtensionRequest, Role, User
 from portal.supervision import bp
@@ -84,10 +85,8 @@ def decide(request_id: int, decision: str):
 
     if decision not in ("approve", "refuse"):
         abort(404)
-    request_row = db.session.get(ExtensionRequest, request_id)
-    if request_row is None:
-        abort(404)
-    case = _case(request_row.case.number)
+    request_row = access.load(me(), ExtensionRequest, request_id, "extension.view")
+    case = request_row.case
     form = DecisionForm()
     if form.validate_on_submit():
         try:
@@ -113,7 +112,7 @@ def supervise(number: str):
     form = SuperviseForm()
     from portal.supervision.panel import responsible_options
 
-    form.responsible.choices = responsible_options()
+    form.responsible.choices = responsible_options(case)
     if form.validate_on_submit():
         try:
             supervision.supervise(case, me(), db.session.get(User, form.responsible.data or 0),

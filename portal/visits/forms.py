@@ -4,19 +4,15 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.domain.lifecycle import MAX_TEXT
+from portal.domain.cases.lifecycle import MAX_TEXT
 from portal.models import Slot
-from portal.web.forms import enum_options
-
-
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
+from portal.web.forms import enum_options, optional_id
 
 
 class BookForm(FlaskForm):
     day = DateField(_l("Day"), validators=[InputRequired(_l("Choose the day and the half-day."))])
     slot = SelectField(_l("Half-day"), choices=enum_options(Slot), validators=[InputRequired()])
-    team = SelectField(_l("Team"), coerce=_optional_int, validate_choice=False, validators=[Optional()])
+    team = SelectField(_l("Team"), coerce=optional_id, validate_choice=False, validators=[Optional()])
 
 
 class MoveForm(BookForm):
@@ -31,6 +27,6 @@ class FinishForm(FlaskForm):
 
 
 class HandoffForm(FlaskForm):
-    item = SelectField(_l("Errand to hand off"), coerce=_optional_int, validate_choice=False,
+    item = SelectField(_l("Errand to hand off"), coerce=optional_id, validate_choice=False,
                        validators=[InputRequired(_l("Choose an errand item (one that a proxy carries off the island)."))])
     description = TextAreaField(_l("What the proxy needs to know"), validators=[Optional(), Length(max=MAX_TEXT)])

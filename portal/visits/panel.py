@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portal.domain import visits
+from portal.domain import access
+from portal.domain.features import visits
 from portal.extensions import db
-from portal.models import Case, Mode, Role, Team, User
+from portal.models import Case, Mode, Team, User
 from portal.visits.forms import BookForm
 from portal.web.forms import options
 from portal.web.i18n import localized
@@ -15,7 +16,7 @@ def visit_panel(case: Case, user: User, book_form=None, alternatives=()) -> dict
     if case.mode is not Mode.HOME:
         return {"visit": None, "book_form": None, "alternatives": []}
     visit = visits.active_visit(case)
-    may_book = case.status.is_open and visit is None and (user.role in (Role.STAFF, Role.LEAD) or user.is_team_lead)
+    may_book = visit is None and access.can(user, "visit.book", case)
     if may_book and book_form is None:
         book_form = BookForm(formdata=None)
     if book_form is not None:

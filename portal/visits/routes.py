@@ -10,11 +10,13 @@ from flask_babel import lazy_gettext as _l
 from icalendar import Calendar, Event
 
 from portal import clock
-from portal.domain import DomainError, access, visits
+from portal.domain import DomainError, access
+from portal.domain.features import visits
 from portal.extensions import db
-from portal.models import Mode, Place, PlaceKind, Role, ServiceItem, Slot, Team, Visit
+from portal.models import Mode, Place, Role, ServiceItem, Slot, Team, Visit
 from portal.visits import bp
 from portal.visits.forms import BookForm, FinishForm, HandoffForm, MoveForm
+from portal.web import arg_id
 from portal.web.forms import attach_error, options
 from portal.web.guards import allow, me, public
 from portal.web.htmx import redirect_to, render
@@ -23,17 +25,13 @@ from portal.web.navigation import register
 
 register("visits.index", _l("Home visits"), _l("Today's and this week's visits of your team."), {Role.TEAM})
 register("visits.calendar", _l("Visit calendar"), _l("The week of all six teams; move visits; overdue visits."),
-         {Role.LEAD, Role.TEAM}, when=lambda user: user.role is Role.LEAD or user.is_team_lead)
+         {Role.LEAD, Role.TEAM}, when="visits.calendar")
 register("visits.care_register", _l("Care register"), _l("Households that need service at home, by place."),
          {Role.STAFF, Role.LEAD, Role.TEAM})
 
 
-def _visit(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if visit is None:
-        abort(404)
-    access.load_case(visit.case.number, me())  # 404 and audited when not theirs
-    return visit
+def _visit(visit_id: int, permission: str = "visit.view") -> Visit:
+    return access.load(me(), Visit, visit_id, permission)
 
 
 def _picked():
@@ -65,11 +63,8 @@ def index():
     today = clock.today()
     team = me().team
     rows = visits.for_team(team.id, today, today + timedelta(days=6)) if team else []
-    feed = None
-    if team is not None and team.calendar_token:
-        feed = url_for("visits.feed", code=team.code, token=team.calendar_token, _external=True)
     return render("visits/index.html", team=team, today=today, todays=[v for v in rows if v.day == today],
-                  later=[v for v in rows if v.day > today], feed=feed, may_plan=_may_plan())
+                  later=[v for v in rows if v.day > today])
 
 
 @bp.post("/teams/<code>/feed")
@@ -79,11 +74,10 @@ def renew_feed(code: str):
     team = db.session.scalars(sa.select(Team).filter_by(code=code)).first()
     if team is None:
         abort(404)
-    if not (me().role is Role.LEAD or (me().is_team_lead and me().team_id == team.id)):
-        abort(403)
-    visits.renew_feed_token(team, me())
+    token = visits.renew_feed_token(team, me())
     flash(_("The calendar address of %(team)s is new; give it to the team again.", team=team.name_zh), "success")
-    return redirect_to(url_for("visits.index") if me().team_id == team.id else url_for("visits.calendar"))
+    return render("visits/feed.html", team=team,
+                  feed=url_for("visits.feed", code=team.code, token=token, _external=True))
 
 
 def _handoff_form(form=None):
@@ -133,12 +127,6 @@ def show(visit_id: int):
                   handoff=_handoff_form())
 
 
-@bp.app_template_global()
-def works_visit(visit) -> bool:
-    """Whether the signed-in user records this visit (its team, or a lead)."""
-    return me().team_id == visit.team_id or me().role is Role.LEAD
-
-
 @bp.post("/<int:visit_id>/handoff")
 @allow(Role.TEAM, Role.LEAD)
 def handoff(visit_id: int):
@@ -161,18 +149,14 @@ def handoff(visit_id: int):
 
 # --- the lead's calendar ------------------------------------------------------------------------------
 
-def _may_plan() -> bool:
-    return me().role is Role.LEAD or me().is_team_lead
-
-
 @bp.get("/calendar")
 @allow(Role.LEAD, Role.TEAM)
 def calendar():
     """The week's calendar of all teams, with room left in each slot, and overdue visits."""
-    if not _may_plan():
+    if not access.can(me(), "visits.calendar"):
         abort(403)
     monday = _monday(_day_arg("week"))
-    own = me().team_id if me().role is Role.TEAM else None  # a team lead plans their own team
+    own = access.visits.planned_team(me())  # a team lead plans their own team
     teams, grid = visits.week(monday, own)
     days = [monday + timedelta(days=n) for n in range(7)]
     return render("visits/calendar.html", teams=teams, grid=grid, days=days, slots=list(Slot), monday=monday,
@@ -188,9 +172,7 @@ def _team_options():
 @allow(Role.LEAD, Role.TEAM)
 def move(visit_id: int):
     """Move a visit to another team or slot; a full slot is refused with the next free ones."""
-    if not _may_plan():
-        abort(403)
-    visit = _visit(visit_id)
+    visit = _visit(visit_id, "visit.plan")
     form = MoveForm(_picked()) if request.method == "POST" else MoveForm(obj=visit)
     form.team.choices = _team_options()
     if request.method == "GET":
@@ -213,7 +195,7 @@ def move(visit_id: int):
             return redirect_to(url_for("visits.calendar", week=_monday(visit.day).isoformat()))
     elif request.method == "POST":
         status = 422
-    return render("visits/move.html", visit=_visit(visit_id), form=form, alternatives=alternatives, status=status)
+    return render("visits/move.html", visit=_visit(visit_id, "visit.plan"), form=form, alternatives=alternatives, status=status)
 
 
 # --- booking from the case page --------------------------------------------------------------------------
@@ -250,7 +232,7 @@ def book(number: str):
 def free(number: str):
     """The next free slots of the case's team from a day (htmx, as the day is chosen)."""
     case = access.load_case(number, me())
-    team = db.session.get(Team, request.args.get("team", type=int) or 0) or case.team
+    team = db.session.get(Team, arg_id("team") or 0) or case.team
     start_day = _day_arg("day")
     return render("visits/_free.html", case=case, team=team, searched=True,
                   alternatives=visits.free_slots(team, start_day) if team else [])
@@ -262,16 +244,9 @@ def free(number: str):
 @allow(Role.STAFF, Role.LEAD, Role.TEAM)
 def care_register():
     """Households that need service at home, per place, with their last and next visit."""
-    user = me()
-    if user.role is Role.LEAD:
-        scope = list(db.session.scalars(sa.select(Place.id).where(Place.kind == PlaceKind.HAMLET)))
-    elif user.role is Role.TEAM and user.team is not None:
-        scope = [p.id for p in user.team.places]
-    else:
-        scope = [p for p in access.place_ids(user)]
-    places = db.session.scalars(sa.select(Place).where(Place.id.in_(scope), Place.kind == PlaceKind.HAMLET)
-                                .order_by(Place.code)).all()
-    chosen = request.args.get("place", type=int)
+    scope = access.visits.care_places(me())
+    places = db.session.scalars(sa.select(Place).where(Place.id.in_(scope)).order_by(Place.code)).all()
+    chosen = arg_id("place")
     ids = [chosen] if chosen in scope else [p.id for p in places]
     return render("visits/register.html", places=places, chosen=chosen, rows=visits.care_register(ids),
                   interval=visits.interval_days())
@@ -284,9 +259,8 @@ def care_register():
 def feed(code: str):
     """A team's visits as an iCalendar feed, for members' phone calendars; the token in the address
     is the key. No resident's phone number is in it."""
-    team = db.session.scalars(sa.select(Team).filter_by(code=code)).first()
-    token = request.args.get("token", "")
-    if team is None or not team.calendar_token or not token or not _same(token, team.calendar_token):
+    team = visits.team_of_feed(code, request.args.get("token", ""))
+    if team is None:
         abort(404)
     today = clock.today()
     calendar = Calendar()
@@ -310,8 +284,3 @@ def feed(code: str):
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 
-
-def _same(given: str, expected: str) -> bool:
-    import hmac
-
-    return hmac.compare_digest(given.encode(), expected.encode())

@@ -6,10 +6,12 @@ from datetime import datetime
 from flask import Flask, abort, g, request
 from flask_babel import gettext, ngettext
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from portal import clock
-from portal.domain import privacy
-from portal.extensions import reset_begin_mode, set_begin_mode
+from portal.domain import access
+from portal.domain.platform import privacy
+from portal.extensions import MAX_ID, reset_begin_mode, set_begin_mode
 from portal.web import i18n, navigation, security
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -22,6 +24,14 @@ def writes_nothing(view):
     return view
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a whole number that an id column can hold. A larger one matches no
+    route (404) instead of reaching the database, which would refuse it."""
+
+    def __init__(self, url_map, fixed_digits=0, min=1, max=MAX_ID, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(url_map, fixed_digits, min, max, signed)
+
+
 def init_app(app: Flask) -> None:
     security.init_app(app)
 
@@ -32,6 +42,11 @@ def init_app(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint or "")
         if request.method in SAFE_METHODS or getattr(view, "writes_nothing", False):
             g._begin_token = set_begin_mode("DEFERRED")
+
+    @app.before_request
+    def forget_what_access_worked_out():
+        # Places and users may have changed since the last request that used this database session.
+        access.people.forget()
 
     @app.before_request
     def refuse_nul_characters():
@@ -48,6 +63,7 @@ def init_app(app: Flask) -> None:
             reset_begin_mode(token)
 
     app.jinja_env.globals.update(
+        can=can,
         nav_entries=lambda: navigation.entries_for(current_user),
         localized=i18n.localized,
         is_english=i18n.is_english,
@@ -61,6 +77,18 @@ def init_app(app: Flask) -> None:
         masked_name=privacy.mask_name,
         id_number=privacy.mask_id_number,
     )
+
+
+def can(permission: str, obj=None) -> bool:
+    """Whether the signed-in user may do ``permission`` (to ``obj``): what templates ask before showing an
+    action, so that a button appears exactly when the action would be allowed."""
+    return access.can(current_user._get_current_object(), permission, obj)
+
+
+def arg_id(name: str) -> int | None:
+    """An id from the query string; None when it is missing or no row could have it."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else None
 
 
 def client_address() -> str:

@@ -2,9 +2,31 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import Field, SelectChoice, ValidationError
+from wtforms import Field, IntegerField, SelectChoice, ValidationError
+from wtforms.validators import NumberRange, Optional
 
-from portal.domain import DomainError, privacy
+from portal.domain import DomainError
+from portal.domain.platform import privacy
+from portal.extensions import MAX_ID
+
+
+def optional_id(value) -> int | None:
+    """Coerce a select field's value to the id of a row (None for the empty choice); an id no row can
+    have is not a valid choice."""
+    if value in (None, "", "None"):
+        return None
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(value)
+    return number
+
+
+class IdField(IntegerField):
+    """The id of a row, sent back by a page (a hidden field, a radio button); optional."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, [Optional(), NumberRange(1, MAX_ID, message=_l("Choose again from the list.")),
+                                 *(validators or [])], **kwargs)
 
 
 def aware(moment):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, abort, current_app, request
 from flask_login import current_user
 
-from portal.domain import audit
+from portal.domain.platform import audit
 from portal.models import Role
 
 ANYONE_SIGNED_IN = frozenset(Role)
@@ -49,6 +49,11 @@ def rule_of(view) -> frozenset | None | str:
     return getattr(view, "allowed_roles", "missing")
 
 
+def admits(roles: frozenset, user) -> bool:
+    """The role-level gate of ``@allow`` and of the menus: whether ``user``'s role is among ``roles``."""
+    return user.role in roles
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def check_route_rule():
@@ -65,7 +70,7 @@ def init_app(app: Flask) -> None:
             abort(403)
         if not current_user.is_authenticated:
             return current_app.login_manager.unauthorized()
-        if current_user.role not in rule:
+        if not admits(rule, current_user):
             audit.record_alone("denied", actor=current_user._get_current_object(), object_type="route",
                                object_id=request.endpoint, reason=f"{request.method} {request.path}")
             abort(403)

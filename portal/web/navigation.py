@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 
+from portal.domain import access
 from portal.models import Role
+from portal.web.guards import admits
 
 ALL = frozenset(Role)
 
@@ -23,7 +25,7 @@ class Entry:
     roles: frozenset
     in_nav: bool = True
     kwargs: tuple = ()
-    when: object = None  # a further test on the user (a staff member with a heating station...)
+    when: str | None = None  # a rule of the access policy the user must also pass ("heating.desk")
 
     @property
     def url(self) -> str:
@@ -33,8 +35,9 @@ class Entry:
 ENTRIES: list[Entry] = []
 
 
-def register(endpoint: str, label, description, roles, in_nav: bool = True, when=None, **kwargs) -> None:
-    """Add a page to the menus of ``roles``, and of those of them for whom ``when(user)`` holds (called by
+def register(endpoint: str, label, description, roles, in_nav: bool = True, when: str | None = None,
+             **kwargs) -> None:
+    """Add a page to the menus of ``roles``, and of those of them who pass the access rule ``when`` (called by
     each area when it is imported): a menu never offers a page that would refuse its user."""
     ENTRIES.append(Entry(endpoint, label, description, frozenset(roles), in_nav, tuple(sorted(kwargs.items())), when))
 
@@ -43,7 +46,8 @@ def entries_for(user) -> list[Entry]:
     if not getattr(user, "is_authenticated", False):
         return []
     views = current_app.view_functions
-    return [e for e in ENTRIES if user.role in e.roles and e.endpoint in views and (e.when is None or e.when(user))]
+    return [e for e in ENTRIES if admits(e.roles, user) and e.endpoint in views
+            and (e.when is None or access.can(user, e.when))]
 
 
 register("directory.index", _l("Directory"), _l("Users, service points, places, service items and teams."),

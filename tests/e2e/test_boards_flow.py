@@ -3,7 +3,7 @@ scrolling, and a board's poll is answered 304 until something happens in its sco
 import pytest
 import sqlalchemy as sa
 
-from portal.domain import intake
+from portal.domain.cases import intake
 from portal.extensions import db
 from portal.models import Channel, Household, Place, PlaceKind, ServiceItem, User
 

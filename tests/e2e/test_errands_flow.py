@@ -5,7 +5,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from portal.domain import intake
+from portal.domain.cases import intake
 from portal.extensions import db
 from portal.models import Channel, Household, Place, ServiceItem, User
 from tests.e2e.conftest import PHONE

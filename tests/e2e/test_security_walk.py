@@ -3,7 +3,7 @@ errors (the ``pages`` fixture fails on any), and text a resident typed renders i
 import pytest
 import sqlalchemy as sa
 
-from portal.domain import intake
+from portal.domain.cases import intake
 from portal.extensions import db
 from portal.models import Channel, Household, Place, ServiceItem, User
 from tests.e2e.conftest import OFFICE, PHONE

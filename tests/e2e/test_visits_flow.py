@@ -3,7 +3,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import intake
+from portal.domain.cases import intake
 from portal.extensions import db
 from portal.models import Channel, Household, Place, ServiceItem, Slot, Team, User, Visit
 from tests.e2e.conftest import PHONE

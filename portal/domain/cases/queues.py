@@ -15,8 +15,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import access, privacy
-from portal.extensions import db
+from portal.domain import access
+from portal.domain.platform import privacy
+from portal.extensions import MAX_ID, db
 from portal.models import OPEN_STATUSES, Case, CaseStatus, Channel, Role, ServiceItem, User
 
 PAGE_SIZE = 20
@@ -109,7 +110,7 @@ class Filters:
         filters = cls(
             status=args.get("status", "") if args.get("status", "") in {s.value for s in CaseStatus} else "",
             category=args.get("category", "")[:40],
-            place=args.get("place", type=int),
+            place=_bounded(args.get("place", type=int)),
             channel=args.get("channel", "") if args.get("channel", "") in {c.value for c in Channel} else "",
             q=args.get("q", "").strip()[:100],
             sort=args.get("sort") if args.get("sort") in SORTS else default_sort,
@@ -141,6 +142,10 @@ class Filters:
         }
         values.update(override)
         return {k: v for k, v in values.items() if v not in ("", None)}
+
+
+def _bounded(value: int | None) -> int | None:
+    return value if value is not None and 0 < value <= MAX_ID else None
 
 
 _NUMBER = re.compile(r"^[A-Za-z]{1,8}-\d{0,8}(-\d{0,4})?$")

@@ -19,7 +19,8 @@ from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import DomainError, intake
+from portal.domain import DomainError
+from portal.domain.cases import intake
 from portal.extensions import db
 from portal.models import (
     OPEN_STATUSES,

@@ -9,31 +9,36 @@ from urllib.parse import urlsplit
 import markdown
 import nh3
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, access, audit
+from portal.domain import Conflict, DomainError, Forbidden, access
+from portal.domain.platform import audit
 from portal.extensions import db
-from portal.models import Notice, Place, Role, User
+from portal.models import Notice, Place, User
 
 MAX_BODY = 5000
 TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "blockquote", "code", "pre", "hr"}
 
 
 def _link_filter(tag: str, attribute: str, value: str) -> str | None:
-    """Links stay on the portal (or are phone numbers): a kiosk's browser must not wander off."""
-    if tag == "a" and attribute == "href":
-        from flask import current_app
-
-        own = urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc
-        target = urlsplit(value)
-        if target.scheme in ("tel", "mailto") or (not target.netloc and not target.scheme):
-            return value
-        return value if target.netloc == own else None
-    return value
+    """Links stay on the portal (or are phone numbers): a kiosk's browser must not wander off. Browsers read
+    a backslash as a slash and drop tabs and newlines inside a URL, so "/\\evil.example" would leave the
+    portal: such links are read as browsers read them (and without any blank) before they are judged."""
+    if tag != "a" or attribute != "href":
+        return value
+    seen = "".join(ch for ch in value if not ch.isspace()).replace("\\", "/")
+    own = urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc
+    target = urlsplit(seen)
+    if target.scheme in ("tel", "mailto"):
+        return value
+    if not target.scheme and not target.netloc and not seen.startswith("//"):
+        return seen
+    return seen if target.scheme in ("http", "https") and target.netloc == own else None
 
 
 def html(body: str) -> Markup:
@@ -46,22 +51,18 @@ def html(body: str) -> Markup:
 
 def publishable_places(user: User) -> list[Place] | None:
     """The places ``user`` may publish for; None means any place and the whole district."""
-    if user.role in (Role.LEAD, Role.ADMIN):
+    allowed = access.notices.publishable_ids(user)
+    if allowed is None:
         return None
-    ids = set(access.place_ids(user))
-    if user.service_point_id:
-        ids |= set(db.session.scalars(sa.select(Place.id).where(Place.service_point_id == user.service_point_id)))
-    return list(db.session.scalars(sa.select(Place).where(Place.id.in_(ids), Place.active).order_by(Place.code)))
+    return list(db.session.scalars(sa.select(Place).where(Place.id.in_(allowed), Place.active).order_by(Place.code)))
 
 
 def _check(user: User, place: Place | None) -> None:
-    allowed = publishable_places(user)
-    if allowed is None:
+    if access.can(user, "notice.publish", place):
         return
     if place is None:
         raise Forbidden(_l("Only station heads and leaders publish for the whole district."))
-    if place.id not in {p.id for p in allowed}:
-        raise Forbidden(_l("You may publish only for the places you cover."))
+    raise Forbidden(_l("You may publish only for the places you cover."))
 
 
 def _validate(title: str, body: str, valid_from: date | None, valid_to: date | None) -> tuple[str, str]:
@@ -94,16 +95,9 @@ def publish(user: User, title: str, body: str, place: Place | None, valid_from: 
     return notice
 
 
-def may_edit(user: User, notice: Notice) -> bool:
-    if user.role in (Role.LEAD, Role.ADMIN):
-        return True
-    allowed = publishable_places(user) or []
-    return notice.place_id is not None and notice.place_id in {p.id for p in allowed}
-
-
 def update(user: User, notice: Notice, version: int, title: str, body: str, place: Place | None,
            valid_from: date | None, valid_to: date | None) -> None:
-    if not may_edit(user, notice):
+    if not access.can(user, "notice.edit", notice):
         raise Forbidden(_l("You may publish only for the places you cover."))
     if notice.withdrawn_at is not None:
         raise DomainError(_l("This notice was withdrawn; publish a new one instead."))
@@ -127,7 +121,7 @@ def _stale(notice: Notice) -> Conflict:
 
 
 def withdraw(user: User, notice: Notice) -> None:
-    if not may_edit(user, notice):
+    if not access.can(user, "notice.edit", notice):
         raise Forbidden(_l("You may publish only for the places you cover."))
     if notice.withdrawn_at is None:
         notice.withdrawn_at = clock.now()
@@ -162,7 +156,7 @@ def current(place: Place | None = None, day: date | None = None, places: list[in
 def for_user(user: User) -> list[Notice]:
     """What a signed-in user sees on the home page: every current notice for a lead, else the district's
     and those of the places they cover (and the places above them)."""
-    if user.role in access.SEE_ALL:
+    if access.sees_everything(user):
         return current(everything=True)
     ids = set(access.place_ids(user))
     for place in list(user.places):
@@ -173,7 +167,5 @@ def for_user(user: User) -> list[Notice]:
 def managed_by(user: User) -> list[Notice]:
     """Notices a user may edit, current and past, newest first."""
     query = sa.select(Notice).options(joinedload(Notice.place), joinedload(Notice.created_by))
-    allowed = publishable_places(user)
-    if allowed is not None:
-        query = query.where(Notice.place_id.in_([p.id for p in allowed]))
-    return list(db.session.scalars(query.order_by(Notice.created_at.desc()).limit(200)))
+    return list(db.session.scalars(query.where(access.scope(user, "notice.edit"))
+                                   .order_by(Notice.created_at.desc()).limit(200)))

@@ -15,7 +15,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.domain import DomainError, audit
+from portal.domain import DomainError
+from portal.domain.platform import audit
 from portal.extensions import db
 from portal.models import FailedLogin, User
 
@@ -84,41 +85,53 @@ def _dummy_hash() -> str:
     return _DUMMY[key]
 
 
-def failed_logins_recently(address: str) -> int:
-    since = clock.now() - timedelta(minutes=current_app.config["LOGIN_THROTTLE_MINUTES"])
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(FailedLogin).where(
-            FailedLogin.address == address, FailedLogin.at >= since
-        )
-    )
+def _attempt(username: str, address: str) -> int:
+    """Count a password check before it is made: the attempt is written and committed on its own first,
+    so that of many parallel guesses each sees the ones committed before it, and no more than the limit
+    are ever checked. Refused when the account, or the address, has failed too often lately. Returns the
+    attempt's row, which a right password removes again."""
+    config = current_app.config
+    now = clock.now()
+    attempt = FailedLogin(address=address[:64], username=username[:80].lower(), at=now)
+    db.session.add(attempt)
+    db.session.commit()
+    since = now - timedelta(minutes=config["LOGIN_THROTTLE_MINUTES"])
+    recent = sa.select(sa.func.count()).select_from(FailedLogin).where(FailedLogin.at >= since,
+                                                                       FailedLogin.id <= attempt.id)
+    by_account = db.session.scalar(recent.where(FailedLogin.username == attempt.username))
+    by_address = db.session.scalar(recent.where(FailedLogin.address == attempt.address))
+    if by_account > config["LOGIN_THROTTLE_ATTEMPTS"] or by_address > config["LOGIN_THROTTLE_ADDRESS_ATTEMPTS"]:
+        audit.record("login_throttled", actor_name=username[:80], reason=address)
+        db.session.commit()
+        raise Throttled(_l("Too many failed sign-ins for this account or from this computer. Wait %(minutes)d "
+                           "minutes and try again, or ask an administrator.", minutes=config["LOGIN_THROTTLE_MINUTES"]),
+                        field="password")
+    return attempt.id
+
+
+def _forgive(attempt_id: int) -> None:
+    """A right password: the attempt does not count against the account or the address."""
+    db.session.execute(sa.delete(FailedLogin).where(FailedLogin.id == attempt_id))
 
 
 def authenticate(username: str, password: str, address: str) -> User:
     """Return the user for these credentials, or raise ``LoginRefused`` or ``Throttled``.
 
-    A success or a failure is audited and committed either way.
+    Failed attempts are counted per account and per address (``LOGIN_THROTTLE_ATTEMPTS`` for an account,
+    ``LOGIN_THROTTLE_ADDRESS_ATTEMPTS`` for an address, which a whole station behind one NAT shares), before
+    the password is checked. A success or a failure is audited and committed either way.
     """
-    limit = current_app.config["LOGIN_THROTTLE_ATTEMPTS"]
-    if failed_logins_recently(address) >= limit:
-        audit.record("login_throttled", actor_name=username[:80], reason=address)
-        db.session.commit()
-        raise Throttled(
-            _l(
-                "Too many failed logins from this computer. Wait %(minutes)d minutes and try again, "
-                "or ask an administrator.",
-                minutes=current_app.config["LOGIN_THROTTLE_MINUTES"],
-            )
-        )
+    attempt = _attempt(username, address)
     user = db.session.scalar(sa.select(User).where(User.username == username))
     password_ok = _verify(user, password)
     if not password_ok or not user.active:
-        db.session.add(FailedLogin(address=address, username=username[:80]))
         audit.record("login_failed", actor_name=username[:80], object_type="users",
                      object_id=user.id if user else "")
         db.session.commit()
         if password_ok:
             raise LoginRefused(_l("This account has been deactivated. Ask an administrator."), field="username")
         raise LoginRefused(_l("Wrong username or password."), field="password")
+    _forgive(attempt)
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = clock.now()
@@ -139,10 +152,19 @@ def logout(user: User) -> None:
     db.session.commit()
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """Change the user's own password; ends their other sessions."""
+def change_password(user: User, current: str, new: str, address: str = "") -> None:
+    """Change the user's own password; ends their other sessions. The current password is checked as a
+    sign-in is: counted, throttled and audited, so a session left open cannot be used to guess it."""
+    try:
+        attempt = _attempt(user.username, address)
+    except Throttled as throttled:
+        throttled.field = "current"
+        raise
     if not _verify(user, current):
+        audit.record("password_check_failed", actor=user, obj=user)
+        db.session.commit()
         raise DomainError(_l("The current password is wrong."), field="current")
+    _forgive(attempt)
     problem = password_problem(new, user.username)
     if problem:
         raise DomainError(problem, field="new")

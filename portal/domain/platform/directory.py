@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from portal.domain import DomainError, accounts, audit
+from portal.domain import DomainError
+from portal.domain.platform import accounts, audit
 from portal.extensions import db
 from portal.models import CalendarDay, Place, PlaceKind, Role, ServiceItem, ServicePoint, Team, User
 

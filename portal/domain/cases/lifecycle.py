@@ -7,7 +7,7 @@
                                      an unsolved or dissatisfied callback: redo (重办); no answer x3: closed unrated
     return_case ▶ returned · merge ▶ merged · cancel ▶ cancelled · reopen (within 30 days) ▶ in progress
 
-Each function checks who may act (``portal.domain.access.may`` with the permission the table names),
+Each function checks who may act (the rule ``case.<permission>`` of ``portal.domain.access`` that the table names),
 that the case is in a state the transition starts from, and, where the user acted on a page, that
 the case is still the version they saw. It then changes the row, writes the timeline event and the
 audit row, and commits, all in one transaction; or it raises a ``DomainError`` and changes nothing.
@@ -23,7 +23,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, access, audit, stats, timekeeping
+from portal.domain import Conflict, DomainError, Forbidden, access
+from portal.domain.boards import counters
+from portal.domain.cases import timekeeping
+from portal.domain.platform import audit
 from portal.extensions import db
 from portal.models import (
     ACTIVE_VISITS,
@@ -110,7 +113,7 @@ def available(case: Case, user: User) -> list[Transition]:
     """The transitions ``user`` may make on ``case`` now, for the buttons on its page."""
     return [
         t for t in TRANSITIONS.values()
-        if case.status in t.sources and access.may(user, t.permission, case) and _applies(t, case)
+        if case.status in t.sources and access.can(user, f"case.{t.permission}", case) and _applies(t, case)
     ]
 
 
@@ -155,7 +158,7 @@ def _check(case: Case, actor: User, name: str, version: int | None) -> Transitio
             _l("This case is %(status)s; it cannot be given “%(action)s” now.", status=case.status.label,
                action=t.label)
         )
-    if not access.may(actor, t.permission, case):
+    if not access.can(actor, f"case.{t.permission}", case):
         raise Forbidden(_l("You may not give “%(action)s” to this case.", action=t.label))
     if not _applies(t, case):
         raise DomainError(_l("“%(action)s” does not apply to this case.", action=t.label),
@@ -182,7 +185,7 @@ def record_event(case: Case, actor: User | None, kind: EventKind, *, to_status=N
                       from_status=from_status if from_status is not None else (case.status if to_status else None),
                       to_status=to_status, note=note, public=public, data=data, at=clock.now())
     db.session.add(event)
-    stats.touch(case, event.at)
+    counters.touch(case, event.at)
     return event
 
 
@@ -201,7 +204,7 @@ def _move(case: Case, actor: User | None, t: Transition, note: str = "", *, to_s
     if new in ENDS_VISITS and new is not old:
         _cancel_visits(case, actor)
     audit.record(t.name, actor=actor, obj=case, actor_name="" if actor else actor_label,
-                 changes={"status": (old, new)} if new is not old else None, reason=note[:500])
+                 changes={"status": (old, new)} if new is not old else None)
     commit_or_conflict()
     return event
 
@@ -228,7 +231,7 @@ def _resolved_now(case: Case) -> dict:
     now = clock.now()
     case.resolved_at = now
     case.callback_due_at = timekeeping.callback_due(now, case.service_point)
-    return stats.resolution(case, now)
+    return counters.resolution(case, now)
 
 
 # --- the transitions ------------------------------------------------------------------------------
@@ -238,9 +241,7 @@ def claim(case: Case, actor: User) -> None:
     if case.owner is not None and case.owner_id != actor.id and (case.status is S.LOGGED or case.status.is_open):
         raise _claimed_by_someone_else(case)
     t = _check(case, actor, "claim", None)
-    from portal.domain import errands  # errands builds on the lifecycle; the limit is its rule
-
-    errands.check_limit(case, actor)
+    access.errands.check_limit(case, actor)
     now = clock.now()
     values = {"status": S.CLAIMED, "owner_id": actor.id, "updated_at": now, "version": Case.version + 1}
     if case.claimed_at is None:
@@ -262,10 +263,10 @@ def claim(case: Case, actor: User) -> None:
         db.session.refresh(case)
         raise _claimed_by_someone_else(case)
     db.session.expire(case)
-    data = stats.where(case)
+    data = counters.where(case)
     if "claimed_at" in values:
         data.update(_count_sign_for(case, now))
-    stats.touch(case, now)
+    counters.touch(case, now)
     db.session.add(CaseEvent(case_id=case.id, actor_id=actor.id, kind=t.event, from_status=S.LOGGED,
                              to_status=S.CLAIMED, public=True, at=now, data=data))
     audit.record("claim", actor=actor, object_type="cases", object_id=case.id,
@@ -278,7 +279,7 @@ def _count_sign_for(case: Case, now) -> dict:
     if case.sign_missed_at is not None or case.sign_due_at is None:
         return {}
     in_time = now <= case.sign_due_at
-    stats.bump(case, now, signed=1, signed_in_time=int(in_time))
+    counters.bump(case, now, signed=1, signed_in_time=int(in_time))
     return {"in_time": in_time}
 
 
@@ -326,7 +327,7 @@ def finish_on_spot(case: Case, actor: User, version: int | None = None, note: st
     if case.claimed_at is None:  # finishing it is signing for it
         case.claimed_at = case.resolved_at
         data.update(_count_sign_for(case, case.resolved_at))
-    stats.bump(case, case.created_at, on_spot=1)
+    counters.bump(case, case.created_at, on_spot=1)
     _move(case, actor, t, _text(note, False), data=data)
 
 
@@ -350,7 +351,7 @@ def no_answer(case: Case, actor: User, retry_at=None, note: str = "", version: i
         case.closed_at = clock.now()
         db.session.add(CallbackRecord(case=case, actor=actor, satisfaction=Satisfaction.UNRATED, comment=note,
                                       at=case.closed_at))
-        stats.callback(case, case.closed_at, None, Satisfaction.UNRATED, False)
+        counters.callback(case, case.closed_at, None, Satisfaction.UNRATED, False)
         _close_supervision(case)
         _move(case, actor, t, note, to_status=S.CLOSED, kind=E.CLOSED, data={"unrated": True}, public=True)
         return
@@ -386,7 +387,7 @@ def _record_callback(case: Case, actor: User | None, t: Transition, outcome: Out
     case.outcome, case.satisfaction, case.callback_comment = outcome, satisfaction, comment
     db.session.add(CallbackRecord(case=case, actor=actor, outcome=outcome, satisfaction=satisfaction,
                                   comment=comment, by_resident=by_resident, redo=redo, at=now))
-    stats.callback(case, now, outcome, satisfaction, redo)
+    counters.callback(case, now, outcome, satisfaction, redo)
     data = {"outcome": outcome.value if outcome else None, "satisfaction": satisfaction.value}
     if by_resident:
         data["by_resident"] = True
@@ -425,9 +426,9 @@ def return_case(case: Case, actor: User, reason: str, version: int | None = None
     t = _check(case, actor, "return_case", version)
     reason = _text(reason, True)
     now = clock.now()
-    stats.bump(case, now, returned=1)  # counted where it was returned from
-    stats.touch(case, now)
-    data = stats.where(case)
+    counters.bump(case, now, returned=1)  # counted where it was returned from
+    counters.touch(case, now)
+    data = counters.where(case)
     case.owner = None
     if case.created_by and case.created_by.service_point_id:
         case.service_point_id = case.created_by.service_point_id
@@ -446,7 +447,7 @@ def transfer(case: Case, actor: User, reason: str, point: ServicePoint | None = 
     if owner is not None:
         _check_worker(owner)
     old_point = case.service_point
-    stats.touch(case, clock.now())  # the board it leaves changes too
+    counters.touch(case, clock.now())  # the board it leaves changes too
     case.service_point = point or owner.service_point or case.service_point
     case.owner = owner
     case.transfer_count += 1
@@ -457,17 +458,21 @@ def transfer(case: Case, actor: User, reason: str, point: ServicePoint | None = 
 def assign(case: Case, actor: User, owner: User, version: int | None = None) -> None:
     """Give a case to a person of the point (派单), who signs for it."""
     t = _check(case, actor, "assign", version)
-    _check_worker(owner)
+    _check_worker(owner, case)
     if case.owner_id == owner.id:
         raise DomainError(_l("The case is already with %(name)s.", name=owner.display_name), field="owner")
     case.owner = owner
     _move(case, actor, t, data={"owner": owner.display_name})
 
 
-def _check_worker(person: User | None) -> None:
-    """Cases go only to active people who work cases (not to administrators)."""
+def _check_worker(person: User | None, case: Case | None = None) -> None:
+    """Cases go only to active people who work cases (not to administrators); a case assigned within its
+    point goes to someone whose own scope holds it."""
     if person is None or not person.active or person.role not in access.WORKERS:
         raise DomainError(_l("Choose an active person who works cases."), field="owner")
+    if case is not None and not access.cases.may_be_given(person, case):
+        raise DomainError(_l("%(name)s does not work cases of this place or point; choose someone who does.",
+                             name=person.display_name), field="owner")
 
 
 def merge(case: Case, actor: User, original_number: str, version: int | None = None) -> None:
@@ -489,7 +494,7 @@ def merge(case: Case, actor: User, original_number: str, version: int | None = N
 
 def resolve_for_incident(cases: list[Case], actor: User, note: str) -> int:
     """Resolve the calls linked to an estate incident, with the incident's closing note (the caller
-    commits; ``portal.domain.heating.close_incident`` checks who may)."""
+    commits; ``portal.domain.features.heating.close_incident`` checks who may)."""
     for case in cases:
         old = case.status
         data = _resolved_now(case)
@@ -519,14 +524,14 @@ def cancel(case: Case, actor: User, reason: str, version: int | None = None) -> 
 
 def add_note(case: Case, actor: User, note: str, public: bool = False) -> CaseEvent:
     """Add a note to the timeline; ``public`` notes are shown to the resident."""
-    if not access.may(actor, "note", case):
+    if not access.can(actor, "case.note", case):
         raise Forbidden(_l("You may not add notes to this case."))
     note = _text(note, True)
     if not note:
         raise DomainError(_l("Write the note first."), field="note")
     event = record_event(case, actor, E.NOTE, note=note, public=public)
     case.updated_at = event.at
-    audit.record("note", actor=actor, obj=case, reason=note[:200])
+    audit.record("note", actor=actor, obj=case, reason="public" if public else "")
     commit_or_conflict()
     return event
 
@@ -536,7 +541,7 @@ EDITABLE = ("description", "requester_name", "requester_phone", "address", "prio
 
 def edit(case: Case, actor: User, values: dict, version: int) -> None:
     """Correct a case's details; refused when the case changed since the editor opened it."""
-    if not (access.may(actor, "work", case) or access.may(actor, "dispatch", case)):
+    if not (access.can(actor, "case.work", case) or access.can(actor, "case.dispatch", case)):
         raise Forbidden(_l("You may not edit this case."))
     if case.version != version:
         raise Conflict(_stale_message(case))

@@ -11,6 +11,8 @@ time it runs (cron calls it daily).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -22,8 +24,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, access, audit, intake, lifecycle, stats, timekeeping
-from portal.domain.lifecycle import MAX_TEXT, record_event
+from portal.domain import Conflict, DomainError, Forbidden, access
+from portal.domain.boards import counters
+from portal.domain.cases import intake, lifecycle, timekeeping
+from portal.domain.cases.lifecycle import MAX_TEXT, record_event
+from portal.domain.platform import audit
 from portal.extensions import db
 from portal.models import (
     ACTIVE_VISITS,
@@ -112,10 +117,6 @@ def free_slots(team: Team, start: date, count: int = 6, excluding: int | None = 
     return found
 
 
-def _may_book(actor: User, case: Case) -> bool:
-    return access.can_view(actor, case) and (actor.role in (Role.STAFF, Role.LEAD) or actor.is_team_lead)
-
-
 LATEST_DAYS = 366
 
 
@@ -155,12 +156,12 @@ def active_visit(case: Case) -> Visit | None:
 def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | None = None,
          kind: VisitKind = VisitKind.REQUEST, commit: bool = True) -> Visit:
     """Book a visit for a home case with the team covering its place (or ``team``)."""
-    if actor is not None and not _may_book(actor, case):
-        raise Forbidden(_l("You may not book visits for this case."))
     if case.mode is not Mode.HOME:
         raise DomainError(_l("Only home-visit cases are booked with a team."))
     if not case.status.is_open:
         raise DomainError(_l("This case is %(status)s; it needs no visit.", status=case.status.label))
+    if actor is not None:
+        access.require(actor, "visit.book", case, _l("You may not book visits for this case."))
     team = team or case.team
     if team is None:
         raise DomainError(_l("No on-site team covers this place; choose a team."), field="team")
@@ -171,7 +172,7 @@ def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | Non
     visit = Visit(case=case, household_id=case.household_id, team=team, day=day, slot=slot, kind=kind,
                   booked_by=actor, booked_at=clock.now())
     db.session.add(visit)
-    stats.touch(case, clock.now())  # the board of the team it leaves, if any
+    counters.touch(case, clock.now())  # the board of the team it leaves, if any
     case.team = team
     record_event(case, actor, EventKind.VISIT_BOOKED, public=True, actor_label="" if actor else "system",
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
@@ -195,8 +196,9 @@ def _commit() -> None:
 def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = None,
          version: int | None = None) -> None:
     """A team lead or a lead moves a visit to another team or slot (within capacity)."""
-    if not (actor.role is Role.LEAD or actor.is_team_lead):
-        raise Forbidden(_l("Only a team lead or a lead moves visits."))
+    access.require(actor, "visit.plan", visit, _l("Only the team's lead or a lead moves its visits."))
+    if team is not None and team.id != visit.team_id:
+        access.require(actor, "team.plan", team, _l("Only the team's lead or a lead moves its visits."))
     if version is not None and visit.version != version:
         raise Conflict(_l("Someone changed this visit meanwhile; look at the calendar again."))
     if visit.status is not VisitStatus.BOOKED:
@@ -206,7 +208,7 @@ def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = N
         return
     _check_slot(team, day, slot, visit.case, excluding=visit.id)
     old = f"{visit.team.code} {visit.day} {visit.slot.value}"
-    stats.touch(visit.case, clock.now())
+    counters.touch(visit.case, clock.now())
     visit.team, visit.day, visit.slot = team, day, slot
     visit.case.team = team
     record_event(visit.case, actor, EventKind.VISIT_MOVED, public=True,
@@ -216,8 +218,7 @@ def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = N
 
 
 def _member(actor: User, visit: Visit) -> None:
-    if not (actor.team_id == visit.team_id or actor.role is Role.LEAD):
-        raise Forbidden(_l("Only the visit's team records it."))
+    access.require(actor, "visit.work", visit, _l("Only the visit's team records it."))
 
 
 def start(visit: Visit, actor: User) -> None:
@@ -355,7 +356,7 @@ def care_item() -> ServiceItem:
     """The catalog item of regular care visits, added to the catalog the first time it is needed."""
     item = db.session.scalars(sa.select(ServiceItem).filter_by(code=CARE_ITEM["code"])).first()
     if item is None:
-        from portal.domain.directory import pinyin_index
+        from portal.domain.platform.directory import pinyin_index
 
         item = ServiceItem(mode=Mode.HOME, needs_approval=False,
                            pinyin=pinyin_index(CARE_ITEM["name_zh"], CARE_ITEM["keywords"]), **CARE_ITEM)
@@ -428,11 +429,26 @@ def _care_visit(household: Household, item: ServiceItem, start: date, last: date
 
 
 def renew_feed_token(team: Team, actor: User) -> str:
-    """Give a team's calendar feed a new secret address; the old address stops working."""
-    team.calendar_token = secrets.token_urlsafe(32)
+    """Give a team's calendar feed a new secret address and return its token (shown only now, only its hash
+    is kept); the old address stops working."""
+    access.require(actor, "team.plan", team)
+    token = secrets.token_urlsafe(32)
+    team.calendar_token_hash = _feed_hash(token)
     audit.record("calendar_token", actor=actor, obj=team, changes={"calendar_token": ("***", "***")})
     db.session.commit()
-    return team.calendar_token
+    return token
+
+
+def _feed_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def team_of_feed(code: str, token: str) -> Team | None:
+    """The team whose calendar feed address this is, unless the token is wrong or was renewed."""
+    team = db.session.scalars(sa.select(Team).filter_by(code=code)).first()
+    if team is None or not team.calendar_token_hash or not token or len(token) > 100:
+        return None
+    return team if hmac.compare_digest(_feed_hash(token), team.calendar_token_hash) else None
 
 
 def visit_window(visit: Visit) -> tuple[datetime, datetime]:

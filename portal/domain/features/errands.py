@@ -11,21 +11,20 @@ is kept (who, when, confirmed by whom) and written to the timeline in the same t
 """
 from __future__ import annotations
 
-import hashlib
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, access, audit, lifecycle, timekeeping
-from portal.domain.lifecycle import record_event
+from portal.domain import Conflict, DomainError, access
+from portal.domain.cases import lifecycle, timekeeping
+from portal.domain.cases.lifecycle import record_event
+from portal.domain.platform import audit, files
 from portal.extensions import db
 from portal.models import (
     Attachment,
@@ -36,7 +35,6 @@ from portal.models import (
     Holder,
     MaterialHandover,
     Mode,
-    Role,
     ServiceItem,
     ServicePoint,
     User,
@@ -51,41 +49,6 @@ MOVES = {
     (Holder.OFFICE, Holder.PROXY),     # given back by the office with its answer
     (Holder.PROXY, Holder.RESIDENT),   # returned to the resident
 }
-MAX_UPLOAD = 5 * 1024 * 1024
-# File types accepted for scans and photos, recognised by their first bytes, never by their name.
-SIGNATURES = [
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-    (b"%PDF-", "application/pdf", ".pdf"),
-]
-
-
-def limit() -> int:
-    return int(current_app.config.get("ERRAND_LIMIT", 8))
-
-
-def open_errands(user: User) -> int:
-    """How many open errands a proxy holds now."""
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Case).where(
-            Case.owner_id == user.id, Case.mode == Mode.ERRAND, Case.status.in_([S.CLAIMED, S.IN_PROGRESS,
-                                                                                  S.AWAITING_OFFICE]))
-    ) or 0
-
-
-def check_limit(case: Case, user: User) -> None:
-    """Refuse a proxy a new errand from the pool once they hold ``ERRAND_LIMIT`` open ones.
-
-    The proxy's row is held while counting, so two claims at the same moment count one after the other.
-    """
-    if user.role is not Role.PROXY or case.mode is not Mode.ERRAND or case.owner_id is not None:
-        return
-    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
-    if open_errands(user) >= limit():
-        raise DomainError(_l("You already hold %(n)d open errands; finish some first so that the load is shared.",
-                             n=limit()))
-
-
 def ensure_materials(case: Case) -> list[CaseMaterial]:
     """The case's documents, created from the item's checklist the first time they are needed."""
     if not case.materials and case.item.material_list:
@@ -99,8 +62,7 @@ def ensure_materials(case: Case) -> list[CaseMaterial]:
 def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder, confirmed_by: str,
               commit: bool = True) -> None:
     """Move documents to ``to``, each from the one holder it has now; refuse any other move."""
-    if not access.may(actor, "work", case):
-        raise Forbidden(_l("Only the errand's proxy records handovers."))
+    access.require(actor, "case.work", case, _l("Only the errand's proxy records handovers."))
     if not case.status.is_open:
         raise DomainError(_l("This case is %(status)s; its documents no longer move.", status=case.status.label))
     confirmed_by = (confirmed_by or "").strip()
@@ -288,7 +250,7 @@ def next_day_for(user: User) -> date | None:
     if user.service_point_id:
         point_ids.add(user.service_point_id)
     query = sa.select(ServicePoint).where(ServicePoint.active, ServicePoint.on_island)
-    if point_ids and user.role is not Role.LEAD:
+    if point_ids and not access.sees_everything(user):
         query = query.where(ServicePoint.id.in_(point_ids))
     days = [d for d in (timekeeping.next_off_island_day(p) for p in db.session.scalars(query)) if d is not None]
     return min(days) if days else None
@@ -363,42 +325,17 @@ def mine_by_stage(user: User) -> dict[str, list[Case]]:
 
 # --- scans and photos ------------------------------------------------------------------------------------
 
-def upload_folder() -> Path:
-    return Path(current_app.config.get("UPLOAD_FOLDER") or os.path.join(current_app.instance_path, "uploads"))
-
-
 def attach(case: Case, actor: User, filename: str, data: bytes) -> Attachment:
     """Keep a scan or photo with the case: an image or a PDF, at most 5 MB, checked by its content."""
-    if not (access.may(actor, "work", case) or access.may(actor, "dispatch", case)):
-        raise Forbidden(_l("You may not add files to this case."))
-    if not data:
-        raise DomainError(_l("The file is empty."), field="file")
-    if len(data) > MAX_UPLOAD:
-        raise DomainError(_l("The file is larger than 5 MB; scan it at a lower resolution."), field="file")
-    kind = next(((mime, ext) for magic, mime, ext in SIGNATURES if data.startswith(magic)), None)
-    if kind is None:
-        raise DomainError(_l("Only photos (JPEG, PNG) and PDF files are accepted."), field="file")
-    digest = hashlib.sha256(data).hexdigest()
-    path = upload_folder() / digest[:2] / digest
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        temporary = path.with_suffix(f".{os.getpid()}.part")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+    access.require(actor, "case.attach", case, _l("You may not add files to this case."))
+    content_type, extension = files.kind_of(data)
+    digest = files.store(data)
     clean = "".join(ch for ch in Path(filename or "file").name if ch.isprintable() and ch not in '"\\/')[:90]
     stem = Path(clean).stem or "file"
-    attachment = Attachment(case=case, filename=f"{stem}{kind[1]}", content_type=kind[0], size=len(data),
+    attachment = Attachment(case=case, filename=f"{stem}{extension}", content_type=content_type, size=len(data),
                             sha256=digest, uploaded_by=actor, uploaded_at=clock.now())
     db.session.add(attachment)
     record_event(case, actor, EventKind.NOTE, data={"attachment": attachment.filename})
     audit.record("attach", actor=actor, obj=case, reason=f"{attachment.filename} sha256={digest}")
     db.session.commit()
     return attachment
-
-
-def attachment_path(attachment: Attachment) -> Path:
-    """Where the file is, after checking that it is still what was uploaded."""
-    path = upload_folder() / attachment.sha256[:2] / attachment.sha256
-    if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != attachment.sha256:
-        raise DomainError(_l("The stored file is missing or damaged; ask an administrator to restore it."))
-    return path

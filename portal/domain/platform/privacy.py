@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import re
 
-from portal.extensions import db
-
 _DIGITS = re.compile(r"\D")
 
 
@@ -49,6 +47,13 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * max(len(name) - 1, 1)
 
 
+def mask_address(address: str | None) -> str:
+    """东岙** : the first two characters (the hamlet or the road) and a star for the rest."""
+    if not address:
+        return ""
+    return address[:2] + "*" * min(max(len(address) - 2, 1), 6)
+
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -74,12 +79,3 @@ def mask_text(text: str) -> str:
     """Free text with the ID numbers and mobile numbers in it masked (for pages anyone may see)."""
     text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
     return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
-
-
-def reveal_id_number(user, resident, case) -> None:
-    """Write down that ``user`` saw ``resident``'s full ID number on ``case`` (the caller checked scope)."""
-    from portal.domain import audit
-
-    audit.record_alone("reveal", actor=user, object_type="residents", object_id=resident.id,
-                       reason=f"id_number on {case.number}")
-    db.session.expire_all()

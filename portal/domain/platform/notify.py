@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
-from portal.domain import privacy
+from portal.domain.platform import privacy
 from portal.extensions import db
 from portal.models import Case, Notification, User
 
@@ -50,7 +50,7 @@ class LogChannel:
 
 
 def outbound() -> OutboundChannel:
-    path = current_app.config.get("NOTIFY_CHANNEL", "portal.domain.notify.LogChannel")
+    path = current_app.config.get("NOTIFY_CHANNEL", "portal.domain.platform.notify.LogChannel")
     module, _, name = path.rpartition(".")
     return getattr(importlib.import_module(module), name)()
 

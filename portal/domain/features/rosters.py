@@ -23,10 +23,11 @@ from openpyxl.styles import Font, PatternFill
 from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
-from portal.domain import DomainError, access, audit, privacy
-from portal.domain.directory import pinyin_index
+from portal.domain import DomainError, access
+from portal.domain.platform import audit, privacy
+from portal.domain.platform.directory import pinyin_index
 from portal.extensions import db
-from portal.models import Household, Mode, Place, PlaceKind, Resident, Role, ServiceItem, ServicePoint, User
+from portal.models import Household, Mode, Place, PlaceKind, Resident, ServiceItem, ServicePoint, User
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -308,7 +309,7 @@ def _address(value: str) -> str:
 
 def _household_prepare(checked: Check, user: User) -> None:
     places = _places_by_code()
-    allowed = None if user is None or user.role in (Role.ADMIN, Role.LEAD) else access.place_ids(user)
+    allowed = None if user is None or access.sees_everything(user) else access.place_ids(user)
     place_ids = {places[r.values["place"]].id for r in checked.rows if r.values.get("place") in places}
     homes = {(h.place_id, _address(h.address)): h for h in db.session.scalars(
         sa.select(Household).where(Household.place_id.in_(place_ids)))} if place_ids else {}

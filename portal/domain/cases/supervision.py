@@ -16,8 +16,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, access, audit, lifecycle, notify, stats, timekeeping
-from portal.domain.lifecycle import MAX_TEXT, record_event
+from portal.domain import Conflict, DomainError, Forbidden, access
+from portal.domain.boards import counters
+from portal.domain.cases import lifecycle, timekeeping
+from portal.domain.cases.lifecycle import MAX_TEXT, record_event
+from portal.domain.platform import audit, notify
 from portal.extensions import db
 from portal.models import (
     OPEN_STATUSES,
@@ -39,7 +42,7 @@ MAX_EXTENSION = timedelta(days=366)
 def leads_for(case: Case) -> list[User]:
     """The leads who answer for a case: district leads (no places) and leads whose places hold it."""
     leads = db.session.scalars(sa.select(User).where(User.role == Role.LEAD, User.active)).all()
-    return [lead for lead in leads if not lead.places or case.place_id in access.place_ids(lead)]
+    return [lead for lead in leads if access.can_view(lead, case)]
 
 
 def _reason(text: str | None, field: str = "reason") -> str:
@@ -64,8 +67,7 @@ def request_extension(case: Case, actor: User, new_due_at: datetime, reason: str
     """The owner asks, before the due time, to move it; a lead decides."""
     if case.owner_id != actor.id:
         raise Forbidden(_l("Only the case's owner asks for an extension."))
-    if not case.status.is_open or case.status is CaseStatus.LOGGED or case.due_at is None:
-        raise DomainError(_l("Only a claimed, open case can be extended."))
+    access.require(actor, "extension.ask", case, _l("Only a claimed, open case can be extended."))
     now = clock.now()
     if case.due_at <= now:
         raise DomainError(_l("The case is already overdue; an extension is asked before the due time."),
@@ -86,8 +88,7 @@ def request_extension(case: Case, actor: User, new_due_at: datetime, reason: str
     record_event(case, actor, EventKind.EXTENSION_ASKED, note=request.reason,
                  data={"due": new_due_at.isoformat()})
     case.updated_at = now
-    audit.record("extension_asked", actor=actor, obj=case, changes={"due_at": (case.due_at, new_due_at)},
-                 reason=request.reason)
+    audit.record("extension_asked", actor=actor, obj=case, changes={"due_at": (case.due_at, new_due_at)})
     created = notify.notify(leads_for(case), "extension_asked", case, f"ext-ask:{case.id}:{now.timestamp():.0f}")
     db.session.commit()
     notify.send([n.id for n in created])
@@ -96,10 +97,9 @@ def request_extension(case: Case, actor: User, new_due_at: datetime, reason: str
 
 def decide_extension(request: ExtensionRequest, actor: User, approve: bool, note: str = "") -> None:
     """A lead approves (the due time moves; the resident sees the new date) or refuses."""
-    if actor.role is not Role.LEAD:
-        raise Forbidden(_l("Only a lead decides on extensions."))
     if request.requested_by_id == actor.id:
         raise Forbidden(_l("Another lead decides on your own extension."))
+    access.require(actor, "extension.decide", request, _l("Only a lead decides on extensions."))
     if request.status is not ExtensionStatus.PENDING:
         raise Conflict(_l("This extension was already decided (%(status)s).", status=request.status.label))
     case = request.case
@@ -121,11 +121,10 @@ def decide_extension(request: ExtensionRequest, actor: User, approve: bool, note
         case.reminded_at = case.overdue_flagged_at = None
         record_event(case, actor, EventKind.EXTENDED, note=note, public=True,
                      data={"due": request.new_due_at.isoformat()})
-        audit.record("extension_approved", actor=actor, obj=case, changes={"due_at": (old_due, case.due_at)},
-                     reason=note)
+        audit.record("extension_approved", actor=actor, obj=case, changes={"due_at": (old_due, case.due_at)})
     else:
         record_event(case, actor, EventKind.EXTENSION_REFUSED, note=note)
-        audit.record("extension_refused", actor=actor, obj=case, reason=note)
+        audit.record("extension_refused", actor=actor, obj=case)
     case.updated_at = now
     kind = "extension_approved" if approve else "extension_refused"
     created = notify.notify([request.requested_by], kind, case, f"{kind}:{request.id}")
@@ -167,10 +166,10 @@ def open_supervisions() -> list[Supervision]:
 
 def supervise(case: Case, actor: User, responsible: User, deadline: datetime, instruction: str = "") -> Supervision:
     """A lead puts a case under supervision, naming who answers for it and by when."""
-    if actor.role is not Role.LEAD:
+    if actor.role is not Role.LEAD or not access.can_view(actor, case):
         raise Forbidden(_l("Only a lead supervises cases."))
-    if responsible is None or not responsible.active:
-        raise DomainError(_l("Choose an active person."), field="responsible")
+    if responsible is None or not access.cases.may_be_given(responsible, case):
+        raise DomainError(_l("Choose an active person who works cases of this place or point."), field="responsible")
     if deadline is None or deadline <= clock.now():
         raise DomainError(_l("The deadline must be in the future."), field="deadline")
     if not case.status.is_open and case.status is not CaseStatus.RESOLVED:
@@ -234,8 +233,8 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
     for case in missed:
         if _claim_flag(case, Case.sign_missed_at, now):
             record_event(case, None, EventKind.SIGN_MISSED, actor_label=system,
-                         data={"due": case.sign_due_at.isoformat(), **stats.where(case)})
-            stats.bump(case, now, signed=1)
+                         data={"due": case.sign_due_at.isoformat(), **counters.where(case)})
+            counters.bump(case, now, signed=1)
             result.sign_missed.append(case.number)
         db.session.commit()
 

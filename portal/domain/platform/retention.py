@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import clock
-from portal.domain import audit
+from portal.domain.platform import audit, files
 from portal.extensions import db
 from portal.models import Attachment, CallbackRecord, Case, CaseEvent, CaseStatus
 
@@ -78,8 +78,6 @@ def purge(years: int | None = None, dry_run: bool = False, actor_name: str = "re
 
 
 def _delete_unused_files(hashes: set[str]) -> None:
-    from portal.domain.errands import upload_folder
-
     still_used = set(db.session.scalars(sa.select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
     for digest in hashes - still_used:
-        (upload_folder() / digest[:2] / digest).unlink(missing_ok=True)
+        files.delete(digest)

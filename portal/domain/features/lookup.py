@@ -1,10 +1,12 @@
 """The public self-service lookup (自助查询): a resident follows a case with its number and the last four
 digits of the phone it was logged with; kiosk and WeChat cases are rated there once resolved.
 
-Wrong guesses are throttled per address and per case number, in the database, so that guessing the
-four digits (10,000 tries) is hopeless: after LOOKUP_ATTEMPTS wrong tries on a number, or
-LOOKUP_ADDRESS_ATTEMPTS from one address, in LOOKUP_WINDOW_MINUTES, even the right answer waits.
-A case that does not exist and a wrong phone get the same answer.
+Wrong guesses are throttled in the database, so that guessing the four digits (10,000 tries) is
+hopeless: in LOOKUP_WINDOW_MINUTES, LOOKUP_ATTEMPTS wrong tries on one number from one address,
+LOOKUP_CASE_ATTEMPTS on one number from anywhere, or LOOKUP_ADDRESS_ATTEMPTS from one address, and even
+the right answer waits. One person's typos at a kiosk lock neither the kiosk nor the case for others;
+locking a case for its resident takes many wrong tries from several addresses, and then lasts the window
+only. A case that does not exist and a wrong phone get the same answer.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.domain import DomainError, privacy, throttle
+from portal.domain import DomainError
+from portal.domain.platform import privacy, throttle
 from portal.extensions import db
 from portal.models import Case, CaseEvent
 
@@ -28,9 +31,12 @@ class Throttled(DomainError):
     status = 429
 
 
-def _limits() -> tuple[int, int, int]:
+def _limits(number: str, address: str) -> tuple[tuple[tuple[str, int], ...], int]:
     config = current_app.config
-    return config["LOOKUP_ATTEMPTS"], config["LOOKUP_ADDRESS_ATTEMPTS"], config["LOOKUP_WINDOW_MINUTES"] * 60
+    keys = ((f"lookup-try:{number}:{address}", config["LOOKUP_ATTEMPTS"]),
+            (f"lookup-case:{number}", config["LOOKUP_CASE_ATTEMPTS"]),
+            (f"lookup-ip:{address}", config["LOOKUP_ADDRESS_ATTEMPTS"]))
+    return keys, config["LOOKUP_WINDOW_MINUTES"] * 60
 
 
 def find(number: str, last_four: str, address: str) -> Case:
@@ -42,9 +48,8 @@ def find(number: str, last_four: str, address: str) -> Case:
         raise DomainError(_l("Enter the case number as printed on the slip, e.g. LS-20261128-0001."), field="number")
     if not re.fullmatch(r"[0-9]{4}", last_four):
         raise DomainError(_l("Enter the last four digits of the phone number you gave."), field="last_four")
-    per_case, per_address, window = _limits()
+    keys, window = _limits(number, address)
     # Every try counts first (atomically, so parallel guesses cannot slip past), a right one is forgiven.
-    keys = ((f"lookup-case:{number}", per_case), (f"lookup-ip:{address}", per_address))
     within = [throttle.hit(key, limit, window) for key, limit in keys]
     if not all(within):
         raise Throttled(_l("Too many wrong tries. Please wait %(minutes)d minutes, or ask at the service point.",

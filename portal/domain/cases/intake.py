@@ -14,8 +14,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
-from portal.domain import DomainError, Forbidden, access, audit, lifecycle, privacy, stats, timekeeping
-from portal.domain.lifecycle import MAX_TEXT, record_event
+from portal.domain import DomainError, Forbidden, access
+from portal.domain.boards import counters
+from portal.domain.cases import lifecycle, timekeeping
+from portal.domain.cases.lifecycle import MAX_TEXT, record_event
+from portal.domain.platform import audit, privacy
 from portal.extensions import db
 from portal.models import (
     Case,
@@ -29,6 +32,7 @@ from portal.models import (
     Place,
     Priority,
     Resident,
+    Role,
     ServiceItem,
     ServicePoint,
     Team,
@@ -70,18 +74,16 @@ class Caller:
 
 
 def caller_lookup(phone: str, user: User) -> Caller:
-    """Households reachable at ``phone`` and the recent cases from it that ``user`` may see."""
+    """Households reachable at ``phone`` that ``user`` may name on a case, and the recent cases from that
+    phone that ``user`` may see. Every look-up of a whole number is audited (masked)."""
     digits = privacy.normalise_phone(phone)
     if len(digits) < 7:
         return Caller(digits, [], [])
-    # Three indexed look-ups, united: an OR of them under "ORDER BY id LIMIT 5" let PostgreSQL walk the
-    # primary key through 150,000 households instead.
-    reachable = sa.union(sa.select(Household.id).where(Household.phone == digits),
-                         sa.select(Household.id).where(Household.phone2 == digits),
-                         sa.select(Resident.household_id).where(Resident.phone == digits))
+    if privacy.is_valid_phone(digits):  # written first: it ends the request's read transaction
+        audit.record_alone("caller_lookup", actor=user, object_type="households", reason=privacy.mask_phone(digits))
     households = db.session.scalars(
         sa.select(Household)
-        .where(Household.active, Household.id.in_(sa.select(reachable.subquery().c[0])))
+        .where(Household.active, access.households.at_phone(digits), access.households.area_condition(user))
         .options(sa.orm.selectinload(Household.residents), sa.orm.joinedload(Household.place))
         .order_by(Household.id)
         .limit(5)
@@ -94,6 +96,11 @@ def caller_lookup(phone: str, user: User) -> Caller:
         .limit(RECENT_CASES)
     ).all()
     return Caller(digits, list(households), list(recent))
+
+
+def usual_channel(user: User) -> Channel:
+    """How cases logged by ``user`` usually arrive: butlers take calls; a station's staff, walk-ins."""
+    return Channel.PHONE if user.role is Role.BUTLER else Channel.COUNTER
 
 
 def next_number(point: ServicePoint, at: datetime) -> str:
@@ -170,8 +177,13 @@ def log_case(
     that visit may log it, whatever their role. With ``commit=False`` the caller commits.
     ``phone_optional`` is for cases the portal logs itself (a care visit for a household with no phone).
     """
-    if actor is not None and origin is None and not access.may_log_cases(actor):
+    if actor is not None and origin is None and not access.can(actor, "case.log"):
         raise Forbidden(_l("Your role does not log cases."))
+    if actor is not None and household is not None and not access.households.usable(actor, household, requester_phone):
+        raise DomainError(_l("This household is not reachable at the phone given, nor in your places; "
+                             "choose it from the caller's households."), field="household_id")
+    if not access.households.resident_of(household, resident):
+        raise DomainError(_l("This resident does not live in the chosen household."), field="resident_id")
     if item is None or not item.active:
         raise DomainError(_l("Choose a service item from the list."), field="item")
     description = (description or "").strip()
@@ -213,9 +225,9 @@ def log_case(
     if mode is Mode.ERRAND:
         case.materials = [CaseMaterial(name=name[:80]) for name in item.material_list]
     record_event(case, actor, EventKind.LOGGED, to_status=CaseStatus.LOGGED, from_status=None, public=True,
-           data={"channel": channel.value, **stats.where(case)}, actor_label=actor_label)
+           data={"channel": channel.value, **counters.where(case)}, actor_label=actor_label)
     db.session.flush()
-    stats.bump(case, now, logged=1)
+    counters.bump(case, now, logged=1)
     audit.record("log", actor=actor, obj=case, actor_name="" if actor else actor_label,
                  changes={"number": (None, case.number), "item": (None, item.code),
                           "requester_phone": (None, phone)})

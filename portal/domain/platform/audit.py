@@ -1,7 +1,11 @@
 """Writing the audit log: one row per change, in the caller's transaction.
 
 The web layer tells this module the client's address for the current request (``bind_address``);
-service functions pass the acting user. Phones and ID numbers are masked before they are stored.
+service functions pass the acting user. The log says who did what to which object, when and from where;
+it keeps no resident's personal data in clear: phones and ID numbers are masked, residents' names and
+addresses too, and phones or ID numbers typed into a reason. What people type about a case (notes,
+reasons) lives on the case's timeline, where ``retention`` clears it in time; the log only says that it
+was written. So the log, which nothing may change, needs no clearing of its own.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import privacy
+from portal.domain.platform import privacy
 from portal.extensions import begin_mode, db
 from portal.models import AuditEntry
 
@@ -21,7 +25,14 @@ _address: contextvars.ContextVar[str] = contextvars.ContextVar("audit_address", 
 # Fields whose values never reach the log in full.
 _PHONE_FIELDS = {"phone", "phone2", "requester_phone"}
 _ID_FIELDS = {"id_number"}
-_SECRET_FIELDS = {"password", "password_hash", "key_hash", "token"}
+_SECRET_FIELDS = {"password", "password_hash", "key_hash", "token", "calendar_token"}
+# A resident's name, address and free-text fields, by the table whose rows the change is about.
+_PERSONAL = {
+    "cases": {"requester_name": privacy.mask_name, "address": privacy.mask_address,
+              "description": lambda text: f"({len(text)})"},
+    "residents": {"name": privacy.mask_name},
+    "households": {"address": privacy.mask_address, "notes": lambda text: f"({len(text)})"},
+}
 
 
 def bind_address(address: str) -> contextvars.Token:
@@ -36,9 +47,12 @@ def current_address() -> str:
     return _address.get()
 
 
-def _masked(field: str, value: Any) -> Any:
+def _masked(field: str, value: Any, object_type: str = "") -> Any:
     if value is None:
         return None
+    personal = _PERSONAL.get(object_type, {}).get(field)
+    if personal is not None:
+        return personal(str(value))
     if field in _SECRET_FIELDS:
         return "***"
     if field in _PHONE_FIELDS:
@@ -80,11 +94,12 @@ def entry(
         "object_type": object_type,
         "object_id": str(object_id),
         "changes": (
-            {field: [_masked(field, old), _masked(field, new)] for field, (old, new) in changes.items()}
+            {field: [_masked(field, old, object_type), _masked(field, new, object_type)]
+             for field, (old, new) in changes.items()}
             if changes
             else None
         ),
-        "reason": str(reason or ""),
+        "reason": privacy.mask_text(str(reason or "")),
     }
 
 

@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import DomainError, audit
+from portal.domain import DomainError
+from portal.domain.platform import audit
 from portal.extensions import db
 from portal.models import ApiKey, Channel, ServicePoint, User
 

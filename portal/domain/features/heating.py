@@ -18,8 +18,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import DomainError, Forbidden, audit, intake, lifecycle, stats, timekeeping
-from portal.domain.lifecycle import MAX_TEXT, record_event
+from portal.domain import DomainError, access
+from portal.domain.boards import counters
+from portal.domain.cases import intake, lifecycle, timekeeping
+from portal.domain.cases.lifecycle import MAX_TEXT, record_event
+from portal.domain.platform import audit
 from portal.extensions import db
 from portal.models import (
     CalendarDay,
@@ -135,7 +138,8 @@ def take_call(actor: User, item: ServiceItem, phone: str, caller_name: str, hous
         raise DomainError(_l("Choose one of the heating faults."), field="item")
     place = household.place if household is not None else None
     station = (place.service_point if place is not None else None) or station or actor.service_point
-    if station is None or station.kind is not PointKind.HEATING_STATION:
+    if station is None or station.kind is not PointKind.HEATING_STATION \
+            or (place is None and not access.can(actor, "station.view", station)):
         raise DomainError(_l("Choose the heating station that serves the caller."), field="station")
     if household is None and not address.strip():
         raise DomainError(_l("The caller is not in the register: write the address they give."), field="address")
@@ -160,15 +164,10 @@ def take_call(actor: User, item: ServiceItem, phone: str, caller_name: str, hous
 
 # --- incidents ---------------------------------------------------------------------------------------------
 
-def _may_run_station(actor: User, station: ServicePoint) -> bool:
-    return actor.role is Role.LEAD or (actor.role is Role.STAFF and actor.service_point_id == station.id)
-
-
 def declare_incident(actor: User, station: ServicePoint, title: str, notice: str, places: list[Place],
                      expected_end_at: datetime | None) -> Incident:
     """A station declares an outage over some of its estates."""
-    if not _may_run_station(actor, station):
-        raise Forbidden(_l("Only the station's staff and leads declare incidents."))
+    access.require(actor, "station.run", station, _l("Only the station's staff and leads declare incidents."))
     title, notice = (title or "").strip(), (notice or "").strip()
     if not title:
         raise DomainError(_l("Give the incident a title."), field="title")
@@ -189,8 +188,8 @@ def declare_incident(actor: User, station: ServicePoint, title: str, notice: str
 
 def close_incident(incident: Incident, actor: User, note: str) -> int:
     """Close an incident; every call linked to it is resolved with one note the residents see."""
-    if not _may_run_station(actor, incident.service_point):
-        raise Forbidden(_l("Only the station's staff and leads close incidents."))
+    access.require(actor, "station.run", incident.service_point,
+                   _l("Only the station's staff and leads close incidents."))
     if not incident.is_open:
         raise DomainError(_l("This incident is already closed."))
     note = (note or "").strip()
@@ -215,10 +214,9 @@ def open_incidents(station_ids: list[int] | None = None) -> list[Incident]:
 
 def set_duty(actor: User, station: ServicePoint, day: date, user: User | None) -> None:
     """Name who is on duty at a station on a day (None clears it)."""
-    if not _may_run_station(actor, station):
-        raise Forbidden(_l("Only the station's staff and leads keep its roster."))
-    if user is not None and (not user.active or user.role not in (Role.BUTLER, Role.STAFF, Role.LEAD)):
-        raise DomainError(_l("Choose an active butler or staff member."), field="user")
+    access.require(actor, "station.run", station, _l("Only the station's staff and leads keep its roster."))
+    if user is not None and not access.heating.may_be_on_duty(user, station):
+        raise DomainError(_l("Choose an active butler or staff member of this station."), field="user")
     shift = db.session.scalars(sa.select(DutyShift).where(DutyShift.service_point_id == station.id,
                                                           DutyShift.day == day)).first()
     old = shift.user.username if shift else None
@@ -243,13 +241,14 @@ def roster(station: ServicePoint, first: date, last: date) -> dict[date, User]:
 # --- visit campaigns ---------------------------------------------------------------------------------------
 
 def create_campaign(actor: User, name: str, places: list[Place], starts_on: date, ends_on: date) -> Campaign:
-    if actor.role not in (Role.LEAD, Role.STAFF):
-        raise Forbidden(_l("Only station staff and leads start campaigns."))
+    access.require(actor, "campaign.start", message=_l("Only station staff and leads start campaigns."))
     name = (name or "").strip()
     if not name:
         raise DomainError(_l("Give the campaign a name."), field="name")
     if not places or any(p.kind is not PlaceKind.ESTATE for p in places):
         raise DomainError(_l("Choose the estates the campaign covers."), field="places")
+    if not all(access.can(actor, "estate.campaign", p) for p in places):
+        raise DomainError(_l("Choose estates you cover."), field="places")
     if starts_on is None or ends_on is None or ends_on < starts_on:
         raise DomainError(_l("The campaign ends on or after the day it starts."), field="ends_on")
     campaign = Campaign(name=name[:80], places=places, starts_on=starts_on, ends_on=ends_on, created_by=actor)
@@ -265,8 +264,7 @@ def record_visit(campaign: Campaign, household: Household, actor: User, result: 
     """Record a household's door: visited (fine), not at home, or a finding; the latest call counts."""
     if household.place_id not in {p.id for p in campaign.places}:
         raise DomainError(_l("This household is not in the campaign's estates."))
-    if actor.role is Role.BUTLER and household.place_id not in {p.id for p in actor.places}:
-        raise Forbidden(_l("This household is in another butler's estate."))
+    access.require(actor, "household.door", household, _l("This household is in an estate you do not cover."))
     if result is VisitResult.FINDING and finding in (None, Finding.FINE):
         raise DomainError(_l("Say what was found."), field="finding")
     if result is not VisitResult.FINDING:
@@ -282,13 +280,14 @@ def record_visit(campaign: Campaign, household: Household, actor: User, result: 
         row.attempts += 1
     audit.record("campaign_visit", actor=actor, obj=household, changes={"result": (None, result.value)})
     # The coverage shown on the estate's and its station's boards changed.
-    stats.mark([f"place:{household.place_id}", f"point:{household.place.service_point_id or 0}"], clock.now())
+    counters.mark([f"place:{household.place_id}", f"point:{household.place.service_point_id or 0}"], clock.now())
     db.session.commit()
     return row
 
 
 def finding_to_case(visit: CampaignVisit, actor: User) -> Case:
     """Turn a finding into a case for the butler, in one tap (a leak is urgent)."""
+    access.require(actor, "finding.case", visit)
     if visit.result is not VisitResult.FINDING or visit.finding is None:
         raise DomainError(_l("Only a finding becomes a case."))
     if visit.case_id is not None:
@@ -360,22 +359,21 @@ def buildings(place: Place) -> list[str]:
         Household.place_id == place.id, Household.building.is_not(None)).distinct().order_by(Household.building))]
 
 
-def coverage(place_ids: list[int], since: date) -> tuple[int, int]:
-    """Households visited in campaigns since ``since`` over households, for the estates' boards."""
-    households = db.session.scalar(sa.select(sa.func.count()).select_from(Household).where(
-        Household.place_id.in_(place_ids), Household.active)) or 0
-    visited = db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(CampaignVisit.household_id))).join(Campaign).where(
-            CampaignVisit.place_id.in_(place_ids), CampaignVisit.result != VisitResult.NOT_HOME,
-            Campaign.ends_on >= since)) or 0
-    return visited, households
+def active_campaigns(user: User) -> list[Campaign]:
+    """The campaigns still running that ``user`` may see."""
+    query = sa.select(Campaign).where(Campaign.ends_on >= clock.today(), access.scope(user, "campaign.view"))
+    return list(db.session.scalars(query.options(sa.orm.selectinload(Campaign.places))
+                                   .order_by(Campaign.starts_on.desc())))
 
 
-def active_campaigns(places: list[Place] | None = None) -> list[Campaign]:
-    query = sa.select(Campaign).where(Campaign.ends_on >= clock.today()).order_by(Campaign.starts_on.desc())
-    campaigns = list(db.session.scalars(query.options(sa.orm.selectinload(Campaign.places))))
-    if places is not None:
-        ids = {p.id for p in places}
-        campaigns = [c for c in campaigns if ids & {p.id for p in c.places}]
-    return campaigns
+def stations_of(user: User) -> list[ServicePoint]:
+    """The heating stations ``user`` may see."""
+    return list(db.session.scalars(sa.select(ServicePoint).where(ServicePoint.active, access.scope(user, "station.view"))
+                                   .order_by(ServicePoint.code)))
+
+
+def duty_candidates(station: ServicePoint) -> list[User]:
+    """Who may be put on the station's duty roster."""
+    return list(db.session.scalars(sa.select(User).where(access.heating.duty_candidates(station))
+                                   .order_by(User.role, User.display_name)))
 

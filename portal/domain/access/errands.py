@@ -1,0 +1,63 @@
+"""Errands: the most a proxy holds at once, who carries the documents, who sees the kept scans.
+
+A proxy takes a new errand from the pool only while holding fewer than ``ERRAND_LIMIT`` open ones, so
+the load is shared; the proxy's row is held while counting, so two claims at the same moment count one
+after the other. Documents are handed over by whoever works the errand; a scan or photo kept with a case
+is seen by those who see the case, and added by those who work or dispatch it.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from portal.domain import DomainError
+from portal.domain.access.cases import can_view, may_dispatch, may_work
+from portal.domain.access.policy import rule
+from portal.extensions import db
+from portal.models import Attachment, Case, CaseStatus, Mode, Role, User
+
+HELD = (CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_OFFICE)
+
+
+def limit() -> int:
+    return int(current_app.config["ERRAND_LIMIT"])
+
+
+def open_errands(user: User) -> int:
+    """How many open errands a proxy holds now."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Case).where(
+            Case.owner_id == user.id, Case.mode == Mode.ERRAND, Case.status.in_(HELD))
+    ) or 0
+
+
+def check_limit(case: Case, user: User) -> None:
+    """Refuse a proxy a new errand from the pool once they hold ``ERRAND_LIMIT`` open ones."""
+    if user.role is not Role.PROXY or case.mode is not Mode.ERRAND or case.owner_id is not None:
+        return
+    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+    if open_errands(user) >= limit():
+        raise DomainError(_l("You already hold %(n)d open errands; finish some first so that the load is shared.",
+                             n=limit()))
+
+
+@rule("errand.hand_in_all")
+def may_hand_in_all(user: User) -> bool:
+    """Hand in every ready errand of the manifest at once: the proxies who carry them."""
+    return user.role is Role.PROXY
+
+
+@rule("errands.pool")
+def has_pool(user: User) -> bool:
+    return user.role in (Role.PROXY, Role.LEAD)
+
+
+@rule("attachment.view", Attachment, reads=True)
+def may_see_file(user: User, attachment: Attachment) -> bool:
+    return can_view(user, attachment.case)
+
+
+@rule("case.attach", Case)
+def may_attach(user: User, case: Case) -> bool:
+    return may_work(user, case) or may_dispatch(user, case)

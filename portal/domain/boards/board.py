@@ -1,0 +1,337 @@
+"""Boards: what a team lead sees for a place, a service point, a team or the whole district.
+
+A board is built from a fixed handful of queries whatever the number of cases: the daily counters
+(``CaseCount``) summed for the period, the period before, each day of the last twelve weeks and each
+place; live counts of open and overdue cases grouped by place; the ten most overdue cases. Its ETag
+comes from the newest ``BoardMark`` of its scope, so a poll with nothing new is answered before any of
+that runs. The figures are defined in docs/METRICS.md; who may see which board is\ndecided by ``portal.domain.access``.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from portal import clock
+from portal.domain import NotFound, access
+from portal.domain.boards import metrics
+from portal.domain.boards.metrics import Figures, Rate
+from portal.domain.boards.periods import Period, change
+from portal.domain.boards.scopes import Scope
+from portal.extensions import db
+from portal.models import (
+    COUNTERS,
+    OPEN_STATUSES,
+    BoardMark,
+    CallbackRecord,
+    Campaign,
+    CampaignVisit,
+    Case,
+    CaseCount,
+    CaseEvent,
+    EventKind,
+    Household,
+    Place,
+    Satisfaction,
+    ServiceItem,
+    User,
+    VisitResult,
+)
+
+WEEKS = 12
+TOP_OVERDUE = 10
+# A tile turns red at this many overdue cases or below this satisfaction, amber at one overdue case
+# or below the second satisfaction figure (docs/METRICS.md, "Board tiles").
+BAD_OVERDUE, BAD_SATISFACTION = 3, 0.80
+WARN_OVERDUE, WARN_SATISFACTION = 1, 0.90
+TREND_METRICS = ("logged", "resolved", "timely_sign_for", "resolution", "satisfaction", "on_time_resolution")
+
+# --- the ETag ------------------------------------------------------------------------------------------
+
+def last_change(scope: Scope) -> datetime | None:
+    """When something last happened in the scope (one indexed lookup)."""
+    return db.session.scalar(sa.select(sa.func.max(BoardMark.changed_at)).where(BoardMark.key.in_(scope.marks)))
+
+
+# --- building a board ----------------------------------------------------------------------------------
+
+@dataclass
+class Tile:
+    place: Place
+    figures: Figures
+    open: int = 0
+    overdue: int = 0
+
+    @property
+    def level(self) -> str:
+        """bad, warn or ok, from overdue cases and satisfaction (docs/METRICS.md)."""
+        satisfaction = self.figures.satisfaction.value
+        if self.overdue >= BAD_OVERDUE or (satisfaction is not None and satisfaction < BAD_SATISFACTION):
+            return "bad"
+        if self.overdue >= WARN_OVERDUE or (satisfaction is not None and satisfaction < WARN_SATISFACTION):
+            return "warn"
+        return "ok"
+
+
+@dataclass
+class Category:
+    name_zh: str
+    name_en: str = ""
+    open: int = 0
+    logged: int = 0
+    resolved: int = 0
+    satisfaction: Rate = Rate(0, 0)
+
+
+@dataclass
+class Board:
+    scope: Scope
+    period: Period
+    figures: Figures
+    previous: Figures
+    open: int
+    overdue: int
+    logged_today: int
+    logged_week: int
+    weeks: list[date]
+    trends: dict[str, list[float | int | None]]
+    tiles: list[Tile]
+    top_overdue: list[Case]
+    categories: list[Category]
+    coverage: tuple[int, int] | None
+    trip_fare: float = 0
+    trip_hours: float = 0
+    rankings: dict[str, list[Tile]] = field(default_factory=dict)
+
+    @property
+    def cost_saved(self) -> float:
+        return self.figures.trips_saved * self.trip_fare
+
+    @property
+    def hours_saved(self) -> float:
+        return self.figures.trips_saved * self.trip_hours
+
+    def change(self, name: str) -> float | None:
+        return change(getattr(self.figures, name), getattr(self.previous, name))
+
+
+def _as_sums(row) -> dict[str, int]:
+    return {name: int(getattr(row, name)) for name in COUNTERS}
+
+
+def _add(into: dict[str, int], sums: dict[str, int]) -> None:
+    for name, value in sums.items():
+        into[name] = into.get(name, 0) + value
+
+
+def _empty() -> dict[str, int]:
+    return dict.fromkeys(COUNTERS, 0)
+
+
+def _tile_of(scope: Scope) -> dict[int, int]:
+    """Every place id under a tile, mapped to the tile's place id."""
+    mapping = {}
+    for tile in scope.tiles:
+        for place_id in scope.places.subtree(tile):
+            mapping.setdefault(place_id, tile.id)
+    return mapping
+
+
+def season_start(today: date) -> date:
+    """The first day of the heating season's campaigns that ``today`` falls in (1 September)."""
+    return date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+
+
+def coverage(place_ids: list[int], since: date) -> tuple[int, int]:
+    """Households visited in home-visit campaigns since ``since`` over households (an estate board's coverage)."""
+    households = db.session.scalar(sa.select(sa.func.count()).select_from(Household).where(
+        Household.place_id.in_(place_ids), Household.active)) or 0
+    visited = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(CampaignVisit.household_id))).join(Campaign).where(
+            CampaignVisit.place_id.in_(place_ids), CampaignVisit.result != VisitResult.NOT_HOME,
+            Campaign.ends_on >= since)) or 0
+    return visited, households
+
+
+def build(scope: Scope, period: Period, viewer: User | None, today: date | None = None, wall: bool = False) -> Board:
+    """Everything a board shows, for ``viewer`` (None for a wall screen, which shows no one's cases
+    beyond the scope's own figures); the ``wall`` view skips what it does not show (the period before,
+    trends, categories, coverage)."""
+    from flask import current_app
+
+    today = today or clock.today()
+    tile_of = _tile_of(scope)
+    tile_sums: dict[int, dict[str, int]] = {t.id: _empty() for t in scope.tiles}
+
+    # The period, by place (the totals are the sum of every place, including cases without one).
+    total = _empty()
+    by_place = db.session.execute(
+        sa.select(CaseCount.place_id, *metrics.sum_columns())
+        .where(scope.counts, CaseCount.day >= period.first, CaseCount.day <= period.last)
+        .group_by(CaseCount.place_id)
+    ).all()
+    for row in by_place:
+        sums = _as_sums(row)
+        _add(total, sums)
+        if row.place_id in tile_of:
+            _add(tile_sums[tile_of[row.place_id]], sums)
+    empty = metrics.from_sums(_empty())
+    previous = empty if wall else metrics.figures(scope.counts, period.previous().first, period.previous().last)
+
+    # Twelve weeks, by day: the trends, and what was logged today and this week (the wall: today only).
+    this_monday = today - timedelta(days=today.weekday())
+    weeks = [this_monday - timedelta(weeks=WEEKS - 1 - n) for n in range(WEEKS)]
+    week_sums = [_empty() for _ in weeks]
+    logged_today = 0
+    for row in db.session.execute(
+        sa.select(CaseCount.day, *metrics.sum_columns())
+        .where(scope.counts, CaseCount.day >= (today if wall else weeks[0]), CaseCount.day <= today)
+        .group_by(CaseCount.day)
+    ):
+        day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
+        _add(week_sums[(day - weeks[0]).days // 7], _as_sums(row))
+        if day == today:
+            logged_today = int(row.logged)
+    week_figures = [metrics.from_sums(sums) for sums in week_sums]
+    trends = {name: [_plain(getattr(f, name)) for f in week_figures] for name in TREND_METRICS}
+
+    # Live: open and overdue cases, by place.
+    open_total = overdue_total = 0
+    live: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    overdue = sa.func.sum(sa.case((Case.overdue_flagged_at.is_not(None), 1), else_=0))
+    for place_id, open_count, overdue_count in db.session.execute(
+        sa.select(Case.place_id, sa.func.count(), overdue)
+        .where(scope.cases, Case.status.in_(OPEN_STATUSES)).group_by(Case.place_id)
+    ):
+        open_total += open_count
+        overdue_total += int(overdue_count or 0)
+        if place_id in tile_of:
+            live[tile_of[place_id]][0] += open_count
+            live[tile_of[place_id]][1] += int(overdue_count or 0)
+
+    tiles = [Tile(place, metrics.from_sums(tile_sums[place.id]), *live[place.id]) for place in scope.tiles]
+
+    top = sa.select(Case).where(scope.cases, Case.status.in_(OPEN_STATUSES), Case.overdue_flagged_at.is_not(None))
+    if viewer is not None:
+        top = top.where(access.case_scope(viewer))
+    top_overdue = db.session.scalars(
+        top.options(joinedload(Case.item), joinedload(Case.place), joinedload(Case.owner))
+        .order_by(Case.due_at, Case.id).limit(TOP_OVERDUE)
+    ).all()
+
+    covered = coverage(scope.estates, season_start(today)) if scope.estates and not wall else None
+    board = Board(
+        scope=scope, period=period, figures=metrics.from_sums(total), previous=previous,
+        open=open_total, overdue=overdue_total, logged_today=logged_today, logged_week=week_sums[-1]["logged"],
+        weeks=weeks, trends=trends, tiles=tiles, top_overdue=list(top_overdue),
+        categories=[] if wall else _categories(scope.counts, scope.cases, period), coverage=covered,
+        trip_fare=current_app.config["TRIP_FARE_YUAN"], trip_hours=current_app.config["TRIP_HOURS"],
+    )
+    board.rankings = {name: rank(tiles, name) for name in ("timely_sign_for", "resolution", "satisfaction")}
+    return board
+
+
+def _plain(value):
+    return value.value if isinstance(value, Rate) else value
+
+
+def rank(tiles: list[Tile], rate: str) -> list[Tile]:
+    """Tiles best first by ``rate`` (ties: the larger count first); tiles with nothing to count last."""
+    def key(tile: Tile):
+        value: Rate = getattr(tile.figures, rate)
+        return (value.value is None, -(value.value or 0), -value.denominator, tile.place.code)
+    return sorted(tiles, key=key)
+
+
+def _categories(counts: sa.ColumnElement[bool], cases: sa.ColumnElement[bool], period: Period) -> list[Category]:
+    """By category: open now, and logged, resolved and satisfaction in the period."""
+    names = dict(db.session.execute(sa.select(ServiceItem.category_zh, ServiceItem.category_en).distinct()).all())
+    rows: dict[str, Category] = {}
+
+    def row(category_zh: str) -> Category:
+        return rows.setdefault(category_zh, Category(category_zh, names.get(category_zh) or ""))
+
+    for category, logged, resolved, satisfied, rated in db.session.execute(
+        sa.select(CaseCount.category, sa.func.sum(CaseCount.logged), sa.func.sum(CaseCount.resolved),
+                  sa.func.sum(CaseCount.satisfied), sa.func.sum(CaseCount.rated))
+        .where(counts, CaseCount.day >= period.first, CaseCount.day <= period.last)
+        .group_by(CaseCount.category)
+    ):
+        entry = row(category)
+        entry.logged, entry.resolved = int(logged or 0), int(resolved or 0)
+        entry.satisfaction = Rate(int(satisfied or 0), int(rated or 0))
+    for category, open_count in db.session.execute(
+        sa.select(ServiceItem.category_zh, sa.func.count()).select_from(Case)
+        .join(ServiceItem, ServiceItem.id == Case.item_id)
+        .where(cases, Case.status.in_(OPEN_STATUSES)).group_by(ServiceItem.category_zh)
+    ):
+        row(category).open = open_count
+    return sorted((r for r in rows.values() if r.open or r.logged or r.resolved),
+                  key=lambda r: (-r.open, -r.logged, r.name_zh))
+
+
+# --- the cases behind a figure ----------------------------------------------------------------------
+
+def _day_bounds(period: Period) -> tuple[datetime, datetime]:
+    return clock.local_midnight(period.first), clock.local_midnight(period.last + timedelta(days=1))
+
+
+def _event_in(period: Period, *conditions) -> sa.ColumnElement[bool]:
+    start, end = _day_bounds(period)
+    return sa.exists().where(CaseEvent.case_id == Case.id, CaseEvent.at >= start, CaseEvent.at < end, *conditions)
+
+
+def _callback_in(period: Period, *conditions) -> sa.ColumnElement[bool]:
+    start, end = _day_bounds(period)
+    return sa.exists().where(CallbackRecord.case_id == Case.id, CallbackRecord.at >= start,
+                             CallbackRecord.at < end, *conditions)
+
+
+def _figure_conditions(figure: str, period: Period) -> list[sa.ColumnElement[bool]]:
+    start, end = _day_bounds(period)
+    logged = [Case.created_at >= start, Case.created_at < end]
+    resolutions = CaseEvent.kind.in_([EventKind.RESOLVED, EventKind.FINISHED_ON_SPOT])
+    signed_at = sa.func.coalesce(Case.sign_missed_at, Case.claimed_at)
+    return {
+        "open": [Case.status.in_(OPEN_STATUSES)],
+        "overdue": [Case.status.in_(OPEN_STATUSES), Case.overdue_flagged_at.is_not(None)],
+        "logged": logged,
+        "on_spot": [*logged, Case.on_spot],
+        "resolved": [_event_in(period, resolutions)],
+        "late": [_event_in(period, resolutions, CaseEvent.data["on_time"].as_boolean().is_(False))],
+        "sign_late": [signed_at >= start, signed_at < end, Case.sign_due_at.is_not(None),
+                      sa.or_(Case.sign_missed_at.is_not(None), Case.claimed_at > Case.sign_due_at)],
+        "returned": [_event_in(period, CaseEvent.kind == EventKind.RETURNED)],
+        "dissatisfied": [_callback_in(period, CallbackRecord.satisfaction == Satisfaction.DISSATISFIED)],
+        "trips": [_event_in(period, resolutions), Case.trip_saved],
+    }[figure]
+
+
+FIGURES = {
+    "open": _l("Open cases"),
+    "overdue": _l("Overdue cases"),
+    "logged": _l("Logged"),
+    "on_spot": _l("Finished on the spot"),
+    "resolved": _l("Resolved"),
+    "late": _l("Resolved late"),
+    "sign_late": _l("Not signed for in time"),
+    "returned": _l("Returned"),
+    "dissatisfied": _l("Rated dissatisfied"),
+    "trips": _l("Trips saved"),
+}
+
+
+def cases_behind(scope: Scope, figure: str, period: Period, viewer: User) -> sa.Select:
+    """The cases a figure of a board counts, that ``viewer`` may see, oldest first."""
+    if figure not in FIGURES:
+        raise NotFound(_l("There is no such figure."))
+    return (sa.select(Case).where(scope.cases, access.case_scope(viewer), *_figure_conditions(figure, period))
+            .options(joinedload(Case.item), joinedload(Case.place), joinedload(Case.service_point),
+                     joinedload(Case.owner))
+            .order_by(Case.created_at, Case.id))
+
+

@@ -1,0 +1,83 @@
+"""The period a board or a report shows, the period it is compared with, and the change between them."""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from portal import clock
+from portal.domain import DomainError
+from portal.domain.boards.metrics import Rate
+
+LONGEST_PERIOD_DAYS = 366
+
+# --- periods -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Period:
+    kind: str      # today, week, month, custom
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> Period:
+        """The period to compare with: yesterday, the same days of last week or of last month, or as
+        many days just before a custom period."""
+        if self.kind == "today":
+            return Period(self.kind, self.first - timedelta(days=1), self.last - timedelta(days=1))
+        if self.kind == "week":
+            return Period(self.kind, self.first - timedelta(days=7), self.last - timedelta(days=7))
+        if self.kind == "month":  # a whole month against the whole month before; part of one, the same days
+            first = (self.first - timedelta(days=1)).replace(day=1)
+            length = calendar.monthrange(first.year, first.month)[1]
+            whole = self.last.day == calendar.monthrange(self.last.year, self.last.month)[1]
+            return Period(self.kind, first, first.replace(day=length if whole else min(self.last.day, length)))
+        return Period(self.kind, self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+
+
+def period_for(kind: str | None, first: date | None = None, last: date | None = None,
+               today: date | None = None) -> Period:
+    """The period a board shows; a custom one is checked (DomainError names the wrong field)."""
+    today = today or clock.today()
+    if kind == "today":
+        return Period("today", today, today)
+    if kind == "week":
+        return Period("week", today - timedelta(days=today.weekday()), today)
+    if kind != "custom":
+        return Period("month", today.replace(day=1), today)
+    if first is None:
+        raise DomainError(_l("Enter the first day of the period."), field="first")
+    if last is None:
+        raise DomainError(_l("Enter the last day of the period."), field="last")
+    if last < first:
+        raise DomainError(_l("The last day cannot come before the first day."), field="last")
+    if last > today:
+        raise DomainError(_l("The period cannot end after today."), field="last")
+    if (last - first).days + 1 > LONGEST_PERIOD_DAYS:
+        raise DomainError(_l("A period can be at most %(days)s days long.", days=LONGEST_PERIOD_DAYS), field="first")
+    return Period("custom", first, last)
+
+
+def month_period(month: date) -> Period:
+    """The whole calendar month holding ``month`` (up to today for the current month)."""
+    first = month.replace(day=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    return Period("month", first, min(last, max(clock.today(), first)))
+
+
+def change(current: Rate | int | float | None, previous: Rate | int | float | None) -> float | None:
+    """The change from the previous period: in percentage points for rates, in units for counts."""
+    if isinstance(current, Rate):
+        if current.value is None or previous.value is None:
+            return None
+        return round((current.value - previous.value) * 100, 1)
+    if current is None or previous is None:
+        return None
+    return current - previous
+
+

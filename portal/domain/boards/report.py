@@ -1,0 +1,120 @@
+"""The monthly report: the month's figures the island reports upward, by service point or by category."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from portal.domain.boards import metrics
+from portal.domain.boards.board import Category, _add, _as_sums, _categories, _empty
+from portal.domain.boards.metrics import Figures
+from portal.domain.boards.periods import Period, change, month_period
+from portal.extensions import db
+from portal.models import (
+    Case,
+    CaseCount,
+    ServicePoint,
+)
+
+# --- the monthly report -----------------------------------------------------------------------------
+
+@dataclass
+class ReportRow:
+    point: ServicePoint | None     # None for the whole district
+    sums: dict[str, int]
+    previous_sums: dict[str, int]
+    trip_fare: float
+    trip_hours: float
+
+    @property
+    def figures(self) -> Figures:
+        return metrics.from_sums(self.sums)
+
+    @property
+    def previous(self) -> Figures:
+        return metrics.from_sums(self.previous_sums)
+
+    @staticmethod
+    def _days(sums: dict[str, int]) -> float | None:
+        return sums["resolve_minutes"] / sums["resolved"] / 1440 if sums["resolved"] else None
+
+    @property
+    def average_days(self) -> float | None:
+        """Average days from logging to resolution, over the month's resolutions."""
+        return self._days(self.sums)
+
+    @property
+    def previous_average_days(self) -> float | None:
+        return self._days(self.previous_sums)
+
+    @property
+    def cost_saved(self) -> float:
+        return self.sums["trips_saved"] * self.trip_fare
+
+    @property
+    def previous_cost_saved(self) -> float:
+        return self.previous_sums["trips_saved"] * self.trip_fare
+
+    @property
+    def hours_saved(self) -> float:
+        return self.sums["trips_saved"] * self.trip_hours
+
+    @property
+    def previous_hours_saved(self) -> float:
+        return self.previous_sums["trips_saved"] * self.trip_hours
+
+    def change(self, name: str) -> float | None:
+        if name == "average_days":
+            now, before = self.average_days, self.previous_average_days
+            return None if now is None or before is None else round(now - before, 1)
+        if name in ("cost_saved", "hours_saved"):
+            return round(getattr(self, name) - getattr(self, f"previous_{name}"))
+        return change(getattr(self.figures, name), getattr(self.previous, name))
+
+
+@dataclass
+class Report:
+    month: Period
+    point: ServicePoint | None
+    total: ReportRow
+    points: list[ReportRow]
+    categories: list[Category]
+
+
+def monthly_report(month: date, point: ServicePoint | None = None) -> Report:
+    """The month's figures the island reports upward: for the district (one row per service point)
+    or for one point (one row per category)."""
+    from flask import current_app
+
+    period = month_period(month)
+    before = period.previous()
+    fare, hours = current_app.config["TRIP_FARE_YUAN"], current_app.config["TRIP_HOURS"]
+    condition = CaseCount.service_point_id == point.id if point is not None else sa.true()
+
+    def grouped(p: Period) -> dict[int, dict[str, int]]:
+        rows = db.session.execute(
+            sa.select(CaseCount.service_point_id, *metrics.sum_columns())
+            .where(condition, CaseCount.day >= p.first, CaseCount.day <= p.last).group_by(CaseCount.service_point_id)
+        ).all()
+        return {row.service_point_id: _as_sums(row) for row in rows}
+
+    now, then = grouped(period), grouped(before)
+
+    def row_of(subject: ServicePoint | None, sums: dict[str, int], previous: dict[str, int]) -> ReportRow:
+        return ReportRow(subject, sums, previous, fare, hours)
+
+    total_now, total_then = _empty(), _empty()
+    for sums in now.values():
+        _add(total_now, sums)
+    for sums in then.values():
+        _add(total_then, sums)
+    points = []
+    if point is None:
+        for p in db.session.scalars(sa.select(ServicePoint).where(ServicePoint.id.in_(set(now) | set(then)))
+                                    .order_by(ServicePoint.code)):
+            points.append(row_of(p, now.get(p.id, _empty()), then.get(p.id, _empty())))
+    cases = Case.service_point_id == point.id if point is not None else sa.true()
+    return Report(period, point, row_of(point, total_now, total_then), points, _categories(condition, cases, period))
+
+
