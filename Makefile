@@ -10,7 +10,7 @@ PORT ?= 5000
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test bench bench-import install translations messages screenshots clean
+.PHONY: run test test-quick bench bench-import install translations messages screenshots clean
 
 run: install
 	$(FLASK) db upgrade
@@ -20,6 +20,11 @@ run: install
 test: $(VENV)/.installed-dev translations
 	$(BIN)/ruff check portal tests bench docs
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# The edit-test loop: no browsers, no slow tests (servers, concurrency), SQLite only. `make test` is the truth.
+test-quick: $(VENV)/.installed-dev translations
+	$(BIN)/ruff check portal tests bench docs
+	$(BIN)/python -m pytest -n 2 -m "not e2e and not slow" -k "not postgresql" $(PYTEST_ARGS)
 
 # District-scale benchmark (docs/PERFORMANCE.md): builds the data once under bench/data/, then runs wrk.
 # BENCH_CASES, BENCH_HOUSEHOLDS, BENCH_SECONDS and BENCH_DATABASES=sqlite,postgresql change what it does.

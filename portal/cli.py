@@ -1,15 +1,26 @@
 """The ``flask --app portal`` commands: demo data and accounts (more come with later areas)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import downgrade, upgrade
 
-from portal.domain.platform import accounts, audit
+from portal import demo
+from portal.demo import DEMO_PASSWORD
+from portal.demo.generate import generate as run
+from portal.domain import DomainError
+from portal.domain.boards import counters
+from portal.domain.cases import supervision
+from portal.domain.credentials import apikeys
+from portal.domain.features import rosters, visits
+from portal.domain.platform import accounts, audit, backups, retention, throttle
 from portal.extensions import db
-from portal.models import Role, User
+from portal.heating import cards
+from portal.models import ApiKey, Channel, Household, Role, ServicePoint, User
 
 
 def init_app(app: Flask) -> None:
@@ -35,7 +46,6 @@ def init_app(app: Flask) -> None:
 @click.option("--cases", default=2000, show_default=True, help="How many demo cases to make.")
 def demo_data(force: bool, if_empty: bool, cases: int) -> None:
     """Load the demo directory, households, users and cases."""
-    from portal import demo
 
     if not demo.database_is_empty():
         if if_empty:
@@ -59,13 +69,11 @@ def demo_data(force: bool, if_empty: bool, cases: int) -> None:
 @click.option("--all", "everyone", is_flag=True, help="List every user, not one of each kind.")
 def demo_logins(everyone: bool) -> None:
     """Print the demo logins."""
-    from portal import demo
 
     _print_logins(demo.logins_from_database(everyone))
 
 
 def _print_logins(logins) -> None:
-    from portal.demo import DEMO_PASSWORD
 
     click.echo("")
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
@@ -100,8 +108,6 @@ def create_admin(username: str, name: str, password: str) -> None:
 @with_appcontext
 def sweep() -> None:
     """Urge, flag overdue cases and put problem cases under supervision (idempotent; run from cron)."""
-    from portal.domain.cases import supervision
-    from portal.domain.platform import throttle
 
     result = supervision.sweep()
     throttle.purge()
@@ -113,7 +119,6 @@ def sweep() -> None:
 @with_appcontext
 def schedule_care_visits() -> None:
     """Book the regular care visits due in the next two weeks (idempotent; run daily from cron)."""
-    from portal.domain.features import visits
 
     created = visits.schedule_care_visits()
     click.echo(f"booked {len(created)} care visits")
@@ -128,7 +133,6 @@ def schedule_care_visits() -> None:
 @with_appcontext
 def print_cards(estates, every: bool, building: str | None, out: str) -> None:
     """Write the convenience cards of estates as printable A4 sheets, eight cards a sheet."""
-    from portal.heating import cards
 
     places = cards.estates(list(estates), every)
     if not places:
@@ -148,7 +152,6 @@ def print_cards(estates, every: bool, building: str | None, out: str) -> None:
 @with_appcontext
 def rebuild_stats() -> None:
     """Recompute the boards' daily counters from the cases and their timelines."""
-    from portal.domain.boards import counters
 
     click.echo(f"{counters.rebuild()} counter rows written")
 
@@ -165,9 +168,6 @@ def api_key() -> None:
 @with_appcontext
 def api_key_create(point_code: str, name: str, channel: str) -> None:
     """Make a key and print it once (only its fingerprint is kept)."""
-    from portal.domain import DomainError
-    from portal.domain.credentials import apikeys
-    from portal.models import Channel, ServicePoint
 
     point = db.session.scalars(sa.select(ServicePoint).filter_by(code=point_code)).first()
     try:
@@ -181,7 +181,6 @@ def api_key_create(point_code: str, name: str, channel: str) -> None:
 @api_key.command("list")
 @with_appcontext
 def api_key_list() -> None:
-    from portal.domain.credentials import apikeys
 
     for key in apikeys.all_keys():
         state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
@@ -193,8 +192,6 @@ def api_key_list() -> None:
 @with_appcontext
 def api_key_revoke(name: str) -> None:
     """Revoke the active key of a kiosk or system, by its name."""
-    from portal.domain.credentials import apikeys
-    from portal.models import ApiKey
 
     key = db.session.scalars(sa.select(ApiKey).filter_by(name=name, revoked_at=None)).first()
     if key is None:
@@ -209,7 +206,6 @@ def api_key_revoke(name: str) -> None:
 @with_appcontext
 def purge_personal_data(years: int | None, dry_run: bool) -> None:
     """Clear residents' personal data from cases finished longer ago than the retention period."""
-    from portal.domain.platform import retention
 
     result = retention.purge(years, dry_run=dry_run, actor_name="cli")
     verb = "would clear" if dry_run else "cleared"
@@ -222,7 +218,6 @@ def purge_personal_data(years: int | None, dry_run: bool) -> None:
 @with_appcontext
 def backup(path: str) -> None:
     """Copy the database to PATH while it runs (readable by its owner only)."""
-    from portal.domain.platform import backups
 
     size = backups.backup(path)
     click.echo(f"backed up to {path} ({size:,} bytes)")
@@ -234,7 +229,6 @@ def backup(path: str) -> None:
 @with_appcontext
 def restore(path: str, yes: bool) -> None:
     """Replace the database with a backup (stop the portal first)."""
-    from portal.domain.platform import backups
 
     if not yes:
         click.confirm("This replaces every row of the current database. Is the portal stopped?", abort=True)
@@ -250,9 +244,6 @@ def restore(path: str, yes: bool) -> None:
 @with_appcontext
 def generate(households: int, cases: int, years: int, seed: int) -> None:
     """District-scale data for benchmarks, on top of the directory (`demo-data --cases 0` first)."""
-    from portal.demo.generate import generate as run
-    from portal.domain import DomainError
-    from portal.models import Household
 
     existing = db.session.scalar(sa.select(sa.func.count()).select_from(Household)) or 0
     with click.progressbar(length=max(households - existing, 0) + cases, label="generating") as bar:
@@ -273,10 +264,7 @@ def generate(households: int, cases: int, years: int, seed: int) -> None:
 @with_appcontext
 def import_roster(path: str, kind: str, dry_run: bool, errors_path: str | None) -> None:
     """Import a roster (XLSX or CSV) of any size, with the checks of the web import."""
-    from pathlib import Path
 
-    from portal.domain import DomainError
-    from portal.domain.features import rosters
 
     data = Path(path).read_bytes()
     roster = rosters.KINDS[kind]

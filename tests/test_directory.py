@@ -188,3 +188,11 @@ def test_a_name_typed_at_the_login_never_runs_as_a_formula_in_the_audit_export(c
     rows = list(csv.reader(io.StringIO(client.get("/directory/audit.csv?action=login_failed").data.decode("utf-8-sig"))))
     names = [row[1] for row in rows[1:]]
     assert "'=HYPERLINK(\"http://x\",\"点我\")" in names and not any(n.startswith("=") for n in names)
+
+
+def test_a_percent_or_underscore_in_a_search_matches_itself_not_everything(client, admin, make):
+    make.user(Role.STAFF, username="wang_fang")
+    make.user(Role.STAFF, username="wangxfang")
+    found = client.get("/directory/users/?q=g_f").get_data(as_text=True)
+    assert "wang_fang" in found and "wangxfang" not in found
+    assert "wang_fang" not in client.get("/directory/users/?q=%25%25zz").get_data(as_text=True)

@@ -33,7 +33,7 @@ def test_a_claim_refused_by_the_limit_explains_itself_in_the_card(app, world):
     proxy = _client(app, "proxy-h01")
     response = proxy.post(f"/errands/{second.number}/claim", headers={"HX-Request": "true"})
     html = response.get_data(as_text=True)
-    assert response.status_code == 400 and "您已有 1 件未办结的代办" in html and f"pool-{second.id}" in html
+    assert response.status_code == 422 and "您已有 1 件未办结的代办" in html and f"pool-{second.id}" in html
 
 
 def test_collecting_needs_ticks_and_a_confirmation(app, world):

@@ -47,3 +47,22 @@ def test_the_domain_never_imports_the_web_and_models_never_import_the_domain():
     wrong += [f"{path.relative_to(PORTAL)}:{line} {module}" for path in (PORTAL / "models").rglob("*.py")
               for line, module, _names in _imports(path) if module.startswith(("portal.domain", "portal.web"))]
     assert wrong == []
+
+
+def test_no_route_or_panel_commits_or_rolls_back():
+    """The domain owns its transactions (portal/domain/platform/unit.py); routes hand it forms with
+    ``portal.web.submit``."""
+    found = [f"{path.relative_to(PORTAL)}:{n}" for path in [*PORTAL.glob("*/routes.py"), *PORTAL.glob("*/panel.py")]
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if "session.commit(" in line or "session.rollback(" in line]
+    assert found == []
+
+
+def test_no_import_hides_inside_a_function_in_the_domain():
+    """A function-level import hides an import circle; the one exception loads a 50 MB dictionary lazily."""
+    found = [f"{path.relative_to(PORTAL)}:{node.lineno}" for path in (PORTAL / "domain").rglob("*.py")
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+             for inner in ast.walk(node) if isinstance(inner, (ast.Import, ast.ImportFrom))
+             and not (isinstance(inner, ast.ImportFrom) and inner.module == "pypinyin")]
+    assert found == []

@@ -132,3 +132,9 @@ def test_the_full_id_number_shows_only_on_a_click_that_is_audited(client, auth, 
     auth.login("proxy-h02")  # not in scope: nothing revealed, the refusal audited
     assert client.post(f"/cases/{case.number}/id-number").status_code == 404
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).filter_by(action="reveal")) == 1
+
+
+def test_every_view_says_what_it_does(app):
+    """A newcomer reads the URL map with ``flask routes`` and each view's first line."""
+    assert sorted(f"{v.__module__}.{v.__name__}" for name, v in app.view_functions.items()
+                  if name != "static" and not (v.__doc__ or "").strip()) == []

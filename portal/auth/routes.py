@@ -9,11 +9,10 @@ from portal.auth import bp
 from portal.auth.forms import ChangePasswordForm, LoginForm
 from portal.auth.sessions import start_session
 from portal.demo import DEMO_PASSWORD
-from portal.domain import DomainError
 from portal.domain.platform import accounts
-from portal.web.forms import attach_error
 from portal.web.guards import allow_signed_in, me, public
 from portal.web.htmx import safe_next
+from portal.web.submit import submit
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -23,16 +22,12 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.username.data.strip(), form.password.data, request.remote_addr or "")
-        except DomainError as error:
-            attach_error(form, error, default_field="password")
-            status = error.status if error.status == 429 else 200
-        else:
-            start_session(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("main.home"), code=303)
+    done = submit(form, lambda: accounts.authenticate(form.username.data.strip(), form.password.data,
+                                                      request.remote_addr or ""), "password")
+    if done.ok:
+        start_session(done.value)
+        return redirect(safe_next(request.args.get("next")) or url_for("main.home"), code=303)
+    status = 429 if done.status == 429 else 200  # a wrong password is an answer, not an error of the request
     return render_template("auth/login.html", form=form, demo=current_app.config["DEMO_MODE"],
                            demo_password=DEMO_PASSWORD), status
 
@@ -52,16 +47,10 @@ def logout():
 def change_password():
     """Change one's own password."""
     form = ChangePasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        user = me()
-        try:
-            accounts.change_password(user, form.current.data, form.new.data, request.remote_addr or "")
-        except DomainError as error:
-            attach_error(form, error)
-            status = 429 if error.status == 429 else 422
-        else:
-            start_session(user)
-            flash(_("Your password has been changed. Other devices have been signed out."), "success")
-            return redirect(url_for("main.home"), code=303)
-    return render_template("auth/password.html", form=form), status
+    done = submit(form, lambda: accounts.change_password(me(), form.current.data, form.new.data,
+                                                         request.remote_addr or ""), "current")
+    if done.ok:
+        start_session(me())
+        flash(_("Your password has been changed. Other devices have been signed out."), "success")
+        return redirect(url_for("main.home"), code=303)
+    return render_template("auth/password.html", form=form), done.status

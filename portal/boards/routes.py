@@ -29,6 +29,7 @@ from portal.web.guards import allow, allow_signed_in, me, public
 from portal.web.htmx import is_htmx, redirect_to, render
 from portal.web.i18n import localized
 from portal.web.navigation import register
+from portal.web.submit import submit
 
 register("boards.index", _l("Boards"), _l("Open, overdue and finished cases and the three rates, by place."),
          {Role.LEAD, Role.ADMIN, Role.STAFF, Role.BUTLER, Role.TEAM, Role.PROXY})
@@ -232,6 +233,7 @@ def _screen_form() -> ScreenForm:
 @bp.get("/screens")
 @allow(Role.LEAD, Role.ADMIN)
 def screens():
+    """The wall screens of the boards the user sees, and the form to add one."""
     return _screens_page(_screen_form(), None)
 
 
@@ -244,24 +246,23 @@ def _screens_page(form: ScreenForm, address: str | None, status: int = 200):
 @bp.post("/screens")
 @allow(Role.LEAD, Role.ADMIN)
 def create_screen():
+    """Give a wall screen its secret address, for a board the lead sees (shown once)."""
     form = _screen_form()
-    if form.validate_on_submit():
-        try:
-            scope = scopes.scope_for("place", form.place.data) if form.place.data else scopes.scope_for("district", "all")
-            _screen, token = wallscreens.create_screen(me(), form.name.data, scope)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="place")
-        else:
-            address = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("boards.screen", token=token)
-            flash(_("The screen's address is below. Open it on the screen; it is shown only this once."), "success")
-            return _screens_page(_screen_form(), address)
+    scope = lambda: scopes.scope_for("place", form.place.data) if form.place.data \
+        else scopes.scope_for("district", "all")  # noqa: E731
+    done = submit(form, lambda: wallscreens.create_screen(me(), form.name.data, scope()), "place")
+    if done.ok:
+        _screen, token = done.value
+        address = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("boards.screen", token=token)
+        flash(_("The screen's address is below. Open it on the screen; it is shown only this once."), "success")
+        return _screens_page(_screen_form(), address)
     return _screens_page(form, None, 422)
 
 
 @bp.post("/screens/<int:screen_id>/revoke")
 @allow(Role.LEAD, Role.ADMIN)
 def revoke_screen(screen_id: int):
+    """Revoke a wall screen's address: the screen shows nothing from its next poll."""
     found = access.load(me(), WallScreen, screen_id, "screen.revoke")
     wallscreens.revoke_screen(me(), found)
     flash(_("The screen %(name)s no longer shows the board.", name=found.name), "success")

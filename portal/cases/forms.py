@@ -4,7 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.domain.cases.lifecycle import MAX_TEXT, OFFICE_ANSWERS
+from portal.domain.cases.lifecycle import OFFICE_ANSWERS
+from portal.domain.platform.text import MAX_TEXT
 from portal.models import Outcome, Priority, Satisfaction
 from portal.web.forms import Phone, enum_options, optional_id, options
 
@@ -65,24 +66,6 @@ class MergeForm(ActionForm):
 class NoAnswerForm(ActionForm):
     retry_at = DateTimeLocalField(_l("Call again at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     note = TextAreaField(_l("Note"), validators=[Optional(), TEXT])
-
-
-class ExtensionForm(FlaskForm):
-    new_due_at = DateTimeLocalField(_l("New due time"), format="%Y-%m-%dT%H:%M", validators=[
-        InputRequired(_l("Give the new due time."))])
-    reason = TextAreaField(_l("Reason"), validators=REASON)
-
-
-class DecisionForm(FlaskForm):
-    note = TextAreaField(_l("Note (required when refusing)"), validators=[Optional(), TEXT])
-
-
-class SuperviseForm(FlaskForm):
-    responsible = SelectField(_l("Responsible person"), coerce=optional_id, validate_choice=False,
-                              validators=[InputRequired(_l("Choose an active person."))])
-    deadline = DateTimeLocalField(_l("Deadline"), format="%Y-%m-%dT%H:%M", validators=[
-        InputRequired(_l("Give the deadline."))])
-    instruction = TextAreaField(_l("Instruction"), validators=[Optional(), TEXT])
 
 
 class TimelineNoteForm(FlaskForm):

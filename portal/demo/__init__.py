@@ -14,7 +14,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from faker import Faker
 
+from portal.demo.cases import load_cases
+from portal.demo.heating import load_heating
+from portal.domain.boards import counters
+from portal.domain.cases import supervision
 from portal.domain.cases.timekeeping import default_schedule
+from portal.domain.features import visits
 from portal.domain.platform import accounts, audit
 from portal.domain.platform.directory import pinyin_index
 from portal.domain.platform.privacy import id_check_digit
@@ -239,7 +244,6 @@ def load_households(seed: int = 2026) -> int:
 
 def load(case_count: int = 2000, seed: int = 2026) -> list[Login]:
     """Load everything into an empty, migrated database and commit."""
-    from portal.demo.cases import load_cases
 
     load_directory()
     logins = load_users()
@@ -249,15 +253,11 @@ def load(case_count: int = 2000, seed: int = 2026) -> list[Login]:
     db.session.commit()
     # As cron would have: reminders, overdue flags and problem cases for the demo's open cases, and the
     # care visits of the elderly living alone; and each team's calendar feed address.
-    from portal.demo.heating import load_heating
-    from portal.domain.cases import supervision
-    from portal.domain.features import visits
 
     load_heating(seed)
     supervision.sweep(batch=5000)
     visits.schedule_care_visits()
     db.session.commit()
-    from portal.domain.boards import counters
 
     counters.rebuild()  # the cases above were written in bulk: count them for the boards
     return logins

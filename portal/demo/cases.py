@@ -44,9 +44,6 @@ from portal.models import (
     team_places,
 )
 
-S = CaseStatus
-E = EventKind
-
 DESCRIPTIONS = {
     Mode.COUNTER: ["居民到窗口咨询办理", "需要开具相关证明", "来电咨询办理流程", "帮老人查询打印材料"],
     Mode.ERRAND: ["老人行动不便，委托代办", "材料已备齐，请党员代办出岛递交", "渔忙季节无法出岛，申请代办",
@@ -186,7 +183,7 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
             number=number, item_id=item.id, household_id=household.id, resident_id=resident_id,
             requester_name=resident_names.get(resident_id, fake.name()), requester_phone=household.phone,
             place_id=place.id, address=household.address, service_point_id=point.id, channel=channel,
-            description=description, mode=item.mode, status=S.LOGGED,
+            description=description, mode=item.mode, status=CaseStatus.LOGGED,
             priority=Priority.URGENT if item.urgent else Priority.NORMAL,
             due_at=timekeeping.due_time(item, created, point, item.mode, calendar), team_id=team_id,
             sign_due_at=timekeeping.sign_for_due(item, created, point, calendar),
@@ -206,13 +203,13 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
         story.item, story.point, story.calendar = item, point, calendar
         logged_by = None if channel is Channel.KIOSK else staff
         story.events.append(CaseEvent(at=created, actor_id=logged_by.id if logged_by else None,
-                                      actor_label="" if logged_by else "kiosk", kind=E.LOGGED,
-                                      to_status=S.LOGGED, public=True, data={"channel": channel.value}))
+                                      actor_label="" if logged_by else "kiosk", kind=EventKind.LOGGED,
+                                      to_status=CaseStatus.LOGGED, public=True, data={"channel": channel.value}))
         _tell(story, rng, item, worker, staff)
         if case.mode is Mode.ERRAND:
             case.materials = _documents(case, item, story, rng)
         case.trip_saved = (case.resolved_at is not None and point.on_island
-                           and case.mode in (Mode.ERRAND, Mode.HOME) and case.status in (S.RESOLVED, S.CLOSED))
+                           and case.mode in (Mode.ERRAND, Mode.HOME) and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED))
         case.events = story.events
         case.callbacks = story.callbacks
         cases.append(case)
@@ -220,25 +217,25 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
     # Proxies share the load (ERRAND_LIMIT): past six open errands each, the rest still wait to be claimed.
     held: dict[int, int] = defaultdict(int)
     for case in sorted(cases, key=lambda c: c.created_at):
-        if case.mode is Mode.ERRAND and case.owner_id and case.status in (S.CLAIMED, S.IN_PROGRESS, S.AWAITING_OFFICE):
+        if case.mode is Mode.ERRAND and case.owner_id and case.status in (CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_OFFICE):
             held[case.owner_id] += 1
             if held[case.owner_id] > 6:
                 case.events = case.events[:1]
-                case.status, case.owner_id, case.claimed_at, case.remind_at = S.LOGGED, None, None, None
+                case.status, case.owner_id, case.claimed_at, case.remind_at = CaseStatus.LOGGED, None, None, None
                 for document in case.materials:
                     document.holder, document.holder_user_id = Holder.RESIDENT, None
 
     # A few duplicates, merged into the case they repeat.
-    open_cases = [c for c in cases if c.status is S.LOGGED]
+    open_cases = [c for c in cases if c.status is CaseStatus.LOGGED]
     for duplicate in open_cases[: max(count // 100, 1)]:
         original = rng.choice([c for c in cases if c.item_id == duplicate.item_id and c is not duplicate] or cases)
         if original is duplicate or original.created_at > duplicate.created_at:
             continue
         duplicate.events.append(CaseEvent(at=duplicate.created_at + timedelta(minutes=20),
-                                          actor_id=duplicate.created_by_id, kind=E.MERGED,
-                                          from_status=S.LOGGED, to_status=S.MERGED, public=True,
+                                          actor_id=duplicate.created_by_id, kind=EventKind.MERGED,
+                                          from_status=CaseStatus.LOGGED, to_status=CaseStatus.MERGED, public=True,
                                           data={"original": original.number}))
-        duplicate.status = S.MERGED
+        duplicate.status = CaseStatus.MERGED
         duplicate.merged_into = original
 
     _book_visits(cases, calendars, now, rng)
@@ -254,7 +251,7 @@ def _book_visits(cases: list[Case], calendars, now: datetime, rng: random.Random
     on the coming working days, as many per half-day as a team takes."""
     taken: dict[tuple[int, object, Slot], int] = defaultdict(int)
     for case in sorted(cases, key=lambda c: c.created_at):
-        if case.mode is not Mode.HOME or case.team_id is None or case.status in (S.CANCELLED, S.MERGED):
+        if case.mode is not Mode.HOME or case.team_id is None or case.status in (CaseStatus.CANCELLED, CaseStatus.MERGED):
             continue
         if case.resolved_at is not None:
             local = clock.local(case.resolved_at)
@@ -278,14 +275,14 @@ def _book_visits(cases: list[Case], calendars, now: datetime, rng: random.Random
 
 def _documents(case: Case, item: ServiceItem, story: _Story, rng: random.Random) -> list[CaseMaterial]:
     """The errand's documents, held where its story left them."""
-    answered = any(e.kind is E.OFFICE_ANSWERED for e in story.events)
+    answered = any(e.kind is EventKind.OFFICE_ANSWERED for e in story.events)
     documents = []
     for name in item.material_list:
-        if case.status is S.AWAITING_OFFICE:
+        if case.status is CaseStatus.AWAITING_OFFICE:
             holder = Holder.OFFICE
-        elif case.status is S.IN_PROGRESS:
+        elif case.status is CaseStatus.IN_PROGRESS:
             holder = Holder.PROXY if answered or rng.random() < 0.6 else Holder.RESIDENT
-        elif case.status is S.CLAIMED:
+        elif case.status is CaseStatus.CLAIMED:
             holder = Holder.PROXY if rng.random() < 0.3 else Holder.RESIDENT
         else:
             holder = Holder.RESIDENT
@@ -303,16 +300,16 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
     # there they are common enough (one in six) that every demo data set, loaded at any hour, has some.
     recent = story.now - timedelta(days=3) < case.created_at < story.now - timedelta(hours=2)
     if recent and (roll < 0.08 or roll >= 0.92):
-        if story.step(timedelta(hours=rng.uniform(0.2, 1.5)), E.RETURNED, S.RETURNED, worker,
+        if story.step(timedelta(hours=rng.uniform(0.2, 1.5)), EventKind.RETURNED, CaseStatus.RETURNED, worker,
                       "不属于本站办理范围，请改派", public=False):
             case.owner_id = None
         return
     if 0.08 <= roll < 0.09:
-        story.step(timedelta(hours=rng.uniform(0.2, 6)), E.CANCELLED, S.CANCELLED, staff, "居民撤回申请", public=True)
+        story.step(timedelta(hours=rng.uniform(0.2, 6)), EventKind.CANCELLED, CaseStatus.CANCELLED, staff, "居民撤回申请", public=True)
         return
 
     if item.mode is Mode.COUNTER and rng.random() < 0.85:
-        if not story.step(timedelta(minutes=rng.uniform(5, 40)), E.FINISHED_ON_SPOT, S.RESOLVED, staff,
+        if not story.step(timedelta(minutes=rng.uniform(5, 40)), EventKind.FINISHED_ON_SPOT, CaseStatus.RESOLVED, staff,
                           RESOLUTIONS[Mode.COUNTER], public=True):
             return
         case.owner_id, case.claimed_at, case.resolved_at = staff.id, story.at, story.at
@@ -322,28 +319,28 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
     else:
         # Most cases are signed for within the two working hours; some wait for the next day.
         wait = timedelta(minutes=rng.uniform(5, 100)) if rng.random() < 0.9 else timedelta(hours=rng.uniform(2, 30))
-        if not story.step(wait, E.CLAIMED, S.CLAIMED, worker, public=True):
+        if not story.step(wait, EventKind.CLAIMED, CaseStatus.CLAIMED, worker, public=True):
             return
         case.owner_id, case.claimed_at = worker.id, story.at
         story.events[-1].data = {"in_time": story.at <= case.sign_due_at}
         story.restart_clock()
-        if not story.step(timedelta(hours=rng.uniform(0.1, 12)), E.STARTED, S.IN_PROGRESS, worker):
+        if not story.step(timedelta(hours=rng.uniform(0.1, 12)), EventKind.STARTED, CaseStatus.IN_PROGRESS, worker):
             return
         if item.needs_approval and item.mode is Mode.ERRAND:
-            if not story.step(sla * rng.uniform(0.05, 0.3), E.SENT_OFF, S.AWAITING_OFFICE, worker,
+            if not story.step(sla * rng.uniform(0.05, 0.3), EventKind.SENT_OFF, CaseStatus.AWAITING_OFFICE, worker,
                               public=True, data={"office": item.approving_office}):
                 return
-            if not story.step(sla * rng.uniform(0.1, 0.5), E.OFFICE_ANSWERED, S.IN_PROGRESS, worker,
+            if not story.step(sla * rng.uniform(0.1, 0.5), EventKind.OFFICE_ANSWERED, CaseStatus.IN_PROGRESS, worker,
                               public=True, data={"answer": "approved"}):
                 return
-        if not story.step(sla * rng.uniform(0.05, 0.6), E.RESOLVED, S.RESOLVED, worker,
+        if not story.step(sla * rng.uniform(0.05, 0.6), EventKind.RESOLVED, CaseStatus.RESOLVED, worker,
                           RESOLUTIONS[item.mode] if not item.code.startswith("HT") else "已上门维修，供热恢复正常",
                           public=True):
             return
         story.resolved()
 
     for attempt in range(2):
-        if not story.step(timedelta(hours=rng.uniform(16, 60)), E.CLOSED, S.CLOSED, staff, public=True):
+        if not story.step(timedelta(hours=rng.uniform(16, 60)), EventKind.CLOSED, CaseStatus.CLOSED, staff, public=True):
             return
         event = story.events[-1]
         case.closed_at = story.at
@@ -366,12 +363,12 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
         if not redo or attempt == 1:
             return
         # An unsolved or dissatisfied callback reopens the case as a redo (重办), as lifecycle.close does.
-        event.kind, event.to_status = E.REOPENED, S.IN_PROGRESS
+        event.kind, event.to_status = EventKind.REOPENED, CaseStatus.IN_PROGRESS
         event.data["redo"] = True
-        case.status = S.IN_PROGRESS
+        case.status = CaseStatus.IN_PROGRESS
         case.redo_count += 1
         case.closed_at = case.resolved_at = None
         story.restart_clock()
-        if not story.step(sla * rng.uniform(0.1, 0.4), E.RESOLVED, S.RESOLVED, worker, "重办完成", public=True):
+        if not story.step(sla * rng.uniform(0.1, 0.4), EventKind.RESOLVED, CaseStatus.RESOLVED, worker, "重办完成", public=True):
             return
         story.resolved()

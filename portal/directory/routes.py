@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
 
 from portal import spreadsheets
 from portal.directory import bp
@@ -23,7 +24,6 @@ from portal.directory.forms import (
     TeamForm,
     UserForm,
 )
-from portal.domain import DomainError
 from portal.domain.credentials import apikeys
 from portal.domain.platform import audit, directory
 from portal.extensions import db
@@ -42,10 +42,11 @@ from portal.models import (
     User,
 )
 from portal.web import format_local
-from portal.web.forms import attach_error, options
+from portal.web.forms import options
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
 from portal.web.i18n import localized
+from portal.web.submit import run, submit
 
 PAGE_SIZE = 50
 
@@ -234,7 +235,7 @@ def rows(section_key: str):
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
     query = sa.select(section.model)
     if q:
-        query = query.where(sa.or_(*[column.ilike(f"%{q}%") for column in section.searchable]))
+        query = query.where(sa.or_(*[column.icontains(q, autoescape=True) for column in section.searchable]))
     if not show_inactive:
         query = query.where(section.model.active)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
@@ -251,17 +252,11 @@ def create(section_key: str):
     """Add a row."""
     section = _section(section_key)
     form = section.form_for()
-    if form.validate_on_submit():
-        try:
-            obj = directory.save(section.model, None, section.values(form, None), me())
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            flash(_("Saved."), "success")
-            return redirect_to(url_for("directory.edit", section_key=section.key, row_id=obj.id))
-    return render("directory/form.html", section=section, form=form, obj=None,
-                  status=422 if form.errors else 200)
+    done = submit(form, lambda: directory.save(section.model, None, section.values(form, None), me()))
+    if done.ok:
+        flash(_("Saved."), "success")
+        return redirect_to(url_for("directory.edit", section_key=section.key, row_id=done.value.id))
+    return render("directory/form.html", section=section, form=form, obj=None, status=done.status)
 
 
 @bp.route("/<section_key>/<int:row_id>", methods=["GET", "POST"])
@@ -271,17 +266,11 @@ def edit(section_key: str, row_id: int):
     section = _section(section_key)
     obj = _row(section, row_id)
     form = section.form_for(obj)
-    if form.validate_on_submit():
-        try:
-            directory.save(section.model, obj, section.values(form, obj), me())
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            flash(_("Saved."), "success")
-            return redirect_to(url_for("directory.edit", section_key=section.key, row_id=obj.id))
-    return render("directory/form.html", section=section, form=form, obj=obj,
-                  status=422 if form.errors else 200)
+    done = submit(form, lambda: directory.save(section.model, obj, section.values(form, obj), me()))
+    if done.ok:
+        flash(_("Saved."), "success")
+        return redirect_to(url_for("directory.edit", section_key=section.key, row_id=obj.id))
+    return render("directory/form.html", section=section, form=form, obj=obj, status=done.status)
 
 
 @bp.post("/<section_key>/<int:row_id>/active")
@@ -290,11 +279,7 @@ def set_active(section_key: str, row_id: int):
     """Deactivate a row (nothing with history is ever deleted), or activate it again."""
     section = _section(section_key)
     obj = _row(section, row_id)
-    try:
-        directory.set_active(obj, request.form.get("active") == "1", me())
-    except DomainError as error:
-        flash(str(error.message), "error")
-    else:
+    if run(lambda: directory.set_active(obj, request.form.get("active") == "1", me())).ok:
         flash(_("Saved."), "success")
     return redirect_to(url_for("directory.edit", section_key=section.key, row_id=obj.id))
 
@@ -328,24 +313,22 @@ def api_keys():
 @bp.post("/api-keys/")
 @allow(Role.ADMIN)
 def create_api_key():
+    """Make a key for a kiosk or system (shown once)."""
     form = _key_form()
-    if form.validate_on_submit():
-        point = db.session.scalars(sa.select(ServicePoint).filter_by(code=form.point.data)).first()
-        try:
-            key, secret = apikeys.create(me(), point, form.name.data, Channel(form.channel.data))
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="name")
-        else:
-            flash(_("The key of %(name)s is below. Copy it into the kiosk now: it is shown only this once.",
-                    name=key.name), "success")
-            return render("directory/api_keys.html", form=_key_form(), keys=apikeys.all_keys(), secret=secret)
+    point = lambda: db.session.scalars(sa.select(ServicePoint).filter_by(code=form.point.data)).first()  # noqa: E731
+    done = submit(form, lambda: apikeys.create(me(), point(), form.name.data, Channel(form.channel.data)), "name")
+    if done.ok:
+        key, secret = done.value
+        flash(_("The key of %(name)s is below. Copy it into the kiosk now: it is shown only this once.",
+                name=key.name), "success")
+        return render("directory/api_keys.html", form=_key_form(), keys=apikeys.all_keys(), secret=secret)
     return render("directory/api_keys.html", form=form, keys=apikeys.all_keys(), secret=None, status=422)
 
 
 @bp.post("/api-keys/<int:key_id>/revoke")
 @allow(Role.ADMIN)
 def revoke_api_key(key_id: int):
+    """Revoke a kiosk's key: its next request is refused."""
     key = db.session.get(ApiKey, key_id)
     if key is None:
         abort(404)
@@ -407,7 +390,6 @@ def audit_export():
 @allow(Role.ADMIN)
 def export(section_key: str):
     """Every row of a directory table as XLSX, in the columns of its list (the export is audited)."""
-    from openpyxl import Workbook
 
     section = _section(section_key)
     book = Workbook(write_only=True)

@@ -6,7 +6,8 @@ from wtforms import DateField, RadioField, SelectMultipleField, StringField, Tex
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.domain.cases.lifecycle import MAX_TEXT, OFFICE_ANSWERS
+from portal.domain.cases.lifecycle import OFFICE_ANSWERS
+from portal.domain.platform.text import MAX_TEXT
 from portal.web.forms import options
 
 CONFIRMED = [InputRequired(_l("Write who confirmed the handover (the resident, the office's clerk).")),

@@ -8,18 +8,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.domain import DomainError, access
+from portal.domain import access
 from portal.domain.cases import lifecycle, timekeeping
 from portal.domain.features import errands
 from portal.domain.platform import files
 from portal.errands import bp
 from portal.errands.forms import AnswerForm, CollectForm, DeliverForm, SubmitAllForm, SubmitForm, UploadForm
-from portal.extensions import db
 from portal.models import Attachment, Case, CaseMaterial, Holder, Mode, Role
-from portal.web.forms import attach_error, options
+from portal.web.forms import options
 from portal.web.guards import allow, me
 from portal.web.htmx import is_htmx, redirect_to, render
 from portal.web.navigation import register
+from portal.web.submit import run
+from portal.web.submit import submit as submit_form
 
 ERRAND_ROLES = (Role.PROXY, Role.STAFF, Role.LEAD, Role.BUTLER)  # butlers carry heating errands (报停)
 register("errands.index", _l("Errands"), _l("Claim errands, collect documents, carry them off the island."),
@@ -53,15 +54,12 @@ def index():
 def claim(number: str):
     """Claim an errand in one tap."""
     case = access.load_case(number, me())
-    try:
-        if case.mode is not Mode.ERRAND:
-            abort(404)
-        lifecycle.claim(case, me())
-    except DomainError as error:
-        db.session.rollback()
+    if case.mode is not Mode.ERRAND:
+        abort(404)
+    done = run(lambda: lifecycle.claim(case, me()), say=not is_htmx())
+    if done.error is not None:
         if is_htmx():
-            return render("errands/_pool_item.html", case=case, error=error.message, status=error.status)
-        flash(str(error.message), "error")
+            return render("errands/_pool_item.html", case=case, error=done.error.message, status=done.status)
         return redirect_to(url_for("errands.index"))
     flash(_("Errand %(number)s is yours.", number=number), "success")
     return redirect_to(url_for("errands.show", number=number))
@@ -101,18 +99,15 @@ def show(number: str):
 def _step(number: str, form_name: str, form, action):
     """Validate a step's form, run it, and come back to the errand page (or show what was wrong)."""
     case = _errand(number)
-    if form.validate_on_submit():
-        try:
-            action(case, form)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            return _page(_errand(number), status=409 if error.status == 409 else 422, **{form_name: form})
+    done = submit_form(form, lambda: action(case, form))
+    if done.ok:
         flash(_("Saved."), "success")
         return redirect_to(url_for("errands.show", number=number))
+    if done.error is not None:
+        return _page(_errand(number), status=done.status, **{form_name: form})
     if form_name == "collect":
         form.materials.choices = options((m.id, m.name) for m in case.materials)
-    return _page(case, status=422, **{form_name: form})
+    return _page(case, status=done.status, **{form_name: form})
 
 
 @bp.post("/<number>/collect")
@@ -196,13 +191,9 @@ def submit_all():
     """Hand in every ready errand of the manifest at once."""
     form = SubmitAllForm()
     if form.validate_on_submit():
-        try:
-            sent = errands.submit_all(me(), form.day.data, form.confirmed_by.data)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-        else:
-            flash(_("%(n)d errands handed in.", n=len(sent)), "success")
+        done = run(lambda: errands.submit_all(me(), form.day.data, form.confirmed_by.data))
+        if done.ok:
+            flash(_("%(n)d errands handed in.", n=len(done.value)), "success")
     else:
         for errors in form.errors.values():
             flash(str(errors[0]), "error")

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.domain import DomainError
 from portal.extensions import db
+from portal.open311.formats import error as open311_error
 from portal.web.htmx import is_htmx
 
 MESSAGES = {
@@ -55,7 +56,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if request.path.startswith("/open311/"):  # API clients get the spec's error format
-            from portal.open311.formats import error as open311_error
 
             fmt = "json" if request.path.endswith(".json") else "xml"
             return open311_error(fmt, error.code or 500, error.description or "")

@@ -18,7 +18,7 @@ from segno import helpers
 
 from portal.domain.features import heating
 from portal.extensions import db
-from portal.models import Household, Place
+from portal.models import Household, Place, PlaceKind
 
 PER_SHEET = 8
 BATCH = 400
@@ -83,7 +83,6 @@ def count(place: Place, building: str | None = None) -> int:
 
 
 def estates(codes: list[str], every: bool) -> list[Place]:
-    from portal.models import PlaceKind
 
     query = sa.select(Place).where(Place.kind == PlaceKind.ESTATE, Place.active).order_by(Place.code)
     if not every:

@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.domain.cases.lifecycle import MAX_TEXT
+from portal.domain.platform.text import MAX_TEXT
 from portal.models import Finding, VisitResult
 from portal.web.forms import IdField, Phone, enum_options, optional_id, options
 

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.domain import DomainError, access
+from portal.domain import access
 from portal.domain.cases import intake
 from portal.domain.features import heating
 from portal.extensions import db
@@ -26,14 +26,16 @@ from portal.models import (
     Role,
     ServiceItem,
     ServicePoint,
+    User,
     VisitResult,
 )
 from portal.web import arg_id
-from portal.web.forms import attach_error, aware, options
+from portal.web.forms import aware, options
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
 from portal.web.i18n import localized
 from portal.web.navigation import register
+from portal.web.submit import run, submit
 
 HEATING_ROLES = (Role.STAFF, Role.BUTLER, Role.LEAD)
 register("heating.hotline", _l("Heating hotline"), _l("Take a heating call: the caller, the fault, the butler."),
@@ -77,30 +79,26 @@ def hotline():
     form = HotlineForm()
     form.station.choices = _station_options(stations)
     caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
-    if form.validate_on_submit():
-        household = db.session.get(Household, form.household_id.data) if form.household_id.data else None
-        item = db.session.scalars(sa.select(ServiceItem).filter_by(code=form.item.data)).first()
-        station = db.session.get(ServicePoint, form.station.data) if form.station.data else None
-        try:
-            case = heating.take_call(me(), item, form.requester_phone.data, form.requester_name.data or "",
-                                     household=household, station=station, address=form.address.data or "",
-                                     description=form.description.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="item")
+    done = submit(form, lambda: heating.take_call(
+        me(), db.session.scalars(sa.select(ServiceItem).filter_by(code=form.item.data)).first(),
+        form.requester_phone.data, form.requester_name.data or "",
+        household=db.session.get(Household, form.household_id.data) if form.household_id.data else None,
+        station=db.session.get(ServicePoint, form.station.data) if form.station.data else None,
+        address=form.address.data or "", description=form.description.data or ""), "item")
+    if done.ok:
+        case = done.value
+        if case.incident is not None:
+            flash(_("Call %(number)s is linked to the incident “%(title)s”.", number=case.number,
+                    title=case.incident.title), "warning")
+        elif case.owner is not None:
+            flash(_("Call %(number)s went to %(name)s.", number=case.number, name=case.owner.display_name),
+                  "success")
         else:
-            if case.incident is not None:
-                flash(_("Call %(number)s is linked to the incident “%(title)s”.", number=case.number,
-                        title=case.incident.title), "warning")
-            elif case.owner is not None:
-                flash(_("Call %(number)s went to %(name)s.", number=case.number, name=case.owner.display_name),
-                      "success")
-            else:
-                flash(_("Call %(number)s is in the station's queue: the address is to be checked.",
-                        number=case.number), "warning")
-            return redirect_to(url_for("cases.show", number=case.number))
+            flash(_("Call %(number)s is in the station's queue: the address is to be checked.",
+                    number=case.number), "warning")
+        return redirect_to(url_for("cases.show", number=case.number))
     return render("heating/hotline.html", form=form, caller=caller, faults=heating.fault_items(),
-                  incident=_incident_for(caller), status=422 if form.errors else 200)
+                  incident=_incident_for(caller), status=done.status)
 
 
 def _incident_for(caller):
@@ -136,23 +134,16 @@ def incidents():
     form.station.choices = _station_options(running)
     form.places.choices = options((p.id, f"{p.code} {localized(p)}") for p in _estates(running))
     may_declare = bool(running)
-    if may_declare and form.validate_on_submit():
-        station = next((s for s in running if s.id == form.station.data), None)
-        try:
-            if station is None:
-                raise DomainError(_l("Choose the heating station that serves the caller."), field="station")
-            places = list(db.session.scalars(sa.select(Place).where(Place.id.in_(form.places.data))))
-            incident = heating.declare_incident(me(), station, form.title.data, form.notice.data, places,
-                                                aware(form.expected_end_at.data))
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="title")
-        else:
-            flash(_("Incident declared: calls from its estates are now linked to it."), "success")
-            return redirect_to(url_for("heating.incident", incident_id=incident.id))
+    station = lambda: next((s for s in running if s.id == form.station.data), None)  # noqa: E731
+    places = lambda: list(db.session.scalars(sa.select(Place).where(Place.id.in_(form.places.data))))  # noqa: E731
+    done = submit(form, lambda: heating.declare_incident(me(), station(), form.title.data, form.notice.data, places(),
+                                                         aware(form.expected_end_at.data)), "title") \
+        if may_declare else None
+    if done and done.ok:
+        flash(_("Incident declared: calls from its estates are now linked to it."), "success")
+        return redirect_to(url_for("heating.incident", incident_id=done.value.id))
     return render("heating/incidents.html", form=form if may_declare else None,
-                  incidents=heating.open_incidents([s.id for s in stations]),
-                  status=422 if form.errors else 200)
+                  incidents=heating.open_incidents([s.id for s in stations]), status=done.status if done else 200)
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -169,16 +160,12 @@ def close_incident(incident_id: int):
     """Close an incident; its calls are resolved with the closing note."""
     row = access.load(me(), Incident, incident_id, "incident.view")
     form = CloseIncidentForm()
-    if form.validate_on_submit():
-        try:
-            resolved = heating.close_incident(row, me(), form.note.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="note")
-        else:
-            flash(_("Incident closed; %(n)d calls resolved.", n=resolved), "success")
-            return redirect_to(url_for("heating.incident", incident_id=incident_id))
-    return render("heating/incident.html", incident=db.session.get(Incident, incident_id), form=form, status=422)
+    done = submit(form, lambda: heating.close_incident(row, me(), form.note.data), "note")
+    if done.ok:
+        flash(_("Incident closed; %(n)d calls resolved.", n=done.value), "success")
+        return redirect_to(url_for("heating.incident", incident_id=incident_id))
+    return render("heating/incident.html", incident=db.session.get(Incident, incident_id), form=form,
+                  status=done.status)
 
 
 # --- duty roster ------------------------------------------------------------------------------------------
@@ -194,27 +181,18 @@ def duty():
     people = {u.id: u for station in running for u in heating.duty_candidates(station)}
     form.user.choices = options([(None, _("— nobody —"))] + [(u.id, f"{u.display_name}（{u.role.label}）")
                                                              for u in people.values()])
-    if request.method == "POST" and running and form.validate_on_submit():
-        station = next((s for s in running if s.id == form.station.data), None)
-        try:
-            if station is None:
-                raise DomainError(_l("Choose the heating station that serves the caller."), field="station")
-            chosen = people.get(form.user.data) if form.user.data else None
-            if form.user.data and chosen is None:
-                raise DomainError(_l("Choose an active butler or staff member of this station."), field="user")
-            heating.set_duty(me(), station, form.day.data, chosen)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="user")
-        else:
-            flash(_("Saved."), "success")
-            return redirect_to(url_for("heating.duty"))
+    station = lambda: next((s for s in running if s.id == form.station.data), None)  # noqa: E731
+    chosen = lambda: db.session.get(User, form.user.data) if form.user.data else None  # noqa: E731
+    done = submit(form, lambda: heating.set_duty(me(), station(), form.day.data, chosen()), "user") if running else None
+    if done and done.ok:
+        flash(_("Saved."), "success")
+        return redirect_to(url_for("heating.duty"))
     first = clock.today()
     days = [first + timedelta(days=n) for n in range(28)]
     rosters = {s.id: heating.roster(s, days[0], days[-1]) for s in stations}
     return render("heating/duty.html", form=form if running else None,
                   stations=stations, days=days, rosters=rosters, holiday=heating.is_public_holiday,
-                  status=422 if form.errors else 200)
+                  status=done.status if done else 200)
 
 
 # --- visit campaigns -------------------------------------------------------------------------------------
@@ -231,19 +209,14 @@ def campaigns():
     form = CampaignForm()
     form.places.choices = options((p.id, f"{p.code} {localized(p)}") for p in estates)
     may_start = access.can(me(), "campaign.start") and bool(estates)
-    if may_start and form.validate_on_submit():
-        try:
-            places = [p for p in estates if p.id in set(form.places.data)]
-            campaign = heating.create_campaign(me(), form.name.data, places, form.starts_on.data, form.ends_on.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="name")
-        else:
-            flash(_("Campaign started."), "success")
-            return redirect_to(url_for("heating.campaign", campaign_id=campaign.id))
+    places = lambda: [p for p in estates if p.id in set(form.places.data)]  # noqa: E731
+    done = submit(form, lambda: heating.create_campaign(me(), form.name.data, places(), form.starts_on.data,
+                                                        form.ends_on.data), "name") if may_start else None
+    if done and done.ok:
+        flash(_("Campaign started."), "success")
+        return redirect_to(url_for("heating.campaign", campaign_id=done.value.id))
     return render("heating/campaigns.html", form=form if may_start else None,
-                  campaigns=heating.active_campaigns(me()),
-                  status=422 if form.errors else 200)
+                  campaigns=heating.active_campaigns(me()), status=done.status if done else 200)
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -280,12 +253,9 @@ def door(campaign_id: int, household_id: int):
     back = url_for("heating.walk", campaign_id=campaign_id, place=household.place_id,
                    building=request.form.get("building") or None) + f"#door-{household_id}"
     if form.validate_on_submit():
-        try:
-            heating.record_visit(row, household, me(), VisitResult(form.result.data),
-                                 Finding(form.finding.data) if form.finding.data else None, form.note.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            flash(f"{household.address}：{error.message}", "error")
+        run(lambda: heating.record_visit(row, household, me(), VisitResult(form.result.data),
+                                         Finding(form.finding.data) if form.finding.data else None,
+                                         form.note.data or ""), about=household.address)  # the walk lists many
     else:
         for errors in form.errors.values():
             flash(f"{household.address}：{errors[0]}", "error")
@@ -297,13 +267,10 @@ def door(campaign_id: int, household_id: int):
 def finding_case(visit_id: int):
     """Turn a finding into a case for the butler, in one tap."""
     visit = access.load(me(), CampaignVisit, visit_id, "finding.case")
-    try:
-        case = heating.finding_to_case(visit, me())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    done = run(lambda: heating.finding_to_case(visit, me()))
+    if not done.ok:
         return redirect_to(url_for("heating.walk", campaign_id=visit.campaign_id, place=visit.place_id))
-    flash(_("Case %(number)s logged.", number=case.number), "success")
+    flash(_("Case %(number)s logged.", number=done.value.number), "success")
     return redirect_to(url_for("heating.walk", campaign_id=visit.campaign_id, place=visit.place_id)
                        + f"#door-{visit.household_id}")
 

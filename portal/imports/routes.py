@@ -20,12 +20,13 @@ from openpyxl import Workbook
 from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
-from portal.domain import DomainError, access
+from portal.domain import access
 from portal.domain.features import rosters
 from portal.domain.platform import audit, files, privacy
 from portal.extensions import db
 from portal.imports import bp
 from portal.models import Household, Role
+from portal.web import submit as web_submit
 from portal.web import writes_nothing
 from portal.web.guards import allow, me
 from portal.web.htmx import render
@@ -95,12 +96,14 @@ def _kept(kind: rosters.Kind, token: str) -> tuple[str, bytes]:
 @bp.get("/")
 @allow(*ROLES)
 def index():
+    """Choose what to import and the file."""
     return render("imports/index.html", kinds=_kinds(), problem=None, chosen=None)
 
 
 @bp.get("/<key>/template.xlsx")
 @allow(*ROLES)
 def template(key: str):
+    """An empty spreadsheet with the columns of a roster kind."""
     return spreadsheets.download(rosters.template(_kind(key)), f"{key}-template.xlsx", spreadsheets.XLSX)
 
 
@@ -115,11 +118,10 @@ def check(key: str):
         return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422,
                       problem=_("Choose the file to import."))
     data = upload.read(rosters.MAX_BYTES + 1)
-    try:
-        checked = rosters.check(kind, upload.filename, data, me())
-    except DomainError as error:
-        db.session.rollback()
-        return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422, problem=str(error.message))
+    done = web_submit.run(lambda: rosters.check(kind, upload.filename, data, me()), say=False)
+    if not done.ok:
+        return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422, problem=str(done.error.message))
+    checked = done.value
     token = _keep(kind, upload.filename, data)
     return render("imports/preview.html", kind=kind, checked=checked, token=token, filename=upload.filename,
                   status=422 if checked.missing else 200)
@@ -131,12 +133,17 @@ def run(key: str, token: str):
     """Import the valid rows of a checked file, in one transaction; the others are skipped."""
     kind = _kind(key)
     filename, data = _kept(kind, token)
-    try:
+    checked = None
+
+    def check_and_apply():
+        nonlocal checked
         checked = rosters.check(kind, filename, data, me())
-        result = rosters.apply(kind, checked, me())
-    except DomainError as error:
-        db.session.rollback()
-        return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422, problem=str(error.message))
+        return rosters.apply(kind, checked, me())
+
+    done = web_submit.run(check_and_apply, say=False)
+    if not done.ok:
+        return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422, problem=str(done.error.message))
+    result = done.value
     if not checked.invalid:
         _forget(token)  # nothing left to download
     return render("imports/done.html", kind=kind, result=result, token=token, filename=filename,
@@ -146,6 +153,7 @@ def run(key: str, token: str):
 @bp.get("/<key>/<token>/errors.xlsx")
 @allow(*ROLES)
 def errors(key: str, token: str):
+    """The rows of a checked file that have errors, as a spreadsheet to correct and import again."""
     kind = _kind(key)
     filename, data = _kept(kind, token)
     checked = rosters.check(kind, filename, data, me())

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.domain.cases.lifecycle import MAX_TEXT
+from portal.domain.platform.text import MAX_TEXT
 from portal.models import Channel, Mode, Slot
 from portal.web.forms import IdField, Phone, enum_options, options
 

@@ -14,11 +14,12 @@ from portal.intake import bp
 from portal.intake.forms import IntakeForm
 from portal.models import Channel, Household, Mode, Place, PlaceKind, Resident, Role, ServiceItem, Slot
 from portal.web import arg_id
-from portal.web.forms import attach_error, options
+from portal.web.forms import options
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
 from portal.web.i18n import localized
 from portal.web.navigation import register
+from portal.web.submit import submit
 
 INTAKE_ROLES = (Role.STAFF, Role.BUTLER, Role.LEAD)
 register("intake.new_case", _l("Log a case"), _l("A walk-in, a call, a WeChat message or a visit."), INTAKE_ROLES)
@@ -49,39 +50,30 @@ def new_case():
     item = _chosen_item(form)
     items = intake.find_items(form.item_query.data) if form.item_query.data and item is None else []
     caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
-    alternatives = []
-    if form.validate_on_submit():
-        if item is None and len(items) == 1:
-            item = items[0]
-        try:
-            if item is None:
-                raise DomainError(_("Choose a service item from the list."), field="item_query")
-            household = db.session.get(Household, form.household_id.data) if form.household_id.data else None
-            resident = db.session.get(Resident, form.resident_id.data) if form.resident_id.data else None
-            mode = Mode(form.mode.data) if form.mode.data else item.mode
-            proposed = form.visit_day.data if mode is Mode.HOME else None
-            case = intake.log_case(
-                me(), item, Channel(form.channel.data), form.description.data,
-                form.requester_name.data or (resident.name if resident else ""), form.requester_phone.data,
-                household=household, resident=resident,
-                place=db.session.get(Place, form.place_id.data) if form.place_id.data else None,
-                address=form.address.data or "", mode=mode, finish_on_spot=form.finish.data == "1",
-                commit=proposed is None,
-            )
-            if proposed is not None:  # the case and its visit are saved together, or neither is
-                visits.book(case, me(), proposed, Slot(form.visit_slot.data or "am"))
-        except visits.SlotFull as full:
-            db.session.rollback()
-            attach_error(form, full, default_field="visit_day")
-            alternatives = full.alternatives
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="visit_day" if error.field in ("day", "slot") else "description")
-        else:
-            flash(_("Case %(number)s logged.", number=case.number), "success")
-            return redirect_to(url_for("cases.show", number=case.number, logged=1))
-    return render("intake/form.html", form=form, item=item, items=items, caller=caller, alternatives=alternatives,
-                  query=form.item_query.data, chosen=None, status=422 if form.errors else 200)
+
+    def log():
+        chosen = item or (items[0] if len(items) == 1 else None)
+        if chosen is None:
+            raise DomainError(_("Choose a service item from the list."), field="item_query")
+        household = db.session.get(Household, form.household_id.data) if form.household_id.data else None
+        resident = db.session.get(Resident, form.resident_id.data) if form.resident_id.data else None
+        mode = Mode(form.mode.data) if form.mode.data else chosen.mode
+        case = (chosen, Channel(form.channel.data), form.description.data,
+                form.requester_name.data or (resident.name if resident else ""), form.requester_phone.data)
+        details = dict(household=household, resident=resident, address=form.address.data or "", mode=mode,
+                       place=db.session.get(Place, form.place_id.data) if form.place_id.data else None,
+                       finish_on_spot=form.finish.data == "1")
+        if mode is Mode.HOME and form.visit_day.data:  # the case and its visit are saved together, or neither
+            return visits.log_and_book(me(), form.visit_day.data, Slot(form.visit_slot.data or "am"), *case,
+                                       **details)
+        return intake.log_case(me(), *case, **details)
+
+    done = submit(form, log, "description", fields={"day": "visit_day", "slot": "visit_day", "item": "item_query"})
+    if done.ok:
+        flash(_("Case %(number)s logged.", number=done.value.number), "success")
+        return redirect_to(url_for("cases.show", number=done.value.number, logged=1))
+    return render("intake/form.html", form=form, item=item, items=items, caller=caller, query=form.item_query.data,
+                  alternatives=getattr(done.error, "alternatives", []), chosen=None, status=done.status)
 
 
 @bp.get("/items")

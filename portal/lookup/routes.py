@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from flask import abort, request
 from flask_babel import gettext as _
 
-from portal.domain import DomainError
 from portal.domain.cases import lifecycle
 from portal.domain.features import heating, lookup, notices
 from portal.extensions import db
@@ -14,9 +13,9 @@ from portal.lookup import bp
 from portal.lookup.forms import LookupForm, RatingForm
 from portal.models import Case, Channel, Household, Outcome, Place, Satisfaction
 from portal.web import client_address
-from portal.web.forms import attach_error
 from portal.web.guards import public
 from portal.web.htmx import render
+from portal.web.submit import run
 
 
 def _place(code: str | None) -> Place | None:
@@ -63,15 +62,12 @@ def index():
 @bp.post("/")
 @public
 def find():
+    """Find a case by its number and the last four digits of the phone (throttled)."""
     form = LookupForm()
     if not form.validate():
         return _page(form, 422)
-    try:
-        case = lookup.find(form.number.data, form.last_four.data, client_address())
-    except DomainError as error:
-        attach_error(form, error)
-        return _page(form, error.status if error.status == 429 else 422)
-    return _case_page(case, form)
+    done = run(lambda: lookup.find(form.number.data, form.last_four.data, client_address()), form, "number")
+    return _case_page(done.value, form) if done.ok else _page(form, done.status)
 
 
 @bp.post("/rate")
@@ -79,20 +75,17 @@ def find():
 def rate():
     """A resident rates a resolved kiosk or WeChat case (others are rated by the point's callback)."""
     form = RatingForm()
-    try:
-        case = lookup.find(form.number.data, form.last_four.data, client_address())
-    except DomainError as error:
-        attach_error(form, error)
-        return _page(form, error.status if error.status == 429 else 422)
+    found = run(lambda: lookup.find(form.number.data, form.last_four.data, client_address()), form, "number")
+    if not found.ok:
+        return _page(form, found.status)
+    case = found.value
     if not form.validate():
         return _case_page(case, form, form, 422)
-    try:
-        lifecycle.rate_by_resident(case, Outcome(form.outcome.data), Satisfaction(form.satisfaction.data),
-                                   form.comment.data or "")
-    except DomainError as error:
-        db.session.rollback()
+    done = run(lambda: lifecycle.rate_by_resident(case, Outcome(form.outcome.data), Satisfaction(form.satisfaction.data),
+                                                  form.comment.data or ""), say=False)
+    if not done.ok:
         return _case_page(lookup.find(form.number.data, form.last_four.data, client_address()), form,
-                          status=422, problem=str(error.message))
+                          status=422, problem=str(done.error.message))
     return render("lookup/case.html", case=case, form=form, rating=None, events=lookup.public_events(case),
                   thanks=_("Thank you for rating our service."))
 

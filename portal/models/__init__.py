@@ -17,6 +17,7 @@ from portal.models.cases import (
     Satisfaction,
 )
 from portal.models.catalog import Mode, ServiceItem
+from portal.models.credentials import ApiKey, RateHit
 from portal.models.errands import Attachment, CaseMaterial, Holder, MaterialHandover
 from portal.models.heating import (
     Campaign,
@@ -28,9 +29,9 @@ from portal.models.heating import (
     campaign_places,
     incident_places,
 )
+from portal.models.notices import Notice
 from portal.models.people import FailedLogin, Role, Team, User, team_places, user_places
 from portal.models.places import Household, Place, PlaceKind, PointKind, Resident, ServicePoint
-from portal.models.public import ApiKey, Notice, RateHit
 from portal.models.stats import COUNTERS, HOUR_BUCKETS, BoardMark, CaseCount, WallScreen
 from portal.models.supervision import (
     ExtensionRequest,

@@ -10,17 +10,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.domain import DomainError, access
+from portal.domain import access
 from portal.domain.features import notices
 from portal.extensions import db
 from portal.models import Notice, Place, Role
 from portal.notices import bp
 from portal.notices.forms import NoticeForm
-from portal.web.forms import attach_error, options
+from portal.web.forms import options
 from portal.web.guards import allow, me, public
 from portal.web.htmx import redirect_to, render
 from portal.web.i18n import localized
 from portal.web.navigation import register
+from portal.web.submit import submit
 
 PUBLISHERS = (Role.STAFF, Role.BUTLER, Role.LEAD, Role.ADMIN)
 register("notices.index", _l("Notices"), _l("Publish notices for kiosks, residents and colleagues."), set(PUBLISHERS))
@@ -64,52 +65,45 @@ def _notice(notice_id: int) -> Notice:
 @bp.get("/")
 @allow(*PUBLISHERS)
 def index():
+    """The notices the user manages."""
     return render("notices/index.html", notices=notices.managed_by(me()), today=clock.today())
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @allow(*PUBLISHERS)
 def new():
+    """Publish a notice for a place the user covers, or the district."""
     form = _form()
-    if form.validate_on_submit():
-        try:
-            notices.publish(me(), form.title.data, form.body.data or "", _chosen_place(form), form.valid_from.data,
-                            form.valid_to.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="place")
-        else:
-            flash(_("The notice is published."), "success")
-            return redirect_to(url_for("notices.index"))
-    return render("notices/form.html", form=form, notice=None, status=422 if form.is_submitted() else 200)
+    done = submit(form, lambda: notices.publish(me(), form.title.data, form.body.data or "", _chosen_place(form),
+                                                form.valid_from.data, form.valid_to.data), "place")
+    if done.ok:
+        flash(_("The notice is published."), "success")
+        return redirect_to(url_for("notices.index"))
+    return render("notices/form.html", form=form, notice=None, status=done.status)
 
 
 @bp.route("/<int:notice_id>/edit", methods=["GET", "POST"])
 @allow(*PUBLISHERS)
 def edit(notice_id: int):
+    """Change a notice; a change made by someone else meanwhile is never overwritten."""
     notice = _notice(notice_id)
     form = _form(notice)
-    if form.validate_on_submit():
-        try:
-            version = int(form.version.data) if (form.version.data or "").isdigit() else 0
-            notices.update(me(), notice, version, form.title.data, form.body.data or "",
-                           _chosen_place(form), form.valid_from.data, form.valid_to.data)
-        except DomainError as error:
-            db.session.rollback()
-            if error.status == 409:
-                flash(str(error.message), "error")
-                return render("notices/form.html", form=_form(_notice(notice_id), fresh=True), notice=notice,
-                              status=409)
-            attach_error(form, error, default_field="place")
-        else:
-            flash(_("The notice is saved."), "success")
-            return redirect_to(url_for("notices.index"))
-    return render("notices/form.html", form=form, notice=notice, status=422 if form.is_submitted() else 200)
+    version = int(form.version.data) if (form.version.data or "").isdigit() else 0
+    done = submit(form, lambda: notices.update(me(), notice, version, form.title.data, form.body.data or "",
+                                               _chosen_place(form), form.valid_from.data, form.valid_to.data),
+                  "place")
+    if done.ok:
+        flash(_("The notice is saved."), "success")
+        return redirect_to(url_for("notices.index"))
+    if done.status == 409:  # show the notice as it is now; the flash says what happened
+        form = _form(_notice(notice_id), fresh=True)
+    return render("notices/form.html", form=form, notice=notice, status=done.status)
 
 
 @bp.post("/<int:notice_id>/withdraw")
 @allow(*PUBLISHERS)
 def withdraw(notice_id: int):
+    """Withdraw a notice: kiosks and home pages stop showing it."""
     notices.withdraw(me(), _notice(notice_id))
     flash(_("The notice is withdrawn."), "success")
     return redirect_to(url_for("notices.index"))

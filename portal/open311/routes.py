@@ -11,7 +11,7 @@ from portal.domain.credentials import apikeys
 from portal.domain.features import open311
 from portal.domain.features.open311 import Open311Error
 from portal.domain.platform import throttle
-from portal.extensions import csrf, db
+from portal.extensions import csrf
 from portal.open311 import bp
 from portal.open311.formats import error, respond
 from portal.web import client_address
@@ -28,7 +28,6 @@ def bad_request(_problem):
 
 @bp.errorhandler(Open311Error)
 def open311_error(problem: Open311Error):
-    db.session.rollback()
     response = error(request.view_args.get("fmt", "xml") if request.view_args else "xml", problem.status,
                      problem.description)
     if problem.status == 429:
@@ -75,6 +74,7 @@ def _read_throttle(keyed: bool = False) -> None:
 @bp.get("/discovery.<any(xml, json):fmt>")
 @public
 def discovery(fmt: str):
+    """The discovery document: where the endpoint is and what it speaks."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return respond(fmt, "discovery", {
         "changeset": "2026-11-28T00:00:00+08:00",
@@ -94,6 +94,7 @@ def discovery(fmt: str):
 @bp.get(f"/v2/services.{FMT}")
 @public
 def services(fmt: str):
+    """GET the service list: the catalog's active items."""
     _read_throttle()
     return respond(fmt, "services", [{
         "service_code": item.code,
@@ -109,6 +110,7 @@ def services(fmt: str):
 @bp.get(f"/v2/services/<code>.{FMT}")
 @public
 def definition(code: str, fmt: str):
+    """GET a service's definition (its attributes)."""
     _read_throttle()
     item = open311.service(code)
     return respond(fmt, "service_definition", {
@@ -129,6 +131,7 @@ def definition(code: str, fmt: str):
 @bp.post(f"/v2/requests.{FMT}")
 @public
 def create(fmt: str):
+    """POST requests: a kiosk or system logs a case with its API key."""
     _jurisdiction()
     key = _key()
     if key is None:
@@ -148,6 +151,7 @@ def create(fmt: str):
 @bp.get(f"/v2/requests.{FMT}")
 @public
 def requests_(fmt: str):
+    """GET requests, filtered as GeoReport v2 says (nothing personal)."""
     _read_throttle(keyed=True)
     return respond(fmt, "service_requests", [open311.fields(case) for case in open311.find(request.args)])
 
@@ -155,6 +159,7 @@ def requests_(fmt: str):
 @bp.get(f"/v2/requests/<number>.{FMT}")
 @public
 def one(number: str, fmt: str):
+    """GET one request by its id (nothing personal)."""
     _read_throttle(keyed=True)
     return respond(fmt, "service_requests", [open311.fields(open311.one(number))])
 
@@ -162,6 +167,7 @@ def one(number: str, fmt: str):
 @bp.get(f"/v2/tokens/<token>.{FMT}")
 @public
 def token(token: str, fmt: str):
+    """GET the request id of a token a POST answered with."""
     _read_throttle(keyed=True)
     case = open311.case_for_token(token)
     return respond(fmt, "service_requests", [{"service_request_id": case.number, "token": token}])
@@ -170,6 +176,7 @@ def token(token: str, fmt: str):
 @bp.route("/<path:rest>", methods=["GET", "POST"])
 @public
 def unknown(rest: str):
+    """Any other path under the endpoint: a 404 in the spec's format."""
     fmt = "json" if rest.endswith(".json") else "xml"
     return error(fmt, 404, "no such resource; see /open311/discovery.xml")
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portal.cases.forms import DecisionForm, ExtensionForm, SuperviseForm
 from portal.domain import access
 from portal.domain.cases import supervision
 from portal.extensions import db
 from portal.models import Case, Supervision, User
+from portal.supervision.forms import DecisionForm, ExtensionForm, SuperviseForm
 from portal.web.forms import options
 
 

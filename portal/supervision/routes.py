@@ -6,16 +6,19 @@ from flask import abort, flash, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.cases.forms import DecisionForm, ExtensionForm, SuperviseForm
-from portal.domain import DomainError, access
+from portal.cases import page
+from portal.domain import access
 from portal.domain.cases import supervision
 from portal.extensions import db
 from portal.models import OPEN_STATUSES, Case, ExtensionRequest, Role, User
 from portal.supervision import bp
-from portal.web.forms import attach_error, aware
+from portal.supervision.forms import DecisionForm, ExtensionForm, SuperviseForm
+from portal.supervision.panel import responsible_options
+from portal.web.forms import aware
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
 from portal.web.navigation import register
+from portal.web.submit import submit
 
 register("supervision.index", _l("Supervision"), _l("Problem cases, extensions to decide, overdue cases."),
          {Role.LEAD})
@@ -37,20 +40,6 @@ def index():
                   extensions=supervision.pending_extensions(), overdue=overdue)
 
 
-def _case(number: str) -> Case:
-    return access.load_case(number, me())
-
-
-def _explain(form, error: DomainError, default_field: str) -> int:
-    """Show a refusal where the user will see it: next to its field, or at the top of the page (a
-    conflict or a refusal about the case as a whole, whose form may no longer be shown)."""
-    if error.field is None or error.status in (403, 409):
-        flash(str(error.message), "error")
-    else:
-        attach_error(form, error, default_field=default_field)
-    return error.status if error.status in (403, 409) else 422
-
-
 def _back(case: Case):
     return redirect_to(url_for("cases.show", number=case.number) + "#supervision")
 
@@ -59,70 +48,44 @@ def _back(case: Case):
 @allow(Role.STAFF, Role.PROXY, Role.TEAM, Role.BUTLER, Role.LEAD)
 def ask_extension(number: str):
     """The owner asks to move the due time (延期)."""
-    from portal.cases.routes import _case_page, _full
-
-    case = _full(number)
+    case = page.full(number)
     form = ExtensionForm()
-    if form.validate_on_submit():
-        try:
-            supervision.request_extension(case, me(), aware(form.new_due_at.data), form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            status = _explain(form, error, "reason")
-        else:
-            flash(_("The extension request went to the leads."), "success")
-            return _back(case)
-    else:
-        status = 422
-    return _case_page(_full(number), extension_form=form, status=status)
+    done = submit(form, lambda: supervision.request_extension(case, me(), aware(form.new_due_at.data),
+                                                              form.reason.data), "reason")
+    if done.ok:
+        flash(_("The extension request went to the leads."), "success")
+        return _back(case)
+    return page.case_page(page.full(number), extension_form=form, status=done.status)
 
 
 @bp.post("/extensions/<int:request_id>/<decision>")
 @allow(Role.LEAD)
 def decide(request_id: int, decision: str):
     """A lead approves or refuses an extension."""
-    from portal.cases.routes import _case_page, _full
-
     if decision not in ("approve", "refuse"):
         abort(404)
     request_row = access.load(me(), ExtensionRequest, request_id, "extension.view")
     case = request_row.case
     form = DecisionForm()
-    if form.validate_on_submit():
-        try:
-            supervision.decide_extension(request_row, me(), decision == "approve", form.note.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            status = _explain(form, error, "note")
-        else:
-            flash(_("Extension approved.") if decision == "approve" else _("Extension refused."), "success")
-            return _back(case)
-    else:
-        status = 422
-    return _case_page(_full(case.number), decision_form=form, status=status)
+    done = submit(form, lambda: supervision.decide_extension(request_row, me(), decision == "approve",
+                                                             form.note.data or ""), "note")
+    if done.ok:
+        flash(_("Extension approved.") if decision == "approve" else _("Extension refused."), "success")
+        return _back(case)
+    return page.case_page(page.full(case.number), decision_form=form, status=done.status)
 
 
 @bp.post("/cases/<number>/supervise")
 @allow(Role.LEAD)
 def supervise(number: str):
     """A lead names who answers for a case and by when (督办)."""
-    from portal.cases.routes import _case_page, _full
-
-    case = _full(number)
+    case = page.full(number)
     form = SuperviseForm()
-    from portal.supervision.panel import responsible_options
-
     form.responsible.choices = responsible_options(case)
-    if form.validate_on_submit():
-        try:
-            supervision.supervise(case, me(), db.session.get(User, form.responsible.data or 0),
-                                  aware(form.deadline.data), form.instruction.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            status = _explain(form, error, "instruction")
-        else:
-            flash(_("The case is under supervision."), "success")
-            return _back(case)
-    else:
-        status = 422
-    return _case_page(_full(number), supervise_form=form, status=status)
+    done = submit(form, lambda: supervision.supervise(case, me(), db.session.get(User, form.responsible.data or 0),
+                                                      aware(form.deadline.data), form.instruction.data or ""),
+                  "instruction")
+    if done.ok:
+        flash(_("The case is under supervision."), "success")
+        return _back(case)
+    return page.case_page(page.full(number), supervise_form=form, status=done.status)

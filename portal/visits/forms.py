@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.domain.cases.lifecycle import MAX_TEXT
+from portal.domain.platform.text import MAX_TEXT
 from portal.models import Slot
 from portal.web.forms import enum_options, optional_id
 

@@ -10,18 +10,20 @@ from flask_babel import lazy_gettext as _l
 from icalendar import Calendar, Event
 
 from portal import clock
-from portal.domain import DomainError, access
+from portal.cases import page
+from portal.domain import access
 from portal.domain.features import visits
 from portal.extensions import db
 from portal.models import Mode, Place, Role, ServiceItem, Slot, Team, Visit
 from portal.visits import bp
 from portal.visits.forms import BookForm, FinishForm, HandoffForm, MoveForm
 from portal.web import arg_id
-from portal.web.forms import attach_error, options
+from portal.web.forms import options
 from portal.web.guards import allow, me, public
 from portal.web.htmx import redirect_to, render
 from portal.web.i18n import localized
 from portal.web.navigation import register
+from portal.web.submit import run, submit
 
 register("visits.index", _l("Home visits"), _l("Today's and this week's visits of your team."), {Role.TEAM})
 register("visits.calendar", _l("Visit calendar"), _l("The week of all six teams; move visits; overdue visits."),
@@ -93,11 +95,7 @@ def _handoff_form(form=None):
 def start(visit_id: int):
     """The team arrives at the door."""
     visit = _visit(visit_id)
-    try:
-        visits.start(visit, me())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    run(lambda: visits.start(visit, me()))
     return redirect_to(url_for("visits.index") + f"#visit-{visit_id}")
 
 
@@ -107,16 +105,11 @@ def finish(visit_id: int):
     """Record what was done and what the resident confirmed; the case is resolved."""
     visit = _visit(visit_id)
     form = FinishForm()
-    if form.validate_on_submit():
-        try:
-            visits.finish(visit, me(), form.work_done.data, form.resident_confirmed.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            flash(_("Visit done; the case is resolved."), "success")
-            return redirect_to(url_for("visits.index"))
-    return render("visits/visit.html", visit=_visit(visit_id), finish=form, handoff=_handoff_form(), status=422)
+    done = submit(form, lambda: visits.finish(visit, me(), form.work_done.data, form.resident_confirmed.data))
+    if done.ok:
+        flash(_("Visit done; the case is resolved."), "success")
+        return redirect_to(url_for("visits.index"))
+    return render("visits/visit.html", visit=_visit(visit_id), finish=form, handoff=_handoff_form(), status=done.status)
 
 
 @bp.get("/<int:visit_id>")
@@ -133,18 +126,13 @@ def handoff(visit_id: int):
     """A visit uncovered an item needing approval: hand it to the hamlet's proxy as a linked errand."""
     visit = _visit(visit_id)
     form = _handoff_form(HandoffForm())
-    if form.validate_on_submit():
-        try:
-            errand = visits.hand_off(visit, me(), db.session.get(ServiceItem, form.item.data or 0),
-                                     form.description.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="item")
-        else:
-            flash(_("Errand %(number)s logged for the proxy.", number=errand.number), "success")
-            return redirect_to(url_for("visits.show", visit_id=visit_id))
+    done = submit(form, lambda: visits.hand_off(visit, me(), db.session.get(ServiceItem, form.item.data or 0),
+                                                form.description.data or ""), "item")
+    if done.ok:
+        flash(_("Errand %(number)s logged for the proxy.", number=done.value.number), "success")
+        return redirect_to(url_for("visits.show", visit_id=visit_id))
     return render("visits/visit.html", visit=_visit(visit_id), finish=FinishForm(formdata=None), handoff=form,
-                  status=422)
+                  status=done.status)
 
 
 # --- the lead's calendar ------------------------------------------------------------------------------
@@ -177,25 +165,14 @@ def move(visit_id: int):
     form.team.choices = _team_options()
     if request.method == "GET":
         form.team.data, form.slot.data = visit.team_id, visit.slot.value
-    alternatives, status = [], 200
-    if form.validate_on_submit():
-        team = db.session.get(Team, form.team.data) if form.team.data else visit.team
-        try:
-            visits.move(visit, me(), form.day.data, Slot(form.slot.data), team, version=form.version.data)
-        except visits.SlotFull as full:
-            db.session.rollback()
-            attach_error(form, full, default_field="slot")
-            alternatives, status = full.alternatives, 422
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="day")
-            status = 409 if error.status == 409 else 422
-        else:
-            flash(_("Visit moved."), "success")
-            return redirect_to(url_for("visits.calendar", week=_monday(visit.day).isoformat()))
-    elif request.method == "POST":
-        status = 422
-    return render("visits/move.html", visit=_visit(visit_id, "visit.plan"), form=form, alternatives=alternatives, status=status)
+    team = lambda: db.session.get(Team, form.team.data) if form.team.data else visit.team  # noqa: E731
+    done = submit(form, lambda: visits.move(visit, me(), form.day.data, Slot(form.slot.data), team(),
+                                            version=form.version.data), "day")
+    if done.ok:
+        flash(_("Visit moved."), "success")
+        return redirect_to(url_for("visits.calendar", week=_monday(visit.day).isoformat()))
+    return render("visits/move.html", visit=_visit(visit_id, "visit.plan"), form=form,
+                  alternatives=getattr(done.error, "alternatives", []), status=done.status)
 
 
 # --- booking from the case page --------------------------------------------------------------------------
@@ -204,27 +181,16 @@ def move(visit_id: int):
 @allow(Role.STAFF, Role.LEAD, Role.TEAM)
 def book(number: str):
     """Book a home visit for a case; a full slot is refused with the next free ones."""
-    from portal.cases.routes import _case_page, _full
-
-    case = _full(number)
+    case = page.full(number)
     form = BookForm(_picked())
     form.team.choices = _team_options()
-    alternatives = []
-    if form.validate_on_submit():
-        team = db.session.get(Team, form.team.data) if form.team.data else None
-        try:
-            visits.book(case, me(), form.day.data, Slot(form.slot.data), team)
-        except visits.SlotFull as full:
-            db.session.rollback()
-            attach_error(form, full, default_field="slot")
-            alternatives = full.alternatives
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error, default_field="day")
-        else:
-            flash(_("Visit booked."), "success")
-            return redirect_to(url_for("cases.show", number=number) + "#visit")
-    return _case_page(_full(number), book_form=form, alternatives=alternatives, status=422)
+    team = lambda: db.session.get(Team, form.team.data) if form.team.data else None  # noqa: E731
+    done = submit(form, lambda: visits.book(case, me(), form.day.data, Slot(form.slot.data), team()), "day")
+    if done.ok:
+        flash(_("Visit booked."), "success")
+        return redirect_to(url_for("cases.show", number=number) + "#visit")
+    return page.case_page(page.full(number), book_form=form, alternatives=getattr(done.error, "alternatives", []),
+                          status=done.status)
 
 
 @bp.get("/cases/<number>/free")

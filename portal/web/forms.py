@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field, IntegerField, SelectChoice, ValidationError
 from wtforms.validators import NumberRange, Optional
 
+from portal import clock
 from portal.domain import DomainError
 from portal.domain.platform import privacy
 from portal.extensions import MAX_ID
@@ -31,7 +32,6 @@ class IdField(IntegerField):
 
 def aware(moment):
     """A local date and time typed into a form, as an aware datetime (None stays None)."""
-    from portal import clock
 
     return moment.replace(tzinfo=clock.LOCAL_TZ) if moment is not None else None
 

@@ -240,6 +240,11 @@ def takers(case: Case) -> sa.ColumnElement[bool]:
     ))
 
 
+def who_may_take(case: Case) -> list[User]:
+    """The people a case could be assigned or transferred to (``takers``), by role and name."""
+    return list(db.session.scalars(sa.select(User).where(takers(case)).order_by(User.role, User.display_name)))
+
+
 def place_choices(user: User) -> sa.ColumnElement[bool]:
     """The places a queue may be filtered by: those the user covers (every place below the top, for those
     who see everything)."""

@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import (
     Campaign,
     CampaignVisit,
+    Case,
     Household,
     Incident,
     Place,
@@ -90,6 +91,12 @@ def may_see_incident(user: User, incident: Incident) -> bool:
 @rule("incident.close", Incident)
 def may_close_incident(user: User, incident: Incident) -> bool:
     return incident.is_open and may_run_station(user, incident.service_point)
+
+
+@rule("case.close_incident", Case)
+def may_resolve_with_incident(user: User, case: Case) -> bool:
+    """Resolve a call by closing the incident it is linked to: who runs the incident's station."""
+    return case.incident is not None and may_run_station(user, case.incident.service_point)
 
 
 # --- campaigns -------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
@@ -161,8 +162,6 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
     """Everything a board shows, for ``viewer`` (None for a wall screen, which shows no one's cases
     beyond the scope's own figures); the ``wall`` view skips what it does not show (the period before,
     trends, categories, coverage)."""
-    from flask import current_app
-
     today = today or clock.today()
     tile_of = _tile_of(scope)
     tile_sums: dict[int, dict[str, int]] = {t.id: _empty() for t in scope.tiles}

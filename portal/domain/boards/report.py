@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.domain.boards import metrics
 from portal.domain.boards.board import Category, _add, _as_sums, _categories, _empty
@@ -85,8 +86,6 @@ class Report:
 def monthly_report(month: date, point: ServicePoint | None = None) -> Report:
     """The month's figures the island reports upward: for the district (one row per service point)
     or for one point (one row per category)."""
-    from flask import current_app
-
     period = month_period(month)
     before = period.previous()
     fare, hours = current_app.config["TRIP_FARE_YUAN"], current_app.config["TRIP_HOURS"]

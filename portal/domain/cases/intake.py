@@ -17,8 +17,9 @@ from portal import clock
 from portal.domain import DomainError, Forbidden, access
 from portal.domain.boards import counters
 from portal.domain.cases import lifecycle, timekeeping
-from portal.domain.cases.lifecycle import MAX_TEXT, record_event
-from portal.domain.platform import audit, privacy
+from portal.domain.cases.timeline import record_event
+from portal.domain.platform import audit, privacy, unit
+from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import (
     Case,
@@ -48,13 +49,12 @@ def find_items(query: str, limit: int = 8) -> list[ServiceItem]:
     text = (query or "").strip()
     if not text:
         return []
-    like = f"%{text.lower()}%"
-    matches = sa.or_(
-        ServiceItem.code.ilike(f"{text}%"),
-        ServiceItem.name_zh.contains(text),
-        ServiceItem.keywords.contains(text),
-        sa.func.lower(ServiceItem.name_en).like(like),
-        ServiceItem.pinyin.like(like),
+    matches = sa.or_(  # what was typed is text, never a pattern: "%" and "_" match themselves
+        ServiceItem.code.istartswith(text, autoescape=True),
+        ServiceItem.name_zh.contains(text, autoescape=True),
+        ServiceItem.keywords.contains(text, autoescape=True),
+        sa.func.lower(ServiceItem.name_en).contains(text.lower(), autoescape=True),
+        ServiceItem.pinyin.contains(text.lower(), autoescape=True),
     )
     exact_code = sa.case((sa.func.upper(ServiceItem.code) == text.upper(), 0), else_=1)
     return list(
@@ -149,6 +149,7 @@ def responsible_point(mode: Mode, place: Place | None, actor: User | None) -> Se
     return own
 
 
+@unit.transactional
 def log_case(
     actor: User | None,
     item: ServiceItem,
@@ -165,7 +166,6 @@ def log_case(
     actor_label: str = "",
     finish_on_spot: bool = False,
     origin: Case | None = None,
-    commit: bool = True,
     phone_optional: bool = False,
 ) -> Case:
     """Log a new case and commit; return it with its number and due time.
@@ -174,7 +174,7 @@ def log_case(
     name the point they belong to and an ``actor_label`` instead. With ``finish_on_spot`` the case is
     logged and finished at the counter in one transaction: if it cannot be finished, nothing is saved.
     ``origin`` is the case this one came out of (a home visit handing off an errand): whoever works
-    that visit may log it, whatever their role. With ``commit=False`` the caller commits.
+    that visit may log it, whatever their role.
     ``phone_optional`` is for cases the portal logs itself (a care visit for a household with no phone).
     """
     if actor is not None and origin is None and not access.can(actor, "case.log"):
@@ -186,12 +186,7 @@ def log_case(
         raise DomainError(_l("This resident does not live in the chosen household."), field="resident_id")
     if item is None or not item.active:
         raise DomainError(_l("Choose a service item from the list."), field="item")
-    description = (description or "").strip()
-    if not description:
-        raise DomainError(_l("Describe what the resident needs."), field="description")
-    if len(description) > MAX_TEXT:
-        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=MAX_TEXT, m=len(description)),
-                          field="description")
+    description = typed(description, "description", required=_l("Describe what the resident needs."))
     requester_name = (requester_name or "").strip()
     if not requester_name:
         raise DomainError(_l("Give the resident's name."), field="requester_name")
@@ -232,7 +227,6 @@ def log_case(
                  changes={"number": (None, case.number), "item": (None, item.code),
                           "requester_phone": (None, phone)})
     if finish_on_spot:
-        lifecycle.finish_on_spot(case, actor)  # commits the case and its finishing together
-    elif commit:
-        db.session.commit()
+        lifecycle.finish_on_spot(case, actor)
+    unit.commit()
     return case

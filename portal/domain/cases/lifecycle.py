@@ -20,16 +20,18 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal import clock
 from portal.domain import Conflict, DomainError, Forbidden, access
 from portal.domain.boards import counters
 from portal.domain.cases import timekeeping
-from portal.domain.platform import audit
+from portal.domain.cases.timeline import record_event
+from portal.domain.platform import audit, unit
+from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import (
     ACTIVE_VISITS,
+    OPEN_STATUSES,
     CallbackRecord,
     Case,
     CaseEvent,
@@ -47,17 +49,14 @@ from portal.models import (
     VisitStatus,
 )
 
-S = CaseStatus
-E = EventKind
-MAX_TEXT = 2000
 REOPEN_DAYS = 30
 CALLBACK_ATTEMPTS = 3
-WORKING = frozenset({S.LOGGED, S.CLAIMED, S.IN_PROGRESS, S.RETURNED})
+WORKING = frozenset({CaseStatus.LOGGED, CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS, CaseStatus.RETURNED})
 # Ending a case, or sending it back, while a resident's ID card is with a proxy or an office would
 # leave the card with nobody to return it: these wait until the documents are home.
 DOCUMENTS_MUST_BE_HOME = frozenset({"cancel", "return_case", "merge"})
 # A case that ends takes its booked home visit with it (the slot is free again).
-ENDS_VISITS = frozenset({S.RESOLVED, S.CLOSED, S.CANCELLED, S.MERGED, S.RETURNED})
+ENDS_VISITS = frozenset({CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.CANCELLED, CaseStatus.MERGED, CaseStatus.RETURNED})
 
 
 @dataclass(frozen=True)
@@ -70,35 +69,39 @@ class Transition:
     event: EventKind
     public: bool
     needs_reason: bool = False
+    on_page: bool = True  # offered as a button on the case page (not: done to many cases at once elsewhere)
 
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in [
-        Transition("claim", _l("Claim"), frozenset({S.LOGGED}), S.CLAIMED, "claim", E.CLAIMED, True),
-        Transition("start", _l("Start work"), frozenset({S.CLAIMED}), S.IN_PROGRESS, "work", E.STARTED, False),
-        Transition("send_off_island", _l("Send to higher office"), frozenset({S.IN_PROGRESS}), S.AWAITING_OFFICE,
-                   "work", E.SENT_OFF, True),
-        Transition("record_office_answer", _l("Record the office's answer"), frozenset({S.AWAITING_OFFICE}),
-                   S.IN_PROGRESS, "work", E.OFFICE_ANSWERED, True),
-        Transition("resolve", _l("Resolve"), frozenset({S.CLAIMED, S.IN_PROGRESS}), S.RESOLVED, "work",
-                   E.RESOLVED, True, needs_reason=True),
-        Transition("finish_on_spot", _l("Finish on the spot"), frozenset({S.LOGGED}), S.RESOLVED, "counter",
-                   E.FINISHED_ON_SPOT, True),
-        Transition("close", _l("Record the callback"), frozenset({S.RESOLVED}), S.CLOSED, "dispatch", E.CLOSED,
+        Transition("claim", _l("Claim"), frozenset({CaseStatus.LOGGED}), CaseStatus.CLAIMED, "claim", EventKind.CLAIMED, True),
+        Transition("start", _l("Start work"), frozenset({CaseStatus.CLAIMED}), CaseStatus.IN_PROGRESS, "work", EventKind.STARTED, False),
+        Transition("send_off_island", _l("Send to higher office"), frozenset({CaseStatus.IN_PROGRESS}), CaseStatus.AWAITING_OFFICE,
+                   "work", EventKind.SENT_OFF, True),
+        Transition("record_office_answer", _l("Record the office's answer"), frozenset({CaseStatus.AWAITING_OFFICE}),
+                   CaseStatus.IN_PROGRESS, "work", EventKind.OFFICE_ANSWERED, True),
+        Transition("resolve", _l("Resolve"), frozenset({CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS}), CaseStatus.RESOLVED, "work",
+                   EventKind.RESOLVED, True, needs_reason=True),
+        Transition("finish_on_spot", _l("Finish on the spot"), frozenset({CaseStatus.LOGGED}), CaseStatus.RESOLVED, "counter",
+                   EventKind.FINISHED_ON_SPOT, True),
+        Transition("close", _l("Record the callback"), frozenset({CaseStatus.RESOLVED}), CaseStatus.CLOSED, "dispatch", EventKind.CLOSED,
                    True),
-        Transition("no_answer", _l("Callback: no answer"), frozenset({S.RESOLVED}), None, "dispatch",
-                   E.CALLBACK_ATTEMPT, False),
-        Transition("return_case", _l("Return"), frozenset({S.LOGGED, S.CLAIMED, S.IN_PROGRESS}), S.RETURNED,
-                   "return", E.RETURNED, False, needs_reason=True),
-        Transition("transfer", _l("Transfer"), WORKING, S.LOGGED, "dispatch", E.TRANSFERRED, False,
+        Transition("no_answer", _l("Callback: no answer"), frozenset({CaseStatus.RESOLVED}), None, "dispatch",
+                   EventKind.CALLBACK_ATTEMPT, False),
+        Transition("return_case", _l("Return"), frozenset({CaseStatus.LOGGED, CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS}), CaseStatus.RETURNED,
+                   "return", EventKind.RETURNED, False, needs_reason=True),
+        Transition("transfer", _l("Transfer"), WORKING, CaseStatus.LOGGED, "dispatch", EventKind.TRANSFERRED, False,
                    needs_reason=True),
-        Transition("assign", _l("Assign"), WORKING, S.LOGGED, "dispatch", E.ASSIGNED, False),
-        Transition("merge", _l("Merge into the original"), WORKING, S.MERGED, "dispatch", E.MERGED, True),
-        Transition("reopen", _l("Reopen"), frozenset({S.RESOLVED, S.CLOSED}), S.IN_PROGRESS, "dispatch",
-                   E.REOPENED, True, needs_reason=True),
-        Transition("cancel", _l("Cancel"), WORKING, S.CANCELLED, "dispatch", E.CANCELLED, True,
+        Transition("assign", _l("Assign"), WORKING, CaseStatus.LOGGED, "dispatch", EventKind.ASSIGNED, False),
+        Transition("merge", _l("Merge into the original"), WORKING, CaseStatus.MERGED, "dispatch", EventKind.MERGED, True),
+        Transition("reopen", _l("Reopen"), frozenset({CaseStatus.RESOLVED, CaseStatus.CLOSED}), CaseStatus.IN_PROGRESS, "dispatch",
+                   EventKind.REOPENED, True, needs_reason=True),
+        Transition("cancel", _l("Cancel"), WORKING, CaseStatus.CANCELLED, "dispatch", EventKind.CANCELLED, True,
                    needs_reason=True),
+        # Closing a heating incident resolves every open call linked to it, with the incident's closing note.
+        Transition("resolve_for_incident", _l("Resolved with the incident"), frozenset(OPEN_STATUSES), CaseStatus.RESOLVED,
+                   "close_incident", EventKind.RESOLVED, True, on_page=False),
     ]
 }
 
@@ -113,7 +116,8 @@ def available(case: Case, user: User) -> list[Transition]:
     """The transitions ``user`` may make on ``case`` now, for the buttons on its page."""
     return [
         t for t in TRANSITIONS.values()
-        if case.status in t.sources and access.can(user, f"case.{t.permission}", case) and _applies(t, case)
+        if t.on_page and case.status in t.sources and access.can(user, f"case.{t.permission}", case)
+        and _applies(t, case)
     ]
 
 
@@ -131,6 +135,10 @@ def _applies(t: Transition, case: Case) -> bool:
 def _within_reopen_window(case: Case) -> bool:
     finished = case.closed_at or case.resolved_at
     return finished is None or clock.now() - finished <= timedelta(days=REOPEN_DAYS)
+
+
+class WrongStatus(DomainError):
+    """The case is in a status the transition does not start from."""
 
 
 # --- the shared steps of every transition -------------------------------------------------------
@@ -154,7 +162,7 @@ def _check(case: Case, actor: User, name: str, version: int | None) -> Transitio
     if version is not None and case.version != version:
         raise Conflict(_stale_message(case))
     if case.status not in t.sources:
-        raise DomainError(
+        raise WrongStatus(
             _l("This case is %(status)s; it cannot be given “%(action)s” now.", status=case.status.label,
                action=t.label)
         )
@@ -170,23 +178,7 @@ def _check(case: Case, actor: User, name: str, version: int | None) -> Transitio
 
 
 def _text(value: str | None, required: bool, field: str = "note") -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise DomainError(_l("Give a reason; it goes on the case's timeline."), field=field)
-    if len(text) > MAX_TEXT:
-        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=MAX_TEXT, m=len(text)),
-                          field=field)
-    return text
-
-
-def record_event(case: Case, actor: User | None, kind: EventKind, *, to_status=None, note: str = "", public=False,
-           data=None, from_status=None, actor_label: str = "") -> CaseEvent:
-    event = CaseEvent(case=case, actor=actor, actor_label=actor_label, kind=kind,
-                      from_status=from_status if from_status is not None else (case.status if to_status else None),
-                      to_status=to_status, note=note, public=public, data=data, at=clock.now())
-    db.session.add(event)
-    counters.touch(case, event.at)
-    return event
+    return typed(value, field, required=_l("Give a reason; it goes on the case's timeline.") if required else None)
 
 
 def _move(case: Case, actor: User | None, t: Transition, note: str = "", *, to_status: CaseStatus | None = None,
@@ -205,16 +197,8 @@ def _move(case: Case, actor: User | None, t: Transition, note: str = "", *, to_s
         _cancel_visits(case, actor)
     audit.record(t.name, actor=actor, obj=case, actor_name="" if actor else actor_label,
                  changes={"status": (old, new)} if new is not old else None)
-    commit_or_conflict()
+    unit.commit()
     return event
-
-
-def commit_or_conflict() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(_l("Someone changed this case at the same moment. Look at the latest state and try again.")) from None
 
 
 def restart_clock(case: Case, start) -> None:
@@ -238,12 +222,12 @@ def _resolved_now(case: Case) -> dict:
 
 def claim(case: Case, actor: User) -> None:
     """Sign for a waiting case (签收), atomically: of two people claiming at once, one gets it."""
-    if case.owner is not None and case.owner_id != actor.id and (case.status is S.LOGGED or case.status.is_open):
+    if case.owner is not None and case.owner_id != actor.id and (case.status is CaseStatus.LOGGED or case.status.is_open):
         raise _claimed_by_someone_else(case)
     t = _check(case, actor, "claim", None)
     access.errands.check_limit(case, actor)
     now = clock.now()
-    values = {"status": S.CLAIMED, "owner_id": actor.id, "updated_at": now, "version": Case.version + 1}
+    values = {"status": CaseStatus.CLAIMED, "owner_id": actor.id, "updated_at": now, "version": Case.version + 1}
     if case.claimed_at is None:
         # The first signature fixes the due time; after a transfer or a reassignment the clock runs on.
         calendar = timekeeping.calendar_for(case.service_point, now)
@@ -253,13 +237,13 @@ def claim(case: Case, actor: User) -> None:
                                                           calendar))
     result = db.session.execute(
         sa.update(Case)
-        .where(Case.id == case.id, Case.status == S.LOGGED,
+        .where(Case.id == case.id, Case.status == CaseStatus.LOGGED,
                sa.or_(Case.owner_id.is_(None), Case.owner_id == actor.id))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        db.session.rollback()
+        unit.abandon()
         db.session.refresh(case)
         raise _claimed_by_someone_else(case)
     db.session.expire(case)
@@ -267,11 +251,11 @@ def claim(case: Case, actor: User) -> None:
     if "claimed_at" in values:
         data.update(_count_sign_for(case, now))
     counters.touch(case, now)
-    db.session.add(CaseEvent(case_id=case.id, actor_id=actor.id, kind=t.event, from_status=S.LOGGED,
-                             to_status=S.CLAIMED, public=True, at=now, data=data))
+    db.session.add(CaseEvent(case_id=case.id, actor_id=actor.id, kind=t.event, from_status=CaseStatus.LOGGED,
+                             to_status=CaseStatus.CLAIMED, public=True, at=now, data=data))
     audit.record("claim", actor=actor, object_type="cases", object_id=case.id,
-                 changes={"status": (S.LOGGED, S.CLAIMED), "owner": (None, actor.username)})
-    commit_or_conflict()
+                 changes={"status": (CaseStatus.LOGGED, CaseStatus.CLAIMED), "owner": (None, actor.username)})
+    unit.commit()
 
 
 def _count_sign_for(case: Case, now) -> dict:
@@ -353,7 +337,7 @@ def no_answer(case: Case, actor: User, retry_at=None, note: str = "", version: i
                                       at=case.closed_at))
         counters.callback(case, case.closed_at, None, Satisfaction.UNRATED, False)
         _close_supervision(case)
-        _move(case, actor, t, note, to_status=S.CLOSED, kind=E.CLOSED, data={"unrated": True}, public=True)
+        _move(case, actor, t, note, to_status=CaseStatus.CLOSED, kind=EventKind.CLOSED, data={"unrated": True}, public=True)
         return
     case.callback_retry_at = retry_at
     _move(case, actor, t, note, data={"attempt": case.callback_attempts,
@@ -362,9 +346,9 @@ def no_answer(case: Case, actor: User, retry_at=None, note: str = "", version: i
 
 def rate_by_resident(case: Case, outcome: Outcome | None, satisfaction: Satisfaction, comment: str = "") -> None:
     """A resident rates a resolved kiosk or WeChat case on the public lookup page."""
-    if case.status is S.CLOSED:
+    if case.status is CaseStatus.CLOSED:
         raise DomainError(_l("This case is already closed and rated; thank you."))
-    if case.status is not S.RESOLVED:
+    if case.status is not CaseStatus.RESOLVED:
         raise DomainError(_l("The case can be rated once it is resolved."))
     if case.channel not in (Channel.KIOSK, Channel.WECHAT):
         raise Forbidden(_l("This case is rated by a callback from the service point."))
@@ -397,7 +381,7 @@ def _record_callback(case: Case, actor: User | None, t: Transition, outcome: Out
         case.callback_attempts = 0
         restart_clock(case, now)
         data["redo"] = True
-        _move(case, actor, t, comment, to_status=S.IN_PROGRESS, kind=E.REOPENED, data=data, public=True,
+        _move(case, actor, t, comment, to_status=CaseStatus.IN_PROGRESS, kind=EventKind.REOPENED, data=data, public=True,
               actor_label=resident)
     else:
         case.closed_at = now
@@ -412,7 +396,7 @@ def _cancel_visits(case: Case, actor: User | None) -> None:
         .values(status=VisitStatus.CANCELLED).execution_options(synchronize_session=False)
     )
     if result.rowcount:
-        record_event(case, actor, E.VISIT_CANCELLED, public=True)
+        record_event(case, actor, EventKind.VISIT_CANCELLED, public=True)
 
 
 def _close_supervision(case: Case) -> None:
@@ -483,25 +467,23 @@ def merge(case: Case, actor: User, original_number: str, version: int | None = N
         raise DomainError(_l("There is no case %(number)s.", number=original_number), field="original")
     if original.id == case.id:
         raise DomainError(_l("A case cannot be merged into itself."), field="original")
-    if original.status in (S.MERGED, S.CANCELLED):
+    if original.status in (CaseStatus.MERGED, CaseStatus.CANCELLED):
         raise DomainError(_l("%(number)s is %(status)s; merge into the case that is being worked.",
                              number=original.number, status=original.status.label), field="original")
     case.merged_into = original
     _close_supervision(case)
-    record_event(original, actor, E.NOTE, data={"duplicate": case.number})
+    record_event(original, actor, EventKind.NOTE, data={"duplicate": case.number})
     _move(case, actor, t, data={"original": original.number})
 
 
+@unit.transactional
 def resolve_for_incident(cases: list[Case], actor: User, note: str) -> int:
-    """Resolve the calls linked to an estate incident, with the incident's closing note (the caller
-    commits; ``portal.domain.features.heating.close_incident`` checks who may)."""
+    """Resolve the calls linked to an estate incident, with the incident's closing note the residents read:
+    all of them, or none."""
     for case in cases:
-        old = case.status
+        t = _check(case, actor, "resolve_for_incident", None)
         data = _resolved_now(case)
-        case.status, case.updated_at = S.RESOLVED, case.resolved_at
-        record_event(case, actor, E.RESOLVED, from_status=old, to_status=S.RESOLVED, note=note, public=True,
-                     data={**data, "incident": case.incident.title if case.incident else None})
-        audit.record("resolve", actor=actor, obj=case, changes={"status": (old, S.RESOLVED)}, reason="incident")
+        _move(case, actor, t, note, data={**data, "incident": case.incident.title})
     return len(cases)
 
 
@@ -529,10 +511,10 @@ def add_note(case: Case, actor: User, note: str, public: bool = False) -> CaseEv
     note = _text(note, True)
     if not note:
         raise DomainError(_l("Write the note first."), field="note")
-    event = record_event(case, actor, E.NOTE, note=note, public=public)
+    event = record_event(case, actor, EventKind.NOTE, note=note, public=public)
     case.updated_at = event.at
     audit.record("note", actor=actor, obj=case, reason="public" if public else "")
-    commit_or_conflict()
+    unit.commit()
     return event
 
 
@@ -553,7 +535,7 @@ def edit(case: Case, actor: User, values: dict, version: int) -> None:
     changes = audit.apply_changes(case, values)
     if not changes:
         return
-    record_event(case, actor, E.EDITED, data={"fields": sorted(changes)})
+    record_event(case, actor, EventKind.EDITED, data={"fields": sorted(changes)})
     case.updated_at = clock.now()
     audit.record("edit", actor=actor, obj=case, changes=changes)
-    commit_or_conflict()
+    unit.commit()

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
+from portal.domain.platform import unit
 from portal.extensions import db
 from portal.models import Case, CaseViewer, User
 
@@ -27,7 +28,7 @@ def touch(case: Case, user: User) -> None:
         .values(case_id=case.id, user_id=user.id, seen_at=now)
         .on_conflict_do_update(index_elements=["case_id", "user_id"], set_={"seen_at": now})
     )
-    db.session.commit()
+    unit.commit()
 
 
 def others(case: Case, user: User) -> list[User]:

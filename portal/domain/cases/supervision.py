@@ -18,9 +18,10 @@ from sqlalchemy.orm import joinedload
 from portal import clock
 from portal.domain import Conflict, DomainError, Forbidden, access
 from portal.domain.boards import counters
-from portal.domain.cases import lifecycle, timekeeping
-from portal.domain.cases.lifecycle import MAX_TEXT, record_event
-from portal.domain.platform import audit, notify
+from portal.domain.cases import timekeeping
+from portal.domain.cases.timeline import record_event
+from portal.domain.platform import audit, notify, unit
+from portal.domain.platform.text import MAX_TEXT, typed
 from portal.extensions import db
 from portal.models import (
     OPEN_STATUSES,
@@ -46,12 +47,7 @@ def leads_for(case: Case) -> list[User]:
 
 
 def _reason(text: str | None, field: str = "reason") -> str:
-    text = (text or "").strip()
-    if not text:
-        raise DomainError(_l("Give a reason; it goes on the case's timeline."), field=field)
-    if len(text) > MAX_TEXT:
-        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=MAX_TEXT, m=len(text)), field=field)
-    return text
+    return typed(text, field, required=_l("Give a reason; it goes on the case's timeline."))
 
 
 # --- extensions ------------------------------------------------------------------------------------
@@ -90,7 +86,7 @@ def request_extension(case: Case, actor: User, new_due_at: datetime, reason: str
     case.updated_at = now
     audit.record("extension_asked", actor=actor, obj=case, changes={"due_at": (case.due_at, new_due_at)})
     created = notify.notify(leads_for(case), "extension_asked", case, f"ext-ask:{case.id}:{now.timestamp():.0f}")
-    db.session.commit()
+    unit.commit()
     notify.send([n.id for n in created])
     return request
 
@@ -128,7 +124,7 @@ def decide_extension(request: ExtensionRequest, actor: User, approve: bool, note
     case.updated_at = now
     kind = "extension_approved" if approve else "extension_refused"
     created = notify.notify([request.requested_by], kind, case, f"{kind}:{request.id}")
-    lifecycle.commit_or_conflict()
+    unit.commit()
     notify.send([n.id for n in created])
 
 
@@ -141,7 +137,7 @@ def _settle(request: ExtensionRequest, status: ExtensionStatus, actor: User, now
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        db.session.rollback()
+        unit.abandon()
         raise Conflict(_l("This extension was already decided by another lead."))
     db.session.expire(request)
 
@@ -184,7 +180,7 @@ def supervise(case: Case, actor: User, responsible: User, deadline: datetime, in
     try:
         db.session.flush()
     except sa.exc.IntegrityError:  # another lead put it under supervision at the same moment
-        db.session.rollback()
+        unit.abandon()
         raise Conflict(_l("Another lead has just put this case under supervision; look again.")) from None
     record_event(case, actor, EventKind.SUPERVISED, note=supervision.instruction,
                  data={"responsible": responsible.display_name, "deadline": deadline.isoformat()})
@@ -192,7 +188,7 @@ def supervise(case: Case, actor: User, responsible: User, deadline: datetime, in
     audit.record("supervise", actor=actor, obj=case,
                  changes={"responsible": (None, responsible.username), "deadline": (None, deadline)})
     created = notify.notify([responsible], "responsible", case, f"responsible:{case.id}:{deadline.timestamp():.0f}")
-    lifecycle.commit_or_conflict()
+    unit.commit()
     notify.send([n.id for n in created])
     return supervision
 
@@ -236,7 +232,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
                          data={"due": case.sign_due_at.isoformat(), **counters.where(case)})
             counters.bump(case, now, signed=1)
             result.sign_missed.append(case.number)
-        db.session.commit()
+        unit.commit()
 
     reminders = db.session.scalars(
         sa.select(Case).where(open_, Case.owner_id.is_not(None), Case.remind_at <= now, Case.reminded_at.is_(None))
@@ -249,7 +245,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
             to_send += [n.id for n in notify.notify([case.owner], "remind", case,
                                                      f"remind:{case.id}:{case.due_at.timestamp():.0f}")]
             result.reminded.append(case.number)
-        db.session.commit()
+        unit.commit()
 
     overdue = db.session.scalars(
         sa.select(Case).where(open_, Case.due_at < now, Case.overdue_flagged_at.is_(None))
@@ -263,7 +259,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
             to_send += [n.id for n in notify.notify(recipients, "overdue", case,
                                                      f"overdue:{case.id}:{case.due_at.timestamp():.0f}")]
             result.overdue.append(case.number)
-        db.session.commit()
+        unit.commit()
 
     problems = db.session.scalars(
         sa.select(Case).where(
@@ -278,13 +274,13 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
         try:
             db.session.flush()
         except sa.exc.IntegrityError:  # another sweep got there first
-            db.session.rollback()
+            unit.abandon()
             continue
         record_event(case, None, EventKind.SUPERVISED, actor_label=system, data={"reason": reason.value})
         audit.record("supervise", obj=case, actor_name="sweep", reason=reason.value)
         to_send += [n.id for n in notify.notify(leads_for(case), "supervised", case, f"supervised:{case.id}")]
         result.supervised.append(case.number)
-        db.session.commit()
+        unit.commit()
 
     notify.send(to_send)
     return result

@@ -11,7 +11,8 @@ from sqlalchemy.orm import joinedload
 
 from portal import clock
 from portal.domain import DomainError
-from portal.domain.platform import audit
+from portal.domain.platform import audit, unit
+from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import ApiKey, Channel, ServicePoint, User
 
@@ -26,11 +27,7 @@ def _hash(secret: str) -> str:
 def create(actor: User | None, point: ServicePoint | None, name: str, channel: Channel = Channel.KIOSK,
            actor_name: str = "") -> tuple[ApiKey, str]:
     """A new key for a kiosk or system at ``point``; return it and the secret (shown only now)."""
-    name = (name or "").strip()
-    if not name:
-        raise DomainError(_l("Name the kiosk or system, for example 'kiosk-1'."), field="name")
-    if len(name) > 60:
-        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=60, m=len(name)), field="name")
+    name = typed(name, "name", 60, required=_l("Name the kiosk or system, for example 'kiosk-1'."))
     if point is None or not point.active:
         raise DomainError(_l("Choose the service point its cases go to."), field="point")
     if channel not in CHANNELS:
@@ -44,7 +41,7 @@ def create(actor: User | None, point: ServicePoint | None, name: str, channel: C
     db.session.add(key)
     db.session.flush()
     audit.record("create", actor=actor, obj=key, actor_name=actor_name, reason=f"{point.code} {channel.value}")
-    db.session.commit()
+    unit.commit()
     return key, secret
 
 
@@ -52,7 +49,7 @@ def revoke(actor: User | None, key: ApiKey, actor_name: str = "") -> None:
     if key.revoked_at is None:
         key.revoked_at = clock.now()
         audit.record("revoke", actor=actor, obj=key, actor_name=actor_name)
-        db.session.commit()
+        unit.commit()
 
 
 def authenticate(secret: str | None) -> ApiKey | None:

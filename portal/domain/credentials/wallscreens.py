@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from portal import clock
 from portal.domain import DomainError, access
 from portal.domain.boards.scopes import Scope
-from portal.domain.platform import audit
+from portal.domain.platform import audit, unit
 from portal.extensions import begin_mode, db
 from portal.models import User, WallScreen
 
@@ -38,7 +38,7 @@ def create_screen(actor: User, name: str, scope: Scope) -> tuple[WallScreen, str
     db.session.add(screen)
     db.session.flush()
     audit.record("create", actor=actor, obj=screen, reason=f"{scope.kind}:{scope.code}")
-    db.session.commit()
+    unit.commit()
     return screen, token
 
 
@@ -47,7 +47,7 @@ def revoke_screen(actor: User, screen: WallScreen) -> None:
     if screen.revoked_at is None:
         screen.revoked_at = clock.now()
         audit.record("revoke", actor=actor, obj=screen)
-        db.session.commit()
+        unit.commit()
 
 
 def screen_for(token: str) -> WallScreen | None:
@@ -73,5 +73,5 @@ def seen(screen: WallScreen) -> None:
         db.session.rollback()  # the poll's read transaction; the write takes the lock up front
         with begin_mode("IMMEDIATE"):
             db.session.execute(sa.update(WallScreen).where(WallScreen.id == screen_id).values(last_seen_at=now))
-            db.session.commit()
+            unit.commit()
 

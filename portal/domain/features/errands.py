@@ -23,8 +23,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal import clock
 from portal.domain import Conflict, DomainError, access
 from portal.domain.cases import lifecycle, timekeeping
-from portal.domain.cases.lifecycle import record_event
-from portal.domain.platform import audit, files
+from portal.domain.cases.timeline import record_event
+from portal.domain.platform import audit, files, unit
 from portal.extensions import db
 from portal.models import (
     Attachment,
@@ -40,7 +40,6 @@ from portal.models import (
     User,
 )
 
-S = CaseStatus
 # The moves a document may make, and nothing else.
 MOVES = {
     (Holder.RESIDENT, Holder.PROXY),   # collected from the resident
@@ -59,8 +58,7 @@ def ensure_materials(case: Case) -> list[CaseMaterial]:
 
 # --- custody ----------------------------------------------------------------------------------------
 
-def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder, confirmed_by: str,
-              commit: bool = True) -> None:
+def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder, confirmed_by: str) -> None:
     """Move documents to ``to``, each from the one holder it has now; refuse any other move."""
     access.require(actor, "case.work", case, _l("Only the errand's proxy records handovers."))
     if not case.status.is_open:
@@ -91,7 +89,7 @@ def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
-            db.session.rollback()
+            unit.abandon()
             raise Conflict(_l("%(name)s changed hands meanwhile; look at the latest custody and try again.",
                               name=material.name))
         db.session.add(MaterialHandover(material_id=material.id, at=now, from_holder=source, to_holder=to,
@@ -106,8 +104,7 @@ def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder
     case.updated_at = now
     audit.record("handover", actor=actor, obj=case, changes={"materials": (sources, to.value)},
                  reason=", ".join(name for name, _source in moved))
-    if commit:
-        lifecycle.commit_or_conflict()
+    unit.commit()
 
 
 @dataclass
@@ -132,9 +129,9 @@ def stage(case: Case) -> str:
     """Where an errand stands, for "my errands": collecting, ready, submitted, to return, done."""
     if not case.status.is_open:
         return "done"
-    if case.status is S.AWAITING_OFFICE:
+    if case.status is CaseStatus.AWAITING_OFFICE:
         return "submitted"
-    if case.status is S.LOGGED:
+    if case.status is CaseStatus.LOGGED:
         return "collecting"
     if not readiness(case).ready and not any(m.holder is Holder.OFFICE for m in case.materials):
         return "collecting"
@@ -162,27 +159,28 @@ STAGES = [
 def collect(case: Case, actor: User, material_ids: list[int], confirmed_by: str) -> None:
     """Take documents from the resident, or over from the previous proxy (starting the work if it has
     not started)."""
-    if case.status is S.CLAIMED:
+    if case.status is CaseStatus.CLAIMED:
         lifecycle.start(case, actor)
     ensure_materials(case)
     chosen = [m for m in case.materials if m.id in set(material_ids)]
     hand_over(case, actor, chosen, Holder.PROXY, confirmed_by)
 
 
+@unit.transactional
 def submit(case: Case, actor: User, confirmed_by: str) -> None:
     """Hand a ready errand's documents to the office and send it off (one transaction)."""
     if not case.item.needs_approval:
         raise DomainError(_l("This errand needs no office's approval; hand the result back when it is done."))
     ensure_materials(case)
-    if case.status is S.CLAIMED:
+    if case.status is CaseStatus.CLAIMED:
         lifecycle.start(case, actor)
     state = readiness(case)
     if not state.ready:
         raise DomainError(_l("Not ready: the resident still holds %(missing)s.", missing="、".join(state.missing)))
     with_proxy = [m for m in case.materials if m.holder is Holder.PROXY]
     if with_proxy:
-        hand_over(case, actor, with_proxy, Holder.OFFICE, confirmed_by, commit=False)
-    lifecycle.send_off_island(case, actor)  # commits the handover with it
+        hand_over(case, actor, with_proxy, Holder.OFFICE, confirmed_by)
+    lifecycle.send_off_island(case, actor)
 
 
 def submit_all(actor: User, day: date, confirmed_by: str) -> list[str]:
@@ -196,6 +194,7 @@ def submit_all(actor: User, day: date, confirmed_by: str) -> list[str]:
     return sent
 
 
+@unit.transactional
 def record_answer(case: Case, actor: User, answer: str, note: str = "", more: list[str] | None = None,
                   confirmed_by: str = "") -> None:
     """Record the office's answer; the documents it held come back to the proxy, and documents it
@@ -203,7 +202,7 @@ def record_answer(case: Case, actor: User, answer: str, note: str = "", more: li
     ensure_materials(case)
     at_office = [m for m in case.materials if m.holder is Holder.OFFICE]
     if at_office:
-        hand_over(case, actor, at_office, Holder.PROXY, confirmed_by or str(_l("the office")), commit=False)
+        hand_over(case, actor, at_office, Holder.PROXY, confirmed_by or str(_l("the office")))
     if answer == "more_materials":
         names = [n.strip()[:80] for n in (more or []) if n.strip()]
         if not names:
@@ -215,16 +214,17 @@ def record_answer(case: Case, actor: User, answer: str, note: str = "", more: li
     lifecycle.record_office_answer(case, actor, answer, note=note)
 
 
+@unit.transactional
 def deliver(case: Case, actor: User, note: str, confirmed_by: str) -> None:
     """Hand the result and the documents back to the resident; this resolves the errand and counts a
     round trip saved."""
     ensure_materials(case)
-    if case.status is not S.IN_PROGRESS or stage(case) != "to_return":
+    if case.status is not CaseStatus.IN_PROGRESS or stage(case) != "to_return":
         raise DomainError(_l("This errand is not ready to hand back: its documents must be collected and, "
                              "where an office decides, handed in and answered first."))
     back = [m for m in case.materials if m.holder is Holder.PROXY]
     if back:
-        hand_over(case, actor, back, Holder.RESIDENT, confirmed_by, commit=False)
+        hand_over(case, actor, back, Holder.RESIDENT, confirmed_by)
     case.trip_saved = case.service_point.on_island
     lifecycle.resolve(case, actor, note)
 
@@ -269,7 +269,7 @@ def manifest(user: User, day: date | None = None) -> Manifest:
     cases = db.session.scalars(
         sa.select(Case).join(Case.item).where(
             access.case_scope(user), Case.mode == Mode.ERRAND, Case.owner_id.is_not(None),
-            Case.status.in_([S.CLAIMED, S.IN_PROGRESS]), ServiceItem.needs_approval)
+            Case.status.in_([CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS]), ServiceItem.needs_approval)
         .options(joinedload(Case.item), joinedload(Case.owner), joinedload(Case.service_point),
                  selectinload(Case.materials), selectinload(Case.events))
         .order_by(Case.number)
@@ -312,7 +312,7 @@ def mine_by_stage(user: User) -> dict[str, list[Case]]:
     """The proxy's open errands, grouped by stage."""
     cases = db.session.scalars(
         sa.select(Case).where(Case.owner_id == user.id, Case.mode == Mode.ERRAND,
-                              Case.status.in_([S.LOGGED, S.CLAIMED, S.IN_PROGRESS, S.AWAITING_OFFICE]))
+                              Case.status.in_([CaseStatus.LOGGED, CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_OFFICE]))
         .options(joinedload(Case.item), joinedload(Case.place), selectinload(Case.materials),
                  selectinload(Case.events))
         .order_by(Case.due_at)
@@ -337,5 +337,5 @@ def attach(case: Case, actor: User, filename: str, data: bytes) -> Attachment:
     db.session.add(attachment)
     record_event(case, actor, EventKind.NOTE, data={"attachment": attachment.filename})
     audit.record("attach", actor=actor, obj=case, reason=f"{attachment.filename} sha256={digest}")
-    db.session.commit()
+    unit.commit()
     return attachment

@@ -21,8 +21,9 @@ from portal import clock
 from portal.domain import DomainError, access
 from portal.domain.boards import counters
 from portal.domain.cases import intake, lifecycle, timekeeping
-from portal.domain.cases.lifecycle import MAX_TEXT, record_event
-from portal.domain.platform import audit
+from portal.domain.cases.timeline import record_event
+from portal.domain.platform import audit, unit
+from portal.domain.platform.text import MAX_TEXT
 from portal.extensions import db
 from portal.models import (
     CalendarDay,
@@ -48,7 +49,6 @@ from portal.models import (
     user_places,
 )
 
-S = CaseStatus
 FAULT_CODES = ("HT01", "HT02", "HT03", "HT04")
 FINDING_ITEMS = {Finding.UNEVEN: "HT02", Finding.LEAK: "HT03", Finding.AIR_LOCK: "HT04", Finding.OTHER: "HT01"}
 
@@ -131,6 +131,7 @@ def open_incident(place: Place | None) -> Incident | None:
     ).first()
 
 
+@unit.transactional
 def take_call(actor: User, item: ServiceItem, phone: str, caller_name: str, household: Household | None = None,
               station: ServicePoint | None = None, address: str = "", description: str = "") -> Case:
     """Log a heating hotline call and route it (or link it to the estate's open incident)."""
@@ -146,8 +147,7 @@ def take_call(actor: User, item: ServiceItem, phone: str, caller_name: str, hous
     description = description.strip() or str(item.name_zh)
     resident = household.residents[0] if household is not None and household.residents else None
     case = intake.log_case(actor, item, Channel.PHONE, description, caller_name or (resident.name if resident else ""),
-                           phone, household=household, resident=resident, address=address, point=station,
-                           commit=False)
+                           phone, household=household, resident=resident, address=address, point=station)
     incident = open_incident(place)
     if incident is not None:
         case.incident = incident
@@ -158,15 +158,17 @@ def take_call(actor: User, item: ServiceItem, phone: str, caller_name: str, hous
         case.owner = chosen.owner
         record_event(case, None, EventKind.ROUTED, actor_label="system",
                      data={"owner": chosen.owner.display_name if chosen.owner else None, "why": chosen.reason})
-    db.session.commit()
+    unit.commit()
     return case
 
 
 # --- incidents ---------------------------------------------------------------------------------------------
 
-def declare_incident(actor: User, station: ServicePoint, title: str, notice: str, places: list[Place],
+def declare_incident(actor: User, station: ServicePoint | None, title: str, notice: str, places: list[Place],
                      expected_end_at: datetime | None) -> Incident:
     """A station declares an outage over some of its estates."""
+    if station is None:
+        raise DomainError(_l("Choose the heating station that serves the caller."), field="station")
     access.require(actor, "station.run", station, _l("Only the station's staff and leads declare incidents."))
     title, notice = (title or "").strip(), (notice or "").strip()
     if not title:
@@ -182,7 +184,7 @@ def declare_incident(actor: User, station: ServicePoint, title: str, notice: str
     db.session.add(incident)
     db.session.flush()
     audit.record("declare_incident", actor=actor, obj=incident, changes={"title": (None, title)})
-    db.session.commit()
+    unit.commit()
     return incident
 
 
@@ -199,7 +201,7 @@ def close_incident(incident: Incident, actor: User, note: str) -> int:
     open_cases = [c for c in incident.cases if c.status.is_open]
     resolved = lifecycle.resolve_for_incident(open_cases, actor, note)
     audit.record("close_incident", actor=actor, obj=incident, changes={"resolved": (None, resolved)})
-    db.session.commit()
+    unit.commit()
     return resolved
 
 
@@ -212,8 +214,10 @@ def open_incidents(station_ids: list[int] | None = None) -> list[Incident]:
 
 # --- duty roster --------------------------------------------------------------------------------------------
 
-def set_duty(actor: User, station: ServicePoint, day: date, user: User | None) -> None:
+def set_duty(actor: User, station: ServicePoint | None, day: date, user: User | None) -> None:
     """Name who is on duty at a station on a day (None clears it)."""
+    if station is None:
+        raise DomainError(_l("Choose the heating station that serves the caller."), field="station")
     access.require(actor, "station.run", station, _l("Only the station's staff and leads keep its roster."))
     if user is not None and not access.heating.may_be_on_duty(user, station):
         raise DomainError(_l("Choose an active butler or staff member of this station."), field="user")
@@ -228,7 +232,7 @@ def set_duty(actor: User, station: ServicePoint, day: date, user: User | None) -
     else:
         shift.user = user
     audit.record("duty", actor=actor, obj=station, changes={day.isoformat(): (old, user.username if user else None)})
-    db.session.commit()
+    unit.commit()
 
 
 def roster(station: ServicePoint, first: date, last: date) -> dict[date, User]:
@@ -255,7 +259,7 @@ def create_campaign(actor: User, name: str, places: list[Place], starts_on: date
     db.session.add(campaign)
     db.session.flush()
     audit.record("create", actor=actor, obj=campaign, changes={"name": (None, campaign.name)})
-    db.session.commit()
+    unit.commit()
     return campaign
 
 
@@ -281,10 +285,11 @@ def record_visit(campaign: Campaign, household: Household, actor: User, result: 
     audit.record("campaign_visit", actor=actor, obj=household, changes={"result": (None, result.value)})
     # The coverage shown on the estate's and its station's boards changed.
     counters.mark([f"place:{household.place_id}", f"point:{household.place.service_point_id or 0}"], clock.now())
-    db.session.commit()
+    unit.commit()
     return row
 
 
+@unit.transactional
 def finding_to_case(visit: CampaignVisit, actor: User) -> Case:
     """Turn a finding into a case for the butler, in one tap (a leak is urgent)."""
     access.require(actor, "finding.case", visit)
@@ -297,12 +302,12 @@ def finding_to_case(visit: CampaignVisit, actor: User) -> Case:
     resident = household.residents[0] if household.residents else None
     case = intake.log_case(actor, item, Channel.VISIT, visit.note or str(visit.finding.label),
                            resident.name if resident else household.address, household.phone or "",
-                           household=household, resident=resident, commit=False)
+                           household=household, resident=resident)
     case.owner = actor if actor.role is Role.BUTLER else butler_of(household.place)
     visit.case = case
     record_event(case, None, EventKind.ROUTED, actor_label="system",
                  data={"owner": case.owner.display_name if case.owner else None, "why": "campaign"})
-    db.session.commit()
+    unit.commit()
     return case
 
 
@@ -338,7 +343,7 @@ def campaign_board(campaign: Campaign) -> list[CampaignFigures]:
             visited=sum(1 for r in rows if r.result is not VisitResult.NOT_HOME),
             not_home=sum(1 for r in rows if r.result is VisitResult.NOT_HOME),
             findings=findings, cases=sum(1 for r in rows if r.status is not None),
-            resolved=sum(1 for r in rows if r.status in (S.RESOLVED, S.CLOSED)),
+            resolved=sum(1 for r in rows if r.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)),
         ))
     return figures
 

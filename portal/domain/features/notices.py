@@ -13,11 +13,11 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal import clock
 from portal.domain import Conflict, DomainError, Forbidden, access
-from portal.domain.platform import audit
+from portal.domain.platform import audit, unit
+from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import Notice, Place, User
 
@@ -66,14 +66,8 @@ def _check(user: User, place: Place | None) -> None:
 
 
 def _validate(title: str, body: str, valid_from: date | None, valid_to: date | None) -> tuple[str, str]:
-    title, body = (title or "").strip(), (body or "").strip()
-    if not title:
-        raise DomainError(_l("Give the notice a title."), field="title")
-    if len(title) > 100:
-        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=100, m=len(title)), field="title")
-    if len(body) > MAX_BODY:
-        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=MAX_BODY, m=len(body)),
-                          field="body")
+    title = typed(title, "title", 100, required=_l("Give the notice a title."))
+    body = typed(body, "body", MAX_BODY)
     if valid_from is None:
         raise DomainError(_l("Enter the first day the notice shows."), field="valid_from")
     if valid_to is None:
@@ -91,7 +85,7 @@ def publish(user: User, title: str, body: str, place: Place | None, valid_from: 
     db.session.add(notice)
     db.session.flush()
     audit.record("publish", actor=user, obj=notice, reason=place.code if place else "all")
-    db.session.commit()
+    unit.commit()
     return notice
 
 
@@ -109,9 +103,8 @@ def update(user: User, notice: Notice, version: int, title: str, body: str, plac
                                            "valid_from": valid_from, "valid_to": valid_to})
     audit.record("update", actor=user, obj=notice, changes=changes)
     try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
+        unit.commit()
+    except Conflict:
         raise _stale(notice) from None
 
 
@@ -126,7 +119,7 @@ def withdraw(user: User, notice: Notice) -> None:
     if notice.withdrawn_at is None:
         notice.withdrawn_at = clock.now()
         audit.record("withdraw", actor=user, obj=notice)
-        db.session.commit()
+        unit.commit()
 
 
 def _ancestors(place: Place | None) -> list[int]:

@@ -183,8 +183,7 @@ def submit(key: ApiKey, form) -> Case:
         return intake.log_case(None, item, key.channel, "\n".join(lines), name or "未留姓名", form.get("phone") or "",
                                household=household, place=place, address=address, point=point,
                                actor_label=key.channel.value)
-    except DomainError as error:
-        db.session.rollback()
+    except DomainError as error:  # log_case saved nothing
         raise Open311Error(400, f"{error.field or 'request'}: {error.message}") from None
 
 

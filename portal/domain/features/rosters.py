@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
 from portal.domain import DomainError, access
-from portal.domain.platform import audit, privacy
+from portal.domain.platform import audit, privacy, unit
 from portal.domain.platform.directory import pinyin_index
 from portal.extensions import db
 from portal.models import Household, Mode, Place, PlaceKind, Resident, ServiceItem, ServicePoint, User
@@ -277,7 +277,7 @@ def apply(kind: Kind, checked: Check, user: User | None, actor_name: str = "") -
                         f"{result.skipped} skipped")
     audit.record_many([audit.entry(action, actor=user, actor_name=actor_name, obj=obj, changes=fields,
                                    reason="import") for action, obj, fields in result.changes])
-    db.session.commit()
+    unit.commit()
     return result
 
 

@@ -27,8 +27,10 @@ from portal import clock
 from portal.domain import Conflict, DomainError, Forbidden, access
 from portal.domain.boards import counters
 from portal.domain.cases import intake, lifecycle, timekeeping
-from portal.domain.cases.lifecycle import MAX_TEXT, record_event
-from portal.domain.platform import audit
+from portal.domain.cases.timeline import record_event
+from portal.domain.platform import audit, unit
+from portal.domain.platform.directory import pinyin_index
+from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import (
     ACTIVE_VISITS,
@@ -49,7 +51,6 @@ from portal.models import (
     VisitStatus,
 )
 
-S = CaseStatus
 log = logging.getLogger("portal.visits")
 CARE_LOCK = 5501  # the first key of the advisory lock that keeps two scheduler runs apart
 CARE_ITEM = {"code": "CR01", "category_zh": "便民服务", "category_en": "Convenience services",
@@ -154,7 +155,7 @@ def active_visit(case: Case) -> Visit | None:
 
 
 def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | None = None,
-         kind: VisitKind = VisitKind.REQUEST, commit: bool = True) -> Visit:
+         kind: VisitKind = VisitKind.REQUEST) -> Visit:
     """Book a visit for a home case with the team covering its place (or ``team``)."""
     if case.mode is not Mode.HOME:
         raise DomainError(_l("Only home-visit cases are booked with a team."))
@@ -179,17 +180,25 @@ def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | Non
     case.updated_at = clock.now()
     audit.record("book_visit", actor=actor, obj=case, actor_name="" if actor else "scheduler",
                  changes={"visit": (None, f"{team.code} {day} {slot.value}")})
-    if commit:
-        _commit()
+    _commit()
     return visit
+
+
+@unit.transactional
+def log_and_book(actor: User, day: date, slot: Slot, *case, **details) -> Case:
+    """Log a home case and book its visit at once (the intake form with a day chosen): both are saved, or
+    neither. ``case`` and ``details`` are those of ``intake.log_case``."""
+    logged = intake.log_case(actor, *case, **details)
+    book(logged, actor, day, slot)
+    return logged
 
 
 def _commit() -> None:
     """Commit, turning a simultaneous change (a stale version, a second active visit) into a conflict."""
     try:
-        lifecycle.commit_or_conflict()
+        unit.commit()
     except sa.exc.IntegrityError:
-        db.session.rollback()
+        unit.abandon()
         raise Conflict(_l("Someone booked this case at the same moment; look at its visit.")) from None
 
 
@@ -227,10 +236,10 @@ def start(visit: Visit, actor: User) -> None:
     if visit.status is not VisitStatus.BOOKED:
         raise DomainError(_l("This visit is %(status)s.", status=visit.status.label))
     case = visit.case
-    if case.status is S.LOGGED:
+    if case.status is CaseStatus.LOGGED:
         lifecycle.claim(case, actor)
         db.session.refresh(case)
-    if case.status is S.CLAIMED and case.owner_id == actor.id:
+    if case.status is CaseStatus.CLAIMED and case.owner_id == actor.id:
         lifecycle.start(case, actor)
     visit.status, visit.started_at, visit.done_by = VisitStatus.STARTED, clock.now(), actor
     record_event(case, actor, EventKind.VISIT_STARTED)
@@ -243,13 +252,9 @@ def finish(visit: Visit, actor: User, work_done: str, resident_confirmed: str) -
     _member(actor, visit)
     if visit.status is not VisitStatus.STARTED:
         raise DomainError(_l("Start the visit first."))
-    work_done, resident_confirmed = (work_done or "").strip(), (resident_confirmed or "").strip()
-    if not work_done:
-        raise DomainError(_l("Say what was done; the resident sees it."), field="work_done")
-    if not resident_confirmed:
-        raise DomainError(_l("Write what the resident confirmed (or that they signed)."), field="resident_confirmed")
-    if len(work_done) > MAX_TEXT or len(resident_confirmed) > MAX_TEXT:
-        raise DomainError(_l("At most %(max)d characters, please.", max=MAX_TEXT), field="work_done")
+    work_done = typed(work_done, "work_done", required=_l("Say what was done; the resident sees it."))
+    resident_confirmed = typed(resident_confirmed, "resident_confirmed",
+                               required=_l("Write what the resident confirmed (or that they signed)."))
     case = visit.case
     visit.status, visit.finished_at, visit.done_by = VisitStatus.DONE, clock.now(), actor
     visit.work_done, visit.resident_confirmed = work_done, resident_confirmed
@@ -259,6 +264,7 @@ def finish(visit: Visit, actor: User, work_done: str, resident_confirmed: str) -
     lifecycle.resolve(case, actor, f"{work_done}\n{_l('The resident confirmed')}: {resident_confirmed}")
 
 
+@unit.transactional
 def hand_off(visit: Visit, actor: User, item: ServiceItem, description: str) -> Case:
     """A visit uncovered something a higher office must approve: log it as an errand for the
     hamlet's proxy, linked to the visit's case."""
@@ -270,7 +276,6 @@ def hand_off(visit: Visit, actor: User, item: ServiceItem, description: str) -> 
         actor, item, Channel.VISIT, description or str(_l("Found on a home visit")), case.requester_name,
         case.requester_phone, household=case.household, resident=case.resident, place=case.place,
         point=intake.responsible_point(Mode.ERRAND, case.place, actor) or case.service_point, origin=case,
-        commit=False,
     )
     record_event(case, actor, EventKind.HANDED_OFF, data={"errand": errand.number})
     audit.record("hand_off", actor=actor, obj=case, changes={"errand": (None, errand.number)})
@@ -356,8 +361,6 @@ def care_item() -> ServiceItem:
     """The catalog item of regular care visits, added to the catalog the first time it is needed."""
     item = db.session.scalars(sa.select(ServiceItem).filter_by(code=CARE_ITEM["code"])).first()
     if item is None:
-        from portal.domain.platform.directory import pinyin_index
-
         item = ServiceItem(mode=Mode.HOME, needs_approval=False,
                            pinyin=pinyin_index(CARE_ITEM["name_zh"], CARE_ITEM["keywords"]), **CARE_ITEM)
         db.session.add(item)
@@ -394,7 +397,6 @@ def schedule_care_visits(today: date | None = None, horizon_days: int = 14) -> l
         try:
             number = _care_visit(household, item, max(due, today), today + timedelta(days=horizon_days))
         except DomainError as error:  # one household that cannot be booked never stops the others
-            db.session.rollback()
             log.warning("care visit for household %s not booked: %s", household.code, error.message)
             continue
         if number:
@@ -402,13 +404,13 @@ def schedule_care_visits(today: date | None = None, horizon_days: int = 14) -> l
     return created
 
 
+@unit.transactional
 def _care_visit(household: Household, item: ServiceItem, start: date, last: date) -> str | None:
     """Book one household's care visit in a transaction of its own, unless a run alongside did."""
     if db.session.get_bind().dialect.name == "postgresql":  # SQLite's write lock already serialises runs
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(CARE_LOCK, household.id)))
     if db.session.scalar(sa.select(Visit.id).where(Visit.household_id == household.id,
                                                    Visit.status.in_(ACTIVE_VISITS))) is not None:
-        db.session.rollback()
         return None
     team = intake.team_for(household.place)
     if team is None:
@@ -421,9 +423,9 @@ def _care_visit(household: Household, item: ServiceItem, start: date, last: date
         None, item, Channel.VISIT, str(_l("Regular care visit")), resident.name if resident else household.address,
         household.phone or (resident.phone if resident else "") or "", household=household, resident=resident,
         actor_label="care-schedule", point=intake.responsible_point(Mode.HOME, household.place, None),
-        commit=False, phone_optional=True,
+        phone_optional=True,
     )
-    book(case, None, slots[0].day, slots[0].slot, team, kind=VisitKind.CARE, commit=False)
+    book(case, None, slots[0].day, slots[0].slot, team, kind=VisitKind.CARE)
     _commit()
     return case.number
 
@@ -435,7 +437,7 @@ def renew_feed_token(team: Team, actor: User) -> str:
     token = secrets.token_urlsafe(32)
     team.calendar_token_hash = _feed_hash(token)
     audit.record("calendar_token", actor=actor, obj=team, changes={"calendar_token": ("***", "***")})
-    db.session.commit()
+    unit.commit()
     return token
 
 

@@ -147,13 +147,11 @@ def record_alone(action: str, actor=None, **fields) -> None:
 def search(q: str = "", action: str = "", object_type: str = "", first=None, last=None):
     """A query for audit rows, newest first: ``q`` matches the actor, the object id, the address or the
     reason; ``first`` and ``last`` are local dates, inclusive."""
-    from portal import clock
 
     query = sa.select(AuditEntry)
     if q:
-        like = f"%{q}%"
-        query = query.where(sa.or_(AuditEntry.actor_name.ilike(like), AuditEntry.object_id == q,
-                                   AuditEntry.address == q, AuditEntry.reason.ilike(like)))
+        query = query.where(sa.or_(AuditEntry.actor_name.icontains(q, autoescape=True), AuditEntry.object_id == q,
+                                   AuditEntry.address == q, AuditEntry.reason.icontains(q, autoescape=True)))
     if action:
         query = query.where(AuditEntry.action == action)
     if object_type:

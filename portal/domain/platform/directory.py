@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from portal.domain import DomainError
-from portal.domain.platform import accounts, audit
+from portal.domain.platform import accounts, audit, unit
 from portal.extensions import db
 from portal.models import CalendarDay, Place, PlaceKind, Role, ServiceItem, ServicePoint, Team, User
 
@@ -119,7 +119,7 @@ def save(model, obj, values: dict[str, Any], actor: User):
             accounts.end_sessions(obj, actor, "password reset by an administrator")
         if changes:
             audit.record("update", actor=actor, obj=obj, changes=changes)
-    db.session.commit()
+    unit.commit()
     return obj
 
 
@@ -140,10 +140,10 @@ def set_active(obj, active: bool, actor: User) -> None:
     obj.active = active
     if isinstance(obj, User) and not active:
         accounts.end_sessions(obj, actor, "account deactivated")
-    db.session.commit()
+    unit.commit()
 
 
 def end_sessions(user: User, actor: User) -> None:
     """Sign a user out of every device (an administrator's action)."""
     accounts.end_sessions(user, actor, "ended by an administrator")
-    db.session.commit()
+    unit.commit()

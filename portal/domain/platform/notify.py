@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal import clock
 from portal.domain.platform import privacy
 from portal.extensions import db
-from portal.models import Case, Notification, User
+from portal.models import Case, Notification, Supervision, User
 
 log = logging.getLogger("portal.notify")
 
@@ -62,7 +62,6 @@ def text_of(notification: Notification) -> str:
     if case is not None and case.due_at is not None:
         due = clock.local(case.due_at).strftime("%m-%d %H:%M")
     if notification.kind == "responsible" and case is not None:
-        from portal.models import Supervision
 
         supervision = db.session.scalars(sa.select(Supervision).filter_by(case_id=case.id)).first()
         if supervision and supervision.deadline:

@@ -1,4 +1,4 @@
-"""Edges of errands and visits found in review: documents never stranded, visits that end with their
+"""The rules of document custody and of visits at their edges: documents never stranded, visits that end with their
 case, races that explain themselves, the scheduler that does not stop, scopes and bounds."""
 import threading
 from concurrent.futures import ThreadPoolExecutor

@@ -1,4 +1,4 @@
-"""Edges of the clock found in review: extensions that no longer stand, re-claims, holidays at the
+"""Extensions and time limits at their edges: extensions that no longer stand, re-claims, holidays at the
 heating stations, 24:00, limits too long for the calendar, who acted, SMS language."""
 import logging
 import threading

@@ -1,4 +1,4 @@
-"""Edges found in review: nothing half-saved, nothing stuck, nothing that answers 500."""
+"""Handling cases at their edges: nothing half-saved, nothing stuck, nothing that answers 500."""
 import threading
 
 import pytest

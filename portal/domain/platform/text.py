@@ -1,0 +1,20 @@
+"""What people type: trimmed, required where a message says so, and never longer than its column."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from portal.domain import DomainError
+
+MAX_TEXT = 2000  # notes, reasons, descriptions: what the timeline keeps of a person's words
+
+
+def typed(value: str | None, field: str, limit: int = MAX_TEXT, required=None) -> str:
+    """``value`` trimmed; a ``DomainError`` on ``field`` when it is empty and ``required`` (the message saying
+    what to write) is given, or when it is longer than ``limit``."""
+    text = (value or "").strip()
+    if required is not None and not text:
+        raise DomainError(required, field=field)
+    if len(text) > limit:
+        raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=limit, m=len(text)),
+                          field=field)
+    return text
