@@ -162,8 +162,7 @@ def open_supervisions() -> list[Supervision]:
 
 def supervise(case: Case, actor: User, responsible: User, deadline: datetime, instruction: str = "") -> Supervision:
     """A lead puts a case under supervision, naming who answers for it and by when."""
-    if actor.role is not Role.LEAD or not access.can_view(actor, case):
-        raise Forbidden(_l("Only a lead supervises cases."))
+    access.require(actor, "case.supervise", case, _l("Only a lead supervises cases."))
     if responsible is None or not access.cases.may_be_given(responsible, case):
         raise DomainError(_l("Choose an active person who works cases of this place or point."), field="responsible")
     if deadline is None or deadline <= clock.now():
