@@ -59,8 +59,9 @@ def demo_data(force: bool, if_empty: bool, cases: int) -> None:
         db.session.remove()
         downgrade(revision="base")
         upgrade()
-    click.echo("Loading demo data (directory, users, about 10,000 households, cases)...")
-    demo.load(case_count=cases)
+    click.echo("Loading demo data (directory, users, about 10,000 households, cases): about a minute.")
+    with click.progressbar(length=cases + sum(demo.STEP_COST.values()), label="demo data") as bar:
+        demo.load(case_count=cases, progress=bar.update)
     _print_logins(demo.logins_from_database())
 
 

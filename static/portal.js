@@ -26,6 +26,20 @@
     }
   });
 
+  // Choosing a resident of the caller's household fills the name field when it is still empty (the
+  // server does the same when the name is left empty, so nothing depends on this).
+  document.addEventListener("change", function (event) {
+    var choice = event.target;
+    if (!choice.matches || !choice.matches("input[name=resident_id][data-name]")) {
+      return;
+    }
+    var name = choice.form && choice.form.querySelector("input[name=requester_name]");
+    if (name && (!name.value || name.getAttribute("data-filled") === name.value)) {
+      name.value = choice.getAttribute("data-name");
+      name.setAttribute("data-filled", name.value);
+    }
+  });
+
   // Forms and buttons marked data-confirm ask before they submit (htmx elements use hx-confirm).
   document.addEventListener("submit", function (event) {
     var form = event.target;

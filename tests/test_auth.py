@@ -18,6 +18,11 @@ def test_login_page_is_chinese_with_named_fields(client):
     assert 'name="username"' in html and 'name="password"' in html
 
 
+def test_the_address_people_type_leads_to_the_sign_in_page(client):
+    response = client.get("/login?next=/cases/")
+    assert response.status_code == 301 and response.headers["Location"] == "/auth/login?next=/cases/"
+
+
 def test_anonymous_user_is_sent_to_login(client):
     response = client.get("/")
     assert response.status_code == 302

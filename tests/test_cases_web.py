@@ -95,6 +95,7 @@ def test_log_and_finish_a_counter_item_in_one_go(app, client, desk):
     staff, proxy, household = desk
     response = _log(client, household, item_query="CV01", description="开具居住证明", finish="1")
     assert response.status_code == 303
+    assert "已登记并当场办结" in client.get(response.headers["Location"]).get_data(as_text=True)
     with app.app_context():
         case = db.session.scalars(sa.select(Case)).one()
         assert case.status is CaseStatus.RESOLVED and case.owner_id == staff.id
@@ -112,6 +113,14 @@ def test_bad_intake_input_is_explained_next_to_the_field_and_saves_nothing(app, 
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert f'id="{field}-error">{message}' in html
+    assert _count(app) == 0
+
+
+def test_an_empty_intake_says_everything_missing_at_once(app, client, desk):
+    html = client.post("/intake/", data={"requester_phone": "", "item_query": "", "description": ""}).get_data(as_text=True)
+    for field, message in (("requester_phone", "请填写来电人电话。"), ("description", "请填写居民的诉求。"),
+                           ("item_query", "请从列表中选择服务事项。")):
+        assert f'id="{field}-error">{message}' in html, field
     assert _count(app) == 0
 
 
@@ -275,6 +284,12 @@ def test_claim_from_the_queue_row_answers_with_the_row_or_says_who_was_first(app
                       headers={"HX-Request": "true"})
     html = row.get_data(as_text=True)
     assert row.status_code == 200 and html.strip().startswith("<tr") and "已签收" in html
+    assert row.headers["HX-Trigger"] == "cases-changed"  # the tab counts and the badge follow
+    tabs = client.get("/cases/?tab=claimable", headers={"HX-Request": "true", "HX-Target": "queue-tabs"})
+    tabs_html = tabs.get_data(as_text=True)
+    assert tabs_html.strip().startswith('<nav class="tabs" id="queue-tabs"') and "<form" not in tabs_html
+    assert re.search(r"待签收 <span class=\"count\">0</span>", tabs_html)
+    assert re.search(r"我的 <span class=\"count\">1</span>", tabs_html)
     other = make.user(Role.PROXY, username="dang2", places=[make.get(Place, code="H01")])
     late = app.test_client()
     late.post("/auth/login", data={"username": other.username, "password": "correct-horse-7"})
@@ -337,6 +352,37 @@ def test_badge_counts_waiting_cases_and_answers_304_when_unchanged(client, auth,
     etag = first.headers["ETag"]
     again = client.get("/cases/badge", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b""
+
+
+def test_searching_swaps_the_results_and_leaves_the_form_where_the_cursor_is(client, desk):
+    staff, proxy, household = desk
+    _log(client, household)
+    results = client.get("/cases/?tab=point&q=王大爷", headers={"HX-Request": "true", "HX-Target": "queue-results"})
+    html = results.get_data(as_text=True)
+    assert html.strip().startswith('<div id="queue-results">') and "王大爷" in html
+    assert "<form" not in html and 'id="queue-q"' not in html
+    whole = client.get("/cases/?tab=point", headers={"HX-Request": "true", "HX-Target": "queue"}).get_data(as_text=True)
+    assert 'id="queue-q"' in whole and 'id="queue-results"' in whole and 'id="queue-tabs"' in whole
+
+
+def test_the_badge_links_the_work_to_the_queue_and_the_reminders_to_the_reminders(client, auth, desk):
+    staff, proxy, household = desk
+    _log(client, household)
+    auth.logout()
+    auth.login("dang")
+    html = client.get("/cases/badge").get_data(as_text=True)
+    assert re.search(r'href="/cases/\?tab=claimable">待办 <span class="count"[^>]*>1</span></a>', html)
+    assert 'href="/notifications">提醒</a>' in html
+
+
+def test_a_leads_badge_counts_what_is_given_to_them_not_the_whole_pool(client, auth, desk, make):
+    staff, proxy, household = desk
+    _log(client, household)
+    make.user(Role.LEAD, username="boss")
+    auth.logout()
+    auth.login("boss")
+    assert "count" not in client.get("/cases/badge").get_data(as_text=True)
+    assert client.get("/cases/?tab=claimable").status_code == 200
 
 
 def test_queue_links_keep_the_page_and_the_order_chosen():

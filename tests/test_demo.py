@@ -6,10 +6,31 @@ from portal.extensions import db
 from portal.models import Case, CaseStatus, Household, Role, User
 
 
-def test_demo_data_command_loads_an_empty_database_and_prints_the_logins(app, runner):
+def test_demo_data_command_loads_an_empty_database_and_prints_the_logins(app, runner, monkeypatch):
+    import click
+
+    bars = []
+
+    class Bar:  # click's bar draws nothing without a terminal: count what it is told instead
+        def __init__(self, length, label):
+            self.length, self.label, self.done = length, label, 0
+            bars.append(self)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n):
+            self.done += n
+
+    monkeypatch.setattr(click, "progressbar", Bar)
     result = runner.invoke(args=["demo-data", "--cases", "50"])
     assert result.exit_code == 0, result.output
     assert "staff-ls-c" in result.output and "demo2026" in result.output
+    # A progress bar from the first case to the last step, not minutes of silence.
+    assert [(b.label, b.done == b.length) for b in bars] == [("demo data", True)] and bars[0].length > 50
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) >= 50
 
@@ -55,3 +76,18 @@ def test_each_demo_login_reaches_its_home_page(demo_app, username):
     home = client.get("/")
     assert home.status_code == 200
     assert "您好" in home.get_data(as_text=True)
+
+
+def test_the_sign_in_page_of_the_demo_lists_every_login_the_readme_lists(demo_app):
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).parents[1].joinpath("README.md").read_text(encoding="utf-8")
+    table = readme.split("## Demo logins", 1)[1].split("## ", 1)[0]
+    listed = {name for row in table.splitlines() if row.startswith("| ")
+              for name in re.findall(r"`([a-z0-9-]+)`", row.split("|")[2])}
+    assert {"admin", "leader", "head-ht-sqt", "staff-ls-p01", "team1-a"} <= listed
+    demo_app.config["DEMO_MODE"] = True
+    page = demo_app.test_client().get("/auth/login").get_data(as_text=True)
+    shown = set(re.findall(r"<li><code>([a-z0-9-]+)</code>", page))
+    assert listed <= shown, listed - shown

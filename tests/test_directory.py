@@ -51,6 +51,37 @@ def test_admin_creates_a_user_who_can_then_sign_in(app, client, admin, make):
     assert other.post("/auth/login", data={"username": "li.na", "password": "a-first-secret-9"}).status_code == 303
 
 
+def test_places_are_ticked_and_taking_places_with_open_cases_is_confirmed(app, client, admin, make):
+    import re
+
+    from portal.models import Household, Place, ServicePoint
+    from tests.stories import log
+
+    with app.app_context():
+        h01, h02, h03 = (db.session.scalars(sa.select(Place).filter_by(code=c)).one() for c in ("H01", "H02", "H03"))
+        point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P01")).one()
+        clerk = make.user(Role.STAFF, username="wang", service_point=point, places=[h01, h02, h03])
+        household = make.household(h02, address="沙嘴1号", phone="13900000000")
+        log(type("W", (), {"staff": db.session.get(User, clerk.id), "household": db.session.get(Household, household.id)}),
+            db.session.scalars(sa.select(ServiceItem).filter_by(code="CV01")).one())  # an open case in H02
+        ids, clerk_id, point_id = [h01.id, h02.id, h03.id], clerk.id, point.id
+    page = client.get(f"/directory/users/{clerk_id}").get_data(as_text=True)
+    ticked = set(re.findall(r'name="place_ids" value="(\d+)"\s+checked', page))
+    assert ticked == {str(i) for i in ids} and "<select multiple" not in page
+    assert re.search(r'<fieldset class="place-group"><legend>[^<]*东岙村', page)  # grouped by village
+    data = {"username": "wang", "display_name": "王", "role": "staff", "service_point_id": str(point_id),
+            "team_id": "", "place_ids": [str(ids[0])]}
+    refused = client.post(f"/directory/users/{clerk_id}", data=data)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="place_ids-error"' in html and "沙嘴（1）" in html
+    assert 'name="confirm_places"' in html
+    with app.app_context():
+        assert {p.code for p in db.session.get(User, clerk_id).places} == {"H01", "H02", "H03"}  # nothing lost
+    assert client.post(f"/directory/users/{clerk_id}", data={**data, "confirm_places": "y"}).status_code == 303
+    with app.app_context():
+        assert {p.code for p in db.session.get(User, clerk_id).places} == {"H01"}
+
+
 def test_duplicate_username_is_refused_next_to_the_field(app, client, admin):
     before = _count(app, User)
     response = client.post("/directory/users/new", data={
@@ -167,15 +198,42 @@ def test_admin_searches_and_exports_the_audit_log(app, client, admin, make):
     client.post("/auth/login", data={"username": "wang", "password": "wrong-password"})
     client.post("/auth/login", data={"username": "root", "password": "correct-horse-7"})
     page = client.get("/directory/audit/?action=login_failed").get_data(as_text=True)
-    assert "wang" in page and "<code>login_failed</code>" in page and "<code>login</code>" not in page
+    assert "wang" in page and 'title="login_failed">登录失败</td>' in page and 'title="login"' not in page
+    assert "login_failed</option>" not in page and ">登录失败</option>" in page  # the filter speaks Chinese too
     response = client.get("/directory/audit.csv?q=wang")
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert rows[0][0] == "时间" and any(row[3] == "login_failed" for row in rows[1:])
+    assert rows[0][0] == "时间" and any(row[3] == "登录失败 (login_failed)" for row in rows[1:])
     assert "13912345678" not in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalars(sa.select(AuditEntry).filter_by(action="export", object_type="audit_entries")).one()
     bad = client.get("/directory/audit/?first=not-a-date")
     assert bad.status_code == 422
+
+
+def test_a_refused_page_and_a_users_change_read_as_words_in_the_audit_log(client, admin, make):
+    staff = make.user(Role.STAFF, username="wang")
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": "wang", "password": "correct-horse-7"})
+    assert client.get("/directory/").status_code == 403
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": "root", "password": "correct-horse-7"})
+    page = client.get("/directory/audit/?action=denied").get_data(as_text=True)
+    assert ">拒绝访问</td><td>页面 /directory/</td>" in page and "directory.index" not in page
+    page = client.get("/directory/audit/?object_type=users").get_data(as_text=True)
+    assert f"<td>用户 {staff.id}</td>" in page
+
+
+def test_every_action_the_code_writes_to_the_audit_log_has_a_label():
+    import re
+    from pathlib import Path
+
+    from portal.directory import audit_labels
+
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path("portal").rglob("*.py"))
+    written = set(re.findall(r'audit\.record(?:_alone)?\(\s*"([a-z_]+)"', source))
+    assert written and not {a for a in written if audit_labels.action_label(a) == a}
+    types = set(re.findall(r'object_type="([a-z_]+)"', source))
+    assert not {t for t in types if audit_labels.object_label(t) == t}
 
 
 def test_a_name_typed_at_the_login_never_runs_as_a_formula_in_the_audit_export(client, admin):

@@ -86,6 +86,7 @@ def test_upload_checks_the_file_and_download_checks_access(app, world, make):
     good = proxy.post(f"/errands/{case.number}/attachments",
                       data={"file": (io.BytesIO(b"%PDF-1.4 receipt"), "回执.pdf")}, content_type="multipart/form-data")
     assert good.status_code == 303
+    assert "16 B ·" in proxy.get(f"/errands/{case.number}").get_data(as_text=True)  # not "0 KB"
     from portal.models import Attachment
 
     attachment_id = db.session.scalar(sa.select(Attachment.id))

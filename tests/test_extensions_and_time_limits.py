@@ -144,7 +144,7 @@ def test_refusals_on_the_extension_forms_are_shown(app, world):
     request_id = db.session.scalar(sa.select(ExtensionRequest.id))
     lead = login(app, "leader")
     lead.post(f"/supervision/extensions/{request_id}/approve")
-    twice = lead.post(f"/supervision/extensions/{request_id}/refuse", data={"note": "不"})
+    twice = lead.post(f"/supervision/extensions/{request_id}/refuse", data={"decision-note": "不"})
     assert "该延期申请已处理" in twice.get_data(as_text=True)
 
 

@@ -1,4 +1,5 @@
 """The clock in the pages: extensions, the supervision list, callbacks, reminders, the calendar."""
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -36,7 +37,12 @@ def test_owner_asks_for_an_extension_and_the_lead_approves_from_the_case_page(ap
     listing = lead.get("/supervision/").get_data(as_text=True)
     assert number in listing and "等批复" in listing
     request_id = db.session.scalar(sa.select(ExtensionRequest.id))
-    assert lead.post(f"/supervision/extensions/{request_id}/approve", data={"note": ""}).status_code == 303
+    # The page holds the decision's note and the timeline note: each field its own id (a chip or a label
+    # that fills or focuses one must not reach the other).
+    ids = re.findall(r'\bid="([^"]+)"', lead.get(f"/cases/{number}").get_data(as_text=True))
+    assert "decision-note" in ids and "note" in ids
+    assert len(ids) == len(set(ids)), sorted(i for i in set(ids) if ids.count(i) > 1)
+    assert lead.post(f"/supervision/extensions/{request_id}/approve", data={"decision-note": ""}).status_code == 303
     db.session.expire_all()
     assert db.session.get(Case, case.id).due_at == new_due
     public = proxy.get(f"/cases/{number}?timeline=public").get_data(as_text=True)
@@ -68,6 +74,20 @@ def test_callbacks_tab_lists_resolved_cases_and_the_callback_is_recorded(app, wo
     assert done.status_code == 303
     db.session.expire_all()
     assert db.session.get(Case, case.id).status is CaseStatus.CLOSED
+
+
+def test_the_callbacks_tab_lists_only_the_cases_the_clerk_may_call_back(app, world):
+    """A case of the clerk's hamlet finished by another point is that point's to call back."""
+    ours = resolved(world)
+    theirs = resolved(world)
+    theirs.service_point_id = world.staff_p02.service_point_id
+    db.session.commit()
+    staff = _client(app, "staff-p01")
+    assert staff.get(f"/cases/{theirs.number}").status_code == 200  # the clerk sees it (their hamlet)...
+    listing = staff.get("/cases/?tab=callbacks").get_data(as_text=True)
+    assert ours.number in listing and theirs.number not in listing  # ...but does not call it back
+    other = _client(app, "staff-p02").get("/cases/?tab=callbacks").get_data(as_text=True)
+    assert theirs.number in other and ours.number not in other
 
 
 def test_reminders_page_lists_and_marks_read(app, world):

@@ -12,8 +12,10 @@ def _source_messages() -> set[str]:
     found = set()
     method_map = [("portal/**.py", "python"), ("templates/**.html", "jinja2")]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    # Babel skips directories named "_…" by default; templates/_macros holds strings too.
+    visible = lambda path: not Path(path).name.startswith(".") and Path(path).name != "__pycache__"  # noqa: E731
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map=method_map, keywords=keywords
+        str(ROOT), method_map=method_map, keywords=keywords, directory_filter=visible
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found

@@ -5,7 +5,8 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from portal.domain import Conflict, DomainError, Forbidden, NotFound
+from portal.domain import Conflict, DomainError, Forbidden, NotFound, access
+from portal.domain.cases import lifecycle
 from portal.domain.features import visits
 from portal.extensions import db
 from portal.models import Case, CaseStatus, Household, Slot, Visit, VisitKind, VisitStatus
@@ -75,9 +76,18 @@ def test_moving_a_visit_checks_capacity_and_who_moves(home, make):
         visits.move(a, home.lead_member, MONDAY + timedelta(days=1), Slot.AM, version=a.version - 1)
 
 
-def test_the_team_starts_and_finishes_a_visit_and_the_case_is_resolved(home):
+def _arrive(monkeypatch, day):
+    """Move the clock to ten in the morning of ``day``, when the team knocks."""
+    from portal import clock
+
+    monkeypatch.setattr(clock, "today", lambda: day)
+    monkeypatch.setattr(clock, "now", lambda: clock.local_midnight(day) + timedelta(hours=10))
+
+
+def test_the_team_starts_and_finishes_a_visit_and_the_case_is_resolved(home, monkeypatch):
     case = _home_case(home)
     visit = visits.book(case, home.staff, MONDAY, Slot.AM)
+    _arrive(monkeypatch, MONDAY)
     with pytest.raises(NotFound):  # not theirs to see at all
         visits.start(visit, home.proxy)
     visits.start(visit, home.member)
@@ -89,14 +99,50 @@ def test_the_team_starts_and_finishes_a_visit_and_the_case_is_resolved(home):
     assert visit.status is VisitStatus.DONE and case.status is CaseStatus.RESOLVED and case.trip_saved
 
 
-def test_a_visit_hands_off_a_linked_errand_in_one_action(home):
+def test_a_visit_hands_off_a_linked_errand_in_one_action(home, monkeypatch):
     case = _home_case(home)
     visit = visits.book(case, home.staff, MONDAY, Slot.AM)
+    _arrive(monkeypatch, MONDAY)
     visits.start(visit, home.member)
     errand = visits.hand_off(visit, home.member, home.errand_item, "老人需申请低保，材料在家")
     assert errand.origin_id == case.id and errand.mode.value == "errand" and errand.place_id == home.h01.id
     assert errand.service_point.code == "LS-P01" and errand.status is CaseStatus.LOGGED
     assert [m.name for m in errand.materials] == home.errand_item.material_list
+
+
+def test_a_home_case_booked_with_a_team_is_signed_for_by_the_team_only(home):
+    case = _home_case(home)
+    visits.book(case, home.staff, MONDAY, Slot.AM)
+    assert case.team_id == home.t1.id
+    for outsider in (home.staff, home.lead):  # the clerk who logged it and a lead see it, but do not sign for it
+        assert access.can(outsider, "case.view", case) and not access.can(outsider, "case.claim", case)
+        assert case.id not in db.session.scalars(sa.select(Case.id).where(access.scope(outsider, "case.claim")))
+        with pytest.raises(Forbidden):
+            lifecycle.claim(case, outsider)
+    assert access.can(home.member, "case.claim", case)
+
+
+def test_a_teammate_finishes_the_visit_a_teammate_started(home, monkeypatch):
+    case = _home_case(home)
+    visit = visits.book(case, home.staff, MONDAY, Slot.AM)
+    _arrive(monkeypatch, MONDAY)
+    visits.start(visit, home.lead_member)
+    assert case.owner_id == home.lead_member.id and case.status is CaseStatus.IN_PROGRESS
+    visits.finish(visit, home.member, "已修好水管", "户主确认")
+    assert case.status is CaseStatus.RESOLVED and visit.done_by_id == home.member.id
+
+
+def test_a_visit_is_started_on_the_day_it_is_booked(home, monkeypatch):
+    case = _home_case(home)
+    visit = visits.book(case, home.staff, MONDAY, Slot.AM)
+    for day in (MONDAY - timedelta(days=3), MONDAY + timedelta(days=1)):
+        _arrive(monkeypatch, day)
+        with pytest.raises(DomainError, match="2026-11-30"):
+            visits.start(visit, home.member)
+        assert visit.status is VisitStatus.BOOKED and case.status is CaseStatus.LOGGED
+    _arrive(monkeypatch, MONDAY)
+    visits.start(visit, home.member)
+    assert visit.status is VisitStatus.STARTED
 
 
 def test_the_care_schedule_books_the_missing_visits_once(home):

@@ -60,7 +60,43 @@ def test_the_calendar_is_for_leads_and_team_leads(app, home):
     assert _client(app, "team1-a").get("/visits/calendar").status_code == 403
     page = _client(app, "team1-lead").get(f"/visits/calendar?week={MONDAY.isoformat()}").get_data(as_text=True)
     assert "第一上门服务队" in page and "1/2" in page
+    # Thursday and Friday are off the island, then the weekend: no visits, not "0/2" free places.
+    assert page.count('class="cell closed"') == 8 and page.count("0/2") == 5
     assert _client(app, "leader").get("/visits/calendar").status_code == 200
+
+
+def test_slots_after_the_due_time_are_marked_and_booking_one_warns(app, home):
+    from portal.domain.features import visits
+
+    case = log(home, home.home_item)
+    case.due_at = clock.local_midnight(MONDAY) + timedelta(hours=12)  # due at noon on Monday
+    db.session.commit()
+    offered = visits.free_slots(home.t1, MONDAY, count=3, due=case.due_at)
+    assert [(f.slot, f.after_due) for f in offered] == [(Slot.AM, False), (Slot.PM, True), (Slot.AM, True)]
+    staff = _client(app, "staff-p01")
+    page = staff.get(f"/visits/cases/{case.number}/free?day={MONDAY.isoformat()}").get_data(as_text=True)
+    assert page.count("晚于办理时限") == 5  # of six offered, only Monday morning is in time
+    booked = staff.post(f"/visits/cases/{case.number}/book", data={"day": MONDAY.isoformat(), "slot": "pm"},
+                        follow_redirects=True)
+    assert booked.status_code == 200 and "上门时间晚于本工单的办理时限" in booked.get_data(as_text=True)
+
+
+def test_the_intake_offers_free_half_days_as_buttons_that_book_one(app, home, make):
+    from portal.domain.features import visits
+
+    for n in range(2):
+        other = make.household(home.h01, address=f"东岙{70 + n}号", phone="13600000001")
+        visits.book(log(home, home.home_item, household=other), home.staff, MONDAY, Slot.AM)
+    staff = _client(app, "staff-p01")
+    data = {"requester_phone": "13912345678", "household_id": home.household.id, "requester_name": "王大爷",
+            "item_query": home.home_item.code, "channel": "phone", "description": "上门认证", "mode": "home",
+            "visit_day": MONDAY.isoformat(), "visit_slot": "am"}
+    full = staff.post("/intake/", data=data)
+    assert full.status_code == 422 and f'name="pick" value="{MONDAY.isoformat()}|pm"' in full.get_data(as_text=True)
+    picked = staff.post("/intake/", data={**data, "pick": f"{MONDAY.isoformat()}|pm"})
+    assert picked.status_code == 303
+    visit = db.session.scalars(sa.select(Visit).where(Visit.household_id == home.household.id)).one()
+    assert (visit.day, visit.slot) == (MONDAY, Slot.PM)
 
 
 def test_the_care_register_lists_flagged_households_with_their_visits(app, home, make):

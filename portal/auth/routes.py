@@ -5,6 +5,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
+from portal import demo
 from portal.auth import bp
 from portal.auth.forms import ChangePasswordForm, LoginForm
 from portal.auth.sessions import start_session
@@ -28,8 +29,8 @@ def login():
         start_session(done.value)
         return redirect(safe_next(request.args.get("next")) or url_for("main.home"), code=303)
     status = 429 if done.status == 429 else 200  # a wrong password is an answer, not an error of the request
-    return render_template("auth/login.html", form=form, demo=current_app.config["DEMO_MODE"],
-                           demo_password=DEMO_PASSWORD), status
+    logins = demo.logins_from_database() if current_app.config["DEMO_MODE"] else []
+    return render_template("auth/login.html", form=form, demo_logins=logins, demo_password=DEMO_PASSWORD), status
 
 
 @bp.post("/logout")

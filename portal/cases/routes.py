@@ -51,15 +51,25 @@ def queue():
     tab = request.args.get("tab") or queues.default_tab(user)
     if tab not in {t.key for t in tabs}:
         tab = queues.default_tab(user)
-    filters = queues.Filters.from_args(request.args, queues.DEFAULT_SORT.get(tab, "new"))
+    default_sort = queues.DEFAULT_SORT.get(tab, "new")
+    filters = queues.Filters.from_args(request.args, default_sort)
+    # htmx asks for one part: the tabs (their counts, after a case changed in place), the results (the
+    # filters changed: the form itself stays, with the cursor in it), or the whole queue (another tab).
+    part = QUEUE_PARTS.get(request.headers.get("HX-Target", ""), "queue")
+    if part == "tabs":
+        return render("cases/queue.html", part, tabs=tabs, tab=tab, counts=queues.counts(user), cap=queues.COUNT_CAP)
     page = queues.page_of(user, tab, filters)
     categories = db.session.scalars(sa.select(ServiceItem.category_zh).distinct().order_by(ServiceItem.category_zh))
     places = db.session.scalars(sa.select(Place).where(access.cases.place_choices(user))).all()
     return render(
-        "cases/queue.html", "queue", tabs=tabs, tab=tab, counts=queues.counts(user), filters=filters, page=page,
-        categories=list(categories), places=sorted(places, key=lambda p: p.code), channels=list(Channel),
-        sorts=queues.SORTS, statuses=list(CaseStatus),
+        "cases/queue.html", part, tabs=tabs, tab=tab, counts=queues.counts(user) if part == "queue" else {},
+        filters=filters, page=page, categories=list(categories), places=sorted(places, key=lambda p: p.code),
+        channels=list(Channel), sorts=queues.SORTS, statuses=list(CaseStatus), default_sort=default_sort,
+        cap=queues.COUNT_CAP,
     )
+
+
+QUEUE_PARTS = {"queue-tabs": "tabs", "queue-results": "results"}
 
 
 @bp.get("/badge")
@@ -144,8 +154,10 @@ def act(number: str, name: str):
     done = submit(form, lambda: PERFORM[name](case, me(), form, form.version.data))
     row = request.form.get("row") if is_htmx() else None
     if done.ok:
-        if row:
-            return render("cases/_row.html", case=page.full(number), tab=row)
+        if row:  # the row changes in place; the tab counts and the badge follow (the "cases-changed" event)
+            response = render("cases/_row.html", case=page.full(number), tab=row)
+            response.headers["HX-Trigger"] = "cases-changed"
+            return response
         flash(_("Done: %(action)s.", action=lifecycle.TRANSITIONS[name].label), "success")
         return redirect_to(url_for("cases.show", number=number))
     case = page.full(number)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,24 +243,34 @@ def load_households(seed: int = 2026) -> int:
     return created
 
 
-def load(case_count: int = 2000, seed: int = 2026) -> list[Login]:
-    """Load everything into an empty, migrated database and commit."""
+# What loading costs besides the cases, in units of one case, for the progress bar of `make run`.
+STEP_COST = {"directory": 50, "households": 400, "heating": 100, "sweep": 200, "counters": 100}
+
+
+def load(case_count: int = 2000, seed: int = 2026, progress: Callable[[int], None] = lambda n: None) -> list[Login]:
+    """Load everything into an empty, migrated database and commit; ``progress(n)`` as work is done (in
+    all, ``case_count + sum(STEP_COST.values())``)."""
 
     load_directory()
     logins = load_users()
+    progress(STEP_COST["directory"])
     load_households(seed)
-    load_cases(case_count, seed)
+    progress(STEP_COST["households"])
+    load_cases(case_count, seed, progress)
     audit.record("demo_data", actor_name="cli", reason=f"{case_count} cases")
     db.session.commit()
     # As cron would have: reminders, overdue flags and problem cases for the demo's open cases, and the
     # care visits of the elderly living alone; and each team's calendar feed address.
 
     load_heating(seed)
+    progress(STEP_COST["heating"])
     supervision.sweep(batch=5000)
     visits.schedule_care_visits()
     db.session.commit()
+    progress(STEP_COST["sweep"])
 
     counters.rebuild()  # the cases above were written in bulk: count them for the boards
+    progress(STEP_COST["counters"])
     return logins
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -111,8 +112,8 @@ class _Story:
         return True
 
 
-def load_cases(count: int = 2000, seed: int = 2026) -> int:
-    """Create ``count`` cases with their timelines (the caller commits)."""
+def load_cases(count: int = 2000, seed: int = 2026, progress: Callable[[int], None] = lambda n: None) -> int:
+    """Create ``count`` cases with their timelines (the caller commits); ``progress(1)`` after each."""
     rng = random.Random(seed)
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
@@ -213,6 +214,7 @@ def load_cases(count: int = 2000, seed: int = 2026) -> int:
         case.events = story.events
         case.callbacks = story.callbacks
         cases.append(case)
+        progress(1)
 
     # Proxies share the load (ERRAND_LIMIT): past six open errands each, the rest still wait to be claimed.
     held: dict[int, int] = defaultdict(int)

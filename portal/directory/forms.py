@@ -34,6 +34,7 @@ class UserForm(FlaskForm):
     team_id = SelectField(_l("Team"), coerce=optional_id)
     is_team_lead = BooleanField(_l("Team lead"))
     place_ids = SelectMultipleField(_l("Places covered"), coerce=int)
+    confirm_places = BooleanField(_l("Yes, take these places from this user"))
     password = PasswordField(_l("Password"), description=_l("Leave empty to keep the current password."),
                              render_kw={"autocomplete": "new-password"})
 

@@ -10,8 +10,10 @@ from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
+from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
+from portal.directory import audit_labels as labels
 from portal.directory import bp
 from portal.directory.forms import (
     ApiKeyForm,
@@ -56,10 +58,21 @@ def _choices(model, label=lambda row: f"{row.code} {localized(row)}", empty=True
     return options(([(None, _("— none —"))] if empty else []) + [(row.id, label(row)) for row in rows])
 
 
+def _place_groups() -> dict[str, list[tuple[int, str]]]:
+    """The places to tick, grouped under the place above them (the villages under the island, the hamlets
+    under their village, the estates under their district)."""
+    places = db.session.scalars(sa.select(Place).where(Place.active).options(joinedload(Place.parent))).all()
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for place in sorted(places, key=lambda p: (p.parent.code if p.parent else "", p.code)):
+        group = localized(place.parent) if place.parent else str(_("Top level"))
+        groups.setdefault(group, []).append((place.id, f"{place.code} {localized(place)}"))
+    return groups
+
+
 def _fill_user(form):
     form.service_point_id.choices = _choices(ServicePoint)
     form.team_id.choices = _choices(Team, localized)
-    form.place_ids.choices = _choices(Place, empty=False)
+    form.place_ids.choices = _place_groups()
 
 
 def _fill_point(form):
@@ -73,7 +86,7 @@ def _fill_place(form):
 
 def _fill_team(form):
     form.service_point_id.choices = _choices(ServicePoint)
-    form.place_ids.choices = _choices(Place, empty=False)
+    form.place_ids.choices = _place_groups()
 
 
 def _fill_day(form):
@@ -351,8 +364,8 @@ def _audit_query(form: AuditSearchForm):
 def _audit_form() -> AuditSearchForm:
     form = AuditSearchForm(request.args)
     actions, types = audit.kinds()
-    form.action.choices = options([(None, _("Any action")), *((a, a) for a in actions)])
-    form.object_type.choices = options([(None, _("Any object")), *((t, t) for t in types)])
+    form.action.choices = options([(None, _("Any action")), *((a, labels.action_label(a)) for a in actions)])
+    form.object_type.choices = options([(None, _("Any object")), *((t, labels.object_label(t)) for t in types)])
     return form
 
 
@@ -366,7 +379,7 @@ def audit_log():
     query = _audit_query(form) if not form.errors else audit.search()
     rows = db.session.scalars(query.limit(AUDIT_PAGE + 1).offset((page - 1) * AUDIT_PAGE)).all()
     return render("directory/audit.html", "results", form=form, rows=rows[:AUDIT_PAGE], page=page,
-                  more=len(rows) > AUDIT_PAGE, status=422 if form.errors else 200)
+                  more=len(rows) > AUDIT_PAGE, labels=labels, status=422 if form.errors else 200)
 
 
 @bp.get("/audit.csv")
@@ -381,8 +394,8 @@ def audit_export():
     header = [_("Time"), _("Actor"), _("Address"), _("Action"), _("Object"), _("Object id"), _("Changes"), _("Reason")]
     # A failed login keeps the name that was typed: csv_download keeps any cell from running as a formula.
     return spreadsheets.csv_download([header, *(
-        (format_local(row.at, "%Y-%m-%d %H:%M:%S"), row.actor_name, row.address, row.action, row.object_type,
-         row.object_id, json.dumps(row.changes, ensure_ascii=False) if row.changes else "", row.reason)
+        (format_local(row.at, "%Y-%m-%d %H:%M:%S"), row.actor_name, row.address,
+         f"{labels.action_label(row.action)} ({row.action})", labels.object_label(row.object_type), row.object_id, json.dumps(row.changes, ensure_ascii=False) if row.changes else "", row.reason)
         for row in rows)], "audit.csv")
 
 

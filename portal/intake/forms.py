@@ -20,7 +20,8 @@ class IntakeForm(FlaskForm):
                                   render_kw={"autocomplete": "off", "inputmode": "tel"})
     household_id = IdField(_l("Household"))
     resident_id = IdField(_l("Resident"))
-    requester_name = StringField(_l("Full name"), validators=[Length(max=50)])
+    requester_name = StringField(_l("Full name"), validators=[Length(max=50)],
+                                 description=_l("Left empty, the chosen resident's name is used."))
     place_id = SelectField(_l("Place"), coerce=lambda v: int(v) if v not in (None, "", "None") else None)
     address = StringField(_l("Address"), validators=[Length(max=200)])
     channel = SelectField(_l("Channel"), choices=enum_options(Channel), default="counter")

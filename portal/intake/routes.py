@@ -12,9 +12,9 @@ from portal.domain.features import visits
 from portal.extensions import db
 from portal.intake import bp
 from portal.intake.forms import IntakeForm
-from portal.models import Channel, Household, Mode, Place, PlaceKind, Resident, Role, ServiceItem, Slot
+from portal.models import CaseStatus, Channel, Household, Mode, Place, PlaceKind, Resident, Role, ServiceItem, Slot
 from portal.web import arg_id
-from portal.web.forms import options
+from portal.web.forms import options, with_picked_slot
 from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
 from portal.web.i18n import localized
@@ -43,7 +43,7 @@ def _chosen_item(form: IntakeForm) -> ServiceItem | None:
 @allow(*INTAKE_ROLES)
 def new_case():
     """Log a case: find the item and the caller, describe the need, save, print the receipt."""
-    form = IntakeForm()
+    form = IntakeForm(with_picked_slot(request.form, "visit_day", "visit_slot")) if request.method == "POST" else IntakeForm()
     form.place_id.choices = _place_options()
     if request.method == "GET":
         form.channel.data = intake.usual_channel(me()).value
@@ -69,8 +69,13 @@ def new_case():
         return intake.log_case(me(), *case, **details)
 
     done = submit(form, log, "description", fields={"day": "visit_day", "slot": "visit_day", "item": "item_query"})
+    if done.status == 422 and done.error is None and item is None and len(items) != 1:
+        # The form's own errors, and the item still to choose, said in one round rather than two.
+        form.item_query.errors = [*form.item_query.errors, _("Choose a service item from the list.")]
     if done.ok:
-        flash(_("Case %(number)s logged.", number=done.value.number), "success")
+        finished = done.value.status is CaseStatus.RESOLVED
+        flash(_("Case %(number)s logged and finished on the spot.", number=done.value.number) if finished
+              else _("Case %(number)s logged.", number=done.value.number), "success")
         return redirect_to(url_for("cases.show", number=done.value.number, logged=1))
     return render("intake/form.html", form=form, item=item, items=items, caller=caller, query=form.item_query.data,
                   alternatives=getattr(done.error, "alternatives", []), chosen=None, status=done.status)

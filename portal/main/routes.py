@@ -19,6 +19,13 @@ def home():
     return render("main/home.html", entries=entries_for(current_user), notices=notices.for_user(me()))
 
 
+@bp.get("/login")
+@public
+def login():
+    """The address people type: the sign-in page is under /auth."""
+    return redirect(url_for("auth.login", **request.args), code=301)
+
+
 @bp.post("/language")
 @public
 def switch_language():

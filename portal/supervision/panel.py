@@ -29,7 +29,7 @@ def panel(case: Case, user: User, extension_form=None, decision_form=None, super
     return {
         "pending_extension": pending,
         "extension_form": (extension_form or ExtensionForm(formdata=None)) if may_ask else None,
-        "decision_form": (decision_form or DecisionForm(formdata=None))
+        "decision_form": (decision_form or DecisionForm(formdata=None, prefix="decision"))
         if pending is not None and access.can(user, "extension.decide", pending) else None,
         "supervise_form": supervise_form if may_supervise else None,
         "supervision": db.session.scalars(sa.select(Supervision).filter_by(case_id=case.id)).first(),

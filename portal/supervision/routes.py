@@ -66,7 +66,7 @@ def decide(request_id: int, decision: str):
         abort(404)
     request_row = access.load(me(), ExtensionRequest, request_id, "extension.view")
     case = request_row.case
-    form = DecisionForm()
+    form = DecisionForm(prefix="decision")
     done = submit(form, lambda: supervision.decide_extension(request_row, me(), decision == "approve",
                                                              form.note.data or ""), "note")
     if done.ok:

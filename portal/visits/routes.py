@@ -17,8 +17,8 @@ from portal.extensions import db
 from portal.models import Mode, Place, Role, ServiceItem, Slot, Team, Visit
 from portal.visits import bp
 from portal.visits.forms import BookForm, FinishForm, HandoffForm, MoveForm
-from portal.web import arg_id
-from portal.web.forms import options
+from portal.web import arg_id, format_local
+from portal.web.forms import options, with_picked_slot
 from portal.web.guards import allow, me, public
 from portal.web.htmx import redirect_to, render
 from portal.web.i18n import localized
@@ -34,15 +34,6 @@ register("visits.care_register", _l("Care register"), _l("Households that need s
 
 def _visit(visit_id: int, permission: str = "visit.view") -> Visit:
     return access.load(me(), Visit, visit_id, permission)
-
-
-def _picked():
-    """The posted form, with a free half-day picked from the offered list filled in as day and slot."""
-    formdata = request.form.copy()
-    day, _sep, slot = formdata.get("pick", "").partition("|")
-    if day and slot:
-        formdata["day"], formdata["slot"] = day, slot
-    return formdata
 
 
 def _day_arg(name: str) -> date:
@@ -148,6 +139,7 @@ def calendar():
     teams, grid = visits.week(monday, own)
     days = [monday + timedelta(days=n) for n in range(7)]
     return render("visits/calendar.html", teams=teams, grid=grid, days=days, slots=list(Slot), monday=monday,
+                  closed=visits.closed_days(teams, days),
                   overdue=visits.overdue(own), previous=monday - timedelta(days=7), following=monday + timedelta(days=7))
 
 
@@ -161,7 +153,7 @@ def _team_options():
 def move(visit_id: int):
     """Move a visit to another team or slot; a full slot is refused with the next free ones."""
     visit = _visit(visit_id, "visit.plan")
-    form = MoveForm(_picked()) if request.method == "POST" else MoveForm(obj=visit)
+    form = MoveForm(with_picked_slot(request.form)) if request.method == "POST" else MoveForm(obj=visit)
     form.team.choices = _team_options()
     if request.method == "GET":
         form.team.data, form.slot.data = visit.team_id, visit.slot.value
@@ -182,12 +174,15 @@ def move(visit_id: int):
 def book(number: str):
     """Book a home visit for a case; a full slot is refused with the next free ones."""
     case = page.full(number)
-    form = BookForm(_picked())
+    form = BookForm(with_picked_slot(request.form))
     form.team.choices = _team_options()
     team = lambda: db.session.get(Team, form.team.data) if form.team.data else None  # noqa: E731
     done = submit(form, lambda: visits.book(case, me(), form.day.data, Slot(form.slot.data), team()), "day")
     if done.ok:
         flash(_("Visit booked."), "success")
+        if visits.after_due(done.value):
+            flash(_("The visit is after the case's due time (%(due)s): ask for an extension, or pick an earlier "
+                    "half-day.", due=format_local(case.due_at)), "warning")
         return redirect_to(url_for("cases.show", number=number) + "#visit")
     return page.case_page(page.full(number), book_form=form, alternatives=getattr(done.error, "alternatives", []),
                           status=done.status)
@@ -201,7 +196,7 @@ def free(number: str):
     team = db.session.get(Team, arg_id("team") or 0) or case.team
     start_day = _day_arg("day")
     return render("visits/_free.html", case=case, team=team, searched=True,
-                  alternatives=visits.free_slots(team, start_day) if team else [])
+                  alternatives=visits.free_slots(team, start_day, due=case.due_at) if team else [])
 
 
 # --- the care register --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from portal import clock
 from portal.domain import access
+from portal.domain.features import visits
 from portal.domain.platform import privacy
 from portal.extensions import MAX_ID, reset_begin_mode, set_begin_mode
 from portal.web import i18n, navigation, security
@@ -70,9 +71,11 @@ def init_app(app: Flask) -> None:
         now=clock.now,
     )
     app.jinja_env.globals["due_status"] = due_status
+    app.jinja_env.globals["visit_startable"] = visits.startable
     app.jinja_env.filters.update(
         local=format_local,
         localdate=format_local_date,
+        filesize=format_size,
         phone=privacy.mask_phone,
         masked_name=privacy.mask_name,
         id_number=privacy.mask_id_number,
@@ -109,6 +112,16 @@ def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> st
 
 def format_local_date(moment: datetime | None) -> str:
     return format_local(moment, "%Y-%m-%d")
+
+
+def format_size(size: int | None) -> str:
+    """A file's size as people read it: 312 B, 4.2 KB, 1.5 MB (never "0 KB" for a small file)."""
+    size = size or 0
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
 
 
 def due_status(due_at: datetime | None, is_open: bool = True) -> dict | None:

@@ -36,6 +36,16 @@ def aware(moment):
     return moment.replace(tzinfo=clock.LOCAL_TZ) if moment is not None else None
 
 
+def with_picked_slot(formdata, day: str = "day", slot: str = "slot"):
+    """The posted form, with a free half-day picked from an offered list (a button ``pick`` = "day|slot")
+    filled in as its day and slot fields."""
+    formdata = formdata.copy()
+    picked_day, _sep, picked_slot = formdata.get("pick", "").partition("|")
+    if picked_day and picked_slot:
+        formdata[day], formdata[slot] = picked_day, picked_slot
+    return formdata
+
+
 def options(pairs) -> list[SelectChoice]:
     """Choices for a select field from ``(value, label)`` pairs; None becomes the empty value."""
     return [SelectChoice("" if value is None else value, label) for value, label in pairs]

@@ -36,6 +36,19 @@ def _team(user: User):
     return Case.team_id == user.team_id if user.team_id else sa.false()
 
 
+# A home case booked with a team belongs to the team: only its members sign for it and work it (leads may
+# still step in to work it, as on any case they see).
+_TEAMS_CASE = sa.and_(Case.mode == Mode.HOME, Case.team_id.is_not(None))
+
+
+def _teams_case(case: Case) -> bool:
+    return case.mode is Mode.HOME and case.team_id is not None
+
+
+def _team_member(user: User, case: Case) -> bool:
+    return user.role is Role.TEAM and user.team_id is not None and case.team_id == user.team_id
+
+
 # --- seeing cases ------------------------------------------------------------------------------------
 
 def case_scope(user: User) -> sa.ColumnElement[bool]:
@@ -78,17 +91,19 @@ def load_case(number: str, user: User, options=()) -> Case:
 
 def claim_scope(user: User) -> sa.ColumnElement[bool]:
     """The SQL condition for the cases ``user`` could sign for (签收) if they were waiting."""
-    if user.role is Role.LEAD:
-        return sa.true() if sees_everything(user) else sa.or_(_at_point(user), _in_places(user))
-    if user.role is Role.STAFF:
-        return _at_point(user)
     if user.role is Role.PROXY:
         return sa.and_(Case.mode == Mode.ERRAND, _in_places(user))
     if user.role is Role.TEAM:
         return _team(user)
-    if user.role is Role.BUTLER:
-        return _in_places(user)
-    return sa.false()
+    if user.role is Role.LEAD:
+        scope = sa.true() if sees_everything(user) else sa.or_(_at_point(user), _in_places(user))
+    elif user.role is Role.STAFF:
+        scope = _at_point(user)
+    elif user.role is Role.BUTLER:
+        scope = _in_places(user)
+    else:
+        return sa.false()
+    return sa.and_(scope, sa.not_(_TEAMS_CASE))
 
 
 def claimable(user: User) -> sa.ColumnElement[bool]:
@@ -102,14 +117,16 @@ def claimable(user: User) -> sa.ColumnElement[bool]:
 
 
 def _could_claim(user: User, case: Case) -> bool:
+    if user.role is Role.TEAM:
+        return _team_member(user, case)
+    if _teams_case(case):
+        return False
     if user.role is Role.LEAD:
         return can_view(user, case)
     if user.role is Role.STAFF:
         return user.service_point_id is not None and case.service_point_id == user.service_point_id
     if user.role is Role.PROXY:
         return case.mode is Mode.ERRAND and case.place_id in place_ids(user)
-    if user.role is Role.TEAM:
-        return user.team_id is not None and case.team_id == user.team_id
     if user.role is Role.BUTLER:
         return case.place_id in place_ids(user)
     return False
@@ -131,13 +148,32 @@ def _dispatches(user: User, case: Case) -> bool:
     )
 
 
-@rule("case.work", Case)
+def work_scope(user: User) -> sa.ColumnElement[bool]:
+    """``may_work`` as an SQL condition: the cases ``user`` works now."""
+    if user.role is Role.LEAD:
+        return case_scope(user)
+    mine = Case.owner_id == user.id
+    if user.role is Role.TEAM:
+        return sa.or_(mine, sa.and_(_TEAMS_CASE, _team(user)))
+    return sa.and_(mine, case_scope(user))
+
+
+@rule("case.work", Case, sql=work_scope)
 def may_work(user: User, case: Case) -> bool:
-    """Work a case they own (start, send off, record the office's answer, resolve); leads may step in."""
-    return can_view(user, case) and (case.owner_id == user.id or user.role is Role.LEAD)
+    """Work a case they own (start, send off, record the office's answer, resolve); leads may step in; a
+    team's home case is worked by any member of the team (one starts the visit, another may finish it)."""
+    return can_view(user, case) and (
+        case.owner_id == user.id or user.role is Role.LEAD or (_teams_case(case) and _team_member(user, case)))
 
 
-@rule("case.dispatch", Case)
+def dispatch_scope(user: User) -> sa.ColumnElement[bool]:
+    """``may_dispatch`` as an SQL condition: the cases ``user`` routes and follows up (calls back)."""
+    if user.role is Role.LEAD:
+        return case_scope(user)
+    return _at_point(user) if user.role is Role.STAFF else sa.false()
+
+
+@rule("case.dispatch", Case, sql=dispatch_scope)
 def may_dispatch(user: User, case: Case) -> bool:
     """Assign, transfer, merge, cancel, reopen, call back: staff of the case's point, leads."""
     return can_view(user, case) and _dispatches(user, case)

@@ -81,12 +81,16 @@ def tab_condition(key: str, user: User, status_chosen: bool = False) -> sa.Colum
         return open_
     if key == "overdue":
         return sa.and_(Case.status.in_(OPEN_STATUSES), Case.due_at < now)
+    # The tabs of work list only the cases the viewer can act on there: the office's answer is recorded by
+    # whoever works the case (and followed up by its dispatchers); returned cases are routed again, and
+    # callbacks made, by their dispatchers.
     if key == "awaiting":
-        return Case.status == CaseStatus.AWAITING_OFFICE
+        return sa.and_(Case.status == CaseStatus.AWAITING_OFFICE,
+                       sa.or_(access.scope(user, "case.work"), access.scope(user, "case.dispatch")))
     if key == "returned":
-        return Case.status == CaseStatus.RETURNED
+        return sa.and_(Case.status == CaseStatus.RETURNED, access.scope(user, "case.dispatch"))
     if key == "callbacks":  # resolved cases waiting for their callback (回访), due ones first
-        return Case.status == CaseStatus.RESOLVED
+        return sa.and_(Case.status == CaseStatus.RESOLVED, access.scope(user, "case.dispatch"))
     return sa.true()
 
 
@@ -242,5 +246,9 @@ def todo_count(user: User) -> int:
     they have signed for (or been assigned) but not started."""
     if user.role not in access.WORKERS:
         return 0
-    waiting = sa.or_(access.claimable(user), sa.and_(Case.owner_id == user.id, Case.status == CaseStatus.CLAIMED))
+    # A lead may sign for any case of their places, but only what is given to them waits for them: the
+    # pool is the front line's (the lead watches it on the boards).
+    pool = (sa.and_(Case.status == CaseStatus.LOGGED, Case.owner_id == user.id) if user.role is Role.LEAD
+            else access.claimable(user))
+    waiting = sa.or_(pool, sa.and_(Case.owner_id == user.id, Case.status == CaseStatus.CLAIMED))
     return db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(waiting)) or 0

@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, access
+from portal.domain import Conflict, DomainError, access
 from portal.domain.boards import counters
 from portal.domain.cases import intake, lifecycle, timekeeping
 from portal.domain.cases.timeline import record_event
@@ -41,7 +41,6 @@ from portal.models import (
     Household,
     Mode,
     Place,
-    Role,
     ServiceItem,
     Slot,
     Team,
@@ -71,6 +70,7 @@ class FreeSlot:
     day: date
     slot: Slot
     left: int
+    after_due: bool = False  # the half-day begins after the case's due time: booking it needs an extension
 
 
 def interval_days() -> int:
@@ -99,8 +99,10 @@ def _working(team: Team, day: date, calendar=None) -> bool:
     return calendar.counts(day, Mode.HOME)
 
 
-def free_slots(team: Team, start: date, count: int = 6, excluding: int | None = None) -> list[FreeSlot]:
-    """The next ``count`` slots of ``team`` with room, from ``start`` on (working days only)."""
+def free_slots(team: Team, start: date, count: int = 6, excluding: int | None = None,
+               due: datetime | None = None) -> list[FreeSlot]:
+    """The next ``count`` slots of ``team`` with room, from ``start`` on (working days only), each saying
+    whether it begins after ``due`` (the case's due time)."""
     calendar = timekeeping.calendar_for(team.service_point, clock.local_midnight(start))
     found: list[FreeSlot] = []
     day = max(start, clock.today())
@@ -111,7 +113,8 @@ def free_slots(team: Team, start: date, count: int = 6, excluding: int | None = 
                     continue
                 left = team.capacity_per_slot - _booked(team.id, day, slot, excluding)
                 if left > 0:
-                    found.append(FreeSlot(day, slot, left))
+                    late = due is not None and slot_times(team, day, slot)[0] >= due
+                    found.append(FreeSlot(day, slot, left, late))
                     if len(found) == count:
                         return found
         day += timedelta(days=1)
@@ -133,21 +136,28 @@ def _check_slot(team: Team, day: date, slot: Slot, case: Case, excluding: int | 
         raise DomainError(_l("Choose a day within the coming year."), field="day")
     db.session.execute(sa.select(Team.id).where(Team.id == team.id).with_for_update())
     if day < clock.today() or (day == clock.today() and slot_times(team, day, slot)[1] <= clock.now()):
-        raise SlotFull(_l("That half-day has passed; choose one of the free ones."), free_slots(team, day),
-                       field="day")
+        raise SlotFull(_l("That half-day has passed; choose one of the free ones."),
+                       free_slots(team, day, due=case.due_at), field="day")
     if not _working(team, day):
         raise SlotFull(_l("%(team)s does not visit on %(day)s (an off-island day, a rest day or a holiday).",
-                          team=team.name_zh, day=day.isoformat()), free_slots(team, day), field="day")
+                          team=team.name_zh, day=day.isoformat()), free_slots(team, day, due=case.due_at), field="day")
     if case.household_id is not None:
         clash = db.session.scalar(sa.select(Visit.id).where(
             Visit.household_id == case.household_id, Visit.day == day, Visit.slot == slot,
             Visit.status.in_(ACTIVE_VISITS), Visit.id != (excluding or 0)))
         if clash is not None:
-            raise SlotFull(_l("This household already has a visit in that half-day."), free_slots(team, day))
+            raise SlotFull(_l("This household already has a visit in that half-day."),
+                           free_slots(team, day, due=case.due_at))
     if _booked(team.id, day, slot, excluding) >= team.capacity_per_slot:
         raise SlotFull(_l("%(team)s is full on %(day)s %(slot)s (%(n)d visits).", team=team.name_zh,
                           day=day.isoformat(), slot=slot.label, n=team.capacity_per_slot),
-                       free_slots(team, day, excluding=excluding))
+                       free_slots(team, day, excluding=excluding, due=case.due_at))
+
+
+def after_due(visit: Visit) -> bool:
+    """Whether the visit's half-day begins after its case is due (the booking warns: ask for an extension)."""
+    due = visit.case.due_at
+    return due is not None and slot_times(visit.team, visit.day, visit.slot)[0] >= due
 
 
 def active_visit(case: Case) -> Visit | None:
@@ -230,16 +240,24 @@ def _member(actor: User, visit: Visit) -> None:
     access.require(actor, "visit.work", visit, _l("Only the visit's team records it."))
 
 
+def startable(visit: Visit) -> bool:
+    """A booked visit is started on the day it is booked for (move it to start it on another)."""
+    return visit.status is VisitStatus.BOOKED and visit.day == clock.today()
+
+
 def start(visit: Visit, actor: User) -> None:
     """The team arrives: the visit is under way (and the case claimed and started for the member)."""
     _member(actor, visit)
     if visit.status is not VisitStatus.BOOKED:
         raise DomainError(_l("This visit is %(status)s.", status=visit.status.label))
+    if not startable(visit):
+        raise DomainError(_l("This visit is booked for %(day)s; start it on that day, or move it first.",
+                             day=visit.day.isoformat()))
     case = visit.case
     if case.status is CaseStatus.LOGGED:
         lifecycle.claim(case, actor)
         db.session.refresh(case)
-    if case.status is CaseStatus.CLAIMED and case.owner_id == actor.id:
+    if case.status is CaseStatus.CLAIMED and access.can(actor, "case.work", case):
         lifecycle.start(case, actor)
     visit.status, visit.started_at, visit.done_by = VisitStatus.STARTED, clock.now(), actor
     record_event(case, actor, EventKind.VISIT_STARTED)
@@ -259,8 +277,6 @@ def finish(visit: Visit, actor: User, work_done: str, resident_confirmed: str) -
     visit.status, visit.finished_at, visit.done_by = VisitStatus.DONE, clock.now(), actor
     visit.work_done, visit.resident_confirmed = work_done, resident_confirmed
     case.trip_saved = bool(case.service_point and case.service_point.on_island)
-    if case.owner_id != actor.id and actor.role is not Role.LEAD:
-        raise Forbidden(_l("The case is worked by %(name)s.", name=case.owner.display_name if case.owner else ""))
     lifecycle.resolve(case, actor, f"{work_done}\n{_l('The resident confirmed')}: {resident_confirmed}")
 
 
@@ -313,6 +329,16 @@ def week(monday: date, team_id: int | None = None) -> tuple[list[Team], dict[tup
     for visit in visits:
         grid.setdefault((visit.team_id, visit.day, visit.slot), []).append(visit)
     return teams, grid
+
+
+def closed_days(teams: list[Team], days: list[date]) -> set[tuple[int, date]]:
+    """The (team, day) pairs of ``days`` on which a team does not visit: off-island days, rest days,
+    holidays, its point closed."""
+    closed = set()
+    for team in teams:
+        calendar = timekeeping.calendar_for(team.service_point, clock.local_midnight(days[0]))
+        closed |= {(team.id, day) for day in days if not _working(team, day, calendar)}
+    return closed
 
 
 def overdue(team_id: int | None = None, limit: int = 100) -> list[Visit]:

@@ -14,7 +14,18 @@ from flask_babel import lazy_gettext as _l
 from portal.domain import DomainError
 from portal.domain.platform import accounts, audit, unit
 from portal.extensions import db
-from portal.models import CalendarDay, Place, PlaceKind, Role, ServiceItem, ServicePoint, Team, User
+from portal.models import (
+    OPEN_STATUSES,
+    CalendarDay,
+    Case,
+    Place,
+    PlaceKind,
+    Role,
+    ServiceItem,
+    ServicePoint,
+    Team,
+    User,
+)
 
 UNIQUE_FIELDS = {User: "username", ServicePoint: "code", Place: "code", ServiceItem: "code", Team: "code"}
 
@@ -92,6 +103,7 @@ def save(model, obj, values: dict[str, Any], actor: User):
     _check_unique(model, obj, values)
     if model is User:
         _check_one_butler(obj, values)
+        _check_places_removed(obj, values, values.pop("confirm_places", False))
     if model is CalendarDay:
         _check_day(obj, values)
     if model is Place:
@@ -121,6 +133,24 @@ def save(model, obj, values: dict[str, Any], actor: User):
             audit.record("update", actor=actor, obj=obj, changes=changes)
     unit.commit()
     return obj
+
+
+def _check_places_removed(user: User | None, values: dict, confirmed: bool) -> None:
+    """Taking places from someone who works cases there is confirmed first: their open cases there stay
+    theirs, but the places' new cases no longer reach them."""
+    if user is None or "places" not in values or confirmed:
+        return
+    removed = [p for p in user.places if p not in values["places"]]
+    if not removed:
+        return
+    open_cases = dict(db.session.execute(
+        sa.select(Case.place_id, sa.func.count()).where(Case.place_id.in_([p.id for p in removed]),
+                                                        Case.status.in_(OPEN_STATUSES))
+        .group_by(Case.place_id)).all())
+    busy = [f"{p.name_zh}（{open_cases[p.id]}）" for p in removed if open_cases.get(p.id)]
+    if busy:
+        raise DomainError(_l("This removes %(places)s, which have open cases (in brackets). Tick the box below "
+                             "to confirm, or choose the places again.", places="、".join(busy)), field="place_ids")
 
 
 def _check_password(password: str, username: str) -> None:

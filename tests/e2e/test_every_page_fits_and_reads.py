@@ -1,0 +1,82 @@
+"""Every page of every role, on an office PC (1366×768) and a phone (390×844): nothing wider than the
+screen, every id once per page, and no violation of WCAG 2.1 A and AA that axe-core finds (the level that
+GB/T 37668 asks of government web sites). The pages are those of each role's menu and home page, and the
+case, errand and visit pages one reaches from them, as the route × role matrix is built from the menu.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import axe_playwright_python
+import pytest
+
+from tests.e2e.conftest import OFFICE, PHONE
+
+pytestmark = pytest.mark.e2e
+ROLES = ["staff-ls-p01", "staff-ls-c", "staff-ht-sqt", "head-ht-sqt", "proxy-h01", "team1-lead", "team1-a",
+         "butler-e01", "leader", "admin"]
+AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+              "resultTypes": ["violations"]}
+# Pages one reaches from a list rather than from the menu: the first link of each kind on the role's pages.
+DETAILS = ["a[href^='/boards/report']", "a[href^='/cases/'][href*='-']", "a[href^='/errands/'][href*='-']", "a[href^='/visits/'][href$='0'], "
+           "a[href^='/visits/'][href$='1'], a[href^='/visits/'][href$='2']"]
+
+
+def _pages_of(page) -> list[str]:
+    """The role's menu, the entries of its home page, and one page of each kind listed on them."""
+    page.goto("/")
+    links = page.eval_on_selector_all(".nav a, main a.tile-link",
+                                      "links => links.map(a => a.getAttribute('href'))")
+    found = ["/", *dict.fromkeys(link for link in links if link and link.startswith("/"))]
+    for link in list(found):
+        page.goto(link)
+        for selector in DETAILS:
+            first = page.locator(f"main {selector}").first
+            if first.count():
+                found.append(first.get_attribute("href"))
+    return list(dict.fromkeys(found))
+
+
+def _problems(page, viewport) -> list[str]:
+    problems = []
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > viewport["width"]:
+        wide = page.evaluate("""limit => [...document.querySelectorAll('main *')]
+            .filter(e => e.getBoundingClientRect().right > limit + 1 && !e.closest('.table-wrap'))
+            .slice(0, 3).map(e => e.tagName + '.' + e.className)""", viewport["width"])
+        problems.append(f"{width} px wide ({', '.join(wide)})")
+    hidden = page.evaluate("() => { const nav = document.querySelector('.nav'); "
+                           "return nav ? nav.scrollWidth - nav.clientWidth : 0; }")
+    if hidden > 1:
+        problems.append(f"the menu hides {hidden} px off the screen")
+    duplicates = page.evaluate("""() => { const seen = {}; document.querySelectorAll('[id]')
+        .forEach(e => seen[e.id] = (seen[e.id] || 0) + 1);
+        return Object.keys(seen).filter(id => seen[id] > 1); }""")
+    if duplicates:
+        problems.append(f"ids twice: {duplicates}")
+    return problems
+
+
+def _axe(page) -> list[str]:
+    page.evaluate(AXE)
+    result = page.evaluate("options => axe.run(document, options)", WCAG_21_AA)
+    return [f"{v['id']}: {v['help']} ({', '.join(n['target'][0] for n in v['nodes'][:3])})"
+            for v in result["violations"]]
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_every_page_of_a_role_fits_the_screen_and_passes_axe(pages, username):
+    found: dict[str, list[str]] = {}
+    for viewport in (PHONE, OFFICE):
+        page = pages.open(viewport=viewport, username=username)
+        for link in _pages_of(page):
+            response = page.goto(link)
+            assert response.status < 400, (username, link, response.status)
+            page.wait_for_load_state("networkidle")
+            problems = _problems(page, viewport)
+            if viewport is OFFICE:  # the rules are the same at both sizes; contrast and labels once
+                problems += _axe(page)
+            if problems:
+                found[f"{viewport['width']} {link}"] = problems
+    assert found == {}, found
