@@ -36,6 +36,9 @@ SHOTS = [
     ("board-village.png", "leader", "/boards/place/V1", OFFICE, False, True),
     ("report-print.png", "leader", "/boards/report", A4, True, True),
     ("import-preview.png", "admin", "IMPORT_PREVIEW", OFFICE, False, True),
+    ("queue-phone.png", "staff-ls-p01", "/cases/?tab=claimable", PHONE, False, False),
+    ("errands-phone.png", "proxy-h01", "/errands/", PHONE, False, False),
+    ("working-calendar.png", "admin", "/directory/working-calendar/", OFFICE, False, True),
 ]
 # A roster as offices make them: good rows, and the mistakes the preview explains cell by cell.
 ROSTER = """地点编码,地址,楼栋,户联系电话,姓名,身份证号,本人电话,独居老人,残疾人,渔忙户,备注

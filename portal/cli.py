@@ -14,7 +14,7 @@ from portal.demo import DEMO_PASSWORD
 from portal.demo.generate import generate as run
 from portal.domain import DomainError
 from portal.domain.boards import counters
-from portal.domain.cases import supervision
+from portal.domain.cases import calendar, supervision
 from portal.domain.credentials import apikeys
 from portal.domain.features import rosters, visits
 from portal.domain.platform import accounts, audit, backups, retention, throttle
@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(print_cards)
     app.cli.add_command(rebuild_stats)
     app.cli.add_command(api_key)
+    app.cli.add_command(calendar_group)
     app.cli.add_command(purge_personal_data)
     app.cli.add_command(generate)
     app.cli.add_command(import_roster)
@@ -155,6 +156,50 @@ def rebuild_stats() -> None:
     """Recompute the boards' daily counters from the cases and their timelines."""
 
     click.echo(f"{counters.rebuild()} counter rows written")
+
+
+@click.group("calendar")
+def calendar_group() -> None:
+    """The working calendar: each year's holidays and make-up days (README, "Running it")."""
+
+
+@calendar_group.command("status")
+@with_appcontext
+def calendar_status() -> None:
+    """Say whether this year's and next year's calendars are kept; fail (exit 1) when one that is needed
+    is missing or provisional, so that cron mails it."""
+    for year, state, row in calendar.years():
+        click.echo(f"{year}: {state.value if state else 'missing'}" + (f" ({row.source})" if row else ""))
+    problem = calendar.warning()
+    if problem:
+        raise click.ClickException(problem)
+
+
+@calendar_group.command("import")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def calendar_import(path: Path) -> None:
+    """Import a year from the State Council's notice (CSV or .ics); the year is confirmed."""
+    parsed = calendar.parse(path.name, path.read_bytes()[: calendar.MAX_BYTES + 1])
+    for error in parsed.errors:
+        click.echo(error, err=True)
+    try:
+        count = calendar.import_year(parsed, None, path.name)
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from None
+    click.echo(f"{parsed.years[0]}: {parsed.holidays} holidays, {parsed.workdays} make-up days; confirmed ({count} days)")
+
+
+@calendar_group.command("provisional")
+@with_appcontext
+@click.argument("year", type=int)
+def calendar_provisional(year: int) -> None:
+    """Fill a missing year from the holidays library, marked provisional."""
+    try:
+        count = calendar.fill_provisional(year, None)
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from None
+    click.echo(f"{year}: {count} days, provisional until confirmed")
 
 
 @click.group("api-key")

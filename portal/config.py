@@ -47,8 +47,12 @@ class Config:
 
     # Errands: the most a proxy holds open at once; what a round trip off the island costs a resident.
     ERRAND_LIMIT = 8
+    # A counter item counts as finished on the spot (当场办结) only when finished within this many minutes of
+    # being logged: the same visit to the counter.
+    ON_SPOT_MINUTES = 30
     TRIP_HOURS = 2 + 40 / 60
     TRIP_FARE_YUAN = 80
+    TRIP_LOST_INCOME_YUAN = 150  # a day's income lost to the journey (a fisherman's, a worker's)
 
     # The address residents reach the public lookup pages at (printed in the QR codes of the cards).
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"

@@ -24,8 +24,10 @@ from portal.models import (
     ExtensionRequest,
     Household,
     Incident,
+    Mode,
     Notice,
     Place,
+    PlaceKind,
     Role,
     ServicePoint,
     Team,
@@ -67,6 +69,17 @@ def test_who_a_case_may_be_given_to_is_the_same_in_sql_and_python(demo_app):
         for case in db.session.scalars(sa.select(Case).order_by(Case.id).limit(80)):
             in_sql = set(db.session.scalars(sa.select(User.id).where(access.cases.takers(case))))
             assert in_sql == {u.id for u in users if access.cases.may_be_given(u, case)}, case.number
+
+
+def test_an_island_counter_case_is_entrusted_only_to_its_counter_and_leads(demo_app):
+    """The 督办 list of a post's counter case: its clerks and the leads above it, no butler, proxy or team."""
+    with demo_app.app_context():
+        cases = db.session.scalars(sa.select(Case).join(Place, Place.id == Case.place_id)
+                                   .where(Case.mode == Mode.COUNTER, Place.kind == PlaceKind.HAMLET).limit(20)).all()
+        assert cases
+        for case in cases:
+            people = access.cases.who_may_take(case)
+            assert {p.role for p in people} <= {Role.STAFF, Role.LEAD} and len(people) <= 8, case.number
 
 
 def test_who_may_be_on_a_stations_duty_is_the_same_in_sql_and_python(demo_app):
@@ -130,8 +143,8 @@ OVERRIDES = {("heating.finding_case", "visit_id"): CampaignVisit, ("boards.board
              ("boards.export", "code"): Place, ("visits.renew_feed", "code"): Team}
 FIXED = {"kind": "place", "fmt": "csv", "name": "claim", "decision": "approve"}
 # Parameters that are not objects of a scope: the administrator's directory (role-level), an importer's own
-# upload (an unguessable token of its uploader), a roster kind.
-NOT_OBJECTS = {"section_key", "row_id", "key_id", "key", "token"}
+# upload (an unguessable token of its uploader), a roster kind, a year of the working calendar (the district's).
+NOT_OBJECTS = {"section_key", "row_id", "key_id", "key", "token", "year"}
 # One user of each role and of each kind of scope.
 PEOPLE = ["staff-ls-p01", "staff-ls-c", "staff-ht-sqt", "proxy-h01", "team1-a", "team1-lead", "butler-e01",
           "head-ht-sqt", "head-ls-c", "leader", "admin"]

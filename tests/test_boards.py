@@ -19,7 +19,7 @@ from portal.domain.boards.report import monthly_report
 from portal.domain.boards.scopes import Places, scope_for
 from portal.domain.cases import intake, lifecycle, supervision
 from portal.extensions import db
-from portal.models import AuditEntry, Channel, Outcome, Place, Satisfaction, ServicePoint, WallScreen
+from portal.models import AuditEntry, Channel, Outcome, Place, Satisfaction, ServiceItem, ServicePoint, WallScreen
 from tests.query_count import counting_queries
 from tests.stories import at
 
@@ -134,14 +134,28 @@ def test_a_viewer_sees_only_the_overdue_cases_they_may_see(village):
 def test_trips_saved_count_the_residents_cost(village, monkeypatch):
     case = village.cases["b"]
     lifecycle.start(case, village.proxy)
-    case.trip_saved = True  # as handing the result back to the resident does (portal.domain.features.errands)
-    lifecycle.resolve(case, village.proxy, "办好了")
+    lifecycle.resolve(case, village.proxy, "办好了")  # 药品代购: it used to take a trip to the mainland
     kept = counters.as_rows()
     counters.rebuild()
     assert counters.as_rows() == kept
     board = week_board(village.lead)
-    assert board.figures.trips_saved == 1
-    assert board.cost_saved == 80 and board.hours_saved == pytest.approx(2 + 40 / 60)
+    assert board.figures.trips_saved == 3  # A and D (medicine bought on the mainland before), and now B
+    assert board.cost_saved == 3 * (80 + 150) and board.hours_saved == pytest.approx(3 * (2 + 40 / 60))  # fare + income
+
+
+def test_a_trip_saved_follows_the_item_not_the_mode(world):
+    """A counter registration finished on the island spares a journey; a harbour repair visit does not."""
+    from portal.domain.cases import intake
+
+    items = {code: db.session.scalars(sa.select(ServiceItem).filter_by(code=code)).one() for code in ("SS01", "PB03")}
+    counter = intake.log_case(world.staff, items["SS01"], Channel.COUNTER, "参保登记", "王大爷", "13912345678",
+                              household=world.household)
+    lifecycle.finish_on_spot(counter, world.staff)
+    repair = intake.log_case(world.staff, items["PB03"], Channel.PHONE, "码头护栏松动", "王大爷", "13912345678",
+                             household=world.household)
+    lifecycle.claim(repair, world.member)  # the team's case: its member signs for it
+    lifecycle.resolve(repair, world.member, "已修好")
+    assert (counter.trip_saved, repair.trip_saved) == (True, False)
 
 
 def test_an_estate_board_shows_the_campaign_coverage(district, monkeypatch):
@@ -317,6 +331,28 @@ def test_an_export_holds_only_cases_the_viewer_may_see(village, client, auth):
     assert client.get("/boards/place/H01/cases.csv?figure=nonsense").status_code == 404
 
 
+def test_a_case_redone_and_resolved_again_is_two_resolutions_in_the_figure_and_its_export(village, monkeypatch):
+    d = village.cases["d"]
+    at(monkeypatch, 2026, 11, 27, 11)
+    lifecycle.resolve(d, village.proxy_h02, "重办完成")  # the redo, resolved again in the same week
+    board = week_board(village.lead)
+    rows = db.session.scalars(cases_behind(scope_for("place", "V1"), "resolved", period_for("week"), village.lead)).all()
+    assert board.figures.resolved == 3 and [c.number for c in rows] == [village.cases[k].number for k in "add"]
+
+
+def test_a_case_returned_before_anyone_signed_for_it_is_answered_for_the_response_rate(village, monkeypatch):
+    c = village.cases["c"]  # logged Friday 09:00, due to be signed for by 11:00
+    at(monkeypatch, 2026, 11, 27, 10, 30)
+    lifecycle.return_case(c, village.staff_p02, "不属于本站")
+    assert week_board(village.lead).figures.timely_sign_for == Rate(3, 4)  # A, D and now C in time; B late
+    kept = counters.as_rows()
+    counters.rebuild()
+    assert counters.as_rows() == kept
+    at(monkeypatch, 2026, 11, 27, 14)
+    supervision.sweep()  # its sign-for time has passed, but it was answered: not counted again as missed
+    assert week_board(village.lead).figures.timely_sign_for == Rate(3, 4)
+
+
 @pytest.mark.parametrize("figure, expected", [
     ("overdue", "b"), ("resolved", "ad"), ("dissatisfied", "d"), ("sign_late", "b"), ("late", ""),
 ])
@@ -352,6 +388,23 @@ def test_the_report_page_prints_and_refuses_a_month_to_come(village, client, aut
     assert client.get("/boards/report?point=LS-P01").status_code == 404  # staff: their own point only
     page = client.get("/boards/report").get_data(as_text=True)
     assert "沙嘴便民驿站" in page and "东岙便民驿站" not in page
+
+
+def test_on_the_first_of_a_month_the_board_and_report_say_what_they_compare_with(village, client, auth, monkeypatch):
+    from portal.domain.boards.periods import Period
+
+    at(monkeypatch, 2026, 12, 1, 10)
+    month = period_for("month")
+    assert (month.previous().first, month.previous().last) == (date(2026, 11, 1), date(2026, 11, 1))
+    assert month.comparison == "上月同期"
+    whole = Period("month", date(2026, 11, 1), date(2026, 11, 30))
+    assert whole.comparison == "上月整月" and whole.previous().last == date(2026, 10, 31)
+    auth.login("leader")
+    board = client.get("/boards/district/all?period=month").get_data(as_text=True)
+    assert "与 2026-11-01 至 2026-11-01（上月同期）相比" in board
+    report = client.get("/boards/report?month=2026-12").get_data(as_text=True)
+    assert "上月同期<br><small>11-01–11-01</small>" in report and ">上月</th>" not in report
+    assert ">上月</th>" in client.get("/boards/report?month=2026-11").get_data(as_text=True)
 
 
 # --- wall screens -----------------------------------------------------------------------------------------
@@ -406,6 +459,15 @@ def test_a_tile_turns_red_at_three_overdue_cases_or_low_satisfaction():
     assert Tile(h, empty, 5, 1).level == "warn"
     assert Tile(h, unhappy, 5, 0).level == "bad"
     assert Tile(h, empty, 5, 0).level == "ok"
+
+
+def test_a_tile_coloured_by_satisfaction_says_so(app):
+    empty = metrics.from_sums(dict.fromkeys(counters.COUNTERS, 0))
+    unhappy = metrics.from_sums({**dict.fromkeys(counters.COUNTERS, 0), "rated": 10, "satisfied": 7})
+    h = Place(code="H", name_zh="h")
+    with app.test_request_context():
+        assert Tile(h, unhappy, 5, 0).why == "满意率低于 80 %"  # red with no overdue case: this is why
+        assert Tile(h, empty, 5, 3).why == ""  # the overdue count on the tile says it already
 
 
 def test_rebuilding_the_counters_keeps_the_board(village):

@@ -86,6 +86,9 @@ def test_logging_a_case_gives_its_number_due_time_and_receipt(app, client, desk)
     receipt = client.get(f"/cases/{number}/receipt").get_data(as_text=True)
     for text in (number, "身份证", "户口簿", "家庭收入证明", "预计办结日期", "东岙便民驿站", "139****5678"):
         assert text in receipt
+    assert "http://127.0.0.1:5000/lookup/</strong>" in receipt and "<svg" in receipt  # where to look it up, and a QR
+    prefilled = client.get(f"/lookup/?number={number}").get_data(as_text=True)
+    assert f'value="{number}"' in prefilled
     with app.app_context():
         case = db.session.scalars(sa.select(Case).filter_by(number=number)).one()
         assert case.place.code == "H01" and case.household_id == household.id and case.requester_phone == "13912345678"
@@ -385,8 +388,30 @@ def test_a_leads_badge_counts_what_is_given_to_them_not_the_whole_pool(client, a
     assert client.get("/cases/?tab=claimable").status_code == 200
 
 
+def test_the_clerks_home_shows_the_work_waiting_and_the_menu_starts_with_intake(client, desk):
+    staff, proxy, household = desk
+    _log(client, household)
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'href="/cases/\?tab=claimable" class="has-work">\s*<strong>1</strong><span>待签收</span>', html)
+    menu = re.findall(r'<nav class="nav"[^>]*>(.*?)</nav>', html, re.S)[0]
+    assert re.findall(r">([^<]+)</a>", menu)[:3] == ["首页", "登记事项", "工单"]
+
+
 def test_queue_links_keep_the_page_and_the_order_chosen():
     from portal.domain.cases.queues import Filters
 
     assert Filters(page=3, sort="due", q="王").as_args() == {"q": "王", "sort": "due", "page": 3}
     assert Filters(page=3, sort="new").as_args(page=4) == {"sort": "new", "page": 4}  # "new" kept: "all" differs
+
+
+def test_a_case_with_nobody_says_whether_it_waits_or_was_given_back(app):
+    from types import SimpleNamespace
+
+    from portal.models import CaseStatus
+
+    with app.test_request_context():
+        owner = app.jinja_env.from_string('{% from "_macros/cases.html" import owner %}{{ owner(case) }}')
+        waiting = SimpleNamespace(owner=None, status=CaseStatus.LOGGED)
+        returned = SimpleNamespace(owner=None, status=CaseStatus.RETURNED)
+        assert owner.render(case=waiting) == "尚未签收"
+        assert owner.render(case=returned) == "已退回，待重新分派"

@@ -119,6 +119,36 @@ def test_a_period_with_nothing_shows_dashes_not_zero(november):
     assert f.median_hours is None and f.p90_hours is None
 
 
+def test_a_callback_counts_with_the_resolution_it_follows_so_no_rate_passes_100(world, monkeypatch):
+    """A case resolved on 30 November and called back on 1 December: November's callback, December's none."""
+    monkeypatch.setattr(clock, "now", lambda: t(11, 30, 16))
+    case = resolved(world)
+    monkeypatch.setattr(clock, "now", lambda: t(12, 1, 9))
+    lifecycle.close(case, world.staff, Outcome.SOLVED, Satisfaction.SATISFIED)
+    november = metrics.figures(sa.true(), *NOVEMBER)
+    december = metrics.figures(sa.true(), date(2026, 12, 1), date(2026, 12, 1))
+    assert november.callback == metrics.Rate(1, 1) and november.satisfaction == metrics.Rate(1, 1)
+    assert december.callback == metrics.Rate(0, 0) and str(december.callback) == "—"  # not 1 of 0
+    kept = counters.as_rows()
+    counters.rebuild()
+    assert counters.as_rows() == kept
+
+
+def test_finishing_on_the_spot_days_after_logging_is_not_on_the_spot(world, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: t(11, 23, 9))
+    waited, quick = log(world, world.counter_item), log(world, world.counter_item)
+    monkeypatch.setattr(clock, "now", lambda: t(11, 23, 9, 20))
+    lifecycle.finish_on_spot(quick, world.staff)  # twenty minutes: the same visit
+    monkeypatch.setattr(clock, "now", lambda: t(11, 25, 10))
+    lifecycle.finish_on_spot(waited, world.staff)  # two days later: resolved, but not on the spot
+    assert (quick.on_spot, waited.on_spot) == (True, False)
+    week = metrics.figures(sa.true(), date(2026, 11, 23), date(2026, 11, 29))
+    assert week.on_the_spot == metrics.Rate(1, 2) and week.resolved == 2
+    kept = counters.as_rows()
+    counters.rebuild()
+    assert counters.as_rows() == kept
+
+
 def test_percentile_reads_the_histogram():
     assert metrics.percentile([0] * 12, 50) is None
     assert metrics.percentile([1, 0, 0, 0, 1] + [0] * 7, 50) == 1

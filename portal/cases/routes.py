@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
-from flask import abort, flash, get_flashed_messages, make_response, request, url_for
+from flask import abort, current_app, flash, get_flashed_messages, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
@@ -34,10 +34,11 @@ from portal.web.forms import aware
 from portal.web.guards import ANYONE_SIGNED_IN, allow, allow_signed_in, me
 from portal.web.htmx import is_htmx, redirect_to, render
 from portal.web.navigation import register
+from portal.web.qr import qr_svg
 from portal.web.submit import submit
 
 WORKER_ROLES = tuple(access.WORKERS)
-register("cases.queue", _l("Cases"), _l("Your queues: yours, to claim, your point's, overdue."), ANYONE_SIGNED_IN)
+register("cases.queue", _l("Cases"), _l("Your queues: yours, to claim, your point's, overdue."), ANYONE_SIGNED_IN, rank=20)
 
 
 # --- queues ---------------------------------------------------------------------------------------
@@ -231,8 +232,11 @@ def viewing(number: str):
 @bp.get("/<number>/receipt")
 @allow_signed_in
 def receipt(number: str):
-    """A printable receipt slip: number, materials checklist, expected date, the point's phone."""
-    return render("cases/receipt.html", case=page.full(number))
+    """A printable receipt slip: number, materials checklist, expected date, the point's phone, and where
+    the resident looks the case up (the address, and a QR code of it with the number filled in)."""
+    lookup = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("lookup.index")
+    return render("cases/receipt.html", case=page.full(number), lookup=lookup,
+                  lookup_qr=qr_svg(f"{lookup}?number={number}"))
 
 
 @bp.app_template_global()

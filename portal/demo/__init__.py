@@ -15,10 +15,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from faker import Faker
 
+from portal import clock
 from portal.demo.cases import load_cases
 from portal.demo.heating import load_heating
 from portal.domain.boards import counters
-from portal.domain.cases import supervision
+from portal.domain.cases import calendar, supervision
 from portal.domain.cases.timekeeping import default_schedule
 from portal.domain.features import visits
 from portal.domain.platform import accounts, audit
@@ -118,6 +119,7 @@ def load_directory() -> None:
                 name_zh=row["name_zh"], name_en=row["name_en"], keywords=row["keywords_zh"],
                 pinyin=pinyin_index(row["name_zh"], row["keywords_zh"]), mode=Mode(row["mode"]),
                 needs_approval=row["needs_approval"] == "yes", sla_hours=int(row["sla_hours"]),
+                saves_trip=row.get("saves_trip") == "yes",
                 urgent=row["code"] in URGENT_ITEMS,
                 materials="\n".join(m for m in row["materials_zh"].split(";") if m),
                 approving_office=APPROVING_OFFICES.get(row["category_zh"], "") if row["needs_approval"] == "yes" else "",
@@ -253,6 +255,11 @@ def load(case_count: int = 2000, seed: int = 2026, progress: Callable[[int], Non
 
     load_directory()
     logins = load_users()
+    # The years that no notice has confirmed yet, before any due time is counted: provisional (and the
+    # leads are warned until an administrator imports the notice).
+    for year in (clock.today().year, clock.today().year + 1):
+        if calendar.status(year) is None:
+            calendar.fill_provisional(year, None)
     progress(STEP_COST["directory"])
     load_households(seed)
     progress(STEP_COST["households"])

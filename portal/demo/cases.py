@@ -33,11 +33,13 @@ from portal.models import (
     Outcome,
     Place,
     PlaceKind,
+    PointKind,
     Priority,
     Resident,
     Role,
     Satisfaction,
     ServiceItem,
+    ServicePoint,
     Slot,
     User,
     Visit,
@@ -145,23 +147,31 @@ def load_cases(count: int = 2000, seed: int = 2026, progress: Callable[[int], No
         if user.role is Role.STAFF and user.service_point_id:
             staff_by_point[user.service_point_id].append(user)
     team_of_place = dict(db.session.execute(sa.select(team_places.c.place_id, team_places.c.team_id)).all())
+    centre = db.session.scalars(sa.select(ServicePoint).where(ServicePoint.kind == PointKind.SERVICE_CENTER)).first()
     counters: dict[tuple[str, object], int] = defaultdict(int)
     cases: list[Case] = []
     calendars: dict[int, timekeeping.WorkCalendar] = {}
 
     for _ in range(count):
-        heating = rng.random() < 0.45
+        # The seed's scale: about 1,500 items a year on the island (some 370 in the 90 days shown), the rest heating.
+        heating = rng.random() < 0.8
         household = rng.choice(estates if heating else island)
         place = places[household.place_id]
         item = rng.choice(heating_items if heating else island_items)
         point = place.service_point
+        # A share of the island's counter work is done at the service centre, in the main village.
+        if not heating and item.mode is Mode.COUNTER and centre is not None and rng.random() < 0.3:
+            point = centre
+        if point.id not in calendars:
+            calendars[point.id] = timekeeping.calendar_for(point, now - timedelta(days=120))
+        calendar = calendars[point.id]
         # Most cases spread over 90 days; a few from the last hours, so that the queues have new work.
         recent = rng.random() < 0.07
         created = now - timedelta(seconds=rng.uniform(0, (20 * 3600) if recent else (90 * 86400)))
-        if not heating:  # the island's counters keep office hours
+        if not heating:  # the island's counters keep office hours, on the point's working days (its calendar)
             local = clock.local(created)
             created = created.replace(minute=rng.randint(0, 59)) + timedelta(hours=(8 + rng.randint(0, 8)) - local.hour)
-            while created > now:
+            while created > now or calendar.kind_of(clock.local(created).date()) != "W":
                 created -= timedelta(days=1)
         day = clock.local(created).date()
         counters[(point.case_prefix, day)] += 1
@@ -177,9 +187,6 @@ def load_cases(count: int = 2000, seed: int = 2026, progress: Callable[[int], No
         resident_id = first_resident.get(household.id)
         staff = rng.choice(staff_by_point[point.id])
         team_id = team_of_place.get(place.id) if item.mode is Mode.HOME and not heating else None
-        if point.id not in calendars:
-            calendars[point.id] = timekeeping.calendar_for(point, now - timedelta(days=120))
-        calendar = calendars[point.id]
         case = Case(
             number=number, item_id=item.id, household_id=household.id, resident_id=resident_id,
             requester_name=resident_names.get(resident_id, fake.name()), requester_phone=household.phone,
@@ -209,8 +216,8 @@ def load_cases(count: int = 2000, seed: int = 2026, progress: Callable[[int], No
         _tell(story, rng, item, worker, staff)
         if case.mode is Mode.ERRAND:
             case.materials = _documents(case, item, story, rng)
-        case.trip_saved = (case.resolved_at is not None and point.on_island
-                           and case.mode in (Mode.ERRAND, Mode.HOME) and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED))
+        case.trip_saved = (case.resolved_at is not None and point.on_island and item.saves_trip
+                           and case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED))
         case.events = story.events
         case.callbacks = story.callbacks
         cases.append(case)

@@ -245,7 +245,7 @@ def _cases(total: int, hamlets, estates, items, places, rng: random.Random, name
                 if done >= now and item.mode is Mode.ERRAND:
                     held[owner] += 1
                 if done < now:
-                    trip = item.mode in (Mode.ERRAND, Mode.HOME) and not heating
+                    trip = item.saves_trip and not heating
                     case.update(status=S.RESOLVED, resolved_at=done, trip_saved=trip)
                     event(done, E.RESOLVED, S.IN_PROGRESS, S.RESOLVED, owner,
                           {"on_time": done <= case["due_at"], "hours": round((done - created).total_seconds() / 3600, 2),

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("directory", __name__, url_prefix="/directory")
 
-from portal.directory import routes  # noqa: E402,F401
+from portal.directory import calendar, routes  # noqa: E402,F401

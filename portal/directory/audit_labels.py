@@ -12,7 +12,7 @@ from portal.models import AuditEntry, CaseStatus
 
 ACTIONS = {
     "activate": _l("Activated or deactivated"), "attach": _l("Attached a file"), "book_visit": _l("Booked a visit"),
-    "calendar_token": _l("Renewed a calendar address"), "caller_lookup": _l("Looked up a caller"),
+    "calendar": _l("Changed the working calendar"), "calendar_token": _l("Renewed a calendar address"), "caller_lookup": _l("Looked up a caller"),
     "campaign_visit": _l("Recorded a campaign visit"), "change_password": _l("Changed a password"),
     "close_incident": _l("Closed an incident"), "create": _l("Created"), "declare_incident": _l("Declared an incident"),
     "demo_data": _l("Loaded demo data"), "denied": _l("Refused access"), "duty": _l("Changed the duty roster"),
@@ -34,7 +34,7 @@ OBJECTS = {
     "teams": _l("Team"), "visits": _l("Visit"), "incidents": _l("Incident"), "campaigns": _l("Campaign"),
     "notices": _l("Notice"), "api_keys": _l("API key"), "wall_screens": _l("Wall screen"),
     "attachments": _l("Attachment"), "audit_entries": _l("Audit log"), "duty_shifts": _l("Duty shift"),
-    "extension_requests": _l("Extension request"), "canned_replies": _l("Stock phrase"), "route": _l("Page"),
+    "extension_requests": _l("Extension request"), "calendar_years": _l("Year of the working calendar"), "canned_replies": _l("Stock phrase"), "route": _l("Page"),
 }
 
 

@@ -69,6 +69,9 @@ class ServicePointForm(FlaskForm):
                                       "E.g. WWWOORR."))
     observes_holidays = BooleanField(_l("Closed on public holidays"), default=True,
                                      description=_l("Heating stations work through holidays: leave it unticked."))
+    butlers_on_call = BooleanField(_l("Butlers on call out of hours"), default=False,
+                                   description=_l("A heating station: at night and on holidays, calls go to the "
+                                                  "estate's butler (the person on duty where an estate has none)."))
 
 
 class PlaceForm(FlaskForm):
@@ -91,6 +94,8 @@ class ServiceItemForm(FlaskForm):
                            description=_l("Names residents use, separated by spaces."))
     mode = SelectField(_l("Handled as"), choices=enum_options(Mode), validators=[REQUIRED])
     needs_approval = BooleanField(_l("Needs a higher office's approval"))
+    saves_trip = BooleanField(_l("Saves a trip off the island"),
+                              description=_l("Resolved on the island, it spares the resident a journey to the mainland."))
     sla_hours = IntegerField(_l("Time limit (hours)"), validators=[
         InputRequired(_l("Give the time limit in hours.")),
         NumberRange(min=1, max=2400, message=_l("Between 1 and 2400 hours (100 working days)."))],

@@ -39,7 +39,7 @@ from portal.web.submit import run, submit
 
 HEATING_ROLES = (Role.STAFF, Role.BUTLER, Role.LEAD)
 register("heating.hotline", _l("Heating hotline"), _l("Take a heating call: the caller, the fault, the butler."),
-         {Role.BUTLER, Role.LEAD})
+         {Role.BUTLER, Role.LEAD}, rank=15)
 register("heating.index", _l("Heating district"), _l("Incidents, the duty roster, visit campaigns, convenience cards."),
          HEATING_ROLES, when="heating.desk")
 
@@ -191,7 +191,7 @@ def duty():
     days = [first + timedelta(days=n) for n in range(28)]
     rosters = {s.id: heating.roster(s, days[0], days[-1]) for s in stations}
     return render("heating/duty.html", form=form if running else None,
-                  stations=stations, days=days, rosters=rosters, holiday=heating.is_public_holiday,
+                  stations=stations, days=days, rosters=rosters, holiday=heating.public_holidays(first, days[-1]),
                   status=done.status if done else 200)
 
 

@@ -22,7 +22,7 @@ from portal.web.navigation import register
 from portal.web.submit import submit
 
 INTAKE_ROLES = (Role.STAFF, Role.BUTLER, Role.LEAD)
-register("intake.new_case", _l("Log a case"), _l("A walk-in, a call, a WeChat message or a visit."), INTAKE_ROLES)
+register("intake.new_case", _l("Log a case"), _l("A walk-in, a call, a WeChat message or a visit."), INTAKE_ROLES, rank=10)
 
 
 def _place_options():

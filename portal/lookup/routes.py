@@ -55,7 +55,7 @@ def public_note(text: str) -> str:
 @public
 def index():
     """The lookup form, and the notices of the kiosk's place (``?place=H01``)."""
-    form = LookupForm(formdata=None, place=request.args.get("place", ""))
+    form = LookupForm(formdata=None, place=request.args.get("place", ""), number=request.args.get("number", "")[:40])
     return _page(form)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import current_app, redirect, request, session, url_for
 from flask_login import current_user
 
+from portal.domain import access
+from portal.domain.cases import queues
 from portal.domain.features import notices
 from portal.domain.platform import notify
 from portal.main import bp
@@ -16,7 +18,10 @@ from portal.web.navigation import entries_for
 @allow_signed_in
 def home():
     """Show the signed-in user's home page: the pages of their role."""
-    return render("main/home.html", entries=entries_for(current_user), notices=notices.for_user(me()))
+    user = me()
+    counts = queues.counts(user) if access.can(user, "case.todo") else {}
+    work = [(tab, counts[tab.key]) for tab in queues.tabs_for(user) if counts.get(tab.key) is not None]
+    return render("main/home.html", entries=entries_for(current_user), notices=notices.for_user(user), work=work)
 
 
 @bp.get("/login")

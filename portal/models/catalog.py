@@ -35,6 +35,9 @@ class ServiceItem(db.Model):
     pinyin: Mapped[str] = mapped_column(sa.String(600), default="")
     mode: Mapped[Mode]
     needs_approval: Mapped[bool] = mapped_column(default=False)
+    # Resolving it on the island spares the resident a round trip off the island (节省往返), whatever the mode:
+    # it used to need a journey to an office on the mainland (docs/METRICS.md, "trips saved").
+    saves_trip: Mapped[bool] = mapped_column(default=False)
     # Time limit; counted in working hours, or in calendar hours for urgent items.
     sla_hours: Mapped[int]
     urgent: Mapped[bool] = mapped_column(default=False)

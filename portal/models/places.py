@@ -77,6 +77,9 @@ class ServicePoint(db.Model):
     week: Mapped[str] = mapped_column(sa.String(7), default="WWWWWRR")
     # Heating stations work through public holidays: the district's holidays do not stop their clock.
     observes_holidays: Mapped[bool] = mapped_column(default=True)
+    # A heating station's butlers answer their estates' calls out of hours too (the duty person when an
+    # estate has no butler); otherwise the person on duty answers every call out of hours.
+    butlers_on_call: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
 
     # post_update: places and service points refer to each other, so one side is set after insert.

@@ -10,6 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from portal import clock
 from portal.domain import access
+from portal.domain.cases import calendar
 from portal.domain.features import visits
 from portal.domain.platform import privacy
 from portal.extensions import MAX_ID, reset_begin_mode, set_begin_mode
@@ -72,6 +73,9 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["due_status"] = due_status
     app.jinja_env.globals["visit_startable"] = visits.startable
+    # Leads and administrators are told, on their home page and boards, when the working calendar runs out.
+    app.jinja_env.globals["calendar_warning"] = (
+        lambda: calendar.warning() if can("calendar.warned") else None)
     app.jinja_env.filters.update(
         local=format_local,
         localdate=format_local_date,

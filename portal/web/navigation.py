@@ -26,6 +26,7 @@ class Entry:
     in_nav: bool = True
     kwargs: tuple = ()
     when: str | None = None  # a rule of the access policy the user must also pass ("heating.desk")
+    rank: int = 50  # menus list pages by rank, then in the order they were registered
 
     @property
     def url(self) -> str:
@@ -36,10 +37,12 @@ ENTRIES: list[Entry] = []
 
 
 def register(endpoint: str, label, description, roles, in_nav: bool = True, when: str | None = None,
-             **kwargs) -> None:
+             rank: int = 50, **kwargs) -> None:
     """Add a page to the menus of ``roles``, and of those of them who pass the access rule ``when`` (called by
     each area when it is imported): a menu never offers a page that would refuse its user."""
-    ENTRIES.append(Entry(endpoint, label, description, frozenset(roles), in_nav, tuple(sorted(kwargs.items())), when))
+    ENTRIES.append(Entry(endpoint, label, description, frozenset(roles), in_nav, tuple(sorted(kwargs.items())), when,
+                         rank))
+    ENTRIES.sort(key=lambda entry: entry.rank)  # stable: equal ranks keep their order
 
 
 def entries_for(user) -> list[Entry]:

@@ -18,7 +18,17 @@ None of them decides on their own.
 To give a new kind of object its rules: write a module here with ``@rule("kind.verb", Model, sql=...)``
 functions, import it below, and add the kind's id parameter to the object matrix in tests/test_access.py.
 """
-from portal.domain.access import boards, cases, errands, heating, households, notices, supervision, visits  # noqa: F401
+from portal.domain.access import (  # noqa: F401
+    boards,
+    calendar,
+    cases,
+    errands,
+    heating,
+    households,
+    notices,
+    supervision,
+    visits,
+)
 from portal.domain.access.cases import can_view, case_scope, claimable, load_case
 from portal.domain.access.people import WORKERS, covers, place_ids, sees_everything
 from portal.domain.access.policy import RULES, can, load, require, scope

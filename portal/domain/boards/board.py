@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
 from portal.domain import NotFound, access
-from portal.domain.boards import metrics
+from portal.domain.boards import counters, metrics
 from portal.domain.boards.metrics import Figures, Rate
 from portal.domain.boards.periods import Period, change
 from portal.domain.boards.scopes import Scope
@@ -77,6 +76,15 @@ class Tile:
             return "warn"
         return "ok"
 
+    @property
+    def why(self) -> str:
+        """When the satisfaction colours the tile, say so on it (a red tile with "0 overdue" must say why)."""
+        satisfaction = self.figures.satisfaction.value
+        if satisfaction is None or satisfaction >= WARN_SATISFACTION:
+            return ""
+        limit = BAD_SATISFACTION if satisfaction < BAD_SATISFACTION else WARN_SATISFACTION
+        return str(_l("Satisfaction below %(limit)d %%", limit=round(limit * 100)))
+
 
 @dataclass
 class Category:
@@ -104,17 +112,16 @@ class Board:
     top_overdue: list[Case]
     categories: list[Category]
     coverage: tuple[int, int] | None
-    trip_fare: float = 0
-    trip_hours: float = 0
+    trip: metrics.TripCost = metrics.TripCost(0, 0, 0)
     rankings: dict[str, list[Tile]] = field(default_factory=dict)
 
     @property
     def cost_saved(self) -> float:
-        return self.figures.trips_saved * self.trip_fare
+        return self.figures.trips_saved * self.trip.yuan
 
     @property
     def hours_saved(self) -> float:
-        return self.figures.trips_saved * self.trip_hours
+        return self.figures.trips_saved * self.trip.hours
 
     def change(self, name: str) -> float | None:
         return change(getattr(self.figures, name), getattr(self.previous, name))
@@ -228,7 +235,7 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
         open=open_total, overdue=overdue_total, logged_today=logged_today, logged_week=week_sums[-1]["logged"],
         weeks=weeks, trends=trends, tiles=tiles, top_overdue=list(top_overdue),
         categories=[] if wall else _categories(scope.counts, scope.cases, period), coverage=covered,
-        trip_fare=current_app.config["TRIP_FARE_YUAN"], trip_hours=current_app.config["TRIP_HOURS"],
+        trip=metrics.TripCost.configured(),
     )
     board.rankings = {name: rank(tiles, name) for name in ("timely_sign_for", "resolution", "satisfaction")}
     return board
@@ -293,21 +300,29 @@ def _callback_in(period: Period, *conditions) -> sa.ColumnElement[bool]:
 def _figure_conditions(figure: str, period: Period) -> list[sa.ColumnElement[bool]]:
     start, end = _day_bounds(period)
     logged = [Case.created_at >= start, Case.created_at < end]
-    resolutions = CaseEvent.kind.in_([EventKind.RESOLVED, EventKind.FINISHED_ON_SPOT])
     signed_at = sa.func.coalesce(Case.sign_missed_at, Case.claimed_at)
     return {
         "open": [Case.status.in_(OPEN_STATUSES)],
         "overdue": [Case.status.in_(OPEN_STATUSES), Case.overdue_flagged_at.is_not(None)],
         "logged": logged,
         "on_spot": [*logged, Case.on_spot],
-        "resolved": [_event_in(period, resolutions)],
-        "late": [_event_in(period, resolutions, CaseEvent.data["on_time"].as_boolean().is_(False))],
-        "sign_late": [signed_at >= start, signed_at < end, Case.sign_due_at.is_not(None),
-                      sa.or_(Case.sign_missed_at.is_not(None), Case.claimed_at > Case.sign_due_at)],
+        "sign_late": [sa.or_(
+            sa.and_(signed_at >= start, signed_at < end, Case.sign_due_at.is_not(None),
+                    sa.or_(Case.sign_missed_at.is_not(None), Case.claimed_at > Case.sign_due_at)),
+            # returned unsigned after its sign-for due: the return was the (late) answer
+            _event_in(period, CaseEvent.kind == EventKind.RETURNED, CaseEvent.data["in_time"].as_boolean().is_(False)))],
         "returned": [_event_in(period, CaseEvent.kind == EventKind.RETURNED)],
         "dissatisfied": [_callback_in(period, CallbackRecord.satisfaction == Satisfaction.DISSATISFIED)],
-        "trips": [_event_in(period, resolutions), Case.trip_saved],
     }[figure]
+
+
+# Figures that count resolutions, not cases: a case redone and resolved twice in the period is two rows, as it
+# is two in the counters (docs/METRICS.md).
+PER_RESOLUTION = {
+    "resolved": [],
+    "late": [CaseEvent.data["on_time"].as_boolean().is_(False)],
+    "trips": [CaseEvent.data["trip"].as_boolean().is_(True)],
+}
 
 
 FIGURES = {
@@ -328,9 +343,16 @@ def cases_behind(scope: Scope, figure: str, period: Period, viewer: User) -> sa.
     """The cases a figure of a board counts, that ``viewer`` may see, oldest first."""
     if figure not in FIGURES:
         raise NotFound(_l("There is no such figure."))
-    return (sa.select(Case).where(scope.cases, access.case_scope(viewer), *_figure_conditions(figure, period))
-            .options(joinedload(Case.item), joinedload(Case.place), joinedload(Case.service_point),
-                     joinedload(Case.owner))
+    query = sa.select(Case).where(scope.cases, access.case_scope(viewer))
+    if figure in PER_RESOLUTION:  # one row per resolution in the period
+        start, end = _day_bounds(period)
+        query = query.join(CaseEvent, sa.and_(
+            CaseEvent.case_id == Case.id, CaseEvent.kind.in_(counters.RESOLUTIONS),
+            CaseEvent.at >= start, CaseEvent.at < end, *PER_RESOLUTION[figure]))
+    else:
+        query = query.where(*_figure_conditions(figure, period))
+    return (query.options(joinedload(Case.item), joinedload(Case.place), joinedload(Case.service_point),
+                          joinedload(Case.owner))
             .order_by(Case.created_at, Case.id))
 
 

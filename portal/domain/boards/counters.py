@@ -104,8 +104,10 @@ def resolution(case: Case, at: datetime) -> dict:
 
 
 def callback(case: Case, at: datetime, outcome: Outcome | None, satisfaction: Satisfaction, redo: bool) -> None:
+    """Count a finished callback with the resolution it follows (on that resolution's day, not the callback's):
+    the rates built on callbacks are rates of a cohort of resolutions, and none can pass 100 %."""
     rated = satisfaction in (Satisfaction.SATISFIED, Satisfaction.BASICALLY, Satisfaction.DISSATISFIED)
-    bump(case, at, callbacks=1, rated=int(rated),
+    bump(case, case.resolved_at or at, callbacks=1, rated=int(rated),
          satisfied=int(satisfaction in (Satisfaction.SATISFIED, Satisfaction.BASICALLY)),
          with_outcome=int(outcome is not None), solved=int(outcome is Outcome.SOLVED), redone=int(rated and redo))
 
@@ -146,7 +148,8 @@ def _grouped(day, select_from, where, counts: dict, scoped: bool = True):
 
 def rebuild() -> int:
     """Recompute every counter from the timeline and the callbacks; return the rows kept. Each moment is
-    counted where its event says the case was (callbacks: where the case is now)."""
+    counted where its event says the case was (callbacks: where the case is now, on the day of the resolution
+    they follow)."""
     count, total = sa.func.count, {}
     one = sa.literal(1)
     events = sa.join(CaseEvent, Case, Case.id == CaseEvent.case_id)
@@ -195,7 +198,11 @@ def rebuild() -> int:
     rated = CallbackRecord.satisfaction.in_([Satisfaction.SATISFIED, Satisfaction.BASICALLY,
                                              Satisfaction.DISSATISFIED])
     callbacks = sa.join(CallbackRecord, Case, Case.id == CallbackRecord.case_id)
-    add(_grouped(_local_day(CallbackRecord.at), callbacks, [], {
+    # Each callback on the day of the resolution it follows: the last one before it.
+    followed = (sa.select(sa.func.max(CaseEvent.at)).where(
+        CaseEvent.case_id == CallbackRecord.case_id, CaseEvent.kind.in_(RESOLUTIONS), CaseEvent.at <= CallbackRecord.at)
+        .scalar_subquery())
+    add(_grouped(_local_day(sa.func.coalesce(followed, CallbackRecord.at)), callbacks, [], {
         "callbacks": count(),
         "rated": sa.func.sum(sa.case((rated, one), else_=0)),
         "satisfied": sa.func.sum(sa.case((CallbackRecord.satisfaction.in_(

@@ -12,9 +12,30 @@ from datetime import date
 from functools import cache
 
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.extensions import db
 from portal.models import COUNTERS, HOUR_BUCKETS, CaseCount
+
+
+@dataclass(frozen=True)
+class TripCost:
+    """What one round trip off the island costs a resident, in parts, each a setting: the fare
+    (``TRIP_FARE_YUAN``), the income of the day lost (``TRIP_LOST_INCOME_YUAN``) and the hours
+    (``TRIP_HOURS``). Boards print these assumptions beside the money they multiply into."""
+
+    fare: float
+    lost_income: float
+    hours: float
+
+    @classmethod
+    def configured(cls) -> TripCost:
+        config = current_app.config
+        return cls(config["TRIP_FARE_YUAN"], config["TRIP_LOST_INCOME_YUAN"], config["TRIP_HOURS"])
+
+    @property
+    def yuan(self) -> float:
+        return self.fare + self.lost_income
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,23 @@ class Period:
         return Period(self.kind, self.first - timedelta(days=self.days), self.first - timedelta(days=1))
 
 
+    @property
+    def whole_month(self) -> bool:
+        return self.first.day == 1 and self.last.day == calendar.monthrange(self.last.year, self.last.month)[1] \
+            and self.first.month == self.last.month
+
+    @property
+    def comparison(self) -> str:
+        """What ``previous`` is, in words (boards and the report say it beside the change)."""
+        if self.kind == "today":
+            return str(_l("yesterday"))
+        if self.kind == "week":
+            return str(_l("the same days of last week"))
+        if self.kind == "month":
+            return str(_l("the whole previous month") if self.whole_month else _l("the same days of last month"))
+        return str(_l("as many days just before"))
+
+
 def period_for(kind: str | None, first: date | None = None, last: date | None = None,
                today: date | None = None) -> Period:
     """The period a board shows; a custom one is checked (DomainError names the wrong field)."""

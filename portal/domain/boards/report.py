@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask import current_app
 
 from portal.domain.boards import metrics
 from portal.domain.boards.board import Category, _add, _as_sums, _categories, _empty
@@ -25,8 +24,7 @@ class ReportRow:
     point: ServicePoint | None     # None for the whole district
     sums: dict[str, int]
     previous_sums: dict[str, int]
-    trip_fare: float
-    trip_hours: float
+    trip: metrics.TripCost
 
     @property
     def figures(self) -> Figures:
@@ -51,19 +49,19 @@ class ReportRow:
 
     @property
     def cost_saved(self) -> float:
-        return self.sums["trips_saved"] * self.trip_fare
+        return self.sums["trips_saved"] * self.trip.yuan
 
     @property
     def previous_cost_saved(self) -> float:
-        return self.previous_sums["trips_saved"] * self.trip_fare
+        return self.previous_sums["trips_saved"] * self.trip.yuan
 
     @property
     def hours_saved(self) -> float:
-        return self.sums["trips_saved"] * self.trip_hours
+        return self.sums["trips_saved"] * self.trip.hours
 
     @property
     def previous_hours_saved(self) -> float:
-        return self.previous_sums["trips_saved"] * self.trip_hours
+        return self.previous_sums["trips_saved"] * self.trip.hours
 
     def change(self, name: str) -> float | None:
         if name == "average_days":
@@ -88,7 +86,7 @@ def monthly_report(month: date, point: ServicePoint | None = None) -> Report:
     or for one point (one row per category)."""
     period = month_period(month)
     before = period.previous()
-    fare, hours = current_app.config["TRIP_FARE_YUAN"], current_app.config["TRIP_HOURS"]
+    trip = metrics.TripCost.configured()
     condition = CaseCount.service_point_id == point.id if point is not None else sa.true()
 
     def grouped(p: Period) -> dict[int, dict[str, int]]:
@@ -101,7 +99,7 @@ def monthly_report(month: date, point: ServicePoint | None = None) -> Report:
     now, then = grouped(period), grouped(before)
 
     def row_of(subject: ServicePoint | None, sums: dict[str, int], previous: dict[str, int]) -> ReportRow:
-        return ReportRow(subject, sums, previous, fare, hours)
+        return ReportRow(subject, sums, previous, trip)
 
     total_now, total_then = _empty(), _empty()
     for sums in now.values():

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
@@ -215,7 +216,14 @@ def _resolved_now(case: Case) -> dict:
     now = clock.now()
     case.resolved_at = now
     case.callback_due_at = timekeeping.callback_due(now, case.service_point)
+    case.trip_saved = saves_a_trip(case)
     return counters.resolution(case, now)
+
+
+def saves_a_trip(case: Case) -> bool:
+    """A resolution spares a round trip off the island when its item used to need one and the resident is
+    served on the island (docs/METRICS.md)."""
+    return bool(case.item.saves_trip and case.service_point and case.service_point.on_island)
 
 
 # --- the transitions ------------------------------------------------------------------------------
@@ -306,12 +314,14 @@ def finish_on_spot(case: Case, actor: User, version: int | None = None, note: st
     """Claim and resolve a counter item in one action, while the resident waits."""
     t = _check(case, actor, "finish_on_spot", version)
     case.owner = actor
-    case.on_spot = True
     data = _resolved_now(case)
+    # On the spot means while the resident waits: within ON_SPOT_MINUTES of logging (docs/METRICS.md).
+    window = timedelta(minutes=current_app.config["ON_SPOT_MINUTES"])
+    case.on_spot = case.resolved_at - case.created_at <= window
     if case.claimed_at is None:  # finishing it is signing for it
         case.claimed_at = case.resolved_at
         data.update(_count_sign_for(case, case.resolved_at))
-    counters.bump(case, case.created_at, on_spot=1)
+    counters.bump(case, case.created_at, on_spot=int(case.on_spot))
     _move(case, actor, t, _text(note, False), data=data)
 
 
@@ -413,6 +423,11 @@ def return_case(case: Case, actor: User, reason: str, version: int | None = None
     counters.bump(case, now, returned=1)  # counted where it was returned from
     counters.touch(case, now)
     data = counters.where(case)
+    if case.claimed_at is None:
+        # Returned before anyone signed for it: the return is the point's answer, in time or late, for the
+        # response rate (及时签收率); the sign-for clock stops, so the case is not counted again when re-routed.
+        data.update(_count_sign_for(case, now))
+        case.sign_due_at = None
     case.owner = None
     if case.created_by and case.created_by.service_point_id:
         case.service_point_id = case.created_by.service_point_id

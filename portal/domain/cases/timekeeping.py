@@ -81,6 +81,13 @@ class WorkCalendar:
     def is_off_island(self, day: date) -> bool:
         return self.kind_of(day) == "O"
 
+    def is_open(self, moment: datetime) -> bool:
+        """Whether ``moment`` falls in working hours of a working day (a desk is staffed)."""
+        local = clock.local(moment)
+        if self.kind_of(local.date()) != "W":
+            return False
+        return any(start <= local.time() < end for start, end in self.periods)
+
     @property
     def day_minutes(self) -> int:
         return sum((_minutes(end) - _minutes(start)) for start, end in self.periods)
@@ -140,13 +147,15 @@ def _minutes(moment: time) -> int:
     return 24 * 60 if moment == END_OF_DAY else moment.hour * 60 + moment.minute
 
 
-def calendar_for(point: ServicePoint | None, around: datetime | None = None) -> WorkCalendar:
+def calendar_for(point: ServicePoint | None, around: datetime | None = None, desk: bool = False) -> WorkCalendar:
     """The calendar of ``point`` (the district default when None), with the overrides that may
-    matter for a limit starting ``around`` now."""
+    matter for a limit starting ``around`` now. A point that works through public holidays (a heating
+    station's repairs) ignores the district's holidays, except for its ``desk``: the day shift that answers
+    the phone keeps the public holidays, when the person on duty answers instead."""
     around = around or clock.now()
     first = clock.local(around).date() - timedelta(days=31)
     district = CalendarDay.service_point_id.is_(None)
-    if point is not None and not point.observes_holidays:
+    if point is not None and not point.observes_holidays and not desk:
         district = sa.false()
     rows = db.session.execute(
         sa.select(CalendarDay.day, CalendarDay.kind, CalendarDay.service_point_id).where(

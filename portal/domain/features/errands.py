@@ -225,7 +225,6 @@ def deliver(case: Case, actor: User, note: str, confirmed_by: str) -> None:
     back = [m for m in case.materials if m.holder is Holder.PROXY]
     if back:
         hand_over(case, actor, back, Holder.RESIDENT, confirmed_by)
-    case.trip_saved = case.service_point.on_island
     lifecycle.resolve(case, actor, note)
 
 

@@ -26,7 +26,6 @@ from portal.domain.platform import audit, unit
 from portal.domain.platform.text import MAX_TEXT
 from portal.extensions import db
 from portal.models import (
-    CalendarDay,
     Campaign,
     CampaignVisit,
     Case,
@@ -88,19 +87,21 @@ def on_duty(station: ServicePoint | None, day: date) -> User | None:
     return shift.user if shift and shift.user.active else None
 
 
-def is_public_holiday(day: date) -> bool:
-    return db.session.scalar(sa.select(CalendarDay.id).where(
-        CalendarDay.active, CalendarDay.day == day, CalendarDay.kind == DayKind.HOLIDAY,
-        CalendarDay.service_point_id.is_(None))) is not None
+def desk_calendar(station: ServicePoint, around: datetime | None = None) -> timekeeping.WorkCalendar:
+    """When the station's day shift answers the phone: its week and hours, the district's public holidays and
+    make-up days, and the station's own closures (the one working calendar, ``timekeeping``)."""
+    return timekeeping.calendar_for(station, around, desk=True)
+
+
+def public_holidays(first: date, last: date) -> set[date]:
+    """The district's public holidays between two days (when the person on duty answers all day)."""
+    overrides = timekeeping.calendar_for(None, clock.local_midnight(first)).overrides
+    return {day for day, kind in overrides.items() if kind is DayKind.HOLIDAY and first <= day <= last}
 
 
 def in_office_hours(station: ServicePoint, moment: datetime) -> bool:
-    """Whether the station's day shift is on: a working day of its week, not a public holiday, and
-    within its working hours."""
-    local = clock.local(moment)
-    if station.week[local.weekday()] != "W" or is_public_holiday(local.date()):
-        return False
-    return any(start <= local.time() < end for start, end in timekeeping.parse_hours(station.hours))
+    """Whether the station's day shift is on at ``moment``."""
+    return desk_calendar(station, moment).is_open(moment)
 
 
 @dataclass(frozen=True)
@@ -110,12 +111,13 @@ class Route:
 
 
 def route(place: Place | None, station: ServicePoint, moment: datetime) -> Route:
-    """Who answers a call: the estate's butler by day, the person on duty at night and on holidays,
-    the station's queue when the address is unknown."""
+    """Who answers a call: the estate's butler by day; at night and on holidays the person on duty, or the
+    butler where the station's butlers are on call (the person on duty when the estate has none); the
+    station's queue when the address is unknown."""
     if place is None:
         return Route(None, "station")
     butler = butler_of(place)
-    if not in_office_hours(station, moment):
+    if not in_office_hours(station, moment) and not (station.butlers_on_call and butler):
         duty = on_duty(station, clock.local(moment).date())
         if duty is not None:
             return Route(duty, "duty")

@@ -276,7 +276,6 @@ def finish(visit: Visit, actor: User, work_done: str, resident_confirmed: str) -
     case = visit.case
     visit.status, visit.finished_at, visit.done_by = VisitStatus.DONE, clock.now(), actor
     visit.work_done, visit.resident_confirmed = work_done, resident_confirmed
-    case.trip_saved = bool(case.service_point and case.service_point.on_island)
     lifecycle.resolve(case, actor, f"{work_done}\n{_l('The resident confirmed')}: {resident_confirmed}")
 
 

@@ -1,0 +1,53 @@
+"""The working calendar as maintained data: each year's status (confirmed or provisional; missing when
+absent); heating stations whose butlers answer out of hours; service items that save a trip off the island.
+
+The 2026 holidays and make-up days the first calendar migration wrote are those of the State Council's
+notice: the year is marked confirmed. Later years are imported by an administrator (CSV or iCalendar), or
+filled provisionally from the ``holidays`` library until the notice is out.
+
+Revision ID: 4f2a9c7d1e63
+Revises: e1a6c3b2d7f4
+Create Date: 2026-12-02 02:00:00
+
+"""
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = '4f2a9c7d1e63'
+down_revision = 'e1a6c3b2d7f4'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    years = op.create_table(
+        'calendar_years',
+        sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('status', sa.Enum('provisional', 'confirmed', name='yearstatus', native_enum=False, length=24),
+                  nullable=False),
+        sa.Column('source', sa.String(length=120), nullable=False),
+        sa.Column('changed_at', sa.DateTime(), nullable=False),
+        sa.Column('changed_by_id', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(['changed_by_id'], ['users.id'], name=op.f('fk_calendar_years_changed_by_id_users')),
+        sa.PrimaryKeyConstraint('year', name=op.f('pk_calendar_years')),
+    )
+    op.bulk_insert(years, [{"year": 2026, "status": "confirmed", "source": "国务院办公厅关于2026年部分节假日安排的通知",
+                            "changed_at": datetime(2026, 12, 2, tzinfo=timezone.utc).replace(tzinfo=None)}])
+    with op.batch_alter_table('service_points', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('butlers_on_call', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Items whose resolution on the island saves a trip off it: at first those a higher office approves
+    # (the administrator ticks the others in the catalog).
+    with op.batch_alter_table('service_items', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('saves_trip', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.execute("UPDATE service_items SET saves_trip = needs_approval")
+
+
+def downgrade():
+    with op.batch_alter_table('service_items', schema=None) as batch_op:
+        batch_op.drop_column('saves_trip')
+    with op.batch_alter_table('service_points', schema=None) as batch_op:
+        batch_op.drop_column('butlers_on_call')
+    op.drop_table('calendar_years')

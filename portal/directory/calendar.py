@@ -1,0 +1,69 @@
+"""Routes of the working calendar: each year's status, importing the State Council's notice (CSV or
+iCalendar) after a preview, filling a provisional year from the holidays library, confirming it."""
+from __future__ import annotations
+
+from flask import flash, request, url_for
+from flask_babel import gettext as _
+
+from portal.directory import bp
+from portal.domain.cases import calendar
+from portal.models import Role
+from portal.web import writes_nothing
+from portal.web.guards import allow, me
+from portal.web.htmx import redirect_to, render
+from portal.web.submit import run
+
+
+def _page(status: int = 200, **context):
+    return render("directory/calendar.html", years=calendar.years(), warning=calendar.warning(), status=status,
+                  **context)
+
+
+@bp.get("/working-calendar/")
+@allow(Role.ADMIN)
+def calendar_years():
+    """Each year of the working calendar: confirmed, provisional or missing; and the import."""
+    return _page()
+
+
+@bp.post("/working-calendar/check")
+@writes_nothing
+@allow(Role.ADMIN)
+def calendar_check():
+    """Read an uploaded calendar and show the days it would set; nothing is written."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _page(422, problem=_("Choose the file to import."))
+    parsed = calendar.parse(upload.filename, upload.read(calendar.MAX_BYTES + 1))
+    return _page(422 if parsed.errors else 200, parsed=parsed, source=upload.filename[:120])
+
+
+@bp.post("/working-calendar/import")
+@allow(Role.ADMIN)
+def calendar_import():
+    """Import the previewed days (posted back as CSV, and read again): the year is confirmed."""
+    parsed = calendar.parse("checked.csv", request.form.get("days", "").encode("utf-8"))
+    done = run(lambda: calendar.import_year(parsed, me(), request.form.get("source", "")), say=False)
+    if not done.ok:
+        return _page(422, parsed=parsed, problem=str(done.error.message))
+    flash(_("%(n)d days of %(year)d imported; the year is confirmed.", n=done.value, year=parsed.years[0]), "success")
+    return redirect_to(url_for("directory.calendar_years"))
+
+
+@bp.post("/working-calendar/<int:year>/provisional")
+@allow(Role.ADMIN)
+def calendar_provisional(year: int):
+    """Fill a missing year from the holidays library, marked provisional."""
+    if run(lambda: calendar.fill_provisional(year, me())).ok:
+        flash(_("%(year)d is filled provisionally: check it against the notice, then confirm it.", year=year),
+              "success")
+    return redirect_to(url_for("directory.calendar_years"))
+
+
+@bp.post("/working-calendar/<int:year>/confirm")
+@allow(Role.ADMIN)
+def calendar_confirm(year: int):
+    """Confirm a provisional year as it stands."""
+    if run(lambda: calendar.confirm(year, me())).ok:
+        flash(_("%(year)d is confirmed.", year=year), "success")
+    return redirect_to(url_for("directory.calendar_years"))

@@ -1,0 +1,266 @@
+"""The district's working calendar as data that an administrator keeps: each year's public holidays and
+make-up working days (调休).
+
+A year is **confirmed** when its days come from the State Council's notice (imported from the CSV or
+iCalendar file in which the notice is usually republished, after a preview), **provisional** when they come
+from the ``holidays`` library (which knows China's statutory holidays for coming years, and the make-up days
+only once they are announced), and **missing** otherwise. From 1 November, while next year is missing or
+provisional, leads and administrators are warned (``warning``) and ``flask calendar status`` fails, for cron.
+
+Every clock of the portal (due times, the sweep, callbacks, visits, the heating hotline's office hours)
+reads these rows through ``timekeeping.calendar_for``; nothing keeps a calendar of its own.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import holidays as holiday_library
+import icalendar
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from portal import clock
+from portal.domain import DomainError
+from portal.domain.platform import audit, unit
+from portal.extensions import db
+from portal.models import CalendarDay, CalendarYear, DayKind, User, YearStatus
+
+WARN_FROM = (11, 1)  # month and day from which next year's calendar is asked for
+MAX_BYTES = 1_000_000
+WORKDAY_WORDS = ("班", "上班", "补班", "调休上班", "workday", "work")
+HOLIDAY_WORDS = ("休", "放假", "假", "holiday", "rest")
+_DATE = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*$")
+_MOVED = re.compile(r"由\s*(\d{4}-\d{2}-\d{2})\s*调休")
+
+
+@dataclass(frozen=True)
+class Entry:
+    day: date
+    kind: DayKind
+    name: str
+
+
+@dataclass
+class Parsed:
+    """A file's days, or what is wrong with it (by line, in the reader's words)."""
+
+    entries: list[Entry] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def years(self) -> list[int]:
+        return sorted({e.day.year for e in self.entries})
+
+    @property
+    def holidays(self) -> int:
+        return sum(e.kind is DayKind.HOLIDAY for e in self.entries)
+
+    @property
+    def workdays(self) -> int:
+        return sum(e.kind is DayKind.WORKDAY for e in self.entries)
+
+    def as_csv(self) -> str:
+        """The entries as the CSV this module reads (the preview posts it back to be imported)."""
+        return "\n".join(f"{e.day.isoformat()},{e.kind.value},{e.name}" for e in self.entries)
+
+
+def _kind(text: str) -> DayKind | None:
+    word = (text or "").strip().lower()
+    if any(w in word for w in WORKDAY_WORDS):
+        return DayKind.WORKDAY
+    if not word or any(w in word for w in HOLIDAY_WORDS):
+        return DayKind.HOLIDAY
+    return None
+
+
+def _date(text: str) -> date | None:
+    match = _DATE.match(text or "")
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def parse(filename: str, data: bytes) -> Parsed:
+    """Read a year's calendar from a CSV (date, kind, name; a header line is allowed) or an iCalendar file
+    (each event a holiday, or a make-up working day when its title says 班)."""
+    if len(data) > MAX_BYTES:
+        return Parsed(errors=[str(_l("The file is larger than 1 MB; a year's calendar is a few lines."))])
+    if filename.lower().endswith(".ics") or data.lstrip().startswith(b"BEGIN:VCALENDAR"):
+        parsed = _parse_ics(data)
+    else:
+        parsed = _parse_csv(data)
+    _check(parsed)
+    return parsed
+
+
+def _text(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def _parse_csv(data: bytes) -> Parsed:
+    parsed = Parsed()
+    for number, row in enumerate(csv.reader(io.StringIO(_text(data))), start=1):
+        if not row or not "".join(row).strip() or row[0].strip().startswith("#"):
+            continue
+        day = _date(row[0])
+        if day is None:
+            if number == 1 and not any(ch.isdigit() for ch in row[0]):  # a header
+                continue
+            parsed.errors.append(str(_l("Line %(n)d: “%(value)s” is not a date like 2027-01-01.", n=number,
+                                        value=row[0][:20])))
+            continue
+        kind = _kind(row[1] if len(row) > 1 else "")
+        if kind is None:
+            parsed.errors.append(str(_l("Line %(n)d: say 休 (a holiday) or 班 (a make-up working day), not “%(value)s”.",
+                                        n=number, value=row[1][:20])))
+            continue
+        parsed.entries.append(Entry(day, kind, (row[2] if len(row) > 2 else "").strip()[:40]))
+    return parsed
+
+
+def _parse_ics(data: bytes) -> Parsed:
+    parsed = Parsed()
+    try:
+        calendar = icalendar.Calendar.from_ical(_text(data))
+    except ValueError:
+        return Parsed(errors=[str(_l("The file is not an iCalendar (.ics) file."))])
+    for event in calendar.walk("VEVENT"):
+        summary = str(event.get("SUMMARY", "")).strip()
+        if event.get("DTSTART") is None:
+            continue
+        start = _day_of(event.decoded("DTSTART"))
+        end = _day_of(event.decoded("DTEND")) if event.get("DTEND") is not None else start + timedelta(days=1)
+        kind = DayKind.WORKDAY if _kind(summary) is DayKind.WORKDAY else DayKind.HOLIDAY
+        day = start
+        while day < max(end, start + timedelta(days=1)):
+            parsed.entries.append(Entry(day, kind, summary[:40]))
+            day += timedelta(days=1)
+    return parsed
+
+
+def _day_of(value: date | datetime) -> date:
+    """An all-day event's date; a timed event's local date."""
+    return clock.local(value).date() if isinstance(value, datetime) and value.tzinfo else (
+        value.date() if isinstance(value, datetime) else value)
+
+
+def _check(parsed: Parsed) -> None:
+    if parsed.errors:
+        return
+    if not parsed.entries:
+        parsed.errors.append(str(_l("The file holds no dates.")))
+        return
+    if len(parsed.years) > 1:
+        parsed.errors.append(str(_l("The file holds days of %(years)s; import one year at a time.",
+                                    years="、".join(map(str, parsed.years)))))
+    seen: dict[date, DayKind] = {}
+    for entry in parsed.entries:
+        if seen.get(entry.day, entry.kind) is not entry.kind:
+            parsed.errors.append(str(_l("%(day)s is both a holiday and a working day.", day=entry.day.isoformat())))
+        seen[entry.day] = entry.kind
+    if not parsed.holidays:
+        parsed.errors.append(str(_l("The file holds no holiday.")))
+    parsed.entries = sorted({e.day: e for e in parsed.entries}.values(), key=lambda e: e.day)
+
+
+# --- keeping the years -------------------------------------------------------------------------------------
+
+def status(year: int) -> YearStatus | None:
+    """Confirmed, provisional, or None: missing."""
+    row = db.session.get(CalendarYear, year)
+    return row.status if row else None
+
+
+def years(around: int | None = None) -> list[tuple[int, YearStatus | None, CalendarYear | None]]:
+    """This year, the next, and every year kept, with their status."""
+    this = around or clock.today().year
+    kept = {row.year: row for row in db.session.scalars(sa.select(CalendarYear))}
+    return [(year, kept[year].status if year in kept else None, kept.get(year))
+            for year in sorted(set(kept) | {this, this + 1})]
+
+
+def _replace(year: int, entries: list[Entry], status_: YearStatus, source: str, actor: User | None) -> int:
+    """Put ``entries`` in place of the district's days of ``year`` (a point's own closures stay)."""
+    db.session.execute(sa.delete(CalendarDay).where(
+        CalendarDay.service_point_id.is_(None), CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)))
+    db.session.add_all(CalendarDay(day=e.day, kind=e.kind, name=e.name) for e in entries)
+    row = db.session.get(CalendarYear, year) or CalendarYear(year=year)
+    row.status, row.source, row.changed_at, row.changed_by_id = status_, source[:120], clock.now(), actor.id if actor else None
+    db.session.add(row)
+    audit.record("calendar", actor=actor, actor_name="" if actor else "cli", object_type="calendar_years",
+                 object_id=str(year), changes={"status": (None, status_.value)},
+                 reason=f"{len(entries)} days from {source[:80]}")
+    unit.commit()
+    return len(entries)
+
+
+def import_year(parsed: Parsed, actor: User | None, source: str) -> int:
+    """Import a checked file's year as confirmed (the State Council's notice): its days replace the year's."""
+    if parsed.errors:
+        raise DomainError(parsed.errors[0], field="file")
+    return _replace(parsed.years[0], parsed.entries, YearStatus.CONFIRMED, source or "import", actor)
+
+
+def provisional_entries(year: int) -> list[Entry]:
+    """The statutory holidays of ``year`` from the ``holidays`` library, with the make-up working days it
+    knows (those it names as moved, 由 … 调休); the rest of the make-up days come with the notice."""
+    found = holiday_library.China(years=[year], language="zh_CN")
+    entries = {day: Entry(day, DayKind.HOLIDAY, str(name)[:40]) for day, name in found.items()}
+    for name in found.values():
+        for moved in _MOVED.findall(str(name)):
+            workday = date.fromisoformat(moved)
+            if workday.year == year and workday not in entries:
+                entries[workday] = Entry(workday, DayKind.WORKDAY, "调休上班")
+    return sorted(entries.values(), key=lambda e: e.day)
+
+
+def fill_provisional(year: int, actor: User | None) -> int:
+    """Fill a missing year from the library, marked provisional until an administrator confirms it. A year
+    already kept is left alone."""
+    if status(year) is not None:
+        raise DomainError(_l("%(year)d is kept already (%(status)s).", year=year, status=status(year).label))
+    entries = provisional_entries(year)
+    if not entries:
+        raise DomainError(_l("The holidays library knows no holidays of %(year)d.", year=year))
+    return _replace(year, entries, YearStatus.PROVISIONAL, f"holidays {holiday_library.__version__}", actor)
+
+
+def confirm(year: int, actor: User) -> None:
+    """An administrator checked a provisional year against the notice (adding any make-up days by hand in the
+    directory's holidays): it is confirmed as it stands."""
+    row = db.session.get(CalendarYear, year)
+    if row is None or row.status is not YearStatus.PROVISIONAL:
+        raise DomainError(_l("Only a provisional year is confirmed."))
+    row.status, row.changed_at, row.changed_by_id = YearStatus.CONFIRMED, clock.now(), actor.id
+    audit.record("calendar", actor=actor, object_type="calendar_years", object_id=str(year),
+                 changes={"status": (YearStatus.PROVISIONAL.value, YearStatus.CONFIRMED.value)})
+    unit.commit()
+
+
+def warning(today: date | None = None) -> str | None:
+    """What leads and administrators are told while a calendar they depend on is missing or provisional:
+    this year always, next year from 1 November."""
+    today = today or clock.today()
+    asked = [today.year] + ([today.year + 1] if (today.month, today.day) >= WARN_FROM else [])
+    for year in asked:
+        state = status(year)
+        if state is None:
+            return str(_l("The working calendar of %(year)d is missing: due times count its holidays as working "
+                          "days. Import the State Council's notice (Directory › Working calendar).", year=year))
+        if state is YearStatus.PROVISIONAL:
+            return str(_l("The working calendar of %(year)d is provisional (statutory holidays, make-up days not "
+                          "yet known). Import or confirm the State Council's notice (Directory › Working calendar).",
+                          year=year))
+    return None
