@@ -139,6 +139,32 @@ def test_the_round_trip_resolves_and_saves_a_trip(world):
     assert kinds.count(EventKind.MATERIALS) == 4 and EventKind.SENT_OFF in kinds and EventKind.RESOLVED in kinds
 
 
+def test_the_off_island_hall_chases_the_answer_and_keeps_the_documents_for_the_proxy(world, make):
+    from portal.domain import Forbidden, access
+    from portal.domain.cases import queues
+    from portal.models import Case, Place, Role, ServicePoint
+
+    hall_point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-OFF")).one()
+    island = db.session.scalars(sa.select(Place).filter_by(code="LS")).one()
+    hall = make.user(Role.STAFF, username="staff-hall", service_point=hall_point, places=[island])
+    case = claimed(world)
+    _collect_all(case, world.proxy)
+    with pytest.raises(Forbidden):  # nothing handed in yet: not the hall's to answer
+        errands.record_answer(case, hall, "approved", confirmed_by="民政局窗口")
+    db.session.rollback()
+    errands.submit(case, world.proxy, "民政局窗口")
+    waiting = db.session.scalars(sa.select(Case.id).where(access.case_scope(hall),
+                                                          queues.tab_condition("awaiting", hall))).all()
+    assert case.id in waiting  # the hall's queue
+    errands.record_answer(case, hall, "approved", confirmed_by="民政局窗口")
+    assert case.status is S.IN_PROGRESS
+    assert {(m.holder, m.holder_user_id) for m in case.materials} == {(Holder.PROXY, hall.id)}  # kept at the hall
+    errands.collect(case, world.proxy, [m.id for m in case.materials], "大厅")  # the proxy takes them back
+    assert errands.stage(case) == "to_return"
+    errands.deliver(case, world.proxy, "批复已交还", "王大爷")
+    assert case.status is S.RESOLVED
+
+
 def test_the_office_asks_for_more_documents(world):
     case = claimed(world)
     _collect_all(case, world.proxy)

@@ -1,5 +1,6 @@
 """The working calendar as maintained data: each year's status (confirmed or provisional; missing when
-absent); heating stations whose butlers answer out of hours; service items that save a trip off the island.
+absent); heating stations whose butlers answer out of hours; service items that save a trip off the island;
+the island staff's attendance ("3+2": on the island, off it on errands, on leave).
 
 The 2026 holidays and make-up days the first calendar migration wrote are those of the State Council's
 notice: the year is marked confirmed. Later years are imported by an administrator (CSV or iCalendar), or
@@ -43,9 +44,25 @@ def upgrade():
     with op.batch_alter_table('service_items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('saves_trip', sa.Boolean(), nullable=False, server_default=sa.false()))
     op.execute("UPDATE service_items SET saves_trip = needs_approval")
+    op.create_table(
+        'attendance',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('kind', sa.Enum('on_island', 'off_island', 'leave', name='attendancekind', native_enum=False,
+                                  length=24), nullable=False),
+        sa.Column('recorded_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_attendance_user_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance')),
+        sa.UniqueConstraint('user_id', 'day', name='uq_attendance_user_day'),
+    )
+    with op.batch_alter_table('attendance', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendance_day'), ['day'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attendance_user_id'), ['user_id'], unique=False)
 
 
 def downgrade():
+    op.drop_table('attendance')
     with op.batch_alter_table('service_items', schema=None) as batch_op:
         batch_op.drop_column('saves_trip')
     with op.batch_alter_table('service_points', schema=None) as batch_op:

@@ -22,6 +22,7 @@ from portal.domain import DomainError, NotFound, access
 from portal.domain.boards import board, periods, scopes
 from portal.domain.boards.report import monthly_report as report_of
 from portal.domain.credentials import wallscreens
+from portal.domain.features import attendance
 from portal.extensions import db
 from portal.models import Role, ServicePoint, WallScreen
 from portal.web.forms import attach_error, options
@@ -125,8 +126,10 @@ def show(kind: str, code: str):
     if status == 200 and request.if_none_match.contains(etag):
         return _not_modified(etag)
     built = board.build(scope, period, me())
+    days = (attendance.of_point(scope.point, period.first, period.last)
+            if scope.kind == "point" and access.can(me(), "attendance.view", scope.point) else None)
     response = render("boards/board.html", "board", board=built, form=form, etag=poll_etag, crumbs=_crumbs(scope),
-                      figures=board.FIGURES, changed=changed, opens=_opens(), status=status)
+                      figures=board.FIGURES, changed=changed, opens=_opens(), attendance=days, status=status)
     return _cacheable(response, etag)
 
 

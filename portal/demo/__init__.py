@@ -165,7 +165,7 @@ def load_users(password: str = DEMO_PASSWORD) -> list[Login]:
     add("leader", Role.LEAD, "新区领导 district leader (all boards)")
     for code, point in points.items():
         served = [p for p in places.values() if p.service_point is point]
-        if point.kind is PointKind.OFFSHORE_HALL:  # the off-island hall receives the whole island's errands
+        if point.kind is PointKind.OFFSHORE_HALL:  # the off-island hall receives and chases the island's errands
             served = [places["LS"]]
         add(f"staff-{code.lower()}", Role.STAFF, f"{point.name_zh} 窗口人员", service_point=point, places=served)
         if point.kind is PointKind.HEATING_STATION:
@@ -282,7 +282,7 @@ def load(case_count: int = 2000, seed: int = 2026, progress: Callable[[int], Non
 
 
 # One login of each kind, as `make run` prints them and the login page lists them.
-FEATURED = ["admin", "leader", "staff-ls-c", "staff-ls-p01", "staff-ht-sqt", "head-ht-sqt", "proxy-h01",
+FEATURED = ["admin", "leader", "staff-ls-c", "staff-ls-p01", "staff-ls-off", "staff-ht-sqt", "head-ht-sqt", "proxy-h01",
             "team1-lead", "team1-a", "butler-e01"]
 
 

@@ -24,7 +24,7 @@ from portal.web.submit import submit as submit_form
 
 ERRAND_ROLES = (Role.PROXY, Role.STAFF, Role.LEAD, Role.BUTLER)  # butlers carry heating errands (报停)
 register("errands.index", _l("Errands"), _l("Claim errands, collect documents, carry them off the island."),
-         {Role.PROXY})
+         {Role.PROXY, Role.STAFF}, when="errands.pool")
 register("errands.manifest", _l("Off-island manifest"), _l("What goes off the island on the next off-island day."),
          ERRAND_ROLES)
 
@@ -41,9 +41,12 @@ def _errand(number: str) -> Case:
 
 
 @bp.get("/")
-@allow(Role.PROXY, Role.LEAD)
+@allow(Role.PROXY, Role.LEAD, Role.STAFF)
 def index():
-    """The proxy's page: errands to claim in their places, and their own errands by stage."""
+    """The proxy's page (and the island staff's, who carry errands on off-island days): errands to claim in
+    their places, and their own errands by stage."""
+    if not access.can(me(), "errands.pool"):
+        abort(403)
     return render("errands/index.html", pool=errands.pool(me()), mine=errands.mine_by_stage(me()),
                   stages=errands.STAGES, held=access.errands.open_errands(me()), limit=access.errands.limit(),
                   next_day=errands.next_day_for(me()))
@@ -82,7 +85,8 @@ def _page(case: Case, status: int = 200, **forms):
     deliver = forms.get("deliver") or DeliverForm(formdata=None, confirmed_by=case.requester_name)
     return render(
         "errands/show.html", case=case, status=status, readiness=errands.readiness(case), stage=errands.stage(case),
-        may_work=access.can(me(), "case.work", case), next_day=timekeeping.next_off_island_day(case.service_point),
+        may_work=access.can(me(), "case.work", case), may_answer=access.can(me(), "case.office_answer", case),
+        next_day=timekeeping.next_off_island_day(case.service_point),
         collect=collect, submit=forms.get("submit") or SubmitForm(formdata=None),
         answer=forms.get("answer") or AnswerForm(formdata=None), deliver=deliver,
         upload=forms.get("upload") or UploadForm(formdata=None), Holder=Holder,

@@ -1,17 +1,20 @@
 """Routes of the main area."""
 from __future__ import annotations
 
-from flask import current_app, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.domain import access
 from portal.domain.cases import queues
-from portal.domain.features import notices
+from portal.domain.features import attendance, notices
 from portal.domain.platform import notify
 from portal.main import bp
+from portal.models import AttendanceKind
 from portal.web.guards import allow_signed_in, me, public
 from portal.web.htmx import render, safe_next
 from portal.web.navigation import entries_for
+from portal.web.submit import run
 
 
 @bp.get("/")
@@ -20,8 +23,22 @@ def home():
     """Show the signed-in user's home page: the pages of their role."""
     user = me()
     counts = queues.counts(user) if access.can(user, "case.todo") else {}
+    today = attendance.today_of(user) if access.can(user, "attendance.record") else None
     work = [(tab, counts[tab.key]) for tab in queues.tabs_for(user) if counts.get(tab.key) is not None]
-    return render("main/home.html", entries=entries_for(current_user), notices=notices.for_user(user), work=work)
+    return render("main/home.html", entries=entries_for(current_user), notices=notices.for_user(user), work=work,
+                  today=today, attendance_kinds=list(AttendanceKind))
+
+
+@bp.post("/attendance")
+@allow_signed_in
+def record_attendance():
+    """Record where the member of staff is today (on the island, off it on errands, on leave)."""
+    kind = request.form.get("kind", "")
+    done = run(lambda: attendance.record(me(), AttendanceKind(kind) if kind in {k.value for k in AttendanceKind}
+                                         else None))
+    if done.ok:
+        flash(_("Today: %(kind)s.", kind=done.value.kind.label), "success")
+    return redirect(url_for("main.home"), code=303)
 
 
 @bp.get("/login")

@@ -30,7 +30,7 @@ from portal.models.heating import (
     incident_places,
 )
 from portal.models.notices import Notice
-from portal.models.people import FailedLogin, Role, Team, User, team_places, user_places
+from portal.models.people import Attendance, AttendanceKind, FailedLogin, Role, Team, User, team_places, user_places
 from portal.models.places import Household, Place, PlaceKind, PointKind, Resident, ServicePoint
 from portal.models.stats import COUNTERS, HOUR_BUCKETS, BoardMark, CaseCount, WallScreen
 from portal.models.supervision import (
@@ -51,6 +51,6 @@ __all__ = [
     "AuditEntry", "CallbackRecord", "CalendarDay", "CalendarYear", "DayKind", "YearStatus", "ExtensionRequest", "ExtensionStatus", "Notification", "Supervision",
     "SupervisionReason", "CannedReply", "Case", "CaseViewer", "CaseEvent", "CaseNumberCounter", "CaseStatus", "Channel", "EventKind",
     "FailedLogin", "Household", "Mode", "OPEN_STATUSES", "Outcome", "Place", "PlaceKind", "PointKind",
-    "Priority", "Resident", "Role", "Satisfaction", "ServiceItem", "ServicePoint", "Team", "User",
+    "Priority", "Resident", "Role", "Satisfaction", "ServiceItem", "ServicePoint", "Team", "User", "Attendance", "AttendanceKind",
     "team_places", "user_places",
 ]

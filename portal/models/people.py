@@ -1,7 +1,7 @@
 """Who works in the portal: users and their roles, on-site teams, and failed logins."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -111,3 +111,25 @@ class FailedLogin(db.Model):
     at: Mapped[datetime] = mapped_column(default=clock.now)
     address: Mapped[str] = mapped_column(sa.String(64))
     username: Mapped[str] = mapped_column(sa.String(80), default="")
+
+
+class AttendanceKind(LabelledEnum):
+    ON_ISLAND = "on_island", _l("Working on the island")
+    OFF_ISLAND = "off_island", _l("Off the island on errands")
+    LEAVE = "leave", _l("On leave")
+
+
+class Attendance(db.Model):
+    """Where a member of the island's staff was on a day ("3+2": three days on the island, two off it carrying
+    errands); they are assessed on their days on the island."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (sa.UniqueConstraint("user_id", "day", name="uq_attendance_user_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    day: Mapped[date] = mapped_column(index=True)
+    kind: Mapped[AttendanceKind]
+    recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    user: Mapped[User] = relationship()

@@ -19,6 +19,7 @@ To give a new kind of object its rules: write a module here with ``@rule("kind.v
 functions, import it below, and add the kind's id parameter to the object matrix in tests/test_access.py.
 """
 from portal.domain.access import (  # noqa: F401
+    attendance,
     boards,
     calendar,
     cases,

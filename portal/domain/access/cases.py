@@ -18,7 +18,7 @@ from portal.domain.access.people import WORKERS, above, place_ids, sees_everythi
 from portal.domain.access.policy import refuse_read, require, rule
 from portal.domain.platform import audit
 from portal.extensions import db
-from portal.models import Case, CaseStatus, Mode, Place, Role, User, user_places
+from portal.models import Case, CaseStatus, Mode, Place, PointKind, Role, User, user_places
 
 LOGGERS = frozenset({Role.STAFF, Role.BUTLER, Role.LEAD})
 
@@ -164,6 +164,30 @@ def may_work(user: User, case: Case) -> bool:
     team's home case is worked by any member of the team (one starts the visit, another may finish it)."""
     return can_view(user, case) and (
         case.owner_id == user.id or user.role is Role.LEAD or (_teams_case(case) and _team_member(user, case)))
+
+
+def _at_hall(user: User) -> bool:
+    """Staff of the off-island service hall: they receive the errands a proxy hands in for the offices on the
+    mainland and chase the offices' answers, for the places they cover (the island)."""
+    return user.role is Role.STAFF and user.service_point is not None and \
+        user.service_point.kind is PointKind.OFFSHORE_HALL
+
+
+def office_scope(user: User) -> sa.ColumnElement[bool]:
+    """``may_record_office_answer`` as an SQL condition (the hall's queue)."""
+    if not _at_hall(user):
+        return work_scope(user)
+    return sa.or_(work_scope(user), sa.and_(Case.mode == Mode.ERRAND, Case.status == CaseStatus.AWAITING_OFFICE,
+                                            _in_places(user)))
+
+
+@rule("case.office_answer", Case, sql=office_scope)
+def may_record_office_answer(user: User, case: Case) -> bool:
+    """Record what the office on the mainland answered (and take back the documents it held): whoever works
+    the errand, and the off-island hall's staff for the errands of their places that wait for an answer."""
+    return may_work(user, case) or (
+        _at_hall(user) and case.mode is Mode.ERRAND and case.status is CaseStatus.AWAITING_OFFICE
+        and case.place_id in place_ids(user))
 
 
 def dispatch_scope(user: User) -> sa.ColumnElement[bool]:

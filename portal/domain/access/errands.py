@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal.domain import DomainError
+from portal.domain.access.attendance import may_record as on_island_staff
 from portal.domain.access.cases import can_view, may_dispatch, may_work
 from portal.domain.access.policy import rule
 from portal.extensions import db
@@ -50,7 +51,9 @@ def may_hand_in_all(user: User) -> bool:
 
 @rule("errands.pool")
 def has_pool(user: User) -> bool:
-    return user.role in (Role.PROXY, Role.LEAD)
+    """The pool of errands to carry off the island: proxies, leads, and the island's staff (who carry errands
+    on the off-island days of the "3+2" week too)."""
+    return user.role in (Role.PROXY, Role.LEAD) or on_island_staff(user)
 
 
 @rule("attachment.view", Attachment, reads=True)

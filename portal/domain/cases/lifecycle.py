@@ -81,7 +81,7 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("send_off_island", _l("Send to higher office"), frozenset({CaseStatus.IN_PROGRESS}), CaseStatus.AWAITING_OFFICE,
                    "work", EventKind.SENT_OFF, True),
         Transition("record_office_answer", _l("Record the office's answer"), frozenset({CaseStatus.AWAITING_OFFICE}),
-                   CaseStatus.IN_PROGRESS, "work", EventKind.OFFICE_ANSWERED, True),
+                   CaseStatus.IN_PROGRESS, "office_answer", EventKind.OFFICE_ANSWERED, True),
         Transition("resolve", _l("Resolve"), frozenset({CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS}), CaseStatus.RESOLVED, "work",
                    EventKind.RESOLVED, True, needs_reason=True),
         Transition("finish_on_spot", _l("Finish on the spot"), frozenset({CaseStatus.LOGGED}), CaseStatus.RESOLVED, "counter",

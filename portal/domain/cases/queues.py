@@ -82,11 +82,11 @@ def tab_condition(key: str, user: User, status_chosen: bool = False) -> sa.Colum
     if key == "overdue":
         return sa.and_(Case.status.in_(OPEN_STATUSES), Case.due_at < now)
     # The tabs of work list only the cases the viewer can act on there: the office's answer is recorded by
-    # whoever works the case (and followed up by its dispatchers); returned cases are routed again, and
-    # callbacks made, by their dispatchers.
+    # whoever works the case or by the off-island hall that chases it (and followed up by its dispatchers);
+    # returned cases are routed again, and callbacks made, by their dispatchers.
     if key == "awaiting":
         return sa.and_(Case.status == CaseStatus.AWAITING_OFFICE,
-                       sa.or_(access.scope(user, "case.work"), access.scope(user, "case.dispatch")))
+                       sa.or_(access.scope(user, "case.office_answer"), access.scope(user, "case.dispatch")))
     if key == "returned":
         return sa.and_(Case.status == CaseStatus.RETURNED, access.scope(user, "case.dispatch"))
     if key == "callbacks":  # resolved cases waiting for their callback (回访), due ones first

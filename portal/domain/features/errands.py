@@ -58,9 +58,11 @@ def ensure_materials(case: Case) -> list[CaseMaterial]:
 
 # --- custody ----------------------------------------------------------------------------------------
 
-def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder, confirmed_by: str) -> None:
-    """Move documents to ``to``, each from the one holder it has now; refuse any other move."""
-    access.require(actor, "case.work", case, _l("Only the errand's proxy records handovers."))
+def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder, confirmed_by: str,
+              rule: str = "case.work") -> None:
+    """Move documents to ``to``, each from the one holder it has now; refuse any other move. ``rule`` is the
+    access rule the move asks (the office's answer: ``case.office_answer``, which the hall's staff pass)."""
+    access.require(actor, rule, case, _l("Only the errand's proxy records handovers."))
     if not case.status.is_open:
         raise DomainError(_l("This case is %(status)s; its documents no longer move.", status=case.status.label))
     confirmed_by = (confirmed_by or "").strip()
@@ -200,9 +202,10 @@ def record_answer(case: Case, actor: User, answer: str, note: str = "", more: li
     """Record the office's answer; the documents it held come back to the proxy, and documents it
     asks for are added to the checklist (still with the resident)."""
     ensure_materials(case)
+    access.require(actor, "case.office_answer", case, _l("You may not record this errand's answer."))
     at_office = [m for m in case.materials if m.holder is Holder.OFFICE]
-    if at_office:
-        hand_over(case, actor, at_office, Holder.PROXY, confirmed_by or str(_l("the office")))
+    if at_office:  # to whoever records the answer: the proxy, or the hall that keeps them for the proxy
+        hand_over(case, actor, at_office, Holder.PROXY, confirmed_by or str(_l("the office")), "case.office_answer")
     if answer == "more_materials":
         names = [n.strip()[:80] for n in (more or []) if n.strip()]
         if not names:
