@@ -124,6 +124,26 @@ def test_campaign_coverage_findings_and_cases(district, make, monkeypatch):
     assert again.attempts == 2 and heating.campaign_board(campaign)[0].visited == 3
 
 
+def test_a_monthly_campaign_visits_each_household_once_a_month(district, make, app, monkeypatch):
+    second = make.household(district.e01, address="金色环海1号楼1单元102", phone="13700000002")
+    _at(monkeypatch, 2026, 11, 20, 10, 0)
+    campaign = heating.create_campaign(district.desk, "访问暖", [district.e01], date(2026, 11, 15), date(2027, 1, 31),
+                                       monthly=True)
+    heating.record_visit(campaign, district.flat, district.butler, VisitResult.VISITED)
+    heating.record_visit(campaign, second, district.butler, VisitResult.VISITED)
+    _at(monkeypatch, 2026, 12, 2, 10, 0)
+    assert heating.walk(campaign, district.e01)[0][1] is None  # December's round: every door to knock on again
+    again = heating.record_visit(campaign, district.flat, district.butler, VisitResult.VISITED)
+    assert again.attempts == 1 and again.round == date(2026, 12, 1)
+    assert heating.campaign_board(campaign)[0].visited == 1  # this month's round
+    [(place, months)] = heating.monthly_coverage(campaign).items()
+    assert months == [(date(2026, 11, 1), 2, 2), (date(2026, 12, 1), 1, 2)]
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "desk-sqt", "password": "correct-horse-7"})
+    page = client.get(f"/heating/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "2026-11" in page and "2/2" in page and "1/2" in page
+
+
 def test_a_butler_records_only_doors_of_their_estates(district, make):
     household = make.household(district.e02, address="海之韵1号楼101", phone="13700000009")
     campaign = heating.create_campaign(district.desk, "走访", [district.e01, district.e02], clock.today(),

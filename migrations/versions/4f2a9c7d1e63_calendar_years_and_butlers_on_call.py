@@ -1,6 +1,6 @@
 """The working calendar as maintained data: each year's status (confirmed or provisional; missing when
 absent); heating stations whose butlers answer out of hours; service items that save a trip off the island;
-the island staff's attendance ("3+2": on the island, off it on errands, on leave).
+the island staff's attendance ("3+2": on the island, off it on errands, on leave); campaigns repeated monthly.
 
 The 2026 holidays and make-up days the first calendar migration wrote are those of the State Council's
 notice: the year is marked confirmed. Later years are imported by an administrator (CSV or iCalendar), or
@@ -59,9 +59,25 @@ def upgrade():
     with op.batch_alter_table('attendance', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attendance_day'), ['day'], unique=False)
         batch_op.create_index(batch_op.f('ix_attendance_user_id'), ['user_id'], unique=False)
+    # Campaigns that repeat monthly; each door is recorded once per round (the start, or the month).
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('monthly', sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table('campaign_visits', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('round', sa.Date(), nullable=True))
+    op.execute("UPDATE campaign_visits SET round = (SELECT starts_on FROM campaigns WHERE campaigns.id = campaign_id)")
+    with op.batch_alter_table('campaign_visits', schema=None) as batch_op:
+        batch_op.alter_column('round', existing_type=sa.Date(), nullable=False)
+        batch_op.drop_constraint('uq_campaign_visits_household', type_='unique')
+        batch_op.create_unique_constraint('uq_campaign_visits_round', ['campaign_id', 'household_id', 'round'])
 
 
 def downgrade():
+    with op.batch_alter_table('campaign_visits', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_campaign_visits_round', type_='unique')
+        batch_op.create_unique_constraint('uq_campaign_visits_household', ['campaign_id', 'household_id'])
+        batch_op.drop_column('round')
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.drop_column('monthly')
     op.drop_table('attendance')
     with op.batch_alter_table('service_items', schema=None) as batch_op:
         batch_op.drop_column('saves_trip')

@@ -48,8 +48,8 @@ def load_heating(seed: int = 2026) -> None:
     for household in db.session.scalars(sa.select(Household).where(Household.place_id == e03.id).limit(3)):
         heating.take_call(desk, radiator, household.phone, "", household=household, description="家里暖气突然不热了")
 
-    campaign = Campaign(name="2026—2027 采暖季入户走访", places=list(estates), starts_on=today - timedelta(days=20),
-                        ends_on=today + timedelta(days=40), created_by=lead)
+    campaign = Campaign(name="2026—2027 采暖季“访问暖”", places=list(estates), starts_on=today - timedelta(days=20),
+                        ends_on=today + timedelta(days=40), monthly=True, created_by=lead)
     db.session.add(campaign)
     db.session.flush()
     findings = [Finding.UNEVEN, Finding.LEAK, Finding.AIR_LOCK, Finding.AIR_LOCK, Finding.OTHER]
@@ -60,11 +60,12 @@ def load_heating(seed: int = 2026) -> None:
         for household in households[: int(len(households) * rng.uniform(0.2, 0.45))]:
             roll = rng.random()
             result = VisitResult.NOT_HOME if roll < 0.15 else (VisitResult.FINDING if roll < 0.22 else VisitResult.VISITED)
+            at = clock.now() - timedelta(days=rng.uniform(0, 19), hours=rng.uniform(0, 8))
             db.session.add(CampaignVisit(
                 campaign=campaign, household=household, place_id=estate.id, by=butler, result=result,
                 finding=rng.choice(findings) if result is VisitResult.FINDING else (
                     Finding.FINE if result is VisitResult.VISITED else None),
-                at=clock.now() - timedelta(days=rng.uniform(0, 19), hours=rng.uniform(0, 8)),
+                at=at, round=campaign.round_of(clock.local(at).date()),
             ))
     db.session.commit()
     for visit in db.session.scalars(sa.select(CampaignVisit).where(CampaignVisit.result == VisitResult.FINDING)

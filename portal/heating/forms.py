@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     RadioField,
@@ -57,6 +58,8 @@ class CampaignForm(FlaskForm):
                                  validators=[InputRequired(_l("Choose the estates the campaign covers."))])
     starts_on = DateField(_l("From"), validators=[InputRequired(_l("Give the date."))])
     ends_on = DateField(_l("To"), validators=[InputRequired(_l("Give the date."))])
+    monthly = BooleanField(_l("Every month (访问暖)"),
+                           description=_l("Each household is visited once a month, from the first day to the last."))
 
 
 class DoorForm(FlaskForm):

@@ -211,7 +211,7 @@ def campaigns():
     may_start = access.can(me(), "campaign.start") and bool(estates)
     places = lambda: [p for p in estates if p.id in set(form.places.data)]  # noqa: E731
     done = submit(form, lambda: heating.create_campaign(me(), form.name.data, places(), form.starts_on.data,
-                                                        form.ends_on.data), "name") if may_start else None
+                                                        form.ends_on.data, form.monthly.data), "name") if may_start else None
     if done and done.ok:
         flash(_("Campaign started."), "success")
         return redirect_to(url_for("heating.campaign", campaign_id=done.value.id))
@@ -224,7 +224,8 @@ def campaigns():
 def campaign(campaign_id: int):
     """A campaign's board per estate: households visited over households, findings, cases."""
     row = _campaign(campaign_id)
-    return render("heating/campaign.html", campaign=row, board=heating.campaign_board(row), Finding=Finding)
+    return render("heating/campaign.html", campaign=row, board=heating.campaign_board(row), Finding=Finding,
+                  months=heating.monthly_coverage(row) if row.monthly else None)
 
 
 @bp.get("/campaigns/<int:campaign_id>/walk")

@@ -81,11 +81,18 @@ class Campaign(db.Model):
     name: Mapped[str] = mapped_column(sa.String(80))
     starts_on: Mapped[date]
     ends_on: Mapped[date]
+    # Repeated every month from its start to its end (访问暖: each household visited once a month of the
+    # heating season); a household's door is recorded once per round.
+    monthly: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     places: Mapped[list[Place]] = relationship(secondary=campaign_places, order_by="Place.code")
     created_by: Mapped[User] = relationship()
+
+    def round_of(self, day: date) -> date:
+        """The round a visit on ``day`` belongs to: its month's first day (a monthly campaign), else the start."""
+        return day.replace(day=1) if self.monthly else self.starts_on
 
 
 class VisitResult(LabelledEnum):
@@ -106,13 +113,14 @@ class CampaignVisit(db.Model):
     """What a butler found at one household in one campaign (the latest call counts)."""
 
     __tablename__ = "campaign_visits"
-    __table_args__ = (sa.UniqueConstraint("campaign_id", "household_id", name="uq_campaign_visits_household"),)
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "household_id", "round", name="uq_campaign_visits_round"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
     place_id: Mapped[int] = mapped_column(sa.ForeignKey("places.id"), index=True)
     at: Mapped[datetime] = mapped_column(default=clock.now)
+    round: Mapped[date]  # Campaign.round_of the visit's day
     by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     result: Mapped[VisitResult]
     finding: Mapped[Finding | None]

@@ -23,19 +23,36 @@ DETAILS = ["a[href^='/boards/report']", "a[href^='/cases/'][href*='-']", "a[href
            "a[href^='/visits/'][href$='1'], a[href^='/visits/'][href$='2']"]
 
 
-def _pages_of(page) -> list[str]:
-    """The role's menu, the entries of its home page, and one page of each kind listed on them."""
+def _visit(page, link: str) -> None:
+    response = page.goto(link)
+    assert response.status < 400, (link, response.status)
+    page.wait_for_load_state("networkidle")
+
+
+def _walk_phone(page, found: dict) -> list[str]:
+    """Visit the role's menu, home entries and one page of each kind listed on them, at phone width, noting
+    what is wrong on each; return the pages, for the office-width pass."""
     page.goto("/")
-    links = page.eval_on_selector_all(".nav a, main a.tile-link",
-                                      "links => links.map(a => a.getAttribute('href'))")
-    found = ["/", *dict.fromkeys(link for link in links if link and link.startswith("/"))]
-    for link in list(found):
-        page.goto(link)
-        for selector in DETAILS:
-            first = page.locator(f"main {selector}").first
-            if first.count():
-                found.append(first.get_attribute("href"))
-    return list(dict.fromkeys(found))
+    links = page.eval_on_selector_all(".nav a, main a.tile-link", "links => links.map(a => a.getAttribute('href'))")
+    menu = ["/", *dict.fromkeys(link for link in links if link and link.startswith("/"))]
+    seen = []
+    for link in menu:
+        _visit(page, link)
+        seen.append(link)
+        details = [page.locator(f"main {selector}").first for selector in DETAILS]
+        hrefs = [d.get_attribute("href") for d in details if d.count()]
+        _note(found, PHONE, link, _problems(page, PHONE))
+        for href in hrefs:
+            if href not in seen:
+                _visit(page, href)
+                seen.append(href)
+                _note(found, PHONE, href, _problems(page, PHONE))
+    return seen
+
+
+def _note(found: dict, viewport, link: str, problems: list[str]) -> None:
+    if problems:
+        found[f"{viewport['width']} {link}"] = problems
 
 
 def _problems(page, viewport) -> list[str]:
@@ -68,15 +85,9 @@ def _axe(page) -> list[str]:
 @pytest.mark.parametrize("username", ROLES)
 def test_every_page_of_a_role_fits_the_screen_and_passes_axe(pages, username):
     found: dict[str, list[str]] = {}
-    for viewport in (PHONE, OFFICE):
-        page = pages.open(viewport=viewport, username=username)
-        for link in _pages_of(page):
-            response = page.goto(link)
-            assert response.status < 400, (username, link, response.status)
-            page.wait_for_load_state("networkidle")
-            problems = _problems(page, viewport)
-            if viewport is OFFICE:  # the rules are the same at both sizes; contrast and labels once
-                problems += _axe(page)
-            if problems:
-                found[f"{viewport['width']} {link}"] = problems
+    links = _walk_phone(pages.open(viewport=PHONE, username=username), found)
+    office = pages.open(viewport=OFFICE, username=username)
+    for link in links:  # the rules are the same at both sizes: contrast and labels once, at the office
+        _visit(office, link)
+        _note(found, OFFICE, link, _problems(office, OFFICE) + _axe(office))
     assert found == {}, found

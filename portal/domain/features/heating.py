@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -246,7 +246,9 @@ def roster(station: ServicePoint, first: date, last: date) -> dict[date, User]:
 
 # --- visit campaigns ---------------------------------------------------------------------------------------
 
-def create_campaign(actor: User, name: str, places: list[Place], starts_on: date, ends_on: date) -> Campaign:
+def create_campaign(actor: User, name: str, places: list[Place], starts_on: date, ends_on: date,
+                    monthly: bool = False) -> Campaign:
+    """A campaign over estates and dates; a ``monthly`` one visits every household once a month (访问暖)."""
     access.require(actor, "campaign.start", message=_l("Only station staff and leads start campaigns."))
     name = (name or "").strip()
     if not name:
@@ -257,7 +259,8 @@ def create_campaign(actor: User, name: str, places: list[Place], starts_on: date
         raise DomainError(_l("Choose estates you cover."), field="places")
     if starts_on is None or ends_on is None or ends_on < starts_on:
         raise DomainError(_l("The campaign ends on or after the day it starts."), field="ends_on")
-    campaign = Campaign(name=name[:80], places=places, starts_on=starts_on, ends_on=ends_on, created_by=actor)
+    campaign = Campaign(name=name[:80], places=places, starts_on=starts_on, ends_on=ends_on, monthly=bool(monthly),
+                        created_by=actor)
     db.session.add(campaign)
     db.session.flush()
     audit.record("create", actor=actor, obj=campaign, changes={"name": (None, campaign.name)})
@@ -275,11 +278,14 @@ def record_visit(campaign: Campaign, household: Household, actor: User, result: 
         raise DomainError(_l("Say what was found."), field="finding")
     if result is not VisitResult.FINDING:
         finding = Finding.FINE if result is VisitResult.VISITED else None
+    round_ = campaign.round_of(clock.today())
     row = db.session.scalars(sa.select(CampaignVisit).where(CampaignVisit.campaign_id == campaign.id,
-                                                            CampaignVisit.household_id == household.id)).first()
+                                                            CampaignVisit.household_id == household.id,
+                                                            CampaignVisit.round == round_)).first()
     if row is None:
         row = CampaignVisit(campaign=campaign, household=household, place_id=household.place_id, by=actor,
-                            result=result, finding=finding, note=(note or "")[:MAX_TEXT], attempts=1, at=clock.now())
+                            result=result, finding=finding, note=(note or "")[:MAX_TEXT], attempts=1, at=clock.now(),
+                            round=round_)
         db.session.add(row)
     else:
         row.result, row.finding, row.note, row.by, row.at = result, finding, (note or "")[:MAX_TEXT], actor, clock.now()
@@ -328,8 +334,10 @@ class CampaignFigures:
         return self.visited / self.households if self.households else None
 
 
-def campaign_board(campaign: Campaign) -> list[CampaignFigures]:
-    """Per estate: households visited over households, findings by type, cases created and resolved."""
+def campaign_board(campaign: Campaign, round_: date | None = None) -> list[CampaignFigures]:
+    """Per estate: households visited over households, findings by type, cases created and resolved, in one
+    round (this month's, for a monthly campaign)."""
+    round_ = round_ or campaign.round_of(min(max(clock.today(), campaign.starts_on), campaign.ends_on))
     figures = []
     for place in campaign.places:
         households = db.session.scalar(sa.select(sa.func.count()).select_from(Household).where(
@@ -337,7 +345,8 @@ def campaign_board(campaign: Campaign) -> list[CampaignFigures]:
         rows = db.session.execute(
             sa.select(CampaignVisit.result, CampaignVisit.finding, Case.status)
             .outerjoin(Case, Case.id == CampaignVisit.case_id)
-            .where(CampaignVisit.campaign_id == campaign.id, CampaignVisit.place_id == place.id)
+            .where(CampaignVisit.campaign_id == campaign.id, CampaignVisit.place_id == place.id,
+                   CampaignVisit.round == round_)
         ).all()
         findings = Counter(r.finding for r in rows if r.result is VisitResult.FINDING)
         figures.append(CampaignFigures(
@@ -356,9 +365,28 @@ def walk(campaign: Campaign, place: Place, building: str | None = None) -> list[
     if building:
         query = query.where(Household.building == building)
     households = db.session.scalars(query.order_by(Household.code)).all()
+    round_ = campaign.round_of(clock.today())
     visits = {v.household_id: v for v in db.session.scalars(sa.select(CampaignVisit).where(
-        CampaignVisit.campaign_id == campaign.id, CampaignVisit.place_id == place.id))}
+        CampaignVisit.campaign_id == campaign.id, CampaignVisit.place_id == place.id, CampaignVisit.round == round_))}
     return [(h, visits.get(h.id)) for h in households]
+
+
+def monthly_coverage(campaign: Campaign) -> dict[Place, list[tuple[date, int, int]]]:
+    """A monthly campaign's coverage per estate and month so far: (month, households visited, households)."""
+    households = dict(db.session.execute(
+        sa.select(Household.place_id, sa.func.count()).where(Household.place_id.in_([p.id for p in campaign.places]),
+                                                            Household.active).group_by(Household.place_id)).all())
+    visited = {(row.place_id, row.round): row.n for row in db.session.execute(
+        sa.select(CampaignVisit.place_id, CampaignVisit.round,
+                  sa.func.count(sa.distinct(CampaignVisit.household_id)).label("n"))
+        .where(CampaignVisit.campaign_id == campaign.id, CampaignVisit.result != VisitResult.NOT_HOME)
+        .group_by(CampaignVisit.place_id, CampaignVisit.round))}
+    months, month = [], campaign.starts_on.replace(day=1)
+    while month <= min(campaign.ends_on, clock.today()):
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return {place: [(m, visited.get((place.id, m), 0), households.get(place.id, 0)) for m in months]
+            for place in campaign.places}
 
 
 def buildings(place: Place) -> list[str]:
