@@ -134,6 +134,23 @@ def test_a_callback_counts_with_the_resolution_it_follows_so_no_rate_passes_100(
     assert counters.as_rows() == kept
 
 
+def test_the_return_rate_is_of_the_cases_logged_each_once_so_it_cannot_pass_100(world, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: t(10, 30, 9))
+    october = claimed(world)  # logged on 30 October
+    monkeypatch.setattr(clock, "now", lambda: t(11, 2, 9))
+    lifecycle.return_case(october, world.proxy, "不属于本站")
+    lifecycle.assign(october, world.staff, world.proxy)
+    lifecycle.claim(october, world.proxy)
+    lifecycle.return_case(october, world.proxy, "仍不属于本站")  # returned twice
+    november = log(world)
+    assert metrics.figures(sa.true(), *NOVEMBER).returned == metrics.Rate(0, 1)  # not 2 returns of 1 case logged
+    assert metrics.figures(sa.true(), date(2026, 10, 1), date(2026, 10, 31)).returned == metrics.Rate(1, 1)
+    assert november.status is CaseStatus.LOGGED
+    kept = counters.as_rows()
+    counters.rebuild()
+    assert counters.as_rows() == kept
+
+
 def test_finishing_on_the_spot_days_after_logging_is_not_on_the_spot(world, monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: t(11, 23, 9))
     waited, quick = log(world, world.counter_item), log(world, world.counter_item)

@@ -311,7 +311,7 @@ def _figure_conditions(figure: str, period: Period) -> list[sa.ColumnElement[boo
                     sa.or_(Case.sign_missed_at.is_not(None), Case.claimed_at > Case.sign_due_at)),
             # returned unsigned after its sign-for due: the return was the (late) answer
             _event_in(period, CaseEvent.kind == EventKind.RETURNED, CaseEvent.data["in_time"].as_boolean().is_(False)))],
-        "returned": [_event_in(period, CaseEvent.kind == EventKind.RETURNED)],
+        "returned": [*logged, sa.exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind == EventKind.RETURNED)],
         "dissatisfied": [_callback_in(period, CallbackRecord.satisfaction == Satisfaction.DISSATISFIED)],
     }[figure]
 

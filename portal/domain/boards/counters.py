@@ -13,6 +13,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from portal import clock
 from portal.extensions import db
@@ -212,7 +213,13 @@ def rebuild() -> int:
         "redone": sa.func.sum(sa.case((sa.and_(rated, CallbackRecord.redo), one), else_=0)),
     }, scoped=False), ("callbacks", "rated", "satisfied", "with_outcome", "solved", "redone"))
 
-    add(_grouped(day, events, [CaseEvent.kind == EventKind.RETURNED], {"returned": count()}), ("returned",))
+    # Returns: each case once (its first return, where it was returned from), on the day it was logged.
+    earlier = aliased(CaseEvent)
+    first_return = (sa.select(sa.func.min(earlier.id)).where(
+        earlier.case_id == Case.id, earlier.kind == EventKind.RETURNED).scalar_subquery())
+    add(_grouped(_local_day(Case.created_at), events, [CaseEvent.kind == EventKind.RETURNED,
+                                                       CaseEvent.id == first_return], {"returned": count()}),
+        ("returned",))
 
     db.session.execute(sa.delete(CaseCount))
     rows = [dict(zip(KEY, key, strict=True), **values) for key, values in total.items()]

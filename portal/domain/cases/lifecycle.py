@@ -420,7 +420,10 @@ def return_case(case: Case, actor: User, reason: str, version: int | None = None
     t = _check(case, actor, "return_case", version)
     reason = _text(reason, True)
     now = clock.now()
-    counters.bump(case, now, returned=1)  # counted where it was returned from
+    first_return = db.session.scalar(sa.select(CaseEvent.id).where(
+        CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.RETURNED).limit(1)) is None
+    if first_return:  # the return rate is of the cases logged: each once, on its logging day (docs/METRICS.md)
+        counters.bump(case, case.created_at, returned=1)  # counted where it was returned from
     counters.touch(case, now)
     data = counters.where(case)
     if case.claimed_at is None:
