@@ -81,3 +81,31 @@ def test_a_stale_edit_is_refused_and_keeps_the_first_writers_change(app, errand,
     assert "第二位的修改" in html  # what the second writer typed is still in the form
     with app.app_context():
         assert db.session.get(Case, case_id).description == "第一位的修改"
+
+
+def test_a_burst_of_wrong_passwords_at_once_is_checked_no_more_than_the_limit(app, make):
+    """Forty wrong passwords at the same moment: the limit of checks holds on both databases."""
+    from portal.domain import DomainError
+    from portal.domain.platform import accounts
+    from portal.models import AuditEntry
+
+    make.user(Role.STAFF, username="target")
+    limit = app.config["LOGIN_THROTTLE_ATTEMPTS"]
+    barrier = threading.Barrier(40)
+
+    def guess(n):
+        with app.app_context():
+            barrier.wait()
+            try:
+                accounts.authenticate("target", f"wrong-{n}", f"10.0.{n}.1")
+            except DomainError as refused:
+                return type(refused).__name__
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(guess, range(40)))
+    with app.app_context():
+        checked = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "login_failed"))
+    assert checked == limit and results.count("Throttled") == 40 - limit

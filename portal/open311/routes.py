@@ -10,7 +10,7 @@ from portal import clock
 from portal.domain.credentials import apikeys
 from portal.domain.features import open311
 from portal.domain.features.open311 import Open311Error
-from portal.domain.platform import throttle
+from portal.domain.platform import throttle, unit
 from portal.extensions import csrf
 from portal.open311 import bp
 from portal.open311.formats import error, respond
@@ -137,9 +137,13 @@ def create(fmt: str):
     if key is None:
         raise Open311Error(403, "api_key is missing, unknown or revoked")
     _throttle(key)
-    key = _key()  # the throttle's own commit ended the transaction
-    key.last_used_at = clock.now()
-    case = open311.submit(key, request.form)  # commits the case with the key's last use
+
+    def log():  # commits the case with the key's last use; run again whole on a deadlock or a busy database
+        current = _key()  # the throttle's own commit ended the transaction
+        current.last_used_at = clock.now()
+        return open311.submit(current, request.form)
+
+    case = unit.with_retries(log)
     return respond(fmt, "service_requests", [{
         "service_request_id": case.number,
         "token": open311.token_for(case),

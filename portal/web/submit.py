@@ -1,7 +1,8 @@
 """One way for a route to hand a submitted form to the domain.
 
 ``submit(form, action)`` validates the form and, when it is valid, runs ``action`` (a call of the domain) in
-one unit of work: all of it is saved, or nothing. A refusal of the domain is shown where the user will see
+one unit of work: all of it is saved, or nothing (run again, whole, when the database answers a deadlock,
+a serialization failure or a busy lock: ``unit.with_retries``). A refusal of the domain is shown where the user will see
 it (next to the field it names, or at the top of the page) and answered with the status that says what it
 was: 422 bad input, 403 not allowed, 409 someone else changed it first. The route then redirects on success,
 or shows the form again with what was typed.
@@ -15,7 +16,7 @@ from typing import Any
 from flask import abort, flash
 
 from portal.domain import DomainError
-from portal.domain.platform.unit import unit_of_work
+from portal.domain.platform.unit import with_retries
 from portal.web.forms import attach_error
 
 
@@ -52,8 +53,7 @@ def run(action: Callable[[], Any], form=None, field: str | None = None, about: s
     """Run ``action`` in one unit of work; on a refusal, explain it (``form``'s ``field`` by default), unless
     the page says it in its own way (``say=False``)."""
     try:
-        with unit_of_work():
-            value = action()
+        value = with_retries(action)
     except DomainError as error:
         # Kept on the result: it must not keep the request's frames (and its uploaded files) alive.
         error.__traceback__ = error.__context__ = error.__cause__ = None

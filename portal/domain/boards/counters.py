@@ -13,7 +13,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from portal import clock
 from portal.extensions import db
@@ -87,12 +87,35 @@ def touch(case: Case, at: datetime) -> None:
     mark([f"place:{place_id}", f"point:{point_id}", f"team:{team_id}"], at)
 
 
+# The lock order of the write path: a transaction updates the day's counter rows while it works, and the
+# boards' marks last, as it commits ("all" first, then the rest in sorted order). Every writer takes the rows in
+# this order, so two never wait on each other crosswise (a deadlock); what still meets (two writers of one row)
+# queues, and a transient failure runs the whole unit again (``unit.with_retries``).
+_MARKS = "board_marks"
+
+
 def mark(keys: list[str], at: datetime) -> None:
-    """Note that the boards of ``keys`` (and the district's) changed at ``at``."""
-    # "all" first, always: every writer takes the rows in the same order, so two never deadlock.
-    keys = ["all", *keys]
-    statement = _mark_statement(db.session.get_bind().dialect.name, len(keys))
-    db.session.connection().execute(statement, {"at": at, **{f"key{n}": key for n, key in enumerate(keys)}})
+    """Note that the boards of ``keys`` (and the district's) changed at ``at``: written as the transaction
+    commits."""
+    pending = db.session.info.setdefault(_MARKS, {})
+    for key in ["all", *keys]:
+        pending[key] = max(at, pending.get(key, at))
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _write_marks(session: Session) -> None:
+    pending = session.info.pop(_MARKS, None)
+    if not pending:
+        return
+    keys = ["all", *sorted(k for k in pending if k != "all")]
+    at = max(pending.values())
+    statement = _mark_statement(session.get_bind().dialect.name, len(keys))
+    session.connection().execute(statement, {"at": at, **{f"key{n}": key for n, key in enumerate(keys)}})
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_marks(session: Session) -> None:
+    session.info.pop(_MARKS, None)
 
 
 def resolution(case: Case, at: datetime) -> dict:

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from portal import clock
 from portal.domain import DomainError
 from portal.domain.platform import audit
-from portal.extensions import db
+from portal.extensions import begin_mode, db
 from portal.models import FailedLogin, User
 
 MIN_PASSWORD_LENGTH = 8
@@ -85,21 +85,31 @@ def _dummy_hash() -> str:
     return _DUMMY[key]
 
 
+LOGIN_LOCK = 5502  # the first key of the advisory locks that queue one account's (or address's) attempts
+
+
 def _attempt(username: str, address: str) -> int:
     """Count a password check before it is made: the attempt is written and committed on its own first,
     so that of many parallel guesses each sees the ones committed before it, and no more than the limit
     are ever checked. Refused when the account, or the address, has failed too often lately. Returns the
     attempt's row, which a right password removes again."""
     config = current_app.config
-    now = clock.now()
-    attempt = FailedLogin(address=address[:64], username=username[:80].lower(), at=now)
-    db.session.add(attempt)
-    db.session.commit()
-    since = now - timedelta(minutes=config["LOGIN_THROTTLE_MINUTES"])
-    recent = sa.select(sa.func.count()).select_from(FailedLogin).where(FailedLogin.at >= since,
-                                                                       FailedLogin.id <= attempt.id)
-    by_account = db.session.scalar(recent.where(FailedLogin.username == attempt.username))
-    by_address = db.session.scalar(recent.where(FailedLogin.address == attempt.address))
+    attempt = FailedLogin(address=address[:64], username=username[:80].lower())
+    db.session.rollback()  # whatever the request read so far: the count is a transaction of its own
+    with begin_mode("IMMEDIATE"):  # SQLite: the write lock first, so attempts are counted one after another
+        if db.session.get_bind().dialect.name == "postgresql":
+            # The account's and the address's attempts queue on these locks (in one order, so two never
+            # wait on each other): each counts every attempt committed before it, and no burst slips past.
+            for key in sorted({f"account:{attempt.username}", f"address:{attempt.address}"}):
+                db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOGIN_LOCK, sa.func.hashtext(key))))
+        now = clock.now()
+        since = now - timedelta(minutes=config["LOGIN_THROTTLE_MINUTES"])
+        recent = sa.select(sa.func.count()).select_from(FailedLogin).where(FailedLogin.at >= since)
+        by_account = db.session.scalar(recent.where(FailedLogin.username == attempt.username)) + 1
+        by_address = db.session.scalar(recent.where(FailedLogin.address == attempt.address)) + 1
+        attempt.at = now
+        db.session.add(attempt)
+        db.session.commit()
     if by_account > config["LOGIN_THROTTLE_ATTEMPTS"] or by_address > config["LOGIN_THROTTLE_ADDRESS_ATTEMPTS"]:
         audit.record("login_throttled", actor_name=username[:80], reason=address)
         db.session.commit()

@@ -1,15 +1,17 @@
 """Notifications: in the portal always, and through an outbound channel where one is configured.
 
 SMS gateways differ from city to city, so the outbound channel is pluggable: set ``NOTIFY_CHANNEL``
-to the import path of a class with ``send(user, text)`` (see ``LogChannel``); the portal ships only
+to the import path of a class with ``send(recipient, text)`` (see ``LogChannel``); the portal ships only
 the log channel, which writes what it would send to the application log. The channel is called
-after the notification is committed, so a slow or failing gateway never holds up or undoes the
-change that caused it; ``sent_at`` records what went out.
+after the notification is committed and outside any transaction, so a slow or failing gateway never holds
+up (on SQLite: holds the write lock against) or undoes the change that caused it; ``sent_at`` records what
+went out.
 """
 from __future__ import annotations
 
 import importlib
 import logging
+from dataclasses import dataclass
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -19,8 +21,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
-from portal.domain.platform import privacy
-from portal.extensions import db
+from portal.domain.platform import privacy, unit
+from portal.extensions import begin_mode, db
 from portal.models import Case, Notification, Supervision, User
 
 log = logging.getLogger("portal.notify")
@@ -36,16 +38,30 @@ TEXTS = {
 }
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """Who a message goes to, as read before sending (a channel never reads the database)."""
+
+    id: int
+    username: str
+    display_name: str
+    phone: str
+
+    @classmethod
+    def of(cls, user: User) -> Recipient:
+        return cls(user.id, user.username, user.display_name, user.phone or "")
+
+
 class OutboundChannel(Protocol):
     """What an SMS (or other) gateway adapter provides."""
 
-    def send(self, user: User, text: str) -> None: ...
+    def send(self, user: Recipient, text: str) -> None: ...
 
 
 class LogChannel:
     """Writes each message to the log instead of sending it (the default)."""
 
-    def send(self, user: User, text: str) -> None:
+    def send(self, user: Recipient, text: str) -> None:
         log.info("notify %s (%s): %s", user.username, privacy.mask_phone(user.phone), text)
 
 
@@ -90,20 +106,33 @@ def notify(users, kind: str, case: Case | None, key: str) -> list[Notification]:
 
 
 def send(notification_ids: list[int]) -> None:
-    """Pass committed notifications to the outbound channel and note when they went out."""
-    if not notification_ids:
-        return
+    """Pass notifications to the outbound channel once the change that made them is committed."""
+    if notification_ids:
+        unit.after_commit(lambda: _deliver(list(notification_ids)))
+
+
+def _deliver(notification_ids: list[int]) -> None:
+    """Send committed notifications and note when they went out. Nothing is held while the channel works (a
+    gateway may take seconds a message): the messages are read and the read ended first, each is sent outside
+    any transaction, and the ones that went out are marked in one short write."""
     channel = outbound()
-    for notification in db.session.scalars(sa.select(Notification).where(Notification.id.in_(notification_ids))):
+    with begin_mode("DEFERRED"):  # SQLite: a plain read, without the write lock
+        rows = db.session.scalars(sa.select(Notification).where(Notification.id.in_(notification_ids))
+                                  .options(sa.orm.joinedload(Notification.user))).all()
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # SMS go out in Chinese
+            messages = [(row.id, Recipient.of(row.user), text_of(row)) for row in rows]
+        db.session.rollback()
+    sent = []
+    for notification_id, user, text in messages:
         try:
-            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # SMS go out in Chinese
-                text = text_of(notification)
-            channel.send(notification.user, text)
+            channel.send(user, text)
         except Exception:  # noqa: BLE001 - a gateway failure must not break the portal
-            log.exception("outbound channel failed for notification %s", notification.id)
+            log.exception("outbound channel failed for notification %s", notification_id)
             continue
-        notification.sent_at = clock.now()
-    db.session.commit()
+        sent.append(notification_id)
+    if sent:
+        db.session.execute(sa.update(Notification).where(Notification.id.in_(sent)).values(sent_at=clock.now()))
+        db.session.commit()
 
 
 def unread_count(user: User) -> int:

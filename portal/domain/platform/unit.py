@@ -12,9 +12,13 @@ commit on their own with ``db.session.commit()`` before they raise, outside any 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,6 +43,26 @@ def commit() -> None:
         if not inside:
             db.session.rollback()
         raise Conflict(STALE) from None
+    if not inside:
+        _run_after_commit()
+
+
+_AFTER = "after_commit"
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the change under way is committed (now, when none is), and never if it is rolled
+    back: what is slow or goes over the network (a message to a gateway) never runs inside a transaction."""
+    if _depth() == 0:  # outside a unit, every service has committed its change: end any read, then run it
+        db.session.commit()
+        callback()
+    else:
+        db.session.info.setdefault(_AFTER, []).append(callback)
+
+
+def _run_after_commit() -> None:
+    for callback in db.session.info.pop(_AFTER, []):
+        callback()
 
 
 def abandon() -> None:
@@ -46,6 +70,7 @@ def abandon() -> None:
     (the error that made us give up is on its way there)."""
     if not _depth():
         db.session.rollback()
+        db.session.info.pop(_AFTER, None)
 
 
 @contextmanager
@@ -63,7 +88,40 @@ def unit_of_work() -> Iterator[None]:
         db.session.info[_DEPTH] = depth
         if depth == 0:
             db.session.rollback()
+            db.session.info.pop(_AFTER, None)
         raise
+
+
+# Transient failures of a whole transaction that trying again resolves: PostgreSQL's serialization failure and
+# deadlock (SQLSTATE 40001, 40P01), and SQLite's busy database once its busy timeout has run out.
+RETRIES = 3
+RETRYABLE_STATES = {"40001", "40P01"}
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a database error is one that the same unit of work, run again, would not meet."""
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    original = error.orig
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if state in RETRYABLE_STATES:
+        return True
+    return "database is locked" in str(original) or "database is busy" in str(original)
+
+
+def with_retries(action: Callable[[], Any]) -> Any:
+    """Run ``action`` in a unit of work, again (at most ``RETRIES`` times, after a short random pause) when the
+    database answers a transient failure; whatever it wrote the failed time was rolled back, so its timeline
+    events, counters and audit rows are written once."""
+    for attempt in range(RETRIES + 1):
+        try:
+            with unit_of_work():
+                return action()
+        except sa.exc.DBAPIError as error:
+            if attempt == RETRIES or _depth() > 0 or not is_transient(error):
+                raise
+            db.session.rollback()
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
 
 
 def transactional(service):
