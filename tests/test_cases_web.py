@@ -127,6 +127,18 @@ def test_an_empty_intake_says_everything_missing_at_once(app, client, desk):
     assert _count(app) == 0
 
 
+def test_an_intake_form_sent_in_gbk_is_refused_and_nothing_is_saved(app, client, desk):
+    from urllib.parse import quote_from_bytes
+
+    csrf_free = "requester_phone=13912345678&item_query=CV01&channel=counter&description="
+    body = csrf_free + quote_from_bytes("开具居住证明".encode("gbk"))
+    response = client.post("/intake/", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400 and "UTF-8" in response.get_data(as_text=True)
+    assert _count(app) == 0
+    utf8 = client.post("/intake/", data=csrf_free + "%E5%BC%80%E5%85%B7", content_type="application/x-www-form-urlencoded")
+    assert utf8.status_code != 400  # percent-encoded UTF-8 is read as ever
+
+
 def test_ambiguous_item_query_without_javascript_offers_the_matches(client, desk):
     staff, proxy, household = desk
     html = _log(client, household, item_query="申请").get_data(as_text=True)

@@ -149,6 +149,19 @@ def test_a_kiosk_logs_a_request_at_its_point(client, kiosk, fmt):
     assert db.session.get(ApiKey, kiosk.key.id).last_used_at is not None
 
 
+@pytest.mark.parametrize("encode", ["percent", "raw"])
+def test_a_body_in_gbk_is_refused_saying_so_and_nothing_is_logged(client, kiosk, encode):
+    from urllib.parse import quote_from_bytes
+
+    description = "帮我代购降压药".encode("gbk")
+    value = quote_from_bytes(description) if encode == "percent" else description
+    data = b"api_key=" + kiosk.secret.encode() + b"&service_code=CV05&address_id=H01&phone=13912345678&description="
+    response = client.post(f"{V2}/requests.json", data=data + (value.encode() if isinstance(value, str) else value),
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400 and "UTF-8" in errors(response, "json")[0][1]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+
+
 def test_an_errand_from_a_kiosk_goes_to_the_point_of_the_residents_place(client, kiosk, make):
     h02 = make.household(kiosk.h02, address="沙嘴1号", phone="13911112222", residents=("李阿姨",))
     number = json.loads(post(client, kiosk.secret, address_id=h02.code, phone="13911112222").data)[0][

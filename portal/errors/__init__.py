@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from portal.domain import DomainError
 from portal.extensions import db
 from portal.open311.formats import error as open311_error
+from portal.web import NotUtf8
 from portal.web.htmx import is_htmx
 
 MESSAGES = {
@@ -47,6 +48,11 @@ def init_app(app: Flask) -> None:
             message=_l("This page was open too long or was opened elsewhere. Reload it and submit again."),
             reload=True,
         )
+
+    @app.errorhandler(NotUtf8)
+    def not_utf8(error: NotUtf8):
+        return error_page(400, message=_l("The form was not sent in UTF-8, so nothing was saved. Send it again from "
+                                          "the portal's page, or set the sending system to UTF-8."))
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):

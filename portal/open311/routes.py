@@ -14,7 +14,7 @@ from portal.domain.platform import throttle, unit
 from portal.extensions import csrf
 from portal.open311 import bp
 from portal.open311.formats import error, respond
-from portal.web import client_address
+from portal.web import NotUtf8, client_address
 from portal.web.guards import public
 
 FMT = "<any(xml, json):fmt>"
@@ -22,8 +22,9 @@ csrf.exempt(bp)  # API clients authenticate with their key, not with a session c
 
 
 @bp.errorhandler(400)
-def bad_request(_problem):
-    return error(request.view_args.get("fmt", "xml") if request.view_args else "xml", 400, "the request is malformed")
+def bad_request(problem):
+    description = problem.description if isinstance(problem, NotUtf8) else "the request is malformed"
+    return error(request.view_args.get("fmt", "xml") if request.view_args else "xml", 400, description)
 
 
 @bp.errorhandler(Open311Error)

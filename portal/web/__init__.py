@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, abort, g, request
 from flask_babel import gettext, ngettext
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 from portal import clock
@@ -49,6 +51,14 @@ def init_app(app: Flask) -> None:
     def forget_what_access_worked_out():
         # Places and users may have changed since the last request that used this database session.
         access.people.forget()
+
+    @app.before_request
+    def refuse_forms_not_in_utf8():
+        # A form sent in GBK (percent-encoded or raw) would otherwise be stored as "%B0%EF…" or dropped in
+        # silence; it is refused, saying why, and nothing is saved.
+        if request.method in ("POST", "PUT", "PATCH") and request.mimetype == "application/x-www-form-urlencoded":
+            if not form_is_utf8(request.get_data(cache=True)):
+                raise NotUtf8()
 
     @app.before_request
     def refuse_nul_characters():
@@ -96,6 +106,25 @@ def arg_id(name: str) -> int | None:
     """An id from the query string; None when it is missing or no row could have it."""
     value = request.args.get(name, type=int)
     return value if value is not None and 0 < value <= MAX_ID else None
+
+
+class NotUtf8(BadRequest):
+    description = "the body is not UTF-8: send the form in UTF-8 (percent-encoded UTF-8 bytes)"
+
+
+def form_is_utf8(raw: bytes) -> bool:
+    """Whether an URL-encoded body is UTF-8 throughout: its bytes, and each percent-encoded name and value."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    for pair in text.split("&"):
+        for piece in pair.split("=", 1):
+            try:
+                unquote_to_bytes(piece.replace("+", " ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+    return True
 
 
 def client_address() -> str:
