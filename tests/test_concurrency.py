@@ -109,3 +109,39 @@ def test_a_burst_of_wrong_passwords_at_once_is_checked_no_more_than_the_limit(ap
         checked = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "login_failed"))
     assert checked == limit and results.count("Throttled") == 40 - limit
+
+
+def test_ten_retries_of_one_kiosk_post_at_once_log_one_case(app, make):
+    """A kiosk that retries its POST while the first is still being answered: one case, ten answers of it."""
+    from werkzeug.datastructures import MultiDict
+
+    from portal.domain.credentials import apikeys
+    from portal.domain.features import open311
+    from portal.domain.platform import unit
+
+    make.directory()
+    with app.app_context():
+        point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P01")).one()
+        key, _secret = apikeys.create(None, point, "kiosk-1", actor_name="test")
+        key_id = key.id
+    form = MultiDict({"service_code": "CV05", "address_id": "H01", "phone": "13912345678", "description": "代购药品"})
+    barrier = threading.Barrier(10)
+
+    def post(_n):
+        with app.app_context():
+            from portal.models import ApiKey
+
+            api_key = db.session.get(ApiKey, key_id)
+            db.session.commit()
+            barrier.wait()
+            try:
+                case, _replayed = unit.with_retries(lambda: open311.submit(api_key, form, "retry-0001"))
+                return case.number
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        numbers = list(pool.map(post, range(10)))
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+    assert len(set(numbers)) == 1

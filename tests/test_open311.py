@@ -34,10 +34,11 @@ def body(response, fmt):
     return ET.fromstring(response.data)
 
 
-def post(client, secret, fmt="json", **fields):
+def post(client, secret, fmt="json", headers=None, **fields):
     data = {"api_key": secret, "service_code": "CV05", "address_id": "H01", "description": "帮我代购降压药",
             "first_name": "大爷", "last_name": "王", "phone": "13912345678", **fields}
-    return client.post(f"{V2}/requests.{fmt}", data={k: v for k, v in data.items() if v is not None})
+    return client.post(f"{V2}/requests.{fmt}", data={k: v for k, v in data.items() if v is not None},
+                       headers=headers or {})
 
 
 def basic(secret):
@@ -147,6 +148,26 @@ def test_a_kiosk_logs_a_request_at_its_point(client, kiosk, fmt):
     logged = db.session.scalars(sa.select(CaseEvent).filter_by(case_id=case.id, kind=EventKind.LOGGED)).one()
     assert logged.actor_id is None and logged.actor_label == "kiosk"
     assert db.session.get(ApiKey, kiosk.key.id).last_used_at is not None
+
+
+def test_a_retry_with_the_same_idempotency_key_answers_the_first_case(client, kiosk):
+    first = post(client, kiosk.secret, headers=None)
+    assert first.status_code == 201  # no key: each POST is a case of its own
+    keyed = client.post(f"{V2}/requests.json", headers={"Idempotency-Key": "kiosk-1:0001"},
+                        data={"api_key": kiosk.secret, "service_code": "CV05", "address_id": "H01", "phone": "13912345678",
+                              "description": "帮我代购降压药"})
+    again = client.post(f"{V2}/requests.json", headers={"Idempotency-Key": "kiosk-1:0001"},
+                        data={"api_key": kiosk.secret, "service_code": "CV05", "address_id": "H01", "phone": "13912345678",
+                              "description": "帮我代购降压药"})
+    assert keyed.status_code == again.status_code == 201
+    assert json.loads(again.data) == json.loads(keyed.data) and again.headers["Idempotent-Replayed"] == "true"
+    by_attribute = post(client, kiosk.secret, **{"attribute[idempotency_key]": "kiosk-1:0001"})
+    assert json.loads(by_attribute.data)[0]["service_request_id"] == json.loads(keyed.data)[0]["service_request_id"]
+    other = post(client, kiosk.secret, **{"attribute[idempotency_key]": "kiosk-1:0002"})
+    assert json.loads(other.data)[0]["service_request_id"] != json.loads(keyed.data)[0]["service_request_id"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 3
+    bad = post(client, kiosk.secret, **{"attribute[idempotency_key]": "有空格 的键"})
+    assert bad.status_code == 400 and "Idempotency-Key" in errors(bad, "json")[0][1]
 
 
 @pytest.mark.parametrize("encode", ["percent", "raw"])

@@ -17,7 +17,7 @@ from portal.models.cases import (
     Satisfaction,
 )
 from portal.models.catalog import Mode, ServiceItem
-from portal.models.credentials import ApiKey, RateHit
+from portal.models.credentials import ApiKey, IdempotentRequest, RateHit
 from portal.models.errands import Attachment, CaseMaterial, Holder, MaterialHandover
 from portal.models.heating import (
     Campaign,
@@ -43,7 +43,7 @@ from portal.models.supervision import (
 from portal.models.visits import ACTIVE_VISITS, Slot, Visit, VisitKind, VisitStatus
 
 __all__ = [
-    "COUNTERS", "HOUR_BUCKETS", "BoardMark", "CaseCount", "WallScreen", "ApiKey", "Notice", "RateHit",
+    "COUNTERS", "HOUR_BUCKETS", "BoardMark", "CaseCount", "WallScreen", "ApiKey", "IdempotentRequest", "Notice", "RateHit",
     "Campaign", "CampaignVisit", "DutyShift", "Finding", "Incident", "VisitResult", "campaign_places",
     "incident_places",
     "ACTIVE_VISITS", "Slot", "Visit", "VisitKind", "VisitStatus",

@@ -49,3 +49,17 @@ class RateHit(db.Model):
     key: Mapped[str] = mapped_column(sa.String(120))
     window_start: Mapped[datetime] = mapped_column(index=True)
     count: Mapped[int] = mapped_column(default=0)
+
+
+class IdempotentRequest(db.Model):
+    """A POST of a kiosk or system that carried an idempotency key, and the case it logged: the same key sent
+    again (a retry after a lost answer) answers that case instead of logging a second one."""
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (sa.UniqueConstraint("api_key_id", "key", name="uq_idempotent_requests_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(sa.ForeignKey("api_keys.id"))
+    key: Mapped[str] = mapped_column(sa.String(120))
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -138,19 +138,23 @@ def create(fmt: str):
     if key is None:
         raise Open311Error(403, "api_key is missing, unknown or revoked")
     _throttle(key)
+    idempotency = open311.idempotency_key(request.headers.get("Idempotency-Key"), request.form)
 
     def log():  # commits the case with the key's last use; run again whole on a deadlock or a busy database
         current = _key()  # the throttle's own commit ended the transaction
         current.last_used_at = clock.now()
-        return open311.submit(current, request.form)
+        return open311.submit(current, request.form, idempotency)
 
-    case = unit.with_retries(log)
-    return respond(fmt, "service_requests", [{
+    case, replayed = unit.with_retries(log)
+    response = respond(fmt, "service_requests", [{
         "service_request_id": case.number,
         "token": open311.token_for(case),
         "service_notice": open311.notice(case.item),
         "account_id": "",
     }], 201)
+    if replayed:  # a retry: the answer the first POST should have had
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @bp.get(f"/v2/requests.{FMT}")

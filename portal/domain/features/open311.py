@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from portal import clock
 from portal.domain import DomainError
 from portal.domain.cases import intake
+from portal.domain.platform import unit
 from portal.extensions import db
 from portal.models import (
     OPEN_STATUSES,
@@ -28,6 +29,7 @@ from portal.models import (
     Case,
     CaseStatus,
     Household,
+    IdempotentRequest,
     Mode,
     Place,
     ServiceItem,
@@ -160,8 +162,41 @@ def _attribute_lines(item: ServiceItem, form) -> list[str]:
     return lines
 
 
-def submit(key: ApiKey, form) -> Case:
-    """Log a case from a POST requests.{fmt} of ``key``'s kiosk or system."""
+IDEMPOTENCY_LOCK = 5503  # the first key of the advisory lock that queues two posts of one idempotency key
+_KEY = re.compile(r"^[\x21-\x7e]{1,120}$")
+
+
+def idempotency_key(header: str | None, form) -> str | None:
+    """The key a client sent to make its POST safe to retry: the ``Idempotency-Key`` header, or, for GeoReport
+    clients that cannot set headers, the ``attribute[idempotency_key]`` (or ``idempotency_key``) field."""
+    value = header or form.get("attribute[idempotency_key]") or form.get("idempotency_key")
+    if value is None:
+        return None
+    value = value.strip()
+    if not _KEY.match(value):
+        raise Open311Error(400, "Idempotency-Key must be 1 to 120 printable ASCII characters")
+    return value
+
+
+def submit(key: ApiKey, form, idempotency: str | None = None) -> tuple[Case, bool]:
+    """Log a case from a POST requests.{fmt} of ``key``'s kiosk or system; return it, and whether it is a
+    replay: a POST with an ``idempotency`` key already used by this API key answers the case logged then."""
+    if idempotency is None:
+        return _log(key, form), False
+    if db.session.get_bind().dialect.name == "postgresql":  # SQLite's write lock already queues the two
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            IDEMPOTENCY_LOCK, sa.func.hashtext(f"{key.id}:{idempotency}"))))
+    earlier = db.session.scalar(sa.select(Case).join(IdempotentRequest, IdempotentRequest.case_id == Case.id)
+                                .where(IdempotentRequest.api_key_id == key.id, IdempotentRequest.key == idempotency))
+    if earlier is not None:
+        return earlier, True
+    case = _log(key, form)
+    db.session.add(IdempotentRequest(api_key_id=key.id, key=idempotency, case_id=case.id))
+    unit.commit()
+    return case, False
+
+
+def _log(key: ApiKey, form) -> Case:
     code = (form.get("service_code") or "").strip()
     if not code:
         raise Open311Error(400, "service_code is required")
