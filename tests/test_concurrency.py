@@ -145,3 +145,37 @@ def test_ten_retries_of_one_kiosk_post_at_once_log_one_case(app, make):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
     assert len(set(numbers)) == 1
+
+
+def test_two_imports_into_one_place_at_once_number_apart_and_store_each_resident_once(app, make):
+    """Two clerks import rosters of 东岙 at the same moment, both naming the same new resident."""
+    from portal.domain.features import rosters
+    from portal.domain.platform import unit
+    from portal.models import Household, Resident
+    from tests.test_imports import HEADER, csv_bytes
+
+    make.directory()
+    files = [csv_bytes([["H01", f"东岙{200 + n}号", "", "13912340001", f"住户{n}", "", "", "", "", "", ""],
+                        ["H01", "东岙300号", "", "13912340009", "王建国", "370211195001011235", "", "", "", "", ""]],
+                       header=HEADER) for n in range(2)]
+    barrier = threading.Barrier(2)
+
+    def run(data):
+        with app.app_context():
+            kind = rosters.KINDS["households"]
+            checked = rosters.check(kind, "名册.csv", data, None)
+            db.session.commit()
+            barrier.wait()
+            try:
+                return unit.with_retries(lambda: rosters.apply(kind, checked, None, actor_name="test")).created
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        created = list(pool.map(run, files))
+    with app.app_context():
+        codes = db.session.scalars(sa.select(Household.code)).all()
+        assert len(codes) == len(set(codes)) == 3  # 东岙200号, 东岙201号 and 东岙300号 once
+        same = db.session.scalars(sa.select(Resident).where(Resident.id_number == "370211195001011235")).all()
+        assert len(same) == 1
+    assert sorted(created) == [1, 2]  # the second found 王建国 already there
