@@ -21,6 +21,8 @@ def test_login_page_is_chinese_with_named_fields(client):
 def test_the_address_people_type_leads_to_the_sign_in_page(client):
     response = client.get("/login?next=/cases/")
     assert response.status_code == 301 and response.headers["Location"] == "/auth/login?next=/cases/"
+    odd = client.get("/login?_external=1&_scheme=javascript&next=//evil.example")
+    assert odd.status_code == 301 and odd.headers["Location"] == "/auth/login"
 
 
 def test_anonymous_user_is_sent_to_login(client):

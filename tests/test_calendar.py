@@ -67,6 +67,13 @@ def test_an_icalendar_file_is_read_day_by_day():
         (1, DayKind.HOLIDAY), (2, DayKind.HOLIDAY), (3, DayKind.HOLIDAY), (20, DayKind.WORKDAY)]
 
 
+def test_an_icalendar_event_over_many_years_or_with_an_unreadable_date_is_refused_not_expanded(app):
+    endless = ICS_2027.replace("DTEND;VALUE=DATE:20270104", "DTEND;VALUE=DATE:99991231")
+    with app.test_request_context():
+        parsed = calendar.parse("x.ics", endless.encode())
+    assert parsed.errors and "同一年" in parsed.errors[0] and len(parsed.entries) < 10
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("2027-13-01,休,元旦\n", "第 1 行"),
     ("日期,类型\n2027-01-01,出游,元旦\n", "第 2 行"),

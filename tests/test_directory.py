@@ -82,6 +82,18 @@ def test_places_are_ticked_and_taking_places_with_open_cases_is_confirmed(app, c
         assert {p.code for p in db.session.get(User, clerk_id).places} == {"H01"}
 
 
+def test_a_team_whose_places_are_refused_shows_the_form_again(app, client, admin):
+    from portal.models import Team
+
+    with app.app_context():
+        team = db.session.scalars(sa.select(Team).filter_by(code="T1")).one()
+        team_id, point_id = team.id, team.service_point_id
+    response = client.post(f"/directory/teams/{team_id}", data={"code": "T1", "name_zh": "第一上门服务队",
+                                                                "service_point_id": str(point_id or ""),
+                                                                "capacity_per_slot": "4", "place_ids": ["999999"]})
+    assert response.status_code == 422 and 'id="place_ids-error"' in response.get_data(as_text=True)
+
+
 def test_duplicate_username_is_refused_next_to_the_field(app, client, admin):
     before = _count(app, User)
     response = client.post("/directory/users/new", data={

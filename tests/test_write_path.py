@@ -99,3 +99,16 @@ def test_a_message_of_a_change_rolled_back_is_never_sent(world, app, monkeypatch
         notify.send([n.id for n in created])
         raise RuntimeError("the change fails after the message was queued")
     assert RecordingChannel.calls == []
+
+
+def test_a_failing_action_after_the_commit_neither_fails_nor_repeats_the_change(world):
+    case = log(world)
+    runs = []
+
+    def claim_then_fail_after():
+        runs.append(1)
+        lifecycle.claim(case, world.proxy)
+        unit.after_commit(lambda: (_ for _ in ()).throw(_transient()))  # the gateway's database write fails
+
+    unit.with_retries(claim_then_fail_after)
+    assert runs == [1] and case.owner_id == world.proxy.id

@@ -45,7 +45,7 @@ def record_attendance():
 @public
 def login():
     """The address people type: the sign-in page is under /auth."""
-    return redirect(url_for("auth.login", **request.args), code=301)
+    return redirect(url_for("auth.login", next=safe_next(request.args.get("next"))), code=301)
 
 
 @bp.post("/language")

@@ -32,10 +32,9 @@ def may_book(user: User, case: Case) -> bool:
 
 @rule("visit.work", Visit)
 def may_work_visit(user: User, visit: Visit) -> bool:
-    """Start, record and hand off a visit: its team's members, and leads who see its case."""
-    if user.role is Role.TEAM:
-        return user.team_id == visit.team_id
-    return user.role is Role.LEAD and can_view(user, visit.case)
+    """Start, record and hand off a visit: its team's members (the case is the team's: ``case.claim``); leads
+    plan visits and may work the case, not the door."""
+    return user.role is Role.TEAM and user.team_id == visit.team_id
 
 
 @rule("team.view", Team, reads=True)

@@ -104,6 +104,9 @@ def mark(keys: list[str], at: datetime) -> None:
 
 @sa.event.listens_for(Session, "before_commit")
 def _write_marks(session: Session) -> None:
+    if not session.info.get(_MARKS):
+        return
+    session.flush()  # the transaction's own rows first (SQLAlchemy flushes them after this hook otherwise)
     pending = session.info.pop(_MARKS, None)
     if not pending:
         return

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.domain import DomainError
+from portal.domain import DomainError, access
 from portal.domain.platform import audit, unit
 from portal.extensions import db
 from portal.models import CalendarDay, CalendarYear, DayKind, User, YearStatus
@@ -140,8 +140,15 @@ def _parse_ics(data: bytes) -> Parsed:
         summary = str(event.get("SUMMARY", "")).strip()
         if event.get("DTSTART") is None:
             continue
-        start = _day_of(event.decoded("DTSTART"))
-        end = _day_of(event.decoded("DTEND")) if event.get("DTEND") is not None else start + timedelta(days=1)
+        try:
+            start = _day_of(event.decoded("DTSTART"))
+            end = _day_of(event.decoded("DTEND")) if event.get("DTEND") is not None else start + timedelta(days=1)
+        except (TypeError, ValueError, AttributeError):
+            parsed.errors.append(str(_l("The event “%(name)s” has a date that cannot be read.", name=summary[:40])))
+            continue
+        if not date(1900, 1, 1) <= start <= end <= start + timedelta(days=366):
+            parsed.errors.append(str(_l("The event “%(name)s” does not fall within one year.", name=summary[:40])))
+            continue
         kind = DayKind.WORKDAY if _kind(summary) is DayKind.WORKDAY else DayKind.HOLIDAY
         day = start
         while day < max(end, start + timedelta(days=1)):
@@ -207,7 +214,10 @@ def _replace(year: int, entries: list[Entry], status_: YearStatus, source: str, 
 
 
 def import_year(parsed: Parsed, actor: User | None, source: str) -> int:
-    """Import a checked file's year as confirmed (the State Council's notice): its days replace the year's."""
+    """Import a checked file's year as confirmed (the State Council's notice): its days replace the year's.
+    ``actor`` None is the command line."""
+    if actor is not None:
+        access.require(actor, "calendar.manage")
     if parsed.errors:
         raise DomainError(parsed.errors[0], field="file")
     return _replace(parsed.years[0], parsed.entries, YearStatus.CONFIRMED, source or "import", actor)
@@ -229,6 +239,8 @@ def provisional_entries(year: int) -> list[Entry]:
 def fill_provisional(year: int, actor: User | None) -> int:
     """Fill a missing year from the library, marked provisional until an administrator confirms it. A year
     already kept is left alone."""
+    if actor is not None:
+        access.require(actor, "calendar.manage")
     if status(year) is not None:
         raise DomainError(_l("%(year)d is kept already (%(status)s).", year=year, status=status(year).label))
     entries = provisional_entries(year)
@@ -240,6 +252,7 @@ def fill_provisional(year: int, actor: User | None) -> int:
 def confirm(year: int, actor: User) -> None:
     """An administrator checked a provisional year against the notice (adding any make-up days by hand in the
     directory's holidays): it is confirmed as it stands."""
+    access.require(actor, "calendar.manage")
     row = db.session.get(CalendarYear, year)
     if row is None or row.status is not YearStatus.PROVISIONAL:
         raise DomainError(_l("Only a provisional year is confirmed."))

@@ -426,10 +426,11 @@ def return_case(case: Case, actor: User, reason: str, version: int | None = None
         counters.bump(case, case.created_at, returned=1)  # counted where it was returned from
     counters.touch(case, now)
     data = counters.where(case)
-    if case.claimed_at is None:
+    answered = _count_sign_for(case, now) if case.claimed_at is None else {}
+    if answered:
         # Returned before anyone signed for it: the return is the point's answer, in time or late, for the
         # response rate (及时签收率); the sign-for clock stops, so the case is not counted again when re-routed.
-        data.update(_count_sign_for(case, now))
+        data.update(answered)
         case.sign_due_at = None
     case.owner = None
     if case.created_by and case.created_by.service_point_id:

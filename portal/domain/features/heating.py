@@ -278,6 +278,9 @@ def record_visit(campaign: Campaign, household: Household, actor: User, result: 
         raise DomainError(_l("Say what was found."), field="finding")
     if result is not VisitResult.FINDING:
         finding = Finding.FINE if result is VisitResult.VISITED else None
+    if not campaign.starts_on <= clock.today() <= campaign.ends_on:
+        raise DomainError(_l("The campaign runs from %(first)s to %(last)s.", first=campaign.starts_on.isoformat(),
+                             last=campaign.ends_on.isoformat()))
     round_ = campaign.round_of(clock.today())
     row = db.session.scalars(sa.select(CampaignVisit).where(CampaignVisit.campaign_id == campaign.id,
                                                             CampaignVisit.household_id == household.id,
@@ -334,10 +337,15 @@ class CampaignFigures:
         return self.visited / self.households if self.households else None
 
 
+def current_round(campaign: Campaign) -> date:
+    """The round a campaign's page shows: today's, or its first or last one outside its dates."""
+    return campaign.round_of(min(max(clock.today(), campaign.starts_on), campaign.ends_on))
+
+
 def campaign_board(campaign: Campaign, round_: date | None = None) -> list[CampaignFigures]:
     """Per estate: households visited over households, findings by type, cases created and resolved, in one
     round (this month's, for a monthly campaign)."""
-    round_ = round_ or campaign.round_of(min(max(clock.today(), campaign.starts_on), campaign.ends_on))
+    round_ = round_ or current_round(campaign)
     figures = []
     for place in campaign.places:
         households = db.session.scalar(sa.select(sa.func.count()).select_from(Household).where(
@@ -365,7 +373,7 @@ def walk(campaign: Campaign, place: Place, building: str | None = None) -> list[
     if building:
         query = query.where(Household.building == building)
     households = db.session.scalars(query.order_by(Household.code)).all()
-    round_ = campaign.round_of(clock.today())
+    round_ = current_round(campaign)
     visits = {v.household_id: v for v in db.session.scalars(sa.select(CampaignVisit).where(
         CampaignVisit.campaign_id == campaign.id, CampaignVisit.place_id == place.id, CampaignVisit.round == round_))}
     return [(h, visits.get(h.id)) for h in households]

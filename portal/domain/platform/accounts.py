@@ -132,8 +132,10 @@ def authenticate(username: str, password: str, address: str) -> User:
     the password is checked. A success or a failure is audited and committed either way.
     """
     attempt = _attempt(username, address)
-    user = db.session.scalar(sa.select(User).where(User.username == username))
-    password_ok = _verify(user, password)
+    with begin_mode("DEFERRED"):  # a read: the slow hash below runs without SQLite's write lock
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        password_ok = _verify(user, password)
+        db.session.rollback()  # end the read; what follows writes in a transaction of its own
     if not password_ok or not user.active:
         audit.record("login_failed", actor_name=username[:80], object_type="users",
                      object_id=user.id if user else "")

@@ -12,6 +12,7 @@ commit on their own with ``db.session.commit()`` before they raise, outside any 
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.domain import Conflict
 from portal.extensions import db
 
+log = logging.getLogger("portal.unit")
 _DEPTH = "unit_of_work_depth"
 STALE = _l("Someone changed this case at the same moment. Look at the latest state and try again.")
 
@@ -55,14 +57,21 @@ def after_commit(callback: Callable[[], None]) -> None:
     back: what is slow or goes over the network (a message to a gateway) never runs inside a transaction."""
     if _depth() == 0:  # outside a unit, every service has committed its change: end any read, then run it
         db.session.commit()
-        callback()
+        db.session.info.setdefault(_AFTER, []).append(callback)
+        _run_after_commit()
     else:
         db.session.info.setdefault(_AFTER, []).append(callback)
 
 
 def _run_after_commit() -> None:
+    """Run what waited for the commit. The change is saved whatever they do: a failure is logged, never
+    raised (so neither the request fails nor ``with_retries`` runs the committed unit again)."""
     for callback in db.session.info.pop(_AFTER, []):
-        callback()
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - after the commit, nothing may undo or repeat it
+            log.exception("an action after the commit failed")
+            db.session.rollback()
 
 
 def abandon() -> None:
