@@ -59,7 +59,8 @@ def test_intake_claim_resolve_and_callback_with_the_keyboard_alone(pages, live_s
     number = re.search(r"/cases/([A-Z]+-\d{8}-\d{4})", page.url).group(1)
 
     _tab_to(page, ".actions-panel form.action button")  # 签收
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.wait_for_selector(".flash-success")
     for step, fields in (("resolve", [("textarea", "药已送到家")]), ("close", [("input[type=radio]", None)])):
         _tab_to(page, f"details.action:has(form[action$='/act/{step}']) > summary")
@@ -74,7 +75,8 @@ def test_intake_claim_resolve_and_callback_with_the_keyboard_alone(pages, live_s
             _tab_to(page, f"form[action$='/act/{step}'] input[name='close-outcome']")
             page.keyboard.press("Space")
         _tab_to(page, f"form[action$='/act/{step}'] button[type=submit]")
-        page.keyboard.press("Enter")
+        with page.expect_navigation():  # the form posts and the case page comes back
+            page.keyboard.press("Enter")
         page.wait_for_load_state("networkidle")
     assert page.locator("h1 .badge").inner_text() == "已办结回访", number  # closed, with the callback recorded
 
