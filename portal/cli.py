@@ -109,12 +109,14 @@ def create_admin(username: str, name: str, password: str) -> None:
 @click.command("sweep")
 @with_appcontext
 def sweep() -> None:
-    """Urge, flag overdue cases and put problem cases under supervision (idempotent; run from cron)."""
+    """Urge, flag overdue cases and put problem cases under supervision; fold the boards' counter deltas
+    (idempotent; run from cron every few minutes)."""
 
     result = supervision.sweep()
     throttle.purge()
+    folded = counters.compact()
     click.echo(f"reminded {len(result.reminded)}, flagged overdue {len(result.overdue)}, "
-               f"put under supervision {len(result.supervised)}")
+               f"put under supervision {len(result.supervised)}, folded {folded} counter rows")
 
 
 @click.command("schedule-care-visits")

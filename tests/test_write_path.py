@@ -1,15 +1,17 @@
 """The write path under contention: a transient failure (a deadlock, a serialization failure, a busy SQLite)
 runs the whole unit of work again, and what it wrote is kept once; the boards' marks are written last."""
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain.boards import counters
+from portal.domain.boards import board, counters, scopes
 from portal.domain.cases import lifecycle
 from portal.domain.platform import unit
 from portal.extensions import db
-from portal.models import BoardMark, CaseEvent, EventKind
-from tests.stories import log
+from portal.models import BoardMark, CaseCount, CaseEvent, EventKind
+from tests.stories import log, resolved
 
 
 class _Deadlock(Exception):
@@ -60,6 +62,53 @@ def test_the_boards_marks_are_written_as_the_transaction_commits(world):
     db.session.commit()
     keys = set(db.session.scalars(sa.select(BoardMark.key)))
     assert {"all", "place:1"} <= keys
+
+
+def _rows(model):
+    return {row.id: tuple(row) for row in db.session.execute(sa.select(model.__table__)).all()}
+
+
+def test_writers_only_insert_so_two_never_meet_on_a_row(world):
+    log(world)
+    db.session.commit()
+    counts, marks = _rows(CaseCount), _rows(BoardMark)
+    log(world)  # the same item, place and day: the same counter key and the same marks
+    db.session.commit()
+    after_counts, after_marks = _rows(CaseCount), _rows(BoardMark)
+    assert {i: after_counts[i] for i in counts} == counts and len(after_counts) > len(counts)
+    assert {i: after_marks[i] for i in marks} == marks and len(after_marks) > len(marks)
+
+
+def test_compaction_folds_the_deltas_into_what_a_rebuild_computes(world):
+    for _ in range(3):
+        resolved(world)
+    db.session.commit()
+    kept = counters.as_rows()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseCount).where(CaseCount.delta)) > len(kept)
+    assert counters.compact() > 0
+    assert counters.as_rows() == kept
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseCount).where(CaseCount.delta)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseCount)) == len(kept)  # one row a key
+    per_key = db.session.execute(sa.select(BoardMark.key, sa.func.count()).group_by(BoardMark.key)).all()
+    assert per_key and all(n == 1 for _, n in per_key)
+    assert counters.compact() == 0  # nothing left to fold
+    counters.rebuild()
+    assert counters.as_rows() == kept
+
+
+def test_the_boards_stamp_moves_with_every_commit_even_one_stamped_earlier(world):
+    district = scopes.scope_for("district", "all")
+    counters.mark([], clock.now())
+    db.session.commit()
+    first = board.last_change(district)
+    # A transaction that stamped its change before the last one but commits after it still moves the ETag.
+    counters.mark([], clock.now() - timedelta(seconds=5))
+    db.session.commit()
+    second = board.last_change(district)
+    assert second.at == first.at and second.token != first.token
+    counters.compact()
+    third = board.last_change(district)
+    assert third.at == first.at and third.token not in (first.token, second.token)
 
 
 class RecordingChannel:

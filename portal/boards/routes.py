@@ -72,9 +72,9 @@ def _etag(scope: scopes.Scope, period: periods.Period, viewer: str, view: str) -
     and when the scope last changed."""
     changed = board.last_change(scope)
     parts = (scope.kind, scope.code, period.kind, period.first, period.last, get_locale(), clock.today(), viewer,
-             view, changed)
+             view, changed.token)
     base = hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest()[:20]
-    return f"{base}-{'r' if is_htmx() else 'p'}", f"{base}-r", changed
+    return f"{base}-{'r' if is_htmx() else 'p'}", f"{base}-r", changed.at
 
 
 def _not_modified(etag: str):

@@ -1,10 +1,12 @@
 """Daily counters behind the boards, kept in the same transaction as the events they count.
 
-One row per local day, place, service point, team and category holds how many cases were logged,
+Rows of a local day, place, service point, team and category hold how many cases were logged,
 signed for (and in time), resolved (and on time, and how long they took, as a histogram), called
 back (rated, satisfied, solved, redone), returned, finished on the spot, and how many round trips
-residents were spared. A board sums rows; it never scans the cases. ``portal.domain.boards.counters`` keeps
-them; ``flask --app portal rebuild-stats`` recomputes them from the timeline.
+residents were spared. Writers only ever insert (a ``delta`` row each), so two writers never update one row;
+the sweep folds the deltas into one row per key, and a board sums whatever rows there are.
+``portal.domain.boards.counters`` keeps them; ``flask --app portal rebuild-stats`` recomputes them from the
+timeline.
 """
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ COUNTERS = (
 class CaseCount(db.Model):
     __tablename__ = "case_counts"
     __table_args__ = (
-        sa.UniqueConstraint("day", "place_id", "service_point_id", "team_id", "category",
-                            name="uq_case_counts_key"),
+        sa.Index("ix_case_counts_key", "day", "place_id", "service_point_id", "team_id", "category"),
+        sa.Index("ix_case_counts_delta", "id", sqlite_where=sa.text("delta"), postgresql_where=sa.text("delta")),
         sa.Index("ix_case_counts_place_day", "place_id", "day"),
         sa.Index("ix_case_counts_point_day", "service_point_id", "day"),
         sa.Index("ix_case_counts_team_day", "team_id", "day"),
@@ -37,7 +39,7 @@ class CaseCount(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(index=True)
-    # 0 where a case has no place or team, so that the key stays unique (NULLs never compare equal).
+    # 0 where a case has no place or team, so that rows of one key compare equal (NULLs never do).
     place_id: Mapped[int] = mapped_column(default=0)
     service_point_id: Mapped[int] = mapped_column(default=0)
     team_id: Mapped[int] = mapped_column(default=0)
@@ -70,15 +72,21 @@ class CaseCount(db.Model):
     h9: Mapped[int] = mapped_column(default=0)
     h10: Mapped[int] = mapped_column(default=0)
     h11: Mapped[int] = mapped_column(default=0)
+    # Written by one transaction and not yet folded into its key's row by ``counters.compact``.
+    delta: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class BoardMark(db.Model):
-    """When something last happened in a board's scope ("all", "place:12", "point:3", "team:1"), written
-    with every timeline event, so that a board poll can answer 304 Not Modified from one lookup."""
+    """That something happened in a board's scope ("all", "place:12", "point:3", "team:1"): a row inserted by
+    each transaction that changes a scope (never updated, so writers do not queue on it), so that a board poll
+    can answer 304 Not Modified from one index-only lookup. The sweep keeps the newest row of each key."""
 
     __tablename__ = "board_marks"
+    # Ids are never reused (SQLite's AUTOINCREMENT; PostgreSQL's sequences never do): the ETag is built on them.
+    __table_args__ = (sa.Index("ix_board_marks_key", "key", "id", "changed_at"), {"sqlite_autoincrement": True})
 
-    key: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(24))
     changed_at: Mapped[datetime]
 
 

@@ -3,8 +3,8 @@
 A board is built from a fixed handful of queries whatever the number of cases: the daily counters
 (``CaseCount``) summed for the period, the period before, each day of the last twelve weeks and each
 place; live counts of open and overdue cases grouped by place; the ten most overdue cases. Its ETag
-comes from the newest ``BoardMark`` of its scope, so a poll with nothing new is answered before any of
-that runs. The figures are defined in docs/METRICS.md; who may see which board is\ndecided by ``portal.domain.access``.
+comes from its scope's ``BoardMark`` rows, so a poll with nothing new is answered before any of that runs.
+The figures are defined in docs/METRICS.md; who may see which board is decided by ``portal.domain.access``.
 """
 from __future__ import annotations
 
@@ -52,9 +52,21 @@ TREND_METRICS = ("logged", "resolved", "timely_sign_for", "resolution", "satisfa
 
 # --- the ETag ------------------------------------------------------------------------------------------
 
-def last_change(scope: Scope) -> datetime | None:
-    """When something last happened in the scope (one indexed lookup)."""
-    return db.session.scalar(sa.select(sa.func.max(BoardMark.changed_at)).where(BoardMark.key.in_(scope.marks)))
+@dataclass(frozen=True)
+class Stamp:
+    """When something last happened in a scope, and a token that changes with every transaction that marks it
+    (the newest mark and how many there are: a transaction that commits after a later one still moves it)."""
+
+    at: datetime | None
+    token: str
+
+
+def last_change(scope: Scope) -> Stamp:
+    """The scope's stamp (one index-only lookup)."""
+    at, count, newest = db.session.execute(
+        sa.select(sa.func.max(BoardMark.changed_at), sa.func.count(), sa.func.max(BoardMark.id))
+        .where(BoardMark.key.in_(scope.marks))).one()
+    return Stamp(at, f"{newest}.{count}")
 
 
 # --- building a board ----------------------------------------------------------------------------------

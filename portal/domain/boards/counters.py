@@ -1,18 +1,17 @@
 """Keeping the daily counters the boards read (``CaseCount``), in the same transaction as the events.
 
-Each counted moment adds to the row of its local day and of the case's place, service point, team
+Each counted moment adds a row (a delta) for its local day and the case's place, service point, team
 and category: logging, signing for (or missing the sign-for time), resolving (on time or not, how
-long it took, a trip saved), a callback, a return, a counter item finished on the spot. ``rebuild``
+long it took, a trip saved), a callback, a return, a counter item finished on the spot. ``compact``
+folds the deltas into one row per key; boards sum whatever rows there are. ``rebuild``
 computes all the rows again from the cases, the timeline and the callbacks, in SQL, for a database
 loaded in bulk (the demo, the generator) or to check the counters (tests compare the two).
 """
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from portal import clock
@@ -44,32 +43,18 @@ def bucket(hours: float) -> str:
 
 
 def bump(case: Case, at: datetime, **increments: int) -> None:
-    """Add to the counters of ``case``'s row for the local day of ``at`` (the caller commits)."""
+    """Add to the counters of ``case``'s key for the local day of ``at``: a delta row of its own (the caller
+    commits)."""
     increments = {k: v for k, v in increments.items() if v}
     if not increments:
         return
     key = {"day": clock.local(at).date(), "place_id": case.place_id or 0, "service_point_id": case.service_point_id,
            "team_id": case.team_id or 0, "category": case.item.category_zh[:40]}
-    statement = _bump_statement(db.session.get_bind().dialect.name, tuple(sorted(increments)))
-    db.session.connection().execute(statement, {**key, **{name: increments.get(name, 0) for name in COUNTERS}})
+    db.session.connection().execute(_INSERT_DELTA, {**key, **dict.fromkeys(COUNTERS, 0), **increments})
 
 
-# The upserts are built once per shape and reused with new values (building them is most of their cost).
-
-@cache
-def _bump_statement(dialect: str, names: tuple[str, ...]):
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(CaseCount).values({name: sa.bindparam(name) for name in (*KEY, *COUNTERS)})
-    return statement.on_conflict_do_update(
-        index_elements=list(KEY), set_={name: getattr(CaseCount, name) + statement.excluded[name] for name in names})
-
-
-@cache
-def _mark_statement(dialect: str, count: int):
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(BoardMark).values([{"key": sa.bindparam(f"key{n}"), "changed_at": sa.bindparam("at")}
-                                          for n in range(count)])
-    return statement.on_conflict_do_update(index_elements=["key"], set_={"changed_at": statement.excluded.changed_at})
+_INSERT_DELTA = sa.insert(CaseCount).values({**{name: sa.bindparam(name) for name in (*KEY, *COUNTERS)},
+                                             "delta": True})
 
 
 def where(case: Case) -> dict:
@@ -87,10 +72,11 @@ def touch(case: Case, at: datetime) -> None:
     mark([f"place:{place_id}", f"point:{point_id}", f"team:{team_id}"], at)
 
 
-# The lock order of the write path: a transaction updates the day's counter rows while it works, and the
-# boards' marks last, as it commits ("all" first, then the rest in sorted order). Every writer takes the rows in
-# this order, so two never wait on each other crosswise (a deadlock); what still meets (two writers of one row)
-# queues, and a transient failure runs the whole unit again (``unit.with_retries``).
+# The write path has no hot rows: the counters and the boards' marks are inserted, never updated, so two writers
+# never wait on one row and cannot deadlock on them. The rows a transaction does lock are the ones it acts on (a
+# case, a visit, an errand: by a conditional UPDATE, one at a time), and the advisory locks of imports and of
+# the login throttle, each taken alone. A transient failure (a serialization failure, a deadlock, SQLite busy)
+# runs the whole unit again (``unit.with_retries``). ``compact`` (run by the sweep) folds what writers added.
 _MARKS = "board_marks"
 
 
@@ -108,17 +94,59 @@ def _write_marks(session: Session) -> None:
         return
     session.flush()  # the transaction's own rows first (SQLAlchemy flushes them after this hook otherwise)
     pending = session.info.pop(_MARKS, None)
-    if not pending:
-        return
-    keys = ["all", *sorted(k for k in pending if k != "all")]
-    at = max(pending.values())
-    statement = _mark_statement(session.get_bind().dialect.name, len(keys))
-    session.connection().execute(statement, {"at": at, **{f"key{n}": key for n, key in enumerate(keys)}})
+    if pending:
+        session.connection().execute(sa.insert(BoardMark), [{"key": k, "changed_at": at} for k, at in pending.items()])
 
 
 @sa.event.listens_for(Session, "after_rollback")
 def _forget_marks(session: Session) -> None:
     session.info.pop(_MARKS, None)
+
+
+def compact(batch: int = 200) -> int:
+    """Fold the counters' delta rows into one row per key, and each key's marks into one; return the rows
+    removed. Writers go on meanwhile: only rows that existed when it began are folded. Run twice at once, the
+    later finds its rows gone and folds nothing twice (each batch deletes exactly the rows it read, or rolls
+    back)."""
+    removed = 0
+    top = db.session.scalar(sa.select(sa.func.max(CaseCount.id)).where(CaseCount.delta)) or 0
+    key_columns = [getattr(CaseCount, name) for name in KEY]
+    while keys := db.session.execute(sa.select(*key_columns).where(CaseCount.delta, CaseCount.id <= top)
+                                     .distinct().limit(batch)).all():
+        rows = db.session.execute(
+            sa.select(CaseCount.id, *key_columns, *(getattr(CaseCount, name) for name in COUNTERS))
+            .where(sa.tuple_(*key_columns).in_([tuple(key) for key in keys]), CaseCount.id <= top)).all()
+        folded: dict[tuple, dict[str, int]] = {}
+        for row in rows:
+            slot = folded.setdefault(tuple(row[1:1 + len(KEY)]), dict.fromkeys(COUNTERS, 0))
+            for name in COUNTERS:
+                slot[name] += getattr(row, name)
+        if not _fold(CaseCount, [row.id for row in rows],
+                     [dict(zip(KEY, key, strict=True), **values) for key, values in folded.items()]):
+            return removed
+        removed += len(rows) - len(folded)
+    # The marks: a new row for each key with several (a new id, so that every board's ETag moves once).
+    top = db.session.scalar(sa.select(sa.func.max(BoardMark.id))) or 0
+    several = db.session.execute(
+        sa.select(BoardMark.key, sa.func.max(BoardMark.changed_at), sa.func.count()).where(BoardMark.id <= top)
+        .group_by(BoardMark.key).having(sa.func.count() > 1)).all()
+    if several:
+        ids = db.session.scalars(sa.select(BoardMark.id).where(
+            BoardMark.id <= top, BoardMark.key.in_([key for key, _, _ in several]))).all()
+        if _fold(BoardMark, ids, [{"key": key, "changed_at": at} for key, at, _ in several]):
+            removed += len(ids) - len(several)
+    return removed
+
+
+def _fold(model, ids: list[int], rows: list[dict]) -> bool:
+    """Replace the rows ``ids`` of ``model`` by ``rows`` in one transaction, unless another compaction removed
+    some of them first (then nothing)."""
+    if db.session.execute(sa.delete(model).where(model.id.in_(ids))).rowcount != len(ids):
+        db.session.rollback()
+        return False
+    db.session.execute(sa.insert(model), rows)
+    db.session.commit()
+    return True
 
 
 def resolution(case: Case, at: datetime) -> dict:
@@ -256,8 +284,10 @@ def rebuild() -> int:
 
 
 def as_rows() -> list[tuple]:
-    """Every counter row as a comparable tuple (for checking the kept counters against a rebuild)."""
-    columns = [getattr(CaseCount, name) for name in (*KEY, *COUNTERS)]
-    rows = db.session.execute(sa.select(*columns).order_by(*columns[:5])).all()
+    """The counters of every key, its rows summed, as comparable tuples (for checking the kept counters
+    against a rebuild)."""
+    key = [getattr(CaseCount, name) for name in KEY]
+    rows = db.session.execute(sa.select(*key, *(sa.func.sum(getattr(CaseCount, name)) for name in COUNTERS))
+                              .group_by(*key).order_by(*key)).all()
     return [tuple(row) for row in rows if any(row[len(KEY):])]
 
