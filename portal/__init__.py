@@ -40,9 +40,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     else:
         app.config.from_object(config)
 
-    from portal.web import IdConverter
+    from portal.web import ChunkedBodies, IdConverter
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.wsgi_app = ChunkedBodies(app.wsgi_app, lambda: app.config["MAX_CONTENT_LENGTH"])
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)

@@ -1,4 +1,5 @@
 """Safe defaults every page has: CSP without inline code, CSRF on POST, headers, no inline script."""
+import io
 import re
 from pathlib import Path
 
@@ -103,6 +104,20 @@ def test_a_body_larger_than_16_mb_is_refused_with_a_chinese_page(client):
     response = client.post("/auth/login", data=b"x" * (16 * 1024 * 1024 + 1),
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 413 and "请返回并选择较小的文件" in response.get_data(as_text=True)
+
+
+def test_a_chunked_body_over_the_limit_is_refused_not_cut(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+
+    def send(size: int):
+        return client.post("/auth/login", input_stream=io.BytesIO(b"username=" + b"x" * size),
+                           headers={"Transfer-Encoding": "chunked"}, content_type="application/x-www-form-urlencoded",
+                           environ_overrides={"CONTENT_LENGTH": "", "wsgi.input_terminated": True})  # as gunicorn
+
+    with send(5000) as refused:  # no Content-Length: cut at 4 KB and read as if whole, before
+        assert refused.status_code == 413 and "请返回并选择较小的文件" in refused.get_data(as_text=True)
+    with send(100) as read:
+        assert read.status_code == 200  # within the limit it is read whole: the login form answers
 
 
 def test_nul_characters_are_refused(client):

@@ -1,6 +1,8 @@
 """Plumbing shared by every web area: request hooks, template helpers and security headers."""
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import unquote_to_bytes
 
@@ -9,6 +11,7 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
+from werkzeug.wsgi import ClosingIterator
 
 from portal import clock
 from portal.domain import access
@@ -106,6 +109,30 @@ def arg_id(name: str) -> int | None:
     """An id from the query string; None when it is missing or no row could have it."""
     value = request.args.get(name, type=int)
     return value if value is not None and 0 < value <= MAX_ID else None
+
+
+class ChunkedBodies:
+    """WSGI middleware that gives a chunked request body (one sent without Content-Length) its length, so that
+    one over ``MAX_CONTENT_LENGTH`` is refused with 413 like any other, instead of being cut at the limit and
+    read as if whole. It reads at most one byte past the limit (spilled to a temporary file past 1 MB)."""
+
+    def __init__(self, wsgi_app, limit: Callable[[], int | None]):
+        self.wsgi_app, self.limit = wsgi_app, limit
+
+    def __call__(self, environ, start_response):
+        limit = self.limit()
+        if limit is not None and not environ.get("CONTENT_LENGTH") and \
+                "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body, size, source = tempfile.SpooledTemporaryFile(max_size=1 << 20), 0, environ["wsgi.input"]
+            while size <= limit and (chunk := source.read(min(1 << 16, limit + 1 - size))):
+                body.write(chunk)
+                size += len(chunk)
+            body.seek(0)
+            # De-chunked, with its length (Werkzeug ignores a length beside "chunked"): past the limit, 413.
+            environ.update({"wsgi.input": body, "CONTENT_LENGTH": str(size)})
+            environ.pop("HTTP_TRANSFER_ENCODING")
+            return ClosingIterator(self.wsgi_app(environ, start_response), body.close)
+        return self.wsgi_app(environ, start_response)
 
 
 class NotUtf8(BadRequest):
