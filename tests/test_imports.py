@@ -4,6 +4,7 @@ row and cell, the idempotent re-import, the file of rows with errors, the comman
 import gc
 import io
 import re
+import tracemalloc
 import warnings
 
 import pytest
@@ -182,6 +183,21 @@ def test_the_command_line_imports_a_big_file_with_the_same_checks(app, world, tm
     assert (tmp_path / "e.xlsx").exists()
     again = app.test_cli_runner().invoke(args=["import-households", str(path), "--dry-run"])
     assert "0 new, 0 to update, 2500 unchanged, 1 with errors" in again.output
+
+
+def test_the_command_line_reads_a_file_in_chunks_in_constant_memory(app, world, tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_bytes(csv_bytes([["H01", f"东岙{n}号", "", "", f"居民{n}", "", "", "", "", "", "备" * 900]
+                                for n in range(20000)]))  # 20,000 rows, 55 MB held as rows at once
+    tracemalloc.start()
+    lines = []
+    for chunk in rosters.check_in_chunks(rosters.HOUSEHOLDS, path, rows=500):
+        assert len(chunk.rows) <= 500 and not chunk.invalid  # notes of 900 characters fit their column
+        lines += [chunk.rows[0].line, chunk.rows[-1].line]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert lines[0] == 2 and lines[-1] == 20001 and len(lines) == 80
+    assert peak < 10 * 1024 * 1024, f"{peak / 1e6:.0f} MB"
 
 
 def test_households_and_directory_tables_export_to_xlsx(admin_client, world):

@@ -9,12 +9,15 @@ error column, to fix and upload again.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -89,36 +92,50 @@ class Result:
 
 # --- reading files ----------------------------------------------------------------------------------------
 
-def read(filename: str, data: bytes, limit: int | None = MAX_BYTES) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """The header and the rows (line number, cells as text) of an XLSX or CSV file."""
-    if limit is not None and len(data) > limit:
+def read(filename: str, data: bytes | Path, limit: int | None = MAX_BYTES
+         ) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header and the rows (line number, cells as text) of an XLSX or CSV file: its bytes (the web), or
+    a path read as it goes (the command line: any size, in constant memory)."""
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+    if limit is not None and size > limit:
         raise DomainError(_l("The file is larger than 10 MB; split it, or use `flask import-households` on the "
                              "server."), field="file")
-    if not data.strip():
+    start = _start(data)
+    if not start.strip():
         raise DomainError(_l("The file is empty."), field="file")
-    if data[:4] == b"PK\x03\x04":
+    if start[:4] == b"PK\x03\x04":
         return _read_xlsx(data)
-    if b"\x00" in data[:4096]:
+    if b"\x00" in start:
         raise DomainError(_l("This is not a spreadsheet. Upload an Excel file (.xlsx) or a CSV file."), field="file")
     return _read_csv(data)
 
 
-def row_estimate(data: bytes) -> int:
+def _start(data: bytes | Path) -> bytes:
+    if isinstance(data, Path):
+        with data.open("rb") as handle:
+            return handle.read(4096)
+    return data[:4096]
+
+
+def row_estimate(data: bytes | Path) -> int:
     """About how many rows a file holds, for a progress bar: the sheet's recorded size, or the lines."""
-    if data[:4] == b"PK\x03\x04":
+    if _start(data)[:4] == b"PK\x03\x04":
         try:
-            book = load_workbook(io.BytesIO(data), read_only=True)
+            book = load_workbook(data if isinstance(data, Path) else io.BytesIO(data), read_only=True)
             rows = book.worksheets[0].max_row or 0
             book.close()
             return rows
         except (zipfile.BadZipFile, KeyError, ValueError, OSError):
             return 0
+    if isinstance(data, Path):
+        with data.open("rb") as handle:
+            return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
     return data.count(b"\n")
 
 
-def _read_xlsx(data: bytes):
+def _read_xlsx(data: bytes | Path):
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        book = load_workbook(data if isinstance(data, Path) else io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise DomainError(_l("This file cannot be read as Excel. Save it as .xlsx (not .xls) and upload again."),
                           field="file") from None
@@ -146,21 +163,41 @@ def _cell_text(cell) -> str:
     return str(value).strip()
 
 
-def _read_csv(data: bytes):
+def _read_csv(data: bytes | Path):
     for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
+        if _decodes(data, encoding):
             break
-        except UnicodeDecodeError:
-            continue
     else:
         raise DomainError(_l("The file is neither UTF-8 nor GBK text. Save it from Excel as “CSV UTF-8” or as .xlsx."),
                           field="file")
-    reader = csv.reader(io.StringIO(text))
+    text = data.open(encoding=encoding, newline="") if isinstance(data, Path) else io.StringIO(data.decode(encoding))
+    reader = csv.reader(text)
     header = next(reader, None)
     if not header:
         raise DomainError(_l("The file is empty."), field="file")
-    return [cell.strip() for cell in header], ((line, [c.strip() for c in row]) for line, row in enumerate(reader, 2))
+
+    def cells() -> Iterator[tuple[int, list[str]]]:
+        with text:
+            for line, row in enumerate(reader, start=2):
+                yield line, [cell.strip() for cell in row]
+
+    return [cell.strip() for cell in header], cells()
+
+
+def _decodes(data: bytes | Path, encoding: str) -> bool:
+    """Whether the whole file is text in ``encoding`` (a path is read a megabyte at a time)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        if isinstance(data, Path):
+            with data.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    decoder.decode(block)
+            decoder.decode(b"", final=True)
+        else:
+            decoder.decode(data, final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 # --- the kinds of roster ------------------------------------------------------------------------------------
@@ -185,7 +222,8 @@ def _check_cells(kind: Kind, row: Row) -> None:
         if column.check in ("phone", "id") and MASKED.match(value):
             row.values[column.key] = value = ""  # masked by an export: keep what is stored
         if len(value) > column.max_len:
-            row.errors[column.key] = str(_l("At most %(n)s characters.", n=column.max_len))
+            row.errors[column.key] = str(_l("At most %(n)d characters, please (this has %(m)d).", n=column.max_len,
+                                            m=len(value)))
             continue
         if not value:
             if column.required:
@@ -214,8 +252,6 @@ def _problem(check: str, value: str):
         return _l("Write one of: %(values)s.", values=", ".join(PlaceKind._value2member_map_))
     if check == "mode" and value not in Mode._value2member_map_:
         return _l("Write one of: %(values)s.", values=", ".join(Mode._value2member_map_))
-    if len(value) > 200 and check == "text":
-        return _l("At most %(n)d characters, please (this has %(m)d).", n=200, m=len(value))
     return None
 
 
@@ -227,10 +263,33 @@ def check(kind: Kind, filename: str, data: bytes, user: User | None, limit: int 
           progress: Callable[[int], None] | None = None) -> Check:
     """Read and check every row; write nothing. ``user`` None is the command line (every place)."""
     headers, lines = read(filename, data, limit)
+    return _check(kind, headers, lines, user, limit, progress)
+
+
+def check_in_chunks(kind: Kind, path: Path, rows: int = 2000,
+                    progress: Callable[[int], None] | None = None) -> Iterator[Check]:
+    """Read a file of any size from disk and check it ``rows`` at a time, for the command line: memory stays
+    that of one chunk, whatever the file's size. Each chunk is checked against the database as it is when
+    the chunk is checked (apply one before checking the next), and a row repeated in a later chunk is
+    taken as an update of the earlier one."""
+    headers, lines = read(path.name, path, None)
+    last = 1
+    while True:
+        chunk = _check(kind, headers, itertools.islice(lines, rows), None, None, progress, last)
+        if chunk.last_line == last and not chunk.missing:
+            return
+        yield chunk
+        if chunk.missing:
+            return
+        last = chunk.last_line
+
+
+def _check(kind: Kind, headers: list[str], lines, user: User | None, limit: int | None, progress,
+           last_line: int = 1) -> Check:
     by_header = {column.header: column for column in kind.columns}
     positions = {by_header[h].key: i for i, h in enumerate(headers) if h in by_header}
     missing = [c.header for c in kind.columns if c.required and c.key not in positions]
-    result = Check(kind.key, [], missing)
+    result = Check(kind.key, [], missing, last_line)
     if missing:
         return result
     try:
