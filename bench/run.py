@@ -161,8 +161,9 @@ def fixtures(url: str) -> dict:
     return {"case": case, "phone": phone, "key": key}
 
 
-def writers_lines(url: str) -> list[str]:
-    """Claims of the cases the creation run just logged, and callbacks of resolved cases, interleaved."""
+def writers_lines(url: str, create: str | None = None) -> list[str]:
+    """Claims of the cases the creation run just logged, and callbacks of resolved cases, interleaved; with
+    ``create`` (a kiosk's POST line), a new case between each (the mixed writers)."""
     waiting, resolved = select(
         url,
         "SELECT number, version FROM cases WHERE status = 'logged' AND channel = 'kiosk' ORDER BY id DESC "
@@ -172,7 +173,8 @@ def writers_lines(url: str) -> list[str]:
     closes = [f"POST /cases/{n}/act/close close-version={v}&close-outcome=solved&close-satisfaction=satisfied"
               for n, v in resolved]
     # Interleaved while both last, then the rest: a line is never sent twice (a second claim would be a 409).
-    return [line for pair in itertools.zip_longest(claims, closes) for line in pair if line is not None]
+    lines = [line for pair in itertools.zip_longest(claims, closes) for line in pair if line is not None]
+    return [line for each in lines for line in (each, create)] if create else lines
 
 
 def run(backend: str, url: str) -> dict:
@@ -212,7 +214,11 @@ def run(backend: str, url: str) -> dict:
         results["writers"] = {"label": f"claim and callback, {WRITERS} concurrent writers", **wrk(
             base, "/", {"Cookie": lead, "X-CSRFToken": lead_token,
                         "Content-Type": "application/x-www-form-urlencoded"}, connections=WRITERS, lines=lines)}
-        for key in ("poll", "create", "writers"):
+        results["mixed"] = {"label": f"mixed: kiosk POSTs, claims and callbacks, {WRITERS} writers", **wrk(
+            base, "/", {"Cookie": lead, "X-CSRFToken": lead_token,
+                        "Content-Type": "application/x-www-form-urlencoded"}, connections=WRITERS,
+            lines=writers_lines(url, f"POST /open311/v2/requests.json {body}"))}
+        for key in ("poll", "create", "writers", "mixed"):
             print(f"{backend:10} {results[key]['label']:45} {results[key]['rps']:8.1f}/s  p95 "
                   f"{results[key]['p95']:7.1f} ms", flush=True)
         memory = worker_memory(server.process.pid)
@@ -245,7 +251,7 @@ def verdict(key: str, figures: dict, floor: dict) -> str:
         checks.append(figures["rps"] >= 0.9 * floor["rps"])
     elif key == "create":
         checks.append(figures["rps"] >= 300)
-    elif key == "writers":
+    elif key in ("writers", "mixed"):
         checks += [figures["p95"] <= 100, figures["bad_status"] == 0 and figures["socket_errors"] == 0]
     elif key != "floor":
         checks += [ratio <= 2, figures["p95"] <= (20 if key == "caller" else 50)]

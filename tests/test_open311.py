@@ -150,6 +150,18 @@ def test_a_kiosk_logs_a_request_at_its_point(client, kiosk, fmt):
     assert db.session.get(ApiKey, kiosk.key.id).last_used_at is not None
 
 
+def test_a_keys_last_use_is_noted_once_a_minute_so_its_cases_do_not_queue_on_its_row(client, kiosk, monkeypatch):
+    def last_use(*moment):
+        at(monkeypatch, *moment)
+        assert post(client, kiosk.secret).status_code == 201
+        db.session.expire_all()
+        return db.session.get(ApiKey, kiosk.key.id).last_used_at
+
+    first = last_use(2026, 12, 2, 9, 0, 0)
+    assert last_use(2026, 12, 2, 9, 0, 40) == first  # within the minute: the key's row is not written
+    assert last_use(2026, 12, 2, 9, 1, 0) > first
+
+
 def test_a_retry_with_the_same_idempotency_key_answers_the_first_case(client, kiosk):
     first = post(client, kiosk.secret, headers=None)
     assert first.status_code == 201  # no key: each POST is a case of its own

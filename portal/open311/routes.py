@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from portal import clock
 from portal.domain.credentials import apikeys
 from portal.domain.features import open311
 from portal.domain.features.open311 import Open311Error
@@ -141,9 +140,7 @@ def create(fmt: str):
     idempotency = open311.idempotency_key(request.headers.get("Idempotency-Key"), request.form)
 
     def log():  # commits the case with the key's last use; run again whole on a deadlock or a busy database
-        current = _key()  # the throttle's own commit ended the transaction
-        current.last_used_at = clock.now()
-        return open311.submit(current, request.form, idempotency)
+        return open311.submit(apikeys.in_use(key), request.form, idempotency)  # after the throttle's commit
 
     case, replayed = unit.with_retries(log)
     response = respond(fmt, "service_requests", [{

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -58,6 +59,19 @@ def authenticate(secret: str | None) -> ApiKey | None:
         return None
     return db.session.scalars(sa.select(ApiKey).options(joinedload(ApiKey.service_point))
                               .where(ApiKey.key_hash == _hash(secret), ApiKey.revoked_at.is_(None))).first()
+
+
+USE_NOTED_EVERY = timedelta(minutes=1)
+
+
+def in_use(key: ApiKey) -> ApiKey:
+    """``key`` again in a new transaction, with its last use noted: at most once a minute, so that the cases
+    a kiosk logs at once do not queue on its row."""
+    key = db.session.get(ApiKey, key.id, options=[joinedload(ApiKey.service_point)])
+    now = clock.now()
+    if key.last_used_at is None or now - key.last_used_at >= USE_NOTED_EVERY:
+        key.last_used_at = now
+    return key
 
 
 def all_keys() -> list[ApiKey]:
