@@ -244,6 +244,19 @@ def test_a_resident_matched_by_id_number_moves_with_the_roster(admin_client):
     assert len(people) == 1 and people[0].household.address == "沙嘴8号"
 
 
+def test_an_id_number_registered_meanwhile_is_explained_and_nothing_is_saved(admin_client, monkeypatch):
+    confirm(admin_client, upload(admin_client, csv_bytes(GOOD[:1])).get_data(as_text=True))
+    households, residents = count(Household), count(Resident)
+    moved = ["H02", "沙嘴8号", "", "", "王建国", "370211195001011235", "", "", "", "", ""]
+    page = upload(admin_client, csv_bytes([moved])).get_data(as_text=True)
+    # As if the resident had been written by someone else after this import looked: the database refuses a
+    # second resident with the same ID number, and the import says so.
+    monkeypatch.setattr(rosters, "_residents_by_id", lambda rows: {})
+    answer = confirm(admin_client, page).get_data(as_text=True)
+    assert "有人同时登记了其中的住户或居民" in answer
+    assert (count(Household), count(Resident)) == (households, residents)
+
+
 def test_each_row_written_has_its_own_masked_audit_entry(admin_client):
     before = count(AuditEntry)
     confirm(admin_client, upload(admin_client, csv_bytes(GOOD)).get_data(as_text=True))

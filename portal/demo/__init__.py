@@ -195,10 +195,14 @@ def _mobile(fake: Faker) -> str:
         str(fake.random_int(10_000_000, 99_999_999))
 
 
-def _id_number(rng: random.Random, birth_year: int) -> str:
-    region = rng.choice(["370211", "370285", "370282", "370203"])
-    first17 = f"{region}{birth_year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
-    return first17 + id_check_digit(first17)
+def _id_number(rng: random.Random, birth_year: int, taken: set[str]) -> str:
+    """A valid ID number nobody in ``taken`` has (one person, one number)."""
+    while True:
+        region = rng.choice(["370211", "370285", "370282", "370203"])
+        first17 = f"{region}{birth_year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
+        if (number := first17 + id_check_digit(first17)) not in taken:
+            taken.add(number)
+            return number
 
 
 def load_households(seed: int = 2026) -> int:
@@ -206,7 +210,7 @@ def load_households(seed: int = 2026) -> int:
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
     rng = random.Random(seed)
-    created = 0
+    created, taken = 0, set(db.session.scalars(sa.select(Resident.id_number).where(Resident.id_number.is_not(None))))
     places = db.session.scalars(
         sa.select(Place).where(Place.kind.in_([PlaceKind.HAMLET, PlaceKind.ESTATE])).order_by(Place.code)
     ).all()
@@ -236,7 +240,7 @@ def load_households(seed: int = 2026) -> int:
                     Resident(
                         name=surname + fake.first_name() if index < 2 or rng.random() < 0.8 else fake.name(),
                         phone=household.phone if index == 0 else (_mobile(fake) if birth_year < 2008 else None),
-                        id_number=_id_number(rng, birth_year) if rng.random() < 0.7 else None,
+                        id_number=_id_number(rng, birth_year, taken) if rng.random() < 0.7 else None,
                     )
                 )
             db.session.add(household)

@@ -136,7 +136,8 @@ class Resident(db.Model):
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(50))
     phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)
-    id_number: Mapped[str | None] = mapped_column(sa.String(18), index=True)
+    # A person has one ID number and one entry here (imports match by it); many may have none.
+    id_number: Mapped[str | None] = mapped_column(sa.String(18), index=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     household: Mapped[Household] = relationship(back_populates="residents")

@@ -337,13 +337,19 @@ def apply(kind: Kind, checked: Check, user: User | None, actor_name: str = "") -
     # household code nor store one resident twice.
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK)))
-    result = kind.write(checked.valid, user)
-    result.skipped = len(checked.invalid)
-    audit.record("import", actor=user, actor_name=actor_name, object_type=kind.key,
-                 reason=f"{result.created} new, {result.updated} updated, {result.same} unchanged, "
-                        f"{result.skipped} skipped")
-    audit.record_many([audit.entry(action, actor=user, actor_name=actor_name, obj=obj, changes=fields,
-                                   reason="import") for action, obj, fields in result.changes])
+    try:
+        result = kind.write(checked.valid, user)
+        result.skipped = len(checked.invalid)
+        audit.record("import", actor=user, actor_name=actor_name, object_type=kind.key,
+                     reason=f"{result.created} new, {result.updated} updated, {result.same} unchanged, "
+                            f"{result.skipped} skipped")
+        audit.record_many([audit.entry(action, actor=user, actor_name=actor_name, obj=obj, changes=fields,
+                                       reason="import") for action, obj, fields in result.changes])
+        db.session.flush()
+    except sa.exc.IntegrityError:  # a household code or an ID number written meanwhile by someone else
+        unit.abandon()
+        raise DomainError(_l("Someone else registered some of these households or residents at the same time; "
+                             "nothing of this file was saved. Import it again."), field="file") from None
     unit.commit()
     return result
 
