@@ -26,7 +26,8 @@ def upgrade():
     if twice:
         masked = ", ".join(f"{number[:6]}********{number[-4:]} ({count} residents)" for number, count in twice)
         raise RuntimeError(f"residents share an ID number: {masked}. Merge each person's entries (Households) "
-                           "and run the upgrade again.")
+                           "and run the upgrade again. (Demo data from before 2026-12-02 may hold such numbers: "
+                           "delete instance/portal.sqlite3 and run `make run` again.)")
     with op.batch_alter_table('residents') as batch:
         batch.drop_index('ix_residents_id_number')
         batch.create_index('ix_residents_id_number', ['id_number'], unique=True)
