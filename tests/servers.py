@@ -30,7 +30,8 @@ class Gunicorn:
     """``gunicorn 'portal:create_app()'`` on a free port, configured only through the environment, as
     in production (docs/DEPLOY.md)."""
 
-    def __init__(self, database_url: str, workers: int = 4, log: Path | None = None, settings: dict | None = None):
+    def __init__(self, database_url: str, workers: int = 4, log: Path | None = None, settings: dict | None = None,
+                 app: str = "portal:create_app()", ready: str = "/auth/login", pythonpath: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -41,7 +42,8 @@ class Gunicorn:
             **{f"PORTAL_{name}": json.dumps(value) for name, value in (settings or {}).items()},
         }
         self.args = [GUNICORN, "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "--timeout", "60",
-                     "--graceful-timeout", "5", "portal:create_app()"]
+                     "--graceful-timeout", "5", *(["--pythonpath", pythonpath] if pythonpath else []), app]
+        self.ready = ready
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Gunicorn:
@@ -54,11 +56,27 @@ class Gunicorn:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log}")
             try:
-                if requests.get(f"{self.url}/auth/login", timeout=10).status_code == 200:
+                if requests.get(f"{self.url}{self.ready}", timeout=10).status_code < 500:
                     return self
             except requests.RequestException:  # not listening yet, or its workers still booting
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not start within 60 s")
+
+    def workers(self) -> list[int]:
+        """The pids of the workers (the master's children)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the workers have used so far."""
+        total = 0
+        for pid in self.workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return total / os.sysconf("SC_CLK_TCK")
 
     def kill(self) -> None:
         """SIGKILL the master and every worker at once, as a power cut would."""
