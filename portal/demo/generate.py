@@ -100,12 +100,12 @@ def generate(households: int, cases: int, seed: int = 2026, years: int = 3,
     count, events = _cases(cases, hamlets, estates, items, places, rng, names, years, progress)
     _reset_sequences()
     db.session.commit()
-    counters.rebuild()
     if db.session.get_bind().dialect.name == "postgresql":
-        # Planner statistics for the new rows, as after any bulk load (autovacuum would get there later).
-        # Not on SQLite: its planner does better on this schema without them.
+        # Planner statistics for the new rows, as after any bulk load (autovacuum would get there later), before
+        # the counters are computed from them. Not on SQLite: its planner does better on this schema without them.
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()
+    counters.rebuild()
     return Generated(added, residents, count, events)
 
 

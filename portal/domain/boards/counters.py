@@ -252,12 +252,15 @@ def rebuild() -> int:
 
     rated = CallbackRecord.satisfaction.in_([Satisfaction.SATISFIED, Satisfaction.BASICALLY,
                                              Satisfaction.DISSATISFIED])
-    callbacks = sa.join(CallbackRecord, Case, Case.id == CallbackRecord.case_id)
-    # Each callback on the day of the resolution it follows: the last one before it.
-    followed = (sa.select(sa.func.max(CaseEvent.at)).where(
-        CaseEvent.case_id == CallbackRecord.case_id, CaseEvent.kind.in_(RESOLUTIONS), CaseEvent.at <= CallbackRecord.at)
-        .scalar_subquery())
-    add(_grouped(_local_day(sa.func.coalesce(followed, CallbackRecord.at)), callbacks, [], {
+    # Each callback on the day of the resolution it follows: the last one before it (a join and a grouping, not
+    # a subquery a row, which a planner without statistics walks by time).
+    followed = (sa.select(CallbackRecord.id.label("callback_id"), sa.func.max(CaseEvent.at).label("at"))
+                .join(CaseEvent, sa.and_(CaseEvent.case_id == CallbackRecord.case_id, CaseEvent.kind.in_(RESOLUTIONS),
+                                         CaseEvent.at <= CallbackRecord.at))
+                .group_by(CallbackRecord.id).subquery())
+    callbacks = (sa.join(CallbackRecord, Case, Case.id == CallbackRecord.case_id)
+                 .outerjoin(followed, followed.c.callback_id == CallbackRecord.id))
+    add(_grouped(_local_day(sa.func.coalesce(followed.c.at, CallbackRecord.at)), callbacks, [], {
         "callbacks": count(),
         "rated": sa.func.sum(sa.case((rated, one), else_=0)),
         "satisfied": sa.func.sum(sa.case((CallbackRecord.satisfaction.in_(
