@@ -92,8 +92,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     errors.init_app(app)
 
     from portal import cli
+    from portal.domain.boards import board
 
     cli.init_app(app)
+    board.forget_kept()  # boards kept by the process belong to the database of the app before (tests make many)
     return app
 
 

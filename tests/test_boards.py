@@ -3,6 +3,7 @@ new, a constant number of queries whatever the number of cases, exports, the mon
 wall screens."""
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -233,6 +234,26 @@ def test_a_poll_with_nothing_new_is_answered_304_and_a_new_case_changes_the_etag
     changed = client.get("/boards/place/V1", headers={"HX-Request": "true", "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert 'id="board"' in changed.get_data(as_text=True) and "<html" not in changed.get_data(as_text=True)
+
+
+def test_every_kept_board_shows_a_change_on_its_next_request(village, client, auth, monkeypatch):
+    auth.login("leader")
+    boards = ["/boards/district/all", "/boards/place/V1", "/boards/place/H01", "/boards/point/LS-P01",
+              "/boards/wall", "/boards/wall?place=V1"]
+
+    def open_counts() -> dict[str, int]:
+        counts = {}
+        for url in boards:
+            page = client.get(url).get_data(as_text=True)
+            counts[url] = int(re.search(r'kpi-label">在办</span><strong>(\d+)</strong>', page).group(1))
+        return counts
+
+    before = open_counts()
+    assert open_counts() == before  # answered from the kept boards: the same
+    at(monkeypatch, 2026, 11, 27, 10, 5)
+    intake.log_case(village.staff, village.plain_errand, Channel.PHONE, "代办", "王大爷", "13912345678",
+                    household=village.household)
+    assert open_counts() == {url: n + 1 for url, n in before.items()}
 
 
 def test_the_etag_differs_by_language_and_period(village, client, auth):

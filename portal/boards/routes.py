@@ -7,7 +7,7 @@ the newest board mark of its scope and of what the page shows (period, language,
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
@@ -67,14 +67,14 @@ def _period() -> tuple[PeriodForm, periods.Period, int]:
         return form, periods.period_for("month"), 422
 
 
-def _etag(scope: scopes.Scope, period: periods.Period, viewer: str, view: str) -> tuple[str, str, datetime | None]:
+def _etag(scope: scopes.Scope, period: periods.Period, viewer: str, view: str) -> tuple[str, str, board.Stamp]:
     """The ETag of this response, the one its polls will carry (the region alone, rendered for htmx),
-    and when the scope last changed."""
+    and the scope's stamp (when it last changed)."""
     changed = board.last_change(scope)
     parts = (scope.kind, scope.code, period.kind, period.first, period.last, get_locale(), clock.today(), viewer,
              view, changed.token)
     base = hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest()[:20]
-    return f"{base}-{'r' if is_htmx() else 'p'}", f"{base}-r", changed.at
+    return f"{base}-{'r' if is_htmx() else 'p'}", f"{base}-r", changed
 
 
 def _not_modified(etag: str):
@@ -125,11 +125,11 @@ def show(kind: str, code: str):
     etag, poll_etag, changed = _etag(scope, period, f"user:{me().id}", "board")
     if status == 200 and request.if_none_match.contains(etag):
         return _not_modified(etag)
-    built = board.build(scope, period, me())
+    built = board.board_for(scope, period, me(), changed)
     days = (attendance.of_point(scope.point, period.first, period.last)
             if scope.kind == "point" and access.can(me(), "attendance.view", scope.point) else None)
     response = render("boards/board.html", "board", board=built, form=form, etag=poll_etag, crumbs=_crumbs(scope),
-                      figures=board.FIGURES, changed=changed, opens=_opens(), attendance=days, status=status)
+                      figures=board.FIGURES, changed=changed.at, opens=_opens(), attendance=days, status=status)
     return _cacheable(response, etag)
 
 
@@ -139,8 +139,8 @@ def _wall(scope: scopes.Scope, viewer, screen: WallScreen | None = None):
     etag, poll_etag, changed = _etag(scope, period, viewer, "wall")
     if request.if_none_match.contains(etag):
         return _not_modified(etag)
-    built = board.build(scope, period, me() if screen is None else None, wall=True)
-    response = render("boards/wall.html", "wall", board=built, etag=poll_etag, screen=screen, changed=changed)
+    built = board.board_for(scope, period, me() if screen is None else None, changed, wall=True)
+    response = render("boards/wall.html", "wall", board=built, etag=poll_etag, screen=screen, changed=changed.at)
     return _cacheable(response, etag)
 
 

@@ -8,8 +8,9 @@ The figures are defined in docs/METRICS.md; who may see which board is decided b
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -48,6 +49,7 @@ TOP_OVERDUE = 10
 # or below the second satisfaction figure (docs/METRICS.md, "Board tiles").
 BAD_OVERDUE, BAD_SATISFACTION = 3, 0.80
 WARN_OVERDUE, WARN_SATISFACTION = 1, 0.90
+RANKED = ("timely_sign_for", "resolution", "satisfaction")
 TREND_METRICS = ("logged", "resolved", "timely_sign_for", "resolution", "satisfaction", "on_time_resolution")
 
 # --- the ETag ------------------------------------------------------------------------------------------
@@ -249,7 +251,65 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
         categories=[] if wall else _categories(scope.counts, scope.cases, period), coverage=covered,
         trip=metrics.TripCost.configured(),
     )
-    board.rankings = {name: rank(tiles, name) for name in ("timely_sign_for", "resolution", "satisfaction")}
+    board.rankings = {name: rank(tiles, name) for name in RANKED}
+    return board
+
+
+# --- a board's data, kept per worker under its stamp ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Kept:
+    board: Board              # without its scope, its tiles' places and its top overdue cases (held by id)
+    tile_places: list[int]
+    top_overdue: list[int]
+
+
+_KEPT: OrderedDict[tuple, _Kept] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+KEEP = 64  # boards kept per worker process (the least recently used go first)
+
+
+def board_for(scope: Scope, period: Period, viewer: User | None, stamp: Stamp, today: date | None = None,
+              wall: bool = False) -> Board:
+    """``build``, kept per worker process under the scope's stamp: what a board shows changes only with a
+    transaction that marks its scope (every counted event, every overdue flag of the sweep, a move of a case),
+    and each of those moves the stamp, so a kept board is never stale. Only its numbers are kept: its places
+    and its most overdue cases are those of this request (a renamed place, a reassigned case show at once), and
+    the template still renders time-relative text ("overdue by 2 h") fresh."""
+    today = today or clock.today()
+    key = (scope.kind, scope.code, period.kind, period.first, period.last, viewer.id if viewer else None, wall, today,
+           stamp.token)
+    with _KEPT_LOCK:
+        kept = _KEPT.get(key)
+        if kept is not None:
+            _KEPT.move_to_end(key)
+    if kept is None:
+        built = build(scope, period, viewer, today, wall)
+        kept = _Kept(replace(built, scope=None, tiles=[replace(tile, place=None) for tile in built.tiles],
+                             top_overdue=[], rankings={}),
+                     [tile.place.id for tile in built.tiles], [case.id for case in built.top_overdue])
+        with _KEPT_LOCK:
+            _KEPT[key] = kept
+            while len(_KEPT) > KEEP:
+                _KEPT.popitem(last=False)
+        return built
+    return _bind(kept, scope)
+
+
+def forget_kept() -> None:
+    """Drop every kept board."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
+
+
+def _bind(kept: _Kept, scope: Scope) -> Board:
+    tiles = [replace(tile, place=scope.places.all[place_id]) for tile, place_id in zip(kept.board.tiles,
+                                                                                     kept.tile_places, strict=True)]
+    cases = {case.id: case for case in db.session.scalars(
+        sa.select(Case).where(Case.id.in_(kept.top_overdue))
+        .options(joinedload(Case.item), joinedload(Case.place), joinedload(Case.owner)))} if kept.top_overdue else {}
+    board = replace(kept.board, scope=scope, tiles=tiles, top_overdue=[cases[i] for i in kept.top_overdue if i in cases])
+    board.rankings = {name: rank(tiles, name) for name in RANKED}
     return board
 
 

@@ -26,8 +26,11 @@ from portal.models import (
     CaseEvent,
     EventKind,
     Outcome,
+    Place,
     Satisfaction,
     ServiceItem,
+    ServicePoint,
+    Team,
 )
 
 KEY = ("day", "place_id", "service_point_id", "team_id", "category")
@@ -282,6 +285,9 @@ def rebuild() -> int:
     rows = [dict(zip(KEY, key, strict=True), **values) for key, values in total.items()]
     for start in range(0, len(rows), 5000):
         db.session.execute(sa.insert(CaseCount), rows[start:start + 5000])
+    # Every board may have changed: mark every scope, so that no ETag (nor a board kept under it) stays.
+    mark([f"{kind}:{i}" for kind, model in (("place", Place), ("point", ServicePoint), ("team", Team))
+          for i in [0, *db.session.scalars(sa.select(model.id))]], clock.now())
     db.session.commit()
     return len(rows)
 
