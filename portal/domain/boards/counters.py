@@ -75,11 +75,8 @@ def touch(case: Case, at: datetime) -> None:
     mark([f"place:{place_id}", f"point:{point_id}", f"team:{team_id}"], at)
 
 
-# The write path has no hot rows: the counters and the boards' marks are inserted, never updated, so two writers
-# never wait on one row and cannot deadlock on them. The rows a transaction does lock are the ones it acts on (a
-# case, a visit, an errand: by a conditional UPDATE, one at a time), and the advisory locks of imports and of
-# the login throttle, each taken alone. A transient failure (a serialization failure, a deadlock, SQLite busy)
-# runs the whole unit again (``unit.with_retries``). ``compact`` (run by the sweep) folds what writers added.
+# No hot rows (the write path: ``portal.domain.platform.unit``): counters and marks are inserted, never updated,
+# so two writers never wait on one of them; ``compact`` (run by the sweep) folds what writers added.
 _MARKS = "board_marks"
 
 

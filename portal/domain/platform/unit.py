@@ -8,6 +8,17 @@ fails. So no service takes a ``commit=`` flag, and no route rolls back.
 
 Writes that must last even though the request fails (a failed sign-in counted, a refused read audited)
 commit on their own with ``db.session.commit()`` before they raise, outside any unit's say.
+
+The write path under concurrency:
+- No hot rows. What every writer would touch (the boards' counters and marks, a kiosk's key) is inserted, not
+  updated, or written at most once a minute, so writers do not queue on one row (``boards.counters``).
+- One lock order. A transaction locks the rows of the one case it acts on (a conditional UPDATE checked
+  against the version the user saw), then only inserts; an import or a sign-in takes its advisory lock first,
+  in a transaction of its own (``rosters.IMPORT_LOCK``, ``accounts.LOGIN_LOCK``). No transaction holds rows
+  that another wants in the opposite order, so none waits on another crosswise.
+- A transient failure (serialization failure 40001, deadlock 40P01, a busy SQLite) runs the whole unit again,
+  a bounded number of times (``with_retries``): what the failed try wrote, timeline included, was rolled back.
+- Nothing slow inside: messages, files and the network wait for the commit (``after_commit``).
 """
 from __future__ import annotations
 
