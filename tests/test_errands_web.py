@@ -1,5 +1,6 @@
 """The errand pages as a proxy uses them on a phone, and the printable manifest."""
 import io
+import re
 from datetime import date
 
 import sqlalchemy as sa
@@ -24,6 +25,18 @@ def test_proxy_page_shows_the_pool_and_claims_in_one_tap(app, world):
     assert response.status_code == 204 and response.headers["HX-Location"] == f"/errands/{case.number}"
     db.session.expire_all()
     assert db.session.get(Case, case.id).owner_id == world.proxy.id
+
+
+def test_the_pool_pages_at_twenty_urgent_and_oldest_first(app, world, make):
+    make.cases(25, world.plain_errand, world.h01, world.staff.service_point)
+    proxy = _client(app, "proxy-h01")
+    first = proxy.get("/errands/").get_data(as_text=True)
+    assert first.count('class="errand-card" id="pool-') == 20 and "1 / 2" in first and "?page=2" in first
+    second = proxy.get("/errands/?page=2").get_data(as_text=True)
+    assert second.count('class="errand-card" id="pool-') == 5 and "2 / 2" in second
+    numbers = re.findall(r'id="pool-(\d+)"', first) + re.findall(r'id="pool-(\d+)"', second)
+    assert len(set(numbers)) == 25  # every waiting errand on one page or the other, none twice
+    assert proxy.get("/errands/?page=999999").status_code == 200  # a page past the end shows the last rows
 
 
 def test_a_claim_refused_by_the_limit_explains_itself_in_the_card(app, world):

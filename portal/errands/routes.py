@@ -47,7 +47,8 @@ def index():
     their places, and their own errands by stage."""
     if not access.can(me(), "errands.pool"):
         abort(403)
-    return render("errands/index.html", pool=errands.pool(me()), mine=errands.mine_by_stage(me()),
+    return render("errands/index.html", pool=errands.pool(me(), request.args.get("page", 1, type=int)),
+                  mine=errands.mine_by_stage(me()),
                   stages=errands.STAGES, held=access.errands.open_errands(me()), limit=access.errands.limit(),
                   next_day=errands.next_day_for(me()))
 

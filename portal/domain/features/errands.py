@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import clock
 from portal.domain import Conflict, DomainError, access
-from portal.domain.cases import lifecycle, timekeeping
+from portal.domain.cases import lifecycle, queues, timekeeping
 from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, files, unit
 from portal.extensions import db
@@ -301,13 +301,18 @@ def manifest(user: User, day: date | None = None) -> Manifest:
 
 # --- the proxy's page -----------------------------------------------------------------------------------
 
-def pool(user: User, limit_rows: int = 50) -> list[Case]:
-    """Errands waiting to be claimed in the proxy's places, urgent and oldest first."""
-    return list(db.session.scalars(
-        sa.select(Case).where(access.claimable(user), Case.mode == Mode.ERRAND)
-        .options(joinedload(Case.item), joinedload(Case.place))
-        .order_by(Case.priority.desc(), Case.created_at).limit(limit_rows)
-    ))
+def pool(user: User, page: int = 1) -> queues.Page:
+    """Errands waiting to be claimed in the proxy's places, urgent and oldest first, a page of 20 (a phone's
+    screenful or two), with how many wait in all (counted up to ``queues.COUNT_CAP``)."""
+    page = min(max(page, 1), queues.MAX_PAGE)
+    where = [access.claimable(user), Case.mode == Mode.ERRAND]
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(Case.id).where(*where).limit(queues.COUNT_CAP + 1).subquery()))
+    cases = db.session.scalars(
+        sa.select(Case).where(*where).options(joinedload(Case.item), joinedload(Case.place))
+        .order_by(Case.priority.desc(), Case.created_at, Case.id)
+        .limit(queues.PAGE_SIZE).offset((page - 1) * queues.PAGE_SIZE))
+    return queues.Page(list(cases), total, page)
 
 
 def mine_by_stage(user: User) -> dict[str, list[Case]]:
