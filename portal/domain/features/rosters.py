@@ -380,12 +380,28 @@ def _address(value: str) -> str:
     return re.sub(r"\s+", "", value)
 
 
+def _homes(place_ids: set[int], rows: list[Row]) -> dict[tuple[int, str], Household]:
+    """The households of ``place_ids`` at the addresses of ``rows`` (compared without spaces), by place and
+    address: only those, so that a chunk of a big file does not load every household of its estate."""
+    addresses = sorted({_address(row.values.get("address") or "") for row in rows} - {""})
+    if not place_ids or not addresses:
+        return {}
+    squeezed = Household.address
+    for space in (" ", "\u3000", "\t"):
+        squeezed = sa.func.replace(squeezed, space, "")
+    found = {}
+    for start in range(0, len(addresses), 500):
+        for home in db.session.scalars(sa.select(Household).where(Household.place_id.in_(place_ids),
+                                                                  squeezed.in_(addresses[start:start + 500]))):
+            found[(home.place_id, _address(home.address))] = home
+    return found
+
+
 def _household_prepare(checked: Check, user: User) -> None:
     places = _places_by_code()
     allowed = None if user is None or access.sees_everything(user) else access.place_ids(user)
     place_ids = {places[r.values["place"]].id for r in checked.rows if r.values.get("place") in places}
-    homes = {(h.place_id, _address(h.address)): h for h in db.session.scalars(
-        sa.select(Household).where(Household.place_id.in_(place_ids)))} if place_ids else {}
+    homes = _homes(place_ids, checked.rows)
     people = _residents_of([h.id for h in homes.values()])
     by_id = _residents_by_id(checked.rows)
     for row in checked.rows:
@@ -463,8 +479,7 @@ def _household_write(rows: list[Row], user: User) -> Result:
     result = Result()
     places = _places_by_code()
     touched = {places[r.values["place"]].id for r in rows}
-    homes = {(h.place_id, _address(h.address)): h for h in db.session.scalars(
-        sa.select(Household).where(Household.place_id.in_(touched)))} if touched else {}
+    homes = _homes(touched, rows)
     serial = _code_serials(touched)
     fresh: set[tuple] = set()
     home_changed: set[tuple] = set()
