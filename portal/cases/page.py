@@ -38,6 +38,12 @@ def full(number: str) -> Case:
     )
 
 
+def for_action(number: str) -> Case:
+    """The case with what a lifecycle step reads (its item, places, team and owner), not what its page shows."""
+    return load(number, joinedload(Case.item), joinedload(Case.place), joinedload(Case.owner),
+                joinedload(Case.service_point), joinedload(Case.team))
+
+
 def action_forms(case: Case, submitted: dict | None = None) -> dict:
     """One form per action the user may take; a submitted one keeps its input and errors."""
     forms = {}

@@ -144,7 +144,7 @@ def act(number: str, name: str):
     """Take one action of the lifecycle on a case."""
     if name not in lifecycle.TRANSITIONS:
         abort(404)
-    case = page.full(number)
+    case = page.for_action(number)  # a step done redirects: the page is built only to show a refusal
     if case.mode is Mode.ERRAND and name in page.ERRAND_PAGE_STEPS:
         abort(404)
     form = ACTION_FORMS[name](prefix=name)
