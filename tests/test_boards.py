@@ -256,6 +256,23 @@ def test_every_kept_board_shows_a_change_on_its_next_request(village, client, au
     assert open_counts() == {url: n + 1 for url, n in before.items()}
 
 
+def test_a_kept_monthly_report_shows_a_change_and_its_points_as_they_are_now(village, monkeypatch):
+    from portal.domain.boards.report import report_for
+
+    month = date(2026, 11, 1)
+    point = village.staff.service_point
+    first, first_of_point = report_for(month), report_for(month, point)
+    assert report_for(month).total.sums == first.total.sums  # the second from the kept numbers
+    point.name_zh = "东岙便民服务站（新）"
+    db.session.commit()
+    assert any(row.point.name_zh == "东岙便民服务站（新）" for row in report_for(month).points)
+    at(monkeypatch, 2026, 11, 27, 10, 5)
+    intake.log_case(village.staff, village.plain_errand, Channel.PHONE, "代办", "王大爷", "13912345678",
+                    household=village.household)
+    assert report_for(month).total.sums["logged"] == first.total.sums["logged"] + 1
+    assert report_for(month, point).total.sums["logged"] == first_of_point.total.sums["logged"] + 1
+
+
 def test_the_etag_differs_by_language_and_period(village, client, auth):
     auth.login("leader")
     month = client.get("/boards/place/V1").headers["ETag"]

@@ -20,7 +20,7 @@ from portal.boards import bp, charts, exports
 from portal.boards.forms import MonthForm, PeriodForm, ScreenForm
 from portal.domain import DomainError, NotFound, access
 from portal.domain.boards import board, periods, scopes
-from portal.domain.boards.report import monthly_report as report_of
+from portal.domain.boards.report import report_for
 from portal.domain.credentials import wallscreens
 from portal.domain.features import attendance
 from portal.extensions import db
@@ -219,7 +219,7 @@ def report():
         form.month.errors = [_("The report cannot be for a month still to come.")]
         month, status = clock.today(), 422
     form.month.data = date(month.year, month.month, 1)
-    return render("boards/report.html", report=report_of(month, point), form=form, status=status)
+    return render("boards/report.html", report=report_for(month, point), form=form, status=status)
 
 
 # --- wall screens ---------------------------------------------------------------------------------------

@@ -63,11 +63,12 @@ class Stamp:
     token: str
 
 
-def last_change(scope: Scope) -> Stamp:
-    """The scope's stamp (one index-only lookup)."""
+def last_change(scope: Scope | list[str]) -> Stamp:
+    """The stamp of a scope, or of a list of marks (one index-only lookup)."""
+    marks = scope if isinstance(scope, list) else scope.marks
     at, count, newest = db.session.execute(
         sa.select(sa.func.max(BoardMark.changed_at), sa.func.count(), sa.func.max(BoardMark.id))
-        .where(BoardMark.key.in_(scope.marks))).one()
+        .where(BoardMark.key.in_(marks))).one()
     return Stamp(at, f"{newest}.{count}")
 
 
@@ -257,6 +258,45 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
 
 # --- a board's data, kept per worker under its stamp ------------------------------------------------------------
 
+class Shelf:
+    """What a worker process keeps of boards and reports, under keys that hold their scope's stamp (so an entry
+    is never stale, only unused); the least recently used go first."""
+
+    def __init__(self, size: int = 64):
+        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: tuple):
+        with self.lock:
+            value = self.entries.get(key)
+            if value is not None:
+                self.entries.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value) -> None:
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+SHELVES: list[Shelf] = []
+
+
+def shelf(size: int = 64) -> Shelf:
+    SHELVES.append(kept := Shelf(size))
+    return kept
+
+
+def forget_kept() -> None:
+    """Drop everything kept (a new app: its database may not be the one they came from)."""
+    for kept in SHELVES:
+        kept.clear()
+
+
 @dataclass(frozen=True)
 class _Kept:
     board: Board              # without its scope, its tiles' places and its top overdue cases (held by id)
@@ -264,9 +304,7 @@ class _Kept:
     top_overdue: list[int]
 
 
-_KEPT: OrderedDict[tuple, _Kept] = OrderedDict()
-_KEPT_LOCK = threading.Lock()
-KEEP = 64  # boards kept per worker process (the least recently used go first)
+_BOARDS = shelf()
 
 
 def board_for(scope: Scope, period: Period, viewer: User | None, stamp: Stamp, today: date | None = None,
@@ -279,27 +317,14 @@ def board_for(scope: Scope, period: Period, viewer: User | None, stamp: Stamp, t
     today = today or clock.today()
     key = (scope.kind, scope.code, period.kind, period.first, period.last, viewer.id if viewer else None, wall, today,
            stamp.token)
-    with _KEPT_LOCK:
-        kept = _KEPT.get(key)
-        if kept is not None:
-            _KEPT.move_to_end(key)
+    kept = _BOARDS.get(key)
     if kept is None:
         built = build(scope, period, viewer, today, wall)
-        kept = _Kept(replace(built, scope=None, tiles=[replace(tile, place=None) for tile in built.tiles],
-                             top_overdue=[], rankings={}),
-                     [tile.place.id for tile in built.tiles], [case.id for case in built.top_overdue])
-        with _KEPT_LOCK:
-            _KEPT[key] = kept
-            while len(_KEPT) > KEEP:
-                _KEPT.popitem(last=False)
+        _BOARDS.put(key, _Kept(replace(built, scope=None, tiles=[replace(tile, place=None) for tile in built.tiles],
+                                       top_overdue=[], rankings={}),
+                               [tile.place.id for tile in built.tiles], [case.id for case in built.top_overdue]))
         return built
     return _bind(kept, scope)
-
-
-def forget_kept() -> None:
-    """Drop every kept board."""
-    with _KEPT_LOCK:
-        _KEPT.clear()
 
 
 def _bind(kept: _Kept, scope: Scope) -> Board:

@@ -1,13 +1,14 @@
 """The monthly report: the month's figures the island reports upward, by service point or by category."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import sqlalchemy as sa
 
+from portal import clock
 from portal.domain.boards import metrics
-from portal.domain.boards.board import Category, _add, _as_sums, _categories, _empty
+from portal.domain.boards.board import Category, _add, _as_sums, _categories, _empty, last_change, shelf
 from portal.domain.boards.metrics import Figures
 from portal.domain.boards.periods import Period, change, month_period
 from portal.extensions import db
@@ -114,4 +115,23 @@ def monthly_report(month: date, point: ServicePoint | None = None) -> Report:
     cases = Case.service_point_id == point.id if point is not None else sa.true()
     return Report(period, point, row_of(point, total_now, total_then), points, _categories(condition, cases, period))
 
+
+_REPORTS = shelf(16)
+
+
+def report_for(month: date, point: ServicePoint | None = None) -> Report:
+    """``monthly_report``, kept per worker under the stamp of the district (or of the point): every counted event
+    moves it. Its points are this request's (a renamed point shows at once)."""
+    key = (month_period(month).first, point.id if point else None, clock.today(),
+           last_change(["all"] if point is None else [f"point:{point.id}"]).token)
+    kept = _REPORTS.get(key)
+    if kept is None:
+        report = monthly_report(month, point)
+        _REPORTS.put(key, replace(report, point=None, total=replace(report.total, point=None),
+                                  points=[replace(row, point=row.point.id) for row in report.points]))
+        return report
+    points = {p.id: p for p in db.session.scalars(
+        sa.select(ServicePoint).where(ServicePoint.id.in_([row.point for row in kept.points])))}
+    return replace(kept, point=point, total=replace(kept.total, point=point),
+                   points=[replace(row, point=points[row.point]) for row in kept.points if row.point in points])
 
