@@ -1,4 +1,5 @@
 """The heating pages: the hotline with one-tap faults, incidents, the roster, campaigns, cards."""
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -82,6 +83,26 @@ def test_a_butler_walks_a_campaign_and_makes_a_finding_a_case(app, district):
     assert db.session.get(CampaignVisit, visit.id).case.item.code == "HT04"
     board = butler.get(f"/heating/campaigns/{campaign.id}").get_data(as_text=True)
     assert "100.0%" in board
+
+
+def test_a_big_estate_prints_its_cards_in_parts(app, district, make, monkeypatch):
+    from portal.heating import cards
+
+    monkeypatch.setattr(cards, "PART", 8)  # one sheet a part
+    for n in range(9):
+        make.household(district.e01, address=f"金色环海{n + 1}号楼", phone=f"1391111{n:04d}")
+    total = cards.count(district.e01)
+    desk = _client(app, "desk-sqt")
+    chooser = desk.get("/heating/cards?estate=E01").get_data(as_text=True)
+    parts = (total + 7) // 8
+    assert parts >= 2 and chooser.count("part=") == parts and "<svg" not in chooser
+    printed = []
+    for part in range(1, parts + 1):
+        with desk.get(f"/heating/cards?estate=E01&part={part}") as response:
+            html = response.get_data(as_text=True)
+        printed += re.findall(r'class="card-address">([^<]+)<', html)
+        assert html.count('class="card-sheet"') == 1
+    assert len(printed) == total and len(set(printed)) == total  # every household once, in its part
 
 
 def test_the_card_sheets_stream_for_an_estate(app, district):

@@ -22,6 +22,9 @@ from portal.models import Household, Place, PlaceKind
 
 PER_SHEET = 8
 BATCH = 400
+# Cards a page prints at most (50 sheets, about 2 s to build): a sync worker has 30 s for a request, and an estate
+# of 12,000 households takes a minute; bigger estates print in parts, the whole district from the command line.
+PART = 400
 
 
 @dataclass
@@ -40,8 +43,9 @@ def qr_svg(name: str, phone: str, url: str) -> Markup:
     return Markup(svg)  # noqa: S704 - segno's own markup, built from escaped data
 
 
-def sheets(place: Place, building: str | None, base_url: str) -> Iterator[list[Card]]:
-    """The card sheets of an estate (or one building), eight cards each, read in batches.
+def sheets(place: Place, building: str | None, base_url: str, part: int | None = None) -> Iterator[list[Card]]:
+    """The card sheets of an estate (or one building), eight cards each, read in batches; with ``part``, only
+    that part's ``PART`` cards.
 
     What every card shares is read now; the households are read as the sheets are consumed, which
     may be after the view has returned (a streamed page), so nothing loaded earlier is touched then.
@@ -50,18 +54,26 @@ def sheets(place: Place, building: str | None, base_url: str) -> Iterator[list[C
     shared = dict(estate=place.name_zh, butler_name=butler.display_name if butler else "",
                   butler_phone=butler.phone if butler else "",
                   hotline=place.service_point.phone if place.service_point else "")
-    return _sheets(place.id, building, base_url.rstrip("/"), shared)
+    return _sheets(place.id, building, base_url.rstrip("/"), shared, part)
 
 
-def _sheets(place_id: int, building: str | None, base_url: str, shared: dict) -> Iterator[list[Card]]:
+def _households(place_id: int, building: str | None) -> sa.Select:
     query = sa.select(Household.id, Household.code, Household.address).where(
         Household.place_id == place_id, Household.active)
-    if building:
-        query = query.where(Household.building == building)
+    return query.where(Household.building == building) if building else query
+
+
+def _sheets(place_id: int, building: str | None, base_url: str, shared: dict,
+            part: int | None) -> Iterator[list[Card]]:
+    query = _households(place_id, building)
     sheet: list[Card] = []
-    last_id = 0
-    while True:
-        batch = db.session.execute(query.where(Household.id > last_id).order_by(Household.id).limit(BATCH)).all()
+    last_id, left = 0, PART if part else None
+    if part and part > 1:  # start after the last household of the part before
+        ids = query.subquery()
+        last_id = db.session.scalar(sa.select(ids.c.id).order_by(ids.c.id).offset((part - 1) * PART - 1).limit(1)) or 0
+    while left is None or left > 0:
+        batch = db.session.execute(query.where(Household.id > last_id).order_by(Household.id)
+                                   .limit(BATCH if left is None else min(BATCH, left))).all()
         if not batch:
             break
         for row in batch:
@@ -71,6 +83,8 @@ def _sheets(place_id: int, building: str | None, base_url: str, shared: dict) ->
                 yield sheet
                 sheet = []
         last_id = batch[-1].id
+        if left is not None:
+            left -= len(batch)
     if sheet:
         yield sheet
 

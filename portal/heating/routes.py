@@ -281,16 +281,23 @@ def finding_case(visit_id: int):
 @bp.get("/cards")
 @allow(Role.STAFF, Role.LEAD, Role.BUTLER)
 def cards_page():
-    """Printable A4 sheets of eight convenience cards for an estate or one of its buildings, streamed
-    page by page so that an estate of any size prints."""
+    """Printable A4 sheets of eight convenience cards for an estate or one of its buildings, streamed sheet by
+    sheet; a big estate prints in parts of 400 cards (each well within a worker's time), chosen on a list."""
     estates = [p for p in _estates(_my_stations()) if access.can(me(), "estate.cards", p)]
     place = next((p for p in estates if p.code == request.args.get("estate")), None)
     if place is None:
         return render("heating/cards_choose.html", estates=estates)
     building = request.args.get("building") or None
+    total = cards.count(place, building)
+    parts = max((total + cards.PART - 1) // cards.PART, 1)
+    part = request.args.get("part", type=int)
+    if parts > 1 and (part is None or not 1 <= part <= parts):  # too many for one page: choose a part
+        return render("heating/cards_parts.html", place=place, building=building, total=total, parts=parts,
+                      size=cards.PART, per_sheet=cards.PER_SHEET)
     base = current_app.config["PUBLIC_BASE_URL"]
     return stream_template("heating/cards.html", place=place, building=building, buildings=heating.buildings(place),
-                           sheets=cards.sheets(place, building, base))
+                           part=part if parts > 1 else None, parts=parts,
+                           sheets=cards.sheets(place, building, base, part if parts > 1 else None))
 
 
 @bp.app_template_filter("weekday")
