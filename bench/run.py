@@ -220,6 +220,7 @@ def paired(server: Gunicorn, floor: Gunicorn, run_once) -> dict:
 
 def run(backend: str, url: str) -> dict:
     flask(url, "db", "upgrade")  # data built by an older checkout gets the newer indexes
+    flask(url, "sweep")  # as cron does every five minutes: folds what the last run's writers added
     data = fixtures(url)
     results: dict[str, dict] = {}
     log = DATA / f"gunicorn-{backend}.log"

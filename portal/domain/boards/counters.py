@@ -127,14 +127,16 @@ def compact(batch: int = 200) -> int:
         removed += len(rows) - len(folded)
     # The marks: a new row for each key with several (a new id, so that every board's ETag moves once).
     top = db.session.scalar(sa.select(sa.func.max(BoardMark.id))) or 0
-    several = db.session.execute(
-        sa.select(BoardMark.key, sa.func.max(BoardMark.changed_at), sa.func.count()).where(BoardMark.id <= top)
-        .group_by(BoardMark.key).having(sa.func.count() > 1)).all()
+    several = db.session.scalars(sa.select(BoardMark.key).where(BoardMark.id <= top).group_by(BoardMark.key)
+                                 .having(sa.func.count() > 1)).all()
     if several:
-        ids = db.session.scalars(sa.select(BoardMark.id).where(
-            BoardMark.id <= top, BoardMark.key.in_([key for key, _, _ in several]))).all()
-        if _fold(BoardMark, ids, [{"key": key, "changed_at": at} for key, at, _ in several]):
-            removed += len(ids) - len(several)
+        marks = db.session.execute(sa.select(BoardMark.id, BoardMark.key, BoardMark.changed_at).where(
+            BoardMark.id <= top, BoardMark.key.in_(several))).all()
+        newest: dict[str, datetime] = {}
+        for _, key, at in marks:
+            newest[key] = max(at, newest.get(key, at))
+        if _fold(BoardMark, [mark.id for mark in marks], [{"key": k, "changed_at": at} for k, at in newest.items()]):
+            removed += len(marks) - len(newest)
     return removed
 
 
