@@ -313,8 +313,9 @@ def generate(households: int, cases: int, years: int, seed: int) -> None:
 @with_appcontext
 def import_roster(path: str, kind: str, dry_run: bool, errors_path: str | None) -> None:
     """Import a roster (XLSX or CSV) of any size, with the checks of the web import: read, checked and written
-    2,000 rows at a time (one transaction each), so memory stays the same whatever the file's size, and a run
-    stopped halfway is finished by running it again (rows already in are unchanged)."""
+    2,000 rows at a time (one transaction each), so memory stays that of a chunk whatever the file's size (with
+    ``--errors``, plus the rows with errors), and a run stopped halfway is finished by running it again (rows
+    already in are unchanged)."""
 
     roster, source = rosters.KINDS[kind], Path(path)
     counts, invalid, written = Counter(), [], Counter()
