@@ -90,10 +90,7 @@ def _sheets(place_id: int, building: str | None, base_url: str, shared: dict,
 
 
 def count(place: Place, building: str | None = None) -> int:
-    query = sa.select(sa.func.count()).select_from(Household).where(Household.place_id == place.id, Household.active)
-    if building:
-        query = query.where(Household.building == building)
-    return db.session.scalar(query) or 0
+    return db.session.scalar(sa.select(sa.func.count()).select_from(_households(place.id, building).subquery())) or 0
 
 
 def estates(codes: list[str], every: bool) -> list[Place]:

@@ -290,14 +290,13 @@ def cards_page():
     building = request.args.get("building") or None
     total = cards.count(place, building)
     parts = max((total + cards.PART - 1) // cards.PART, 1)
-    part = request.args.get("part", type=int)
+    part = request.args.get("part", type=int) if parts > 1 else None
     if parts > 1 and (part is None or not 1 <= part <= parts):  # too many for one page: choose a part
         return render("heating/cards_parts.html", place=place, building=building, total=total, parts=parts,
                       size=cards.PART, per_sheet=cards.PER_SHEET)
     base = current_app.config["PUBLIC_BASE_URL"]
     return stream_template("heating/cards.html", place=place, building=building, buildings=heating.buildings(place),
-                           part=part if parts > 1 else None, parts=parts,
-                           sheets=cards.sheets(place, building, base, part if parts > 1 else None))
+                           part=part, parts=parts, sheets=cards.sheets(place, building, base, part))
 
 
 @bp.app_template_filter("weekday")

@@ -128,9 +128,14 @@ def row_estimate(data: bytes | Path) -> int:
         except (zipfile.BadZipFile, KeyError, ValueError, OSError):
             return 0
     if isinstance(data, Path):
-        with data.open("rb") as handle:
-            return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+        return sum(block.count(b"\n") for block in _blocks(data))
     return data.count(b"\n")
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    """A file's bytes a megabyte at a time."""
+    with path.open("rb") as handle:
+        yield from iter(lambda: handle.read(1 << 20), b"")
 
 
 def _read_xlsx(data: bytes | Path):
@@ -188,13 +193,9 @@ def _decodes(data: bytes | Path, encoding: str) -> bool:
     """Whether the whole file is text in ``encoding`` (a path is read a megabyte at a time)."""
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
-        if isinstance(data, Path):
-            with data.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    decoder.decode(block)
-            decoder.decode(b"", final=True)
-        else:
-            decoder.decode(data, final=True)
+        for block in _blocks(data) if isinstance(data, Path) else [data]:
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
@@ -387,7 +388,7 @@ def _homes(place_ids: set[int], rows: list[Row]) -> dict[tuple[int, str], Househ
     if not place_ids or not addresses:
         return {}
     squeezed = Household.address
-    for space in (" ", "\u3000", "\t"):
+    for space in (" ", "\u3000", "\u00a0", "\t", "\r", "\n"):  # what people and Excel put in addresses
         squeezed = sa.func.replace(squeezed, space, "")
     found = {}
     for start in range(0, len(addresses), 500):
