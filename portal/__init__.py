@@ -93,9 +93,11 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     from portal import cli
     from portal.domain.boards import board
+    from portal.domain.platform import snapshot
 
     cli.init_app(app)
     board.forget_kept()  # boards kept by the process belong to the database of the app before (tests make many)
+    snapshot.forget_kept()
     return app
 
 

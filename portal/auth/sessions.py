@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, make_response, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh as refresh_language
 from flask_login import current_user, login_user, logout_user
 
 from portal import clock
-from portal.domain.platform import audit
+from portal.domain.platform import audit, snapshot
 from portal.extensions import db, login_manager
 from portal.models import User
 from portal.web.htmx import is_htmx, safe_next
@@ -96,7 +97,11 @@ def load_user(session_id: str) -> User | None:
     user_id, _, epoch = session_id.partition(":")
     if not user_id.isdigit() or not epoch.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    row = db.session.execute(sa.select(User, *snapshot.STAMPS).where(User.id == int(user_id))).first()
+    if row is None:
+        return None
+    user = row[0]
+    snapshot.note_stamps(row[1:])  # what the worker keeps of the directory is checked in the same statement
     if user is None or not user.active or user.session_epoch != int(epoch):
         return None
     return user

@@ -13,7 +13,7 @@ from portal.cases import bp, page, timeline
 from portal.cases.forms import ACTION_FORMS, EditForm, TimelineNoteForm
 from portal.domain import Conflict, access
 from portal.domain.cases import lifecycle, presence, queues, replies
-from portal.domain.platform import notify
+from portal.domain.platform import notify, snapshot
 from portal.extensions import db
 from portal.models import (
     CannedReply,
@@ -26,7 +26,6 @@ from portal.models import (
     Place,
     Priority,
     Satisfaction,
-    ServiceItem,
     ServicePoint,
     User,
 )
@@ -60,11 +59,10 @@ def queue():
     if part == "tabs":
         return render("cases/queue.html", part, tabs=tabs, tab=tab, counts=queues.counts(user), cap=queues.COUNT_CAP)
     page = queues.page_of(user, tab, filters)
-    categories = db.session.scalars(sa.select(ServiceItem.category_zh).distinct().order_by(ServiceItem.category_zh))
     places = db.session.scalars(sa.select(Place).where(access.cases.place_choices(user))).all()
     return render(
         "cases/queue.html", part, tabs=tabs, tab=tab, counts=queues.counts(user) if part == "queue" else {},
-        filters=filters, page=page, categories=list(categories), places=sorted(places, key=lambda p: p.code),
+        filters=filters, page=page, categories=snapshot.catalog().categories, places=sorted(places, key=lambda p: p.code),
         channels=list(Channel), sorts=queues.SORTS, statuses=list(CaseStatus), default_sort=default_sort,
         cap=queues.COUNT_CAP,
     )

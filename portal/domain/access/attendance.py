@@ -6,7 +6,7 @@ point's board (its own people, and those who see everything).
 """
 from __future__ import annotations
 
-from portal.domain.access.people import sees_everything
+from portal.domain.access.people import point_of, sees_everything
 from portal.domain.access.policy import rule
 from portal.models import PointKind, Role, ServicePoint, User
 
@@ -15,7 +15,7 @@ ISLAND_POINTS = (PointKind.SERVICE_CENTER, PointKind.POST)
 
 @rule("attendance.record")
 def may_record(user: User) -> bool:
-    point = user.service_point
+    point = point_of(user)
     return user.role is Role.STAFF and point is not None and point.on_island and point.kind in ISLAND_POINTS
 
 

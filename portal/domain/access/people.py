@@ -4,68 +4,61 @@ A user covers the places they are given in the directory and every place below t
 hamlets). An administrator, and a lead with no places (a district leader), see the whole district; a lead
 with places (a station head, the island centre's director) answers for those places only.
 
-The place tree and each user's places are worked out once per database session (one request), and
-forgotten as soon as a place or a user's places change in that session.
+The place tree and each user's places come from what the worker keeps of the directory
+(``portal.domain.platform.snapshot``): read once per change of the directory, not once per request, and
+private to a transaction that is changing it.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portal.extensions import db
-from portal.models import Place, Role, ServicePoint, User, team_places, user_places
+from portal.domain.platform import snapshot
+from portal.models import PointKind, Role, User
 
 # Roles that work cases (everyone but the administrator).
 WORKERS = frozenset({Role.STAFF, Role.PROXY, Role.TEAM, Role.BUTLER, Role.LEAD})
-_CACHE = "access"
-
-
-def _cache() -> dict:
-    return db.session.info.setdefault(_CACHE, {})
 
 
 def forget() -> None:
-    """Drop what was worked out (the place tree changed, or someone's places did)."""
-    db.session.info.pop(_CACHE, None)
+    """Read the directory's marks again at the next use (each request begins with this)."""
+    snapshot.forget()
 
 
-@sa.event.listens_for(sa.orm.Session, "before_flush")
-def _forget_on_change(session, _context, _instances) -> None:
-    changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, (Place, User)) for obj in changed):
-        session.info.pop(_CACHE, None)
+def _derived(key: tuple, work):
+    """``work()``, kept with the directory it was worked out from."""
+    derived = snapshot.directory().derived
+    if key not in derived:
+        derived[key] = work()
+    return derived[key]
 
 
 def children() -> dict[int | None, list[int]]:
     """Place ids under each place id (active or not: a deactivated hamlet's old cases still count)."""
-    cache = _cache()
-    if "children" not in cache:
-        tree: dict[int | None, list[int]] = {}
-        for place_id, parent_id in db.session.execute(sa.select(Place.id, Place.parent_id)):
-            tree.setdefault(parent_id, []).append(place_id)
-        cache["children"] = tree
-    return cache["children"]
+    return snapshot.directory().children
 
 
 def parents() -> dict[int, int | None]:
-    cache = _cache()
-    if "parents" not in cache:
-        cache["parents"] = {child: parent for parent, kids in children().items() for child in kids}
-    return cache["parents"]
+    return snapshot.directory().parents
 
 
 def served_by() -> dict[int, int | None]:
     """The service point serving each place."""
-    cache = _cache()
-    if "served_by" not in cache:
-        cache["served_by"] = dict(db.session.execute(sa.select(Place.id, Place.service_point_id)).all())
-    return cache["served_by"]
+    return _derived(("served_by",), lambda: {p.id: p.service_point_id for p in snapshot.directory().places.values()})
+
+
+def stations() -> frozenset[int]:
+    """The heating stations' ids."""
+    return _derived(("stations",), lambda: frozenset(p.id for p in snapshot.directory().points.values()
+                                                     if p.kind is PointKind.HEATING_STATION))
 
 
 def place_by_code() -> dict[str, int]:
-    cache = _cache()
-    if "codes" not in cache:
-        cache["codes"] = dict(db.session.execute(sa.select(Place.code, Place.id)).all())
-    return cache["codes"]
+    return snapshot.directory().codes
+
+
+def point_of(user: User) -> snapshot.PointRow | None:
+    """The user's service point, as the rules need it (its kind, place, whether it is on the island)."""
+    return snapshot.directory().points.get(user.service_point_id)
 
 
 def above(place_ids) -> frozenset[int]:
@@ -100,19 +93,12 @@ def root_of(place_id: int | None) -> int | None:
 
 def own_place_ids(user: User) -> frozenset[int]:
     """The places given to the user in the directory (without the places below them)."""
-    cache = _cache().setdefault("own", {})
-    if user.id not in cache:
-        cache[user.id] = frozenset(db.session.scalars(
-            sa.select(user_places.c.place_id).where(user_places.c.user_id == user.id)))
-    return cache[user.id]
+    return snapshot.directory().user_places.get(user.id, frozenset())
 
 
 def place_ids(user: User) -> frozenset[int]:
     """The places a user covers, with every place below them."""
-    cache = _cache().setdefault("covered", {})
-    if user.id not in cache:
-        cache[user.id] = below(own_place_ids(user))
-    return cache[user.id]
+    return _derived(("covered", user.id), lambda: below(own_place_ids(user)))
 
 
 def sees_everything(user: User) -> bool:
@@ -140,13 +126,11 @@ def places_condition(user: User, column) -> sa.ColumnElement[bool]:
 def areas(user: User) -> frozenset[int]:
     """The trees (the island, the heating district) the user works in: where their places are, and where
     their service point is."""
-    cache = _cache().setdefault("areas", {})
-    if user.id not in cache:
+    def work() -> frozenset[int]:
+        directory = snapshot.directory()
         places = set(own_place_ids(user))
-        if user.service_point_id is not None:
-            places.add(db.session.scalar(sa.select(ServicePoint.place_id).where(ServicePoint.id == user.service_point_id)))
-        if user.team_id is not None:
-            places.update(db.session.scalars(sa.select(team_places.c.place_id)
-                                             .where(team_places.c.team_id == user.team_id)))
-        cache[user.id] = frozenset(root for root in map(root_of, places) if root is not None)
-    return cache[user.id]
+        if (point := directory.points.get(user.service_point_id)) is not None:
+            places.add(point.place_id)
+        places.update(directory.team_places.get(user.team_id, ()))
+        return frozenset(root for root in map(root_of, places) if root is not None)
+    return _derived(("areas", user.id, user.service_point_id, user.team_id), work)

@@ -158,9 +158,9 @@ def _empty() -> dict[str, int]:
 def _tile_of(scope: Scope) -> dict[int, int]:
     """Every place id under a tile, mapped to the tile's place id."""
     mapping = {}
-    for tile in scope.tiles:
+    for tile in scope.tile_ids:
         for place_id in scope.places.subtree(tile):
-            mapping.setdefault(place_id, tile.id)
+            mapping.setdefault(place_id, tile)
     return mapping
 
 
@@ -186,7 +186,7 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
     trends, categories, coverage)."""
     today = today or clock.today()
     tile_of = _tile_of(scope)
-    tile_sums: dict[int, dict[str, int]] = {t.id: _empty() for t in scope.tiles}
+    tile_sums: dict[int, dict[str, int]] = {t: _empty() for t in scope.tile_ids}
 
     # The period, by place (the totals are the sum of every place, including cases without one).
     total = _empty()

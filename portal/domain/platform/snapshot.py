@@ -1,0 +1,204 @@
+"""What a worker process keeps of the directory and the catalog between requests.
+
+The place tree, the service points, who covers which places and the service items' categories change rarely
+and are read by nearly every request (the access rules, the menu, the boards). The database marks every change
+of their tables itself (the triggers of migration 5d3a8f1e6b20 add ``board_marks`` rows keyed "directory" and
+"catalog", whoever writes: the directory pages, an import, the demo, a hand-written UPDATE). A request reads
+the two keys' newest mark and count once (one index-only look-up) and uses what the process keeps under them;
+only a moved mark loads them again. A transaction that is changing the directory itself reads a private copy,
+with its own unwritten rows, until it ends.
+
+Everything here is plain data (ids, codes, kinds), never ORM objects, so nothing kept belongs to a session.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import (
+    BoardMark,
+    Place,
+    PlaceKind,
+    PointKind,
+    ServiceItem,
+    ServicePoint,
+    Team,
+    User,
+    team_places,
+    user_places,
+)
+
+_INFO = "snapshot"            # this request's stamps and snapshots, in the session's info
+_PRIVATE = "snapshot_private"  # the kinds this transaction changed: read privately until it ends
+_WATCHED = {Place: "directory", ServicePoint: "directory", Team: "directory", User: "directory",
+            ServiceItem: "catalog"}
+
+
+@dataclass(frozen=True)
+class PlaceRow:
+    id: int
+    code: str
+    kind: PlaceKind
+    parent_id: int | None
+    service_point_id: int | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class PointRow:
+    id: int
+    kind: PointKind
+    place_id: int | None
+    on_island: bool
+
+
+@dataclass
+class Directory:
+    """The place tree (active places and not: a deactivated hamlet's old cases still count), the service points,
+    and the places given to each user and each team. ``derived`` keeps what the access rules work out from it
+    (a user's covered places), so that it is worked out once per change too."""
+
+    places: dict[int, PlaceRow]
+    points: dict[int, PointRow]
+    user_places: dict[int, frozenset[int]]
+    team_places: dict[int, frozenset[int]]
+    children: dict[int | None, list[int]] = field(default_factory=dict)
+    parents: dict[int, int | None] = field(default_factory=dict)
+    codes: dict[str, int] = field(default_factory=dict)
+    derived: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for place in self.places.values():
+            self.children.setdefault(place.parent_id, []).append(place.id)
+            self.parents[place.id] = place.parent_id
+            self.codes[place.code] = place.id
+
+
+@dataclass(frozen=True)
+class Catalog:
+    categories: list[str]  # the service items' categories (Chinese), sorted
+
+
+def _load_directory() -> Directory:
+    session = db.session
+    places = {row.id: PlaceRow(row.id, row.code, row.kind, row.parent_id, row.service_point_id, row.active)
+              for row in session.execute(sa.select(Place.id, Place.code, Place.kind, Place.parent_id,
+                                                   Place.service_point_id, Place.active).order_by(Place.code))}
+    points = {row.id: PointRow(row.id, row.kind, row.place_id, row.on_island) for row in session.execute(
+        sa.select(ServicePoint.id, ServicePoint.kind, ServicePoint.place_id, ServicePoint.on_island))}
+    return Directory(places, points, _grouped(user_places.c.user_id, user_places.c.place_id),
+                     _grouped(team_places.c.team_id, team_places.c.place_id))
+
+
+def _grouped(owner, place) -> dict[int, frozenset[int]]:
+    groups: dict[int, set[int]] = {}
+    for owner_id, place_id in db.session.execute(sa.select(owner, place)):
+        groups.setdefault(owner_id, set()).add(place_id)
+    return {owner_id: frozenset(ids) for owner_id, ids in groups.items()}
+
+
+def _load_catalog() -> Catalog:
+    return Catalog(list(db.session.scalars(sa.select(ServiceItem.category_zh).distinct()
+                                           .order_by(ServiceItem.category_zh))))
+
+
+_LOADERS = {"directory": _load_directory, "catalog": _load_catalog}
+_KEPT: dict[tuple, object] = {}  # (database, kind, stamp) -> what was loaded; only the newest stamp of each kind
+_LOCK = threading.Lock()
+
+
+def directory() -> Directory:
+    return _current("directory")
+
+
+def catalog() -> Catalog:
+    return _current("catalog")
+
+
+def _current(kind: str):
+    session = db.session
+    info = session.info.setdefault(_INFO, {})
+    if kind in _touched(session):  # changed and not yet flushed: read with its own rows (the query flushes them)
+        info[kind] = _LOADERS[kind]()
+    if kind in info:
+        return info[kind]
+    if kind in session.info.get(_PRIVATE, ()):
+        info[kind] = _LOADERS[kind]()  # this transaction changed it: its own rows, kept by no one else
+        return info[kind]
+    stamps = info.get("stamps")
+    if stamps is None:
+        stamps = info["stamps"] = _stamps()
+    stamp = stamps.get(kind)
+    key = (str(db.engine.url), kind, stamp)
+    with _LOCK:
+        kept = _KEPT.get(key) if stamp is not None else None
+    if kept is None:
+        kept = _LOADERS[kind]()
+        if stamp is not None:  # a database without marks (not migrated this far) is read each request
+            with _LOCK:
+                for old in [k for k in _KEPT if k[:2] == key[:2]]:
+                    del _KEPT[old]
+                _KEPT[key] = kept
+    info[kind] = kept
+    return kept
+
+
+def _stamp_of(kind: str, figure) -> sa.ScalarSelect:
+    return sa.select(figure).where(BoardMark.key == kind).scalar_subquery()
+
+
+# The newest mark and the number of marks of each kind: a transaction that commits after a later one still moves
+# the pair (its mark is counted), so nothing is kept under a stamp that missed a change.
+STAMPS = [_stamp_of(kind, figure) for kind in _LOADERS for figure in (sa.func.max(BoardMark.id), sa.func.count())]
+
+
+def _stamps() -> dict[str, tuple[int, int]]:
+    return _as_stamps(db.session.execute(sa.select(*STAMPS)).one())
+
+
+def _as_stamps(values) -> dict[str, tuple[int, int]]:
+    return {kind: (values[2 * i], values[2 * i + 1]) for i, kind in enumerate(_LOADERS) if values[2 * i] is not None}
+
+
+def note_stamps(values) -> None:
+    """Take the stamps from the columns ``STAMPS`` that this request's first statement read beside its own (the
+    signed-in user's), so that they cost no statement of their own."""
+    db.session.info.setdefault(_INFO, {})["stamps"] = _as_stamps(values)
+
+
+def _touched(session: Session) -> set[str]:
+    """The kinds of kept data this session holds unwritten changes to."""
+    return {kind for obj in (*session.new, *session.dirty, *session.deleted)
+            for model, kind in _WATCHED.items() if isinstance(obj, model)}
+
+
+def forget() -> None:
+    """Read the marks again at the next use (each request begins with this)."""
+    db.session.info.pop(_INFO, None)
+
+
+def forget_kept() -> None:
+    """Drop everything kept (a new app: its database may not be the one they came from)."""
+    with _LOCK:
+        _KEPT.clear()
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _note_changes(session: Session, _context, _instances) -> None:
+    touched = _touched(session)
+    if touched:
+        session.info.setdefault(_PRIVATE, set()).update(touched)
+        info = session.info.get(_INFO, {})
+        for kind in touched:
+            info.pop(kind, None)
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_rollback")
+def _transaction_ended(session: Session) -> None:
+    if session.info.pop(_PRIVATE, None):
+        session.info.pop(_INFO, None)  # the marks moved (committed) or the private copy is void (rolled back)
