@@ -30,6 +30,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.breakdown import table as breakdown_table  # noqa: E402
 from tests.servers import Gunicorn  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
@@ -277,8 +278,27 @@ def run(backend: str, url: str) -> dict:
                   f"x{figures['ratio']:.2f}  p95 {figures['p95']:6.1f} ms", flush=True)
         memory = worker_memory(server.process.pid)
     log_text = log.read_text(errors="replace")
-    return {"backend": backend, "results": results, "memory_mb": memory,
+    return {"backend": backend, "results": results, "memory_mb": memory, "breakdown": breakdown(url, data),
             "locked": "database is locked" in log_text, "server_errors": log_text.count("Traceback")}
+
+
+def breakdown(url: str, data: dict) -> dict:
+    """Where each page's time goes, in process (bench/breakdown.py, in a process of its own)."""
+    pages = [("the portal's own floor", "staff-ls-p01", "/auth/password", False),
+             ("my queue", "staff-ls-p01", "/cases/?tab=mine", False),
+             ("claimable errands", "proxy-h01", "/errands/", False),
+             ("a case page", "staff-ls-p01", f"/cases/{data['case']}", False),
+             ("a village board", "leader", "/boards/place/V1", False),
+             ("an estate board", "leader", "/boards/place/E01", False),
+             ("the district wall view", "leader", "/boards/wall", False),
+             ("caller history", "staff-ls-p01", f"/intake/caller?requester_phone={data['phone']}", False),
+             ("the heating desk", "butler-e01", "/heating/", False),
+             ("the monthly report", "leader", "/boards/report", False),
+             ("an unchanged board poll", "leader", "/boards/place/V1", True)]
+    env = {**os.environ, "PORTAL_SECRET_KEY": "bench"}
+    output = subprocess.run([sys.executable, str(ROOT / "bench" / "breakdown.py"), url, json.dumps(pages)], cwd=ROOT,
+                            env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 # --- the report ----------------------------------------------------------------------------------------------
@@ -338,7 +358,11 @@ def write_report(runs: list[dict]) -> None:
         took = json.loads(generated.read_text())["seconds"] if generated.exists() else None
         parts.append(f"### {'SQLite' if run_['backend'] == 'sqlite' else 'PostgreSQL'}\n\n"
                      + (f"Generating the data took {took // 60} min {took % 60} s.\n\n" if took else "")
-                     + table(run_))
+                     + table(run_)
+                     + "\n\nWhere the time goes, in process (`bench/breakdown.py`: one request's CPU, its statements and "
+                       "the time waiting on them, rendering, and the rest: Flask, the session, the access rules, building "
+                       "statements, the ORM):\n\n"
+                     + breakdown_table(run_["breakdown"]["pages"], run_["breakdown"]["floor_ms"]))
     text = DOC.read_text(encoding="utf-8")
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
     block = f"{start}\n" + "\n\n".join(parts) + f"\n{end}"
