@@ -18,7 +18,7 @@ from portal.domain.boards import counters
 from portal.domain.cases import calendar, supervision
 from portal.domain.credentials import apikeys
 from portal.domain.features import rosters, visits
-from portal.domain.platform import accounts, audit, backups, retention, throttle
+from portal.domain.platform import accounts, audit, backups, outbox, retention, throttle
 from portal.extensions import db
 from portal.heating import cards
 from portal.models import ApiKey, Channel, Household, Role, ServicePoint, User
@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_logins)
     app.cli.add_command(create_admin)
     app.cli.add_command(sweep)
+    app.cli.add_command(deliver)
     app.cli.add_command(schedule_care_visits)
     app.cli.add_command(print_cards)
     app.cli.add_command(rebuild_stats)
@@ -118,6 +119,16 @@ def sweep() -> None:
     folded = counters.compact()
     click.echo(f"reminded {len(result.reminded)}, flagged overdue {len(result.overdue)}, "
                f"put under supervision {len(result.supervised)}, folded {folded} counter rows")
+
+
+@click.command("deliver")
+@with_appcontext
+@click.option("--limit", default=200, show_default=True, help="At most this many messages in this run.")
+def deliver(limit: int) -> None:
+    """Send the messages that are due (SMS, e-mail); safe on several hosts at once (run from cron every minute)."""
+
+    outcome = outbox.deliver(limit)
+    click.echo(f"sent {outcome['sent']}, to try again {outcome['retry']}, given up {outcome['dead']}")
 
 
 @click.command("schedule-care-visits")

@@ -83,8 +83,27 @@ class Config:
     # Where scans and photos are kept (default: instance/uploads).
     UPLOAD_FOLDER: str | None = None
 
-    # Outbound channel for reminders (SMS...): the import path of a class with send(user, text).
-    NOTIFY_CHANNEL = "portal.domain.platform.notify.LogChannel"
+    # Messages (`flask deliver`, portal/domain/platform/outbox.py). The SMS gateway, as the city's provider
+    # describes it: where, how, the body's fields (templates of {phone}, {text}, {key}), and the field of the
+    # JSON answer that says it was taken ("code=0"; empty: any 2xx). Without a URL, messages go to the log.
+    SMS_GATEWAY_URL = ""
+    SMS_GATEWAY_METHOD = "POST"
+    SMS_GATEWAY_FORMAT = "json"
+    SMS_GATEWAY_FIELDS = {"mobile": "{phone}", "content": "{text}", "requestId": "{key}"}
+    SMS_GATEWAY_HEADERS: dict[str, str] = {}
+    SMS_GATEWAY_SUCCESS = "code=0"
+    SMS_GATEWAY_TIMEOUT = 10.0
+    # E-mail to staff; without a host, e-mail goes to the log.
+    SMTP_HOST = ""
+    SMTP_PORT = 25
+    SMTP_FROM = "portal@localhost"
+    SMTP_STARTTLS = False
+    SMTP_USER = ""
+    SMTP_PASSWORD = ""
+    # A message is tried this many times, then given up (listed for administrators); a worker's claim on a
+    # message lasts this long (longer than the gateway's timeout), then another worker may take it.
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_LEASE_SECONDS = 120
 
     # True only for a database loaded with `flask demo-data`: shows the demo logins on the login page.
     DEMO_MODE = False

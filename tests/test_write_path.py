@@ -112,42 +112,44 @@ def test_the_boards_stamp_moves_with_every_commit_even_one_stamped_earlier(world
 
 
 class RecordingChannel:
-    """A gateway that notes whether the portal held a transaction (on SQLite: the write lock) while it worked."""
+    """A channel that notes whether the portal held a transaction (on SQLite: the write lock) while it sent."""
 
     calls: list = []
 
-    def send(self, user, text):
-        RecordingChannel.calls.append((user.username, text, db.session().in_transaction()))
+    def send(self, message):
+        RecordingChannel.calls.append((message.address, message.text, db.session().in_transaction()))
 
 
-def test_reminders_go_out_after_the_commit_with_no_transaction_held(world, app, monkeypatch):
+def test_reminders_are_written_with_their_change_and_sent_with_no_transaction_held(world, app, monkeypatch):
     from datetime import timedelta
 
     from portal.domain.cases import supervision
-    from portal.models import Notification
+    from portal.domain.platform import outbox
     from tests.stories import in_progress
 
-    monkeypatch.setitem(app.config, "NOTIFY_CHANNEL", "tests.test_write_path.RecordingChannel")
+    monkeypatch.setattr(outbox, "channel_for", lambda channel: RecordingChannel())
     RecordingChannel.calls = []
+    world.proxy.phone = "13700000001"
     case = in_progress(world)
     supervision.sweep(now=case.remind_at + timedelta(minutes=1))
-    assert RecordingChannel.calls and all(held is False for _user, _text, held in RecordingChannel.calls)
-    assert [user for user, _text, _held in RecordingChannel.calls] == [world.proxy.username]
-    assert case.number in RecordingChannel.calls[0][1]
-    assert db.session.scalars(sa.select(Notification.sent_at)).all()[0] is not None
+    assert RecordingChannel.calls == []  # written, not yet sent
+    outbox.deliver()
+    assert RecordingChannel.calls and all(held is False for _to, _text, held in RecordingChannel.calls)
+    assert [to for to, _text, _held in RecordingChannel.calls if case.number in _text and "75%" in _text] \
+        == ["13700000001"]
 
 
-def test_a_message_of_a_change_rolled_back_is_never_sent(world, app, monkeypatch):
+def test_a_message_of_a_change_rolled_back_is_never_written(world, app):
     from portal.domain.platform import notify
+    from portal.models import OutboxMessage
 
-    monkeypatch.setitem(app.config, "NOTIFY_CHANNEL", "tests.test_write_path.RecordingChannel")
-    RecordingChannel.calls = []
+    world.proxy.phone = "13700000001"
     case = log(world)
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
     with pytest.raises(RuntimeError), unit.unit_of_work():
-        created = notify.notify([world.proxy], "remind", case, "test:1")
-        notify.send([n.id for n in created])
+        notify.notify([world.proxy], "remind", case, "test:1")
         raise RuntimeError("the change fails after the message was queued")
-    assert RecordingChannel.calls == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == before
 
 
 def test_a_failing_action_after_the_commit_neither_fails_nor_repeats_the_change(world):

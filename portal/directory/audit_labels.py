@@ -19,7 +19,7 @@ ACTIONS = {
     "edit": _l("Edited a case"), "end_sessions": _l("Ended sessions"), "export": _l("Exported"),
     "extension_approved": _l("Approved an extension"), "extension_asked": _l("Asked for an extension"),
     "extension_refused": _l("Refused an extension"), "hand_off": _l("Handed off an errand"),
-    "handover": _l("Handed over documents"), "import": _l("Imported a roster"), "log": _l("Logged a case"),
+    "handover": _l("Handed over documents"), "import": _l("Imported a roster"), "log": _l("Logged a case"), "message_retry": _l("Sent a message again"),
     "login": _l("Signed in"), "login_failed": _l("Failed sign-in"), "login_throttled": _l("Sign-in throttled"),
     "move_visit": _l("Moved a visit"), "note": _l("Added a note"), "overdue": _l("Became overdue"),
     "password_check_failed": _l("Wrong current password"), "publish": _l("Published a notice"),
@@ -32,7 +32,7 @@ OBJECTS = {
     "cases": _l("Case"), "users": _l("User"), "households": _l("Household"), "residents": _l("Resident"),
     "places": _l("Place"), "service_points": _l("Service point"), "service_items": _l("Service item"),
     "teams": _l("Team"), "visits": _l("Visit"), "incidents": _l("Incident"), "campaigns": _l("Campaign"),
-    "notices": _l("Notice"), "api_keys": _l("API key"), "wall_screens": _l("Wall screen"),
+    "notices": _l("Notice"), "outbox": _l("Message"), "api_keys": _l("API key"), "wall_screens": _l("Wall screen"),
     "attachments": _l("Attachment"), "audit_entries": _l("Audit log"), "duty_shifts": _l("Duty shift"),
     "extension_requests": _l("Extension request"), "calendar_years": _l("Year of the working calendar"), "canned_replies": _l("Stock phrase"), "route": _l("Page"),
 }

@@ -29,6 +29,9 @@ class UserForm(FlaskForm):
         REQUIRED, Regexp(r"^[a-z0-9][a-z0-9._-]{2,39}$", message=_l("3 to 40 lowercase letters, digits, dots, hyphens."))])
     display_name = StringField(_l("Name"), validators=[REQUIRED, Length(max=50)])
     phone = StringField(_l("Phone"), validators=[Optional(), Phone()])
+    email = StringField(_l("E-mail"), validators=[Optional(), Length(max=200), Regexp(
+        r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Write an e-mail address such as name@example.gov.cn."))],
+        description=_l("Reminders go here by e-mail, as well as to the phone by SMS."))
     role = SelectField(_l("Role"), choices=enum_options(Role), validators=[REQUIRED])
     service_point_id = SelectField(_l("Service point"), coerce=optional_id, validate_choice=True)
     team_id = SelectField(_l("Team"), coerce=optional_id)

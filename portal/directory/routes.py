@@ -27,7 +27,7 @@ from portal.directory.forms import (
     UserForm,
 )
 from portal.domain.credentials import apikeys
-from portal.domain.platform import audit, directory
+from portal.domain.platform import audit, directory, outbox
 from portal.extensions import db
 from portal.models import (
     ApiKey,
@@ -36,6 +36,7 @@ from portal.models import (
     CaseStatus,
     Channel,
     DayKind,
+    OutboxMessage,
     Place,
     Role,
     ServiceItem,
@@ -117,6 +118,7 @@ def _user_values(form, obj):
     values = _with_places(form, {k: v for k, v in form.data.items() if k != "csrf_token"})
     values["role"] = Role(values["role"])
     values["phone"] = values["phone"] or ""
+    values["email"] = (values.get("email") or "").strip() or None
     return values
 
 
@@ -305,6 +307,29 @@ def end_sessions(row_id: int):
     directory.end_sessions(user, me())
     flash(_("%(name)s has been signed out everywhere.", name=user.display_name), "success")
     return redirect_to(url_for("directory.edit", section_key="users", row_id=user.id))
+
+
+# --- messages (the outbox) ---------------------------------------------------------------------------------
+
+@bp.get("/messages/")
+@allow(Role.ADMIN)
+def messages():
+    """What the outbox holds: how many messages wait, went out and were given up, and those in trouble."""
+    return render("directory/messages.html", counts=outbox.counts(), troubled=outbox.troubled())
+
+
+@bp.post("/messages/<int:row_id>/retry")
+@allow(Role.ADMIN)
+def retry_message(row_id: int):
+    """Send a given-up message again (after the gateway or the address was put right)."""
+    message = db.session.get(OutboxMessage, row_id)
+    if message is None:
+        abort(404)
+    if outbox.retry(message, me()):
+        flash(_("Message %(key)s will be sent again within a minute.", key=message.key), "success")
+    else:
+        flash(_("Message %(key)s is not given up (any more): nothing to do.", key=message.key), "info")
+    return redirect_to(url_for("directory.messages"))
 
 
 # --- API keys of kiosks and other systems (Open311) -------------------------------------------------------

@@ -72,6 +72,7 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(sa.String(40), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(50))
     phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    email: Mapped[str | None] = mapped_column(sa.String(200))  # for reminders by e-mail (staff)
     role: Mapped[Role]
     service_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_points.id"))
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))

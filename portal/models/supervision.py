@@ -69,7 +69,7 @@ class Supervision(db.Model):
 
 
 class Notification(db.Model):
-    """A message for one user inside the portal; the outbound channel (SMS...) may also carry it.
+    """A message for one user inside the portal; the outbox also carries it by SMS and e-mail.
 
     ``key`` makes reminders idempotent: the sweep never writes the same reminder twice.
     """
@@ -87,7 +87,6 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(24))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     read_at: Mapped[datetime | None]
-    sent_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
     case: Mapped[Case | None] = relationship()

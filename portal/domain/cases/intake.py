@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal import clock
 from portal.domain import DomainError, Forbidden, access
 from portal.domain.boards import counters
-from portal.domain.cases import lifecycle, timekeeping
+from portal.domain.cases import lifecycle, messages, timekeeping
 from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, privacy, unit
 from portal.domain.platform.text import typed
@@ -228,5 +228,7 @@ def log_case(
                           "requester_phone": (None, phone)})
     if finish_on_spot:
         lifecycle.finish_on_spot(case, actor)
+    else:
+        messages.receipt(case)
     unit.commit()
     return case

@@ -85,9 +85,8 @@ def request_extension(case: Case, actor: User, new_due_at: datetime, reason: str
                  data={"due": new_due_at.isoformat()})
     case.updated_at = now
     audit.record("extension_asked", actor=actor, obj=case, changes={"due_at": (case.due_at, new_due_at)})
-    created = notify.notify(leads_for(case), "extension_asked", case, f"ext-ask:{case.id}:{now.timestamp():.0f}")
+    notify.notify(leads_for(case), "extension_asked", case, f"ext-ask:{case.id}:{now.timestamp():.0f}")
     unit.commit()
-    notify.send([n.id for n in created])
     return request
 
 
@@ -123,9 +122,8 @@ def decide_extension(request: ExtensionRequest, actor: User, approve: bool, note
         audit.record("extension_refused", actor=actor, obj=case)
     case.updated_at = now
     kind = "extension_approved" if approve else "extension_refused"
-    created = notify.notify([request.requested_by], kind, case, f"{kind}:{request.id}")
+    notify.notify([request.requested_by], kind, case, f"{kind}:{request.id}")
     unit.commit()
-    notify.send([n.id for n in created])
 
 
 def _settle(request: ExtensionRequest, status: ExtensionStatus, actor: User, now: datetime, note: str) -> None:
@@ -186,9 +184,8 @@ def supervise(case: Case, actor: User, responsible: User, deadline: datetime, in
     case.updated_at = clock.now()
     audit.record("supervise", actor=actor, obj=case,
                  changes={"responsible": (None, responsible.username), "deadline": (None, deadline)})
-    created = notify.notify([responsible], "responsible", case, f"responsible:{case.id}:{deadline.timestamp():.0f}")
+    notify.notify([responsible], "responsible", case, f"responsible:{case.id}:{deadline.timestamp():.0f}")
     unit.commit()
-    notify.send([n.id for n in created])
     return supervision
 
 
@@ -218,7 +215,6 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
     result = SweepResult()
     open_ = Case.status.in_(OPEN_STATUSES)
     system = "system"  # shown as 系统 / System by portal.cases.timeline
-    to_send: list[int] = []
 
     missed = db.session.scalars(
         sa.select(Case).where(Case.status == CaseStatus.LOGGED, Case.claimed_at.is_(None), Case.incident_id.is_(None),
@@ -241,8 +237,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
         if _claim_flag(case, Case.reminded_at, now):
             record_event(case, None, EventKind.REMINDED, actor_label=system, data={"due": case.due_at.isoformat()})
             audit.record("remind", obj=case, actor_name="sweep")
-            to_send += [n.id for n in notify.notify([case.owner], "remind", case,
-                                                     f"remind:{case.id}:{case.due_at.timestamp():.0f}")]
+            notify.notify([case.owner], "remind", case, f"remind:{case.id}:{case.due_at.timestamp():.0f}")
             result.reminded.append(case.number)
         unit.commit()
 
@@ -255,8 +250,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
             record_event(case, None, EventKind.OVERDUE, actor_label=system, data={"due": case.due_at.isoformat()})
             audit.record("overdue", obj=case, actor_name="sweep")
             recipients = leads_for(case) + ([case.owner] if case.owner else [])
-            to_send += [n.id for n in notify.notify(recipients, "overdue", case,
-                                                     f"overdue:{case.id}:{case.due_at.timestamp():.0f}")]
+            notify.notify(recipients, "overdue", case, f"overdue:{case.id}:{case.due_at.timestamp():.0f}")
             result.overdue.append(case.number)
         unit.commit()
 
@@ -277,9 +271,8 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
             continue
         record_event(case, None, EventKind.SUPERVISED, actor_label=system, data={"reason": reason.value})
         audit.record("supervise", obj=case, actor_name="sweep", reason=reason.value)
-        to_send += [n.id for n in notify.notify(leads_for(case), "supervised", case, f"supervised:{case.id}")]
+        notify.notify(leads_for(case), "supervised", case, f"supervised:{case.id}")
         result.supervised.append(case.number)
         unit.commit()
 
-    notify.send(to_send)
     return result

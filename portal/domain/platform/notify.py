@@ -1,18 +1,11 @@
-"""Notifications: in the portal always, and through an outbound channel where one is configured.
+"""Notifications: in the portal always, and by SMS and e-mail to the user's phone and address.
 
-SMS gateways differ from city to city, so the outbound channel is pluggable: set ``NOTIFY_CHANNEL``
-to the import path of a class with ``send(recipient, text)`` (see ``LogChannel``); the portal ships only
-the log channel, which writes what it would send to the application log. The channel is called
-after the notification is committed and outside any transaction, so a slow or failing gateway never holds
-up (on SQLite: holds the write lock against) or undoes the change that caused it; ``sent_at`` records what
-went out.
+Both are written in the transaction of the change that causes them: the notification row, and its messages in
+the outbox (``portal.domain.platform.outbox``), which ``flask deliver`` sends afterwards, outside any
+transaction, so a slow or failing gateway never holds up (on SQLite: holds the write lock against) or undoes
+the change, and a change rolled back sends nothing.
 """
 from __future__ import annotations
-
-import importlib
-import logging
-from dataclasses import dataclass
-from typing import Protocol
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,11 +14,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
-from portal.domain.platform import privacy, unit
-from portal.extensions import begin_mode, db
-from portal.models import Case, Notification, Supervision, User
-
-log = logging.getLogger("portal.notify")
+from portal.domain.platform import outbox
+from portal.extensions import db
+from portal.models import Case, MessageChannel, Notification, Supervision, User
 
 TEXTS = {
     "remind": _l("Case %(number)s has used 75%% of its time limit; it is due %(due)s."),
@@ -36,39 +27,6 @@ TEXTS = {
     "extension_approved": _l("The extension of case %(number)s was approved; new due time %(due)s."),
     "extension_refused": _l("The extension of case %(number)s was refused; it stays due %(due)s."),
 }
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Who a message goes to, as read before sending (a channel never reads the database)."""
-
-    id: int
-    username: str
-    display_name: str
-    phone: str
-
-    @classmethod
-    def of(cls, user: User) -> Recipient:
-        return cls(user.id, user.username, user.display_name, user.phone or "")
-
-
-class OutboundChannel(Protocol):
-    """What an SMS (or other) gateway adapter provides."""
-
-    def send(self, user: Recipient, text: str) -> None: ...
-
-
-class LogChannel:
-    """Writes each message to the log instead of sending it (the default)."""
-
-    def send(self, user: Recipient, text: str) -> None:
-        log.info("notify %s (%s): %s", user.username, privacy.mask_phone(user.phone), text)
-
-
-def outbound() -> OutboundChannel:
-    path = current_app.config.get("NOTIFY_CHANNEL", "portal.domain.platform.notify.LogChannel")
-    module, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(module), name)()
 
 
 def text_of(notification: Notification) -> str:
@@ -86,7 +44,8 @@ def text_of(notification: Notification) -> str:
 
 
 def notify(users, kind: str, case: Case | None, key: str) -> list[Notification]:
-    """Add a notification for each user unless one with this ``key`` exists (the caller commits).
+    """Add a notification for each user unless one with this ``key`` exists, with its messages (the caller
+    commits).
 
     Returns the notifications that were new, so callers can tell a first time from a repeat.
     """
@@ -102,37 +61,20 @@ def notify(users, kind: str, case: Case | None, key: str) -> list[Notification]:
         ).scalar()
         if row_id is not None:
             created.append(row_id)
-    return list(db.session.scalars(sa.select(Notification).where(Notification.id.in_(created)))) if created else []
+    rows = list(db.session.scalars(sa.select(Notification).where(Notification.id.in_(created)))) if created else []
+    for row in rows:
+        _send(row)
+    return rows
 
 
-def send(notification_ids: list[int]) -> None:
-    """Pass notifications to the outbound channel once the change that made them is committed."""
-    if notification_ids:
-        unit.after_commit(lambda: _deliver(list(notification_ids)))
-
-
-def _deliver(notification_ids: list[int]) -> None:
-    """Send committed notifications and note when they went out. Nothing is held while the channel works (a
-    gateway may take seconds a message): the messages are read and the read ended first, each is sent outside
-    any transaction, and the ones that went out are marked in one short write."""
-    channel = outbound()
-    with begin_mode("DEFERRED"):  # SQLite: a plain read, without the write lock
-        rows = db.session.scalars(sa.select(Notification).where(Notification.id.in_(notification_ids))
-                                  .options(sa.orm.joinedload(Notification.user))).all()
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # SMS go out in Chinese
-            messages = [(row.id, Recipient.of(row.user), text_of(row)) for row in rows]
-        db.session.rollback()
-    sent = []
-    for notification_id, user, text in messages:
-        try:
-            channel.send(user, text)
-        except Exception:  # noqa: BLE001 - a gateway failure must not break the portal
-            log.exception("outbound channel failed for notification %s", notification_id)
-            continue
-        sent.append(notification_id)
-    if sent:
-        db.session.execute(sa.update(Notification).where(Notification.id.in_(sent)).values(sent_at=clock.now()))
-        db.session.commit()
+def _send(notification: Notification) -> None:
+    """The notification by SMS to the user's phone and by e-mail to their address, where they have them."""
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # messages go out in Chinese
+        text = text_of(notification)
+    user, key = notification.user, f"notify:{notification.id}"
+    outbox.enqueue(notification.kind, MessageChannel.SMS, user.phone, text, key, case=notification.case)
+    outbox.enqueue(notification.kind, MessageChannel.EMAIL, user.email, text, f"{key}:mail", case=notification.case,
+                   subject=text[:40])
 
 
 def unread_count(user: User) -> int:
