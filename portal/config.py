@@ -104,6 +104,11 @@ class Config:
     # message lasts this long (longer than the gateway's timeout), then another worker may take it.
     OUTBOX_MAX_ATTEMPTS = 8
     OUTBOX_LEASE_SECONDS = 120
+    # The address residents' phones reach the portal's public pages at (the links in their SMS); empty: the
+    # address of the request that resolved the case.
+    PUBLIC_URL = ""
+    # How long a resident may answer by the link sent with the result; then the clerk calls back.
+    RESIDENT_ANSWER_DAYS = 3
 
     # True only for a database loaded with `flask demo-data`: shows the demo logins on the login page.
     DEMO_MODE = False

@@ -30,6 +30,15 @@ def resolved(w):
     return case
 
 
+def unanswered(case):
+    """The resident let the link of the result's SMS expire: the case is the clerk's to call back."""
+    from portal import clock
+
+    case.answer_until = clock.now()
+    db.session.commit()
+    return case
+
+
 def events(case):
     return db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
 

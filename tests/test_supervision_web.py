@@ -8,7 +8,7 @@ from portal import clock
 from portal.domain.cases import supervision
 from portal.extensions import db
 from portal.models import Case, CaseStatus, ExtensionRequest, Role
-from tests.stories import in_progress, resolved
+from tests.stories import in_progress, resolved, unanswered
 
 
 def _client(app, username):
@@ -59,7 +59,7 @@ def test_staff_cannot_decide_extensions(app, world):
 
 
 def test_callbacks_tab_lists_resolved_cases_and_the_callback_is_recorded(app, world):
-    case = resolved(world)
+    case = unanswered(resolved(world))
     staff = _client(app, "staff-p01")
     listing = staff.get("/cases/?tab=callbacks").get_data(as_text=True)
     assert case.number in listing and "待回访" in listing
@@ -78,8 +78,8 @@ def test_callbacks_tab_lists_resolved_cases_and_the_callback_is_recorded(app, wo
 
 def test_the_callbacks_tab_lists_only_the_cases_the_clerk_may_call_back(app, world):
     """A case of the clerk's hamlet finished by another point is that point's to call back."""
-    ours = resolved(world)
-    theirs = resolved(world)
+    ours = unanswered(resolved(world))
+    theirs = unanswered(resolved(world))
     theirs.service_point_id = world.staff_p02.service_point_id
     db.session.commit()
     staff = _client(app, "staff-p01")

@@ -19,10 +19,16 @@ class LookupForm(FlaskForm):
     place = HiddenField()
 
 
-class RatingForm(LookupForm):
+class AnswerForm(FlaskForm):
+    """A resident's own answer about a resolved case (by the link of the result's SMS, or at a kiosk)."""
+
     outcome = RadioField(_l("Was your matter solved?"), choices=enum_options(Outcome),
                          validators=[InputRequired(_l("Choose the outcome."))])
     satisfaction = RadioField(_l("How satisfied are you?"), choices=options(
         (s.value, s.label) for s in (Satisfaction.SATISFIED, Satisfaction.BASICALLY, Satisfaction.DISSATISFIED)),
         validators=[InputRequired(_l("Choose the satisfaction."))])
     comment = TextAreaField(_l("Anything you want to tell us (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class RatingForm(LookupForm, AnswerForm):
+    """The answer at a kiosk, with the number and phone digits that found the case."""

@@ -6,11 +6,11 @@ import sqlalchemy as sa
 from flask import abort, request
 from flask_babel import gettext as _
 
-from portal.domain.cases import lifecycle
+from portal.domain.cases import answers, lifecycle
 from portal.domain.features import heating, lookup, notices
 from portal.extensions import db
 from portal.lookup import bp
-from portal.lookup.forms import LookupForm, RatingForm
+from portal.lookup.forms import AnswerForm, LookupForm, RatingForm
 from portal.models import Case, Channel, Household, Outcome, Place, Satisfaction
 from portal.web import client_address
 from portal.web.guards import public
@@ -88,6 +88,27 @@ def rate():
                           status=422, problem=str(done.error.message))
     return render("lookup/case.html", case=case, form=form, rating=None, events=lookup.public_events(case),
                   thanks=_("Thank you for rating our service."))
+
+
+@bp.route("/r/<token>", methods=["GET", "POST"])
+@public
+def answer(token: str):
+    """The page of the link sent with a case's result: the resident says whether it was solved and how
+    satisfied they are, once, while the link holds (``domain/cases/answers``)."""
+    case = answers.case_of(token)
+    if case is None:
+        return render("lookup/answer.html", case=None, form=None, status=404)
+    form = AnswerForm()
+    if not answers.open_for_answer(case):
+        return render("lookup/answer.html", case=case, form=None, events=lookup.public_events(case))
+    if request.method == "GET" or not form.validate():
+        return render("lookup/answer.html", case=case, form=form, events=lookup.public_events(case),
+                      status=200 if request.method == "GET" else 422)
+    done = run(lambda: lifecycle.answer_by_resident(case, Outcome(form.outcome.data),
+                                                    Satisfaction(form.satisfaction.data), form.comment.data or ""),
+               form, "comment")
+    return render("lookup/answer.html", case=case, form=None if done.ok else form, answered=done.ok,
+                  events=lookup.public_events(case), status=done.status)
 
 
 @bp.get("/h/<code>")

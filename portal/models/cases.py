@@ -154,6 +154,8 @@ class Case(db.Model):
     # When the sweep found the case not signed for by its sign-for due.
     sign_missed_at: Mapped[datetime | None]
     callback_due_at: Mapped[datetime | None]
+    # Until when the resident may answer by the link of the result's SMS; the clerk's callback waits till then.
+    answer_until: Mapped[datetime | None]
     # When the resident asked to be called again (after an unanswered callback).
     callback_retry_at: Mapped[datetime | None]
     callback_attempts: Mapped[int] = mapped_column(default=0)

@@ -2,7 +2,7 @@
 
 Rows of a local day, place, service point, team and category hold how many cases were logged,
 signed for (and in time), resolved (and on time, and how long they took, as a histogram), called
-back (rated, satisfied, solved, redone), returned, finished on the spot, and how many round trips
+back (rated, satisfied, solved, redone; rated and satisfied by the resident themself), returned, finished on the spot, and how many round trips
 residents were spared. Writers only ever insert (a ``delta`` row each), so two writers never update one row;
 the sweep folds the deltas into one row per key, and a board sums whatever rows there are.
 ``portal.domain.boards.counters`` keeps them; ``flask --app portal rebuild-stats`` recomputes them from the
@@ -22,7 +22,8 @@ from portal.models.people import User
 HOUR_BUCKETS = (1, 2, 4, 8, 24, 48, 72, 120, 168, 336, 720, None)
 COUNTERS = (
     "logged", "on_spot", "signed", "signed_in_time", "resolved", "resolved_on_time", "resolve_minutes", "trips_saved",
-    "callbacks", "rated", "satisfied", "with_outcome", "solved", "redone", "returned",
+    "callbacks", "rated", "satisfied", "with_outcome", "solved", "redone", "returned", "rated_by_resident",
+    "satisfied_by_resident",
     *(f"h{n}" for n in range(len(HOUR_BUCKETS))),
 )
 
@@ -60,6 +61,9 @@ class CaseCount(db.Model):
     solved: Mapped[int] = mapped_column(default=0)
     redone: Mapped[int] = mapped_column(default=0)
     returned: Mapped[int] = mapped_column(default=0)
+    # Of the rated callbacks, those the resident answered themself (by the SMS link or at a kiosk).
+    rated_by_resident: Mapped[int] = mapped_column(default=0, server_default="0")
+    satisfied_by_resident: Mapped[int] = mapped_column(default=0, server_default="0")
     h0: Mapped[int] = mapped_column(default=0)
     h1: Mapped[int] = mapped_column(default=0)
     h2: Mapped[int] = mapped_column(default=0)

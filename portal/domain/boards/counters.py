@@ -160,13 +160,16 @@ def resolution(case: Case, at: datetime) -> dict:
     return {"on_time": on_time, "hours": round(hours, 2), **({"trip": True} if case.trip_saved else {}), **where(case)}
 
 
-def callback(case: Case, at: datetime, outcome: Outcome | None, satisfaction: Satisfaction, redo: bool) -> None:
+def callback(case: Case, at: datetime, outcome: Outcome | None, satisfaction: Satisfaction, redo: bool,
+             by_resident: bool = False) -> None:
     """Count a finished callback with the resolution it follows (on that resolution's day, not the callback's):
-    the rates built on callbacks are rates of a cohort of resolutions, and none can pass 100 %."""
+    the rates built on callbacks are rates of a cohort of resolutions, and none can pass 100 %. An answer the
+    resident gave themself is counted apart as well (the boards show satisfaction by who answered)."""
     rated = satisfaction in (Satisfaction.SATISFIED, Satisfaction.BASICALLY, Satisfaction.DISSATISFIED)
-    bump(case, case.resolved_at or at, callbacks=1, rated=int(rated),
-         satisfied=int(satisfaction in (Satisfaction.SATISFIED, Satisfaction.BASICALLY)),
-         with_outcome=int(outcome is not None), solved=int(outcome is Outcome.SOLVED), redone=int(rated and redo))
+    satisfied = satisfaction in (Satisfaction.SATISFIED, Satisfaction.BASICALLY)
+    bump(case, case.resolved_at or at, callbacks=1, rated=int(rated), satisfied=int(satisfied),
+         with_outcome=int(outcome is not None), solved=int(outcome is Outcome.SOLVED), redone=int(rated and redo),
+         rated_by_resident=int(rated and by_resident), satisfied_by_resident=int(satisfied and by_resident))
 
 
 # --- rebuilding from the timeline -------------------------------------------------------------------
@@ -254,6 +257,7 @@ def rebuild() -> int:
 
     rated = CallbackRecord.satisfaction.in_([Satisfaction.SATISFIED, Satisfaction.BASICALLY,
                                              Satisfaction.DISSATISFIED])
+    satisfied = CallbackRecord.satisfaction.in_([Satisfaction.SATISFIED, Satisfaction.BASICALLY])
     # Each callback on the day of the resolution it follows: the last one before it (a join and a grouping, not
     # a subquery a row, which a planner without statistics walks by time).
     followed = (sa.select(CallbackRecord.id.label("callback_id"), sa.func.max(CaseEvent.at).label("at"))
@@ -265,12 +269,14 @@ def rebuild() -> int:
     add(_grouped(_local_day(sa.func.coalesce(followed.c.at, CallbackRecord.at)), callbacks, [], {
         "callbacks": count(),
         "rated": sa.func.sum(sa.case((rated, one), else_=0)),
-        "satisfied": sa.func.sum(sa.case((CallbackRecord.satisfaction.in_(
-            [Satisfaction.SATISFIED, Satisfaction.BASICALLY]), one), else_=0)),
+        "satisfied": sa.func.sum(sa.case((satisfied, one), else_=0)),
         "with_outcome": sa.func.sum(sa.case((CallbackRecord.outcome.is_not(None), one), else_=0)),
         "solved": sa.func.sum(sa.case((CallbackRecord.outcome == Outcome.SOLVED, one), else_=0)),
         "redone": sa.func.sum(sa.case((sa.and_(rated, CallbackRecord.redo), one), else_=0)),
-    }, scoped=False), ("callbacks", "rated", "satisfied", "with_outcome", "solved", "redone"))
+        "rated_by_resident": sa.func.sum(sa.case((sa.and_(rated, CallbackRecord.by_resident), one), else_=0)),
+        "satisfied_by_resident": sa.func.sum(sa.case((sa.and_(satisfied, CallbackRecord.by_resident), one), else_=0)),
+    }, scoped=False), ("callbacks", "rated", "satisfied", "with_outcome", "solved", "redone", "rated_by_resident",
+                       "satisfied_by_resident"))
 
     # Returns: each case once (its first return, where it was returned from), on the day it was logged.
     earlier = aliased(CaseEvent)

@@ -60,6 +60,8 @@ class Figures:
     on_time_resolution: Rate   # 按时办结率
     resolution: Rate           # 解决率
     satisfaction: Rate         # 满意率
+    resident_satisfaction: Rate  # 满意率, of the answers residents gave themselves (the SMS link, a kiosk)
+    called_satisfaction: Rate    # 满意率, of the answers taken by a clerk's callback
     callback: Rate             # 回访率
     redo: Rate                 # 重办率
     returned: Rate             # 退回率
@@ -100,6 +102,9 @@ def from_sums(sums: dict[str, int]) -> Figures:
         on_time_resolution=Rate(sums["resolved_on_time"], sums["resolved"]),
         resolution=Rate(sums["solved"], sums["with_outcome"]),
         satisfaction=Rate(sums["satisfied"], sums["rated"]),
+        resident_satisfaction=Rate(sums["satisfied_by_resident"], sums["rated_by_resident"]),
+        called_satisfaction=Rate(sums["satisfied"] - sums["satisfied_by_resident"],
+                                 sums["rated"] - sums["rated_by_resident"]),
         callback=Rate(sums["callbacks"], sums["resolved"]),
         redo=Rate(sums["redone"], sums["rated"]),
         returned=Rate(sums["returned"], sums["logged"]),

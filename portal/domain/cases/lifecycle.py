@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from portal import clock
 from portal.domain import Conflict, DomainError, Forbidden, access
 from portal.domain.boards import counters
-from portal.domain.cases import timekeeping
+from portal.domain.cases import answers, timekeeping
 from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, unit
 from portal.domain.platform.text import typed
@@ -217,6 +217,7 @@ def _resolved_now(case: Case) -> dict:
     case.resolved_at = now
     case.callback_due_at = timekeeping.callback_due(now, case.service_point)
     case.trip_saved = saves_a_trip(case)
+    answers.offer(case)
     return counters.resolution(case, now)
 
 
@@ -367,6 +368,17 @@ def rate_by_resident(case: Case, outcome: Outcome | None, satisfaction: Satisfac
                      by_resident=True)
 
 
+def answer_by_resident(case: Case, outcome: Outcome, satisfaction: Satisfaction, comment: str = "") -> None:
+    """The resident answers by the link of the result's SMS (``answers``): recorded as the callback, exactly as a
+    clerk's would be (a dissatisfied or unsolved answer redoes the case)."""
+    if not answers.open_for_answer(case):
+        raise DomainError(_l("This case no longer waits for your answer; thank you."))
+    if not isinstance(outcome, Outcome):
+        raise DomainError(_l("Choose the outcome."), field="outcome")
+    _record_callback(case, None, TRANSITIONS["close"], outcome, satisfaction, _text(comment, False, field="comment"),
+                     by_resident=True)
+
+
 def _record_callback(case: Case, actor: User | None, t: Transition, outcome: Outcome | None,
                      satisfaction: Satisfaction, comment: str, by_resident: bool = False) -> None:
     if outcome is not None and not isinstance(outcome, Outcome):
@@ -381,7 +393,8 @@ def _record_callback(case: Case, actor: User | None, t: Transition, outcome: Out
     case.outcome, case.satisfaction, case.callback_comment = outcome, satisfaction, comment
     db.session.add(CallbackRecord(case=case, actor=actor, outcome=outcome, satisfaction=satisfaction,
                                   comment=comment, by_resident=by_resident, redo=redo, at=now))
-    counters.callback(case, now, outcome, satisfaction, redo)
+    case.answer_until = None  # answered: the link is spent
+    counters.callback(case, now, outcome, satisfaction, redo, by_resident)
     data = {"outcome": outcome.value if outcome else None, "satisfaction": satisfaction.value}
     if by_resident:
         data["by_resident"] = True

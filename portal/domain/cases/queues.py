@@ -89,8 +89,10 @@ def tab_condition(key: str, user: User, status_chosen: bool = False) -> sa.Colum
                        sa.or_(access.scope(user, "case.office_answer"), access.scope(user, "case.dispatch")))
     if key == "returned":
         return sa.and_(Case.status == CaseStatus.RETURNED, access.scope(user, "case.dispatch"))
-    if key == "callbacks":  # resolved cases waiting for their callback (回访), due ones first
-        return sa.and_(Case.status == CaseStatus.RESOLVED, access.scope(user, "case.dispatch"))
+    if key == "callbacks":  # resolved cases waiting for their callback (回访), due ones first; a case whose
+        # resident may still answer by the link of the result's SMS waits for that answer first
+        return sa.and_(Case.status == CaseStatus.RESOLVED, access.scope(user, "case.dispatch"),
+                       sa.or_(Case.answer_until.is_(None), Case.answer_until <= now))
     return sa.true()
 
 
