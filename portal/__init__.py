@@ -75,6 +75,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         intake,
         lookup,
         main,
+        messages,
         notices,
         open311,
         supervision,
@@ -87,7 +88,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     auth.init_app(app)
     guards.init_app(app)
     for area in (auth, main, intake, cases, supervision, errands, visits, heating, boards, open311, lookup, notices,
-                 imports, directory):
+                 imports, directory, messages):
         app.register_blueprint(area.bp)
     errors.init_app(app)
 

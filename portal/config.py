@@ -102,6 +102,10 @@ class Config:
     SMTP_PASSWORD = ""
     # A message is tried this many times, then given up (listed for administrators); a worker's claim on a
     # message lasts this long (longer than the gateway's timeout), then another worker may take it.
+    # The gateway's callback for residents' replies (a reply of TD stops their messages): the shared token it sends
+    # (header X-Portal-Token, or ?token=; empty: the callback answers 404) and the fields of the number and text.
+    SMS_INBOUND_TOKEN = ""
+    SMS_INBOUND_FIELDS = {"phone": "mobile", "text": "content"}
     OUTBOX_MAX_ATTEMPTS = 8
     OUTBOX_LEASE_SECONDS = 120
     # The address residents' phones reach the portal's public pages at (the links in their SMS); empty: the

@@ -172,3 +172,38 @@ def test_staff_reminders_go_by_sms_and_by_email(world, app, monkeypatch):
     assert [f["mobile"] for f in gateway.received if f["requestId"].startswith("notify:")] == ["13700000001"]
     [mail] = smtp.messages
     assert "To: proxy@bianmin.local" in mail and "Message-ID: <notify." in mail
+
+
+def test_a_resident_stops_messages_by_replying_td_to_the_gateway(world, app, client, monkeypatch):
+    at(monkeypatch, 2026, 11, 27, 10, 0)
+    log(world)  # a receipt waits to be sent
+    reply = {"mobile": "13912345678", "content": " td "}
+    assert client.post("/messages/sms-reply", json=reply).status_code == 404  # no token configured: no callback
+    app.config["SMS_INBOUND_TOKEN"] = "gateway-secret"
+    assert client.post("/messages/sms-reply", json=reply, headers={"X-Portal-Token": "wrong"}).status_code == 404
+    answer = client.post("/messages/sms-reply", json={**reply, "content": "好的"},
+                         headers={"X-Portal-Token": "gateway-secret"})
+    assert answer.json == {"code": "0", "stopped": False} and not outbox.opted_out("13912345678")
+    answer = client.post("/messages/sms-reply?token=gateway-secret", data=reply)
+    assert answer.json == {"code": "0", "stopped": True}
+    assert outbox.opted_out("13912345678")
+    assert [m.status for m in messages(kind="receipt")] == [MessageStatus.DEAD]  # what waited is not sent
+    log(world)
+    assert len(messages(kind="receipt")) == 1  # and nothing new is written
+
+
+def test_a_clerk_stops_messages_when_the_resident_asks(world, client, auth, monkeypatch):
+    from portal.models import AuditEntry, CaseEvent, EventKind
+
+    at(monkeypatch, 2026, 11, 27, 10, 0)
+    case = log(world)
+    auth.login("staff-p01")
+    page = client.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "停发短信" in page
+    assert client.post(f"/cases/{case.number}/no-sms").status_code == 303
+    assert outbox.opted_out("13912345678")
+    assert db.session.scalar(sa.select(CaseEvent.id).where(CaseEvent.case_id == case.id,
+                                                           CaseEvent.kind == EventKind.MESSAGES_STOPPED))
+    assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.action == "opt_out")) == "opt_out"
+    page = client.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "停发短信" not in page and "不发短信" in page

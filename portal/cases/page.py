@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.cases.forms import ACTION_FORMS, TimelineNoteForm
 from portal.domain import access
 from portal.domain.cases import lifecycle, presence, replies
+from portal.domain.platform import outbox
 from portal.extensions import db
 from portal.models import CannedReply, Case, CaseEvent, Mode, ServicePoint
 from portal.supervision import panel as case_supervision
@@ -97,6 +98,7 @@ def case_page(case: Case, submitted: dict | None = None, note_form=None, status:
         **case_supervision.panel(case, me(), **supervision_forms),
         **visit_panel(case, me(), book_form, alternatives),
         may_note=access.can(me(), "case.note", case),
+        no_sms=outbox.opted_out(case.requester_phone) if case.requester_phone else True,
         may_edit=access.can(me(), "case.edit", case),
         status=status,
     )

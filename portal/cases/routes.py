@@ -34,7 +34,7 @@ from portal.web.guards import ANYONE_SIGNED_IN, allow, allow_signed_in, me
 from portal.web.htmx import is_htmx, redirect_to, render
 from portal.web.navigation import register
 from portal.web.qr import qr_svg
-from portal.web.submit import submit
+from portal.web.submit import run, submit
 
 WORKER_ROLES = tuple(access.WORKERS)
 register("cases.queue", _l("Cases"), _l("Your queues: yours, to claim, your point's, overdue."), ANYONE_SIGNED_IN, rank=20)
@@ -178,6 +178,17 @@ def add_note(number: str):
         flash(_("Note added."), "success")
         return redirect_to(url_for("cases.show", number=number))
     return page.case_page(page.full(number), note_form=form, status=done.status)
+
+
+@bp.post("/<number>/no-sms")
+@allow(*WORKER_ROLES)
+def stop_messages(number: str):
+    """The resident wants no more SMS (said at the counter or on the phone): stop every message to their number."""
+    case = page.load(number)
+    done = run(lambda: lifecycle.stop_messages(case, me()))
+    if done.ok:
+        flash(_("No more SMS will be sent to %(phone)s.", phone=case.requester_phone), "success")
+    return redirect_to(url_for("cases.show", number=number))
 
 
 @bp.get("/<number>/canned/<int:reply_id>")

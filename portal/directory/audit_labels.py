@@ -21,7 +21,7 @@ ACTIONS = {
     "extension_refused": _l("Refused an extension"), "hand_off": _l("Handed off an errand"),
     "handover": _l("Handed over documents"), "import": _l("Imported a roster"), "log": _l("Logged a case"), "message_retry": _l("Sent a message again"),
     "login": _l("Signed in"), "login_failed": _l("Failed sign-in"), "login_throttled": _l("Sign-in throttled"),
-    "move_visit": _l("Moved a visit"), "note": _l("Added a note"), "overdue": _l("Became overdue"),
+    "move_visit": _l("Moved a visit"), "note": _l("Added a note"), "opt_out": _l("Stopped messages to a number"), "overdue": _l("Became overdue"),
     "password_check_failed": _l("Wrong current password"), "publish": _l("Published a notice"),
     "purge_personal_data": _l("Cleared personal data"), "remind": _l("Sent a reminder"),
     "reveal": _l("Revealed a full ID number"), "revoke": _l("Revoked"), "start_visit": _l("Started a visit"),

@@ -99,6 +99,7 @@ class EventKind(LabelledEnum):
     SIGN_MISSED = "sign_missed", _l("Not signed for in time")
     INCIDENT = "incident", _l("Linked to an incident")
     NOTE = "note", _l("Note")
+    MESSAGES_STOPPED = "messages_stopped", _l("The resident asked for no more SMS")
     CALLBACK_ATTEMPT = "callback_attempt", _l("Callback attempt")
     EXTENSION_ASKED = "extension_asked", _l("Extension asked")
     EXTENDED = "extended", _l("Extended")

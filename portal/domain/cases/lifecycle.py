@@ -27,7 +27,7 @@ from portal.domain import Conflict, DomainError, Forbidden, access
 from portal.domain.boards import counters
 from portal.domain.cases import answers, timekeeping
 from portal.domain.cases.timeline import record_event
-from portal.domain.platform import audit, unit
+from portal.domain.platform import audit, outbox, unit
 from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import (
@@ -548,6 +548,16 @@ def add_note(case: Case, actor: User, note: str, public: bool = False) -> CaseEv
     audit.record("note", actor=actor, obj=case, reason="public" if public else "")
     unit.commit()
     return event
+
+
+def stop_messages(case: Case, actor: User) -> None:
+    """The resident told the clerk they want no more SMS: their number gets none from now on (any case)."""
+    if not access.can(actor, "case.note", case):
+        raise Forbidden(_l("You may not change this case."))
+    if not case.requester_phone:
+        raise DomainError(_l("This case has no phone to stop messages to."))
+    record_event(case, actor, EventKind.MESSAGES_STOPPED)
+    outbox.stop(case.requester_phone, actor)
 
 
 EDITABLE = ("description", "requester_name", "requester_phone", "address", "priority")

@@ -35,7 +35,7 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
-from portal.domain.platform import audit, unit
+from portal.domain.platform import audit, privacy, unit
 from portal.extensions import db
 from portal.models import MessageChannel, MessageStatus, OptOut, OutboxMessage
 
@@ -90,6 +90,13 @@ def opt_out(address: str) -> None:
     db.session.execute(sa.update(OutboxMessage).where(
         OutboxMessage.address == address, OutboxMessage.to_resident, OutboxMessage.status == MessageStatus.PENDING)
         .values(status=MessageStatus.DEAD, last_error="opted out"))
+
+
+def stop(address: str, actor=None, via: str = "") -> None:
+    """Record that ``address`` wants no more messages (a reply of TD, or said to a clerk), audited, and commit."""
+    opt_out(address)
+    audit.record("opt_out", actor=actor, actor_name="" if actor else via, reason=privacy.mask_phone(address))
+    unit.commit()
 
 
 # --- delivering ------------------------------------------------------------------------------------------------
