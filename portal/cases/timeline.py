@@ -110,6 +110,8 @@ def describe(event: CaseEvent, public: bool = False) -> str:
         to = Holder(data["to"]).label if data.get("to") in Holder._value2member_map_ else ""
         return _("Documents handed to %(to)s: %(names)s (confirmed by %(name)s)", to=to, names=names,
                  name=name(data.get("confirmed_by", "")))
+    if kind is EventKind.NOTE and "again" in data:
+        return _("Called again about this (%(caller)s)", caller=name(data["again"]) if public else data["again"])
     if kind is EventKind.NOTE and data.get("attachment"):
         return _("File kept: %(name)s", name=data["attachment"])
     if kind is EventKind.ROUTED:

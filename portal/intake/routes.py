@@ -6,7 +6,7 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.domain import DomainError
+from portal.domain import DomainError, access
 from portal.domain.cases import intake
 from portal.domain.features import visits
 from portal.extensions import db
@@ -19,7 +19,7 @@ from portal.web.guards import allow, me
 from portal.web.htmx import redirect_to, render
 from portal.web.i18n import localized
 from portal.web.navigation import register
-from portal.web.submit import submit
+from portal.web.submit import run, submit
 
 INTAKE_ROLES = (Role.STAFF, Role.BUTLER, Role.LEAD)
 register("intake.new_case", _l("Log a case"), _l("A walk-in, a call, a WeChat message or a visit."), INTAKE_ROLES, rank=10)
@@ -78,7 +78,33 @@ def new_case():
               else _("Case %(number)s logged.", number=done.value.number), "success")
         return redirect_to(url_for("cases.show", number=done.value.number, logged=1))
     return render("intake/form.html", form=form, item=item, items=items, caller=caller, query=form.item_query.data,
-                  alternatives=getattr(done.error, "alternatives", []), chosen=None, status=done.status)
+                  alternatives=getattr(done.error, "alternatives", []), chosen=None, status=done.status,
+                  duplicates=_duplicates(request.form))
+
+
+@bp.get("/duplicates")
+@allow(*INTAKE_ROLES)
+def duplicates():
+    """Open cases the call being logged may repeat (htmx, as the caller, household, item and place are chosen)."""
+    return render("intake/_duplicates.html", duplicates=_duplicates(request.args))
+
+
+def _duplicates(values) -> list:
+    number = lambda name: int(values.get(name)) if str(values.get(name, "")).isdigit() else None  # noqa: E731
+    return intake.possible_duplicates(me(), values.get("requester_phone", ""), number("household_id"),
+                                      number("place_id"), number("item_id"))
+
+
+@bp.post("/add-to/<number>")
+@allow(*INTAKE_ROLES)
+def add_to(number: str):
+    """Same matter: the call is noted on that case (who called, what they said) and no case is logged."""
+    case = access.load_case(number, me())
+    done = run(lambda: intake.add_call(case, me(), request.form.get("description", ""),
+                                       request.form.get("requester_name", ""), request.form.get("requester_phone", "")))
+    if done.ok:
+        flash(_("The call is noted on %(number)s; no new case was logged.", number=number), "success")
+    return redirect_to(url_for("cases.show", number=number))
 
 
 @bp.get("/items")

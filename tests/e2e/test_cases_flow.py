@@ -54,3 +54,17 @@ def test_staff_log_proxy_claims_lead_sees_the_timelines(pages, live_server):
     assert "已签收" in timeline and "登记受理（窗口）" in timeline
     lead.goto(f"/cases/{counter}")
     assert "当场办结" in lead.locator(".timeline").inner_text()
+
+
+def test_a_repeat_call_is_noted_on_the_open_case_instead_of_logged_again(pages, live_server):
+    phone, address = _h01_household(live_server.app)
+    staff = pages.open(username="staff-ls-p01")
+    first = _log_case(staff, phone, address, "dbsq", "CA01", "申请低保")
+    staff.goto("/intake/")
+    staff.fill("#requester_phone", phone)
+    staff.wait_for_selector(f"#duplicates >> text={first}")  # offered while the number is typed
+    staff.fill("#description", "又来电问进度")
+    staff.click(f"#duplicates li:has-text('{first}') button")
+    staff.wait_for_url(re.compile(rf".*/cases/{first}$"))
+    assert f"本次来电已记入工单 {first}，未新建工单。" in staff.locator("#messages").inner_text()
+    assert "又来电问进度" in staff.locator(".timeline").first.inner_text()

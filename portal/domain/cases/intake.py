@@ -7,7 +7,7 @@ on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -22,6 +22,7 @@ from portal.domain.platform import audit, privacy, unit
 from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import (
+    OPEN_STATUSES,
     Case,
     CaseMaterial,
     CaseNumberCounter,
@@ -42,6 +43,9 @@ from portal.models import (
 )
 
 RECENT_CASES = 5
+# A case of the same place and category logged this many days back may be the same matter (a burst pipe that
+# three neighbours call about); a household's or a number's open cases are shown whenever they were logged.
+DUPLICATE_DAYS = 3
 
 
 def find_items(query: str, limit: int = 8) -> list[ServiceItem]:
@@ -96,6 +100,44 @@ def caller_lookup(phone: str, user: User) -> Caller:
         .limit(RECENT_CASES)
     ).all()
     return Caller(digits, list(households), list(recent))
+
+
+def possible_duplicates(user: User, phone: str = "", household_id: int | None = None, place_id: int | None = None,
+                        item_id: int | None = None) -> list[Case]:
+    """Open cases the new one may repeat, that ``user`` may see: of the same household, from the same number, or
+    of the same place and category logged in the last ``DUPLICATE_DAYS`` days; the newest five."""
+    digits = privacy.normalise_phone(phone or "")
+    household = db.session.get(Household, household_id) if household_id else None
+    item = db.session.get(ServiceItem, item_id) if item_id else None
+    place_id = place_id or (household.place_id if household else None)
+    same = []
+    if household is not None:
+        same.append(Case.household_id == household.id)
+    if privacy.is_valid_phone(digits):
+        same.append(Case.requester_phone == digits)
+    if place_id and item is not None:
+        same.append(sa.and_(
+            Case.place_id == place_id, Case.created_at >= clock.now() - timedelta(days=DUPLICATE_DAYS),
+            Case.item_id.in_(sa.select(ServiceItem.id).where(ServiceItem.category_zh == item.category_zh))))
+    if not same:
+        return []
+    return list(db.session.scalars(
+        sa.select(Case).where(Case.status.in_(OPEN_STATUSES), sa.or_(*same), access.case_scope(user))
+        .options(sa.orm.joinedload(Case.item), sa.orm.joinedload(Case.place))
+        .order_by(Case.created_at.desc(), Case.id.desc()).limit(5)))
+
+
+def add_call(case: Case, actor: User, description: str, requester_name: str = "", phone: str = "") -> None:
+    """The call being logged is about ``case``: note it there (who called, what they said) instead of logging a
+    second case."""
+    if not access.can(actor, "case.note", case):
+        raise Forbidden(_l("You may not add notes to this case."))
+    note = typed(description or "", "note")
+    caller = " ".join(part for part in (requester_name.strip(), privacy.normalise_phone(phone or "")) if part)
+    record_event(case, actor, EventKind.NOTE, note=note, data={"again": caller[:60]})
+    case.updated_at = clock.now()
+    audit.record("note", actor=actor, obj=case, reason="again")
+    unit.commit()
 
 
 def usual_channel(user: User) -> Channel:
