@@ -115,10 +115,12 @@ def sweep() -> None:
     (idempotent; run from cron every few minutes)."""
 
     result = supervision.sweep()
+    reminded = visits.remind_tomorrow()
     throttle.purge()
     folded = counters.compact()
     click.echo(f"reminded {len(result.reminded)}, flagged overdue {len(result.overdue)}, "
-               f"put under supervision {len(result.supervised)}, folded {folded} counter rows")
+               f"put under supervision {len(result.supervised)}, told {reminded} residents of tomorrow's visits, "
+               f"folded {folded} counter rows")
 
 
 @click.command("deliver")

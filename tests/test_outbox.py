@@ -207,3 +207,26 @@ def test_a_clerk_stops_messages_when_the_resident_asks(world, client, auth, monk
     assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.action == "opt_out")) == "opt_out"
     page = client.get(f"/cases/{case.number}").get_data(as_text=True)
     assert "停发短信" not in page and "不发短信" in page
+
+
+def test_the_resident_hears_when_the_errand_is_back_and_the_day_before_a_visit(home):
+    from datetime import date
+
+    from portal.domain.cases import lifecycle
+    from portal.domain.features import visits
+    from portal.models import Slot
+    from tests import stories
+
+    errand = stories.in_progress(home)
+    lifecycle.send_off_island(errand, home.proxy)
+    lifecycle.record_office_answer(errand, home.proxy, "more_materials", note="缺户口本")
+    [back] = messages(kind="errand_back")
+    assert errand.number in back.text and "补充材料" in back.text and back.to_resident
+
+    visit_case = stories.log(home, home.home_item)
+    visits.book(visit_case, home.staff, date(2026, 11, 30), Slot.AM)
+    assert visits.remind_tomorrow(date(2026, 11, 28)) == 0  # not tomorrow yet
+    assert visits.remind_tomorrow(date(2026, 11, 29)) == 1
+    assert visits.remind_tomorrow(date(2026, 11, 29)) == 0  # once a visit
+    [reminder] = messages(kind="visit")
+    assert "11-30 上午" in reminder.text and visit_case.number in reminder.text

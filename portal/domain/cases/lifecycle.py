@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from portal import clock
 from portal.domain import Conflict, DomainError, Forbidden, access
 from portal.domain.boards import counters
-from portal.domain.cases import answers, timekeeping
+from portal.domain.cases import answers, messages, timekeeping
 from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, outbox, unit
 from portal.domain.platform.text import typed
@@ -301,7 +301,9 @@ def record_office_answer(case: Case, actor: User, answer: str, version: int | No
     if answer not in OFFICE_ANSWERS:
         raise DomainError(_l("Choose the office's answer."), field="answer")
     data = {"answer": answer, **({"more": more} if more else {})}
-    _move(case, actor, t, _text(note, answer != "approved"), data=data)
+    note = _text(note, answer != "approved")
+    messages.office_answered(case, answer)
+    _move(case, actor, t, note, data=data)
 
 
 def resolve(case: Case, actor: User, note: str, version: int | None = None) -> None:

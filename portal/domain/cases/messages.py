@@ -17,6 +17,14 @@ from portal.models import Case, MessageChannel
 TEXTS = {
     "receipt": _l("%(name)s, your request is logged as case %(number)s and due by %(due)s. Reply TD to stop "
                   "messages."),
+    "office_approved": _l("%(name)s, the higher office has approved the errand of case %(number)s; the proxy will "
+                          "bring back your documents. Reply TD to stop messages."),
+    "office_rejected": _l("%(name)s, the higher office did not approve the errand of case %(number)s; the proxy will "
+                          "call you to explain. Reply TD to stop messages."),
+    "office_more_materials": _l("%(name)s, the higher office needs more documents for case %(number)s; the proxy "
+                                "will call you. Reply TD to stop messages."),
+    "visit": _l("%(name)s, the service team will visit you %(when)s for case %(number)s. To change it call "
+                "%(phone)s. Reply TD to stop messages."),
     "result": _l("%(name)s, case %(number)s is resolved. Was it solved, and are you satisfied? Tell us here: "
                  "%(link)s Reply TD to stop messages."),
 }
@@ -40,3 +48,20 @@ def result(case: Case, link: str) -> bool:
     False when no message could be written (no phone, opted out)."""
     return outbox.enqueue("result", MessageChannel.SMS, case.requester_phone, _text("result", case, link=link),
                           f"result:{case.number}:{case.resolved_at.timestamp():.0f}", case=case, to_resident=True)
+
+
+def office_answered(case: Case, answer: str) -> None:
+    """The errand is back from the higher office: approved, rejected or wanting more documents."""
+    outbox.enqueue("errand_back", MessageChannel.SMS, case.requester_phone, _text(f"office_{answer}", case),
+                   f"office:{case.number}:{clock.now().timestamp():.0f}", case=case, to_resident=True)
+
+
+def visit_tomorrow(case: Case, visit_id: int, day, slot) -> bool:
+    """The day before a home visit: when the team comes (``day``, the half-day ``slot``), and whom to call to
+    change it."""
+    phone = case.service_point.phone if case.service_point else ""
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        when = f"{day:%m-%d} {slot.label}"
+    return outbox.enqueue("visit", MessageChannel.SMS, case.requester_phone,
+                          _text("visit", case, when=when, phone=phone or ""), f"visit:{visit_id}", case=case,
+                          to_resident=True)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from portal import clock
 from portal.domain import Conflict, DomainError, access
 from portal.domain.boards import counters
-from portal.domain.cases import intake, lifecycle, timekeeping
+from portal.domain.cases import intake, lifecycle, messages, timekeeping
 from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, unit
 from portal.domain.platform.directory import pinyin_index
@@ -299,6 +299,18 @@ def hand_off(visit: Visit, actor: User, item: ServiceItem, description: str) -> 
 
 
 # --- the team's phone and the lead's calendar ------------------------------------------------------------
+
+def remind_tomorrow(today: date | None = None) -> int:
+    """Tell each resident whose visit is tomorrow when the team comes (once a visit: safe to run again; the
+    sweep runs it). Returns how many reminders were written."""
+    tomorrow = (today or clock.today()) + timedelta(days=1)
+    written = 0
+    for visit in db.session.scalars(sa.select(Visit).where(Visit.day == tomorrow, Visit.status == VisitStatus.BOOKED)
+                                    .options(joinedload(Visit.case))):
+        written += messages.visit_tomorrow(visit.case, visit.id, tomorrow, visit.slot)
+    unit.commit()
+    return written
+
 
 def for_team(team_id: int, first: date, last: date) -> list[Visit]:
     """A team's visits between two days, by day, slot and place."""
