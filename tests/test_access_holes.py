@@ -132,7 +132,7 @@ def test_scans_of_residents_documents_are_private_on_disk_and_never_cached(app, 
     proxy.post(f"/errands/{case.number}/attachments", data={"file": (io.BytesIO(b"%PDF-1.4 id card"), "身份证.pdf")},
                content_type="multipart/form-data")
     attachment = db.session.scalars(sa.select(Attachment)).one()
-    with proxy.get(f"/errands/attachments/{attachment.id}") as download:
+    with proxy.get(f"/cases/files/{attachment.id}") as download:
         assert download.headers["Cache-Control"] == "no-store"
     with app.app_context():
         from portal.domain.platform import files
@@ -144,7 +144,7 @@ def test_scans_of_residents_documents_are_private_on_disk_and_never_cached(app, 
 
 def test_ids_too_large_for_the_database_answer_404_not_500(app, world):
     staff = _client(app, "staff-p01")
-    for url in ("/errands/attachments/99999999999999999999", "/visits/9223372036854775808/move",
+    for url in ("/cases/files/99999999999999999999", "/visits/9223372036854775808/move",
                 "/heating/incidents/99999999999999999999"):
         assert staff.get(url).status_code == 404, url
     assert staff.get("/intake/item", query_string={"item_id": "99999999999999999999"}).status_code in (200, 404)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.domain.boards import metrics
-from portal.domain.cases import intake, lifecycle
+from portal.domain.cases import attachments, intake, lifecycle
 from portal.domain.platform import backups, files, retention
 from portal.extensions import db
 from portal.models import (
@@ -115,9 +115,8 @@ def old_case(world, app):
     lifecycle.close(case, world.staff, Outcome.SOLVED, Satisfaction.SATISFIED, "王大爷说谢谢")
     lifecycle.add_note(case, world.staff, "王大爷的儿子代为签收")
     app.config["UPLOAD_FOLDER"] = str(app.config.get("UPLOAD_FOLDER"))
-    from portal.domain.features import errands
 
-    errands.attach(case, world.staff, "户口簿.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    attachments.attach(case, world.staff, "户口簿.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)
     case.closed_at = clock.now() - timedelta(days=6 * 365)
     db.session.commit()
     return case

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.domain import DomainError, access
-from portal.domain.cases import intake, lifecycle, timekeeping
+from portal.domain.cases import attachments, intake, lifecycle, timekeeping
 from portal.domain.features import errands, visits
 from portal.extensions import db
 from portal.models import (
@@ -103,7 +103,7 @@ def test_butlers_work_their_heating_errands(app, world, make):
 
 def test_a_renamed_file_keeps_the_name_of_what_it_is(world):
     case = claimed(world)
-    kept = errands.attach(case, world.proxy, "scan.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 10)
+    kept = attachments.attach(case, world.proxy, "scan.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 10)
     assert kept.filename == "scan.png" and kept.content_type == "image/png"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 1
 

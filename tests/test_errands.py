@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.domain import Conflict, DomainError, NotFound
-from portal.domain.cases import lifecycle, timekeeping
+from portal.domain.cases import attachments, lifecycle, timekeeping
 from portal.domain.features import errands
 from portal.domain.platform import files
 from portal.extensions import db
@@ -210,10 +210,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
 def test_scans_are_checked_by_content_and_size_and_kept_by_checksum(app, world):
     case = claimed(world)
     with pytest.raises(DomainError):
-        errands.attach(case, world.proxy, "receipt.png", b"<html>not an image</html>")
+        attachments.attach(case, world.proxy, "receipt.png", b"<html>not an image</html>")
     with pytest.raises(DomainError):
-        errands.attach(case, world.proxy, "big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024))
-    kept = errands.attach(case, world.proxy, "../../回执.png", PNG)
+        attachments.attach(case, world.proxy, "big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024))
+    kept = attachments.attach(case, world.proxy, "../../回执.png", PNG)
     assert kept.content_type == "image/png" and kept.filename == "回执.png" and len(kept.sha256) == 64
     path = files.verified(kept.sha256)
     assert path.read_bytes() == PNG and str(path).startswith(app.config["UPLOAD_FOLDER"])

@@ -99,16 +99,16 @@ def test_upload_checks_the_file_and_download_checks_access(app, world, make):
     good = proxy.post(f"/errands/{case.number}/attachments",
                       data={"file": (io.BytesIO(b"%PDF-1.4 receipt"), "回执.pdf")}, content_type="multipart/form-data")
     assert good.status_code == 303
-    assert "16 B ·" in proxy.get(f"/errands/{case.number}").get_data(as_text=True)  # not "0 KB"
+    assert "· 16 B</span>" in proxy.get(f"/errands/{case.number}").get_data(as_text=True)  # not "0 KB"
     from portal.models import Attachment
 
     attachment_id = db.session.scalar(sa.select(Attachment.id))
-    with proxy.get(f"/errands/attachments/{attachment_id}") as download:
+    with proxy.get(f"/cases/files/{attachment_id}") as download:
         assert download.status_code == 200 and download.data == b"%PDF-1.4 receipt"
         assert download.headers["Content-Type"] == "application/pdf"
         assert "sandbox" in download.headers["Content-Security-Policy"]
     stranger = _client(app, "proxy-h02")
-    assert stranger.get(f"/errands/attachments/{attachment_id}").status_code == 404
+    assert stranger.get(f"/cases/files/{attachment_id}").status_code == 404
 
 
 def test_next_off_island_day_is_shown(app, world, monkeypatch):

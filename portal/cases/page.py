@@ -17,7 +17,7 @@ from portal.models import CannedReply, Case, CaseEvent, Mode, ServicePoint
 from portal.supervision import panel as case_supervision
 from portal.visits.panel import visit_panel
 from portal.web import arg_id
-from portal.web.forms import options
+from portal.web.forms import UploadForm, options
 from portal.web.guards import me
 from portal.web.htmx import render
 from portal.web.i18n import localized
@@ -35,7 +35,7 @@ def full(number: str) -> Case:
         number,
         joinedload(Case.item), joinedload(Case.place), joinedload(Case.owner), joinedload(Case.service_point),
         joinedload(Case.household), joinedload(Case.merged_into), joinedload(Case.team), joinedload(Case.resident),
-        selectinload(Case.events).joinedload(CaseEvent.actor),
+        selectinload(Case.events).joinedload(CaseEvent.actor), selectinload(Case.attachments),
     )
 
 
@@ -83,7 +83,7 @@ def prefill_canned(form) -> None:
 
 
 def case_page(case: Case, submitted: dict | None = None, note_form=None, status: int = 200, book_form=None,
-              alternatives=(), **supervision_forms):
+              alternatives=(), upload_form=None, **supervision_forms):
     """The case page; a form just submitted (an action's, the note's, a panel's) is shown with its errors."""
     timeline = request.args.get("timeline", "all")
     events = case.events
@@ -98,6 +98,8 @@ def case_page(case: Case, submitted: dict | None = None, note_form=None, status:
         **case_supervision.panel(case, me(), **supervision_forms),
         **visit_panel(case, me(), book_form, alternatives),
         may_note=access.can(me(), "case.note", case),
+        may_attach=access.can(me(), "case.attach", case),
+        upload_form=upload_form or UploadForm(formdata=None),
         no_sms=outbox.opted_out(case.requester_phone) if case.requester_phone else True,
         may_edit=access.can(me(), "case.edit", case),
         status=status,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, get_flashed_messages, make_response, request, url_for
+from flask import abort, current_app, flash, get_flashed_messages, make_response, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
@@ -12,10 +12,11 @@ from sqlalchemy.orm import joinedload
 from portal.cases import bp, page, timeline
 from portal.cases.forms import ACTION_FORMS, EditForm, TimelineNoteForm
 from portal.domain import Conflict, access
-from portal.domain.cases import lifecycle, presence, queues, replies
-from portal.domain.platform import notify, snapshot
+from portal.domain.cases import attachments, lifecycle, presence, queues, replies
+from portal.domain.platform import files, notify, snapshot
 from portal.extensions import db
 from portal.models import (
+    Attachment,
     CannedReply,
     Case,
     CaseStatus,
@@ -29,7 +30,7 @@ from portal.models import (
     ServicePoint,
     User,
 )
-from portal.web.forms import aware
+from portal.web.forms import UploadForm, aware
 from portal.web.guards import ANYONE_SIGNED_IN, allow, allow_signed_in, me
 from portal.web.htmx import is_htmx, redirect_to, render
 from portal.web.navigation import register
@@ -189,6 +190,47 @@ def stop_messages(number: str):
     if done.ok:
         flash(_("No more SMS will be sent to %(phone)s.", phone=case.requester_phone), "success")
     return redirect_to(url_for("cases.show", number=number))
+
+
+@bp.post("/<number>/files")
+@allow(*WORKER_ROLES)
+def upload(number: str):
+    """Keep a photo (from the phone's camera) or a file with the case."""
+    case = page.load(number)
+    form = UploadForm()
+    done = submit(form, lambda: attachments.attach(case, me(), form.file.data.filename,
+                                                   form.file.data.read(files.MAX_BYTES + 1)), "file")
+    if done.ok:
+        flash(_("%(name)s is kept with the case.", name=done.value.filename), "success")
+        return redirect_to(url_for("cases.show", number=number))
+    return page.case_page(page.full(number), upload_form=form, status=done.status)
+
+
+@bp.get("/files/<int:attachment_id>")
+@allow(*WORKER_ROLES)
+def attachment(attachment_id: int):
+    """Open a kept photo or file (only for those who may see its case)."""
+    row = access.load(me(), Attachment, attachment_id, "attachment.view")
+    return _file(row.sha256, row.content_type, row.filename, inline=row.content_type != "application/pdf")
+
+
+@bp.get("/files/<int:attachment_id>/thumbnail")
+@allow(*WORKER_ROLES)
+def thumbnail(attachment_id: int):
+    """A photo's small JPEG, for the case page."""
+    row = access.load(me(), Attachment, attachment_id, "attachment.view")
+    if row.thumb_sha256 is None:
+        abort(404)
+    return _file(row.thumb_sha256, "image/jpeg", f"{row.filename}.jpg", inline=True)
+
+
+def _file(digest: str, mimetype: str, name: str, inline: bool):
+    """A kept file, never cached, never run as a page (sandboxed whatever it holds)."""
+    response = send_file(files.verified(digest), mimetype=mimetype, as_attachment=not inline, download_name=name,
+                         max_age=0, etag=False, last_modified=None, conditional=False)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
 
 
 @bp.get("/<number>/canned/<int:reply_id>")

@@ -1,7 +1,6 @@
 """Forms of the errands area; each handover names who confirmed it."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -46,8 +45,3 @@ class DeliverForm(FlaskForm):
     note = TextAreaField(_l("What the resident receives (the resident sees this)"), validators=[
         InputRequired(_l("Say what was done; the resident sees it.")), Length(max=MAX_TEXT)])
     confirmed_by = StringField(_l("Received by (the resident's name)"), validators=CONFIRMED)
-
-
-class UploadForm(FlaskForm):
-    file = FileField(_l("Scan or photo (JPEG, PNG or PDF, at most 5 MB)"),
-                     validators=[FileRequired(_l("Choose a file."))])

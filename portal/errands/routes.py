@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, request, send_file, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.domain import access
-from portal.domain.cases import lifecycle, timekeeping
+from portal.domain.cases import attachments, lifecycle, timekeeping
 from portal.domain.features import errands
 from portal.domain.platform import files
 from portal.errands import bp
-from portal.errands.forms import AnswerForm, CollectForm, DeliverForm, SubmitAllForm, SubmitForm, UploadForm
-from portal.models import Attachment, Case, CaseMaterial, Holder, Mode, Role
-from portal.web.forms import options
+from portal.errands.forms import AnswerForm, CollectForm, DeliverForm, SubmitAllForm, SubmitForm
+from portal.models import Case, CaseMaterial, Holder, Mode, Role
+from portal.web.forms import UploadForm, options
 from portal.web.guards import allow, me
 from portal.web.htmx import is_htmx, redirect_to, render
 from portal.web.navigation import register
@@ -155,22 +155,9 @@ def upload(number: str):
     form = UploadForm()
 
     def keep(case, f):
-        errands.attach(case, me(), f.file.data.filename, f.file.data.read(files.MAX_BYTES + 1))
+        attachments.attach(case, me(), f.file.data.filename, f.file.data.read(files.MAX_BYTES + 1))
 
     return _step(number, "upload", form, keep)
-
-
-@bp.get("/attachments/<int:attachment_id>")
-@allow(*ERRAND_ROLES)
-def attachment(attachment_id: int):
-    """Download a kept file (only for those who may see its case)."""
-    row = access.load(me(), Attachment, attachment_id, "attachment.view")
-    response = send_file(files.verified(row.sha256), mimetype=row.content_type,
-                         as_attachment=row.content_type != "application/pdf", download_name=row.filename,
-                         max_age=0, etag=False, last_modified=None, conditional=False)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 @bp.get("/manifest")

@@ -61,7 +61,8 @@ class MaterialHandover(db.Model):
 
 
 class Attachment(db.Model):
-    """A scan or photo (a receipt, an approval) kept under instance/uploads/, named by its checksum."""
+    """A photo or file of a case (a receipt, an approval, a burst pipe) kept under instance/uploads/, named by its
+    checksum (``portal.domain.cases.attachments``)."""
 
     __tablename__ = "attachments"
 
@@ -71,6 +72,7 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(sa.String(40))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
+    thumb_sha256: Mapped[str | None] = mapped_column(sa.String(64))  # a photo's small JPEG, for the case page
     uploaded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=clock.now)
 

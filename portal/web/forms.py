@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import Field, IntegerField, SelectChoice, ValidationError
 from wtforms.validators import NumberRange, Optional
 
@@ -90,3 +92,11 @@ class IdNumber:
         if not privacy.is_valid_id_number(value):
             raise ValidationError(_l("This ID number is not valid (18 characters, check the last one)."))
         field.data = value
+
+
+class UploadForm(FlaskForm):
+    """A photo or file for a case (a phone offers its camera for it)."""
+
+    file = FileField(_l("Scan or photo (JPEG, PNG or PDF, at most 5 MB)"),
+                     validators=[FileRequired(_l("Choose a file."))],
+                     render_kw={"accept": "image/jpeg,image/png,application/pdf"})

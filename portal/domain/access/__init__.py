@@ -1,13 +1,13 @@
 """Who may see and do what: every rule about people and objects, in this package, one module per kind.
 
-    cases        seeing, signing for, working, dispatching, returning, noting, editing a case
+    cases        seeing, signing for, working, dispatching, returning, noting, editing a case; its photos and files
     households   seeing a household; which household a new case may name (the caller look-up)
     heating      stations, incidents, campaigns and their doors and findings, duty rosters, cards
     boards       boards, monthly reports, wall screens
     visits       booking, planning and carrying out home visits; the care register
     supervision  extensions and supervision
     notices      where a notice may be published, who edits it
-    errands      the proxy's errand limit, handing in, scans and photos
+    errands      the proxy's errand limit, handing in
 
 Each rule has a name (``"case.claim"``) and a test on one object; where lists need it, the same rule as
 an SQL condition (``scope(user, "case.view")``). tests/test_access.py checks that the two forms agree on

@@ -18,7 +18,7 @@ from portal.domain.access.people import WORKERS, above, place_ids, sees_everythi
 from portal.domain.access.policy import refuse_read, require, rule
 from portal.domain.platform import audit
 from portal.extensions import db
-from portal.models import Case, CaseStatus, Mode, Place, PointKind, Role, User, user_places
+from portal.models import Attachment, Case, CaseStatus, Mode, Place, PointKind, Role, User, user_places
 
 LOGGERS = frozenset({Role.STAFF, Role.BUTLER, Role.LEAD})
 
@@ -312,3 +312,17 @@ def place_choices(user: User) -> sa.ColumnElement[bool]:
         return Place.parent_id.is_not(None)
     ids = place_ids(user)
     return Place.id.in_(ids) if ids else sa.false()
+
+
+# --- photos and files ---------------------------------------------------------------------------------
+
+@rule("attachment.view", Attachment, reads=True)
+def may_see_file(user: User, attachment: Attachment) -> bool:
+    """A case's photo or file: whoever may see the case."""
+    return can_view(user, attachment.case)
+
+
+@rule("case.attach", Case)
+def may_attach(user: User, case: Case) -> bool:
+    """Add a photo or file to a case: whoever works or dispatches it."""
+    return may_work(user, case) or may_dispatch(user, case)

@@ -1,9 +1,9 @@
-"""Errands: the most a proxy holds at once, who carries the documents, who sees the kept scans.
+"""Errands: the most a proxy holds at once, who carries the documents.
 
 A proxy takes a new errand from the pool only while holding fewer than ``ERRAND_LIMIT`` open ones, so
 the load is shared; the proxy's row is held while counting, so two claims at the same moment count one
-after the other. Documents are handed over by whoever works the errand; a scan or photo kept with a case
-is seen by those who see the case, and added by those who work or dispatch it.
+after the other. Documents are handed over by whoever works the errand (its scans and photos are a case's
+photos and files: ``access.cases``).
 """
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from flask_babel import lazy_gettext as _l
 
 from portal.domain import DomainError
 from portal.domain.access.attendance import may_record as on_island_staff
-from portal.domain.access.cases import can_view, may_dispatch, may_work
 from portal.domain.access.policy import rule
 from portal.extensions import db
-from portal.models import Attachment, Case, CaseStatus, Mode, Role, User
+from portal.models import Case, CaseStatus, Mode, Role, User
 
 HELD = (CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_OFFICE)
 
@@ -54,13 +53,3 @@ def has_pool(user: User) -> bool:
     """The pool of errands to carry off the island: proxies, leads, and the island's staff (who carry errands
     on the off-island days of the "3+2" week too)."""
     return user.role in (Role.PROXY, Role.LEAD) or on_island_staff(user)
-
-
-@rule("attachment.view", Attachment, reads=True)
-def may_see_file(user: User, attachment: Attachment) -> bool:
-    return can_view(user, attachment.case)
-
-
-@rule("case.attach", Case)
-def may_attach(user: User, case: Case) -> bool:
-    return may_work(user, case) or may_dispatch(user, case)

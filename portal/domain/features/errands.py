@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -24,10 +23,9 @@ from portal import clock
 from portal.domain import Conflict, DomainError, access
 from portal.domain.cases import lifecycle, queues, timekeeping
 from portal.domain.cases.timeline import record_event
-from portal.domain.platform import audit, files, unit
+from portal.domain.platform import audit, unit
 from portal.extensions import db
 from portal.models import (
-    Attachment,
     Case,
     CaseMaterial,
     CaseStatus,
@@ -328,21 +326,3 @@ def mine_by_stage(user: User) -> dict[str, list[Case]]:
     for case in cases:
         grouped.setdefault(stage(case), []).append(case)
     return grouped
-
-
-# --- scans and photos ------------------------------------------------------------------------------------
-
-def attach(case: Case, actor: User, filename: str, data: bytes) -> Attachment:
-    """Keep a scan or photo with the case: an image or a PDF, at most 5 MB, checked by its content."""
-    access.require(actor, "case.attach", case, _l("You may not add files to this case."))
-    content_type, extension = files.kind_of(data)
-    digest = files.store(data)
-    clean = "".join(ch for ch in Path(filename or "file").name if ch.isprintable() and ch not in '"\\/')[:90]
-    stem = Path(clean).stem or "file"
-    attachment = Attachment(case=case, filename=f"{stem}{extension}", content_type=content_type, size=len(data),
-                            sha256=digest, uploaded_by=actor, uploaded_at=clock.now())
-    db.session.add(attachment)
-    record_event(case, actor, EventKind.NOTE, data={"attachment": attachment.filename})
-    audit.record("attach", actor=actor, obj=case, reason=f"{attachment.filename} sha256={digest}")
-    unit.commit()
-    return attachment
