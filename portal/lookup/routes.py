@@ -2,16 +2,18 @@
 number and the last four digits of its phone, and guesses are throttled (``domain/lookup``)."""
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 from flask import abort, request
 from flask_babel import gettext as _
 
-from portal.domain.cases import answers, lifecycle
-from portal.domain.features import heating, lookup, notices
+from portal.domain.cases import answers, lifecycle, links
+from portal.domain.features import heating, lookup, notices, visits
 from portal.extensions import db
 from portal.lookup import bp
 from portal.lookup.forms import AnswerForm, LookupForm, RatingForm
-from portal.models import Case, Channel, Household, Outcome, Place, Satisfaction
+from portal.models import Case, Channel, Household, Outcome, Place, Satisfaction, Slot
 from portal.web import client_address
 from portal.web.guards import public
 from portal.web.htmx import render
@@ -109,6 +111,31 @@ def answer(token: str):
                form, "comment")
     return render("lookup/answer.html", case=case, form=None if done.ok else form, answered=done.ok,
                   events=lookup.public_events(case), status=done.status)
+
+
+@bp.route("/v/<token>", methods=["GET", "POST"])
+@public
+def book(token: str):
+    """The page of the link sent with a home-visit case: the resident chooses the half-day the team comes, among
+    the team's free ones before the case is due (``features.visits.book_by_resident``)."""
+    case = links.case_of(token, "book")
+    if case is None:
+        return render("lookup/book.html", case=None, status=404)
+    booked, problem, status = visits.active_visit(case), None, 200
+    if request.method == "POST" and booked is None:
+        day, _bar, slot = request.form.get("pick", "").partition("|")
+        try:
+            chosen = (date.fromisoformat(day), Slot(slot))
+        except ValueError:
+            chosen = None
+        done = run(lambda: visits.book_by_resident(case, *chosen), say=False) if chosen else None
+        if done is not None and done.ok:
+            booked = done.value
+        else:
+            problem, status = (str(done.error.message) if done else _("Choose the half-day the team comes.")), 422
+    return render("lookup/book.html", case=case, booked=booked, problem=problem, status=status,
+                  slots=[] if booked else visits.resident_slots(case) if visits.bookable_by_resident(case) else [],
+                  open=visits.bookable_by_resident(case))
 
 
 @bp.get("/h/<code>")

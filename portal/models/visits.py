@@ -56,6 +56,8 @@ class Visit(db.Model):
     status: Mapped[VisitStatus] = mapped_column(default=VisitStatus.BOOKED, index=True)
     booked_at: Mapped[datetime] = mapped_column(default=clock.now)
     booked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The resident chose the half-day themself, by the link of their SMS (staff see it on the visit).
+    booked_by_resident: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal import clock
 from portal.domain import DomainError, Forbidden, access
 from portal.domain.boards import counters
-from portal.domain.cases import lifecycle, messages, timekeeping
+from portal.domain.cases import lifecycle, links, messages, timekeeping
 from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, privacy, unit
 from portal.domain.platform.text import typed
@@ -209,6 +209,7 @@ def log_case(
     finish_on_spot: bool = False,
     origin: Case | None = None,
     phone_optional: bool = False,
+    offer_booking: bool = True,
 ) -> Case:
     """Log a new case and commit; return it with its number and due time.
 
@@ -218,6 +219,8 @@ def log_case(
     ``origin`` is the case this one came out of (a home visit handing off an errand): whoever works
     that visit may log it, whatever their role.
     ``phone_optional`` is for cases the portal logs itself (a care visit for a household with no phone).
+    A home-visit case gets, by SMS, a link for the resident to choose the half-day, unless its visit is booked with
+    it (``offer_booking`` False).
     """
     if actor is not None and origin is None and not access.can(actor, "case.log"):
         raise Forbidden(_l("Your role does not log cases."))
@@ -272,5 +275,7 @@ def log_case(
         lifecycle.finish_on_spot(case, actor)
     else:
         messages.receipt(case)
+        if offer_booking and case.mode is Mode.HOME and case.team is not None:
+            messages.book_yourself(case, links.url(case, "book"))
     unit.commit()
     return case

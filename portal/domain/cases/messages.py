@@ -25,6 +25,8 @@ TEXTS = {
                                 "will call you. Reply TD to stop messages."),
     "visit": _l("%(name)s, the service team will visit you %(when)s for case %(number)s. To change it call "
                 "%(phone)s. Reply TD to stop messages."),
+    "book": _l("%(name)s, home-visit case %(number)s is logged. Choose when the team comes: %(link)s Reply TD to "
+               "stop messages."),
     "result": _l("%(name)s, case %(number)s is resolved. Was it solved, and are you satisfied? Tell us here: "
                  "%(link)s Reply TD to stop messages."),
 }
@@ -65,3 +67,9 @@ def visit_tomorrow(case: Case, visit_id: int, day, slot) -> bool:
     return outbox.enqueue("visit", MessageChannel.SMS, case.requester_phone,
                           _text("visit", case, when=when, phone=phone or ""), f"visit:{visit_id}", case=case,
                           to_resident=True)
+
+
+def book_yourself(case: Case, link: str) -> None:
+    """A home-visit case without a visit: the link to choose the half-day (``features.visits`` books it)."""
+    outbox.enqueue("book", MessageChannel.SMS, case.requester_phone, _text("book", case, link=link),
+                   f"book:{case.number}", case=case, to_resident=True)

@@ -165,8 +165,9 @@ def active_visit(case: Case) -> Visit | None:
 
 
 def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | None = None,
-         kind: VisitKind = VisitKind.REQUEST) -> Visit:
-    """Book a visit for a home case with the team covering its place (or ``team``)."""
+         kind: VisitKind = VisitKind.REQUEST, by_resident: bool = False) -> Visit:
+    """Book a visit for a home case with the team covering its place (or ``team``); ``by_resident``: the resident
+    chose the half-day by the link of their SMS (``book_by_resident``)."""
     if case.mode is not Mode.HOME:
         raise DomainError(_l("Only home-visit cases are booked with a team."))
     if not case.status.is_open:
@@ -181,24 +182,48 @@ def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | Non
         raise Conflict(_l("This case already has a booked visit; move it instead."))
     _check_slot(team, day, slot, case)
     visit = Visit(case=case, household_id=case.household_id, team=team, day=day, slot=slot, kind=kind,
-                  booked_by=actor, booked_at=clock.now())
+                  booked_by=actor, booked_at=clock.now(), booked_by_resident=by_resident)
     db.session.add(visit)
     counters.touch(case, clock.now())  # the board of the team it leaves, if any
     case.team = team
-    record_event(case, actor, EventKind.VISIT_BOOKED, public=True, actor_label="" if actor else "system",
+    label = "resident" if by_resident else "system"  # shown as 居民 / 系统 by portal.cases.timeline
+    record_event(case, actor, EventKind.VISIT_BOOKED, public=True, actor_label="" if actor else label,
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
     case.updated_at = clock.now()
-    audit.record("book_visit", actor=actor, obj=case, actor_name="" if actor else "scheduler",
+    audit.record("book_visit", actor=actor, obj=case, actor_name="" if actor else ("resident" if by_resident else "scheduler"),
                  changes={"visit": (None, f"{team.code} {day} {slot.value}")})
     _commit()
     return visit
+
+
+def bookable_by_resident(case: Case) -> bool:
+    """Whether the link of the case's SMS may still book its visit: an open home case of a team, due later,
+    with no visit booked."""
+    return (case.mode is Mode.HOME and case.status.is_open and case.team is not None
+            and (case.due_at is None or clock.now() < case.due_at) and active_visit(case) is None)
+
+
+def resident_slots(case: Case, count: int = 8) -> list[FreeSlot]:
+    """The team's free half-days a resident may choose: from tomorrow, before the case is due."""
+    return [free for free in free_slots(case.team, clock.today() + timedelta(days=1), count, due=case.due_at)
+            if not free.after_due]
+
+
+def book_by_resident(case: Case, day: date, slot: Slot) -> Visit:
+    """The resident chose the half-day by the link of their SMS: one of the team's free ones before the due time."""
+    if not bookable_by_resident(case):
+        raise DomainError(_l("This visit can no longer be booked by this link; the service point will call you."))
+    if (day, slot) not in {(free.day, free.slot) for free in resident_slots(case, 40)}:
+        raise SlotFull(_l("That half-day is not free any more; choose one of the free ones."), resident_slots(case),
+                       field="pick")
+    return book(case, None, day, slot, by_resident=True)
 
 
 @unit.transactional
 def log_and_book(actor: User, day: date, slot: Slot, *case, **details) -> Case:
     """Log a home case and book its visit at once (the intake form with a day chosen): both are saved, or
     neither. ``case`` and ``details`` are those of ``intake.log_case``."""
-    logged = intake.log_case(actor, *case, **details)
+    logged = intake.log_case(actor, *case, **details, offer_booking=False)
     book(logged, actor, day, slot)
     return logged
 
