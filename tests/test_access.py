@@ -140,7 +140,7 @@ NAMES = {
     "screen_id": WallScreen, "notice_id": Notice, "reply_id": CannedReply,
 }
 OVERRIDES = {("heating.finding_case", "visit_id"): CampaignVisit, ("boards.board", "code"): Place,
-             ("boards.export", "code"): Place, ("visits.renew_feed", "code"): Team}
+             ("boards.export", "code"): Place, ("boards.choose_topic", "code"): Place, ("visits.renew_feed", "code"): Team}
 FIXED = {"kind": "place", "fmt": "csv", "name": "claim", "decision": "approve"}
 # Parameters that are not objects of a scope: the administrator's directory (role-level), an importer's own
 # upload (an unguessable token of its uploader), a roster kind, a year of the working calendar (the district's).

@@ -19,7 +19,7 @@ from portal import clock
 from portal.boards import bp, charts, exports
 from portal.boards.forms import MonthForm, PeriodForm, ScreenForm
 from portal.domain import DomainError, NotFound, access
-from portal.domain.boards import board, periods, scopes
+from portal.domain.boards import board, hotspots, periods, scopes
 from portal.domain.boards.report import report_for
 from portal.domain.credentials import wallscreens
 from portal.domain.features import attendance
@@ -30,7 +30,7 @@ from portal.web.guards import allow, allow_signed_in, me, public
 from portal.web.htmx import is_htmx, redirect_to, render
 from portal.web.i18n import localized
 from portal.web.navigation import register
-from portal.web.submit import submit
+from portal.web.submit import run, submit
 
 register("boards.index", _l("Boards"), _l("Open, overdue and finished cases and the three rates, by place."),
          {Role.LEAD, Role.ADMIN, Role.STAFF, Role.BUTLER, Role.TEAM, Role.PROXY})
@@ -128,9 +128,25 @@ def show(kind: str, code: str):
     built = board.board_for(scope, period, me(), changed)
     days = (attendance.of_point(scope.point, period.first, period.last)
             if scope.kind == "point" and access.can(me(), "attendance.view", scope.point) else None)
+    topic = (hotspots.topic_of(hotspots.scope_key(scope), clock.today().replace(day=1))
+             if scope.kind in ("place", "district") else None)
     response = render("boards/board.html", "board", board=built, form=form, etag=poll_etag, crumbs=_crumbs(scope),
-                      figures=board.FIGURES, changed=changed.at, opens=_opens(), attendance=days, status=status)
+                      figures=board.FIGURES, changed=changed.at, opens=_opens(), attendance=days, status=status,
+                      topic=topic, progress=hotspots.progress(topic) if topic else None)
     return _cacheable(response, etag)
+
+
+@bp.post("/<kind>/<code>/topic")
+@allow(Role.LEAD)
+def choose_topic(kind: str, code: str):
+    """Make one of the board's hotspots this month's topic (每月一题)."""
+    scope = _scope(kind, code)
+    place, _bar, category = request.form.get("topic", "").partition("|")
+    done = run(lambda: hotspots.choose(scope, int(place) if place.isdigit() else 0, category, me(),
+                                       request.form.get("note", "")))
+    if done.ok:
+        flash(_("This month's topic is set; the board follows it."), "success")
+    return redirect(url_for("boards.board", kind=kind, code=code), 303)
 
 
 def _wall(scope: scopes.Scope, viewer, screen: WallScreen | None = None):

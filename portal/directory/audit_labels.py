@@ -25,14 +25,14 @@ ACTIONS = {
     "password_check_failed": _l("Wrong current password"), "publish": _l("Published a notice"),
     "purge_personal_data": _l("Cleared personal data"), "remind": _l("Sent a reminder"),
     "reveal": _l("Revealed a full ID number"), "revoke": _l("Revoked"), "start_visit": _l("Started a visit"),
-    "supervise": _l("Supervised a case"), "update": _l("Changed"), "withdraw": _l("Withdrew a notice"),
+    "supervise": _l("Supervised a case"), "topic": _l("Chose the month's topic"), "update": _l("Changed"), "withdraw": _l("Withdrew a notice"),
 }
 
 OBJECTS = {
     "cases": _l("Case"), "users": _l("User"), "households": _l("Household"), "residents": _l("Resident"),
     "places": _l("Place"), "service_points": _l("Service point"), "service_items": _l("Service item"),
     "teams": _l("Team"), "visits": _l("Visit"), "incidents": _l("Incident"), "campaigns": _l("Campaign"),
-    "notices": _l("Notice"), "outbox": _l("Message"), "api_keys": _l("API key"), "wall_screens": _l("Wall screen"),
+    "notices": _l("Notice"), "monthly_topics": _l("Month's topic"), "outbox": _l("Message"), "api_keys": _l("API key"), "wall_screens": _l("Wall screen"),
     "attachments": _l("Attachment"), "audit_entries": _l("Audit log"), "duty_shifts": _l("Duty shift"),
     "extension_requests": _l("Extension request"), "calendar_years": _l("Year of the working calendar"), "canned_replies": _l("Stock phrase"), "route": _l("Page"),
 }

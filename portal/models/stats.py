@@ -94,6 +94,26 @@ class BoardMark(db.Model):
     changed_at: Mapped[datetime]
 
 
+class MonthlyTopic(db.Model):
+    """The month's topic of a board (每月一题): a hotspot, a place and a category, that a lead chose to work on
+    proactively this month (``portal.domain.boards.hotspots``)."""
+
+    __tablename__ = "monthly_topics"
+    __table_args__ = (sa.UniqueConstraint("scope_key", "month", name="uq_monthly_topics_scope_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope_key: Mapped[str] = mapped_column(sa.String(24))  # "all" (the district) or "place:<id>"
+    month: Mapped[date]
+    place_id: Mapped[int] = mapped_column(sa.ForeignKey("places.id"))
+    category: Mapped[str] = mapped_column(sa.String(40))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    chosen_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    chosen_at: Mapped[datetime]
+
+    place: Mapped[Place] = relationship()  # noqa: F821 - portal.models.places
+    chosen_by: Mapped[User] = relationship()
+
+
 class WallScreen(db.Model):
     """A wall screen allowed to show one board's wall view without anyone signed in on it.
 

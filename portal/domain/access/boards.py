@@ -32,6 +32,12 @@ def may_see_board(user: User, scope) -> bool:
     return False
 
 
+@rule("topic.choose")
+def may_choose_topic(user: User, scope) -> bool:
+    """Make a hotspot the month's topic (每月一题) of a place's board or the district's: its leads."""
+    return user.role is Role.LEAD and scope.kind in ("place", "district") and may_see_board(user, scope)
+
+
 @rule("board.district")
 def may_see_district(user: User) -> bool:
     return sees_everything(user)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from portal import clock
 from portal.domain import NotFound, access
 from portal.domain.boards import counters, metrics
+from portal.domain.boards.hotspots import Hotspot, hotspots
 from portal.domain.boards.metrics import Figures, Rate
 from portal.domain.boards.periods import Period, change
 from portal.domain.boards.scopes import Scope
@@ -128,6 +129,7 @@ class Board:
     categories: list[Category]
     coverage: tuple[int, int] | None
     trip: metrics.TripCost = metrics.TripCost(0, 0, 0)
+    hotspots: list[Hotspot] = field(default_factory=list)  # place x category pairs that recur or rise
     rankings: dict[str, list[Tile]] = field(default_factory=dict)
 
     @property
@@ -251,6 +253,7 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
         weeks=weeks, trends=trends, tiles=tiles, top_overdue=list(top_overdue),
         categories=[] if wall else _categories(scope.counts, scope.cases, period), coverage=covered,
         trip=metrics.TripCost.configured(),
+        hotspots=hotspots(scope.counts, today) if scope.kind in ("place", "district") and not wall else [],
     )
     board.rankings = {name: rank(tiles, name) for name in RANKED}
     return board
