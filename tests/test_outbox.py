@@ -230,3 +230,37 @@ def test_the_resident_hears_when_the_errand_is_back_and_the_day_before_a_visit(h
     assert visits.remind_tomorrow(date(2026, 11, 29)) == 0  # once a visit
     [reminder] = messages(kind="visit")
     assert "11-30 上午" in reminder.text and visit_case.number in reminder.text
+
+
+def test_administrators_see_messages_in_trouble_and_send_a_given_up_one_again(world, app, client, auth,
+                                                                                 monkeypatch):
+    from portal.models import AuditEntry
+
+    at(monkeypatch, 2026, 11, 27, 10, 0)
+    with SmsGateway(["fail"]) as gateway:
+        use(app, gateway, OUTBOX_MAX_ATTEMPTS=1)
+        [key] = queue(1)
+        assert outbox.deliver()["dead"] == 1
+        auth.login("root")
+        page = client.get("/directory/messages/").get_data(as_text=True)
+        assert key in page and "HTTP 503" in page and "已放弃" in page and "138****0000" in page
+        [message] = messages()
+        assert client.post(f"/directory/messages/{message.id}/retry").status_code == 303
+        assert outbox.deliver()["sent"] == 1
+    assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.action == "message_retry"))
+    auth.logout()
+    auth.login("staff-p01")
+    assert client.get("/directory/messages/").status_code == 403
+
+
+def test_a_retry_never_reaches_a_resident_at_night(world, app, monkeypatch):
+    at(monkeypatch, 2026, 11, 27, 20, 59)
+    with SmsGateway(["fail"]) as gateway:
+        use(app, gateway)
+        case = log(world)
+        assert outbox.deliver()["retry"] == 1
+        at(monkeypatch, 2026, 11, 27, 21, 5)
+        assert outbox.deliver()["sent"] == 0  # its minute has passed, but it is night now
+        at(monkeypatch, 2026, 11, 28, 8, 0)
+        assert outbox.deliver()["sent"] == 1
+    assert len(gateway.delivered()[f"receipt:{case.number}"]) == 2

@@ -109,6 +109,7 @@ class Outgoing:
     address: str
     subject: str
     text: str
+    to_resident: bool = False
 
 
 def worker_name() -> str:
@@ -130,7 +131,8 @@ def claim(worker: str, limit: int = 50) -> list[Outgoing]:
                              .values(status=MessageStatus.SENDING, claimed_until=now + lease, worker=worker)
                              .returning(OutboxMessage.id)).all()
     rows = db.session.execute(sa.select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.channel,
-                                        OutboxMessage.address, OutboxMessage.subject, OutboxMessage.text)
+                                        OutboxMessage.address, OutboxMessage.subject, OutboxMessage.text,
+                                        OutboxMessage.to_resident)
                               .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all() if ids else []
     db.session.commit()
     return [Outgoing(*row) for row in rows]
@@ -163,9 +165,11 @@ def _failed(message: Outgoing, worker: str, reason: str) -> str:
                 last_error=reason[:300])
         log.warning("message %s given up after %s attempts: %s", message.id, attempts, reason)
         return "dead"
-    wait = min(60 * 2 ** (attempts - 1), 3600)
+    again = clock.now() + timedelta(seconds=min(60 * 2 ** (attempts - 1), 3600))
+    if message.to_resident and message.channel is MessageChannel.SMS:
+        again = after_quiet_hours(again)  # a retry never reaches a resident at night either
     _finish(message, worker, status=MessageStatus.PENDING, attempts=attempts, claimed_until=None,
-            not_before=clock.now() + timedelta(seconds=wait), last_error=reason[:300])
+            not_before=again, last_error=reason[:300])
     return "retry"
 
 

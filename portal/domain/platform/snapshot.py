@@ -4,8 +4,9 @@ The place tree, the service points, who covers which places and the service item
 and are read by nearly every request (the access rules, the menu, the boards). The database marks every change
 of their tables itself (the triggers of migration 5d3a8f1e6b20 add ``board_marks`` rows keyed "directory" and
 "catalog", whoever writes: the directory pages, an import, the demo, a hand-written UPDATE). A request reads
-the two keys' newest mark and count once (one index-only look-up) and uses what the process keeps under them;
-only a moved mark loads them again. A transaction that is changing the directory itself reads a private copy,
+the two keys' newest mark and count once, in the statement that loads the signed-in user (``STAMPS``; or on its
+own, index-only, where no one is signed in), and uses what the process keeps under them; only a moved mark
+loads them again. A transaction that is changing the directory itself reads a private copy,
 with its own unwritten rows, until it ends.
 
 Everything here is plain data (ids, codes, kinds), never ORM objects, so nothing kept belongs to a session.
