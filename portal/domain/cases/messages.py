@@ -1,8 +1,9 @@
 """What the portal tells a resident about their case by SMS, and when: each text and the event that sends it.
 
 Every message is written to the outbox (``portal.domain.platform.outbox``) in the transaction of its event,
-under a key naming the event, so that it goes out once and only if the event stands. Texts are short (one SMS
-of 70 characters), in Chinese whatever the language of the person who acted, and name the resident masked.
+under a key naming the event, so that it goes out once and only if the event stands. Texts are short (a receipt
+fits one SMS of 70 characters; a link makes two), in Chinese whatever the language of the person who acted, and
+name the resident masked.
 """
 from __future__ import annotations
 
