@@ -6,7 +6,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from portal.domain.boards import counters, metrics
-from portal.domain.cases import answers, lifecycle, queues
+from portal.domain.cases import answers, lifecycle, links, queues
 from portal.extensions import db
 from portal.models import CallbackRecord, CaseCount, CaseStatus, OutboxMessage, Outcome, Satisfaction
 from tests.stories import at, resolved
@@ -70,7 +70,7 @@ def test_a_made_up_or_altered_link_opens_nothing(world, client, monkeypatch):
     for wrong in (link[:-1] + ("A" if link[-1] != "A" else "B"), f"/lookup/r/{case.id:x}-", "/lookup/r/zz-abc",
                   f"/lookup/r/{case.id + 1:x}-{link.rsplit('-', 1)[1]}"):
         assert client.get(wrong).status_code == 404, wrong
-    assert answers.case_of(link.rsplit("/", 1)[1]).id == case.id
+    assert links.case_of(link.rsplit("/", 1)[1], "answer").id == case.id
 
 
 def test_no_answer_in_time_falls_back_to_the_clerks_callback(world, monkeypatch):

@@ -97,7 +97,7 @@ def rate():
 def answer(token: str):
     """The page of the link sent with a case's result: the resident says whether it was solved and how
     satisfied they are, once, while the link holds (``domain/cases/answers``)."""
-    case = answers.case_of(token)
+    case = links.case_of(token, "answer")
     if case is None:
         return render("lookup/answer.html", case=None, form=None, status=404)
     form = AnswerForm()

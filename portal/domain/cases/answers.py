@@ -22,11 +22,6 @@ from portal.domain.cases import links, messages
 from portal.models import Case, CaseStatus
 
 
-def case_of(value: str) -> Case | None:
-    """The case an answer link names (``links``), or None."""
-    return links.case_of(value, "answer")
-
-
 def open_for_answer(case: Case) -> bool:
     """Whether the resident may still answer (resolved, not yet called back, the link not expired)."""
     return case.status is CaseStatus.RESOLVED and case.answer_until is not None and clock.now() < case.answer_until
