@@ -77,18 +77,20 @@ def create_app(config: type | dict | None = None) -> Flask:
         main,
         messages,
         notices,
+        offline,
         open311,
         supervision,
         visits,
         web,
     )
-    from portal.web import guards
+    from portal.web import guards, replay
 
     web.init_app(app)
     auth.init_app(app)
     guards.init_app(app)
+    replay.init_app(app)  # after the session's and the route's checks: a saved key is answered only to those
     for area in (auth, main, intake, cases, supervision, errands, visits, heating, boards, open311, lookup, notices,
-                 imports, directory, messages):
+                 imports, directory, messages, offline):
         app.register_blueprint(area.bp)
     errors.init_app(app)
 

@@ -18,6 +18,7 @@ from portal import clock
 from portal.domain.platform import audit, snapshot
 from portal.extensions import db, login_manager
 from portal.models import User
+from portal.web import replay
 from portal.web.htmx import is_htmx, safe_next
 
 # Requests that refresh a region on their own (badge and board polling) must not keep an idle
@@ -76,7 +77,10 @@ def _page_path() -> str | None:
 
 
 def to_login():
-    """Send an anonymous or expired user to the login page; an htmx request redirects the whole page."""
+    """Send an anonymous or expired user to the login page; an htmx request redirects the whole page; the
+    browser's outbox is told 401, and keeps what it holds until the user signs in again."""
+    if replay.is_replay():
+        return replay.signed_out()
     target = url_for("auth.login", next=_page_path())
     if is_htmx():
         response = make_response("", 200)

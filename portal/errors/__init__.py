@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from portal.domain import DomainError
 from portal.extensions import db
 from portal.open311.formats import error as open311_error
-from portal.web import NotUtf8
+from portal.web import NotUtf8, replay
 from portal.web.htmx import is_htmx
 
 MESSAGES = {
@@ -42,6 +42,8 @@ def error_page(status: int, message=None, title=None, reload: bool = False):
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if replay.is_replay():  # the outbox asks for a fresh token and sends it again
+            return replay.try_again(str(_l("The page has expired")))
         return error_page(
             400,
             title=_l("The page has expired"),

@@ -52,7 +52,8 @@ def new_case():
     caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
 
     def log():
-        chosen = item or (items[0] if len(items) == 1 else None)
+        chosen = item or (items[0] if items and (len(items) == 1 or intake.is_code_of(items[0], form.item_query.data))
+                          else None)
         if chosen is None:
             raise DomainError(_("Choose a service item from the list."), field="item_query")
         household = db.session.get(Household, form.household_id.data) if form.household_id.data else None

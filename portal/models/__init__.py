@@ -17,7 +17,7 @@ from portal.models.cases import (
     Satisfaction,
 )
 from portal.models.catalog import Mode, ServiceItem
-from portal.models.credentials import ApiKey, IdempotentRequest, RateHit
+from portal.models.credentials import ApiKey, IdempotentRequest, RateHit, Replay
 from portal.models.errands import Attachment, CaseMaterial, Holder, MaterialHandover
 from portal.models.heating import (
     Campaign,
@@ -45,7 +45,7 @@ from portal.models.visits import ACTIVE_VISITS, Slot, Visit, VisitKind, VisitSta
 
 __all__ = [
     "MessageChannel", "MessageStatus", "OptOut", "OutboxMessage",
-    "COUNTERS", "HOUR_BUCKETS", "BoardMark", "CaseCount", "MonthlyTopic", "WallScreen", "ApiKey", "IdempotentRequest", "Notice", "RateHit",
+    "COUNTERS", "HOUR_BUCKETS", "BoardMark", "CaseCount", "MonthlyTopic", "WallScreen", "ApiKey", "IdempotentRequest", "Notice", "RateHit", "Replay",
     "Campaign", "CampaignVisit", "DutyShift", "Finding", "Incident", "VisitResult", "campaign_places",
     "incident_places",
     "ACTIVE_VISITS", "Slot", "Visit", "VisitKind", "VisitStatus",

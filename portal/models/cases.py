@@ -240,6 +240,9 @@ class CaseEvent(db.Model):
     note: Mapped[str] = mapped_column(sa.Text, default="")
     public: Mapped[bool] = mapped_column(default=False)
     data: Mapped[dict | None] = mapped_column(sa.JSON)
+    # When the user acted, by their device, when that was before the step arrived (``at``): a step kept in the
+    # browser's outbox while the link was down. The time limits and boards count ``at``.
+    acted_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()

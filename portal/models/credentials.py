@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
 from portal.extensions import db
-from portal.models.cases import Channel
+from portal.models.cases import Case, Channel
 from portal.models.people import User
 from portal.models.places import ServicePoint
 
@@ -63,3 +63,21 @@ class IdempotentRequest(db.Model):
     key: Mapped[str] = mapped_column(sa.String(120))
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class Replay(db.Model):
+    """A signed-in user's action that carried a key made in the browser when they acted (online, or kept in the
+    browser's outbox while the link was down and sent later): the same key sent again is answered with this
+    first result, and nothing is done twice. Written in the transaction of the action itself."""
+
+    __tablename__ = "replays"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key", name="uq_replays_user_id_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(64))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"))
+    acted_at: Mapped[datetime | None]  # when the user acted, by their device's clock (never after arrived_at)
+    arrived_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+
+    case: Mapped[Case | None] = relationship()

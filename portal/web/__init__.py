@@ -17,7 +17,7 @@ from portal import clock
 from portal.domain import access
 from portal.domain.cases import calendar
 from portal.domain.features import visits
-from portal.domain.platform import privacy
+from portal.domain.platform import privacy, snapshot
 from portal.extensions import MAX_ID, reset_begin_mode, set_begin_mode
 from portal.web import i18n, navigation, security
 
@@ -86,6 +86,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["due_status"] = due_status
     app.jinja_env.globals["visit_startable"] = visits.startable
+    app.jinja_env.globals["catalog"] = snapshot.catalog
     # Leads and administrators are told, on their home page and boards, when the working calendar runs out.
     app.jinja_env.globals["calendar_warning"] = (
         lambda: calendar.warning() if can("calendar.warned") else None)

@@ -16,8 +16,11 @@ from typing import Any
 from flask import abort, flash
 
 from portal.domain import DomainError
+from portal.domain.platform import replays
 from portal.domain.platform.unit import with_retries
+from portal.web import replay
 from portal.web.forms import attach_error
+from portal.web.guards import me
 
 
 @dataclass
@@ -51,9 +54,13 @@ def explain(form, error: DomainError, field: str | None = None, about: str = "",
 def run(action: Callable[[], Any], form=None, field: str | None = None, about: str = "",
         fields: dict | None = None, say: bool = True) -> Submitted:
     """Run ``action`` in one unit of work; on a refusal, explain it (``form``'s ``field`` by default), unless
-    the page says it in its own way (``say=False``)."""
+    the page says it in its own way (``say=False``). A form that carries a key (``portal.web.replay``) is done
+    once per key: the key is saved with the action, and a key saved before answers with its first result."""
+    sent = replay.sent()
     try:
-        value = with_retries(action)
+        value = with_retries((lambda: replays.once(me(), sent, action)) if sent else action)
+    except replays.Replayed as again:  # sent twice at the same moment: the other one saved it
+        abort(replay.answer_first(again.first))
     except DomainError as error:
         # Kept on the result: it must not keep the request's frames (and its uploaded files) alive.
         error.__traceback__ = error.__context__ = error.__cause__ = None
@@ -67,6 +74,7 @@ def submit(form, action: Callable[[], Any], field: str | None = None, fields: di
     """Validate ``form`` and run ``action`` if it is valid. Not submitted yet: status 200; invalid: 422."""
     if not form.is_submitted():
         return Submitted(False, 200)
+    replay.note_form(form)
     if not form.validate():
         return Submitted(False, 422)
     return run(action, form, field, fields=fields)

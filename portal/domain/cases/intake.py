@@ -68,6 +68,12 @@ def find_items(query: str, limit: int = 8) -> list[ServiceItem]:
     )
 
 
+def is_code_of(item: ServiceItem, query: str | None) -> bool:
+    """Whether what was typed is the item's code itself (then it is chosen without a click: offline, a code
+    is all the intake form can take)."""
+    return (query or "").strip().upper() == item.code.upper()
+
+
 @dataclass
 class Caller:
     """What the portal knows about a phone number: households, and that phone's recent cases."""

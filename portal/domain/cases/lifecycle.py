@@ -27,7 +27,7 @@ from portal.domain import Conflict, DomainError, Forbidden, access
 from portal.domain.boards import counters
 from portal.domain.cases import answers, messages, timekeeping
 from portal.domain.cases.timeline import record_event
-from portal.domain.platform import audit, outbox, unit
+from portal.domain.platform import audit, outbox, replays, unit
 from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import (
@@ -144,7 +144,8 @@ class WrongStatus(DomainError):
 
 # --- the shared steps of every transition -------------------------------------------------------
 
-def _stale_message(case: Case):
+def stale_message(case: Case):
+    """Who changed ``case`` last, when, and what it is now: why a change made on an older view was not saved."""
     latest = db.session.scalars(
         sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id.desc()).limit(1)
     ).first()
@@ -161,7 +162,7 @@ def _stale_message(case: Case):
 def _check(case: Case, actor: User, name: str, version: int | None) -> Transition:
     t = TRANSITIONS[name]
     if version is not None and case.version != version:
-        raise Conflict(_stale_message(case))
+        raise Conflict(stale_message(case))
     if case.status not in t.sources:
         raise WrongStatus(
             _l("This case is %(status)s; it cannot be given “%(action)s” now.", status=case.status.label,
@@ -261,7 +262,8 @@ def claim(case: Case, actor: User) -> None:
         data.update(_count_sign_for(case, now))
     counters.touch(case, now)
     db.session.add(CaseEvent(case_id=case.id, actor_id=actor.id, kind=t.event, from_status=CaseStatus.LOGGED,
-                             to_status=CaseStatus.CLAIMED, public=True, at=now, data=data))
+                             to_status=CaseStatus.CLAIMED, public=True, at=now, data=data, acted_at=replays.acted_at()))
+    replays.note_case(case)
     audit.record("claim", actor=actor, object_type="cases", object_id=case.id,
                  changes={"status": (CaseStatus.LOGGED, CaseStatus.CLAIMED), "owner": (None, actor.username)})
     unit.commit()
@@ -570,7 +572,7 @@ def edit(case: Case, actor: User, values: dict, version: int) -> None:
     if not (access.can(actor, "case.work", case) or access.can(actor, "case.dispatch", case)):
         raise Forbidden(_l("You may not edit this case."))
     if case.version != version:
-        raise Conflict(_stale_message(case))
+        raise Conflict(stale_message(case))
     if not case.status.is_open:
         raise DomainError(_l("This case is %(status)s; it can no longer be edited.", status=case.status.label))
     values = {k: v for k, v in values.items() if k in EDITABLE}

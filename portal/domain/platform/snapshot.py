@@ -82,6 +82,7 @@ class Directory:
 @dataclass(frozen=True)
 class Catalog:
     categories: list[str]  # the service items' categories (Chinese), sorted
+    items: list[tuple[str, str, str]]  # the active items' code, Chinese and English names, by code
 
 
 def _load_directory() -> Directory:
@@ -104,7 +105,10 @@ def _grouped(owner, place) -> dict[int, frozenset[int]]:
 
 def _load_catalog() -> Catalog:
     return Catalog(list(db.session.scalars(sa.select(ServiceItem.category_zh).distinct()
-                                           .order_by(ServiceItem.category_zh))))
+                                           .order_by(ServiceItem.category_zh))),
+                   [tuple(row) for row in db.session.execute(sa.select(ServiceItem.code, ServiceItem.name_zh,
+                                                                       ServiceItem.name_en)
+                                                             .where(ServiceItem.active).order_by(ServiceItem.code))])
 
 
 _LOADERS = {"directory": _load_directory, "catalog": _load_catalog}

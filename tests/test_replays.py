@@ -1,0 +1,199 @@
+"""Replays (portal/domain/platform/replays.py, portal/web/replay.py): a field form sent with a key is done once
+per key, whether it comes straight from the page or from the browser's outbox later; the timeline keeps when
+the user acted beside when it arrived; a refusal explains itself to the outbox, and never saves anything."""
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from portal import clock
+from portal.domain import DomainError
+from portal.domain.cases import lifecycle
+from portal.domain.platform import replays
+from portal.extensions import db
+from portal.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    EventKind,
+    Outcome,
+    Replay,
+    Satisfaction,
+    Slot,
+    Visit,
+    VisitStatus,
+)
+from tests.stories import claimed, log, resolved
+
+REPLAY = {"X-Outbox-Replay": "1", "X-Portal-Poll": "1"}
+
+
+def _client(app, username):
+    client = app.test_client()
+    assert client.post("/auth/login", data={"username": username, "password": "correct-horse-7"}).status_code == 303
+    return client
+
+
+def _fields(case, user, key="a" * 32, acted=None, **more):
+    fields = {"outbox_key": key, "outbox_acted_at": (acted or clock.now() - timedelta(hours=2)).isoformat(),
+              "outbox_user": str(user.id), "outbox_label": "测试", "outbox_case": case.number,
+              "outbox_seen": str(case.version)}
+    fields.update(more)
+    return fields
+
+
+def _notes(case):
+    return db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                         CaseEvent.kind == EventKind.NOTE)).all()
+
+
+def test_a_note_sent_twice_with_one_key_is_saved_once_and_keeps_when_the_user_acted(app, home):
+    case = claimed(home, home.proxy)
+    clerk = _client(app, "staff-p01")
+    acted = clock.now() - timedelta(hours=3)
+    fields = _fields(case, home.staff, acted=acted, note="居民来电补充：下午在家")
+    first = clerk.post(f"/cases/{case.number}/notes", data=fields, headers=REPLAY)
+    assert first.status_code == 200 and first.json["ok"] is True and not first.json.get("replayed")
+    again = clerk.post(f"/cases/{case.number}/notes", data=fields, headers=REPLAY)
+    assert again.status_code == 200 and again.json["ok"] is True and again.json["replayed"] is True
+    assert "没有重复保存" in again.json["message"] and again.json["case"] == case.number
+    straight = clerk.post(f"/cases/{case.number}/notes", data=fields)  # the same key from the page itself
+    assert straight.status_code == 303 and straight.location.endswith(case.number)
+    db.session.expire_all()
+    notes = _notes(case)
+    assert len(notes) == 1
+    assert notes[0].acted_at == acted and notes[0].at == clock.now()  # acted while offline, arrived now
+    replay = db.session.scalars(sa.select(Replay)).one()
+    assert (replay.user_id, replay.case_id, replay.acted_at) == (home.staff.id, case.id, acted)
+    page = clerk.get(f"/cases/{case.number}").get_data(as_text=True)
+    assert "离线" in page and clock.local(acted).strftime("%H:%M") in page
+
+
+def test_a_key_from_the_page_stops_a_double_submission_too(app, home):
+    case = claimed(home, home.proxy)
+    clerk = _client(app, "staff-p01")
+    fields = _fields(case, home.staff, note="同一条备注", outbox_acted_at="")
+    assert clerk.post(f"/cases/{case.number}/notes", data=fields).status_code == 303
+    assert clerk.post(f"/cases/{case.number}/notes", data=fields).status_code == 303
+    db.session.expire_all()
+    notes = _notes(case)
+    assert len(notes) == 1 and notes[0].acted_at is None  # sent at once: no second time to show
+
+
+def test_a_refused_replay_saves_nothing_says_why_and_what_to_do_and_is_checked_again_when_resent(app, home):
+    case = resolved(home)
+    lifecycle.no_answer(case, home.staff, retry_at=None)
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    clerk = _client(app, "staff-p01")
+    seen = case.version
+    # Meanwhile another clerk closed the callback.
+    lifecycle.close(case, home.staff, Outcome.SOLVED, Satisfaction.SATISFIED, "")
+    fields = _fields(case, home.staff, **{"close-outcome": "solved", "close-satisfaction": "satisfied",
+                                          "close-comment": "", "close-version": str(seen), "outbox_seen": str(seen)})
+    refused = clerk.post(f"/cases/{case.number}/act/close", data=fields, headers=REPLAY)
+    assert refused.status_code == 409 and refused.json["ok"] is False
+    assert "staff-p01" in refused.json["message"] and "已办结回访" in refused.json["message"]  # what happened meanwhile
+    assert "打开案件" in refused.json["next"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Replay)) == 0
+
+
+def test_a_refused_visit_start_names_what_changed_since_the_user_saw_the_case(app, home):
+    case = log(home, home.home_item)
+    visit = Visit(case=case, household_id=case.household_id, team_id=home.t1.id, day=clock.today(), slot=Slot.AM)
+    db.session.add(visit)
+    db.session.commit()
+    member = _client(app, "team1-a")
+    fields = _fields(case, home.member)
+    lifecycle.cancel(case, home.staff, "居民已自行办理")  # meanwhile, at the post
+    refused = member.post(f"/visits/{visit.id}/start", data=fields, headers=REPLAY)
+    assert refused.json["ok"] is False and refused.status_code == 409, refused.json
+    assert "staff-p01" in refused.json["message"] and "已撤销" in refused.json["message"], refused.json
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).status is not VisitStatus.STARTED
+
+
+def test_an_expired_session_keeps_the_item_for_after_sign_in(app, home, monkeypatch):
+    case = claimed(home, home.proxy)
+    clerk = _client(app, "staff-p01")
+    later = clock.now() + timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    fields = _fields(case, home.staff, note="离线时记下的备注", acted=later - timedelta(minutes=5))
+    expired = clerk.post(f"/cases/{case.number}/notes", data=fields, headers=REPLAY)
+    assert expired.status_code == 401 and expired.json["signed_in"] is False
+    assert clerk.get("/offline/state", headers=REPLAY).status_code == 401
+    assert _notes(case) == []
+    clerk = _client(app, "staff-p01")
+    state = clerk.get("/offline/state", headers=REPLAY).json
+    assert state["user"] == home.staff.id and state["csrf"]
+    assert clerk.post(f"/cases/{case.number}/notes", data=fields, headers=REPLAY).json["ok"] is True
+    db.session.expire_all()
+    assert len(_notes(case)) == 1
+
+
+def test_a_replay_never_keeps_an_idle_session_alive(app, home, monkeypatch):
+    case = claimed(home, home.proxy)
+    clerk = _client(app, "staff-p01")
+    start = clock.now()
+    idle = app.config["SESSION_IDLE_MINUTES"]
+    for minutes in (idle - 5, idle + 2):  # the outbox sending on its own, then the user's next page
+        monkeypatch.setattr(clock, "now", lambda m=minutes: start + timedelta(minutes=m))
+        clerk.post(f"/cases/{case.number}/notes", data=_fields(case, home.staff, key=f"{minutes:032d}",
+                                                               note="自动上传"), headers=REPLAY)
+    assert clerk.get("/cases/").status_code == 302  # the replays did not count as the user being there
+
+
+def test_another_users_item_is_not_sent_under_this_session(app, home):
+    case = claimed(home, home.proxy)
+    clerk = _client(app, "staff-p01")
+    fields = _fields(case, home.proxy, note="别人的备注")
+    refused = clerk.post(f"/cases/{case.number}/notes", data=fields, headers=REPLAY)
+    assert refused.status_code == 403 and "其他用户" in refused.json["message"], refused.json
+    assert _notes(case) == []
+
+
+def test_a_key_or_time_no_page_made_is_refused(app, home):
+    case = claimed(home, home.proxy)
+    clerk = _client(app, "staff-p01")
+    bad_key = clerk.post(f"/cases/{case.number}/notes", data=_fields(case, home.staff, key="x'; drop", note="a"),
+                         headers=REPLAY)
+    assert bad_key.status_code == 422 and bad_key.json["ok"] is False
+    too_old = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY,
+                         data=_fields(case, home.staff, acted=clock.now() - timedelta(days=30), note="a"))
+    assert too_old.status_code == 422 and "14" in too_old.json["message"]
+    future = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY,
+                        data=_fields(case, home.staff, key="f" * 32, acted=clock.now() + timedelta(hours=5), note="b"))
+    assert future.json["ok"] is True
+    db.session.expire_all()
+    assert [n.acted_at for n in _notes(case)] == [clock.now()]  # a clock ahead counts as the arrival
+
+
+def test_a_case_logged_at_a_post_while_offline_arrives_once_and_counts_once(app, home):
+    clerk = _client(app, "staff-p01")
+    fields = {"outbox_key": "c" * 32, "outbox_acted_at": (clock.now() - timedelta(hours=1)).isoformat(),
+              "outbox_user": str(home.staff.id), "outbox_label": "登记案件", "requester_phone": "13912345678",
+              "requester_name": "王大爷", "item_query": home.counter_item.code, "channel": "counter",
+              "description": "离线登记：开具证明", "place_id": str(home.h01.id)}
+    answers = [clerk.post("/intake/", data=fields, headers=REPLAY).json for _ in range(2)]
+    assert [a["ok"] for a in answers] == [True, True] and answers[1]["replayed"] is True
+    cases = db.session.scalars(sa.select(Case).where(Case.description == "离线登记：开具证明")).all()
+    assert len(cases) == 1 and cases[0].status is CaseStatus.LOGGED
+    assert answers[1]["case"] == cases[0].number
+    logged = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == cases[0].id)).all()
+    assert [e.acted_at is not None for e in logged] == [True]
+
+
+def test_once_saves_the_key_with_the_action_or_not_at_all(app, home):
+    case = claimed(home, home.proxy)
+    sent = replays.Sent("d" * 32, clock.now() - timedelta(minutes=1))
+    from portal.domain.platform.unit import with_retries
+
+    with pytest.raises(DomainError):
+        with_retries(lambda: replays.once(home.staff, sent, lambda: lifecycle.add_note(case, home.staff, "")))
+    assert replays.earlier(home.staff, sent.key) is None  # refused: nothing, the key included
+    for _ in range(2):
+        try:
+            with_retries(lambda: replays.once(home.staff, sent, lambda: lifecycle.add_note(case, home.staff, "好")))
+        except replays.Replayed as again:
+            assert again.first.case_id == case.id
+    assert len(_notes(case)) == 1
