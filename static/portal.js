@@ -41,12 +41,30 @@
   });
 
   // Forms and buttons marked data-confirm ask before they submit (htmx elements use hx-confirm).
+  // A form that can wait in the outbox gets its key and the moment the user acted (the same key again when
+  // the same fields are submitted twice: a double click is one action).
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var submitter = event.submitter;
     var question = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
+      return;
+    }
+    var key = form.querySelector("input[name=outbox_key]");
+    if (key) {
+      var fields = JSON.stringify(Array.from(new FormData(form)).filter(function (pair) {
+        return pair[0].indexOf("outbox_") !== 0;
+      }));
+      if (form.getAttribute("data-outbox-fields") !== fields || !key.value) {
+        key.value = newKey();
+        form.querySelector("input[name=outbox_acted_at]").value = new Date().toISOString();
+        form.setAttribute("data-outbox-fields", fields);
+      }
+    }
+    if (form.hasAttribute("data-forget-offline") && window.caches) {
+      event.preventDefault(); // signing out: the kept pages go first
+      caches["delete"](PAGES).then(function () { form.submit(); }, function () { form.submit(); });
     }
   });
 
@@ -70,4 +88,309 @@
       event.detail.headers["If-None-Match"] = '"' + etag + '"';
     }
   });
+
+  // --- Offline work (docs/ARCHITECTURE.md, "Offline") ------------------------------------------------
+  // The service worker (/sw.js) keeps pages and, without a link, keeps submitted forms in the outbox
+  // (static/outbox.js). Here: the banner and the outbox's list, sending what waits, one item at a time and in
+  // order, whenever the link may be back; and turning offline work on and off on this device.
+  var PAGES = "portal-pages";
+  var REPLAY = {"X-Outbox-Replay": "1", "X-Portal-Poll": "1"}; // a replay never keeps an idle session alive
+  var me = document.body.getAttribute("data-user") || "";
+  var outbox = window.PortalOutbox;
+  var signedOut = false;
+  var sentNow = 0;
+  var sending = false;
+
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function say(text, values) {
+    return (text || "").replace(/\{(\w+)\}/g, function (all, name) { return name in values ? values[name] : all; });
+  }
+
+  function when(iso) {
+    var moment = new Date(iso);
+    if (isNaN(moment)) {
+      return "";
+    }
+    var pad = function (n) { return ("0" + n).slice(-2); };
+    return pad(moment.getMonth() + 1) + "-" + pad(moment.getDate()) + " " + pad(moment.getHours()) + ":" +
+      pad(moment.getMinutes());
+  }
+
+  function send(item, csrf) {
+    var body = new URLSearchParams();
+    item.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
+    body.set("csrf_token", csrf);
+    var headers = Object.assign({"X-CSRFToken": csrf}, REPLAY);
+    return fetch(item.url, {method: "POST", body: body, headers: headers, credentials: "same-origin"})
+      .then(function (response) {
+        if (response.status === 401) {
+          signedOut = true;
+          return false;
+        }
+        if ((response.headers.get("Content-Type") || "").indexOf("application/json") !== 0) {
+          return false; // not the portal's answer (a proxy's error page): try again later
+        }
+        return response.json().then(function (answer) {
+          if (answer.ok) {
+            sentNow += 1;
+            return outbox.remove(item.seq).then(function () { return true; });
+          }
+          if (answer.retry || response.status >= 500) {
+            return false;
+          }
+          item.state = "refused";
+          item.message = answer.message || "";
+          item.next = answer.next || "";
+          item.location = answer.location || "";
+          return outbox.update(item).then(function () { return true; });
+        });
+      }, function () { return false; }); // no link: the rest waits, in order
+  }
+
+  function flushNow() {
+    return outbox.all().then(function (items) {
+      var mine = items.filter(function (item) { return item.user === me && item.state === "waiting"; });
+      if (!mine.length) {
+        return null;
+      }
+      return fetch("/offline/state", {headers: REPLAY, credentials: "same-origin", cache: "no-store"})
+        .then(function (response) {
+          signedOut = response.status === 401;
+          return response.ok ? response.json() : null;
+        })
+        .then(function (state) {
+          if (!state || String(state.user) !== me) {
+            return null;
+          }
+          return mine.reduce(function (done, item) {
+            return done.then(function (goOn) { return goOn ? send(item, state.csrf) : false; });
+          }, Promise.resolve(true));
+        });
+    });
+  }
+
+  function flush() {
+    if (!outbox || !me || sending) {
+      return Promise.resolve();
+    }
+    sending = true;
+    var work = navigator.locks ?
+      navigator.locks.request("portal-outbox", {ifAvailable: true}, function (lock) { return lock && flushNow(); }) :
+      flushNow();
+    return work["catch"](function () { return null; }).then(function () {
+      sending = false;
+      return show();
+    });
+  }
+
+  function show() {
+    if (!outbox) {
+      return Promise.resolve();
+    }
+    var banner = document.getElementById("outbox-banner");
+    if (!banner) {
+      return Promise.resolve();
+    }
+    return outbox.all().then(function (items) {
+      var mine = items.filter(function (item) { return !me || item.user === me; });
+      var waiting = mine.filter(function (item) { return item.state === "waiting"; }).length;
+      var refused = mine.length - waiting;
+      var parts = [];
+      if (waiting) {
+        parts.push(say(banner.getAttribute("data-waiting"), {n: waiting}));
+      }
+      if (refused) {
+        parts.push(say(banner.getAttribute("data-refused"), {n: refused}));
+      }
+      if (waiting && (signedOut || !me)) {
+        parts.push(banner.getAttribute("data-signin"));
+      }
+      if (sentNow) {
+        parts.push(say(banner.getAttribute("data-sent"), {n: sentNow}));
+      }
+      banner.firstElementChild.textContent = parts.join(" · ");
+      banner.hidden = !parts.length;
+      banner.classList.toggle("outbox-refused", refused > 0);
+      list(items);
+    });
+  }
+
+  // The outbox's page lists every item kept on this device, with what to do about one that was refused.
+  function list(items) {
+    var target = document.getElementById("outbox-items");
+    if (!target) {
+      return;
+    }
+    target.textContent = "";
+    if (!items.length) {
+      var empty = document.createElement("li");
+      empty.className = "empty";
+      empty.textContent = target.getAttribute("data-empty");
+      target.appendChild(empty);
+    }
+    items.forEach(function (item) {
+      var row = document.createElement("li");
+      row.className = "outbox-item outbox-" + item.state;
+      row.setAttribute("data-key", item.key);
+      var title = document.createElement("strong");
+      title.textContent = item.label;
+      var status = document.createElement("span");
+      status.className = "muted";
+      var state = item.user !== me ? "data-other" : "data-" + item.state;
+      status.textContent = " " + say(target.getAttribute("data-acted"), {time: when(item.actedAt)}) + " · " +
+        target.getAttribute(state);
+      row.appendChild(title);
+      row.appendChild(status);
+      [item.message, item.next].forEach(function (text, i) {
+        if (text) {
+          var line = document.createElement("p");
+          line.className = i ? "help" : "error";
+          line.textContent = text;
+          row.appendChild(line);
+        }
+      });
+      var actions = document.createElement("p");
+      actions.className = "actions";
+      if (item.location || item.caseNumber) {
+        var open = document.createElement("a");
+        open.href = item.location || "/cases/" + encodeURIComponent(item.caseNumber);
+        open.className = "button";
+        open.textContent = target.getAttribute("data-open");
+        actions.appendChild(open);
+      }
+      if (item.state === "refused" && item.user === me) {
+        actions.appendChild(button(target.getAttribute("data-retry"), "retry", item));
+      }
+      if (item.user === me) {
+        actions.appendChild(button(target.getAttribute("data-discard"), "discard", item));
+      }
+      row.appendChild(actions);
+      target.appendChild(row);
+    });
+  }
+
+  function button(text, action, item) {
+    var control = document.createElement("button");
+    control.type = "button";
+    control.textContent = text;
+    control.setAttribute("data-outbox-" + action, item.seq);
+    return control;
+  }
+
+  document.addEventListener("click", function (event) {
+    var retry = event.target.closest("[data-outbox-retry]");
+    var discard = event.target.closest("[data-outbox-discard]");
+    var target = document.getElementById("outbox-items");
+    if (retry) {
+      outbox.all().then(function (items) {
+        var item = items.filter(function (i) { return String(i.seq) === retry.getAttribute("data-outbox-retry"); })[0];
+        if (item) {
+          item.state = "waiting";
+          item.message = item.next = "";
+          return outbox.update(item).then(flush);
+        }
+      });
+    } else if (discard && window.confirm(target.getAttribute("data-confirm"))) {
+      outbox.remove(Number(discard.getAttribute("data-outbox-discard"))).then(show);
+    }
+  });
+
+  // Turning offline work on registers the service worker and keeps the role's pages at once.
+  function offlineStatus() {
+    var status = document.getElementById("offline-status");
+    if (!status) {
+      return;
+    }
+    var on = document.querySelector("[data-offline-on]");
+    var off = document.querySelector("[data-offline-off]");
+    if (!("serviceWorker" in navigator) || !window.caches) {
+      status.textContent = status.getAttribute("data-unsupported");
+      on.disabled = true;
+      return;
+    }
+    navigator.serviceWorker.getRegistration("/").then(function (registration) {
+      on.hidden = !!registration;
+      off.hidden = !registration;
+      if (!registration) {
+        status.textContent = status.getAttribute("data-off");
+        return;
+      }
+      caches.open(PAGES).then(function (cache) { return cache.keys(); }).then(function (keys) {
+        status.textContent = status.getAttribute("data-on") + " " + say(status.getAttribute("data-kept"), {n: keys.length});
+      });
+    });
+  }
+
+  function keepFieldPages(worker) {
+    var urls = Array.from(document.querySelectorAll("a[data-offline-keep]"), function (a) { return a.href; });
+    urls.unshift(location.pathname);
+    worker.postMessage({keep: urls});
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-offline-on]")) {
+      navigator.serviceWorker.register("/sw.js", {scope: "/"}).then(function () {
+        return navigator.serviceWorker.ready;
+      }).then(function (registration) {
+        keepFieldPages(registration.active);
+        offlineStatus();
+      }, function () {
+        var status = document.getElementById("offline-status");
+        status.textContent = status.getAttribute("data-unsupported");
+      });
+    } else if (event.target.closest("[data-offline-off]")) {
+      navigator.serviceWorker.getRegistration("/").then(function (registration) {
+        return registration && registration.unregister();
+      }).then(function () {
+        return caches.keys();
+      }).then(function (names) {
+        return Promise.all(names.filter(function (name) { return name.indexOf("portal-") === 0; })
+          .map(function (name) { return caches["delete"](name); }));
+      }).then(offlineStatus);
+    }
+  });
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (event.data && event.data.keptPages !== undefined) {
+        offlineStatus();
+      } else if (event.data && event.data.kept) {
+        show();
+      }
+    });
+  }
+
+  // A kept copy says so, and when it was fetched.
+  var copy = document.body.getAttribute("data-offline-copy");
+  var copyNote = document.getElementById("offline-copy");
+  if (copy !== null && copyNote) {
+    copyNote.textContent = document.body.hasAttribute("data-offline-missing") ?
+      copyNote.getAttribute("data-missing") : say(copyNote.getAttribute("data-copy"), {time: when(copy)});
+    copyNote.hidden = false;
+  }
+  var kept = document.getElementById("outbox-kept");
+  if (kept && /[?&]kept=/.test(location.search)) {
+    kept.hidden = false;
+  }
+
+  // The kept pages are one user's: another user signing in on this device starts without them.
+  if (me && window.localStorage && window.caches) {
+    var last = localStorage.getItem("portal-offline-user");
+    if (last && last !== me) {
+      caches["delete"](PAGES);
+    }
+    localStorage.setItem("portal-offline-user", me);
+  }
+
+  offlineStatus();
+  if (outbox) {
+    show().then(flush);
+    window.addEventListener("online", flush);
+    window.setInterval(flush, 30000);
+  }
 })();

@@ -1,0 +1,192 @@
+/* The portal's service worker (served at /sw.js by portal/offline/routes.py; turned on per device on the page
+   离线工作, /offline/). It does three things, and nothing else:
+   - keeps the look of every page (the shell), and the pages whose answer says X-Offline-Keep (portal/offline:
+     KEPT), with the time each was fetched; the links such a page marks data-offline-keep are kept with it;
+   - when the link is down, shows the kept copy of a page, marked as a copy, or the outbox's page;
+   - when the link is down, keeps a submitted form that carries an outbox key in the browser's outbox
+     (static/outbox.js) instead of losing it, and shows the outbox's page. static/portal.js sends it later.
+   Everything it fetches goes through the server's own checks; it never answers a form by itself. */
+"use strict";
+
+importScripts("{{ url_for('static', filename='outbox.js') }}");
+
+var SHELL = "portal-shell-{{ version }}";
+var PAGES = "portal-pages";
+var SHELL_FILES = {{ shell|tojson }};
+var OUTBOX_PAGE = "{{ url_for('offline.index') }}";
+var MAX_PAGES = 300;
+var FRESH_MS = 5 * 60 * 1000; // a linked page fetched less than this ago is not fetched again
+var LINKS = /<a\b[^>]*\bdata-offline-keep\b[^>]*>/g;
+var HREF = /\bhref="([^"]+)"/;
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(SHELL).then(function (cache) {
+    return cache.addAll(SHELL_FILES);
+  }).then(function () {
+    return self.skipWaiting();
+  }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) {
+      return name.indexOf("portal-shell-") === 0 && name !== SHELL;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () {
+    return self.clients.claim();
+  }));
+});
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) {
+    return;
+  }
+  if (request.method === "GET" && SHELL_FILES.indexOf(url.pathname) >= 0) {
+    event.respondWith(caches.match(request).then(function (hit) {
+      var fresh = fetch(request).then(function (response) {
+        if (response.ok) {
+          var copy = response.clone();
+          caches.open(SHELL).then(function (cache) { cache.put(request, copy); });
+        }
+        return response;
+      });
+      return hit || fresh;
+    }));
+  } else if (request.method === "GET" && request.mode === "navigate") {
+    event.respondWith(page(request));
+  } else if (request.method === "POST" && request.mode === "navigate") {
+    event.respondWith(post(request));
+  }
+});
+
+// A page: from the network, kept when the server says so; without a link, the kept copy.
+function page(request) {
+  return fetch(request).then(function (response) {
+    if (response.ok && response.headers.get("X-Offline-Keep") === "1") {
+      keepResponse(request.url, response.clone(), 1);
+    }
+    return response;
+  }, function () {
+    var url = new URL(request.url);
+    return copyOf(url.pathname === OUTBOX_PAGE ? OUTBOX_PAGE : request.url).then(function (copy) {
+      return copy || copyOf(OUTBOX_PAGE, "missing").then(function (outbox) {
+        return outbox || new Response("离线：此页面没有保存在本设备上。Offline: this page is not kept on this device.",
+          {status: 503, headers: {"Content-Type": "text/plain; charset=utf-8"}});
+      });
+    });
+  });
+}
+
+// The kept copy of a page, marked so that static/portal.js says it is one and when it was fetched.
+function copyOf(url, why) {
+  return caches.open(PAGES).then(function (cache) {
+    return cache.match(url, {ignoreVary: true});
+  }).then(function (hit) {
+    if (!hit) {
+      return null;
+    }
+    var fetched = hit.headers.get("X-Offline-Fetched") || "";
+    return hit.text().then(function (html) {
+      var mark = '<body data-offline-copy="' + fetched + '"' + (why ? ' data-offline-missing="1"' : "") + " ";
+      return new Response(html.replace("<body ", mark), {status: 200, headers: hit.headers});
+    });
+  });
+}
+
+function keepResponse(url, response, depth) {
+  var headers = new Headers(response.headers);
+  headers.set("X-Offline-Fetched", new Date().toISOString());
+  return response.text().then(function (html) {
+    var kept = new Response(html, {status: 200, headers: headers});
+    return caches.open(PAGES).then(function (cache) {
+      return cache.put(url, kept).then(function () { return trim(cache); });
+    }).then(function () {
+      if (depth > 0) {
+        return keepLinked(html, url);
+      }
+    });
+  });
+}
+
+// The pages a kept page links with data-offline-keep (a proxy's errands, a team's visits of today and
+// tomorrow, the queue's cases), unless fetched a moment ago.
+function keepLinked(html, base) {
+  var urls = [];
+  (html.match(LINKS) || []).forEach(function (tag) {
+    var href = HREF.exec(tag);
+    if (href) {
+      var url = new URL(href[1].replace(/&amp;/g, "&"), base);
+      if (url.origin === self.location.origin && urls.indexOf(url.href) < 0) {
+        urls.push(url.href);
+      }
+    }
+  });
+  return urls.slice(0, 30).reduce(function (done, url) {
+    return done.then(function () { return keepUrl(url, 0, false); });
+  }, Promise.resolve());
+}
+
+function keepUrl(url, depth, force) {
+  return caches.open(PAGES).then(function (cache) {
+    return cache.match(url, {ignoreVary: true});
+  }).then(function (hit) {
+    var fetched = hit && Date.parse(hit.headers.get("X-Offline-Fetched") || "");
+    if (!force && fetched && Date.now() - fetched < FRESH_MS) {
+      return null;
+    }
+    return fetch(url, {credentials: "same-origin"}).then(function (response) {
+      if (response.ok && response.headers.get("X-Offline-Keep") === "1") {
+        return keepResponse(url, response, depth);
+      }
+    }, function () { return null; });
+  });
+}
+
+function trim(cache) {
+  return cache.keys().then(function (keys) {
+    return Promise.all(keys.slice(0, Math.max(0, keys.length - MAX_PAGES)).map(function (key) {
+      return cache.delete(key);
+    }));
+  });
+}
+
+// A submitted form: to the server; without a link, into the outbox when it carries a key (else it says
+// that this form needs the link), and on to the outbox's page.
+function post(request) {
+  var copy = request.clone();
+  return fetch(request).catch(function () {
+    return copy.formData().then(function (fields) {
+      if (!fields.get("outbox_key")) {
+        return copyOf(OUTBOX_PAGE, "missing");
+      }
+      return PortalOutbox.keep(copy.url, fields).then(function (item) {
+        return notify({kept: item.key}).then(function () {
+          return Response.redirect(OUTBOX_PAGE + "?kept=" + encodeURIComponent(item.key), 303);
+        });
+      });
+    }).then(function (response) {
+      return response || Response.error();
+    });
+  });
+}
+
+function notify(message) {
+  return self.clients.matchAll({type: "window"}).then(function (clients) {
+    clients.forEach(function (client) { client.postMessage(message); });
+  });
+}
+
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.keep) {
+    event.waitUntil(data.keep.reduce(function (done, url) {
+      return done.then(function () { return keepUrl(new URL(url, self.location.origin).href, 1, true); });
+    }, Promise.resolve()).then(function () {
+      return notify({keptPages: data.keep.length});
+    }));
+  } else if (data.forget) {
+    event.waitUntil(caches.delete(PAGES));
+  }
+});
