@@ -337,8 +337,9 @@
       navigator.serviceWorker.register("/sw.js", {scope: "/"}).then(function () {
         return navigator.serviceWorker.ready;
       }).then(function (registration) {
-        keepFieldPages(registration.active);
-        offlineStatus();
+        var status = document.getElementById("offline-status");
+        status.textContent = status.getAttribute("data-keeping");
+        keepFieldPages(registration.active); // the worker says when it is done ("keptPages")
       }, function () {
         var status = document.getElementById("offline-status");
         status.textContent = status.getAttribute("data-unsupported");

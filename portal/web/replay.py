@@ -44,10 +44,11 @@ def is_replay() -> bool:
 
 
 def sent() -> replays.Sent | None:
-    """The key and acting time the submitted form carries, or None."""
+    """The key the submitted form carries, with when the user acted if it waited in the outbox; or None."""
     if request.method != "POST":
         return None
-    return replays.parse(request.form.get("outbox_key"), request.form.get("outbox_acted_at"))
+    # Sent at once, the user acted now; only a kept form has an earlier moment to tell.
+    return replays.parse(request.form.get("outbox_key"), request.form.get("outbox_acted_at") if is_replay() else None)
 
 
 def note_form(form) -> None:

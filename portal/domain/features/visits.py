@@ -290,9 +290,14 @@ def start(visit: Visit, actor: User) -> None:
     _commit()
 
 
+@unit.transactional
 def finish(visit: Visit, actor: User, work_done: str, resident_confirmed: str) -> None:
-    """Record what was done and what the resident confirmed; the case is resolved."""
+    """Record what was done and what the resident confirmed; the case is resolved. A visit of today finished
+    without being started (the start was not pressed, or the phone had no link when it was) starts in the same
+    step: the team was at the door."""
     _member(actor, visit)
+    if startable(visit):
+        start(visit, actor)
     if visit.status is not VisitStatus.STARTED:
         raise DomainError(_l("Start the visit first."))
     work_done = typed(work_done, "work_done", required=_l("Say what was done; the resident sees it."))

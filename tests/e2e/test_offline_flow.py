@@ -1,0 +1,311 @@
+"""Offline work in a real Chromium (portal/offline, static/portal.js, portal/web/replay.py): a post clerk, a proxy
+and a team member work with the network switched off, reload, close and open the browser again, and when
+the link returns every action arrives exactly once, on the timeline (with when it was done) and on the boards;
+a replay that meets a change made meanwhile says so beside the item; an ended session keeps the outbox until
+the user signs in again. Each device keeps its own browser profile, as a phone or an office PC does."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from portal import clock
+from portal.domain.cases import intake, lifecycle
+from portal.extensions import db
+from portal.models import (
+    CallbackRecord,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    Channel,
+    EventKind,
+    Household,
+    MaterialHandover,
+    Place,
+    ServiceItem,
+    Slot,
+    Team,
+    User,
+    Visit,
+    VisitStatus,
+)
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, OFFICE, PHONE
+
+pytestmark = pytest.mark.e2e
+
+# What a browser says when it has no network (here, around the moments the link goes down and comes back).
+OFFLINE_NOISE = re.compile(r"ERR_INTERNET_DISCONNECTED|Failed to fetch|ERR_FAILED|status of 503|^htmx:")
+
+
+class Device:
+    """A phone or PC with its own browser profile (IndexedDB, Cache Storage, the service worker), closed and
+    opened again by ``restart``; every CSP violation or script error it reports is a problem."""
+
+    def __init__(self, browser, base_url: str, profile, viewport=PHONE):
+        self.browser_type = browser.browser_type
+        self.base_url, self.profile, self.viewport = base_url, profile, viewport
+        self.problems: list[str] = []
+        self.start()
+
+    def start(self):
+        self.context = self.browser_type.launch_persistent_context(
+            str(self.profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, base_url=self.base_url,
+            viewport=self.viewport, locale="zh-CN", service_workers="allow")
+        self.context.on("console", self._console)
+        self.context.on("weberror", lambda error: self.problems.append(f"page error: {error.error}"))
+        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
+
+    def _console(self, message):
+        text = message.text
+        if "Content Security Policy" in text or "Content-Security-Policy" in text:
+            self.problems.append(f"CSP: {text}")
+        elif message.type == "error" and not OFFLINE_NOISE.search(text) \
+                and not re.search(r"status of (401|409|422)", text):
+            self.problems.append(f"console {message.type}: {text}")
+
+    def sign_in(self, username: str):
+        page = self.page
+        page.goto("/auth/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", "demo2026")
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url(f"{self.base_url}/")
+
+    def turn_offline_work_on(self):
+        page = self.page
+        page.goto("/offline/")
+        page.click("[data-offline-on]")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        page.wait_for_selector("#offline-status:has-text('已保存')")
+
+    def link(self, up: bool):
+        self.context.set_offline(not up)
+
+    def restart(self):
+        """Close the browser and open it again (the link still down): what it kept is still there; the session
+        cookie is not (the user signs in again once the link is back)."""
+        self.context.close()
+        self.start()
+        self.link(False)
+
+    def banner(self, text: str) -> None:
+        """Wait for the outbox's banner to say ``text`` (it is filled in from the browser's store)."""
+        self.page.wait_for_selector(f"#outbox-banner:has-text('{text}')", timeout=20000)
+
+    def submit_and_keep(self, button: str):
+        self.page.click(button)
+        self.page.wait_for_url(re.compile(r".*/offline/\?kept=.*"))
+        self.page.wait_for_selector("#outbox-kept:visible")
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def devices(browser, live_server, tmp_path):
+    made: list[Device] = []
+
+    def device(name: str, viewport=PHONE) -> Device:
+        made.append(Device(browser, live_server.url, tmp_path / name, viewport))
+        return made[-1]
+
+    yield device
+    problems = [p for d in made for p in d.problems]
+    for d in made:
+        d.close()
+    assert problems == []
+
+
+def _user(username: str) -> User:
+    return db.session.scalars(sa.select(User).filter_by(username=username)).one()
+
+
+def _household(code: str = "H01") -> Household:
+    return db.session.scalars(sa.select(Household).join(Place).where(Place.code == code).limit(1)).one()
+
+
+def _log(item_code: str, description: str, **details) -> Case:
+    household = _household()
+    item = db.session.scalars(sa.select(ServiceItem).filter_by(code=item_code)).one()
+    return intake.log_case(_user("staff-ls-p01"), item, Channel.PHONE, description, household.residents[0].name,
+                           household.phone, household=household, resident=household.residents[0], **details)
+
+
+def _events(number: str, kind: EventKind) -> list[CaseEvent]:
+    db.session.expire_all()
+    return db.session.scalars(sa.select(CaseEvent).join(Case).where(Case.number == number, CaseEvent.kind == kind)).all()
+
+
+def _kpi(page, label: str) -> int:
+    return int(page.locator(f".kpi:has(.kpi-label:text-is('{label}')) strong").first.inner_text())
+
+
+def test_a_post_clerk_logs_a_case_notes_and_records_a_callback_offline_and_each_arrives_once(devices, live_server):
+    with live_server.app.app_context():
+        open_case = _log("CV01", "居民咨询社保转移，等待材料").number
+        called = _log("CV01", "开具居住证明", finish_on_spot=True)
+        called.answer_until = clock.now() - timedelta(minutes=1)  # the resident's link ran out: the clerk calls
+        db.session.commit()
+        called = called.number
+    pc = devices("post-pc", OFFICE)
+    pc.sign_in("staff-ls-p01")
+    pc.turn_offline_work_on()
+    page = pc.page
+    page.goto("/boards/place/H01")
+    logged_before = _kpi(page, "今日受理")
+    for number in (open_case, called):
+        page.goto(f"/cases/{number}")  # opened while the link is up: kept
+    page.goto("/intake/")
+
+    pc.link(False)
+    page.goto("/intake/")
+    assert "离线副本" in page.locator("#offline-copy").inner_text()
+    page.fill("input[name=requester_phone]", "13812340000")
+    page.fill("input[name=requester_name]", "离线登记的居民")
+    page.fill("input[name=item_query]", "CV01")
+    page.fill("textarea[name=description]", "断网时登记：开具证明")
+    page.select_option("select[name=place_id]", page.locator("select[name=place_id] option", has_text="H01")
+                       .get_attribute("value"))
+    pc.submit_and_keep("form.intake button.primary")
+    pc.banner("1 条待上传")
+
+    page.goto(f"/cases/{open_case}")
+    page.fill("textarea[name=note]", "断网时记下：居民下午来补材料")
+    pc.submit_and_keep("button:has-text('添加备注')")
+    page.goto(f"/cases/{called}")
+    page.click("summary:has-text('登记回访')")
+    page.check("input[name='close-outcome'][value=solved]")
+    page.check("input[name='close-satisfaction'][value=satisfied]")
+    pc.submit_and_keep("form[action$='/act/close'] button[type=submit]")
+    pc.banner("3 条待上传")
+
+    page.reload()
+    pc.banner("3 条待上传")
+    pc.restart()
+    pc.page.goto("/offline/")
+    pc.banner("3 条待上传")
+    assert pc.page.locator("#outbox-items li.outbox-item").count() == 3
+
+    lost = pc.page.evaluate("() => PortalOutbox.all().then(items => items.find(i => i.label.startsWith('添加备注')"
+                            " || i.fields.some(f => f[0] === 'note')))")
+    pc.link(True)  # the online event tries to send them: the restart ended the session
+    pc.banner("请重新登录后上传")
+    pc.sign_in("staff-ls-p01")
+    pc.banner("已上传 3 条")
+    # The note arrived but, say, its answer was lost on the way back: the outbox holds it still and sends it
+    # again. The server answers with the first result; nothing is saved twice.
+    pc.page.evaluate("item => { delete item.seq; return PortalOutbox.update(item); }", lost)
+    pc.page.goto("/offline/")
+    pc.banner("已上传 1 条")
+    assert pc.page.locator("#outbox-items li.outbox-item").count() == 0
+
+    with live_server.app.app_context():
+        logged = db.session.scalars(sa.select(Case).where(Case.description == "断网时登记：开具证明")).all()
+        assert len(logged) == 1
+        assert [e.acted_at is not None for e in _events(logged[0].number, EventKind.LOGGED)] == [True]
+        assert len(_events(open_case, EventKind.NOTE)) == 1
+        case = db.session.scalars(sa.select(Case).filter_by(number=called)).one()
+        assert case.status is CaseStatus.CLOSED
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CallbackRecord)
+                                 .where(CallbackRecord.case_id == case.id)) == 1
+        new_number = logged[0].number
+    pc.page.goto(f"/cases/{new_number}")
+    assert "离线时操作于" in pc.page.locator(".timeline").inner_text()
+    pc.page.goto("/boards/place/H01")
+    assert _kpi(pc.page, "今日受理") == logged_before + 1
+
+
+def test_a_proxy_hands_documents_over_offline_meets_a_change_made_meanwhile_and_signs_in_again(
+        devices, live_server, monkeypatch):
+    with live_server.app.app_context():
+        proxy = _user("proxy-h01")
+        numbers = []
+        for text in ("高龄津贴申领", "残疾人补贴申领"):
+            case = _log("CA04", text)
+            lifecycle.claim(case, proxy)
+            numbers.append(case.number)
+    kept, cancelled = numbers
+    phone = devices("proxy-phone")
+    phone.sign_in("proxy-h01")
+    phone.turn_offline_work_on()  # keeps the errands page and the proxy's errands on it
+    phone.link(False)
+    page = phone.page
+    for number in numbers:
+        page.goto(f"/errands/{number}")
+        assert "离线副本" in page.locator("#offline-copy").inner_text()
+        for box in page.locator("input[name=materials]").all():
+            box.check()
+        phone.submit_and_keep("button:has-text('已收到材料')")
+    phone.banner("2 条待上传")
+    with live_server.app.app_context():  # meanwhile, at the post, the second errand is withdrawn
+        case = db.session.scalars(sa.select(Case).filter_by(number=cancelled)).one()
+        lifecycle.cancel(case, _user("staff-ls-p01"), "居民已自行办理")
+    page.reload()
+    phone.banner("2 条待上传")
+    later = clock.now() + timedelta(minutes=live_server.app.config["SESSION_IDLE_MINUTES"] + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)  # the boat took longer than the session lasts
+    phone.link(True)  # the outbox tries at once: the session has ended, and it keeps both
+    phone.banner("请重新登录后上传")
+    with live_server.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MaterialHandover)) == 0
+
+    phone.sign_in("proxy-h01")
+    phone.page.goto("/offline/")
+    phone.page.wait_for_selector("#outbox-items li.outbox-refused")
+    refused = phone.page.locator("#outbox-items li.outbox-refused")
+    assert refused.count() == 1 and cancelled in refused.inner_text()
+    assert "已撤销" in refused.inner_text() and "打开案件" in refused.inner_text()
+    assert refused.locator(f"a[href$='{cancelled}']").count() == 1
+    phone.banner("1 条未能保存")
+    with live_server.app.app_context():
+        handed = db.session.scalars(sa.select(MaterialHandover).join(MaterialHandover.material)).all()
+        assert {h.material.case.number for h in handed} == {kept}
+        received = _events(kept, EventKind.MATERIALS)
+        assert len(received) == 1 and received[0].acted_at is not None
+        assert _events(cancelled, EventKind.MATERIALS) == []
+    phone.page.once("dialog", lambda dialog: dialog.accept())
+    refused.locator("button:has-text('删除')").click()  # settled: the proxy discards it
+    phone.page.wait_for_selector("#outbox-items li.empty")
+
+
+def test_a_team_member_starts_and_finishes_a_visit_offline_and_the_case_is_resolved_once(devices, live_server):
+    with live_server.app.app_context():
+        case = _log("SS04", "养老金资格认证，老人卧床")
+        team = db.session.scalars(sa.select(Team).filter_by(code="T1")).one()
+        visit = Visit(case=case, household_id=case.household_id, team_id=team.id, day=clock.today(), slot=Slot.PM)
+        db.session.add(visit)
+        db.session.commit()
+        visit_id, number = visit.id, case.number
+    phone = devices("team-phone")
+    phone.sign_in("team1-a")
+    phone.turn_offline_work_on()  # keeps the visits page and today's and tomorrow's visits
+    phone.page.goto("/boards/team/T1")
+    resolved_before = _kpi(phone.page, "本期办结")
+
+    phone.link(False)
+    page = phone.page
+    page.goto(f"/visits/{visit_id}")
+    assert "离线副本" in page.locator("#offline-copy").inner_text()
+    phone.submit_and_keep("button:has-text('开始上门')")
+    page.goto(f"/visits/{visit_id}")
+    page.fill("textarea[name=work_done]", "已上门完成养老金资格认证")
+    page.fill("textarea[name=resident_confirmed]", "老人本人确认")
+    phone.submit_and_keep("button:has-text('完成上门，工单办结')")
+    phone.banner("2 条待上传")
+    phone.restart()
+    phone.page.goto("/visits/")
+    phone.banner("2 条待上传")
+    phone.link(True)
+    phone.banner("请重新登录后上传")
+    phone.sign_in("team1-a")
+    phone.banner("已上传 2 条")
+
+    with live_server.app.app_context():
+        db.session.expire_all()
+        assert db.session.get(Visit, visit_id).status is VisitStatus.DONE
+        assert [len(_events(number, kind)) for kind in (EventKind.VISIT_STARTED, EventKind.RESOLVED)] == [1, 1]
+        assert all(e.acted_at is not None for e in _events(number, EventKind.RESOLVED))
+    phone.page.goto("/boards/team/T1")
+    assert _kpi(phone.page, "本期办结") == resolved_before + 1
