@@ -244,6 +244,9 @@ def test_a_proxy_hands_documents_over_offline_meets_a_change_made_meanwhile_and_
         lifecycle.cancel(case, _user("staff-ls-p01"), "居民已自行办理")
     page.reload()
     phone.banner("2 条待上传")
+    phone.restart()
+    phone.page.goto("/errands/")
+    phone.banner("2 条待上传")
     later = clock.now() + timedelta(minutes=live_server.app.config["SESSION_IDLE_MINUTES"] + 1)
     monkeypatch.setattr(clock, "now", lambda: later)  # the boat took longer than the session lasts
     phone.link(True)  # the outbox tries at once: the session has ended, and it keeps both
@@ -293,6 +296,8 @@ def test_a_team_member_starts_and_finishes_a_visit_offline_and_the_case_is_resol
     page.fill("textarea[name=work_done]", "已上门完成养老金资格认证")
     page.fill("textarea[name=resident_confirmed]", "老人本人确认")
     phone.submit_and_keep("button:has-text('完成上门，工单办结')")
+    phone.banner("2 条待上传")
+    phone.page.reload()
     phone.banner("2 条待上传")
     phone.restart()
     phone.page.goto("/visits/")
