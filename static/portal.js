@@ -140,7 +140,7 @@
             sentNow += 1;
             return outbox.remove(item.seq).then(function () { return true; });
           }
-          if (answer.retry || response.status >= 500) {
+          if (answer.retry || response.status === 429 || response.status >= 500) {
             return false;
           }
           item.state = "refused";
@@ -370,8 +370,10 @@
   var copy = document.body.getAttribute("data-offline-copy");
   var copyNote = document.getElementById("offline-copy");
   if (copy !== null && copyNote) {
-    copyNote.textContent = document.body.hasAttribute("data-offline-missing") ?
-      copyNote.getAttribute("data-missing") : say(copyNote.getAttribute("data-copy"), {time: when(copy)});
+    var why = document.body.getAttribute("data-offline-why"); // "missing" page, "unsaved" form, or a copy
+    copyNote.textContent = why ? copyNote.getAttribute("data-" + why) :
+      say(copyNote.getAttribute("data-copy"), {time: when(copy)});
+    copyNote.classList.toggle("flash-error", why === "unsaved");
     copyNote.hidden = false;
   }
   var kept = document.getElementById("outbox-kept");

@@ -89,7 +89,7 @@ function copyOf(url, why) {
     }
     var fetched = hit.headers.get("X-Offline-Fetched") || "";
     return hit.text().then(function (html) {
-      var mark = '<body data-offline-copy="' + fetched + '"' + (why ? ' data-offline-missing="1"' : "") + " ";
+      var mark = '<body data-offline-copy="' + fetched + '"' + (why ? ' data-offline-why="' + why + '"' : "") + " ";
       return new Response(html.replace("<body ", mark), {status: 200, headers: hit.headers});
     });
   });
@@ -159,7 +159,7 @@ function post(request) {
   return fetch(request).catch(function () {
     return copy.formData().then(function (fields) {
       if (!fields.get("outbox_key")) {
-        return copyOf(OUTBOX_PAGE, "missing");
+        return copyOf(OUTBOX_PAGE, "unsaved"); // a form that needs the link: the user goes back to it
       }
       return PortalOutbox.keep(copy.url, fields).then(function (item) {
         return notify({kept: item.key}).then(function () {
