@@ -61,6 +61,19 @@
         form.querySelector("input[name=outbox_acted_at]").value = new Date().toISOString();
         form.setAttribute("data-outbox-fields", fields);
       }
+      var names = {}; // what the outbox shows of a refused item: its fields by their labels
+      Array.from(form.elements).forEach(function (field) {
+        var label = field.labels && field.labels[0];
+        var legend = field.closest("fieldset") && field.closest("fieldset").querySelector("legend");
+        var choice = field.type === "checkbox" || field.type === "radio";
+        if (field.name && (label || legend)) {
+          names[field.name] = (choice && legend ? legend : label).textContent.trim();
+        }
+        if (choice && label) { // a ticked document or a chosen answer: by its words, not its value
+          names[field.name + "=" + field.value] = label.textContent.trim();
+        }
+      });
+      form.querySelector("input[name=outbox_names]").value = JSON.stringify(names);
     }
     if (form.hasAttribute("data-forget-offline") && window.caches) {
       event.preventDefault(); // signing out: the kept pages go first
@@ -254,6 +267,27 @@
           row.appendChild(line);
         }
       });
+      var typed = item.fields.filter(function (pair) {
+        return pair[1] && pair[0].indexOf("outbox_") !== 0 && !/(^|-)version$/.test(pair[0]);
+      });
+      if (typed.length && item.state === "refused") { // to enter it again where it went wrong
+        var details = document.createElement("details");
+        var summary = document.createElement("summary");
+        summary.textContent = target.getAttribute("data-typed");
+        details.appendChild(summary);
+        var names = {};
+        item.fields.forEach(function (pair) {
+          if (pair[0] === "outbox_names") {
+            try { names = JSON.parse(pair[1]) || {}; } catch (error) { names = {}; }
+          }
+        });
+        typed.forEach(function (pair) {
+          var line = document.createElement("p");
+          line.textContent = (names[pair[0]] || pair[0]) + "：" + (names[pair[0] + "=" + pair[1]] || pair[1]);
+          details.appendChild(line);
+        });
+        row.appendChild(details);
+      }
       var actions = document.createElement("p");
       actions.className = "actions";
       if (item.location || item.caseNumber) {

@@ -16,6 +16,10 @@ var SHELL_FILES = {{ shell|tojson }};
 var OUTBOX_PAGE = "{{ url_for('offline.index') }}";
 var MAX_PAGES = 300;
 var FRESH_MS = 5 * 60 * 1000; // a linked page fetched less than this ago is not fetched again
+// A link that hangs is as good as none: a kept page is shown after PAGE_WAIT_MS, a form is kept after
+// FORM_WAIT_MS (should it still arrive, its key makes the outbox's later send a no-op).
+var PAGE_WAIT_MS = 8000;
+var FORM_WAIT_MS = 20000;
 var LINKS = /<a\b[^>]*\bdata-offline-keep\b[^>]*>/g;
 var HREF = /\bhref="([^"]+)"/;
 
@@ -61,19 +65,28 @@ self.addEventListener("fetch", function (event) {
   }
 });
 
-// A page: from the network, kept when the server says so; without a link, the kept copy.
+function slow(ms) {
+  return new Promise(function (resolve, reject) {
+    setTimeout(function () { reject(new Error("the link is too slow")); }, ms);
+  });
+}
+
+// A page: from the network, kept when the server says so; without a link (or a link that hangs), the kept copy.
 function page(request) {
-  return fetch(request).then(function (response) {
+  var network = fetch(request).then(function (response) {
     if (response.ok && response.headers.get("X-Offline-Keep") === "1") {
       keepResponse(request.url, response.clone(), 1);
     }
     return response;
-  }, function () {
+  });
+  return Promise.race([network, slow(PAGE_WAIT_MS)])["catch"](function () {
     var url = new URL(request.url);
     return copyOf(url.pathname === OUTBOX_PAGE ? OUTBOX_PAGE : request.url).then(function (copy) {
-      return copy || copyOf(OUTBOX_PAGE, "missing").then(function (outbox) {
-        return outbox || new Response("离线：此页面没有保存在本设备上。Offline: this page is not kept on this device.",
-          {status: 503, headers: {"Content-Type": "text/plain; charset=utf-8"}});
+      return copy || network["catch"](function () {
+        return copyOf(OUTBOX_PAGE, "missing").then(function (outbox) {
+          return outbox || new Response("离线：此页面没有保存在本设备上。Offline: this page is not kept on this device.",
+            {status: 503, headers: {"Content-Type": "text/plain; charset=utf-8"}});
+        });
       });
     });
   });
@@ -152,23 +165,26 @@ function trim(cache) {
   });
 }
 
-// A submitted form: to the server; without a link, into the outbox when it carries a key (else it says
-// that this form needs the link), and on to the outbox's page.
+// A submitted form: to the server. Without a link (or one that hangs), a form that carries an outbox key goes
+// into the outbox, and the outbox's page is shown; any other form says that it needs the link.
 function post(request) {
   var copy = request.clone();
-  return fetch(request).catch(function () {
-    return copy.formData().then(function (fields) {
-      if (!fields.get("outbox_key")) {
-        return copyOf(OUTBOX_PAGE, "unsaved"); // a form that needs the link: the user goes back to it
-      }
+  var network = fetch(request);
+  return copy.formData().then(function (fields) {
+    if (!fields.get("outbox_key")) {
+      return network["catch"](function () {
+        return copyOf(OUTBOX_PAGE, "unsaved").then(function (page) { return page || Response.error(); });
+      });
+    }
+    return Promise.race([network, slow(FORM_WAIT_MS)])["catch"](function () {
       return PortalOutbox.keep(copy.url, fields).then(function (item) {
         return notify({kept: item.key}).then(function () {
           return Response.redirect(OUTBOX_PAGE + "?kept=" + encodeURIComponent(item.key), 303);
         });
       });
-    }).then(function (response) {
-      return response || Response.error();
     });
+  }, function () {
+    return network; // not a form
   });
 }
 

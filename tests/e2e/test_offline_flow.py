@@ -265,6 +265,10 @@ def test_a_proxy_hands_documents_over_offline_meets_a_change_made_meanwhile_and_
     assert refused.count() == 1 and cancelled in refused.inner_text()
     assert "已撤销" in refused.inner_text() and "打开案件" in refused.inner_text()
     assert refused.locator(f"a[href$='{cancelled}']").count() == 1
+    refused.locator("summary:has-text('填写的内容')").click()  # what was typed, to enter it again if need be
+    typed = refused.locator("details").inner_text()
+    assert "交付人（居民姓名）" in typed and "confirmed_by" not in typed
+    assert re.search(r"已收到材料：\D", typed), typed  # each document by its name, not its number
     phone.banner("1 条未能保存")
     with live_server.app.app_context():
         handed = db.session.scalars(sa.select(MaterialHandover).join(MaterialHandover.material)).all()
