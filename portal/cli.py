@@ -18,7 +18,7 @@ from portal.domain.boards import counters
 from portal.domain.cases import calendar, supervision
 from portal.domain.credentials import apikeys
 from portal.domain.features import rosters, visits
-from portal.domain.platform import accounts, audit, backups, outbox, retention, throttle
+from portal.domain.platform import accounts, audit, backups, outbox, replays, retention, throttle
 from portal.extensions import db
 from portal.heating import cards
 from portal.models import ApiKey, Channel, Household, Role, ServicePoint, User
@@ -117,6 +117,7 @@ def sweep() -> None:
     result = supervision.sweep()
     reminded = visits.remind_tomorrow()
     throttle.purge()
+    replays.forget_old()
     folded = counters.compact()
     click.echo(f"reminded {len(result.reminded)}, flagged overdue {len(result.overdue)}, "
                f"put under supervision {len(result.supervised)}, told {reminded} residents of tomorrow's visits, "

@@ -56,13 +56,17 @@
       label: fields.get("outbox_label") || "",
       caseNumber: fields.get("outbox_case") || "",
       actedAt: fields.get("outbox_acted_at") || new Date().toISOString(),
+      sessionUntil: fields.get("outbox_until") || "",
       keptAt: new Date().toISOString(),
       url: url,
       fields: pairs,
-      state: "waiting",
+      state: "waiting", // or "confirm": done after the session would have ended (sent once the user confirms)
       message: "",
       next: ""
     };
+    if (item.sessionUntil && Date.parse(item.actedAt) > Date.parse(item.sessionUntil)) {
+      item.state = "confirm";
+    }
     return run("readwrite", function (store) {
       var found = store.index("key").get(item.key);
       found.onsuccess = function () {

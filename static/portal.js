@@ -76,7 +76,10 @@
       form.querySelector("input[name=outbox_names]").value = JSON.stringify(names);
     }
     if (form.hasAttribute("data-forget-offline") && window.caches) {
-      event.preventDefault(); // signing out: the kept pages go first
+      event.preventDefault(); // signing out: the kept pages go first, and what the worker is still fetching
+      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+        navigator.serviceWorker.controller.postMessage({forget: true});
+      }
       caches["delete"](PAGES).then(function () { form.submit(); }, function () { form.submit(); });
     }
   });
@@ -134,7 +137,7 @@
       pad(moment.getMinutes());
   }
 
-  function send(item, csrf) {
+  function send(item, csrf, queue) {
     var body = new URLSearchParams();
     item.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
     body.set("csrf_token", csrf);
@@ -146,15 +149,19 @@
           return false;
         }
         if ((response.headers.get("Content-Type") || "").indexOf("application/json") !== 0) {
-          return false; // not the portal's answer (a proxy's error page): try again later
+          return failed(item, response.status); // not the portal's answer (a proxy's error page)
         }
         return response.json().then(function (answer) {
           if (answer.ok) {
             sentNow += 1;
-            return outbox.remove(item.seq).then(function () { return true; });
+            return outbox.remove(item.seq).then(function () { return advance(item, answer, queue); })
+              .then(function () { return true; });
           }
-          if (answer.retry || response.status === 429 || response.status >= 500) {
+          if (answer.retry || response.status === 429) {
             return false;
+          }
+          if (response.status >= 500) {
+            return failed(item, response.status);
           }
           item.state = "refused";
           item.message = answer.message || "";
@@ -163,6 +170,43 @@
           return outbox.update(item).then(function () { return true; });
         });
       }, function () { return false; }); // no link: the rest waits, in order
+  }
+
+  // A server error stops the round (the rest waits, in order); the third one for the same item sets it aside
+  // with what happened, so that one bad item does not hold back the others for ever.
+  function failed(item, status) {
+    item.tries = (item.tries || 0) + 1;
+    if (item.tries < 3) {
+      return outbox.update(item).then(function () { return false; });
+    }
+    var list = document.getElementById("outbox-banner");
+    item.state = "refused";
+    item.message = say(list.getAttribute("data-failed"), {status: status});
+    item.next = "";
+    return outbox.update(item).then(function () { return true; });
+  }
+
+  // The user's own step moved the case on: their later steps on it, made on the same view, count it as seen.
+  function advance(item, answer, queue) {
+    if (answer.version === null || answer.version === undefined || !item.caseNumber) {
+      return null;
+    }
+    return Promise.all(queue.filter(function (later) {
+      return later.seq > item.seq && later.caseNumber === item.caseNumber && seen(later) === String(answer.seen);
+    }).map(function (later) {
+      later.fields.forEach(function (pair) {
+        if (pair[0] === "outbox_seen" || ((pair[0] === "version" || /-version$/.test(pair[0])) &&
+                                          pair[1] === String(answer.seen))) {
+          pair[1] = String(answer.version);
+        }
+      });
+      return outbox.update(later);
+    }));
+  }
+
+  function seen(item) {
+    var pair = item.fields.filter(function (p) { return p[0] === "outbox_seen"; })[0];
+    return pair ? pair[1] : "";
   }
 
   function flushNow() {
@@ -181,7 +225,7 @@
             return null;
           }
           return mine.reduce(function (done, item) {
-            return done.then(function (goOn) { return goOn ? send(item, state.csrf) : false; });
+            return done.then(function (goOn) { return goOn ? send(item, state.csrf, mine) : false; });
           }, Promise.resolve(true));
         });
     });
@@ -211,11 +255,16 @@
     }
     return outbox.all().then(function (items) {
       var mine = items.filter(function (item) { return !me || item.user === me; });
-      var waiting = mine.filter(function (item) { return item.state === "waiting"; }).length;
-      var refused = mine.length - waiting;
+      var count = function (state) { return mine.filter(function (item) { return item.state === state; }).length; };
+      var waiting = count("waiting");
+      var refused = count("refused");
+      var confirm = count("confirm");
       var parts = [];
       if (waiting) {
         parts.push(say(banner.getAttribute("data-waiting"), {n: waiting}));
+      }
+      if (confirm) {
+        parts.push(say(banner.getAttribute("data-confirm"), {n: confirm}));
       }
       if (refused) {
         parts.push(say(banner.getAttribute("data-refused"), {n: refused}));
@@ -228,7 +277,11 @@
       }
       banner.firstElementChild.textContent = parts.join(" · ");
       banner.hidden = !parts.length;
-      banner.classList.toggle("outbox-refused", refused > 0);
+      banner.classList.toggle("outbox-refused", refused > 0 || confirm > 0);
+      var confirmAll = document.querySelector("[data-outbox-confirm-all]");
+      if (confirmAll) {
+        confirmAll.hidden = !(me && confirm);
+      }
       list(items);
     });
   }
@@ -259,8 +312,9 @@
         target.getAttribute(state);
       row.appendChild(title);
       row.appendChild(status);
+      var own = item.user === me;
       [item.message, item.next].forEach(function (text, i) {
-        if (text) {
+        if (text && own) {
           var line = document.createElement("p");
           line.className = i ? "help" : "error";
           line.textContent = text;
@@ -270,7 +324,7 @@
       var typed = item.fields.filter(function (pair) {
         return pair[1] && pair[0].indexOf("outbox_") !== 0 && !/(^|-)version$/.test(pair[0]);
       });
-      if (typed.length && item.state === "refused") { // to enter it again where it went wrong
+      if (own && typed.length && item.state !== "waiting") { // to check it, or enter it again where it went wrong
         var details = document.createElement("details");
         var summary = document.createElement("summary");
         summary.textContent = target.getAttribute("data-typed");
@@ -297,10 +351,13 @@
         open.textContent = target.getAttribute("data-open");
         actions.appendChild(open);
       }
-      if (item.state === "refused" && item.user === me) {
+      if (item.state === "refused" && own) {
         actions.appendChild(button(target.getAttribute("data-retry"), "retry", item));
       }
-      if (item.user === me) {
+      if (item.state === "confirm" && own) {
+        actions.appendChild(button(target.getAttribute("data-confirm-send"), "retry", item));
+      }
+      if (own) {
         actions.appendChild(button(target.getAttribute("data-discard"), "discard", item));
       }
       row.appendChild(actions);
@@ -329,8 +386,16 @@
           return outbox.update(item).then(flush);
         }
       });
-    } else if (discard && window.confirm(target.getAttribute("data-confirm"))) {
+    } else if (discard && window.confirm(target.getAttribute("data-discard-question"))) {
       outbox.remove(Number(discard.getAttribute("data-outbox-discard"))).then(show);
+    } else if (event.target.closest("[data-outbox-confirm-all]")) {
+      outbox.all().then(function (items) {
+        return Promise.all(items.filter(function (item) { return item.user === me && item.state === "confirm"; })
+          .map(function (item) {
+            item.state = "waiting";
+            return outbox.update(item);
+          }));
+      }).then(flush);
     }
   });
 
@@ -368,6 +433,9 @@
 
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-offline-on]")) {
+      if (navigator.storage && navigator.storage.persist) {
+        navigator.storage.persist(); // so that the browser does not clear the outbox to make room
+      }
       navigator.serviceWorker.register("/sw.js", {scope: "/"}).then(function () {
         return navigator.serviceWorker.ready;
       }).then(function (registration) {
@@ -415,13 +483,18 @@
     kept.hidden = false;
   }
 
-  // The kept pages are one user's: another user signing in on this device starts without them.
+  // The kept pages are one user's: another user signing in on this device starts without them. The outbox's
+  // page is kept again whenever it is missing: it is where a form kept without a link leads.
   if (me && window.localStorage && window.caches) {
     var last = localStorage.getItem("portal-offline-user");
-    if (last && last !== me) {
-      caches["delete"](PAGES);
-    }
+    var forgotten = last && last !== me ? caches["delete"](PAGES) : Promise.resolve();
     localStorage.setItem("portal-offline-user", me);
+    forgotten.then(function () {
+      var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+      if (worker && !document.body.hasAttribute("data-offline-copy")) {
+        worker.postMessage({ensure: "/offline/"});
+      }
+    });
   }
 
   offlineStatus();

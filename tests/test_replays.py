@@ -1,10 +1,12 @@
 """Replays (portal/domain/platform/replays.py, portal/web/replay.py): a field form sent with a key is done once
 per key, whether it comes straight from the page or from the browser's outbox later; the timeline keeps when
 the user acted beside when it arrived; a refusal explains itself to the outbox, and never saves anything."""
+import re
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 
 from portal import clock
 from portal.domain import DomainError
@@ -136,11 +138,15 @@ def test_a_replay_never_keeps_an_idle_session_alive(app, home, monkeypatch):
     clerk = _client(app, "staff-p01")
     start = clock.now()
     idle = app.config["SESSION_IDLE_MINUTES"]
-    for minutes in (idle - 5, idle + 2):  # the outbox sending on its own, then the user's next page
+    answers = []
+    for minutes in (idle - 5, idle + 2):  # the outbox sending on its own, then once more
         monkeypatch.setattr(clock, "now", lambda m=minutes: start + timedelta(minutes=m))
-        clerk.post(f"/cases/{case.number}/notes", data=_fields(case, home.staff, key=f"{minutes:032d}",
-                                                               note="自动上传"), headers=REPLAY)
-    assert clerk.get("/cases/").status_code == 302  # the replays did not count as the user being there
+        answers.append(clerk.post(f"/cases/{case.number}/notes", headers=REPLAY,
+                                  data=_fields(case, home.staff, key=f"{minutes:032d}", note="自动上传")))
+    assert answers[0].json["ok"] is True  # sent within the session...
+    assert answers[1].status_code == 401  # ...but it did not count as the user being there
+    assert clerk.get("/cases/").status_code == 302
+    assert len(_notes(case)) == 1
 
 
 def test_another_users_item_is_not_sent_under_this_session(app, home):
@@ -197,3 +203,86 @@ def test_once_saves_the_key_with_the_action_or_not_at_all(app, home):
         except replays.Replayed as again:
             assert again.first.case_id == case.id
     assert len(_notes(case)) == 1
+
+
+def test_a_visit_finished_offline_arrives_the_next_morning_as_done_on_its_day(app, home, monkeypatch):
+    case = log(home, home.home_item)
+    visit = Visit(case=case, household_id=case.household_id, team_id=home.t1.id, day=clock.today(), slot=Slot.PM)
+    db.session.add(visit)
+    db.session.commit()
+    member = _client(app, "team1-a")
+    acted = clock.now() + timedelta(hours=6)  # 16:00, no link
+    next_morning = clock.now() + timedelta(hours=22)
+    monkeypatch.setattr(clock, "now", lambda: next_morning)
+    monkeypatch.setattr(clock, "today", lambda: clock.local(next_morning).date())
+    member = _client(app, "team1-a")
+    done = member.post(f"/visits/{visit.id}/finish", headers=REPLAY, data=_fields(
+        case, home.member, acted=acted, work_done="已完成养老金资格认证", resident_confirmed="老人本人确认"))
+    assert done.json["ok"] is True, done.json
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).status is VisitStatus.DONE
+    assert db.session.get(Case, case.id).status is CaseStatus.RESOLVED
+    started = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                           CaseEvent.kind == EventKind.VISIT_STARTED)).one()
+    assert started.acted_at == acted and started.at == next_morning
+
+
+def test_a_saved_step_tells_the_outbox_the_version_its_later_steps_saw(app, home):
+    case = claimed(home, home.staff, item=home.counter_item)
+    clerk = _client(app, "staff-p01")
+    seen = case.version
+    first = clerk.post(f"/cases/{case.number}/act/start", headers=REPLAY,
+                       data=_fields(case, home.staff, **{"start-version": str(seen), "start-note": ""}))
+    db.session.expire_all()
+    assert first.json["ok"] is True, first.json
+    assert first.json["seen"] == seen and first.json["version"] == db.session.get(Case, case.id).version > seen
+    # The user's next step, made on the same page, counts the first as seen (the outbox moved its version on).
+    resolved = clerk.post(f"/cases/{case.number}/act/resolve", headers=REPLAY, data=_fields(
+        case, home.staff, key="b" * 32, outbox_seen=str(first.json["version"]),
+        **{"resolve-version": str(first.json["version"]), "resolve-note": "已当场办结"}))
+    assert resolved.json["ok"] is True, resolved.json
+    # Another clerk's step in between: the next item of the outbox does not get to skip it.
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    seen = case.version
+    lifecycle.reopen(case, home.lead, "居民说还没办好")
+    again = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY,
+                       data=_fields(case, home.staff, key="c" * 32, note="二", outbox_seen=str(seen)))
+    assert again.json["ok"] is True and again.json["version"] is None
+
+
+def test_a_replay_with_an_expired_csrf_token_is_told_to_try_again_and_passes_with_a_fresh_one(app, home):
+    app.config["WTF_CSRF_ENABLED"] = True
+    case = claimed(home, home.proxy)
+    clerk = app.test_client()
+    login = clerk.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+    clerk.post("/auth/login", data={"username": "staff-p01", "password": "correct-horse-7", "csrf_token": token})
+    fields = _fields(case, home.staff, note="断网时的备注", csrf_token=token)  # the token of the page before
+    stale = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY, data=fields)
+    assert stale.status_code == 400 and stale.json["retry"] is True and _notes(case) == []
+    g.pop("csrf_token", None)  # Flask-WTF keeps a request's token in g, which this test's app context shares
+    fresh = clerk.get("/offline/state", headers=REPLAY).json["csrf"]
+    sent = clerk.post(f"/cases/{case.number}/notes", headers={**REPLAY, "X-CSRFToken": fresh},
+                      data={**fields, "csrf_token": fresh})
+    assert sent.json["ok"] is True and len(_notes(case)) == 1, sent.json
+
+
+def test_the_outbox_asking_while_signed_out_leaves_no_messages_behind(app, home):
+    client = app.test_client()
+    for _ in range(5):
+        assert client.get("/offline/state", headers=REPLAY).status_code == 401
+    with client.session_transaction() as session:
+        assert session.get("_flashes") is None
+
+
+def test_the_sweep_forgets_keys_no_outbox_can_send_again(app, home, runner, monkeypatch):
+    case = claimed(home, home.proxy)
+    clerk = _client(app, "staff-p01")
+    clerk.post(f"/cases/{case.number}/notes", headers=REPLAY, data=_fields(case, home.staff, note="旧"))
+    assert runner.invoke(args=["sweep"]).exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Replay)) == 1  # still young
+    later = clock.now() + replays.KEPT_FOR + timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert runner.invoke(args=["sweep"]).exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Replay)) == 0

@@ -6,6 +6,7 @@ last request; nothing of it is kept in process memory.
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ POLL_HEADER = "X-Portal-Poll"
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    app.jinja_env.globals["session_deadline"] = deadline
     login_manager.session_protection = None  # the epoch and timeouts below do this job
 
     @app.before_request
@@ -64,6 +66,16 @@ def init_app(app: Flask) -> None:
         if request.headers.get(POLL_HEADER) is None and now - seen > 30:
             session["seen"] = now
         return None
+
+
+def deadline() -> str:
+    """When this session ends unless the user does something first (ISO, UTC): kept with a form that waits in the
+    browser's outbox, so that what was done offline after it would have ended is sent only once the user, signed
+    in again, confirms it (static/portal.js)."""
+    config = current_app.config
+    ends = min(session.get("seen", 0) + config["SESSION_IDLE_MINUTES"] * 60,
+               session.get("login_at", 0) + config["SESSION_ABSOLUTE_HOURS"] * 3600)
+    return datetime.fromtimestamp(ends, UTC).isoformat()
 
 
 def _page_path() -> str | None:

@@ -14,7 +14,7 @@ on the case since the user saw it), ``next`` (what the user can do about a refus
 """
 from __future__ import annotations
 
-from flask import Flask, flash, g, get_flashed_messages, jsonify, redirect, request, url_for
+from flask import Flask, flash, g, get_flashed_messages, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -72,36 +72,49 @@ def answer_first(first: Replay):
     return redirect(location, 303)
 
 
-def _changed_since_seen(user) -> str:
-    """What happened to the form's case since the user saw it, when they may still see the case."""
+def _case_and_seen() -> tuple[Case | None, int | None]:
+    """The case the form was about, and the version of it the user saw."""
     number, seen = request.form.get("outbox_case"), request.form.get("outbox_seen", "")
     if not number or not seen.isdigit():
-        return ""
-    case = db.session.scalars(db.select(Case).where(Case.number == number)).first()
-    if case is None or case.version == int(seen) or not access.can(user._get_current_object(), "case.view", case):
+        return None, None
+    return db.session.scalars(db.select(Case).where(Case.number == number)).first(), int(seen)
+
+
+def _changed_since_seen(user) -> str:
+    """What happened to the form's case since the user saw it, when they may still see the case."""
+    case, seen = _case_and_seen()
+    if case is None or case.version == seen or not access.can(user._get_current_object(), "case.view", case):
         return ""
     return str(lifecycle.stale_message(case))
+
+
+def _saved(response, flashed):
+    """A saved replay's answer. When the case had not changed between what the user saw and this step, the
+    outbox may count the step's own change as seen by the user's next steps on the case (``version``): a note
+    then a callback, both offline, are one person's steps in order, not a conflict with oneself."""
+    case, seen = _case_and_seen()
+    version = case.version if case is not None and g.get("replay_version_before") == seen else None
+    return jsonify(ok=True, status=200, message="；".join(str(text) for _c, text in flashed),
+                   location=response.location, case=request.form.get("outbox_case") or None, seen=seen,
+                   version=version)
 
 
 def _as_json(response, form=None):
     """A replay's answer: whether it was saved, and if not, why and what to do next."""
     status = response.status_code
     flashed = get_flashed_messages(with_categories=True)
-    errors = [str(text) for category, text in flashed if category == "error"]
-    if form is not None:
-        errors += [f"{form[name].label.text}：{text}" for name, texts in form.errors.items() if name in form._fields
-                   for text in texts]
-    ok = status < 400 and not errors
-    if ok:
-        return jsonify(ok=True, status=200, message="；".join(str(text) for _c, text in flashed),
-                       location=response.location, case=request.form.get("outbox_case") or None)
+    refusals = [str(text) for category, text in flashed if category == "error"]
+    typos = [] if form is None else [f"{form[name].label.text}：{text}" for name, texts in form.errors.items()
+                                     if name in form._fields for text in texts]
+    if status < 400 and not refusals and not typos:
+        return _saved(response, flashed)
     if status < 400:  # a route that flashes its refusal and goes back (visits' start)
         status = 422
     meanwhile = _changed_since_seen(current_user) if current_user.is_authenticated else ""
-    if meanwhile in errors:  # the refusal already says it (a step checked against the version seen)
+    if meanwhile in refusals:  # the refusal already says it (a step checked against the version seen)
         meanwhile = ""
-    message = " ".join([*([meanwhile] if meanwhile else []), *errors]) or str(_("This could not be saved."))
-    if meanwhile:
+    message = " ".join([*([meanwhile] if meanwhile else []), *refusals, *typos]) or str(_("This could not be saved."))
+    if meanwhile and not typos:  # refused because of the change, not because of what was typed
         status = 409
     result = jsonify(ok=False, status=status, message=message, next=str(NEXT_STEPS.get(status, NEXT_STEPS[422])),
                      case=request.form.get("outbox_case") or None)
@@ -110,7 +123,9 @@ def _as_json(response, form=None):
 
 
 def signed_out():
-    """The outbox's answer when the session has ended: nothing was done; it keeps the item until sign-in."""
+    """The outbox's answer when the session has ended: nothing was done; it keeps the item until sign-in (and
+    leaves no "please sign in" behind for each try: the outbox asks every 30 seconds)."""
+    session.pop("_flashes", None)
     result = jsonify(ok=False, status=401, signed_in=False, message=str(_("Your session has ended.")),
                      next=str(NEXT_STEPS[401]))
     result.status_code = 401
@@ -140,11 +155,17 @@ def init_app(app: Flask) -> None:
             flash(str(error.message), "error")
             return _as_json(app.response_class(status=403 if isinstance(error, Forbidden) else 422))
         first = replays.earlier(current_user, given.key) if given else None
-        return answer_first(first) if first is not None else None
+        if first is not None:
+            return answer_first(first)
+        if given and is_replay():
+            case, _seen = _case_and_seen()
+            g.replay_version_before = case.version if case is not None else None
+        return None
 
     @app.after_request
     def answer_a_replay_in_json(response):
         form = g.pop("replay_form", None)  # (a test's application context outlives its requests)
         if is_replay() and response.mimetype != "application/json":
-            return _as_json(response, form)
+            response = _as_json(response, form)
+        g.pop("replay_version_before", None)
         return response

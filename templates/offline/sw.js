@@ -108,16 +108,23 @@ function copyOf(url, why) {
   });
 }
 
+// Signing out moves this on: a page fetched before it is not kept after it.
+var generation = 0;
+
 function keepResponse(url, response, depth) {
   var headers = new Headers(response.headers);
   headers.set("X-Offline-Fetched", new Date().toISOString());
+  var started = generation;
   return response.text().then(function (html) {
+    if (started !== generation) {
+      return null;
+    }
     var kept = new Response(html, {status: 200, headers: headers});
     return caches.open(PAGES).then(function (cache) {
       return cache.put(url, kept).then(function () { return trim(cache); });
     }).then(function () {
       if (depth > 0) {
-        return keepLinked(html, url);
+        return keepLinked(html, url, depth - 1);
       }
     });
   });
@@ -125,7 +132,7 @@ function keepResponse(url, response, depth) {
 
 // The pages a kept page links with data-offline-keep (a proxy's errands, a team's visits of today and
 // tomorrow, the queue's cases), unless fetched a moment ago.
-function keepLinked(html, base) {
+function keepLinked(html, base, depth) {
   var urls = [];
   (html.match(LINKS) || []).forEach(function (tag) {
     var href = HREF.exec(tag);
@@ -137,7 +144,7 @@ function keepLinked(html, base) {
     }
   });
   return urls.slice(0, 30).reduce(function (done, url) {
-    return done.then(function () { return keepUrl(url, 0, false); });
+    return done.then(function () { return keepUrl(url, depth, false); });
   }, Promise.resolve());
 }
 
@@ -157,10 +164,12 @@ function keepUrl(url, depth, force) {
   });
 }
 
+// The oldest pages go first, never the outbox's page (where a form kept without a link leads).
 function trim(cache) {
   return cache.keys().then(function (keys) {
+    keys = keys.filter(function (key) { return new URL(key.url).pathname !== OUTBOX_PAGE; });
     return Promise.all(keys.slice(0, Math.max(0, keys.length - MAX_PAGES)).map(function (key) {
-      return cache.delete(key);
+      return cache["delete"](key);
     }));
   });
 }
@@ -198,11 +207,19 @@ self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.keep) {
     event.waitUntil(data.keep.reduce(function (done, url) {
-      return done.then(function () { return keepUrl(new URL(url, self.location.origin).href, 1, true); });
+      return done.then(function () { return keepUrl(new URL(url, self.location.origin).href, 2, true); });
     }, Promise.resolve()).then(function () {
       return notify({keptPages: data.keep.length});
     }));
+  } else if (data.ensure) {
+    var url = new URL(data.ensure, self.location.origin).href;
+    event.waitUntil(caches.open(PAGES).then(function (cache) {
+      return cache.match(url, {ignoreVary: true});
+    }).then(function (hit) {
+      return hit || keepUrl(url, 0, true);
+    }));
   } else if (data.forget) {
-    event.waitUntil(caches.delete(PAGES));
+    generation += 1;
+    event.waitUntil(caches["delete"](PAGES));
   }
 });

@@ -28,7 +28,7 @@ from portal.domain import Conflict, DomainError, access
 from portal.domain.boards import counters
 from portal.domain.cases import intake, lifecycle, messages, timekeeping
 from portal.domain.cases.timeline import record_event
-from portal.domain.platform import audit, unit
+from portal.domain.platform import audit, replays, unit
 from portal.domain.platform.directory import pinyin_index
 from portal.domain.platform.text import typed
 from portal.extensions import db
@@ -265,9 +265,10 @@ def _member(actor: User, visit: Visit) -> None:
     access.require(actor, "visit.work", visit, _l("Only the visit's team records it."))
 
 
-def startable(visit: Visit) -> bool:
-    """A booked visit is started on the day it is booked for (move it to start it on another)."""
-    return visit.status is VisitStatus.BOOKED and visit.day == clock.today()
+def startable(visit: Visit, day: date | None = None) -> bool:
+    """A booked visit is started on the day it is booked for (move it to start it on another): today, or, for a
+    step sent from a phone's outbox, the day the team acted (``replays.acting_day``)."""
+    return visit.status is VisitStatus.BOOKED and visit.day == (day or clock.today())
 
 
 def start(visit: Visit, actor: User) -> None:
@@ -275,7 +276,7 @@ def start(visit: Visit, actor: User) -> None:
     _member(actor, visit)
     if visit.status is not VisitStatus.BOOKED:
         raise DomainError(_l("This visit is %(status)s.", status=visit.status.label))
-    if not startable(visit):
+    if not startable(visit, replays.acting_day()):
         raise DomainError(_l("This visit is booked for %(day)s; start it on that day, or move it first.",
                              day=visit.day.isoformat()))
     case = visit.case
@@ -296,7 +297,7 @@ def finish(visit: Visit, actor: User, work_done: str, resident_confirmed: str) -
     without being started (the start was not pressed, or the phone had no link when it was) starts in the same
     step: the team was at the door."""
     _member(actor, visit)
-    if startable(visit):
+    if startable(visit, replays.acting_day()):
         start(visit, actor)
     if visit.status is not VisitStatus.STARTED:
         raise DomainError(_l("Start the visit first."))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +38,7 @@ from portal.models import Case, Replay, User
 LOCK = 5504  # the first key of the advisory lock that queues two sends of one key
 KEY = re.compile(r"^[A-Za-z0-9-]{16,64}$")
 MAX_AGE = timedelta(days=14)
+KEPT_FOR = MAX_AGE * 2  # a key is kept as long as an outbox may still send it again, and then some
 _ACTED = "replay_acted_at"
 _CASES = "replay_cases"
 
@@ -112,6 +113,20 @@ def once(user: User, sent: Sent, action: Callable[[], Any]) -> Any:
 def acted_at() -> datetime | None:
     """When the user acted, while a replayed action runs (None otherwise, or when it was just now)."""
     return db.session.info.get(_ACTED)
+
+
+def acting_day() -> date:
+    """The local day the user acted on: a visit finished offline at 16:00 and sent the next morning was done
+    on its own day (the moment is bounded by ``MAX_AGE`` and by its arrival)."""
+    moment = acted_at()
+    return clock.local(moment).date() if moment is not None else clock.today()
+
+
+def forget_old() -> int:
+    """Delete the keys no outbox can send again (``flask sweep``); return how many."""
+    deleted = db.session.execute(sa.delete(Replay).where(Replay.arrived_at < clock.now() - KEPT_FOR)).rowcount
+    db.session.commit()
+    return deleted or 0
 
 
 def note_case(case: Case) -> None:
