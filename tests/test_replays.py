@@ -286,3 +286,13 @@ def test_the_sweep_forgets_keys_no_outbox_can_send_again(app, home, runner, monk
     monkeypatch.setattr(clock, "now", lambda: later)
     assert runner.invoke(args=["sweep"]).exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Replay)) == 0
+
+
+def test_a_replay_on_a_case_no_longer_the_users_is_refused_with_what_to_do(app, home):
+    case = claimed(home, home.proxy)
+    other = _client(app, "staff-p02")  # a clerk of another post: the case is not theirs to see
+    refused = other.post(f"/cases/{case.number}/notes", headers=REPLAY,
+                         data=_fields(case, home.staff_p02, note="不该保存"))
+    assert refused.status_code == 404 and refused.json["ok"] is False
+    assert "删除这一条" in refused.json["next"] and "staff-p01" not in refused.json["message"]
+    assert _notes(case) == []
