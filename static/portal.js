@@ -179,9 +179,9 @@
     if (item.tries < 3) {
       return outbox.update(item).then(function () { return false; });
     }
-    var list = document.getElementById("outbox-banner");
+    var banner = document.getElementById("outbox-banner");
     item.state = "refused";
-    item.message = say(list.getAttribute("data-failed"), {status: status});
+    item.message = say(banner.getAttribute("data-failed"), {status: status});
     item.next = "";
     return outbox.update(item).then(function () { return true; });
   }
@@ -275,7 +275,7 @@
       if (sentNow) {
         parts.push(say(banner.getAttribute("data-sent"), {n: sentNow}));
       }
-      banner.firstElementChild.textContent = parts.join(" · ");
+      banner.querySelector("summary").textContent = parts.join(" · ");
       banner.hidden = !parts.length;
       banner.classList.toggle("outbox-refused", refused > 0 || confirm > 0);
       var confirmAll = document.querySelector("[data-outbox-confirm-all]");
@@ -286,12 +286,15 @@
     });
   }
 
-  // The outbox's page lists every item kept on this device, with what to do about one that was refused.
+  // The banner and the outbox's page list every item kept on this device, with what to do about one that was
+  // refused or waits to be confirmed.
   function list(items) {
-    var target = document.getElementById("outbox-items");
-    if (!target) {
-      return;
-    }
+    Array.from(document.querySelectorAll("[data-outbox-list]")).forEach(function (target) {
+      listInto(target, items);
+    });
+  }
+
+  function listInto(target, items) {
     target.textContent = "";
     if (!items.length) {
       var empty = document.createElement("li");
@@ -376,7 +379,7 @@
   document.addEventListener("click", function (event) {
     var retry = event.target.closest("[data-outbox-retry]");
     var discard = event.target.closest("[data-outbox-discard]");
-    var target = document.getElementById("outbox-items");
+    var target = discard && discard.closest("[data-outbox-list]");
     if (retry) {
       outbox.all().then(function (items) {
         var item = items.filter(function (i) { return String(i.seq) === retry.getAttribute("data-outbox-retry"); })[0];

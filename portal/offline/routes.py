@@ -1,6 +1,7 @@
 """Routes of the offline area: the outbox's page, what the outbox asks before it sends, the service worker."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -52,7 +53,12 @@ def service_worker():
 
 
 def _shell_version() -> str:
-    static = Path(current_app.static_folder or "")
+    return _version_of(Path(current_app.static_folder or ""))
+
+
+@functools.cache
+def _version_of(static: Path) -> str:
+    """A digest of the shell's files and the worker itself (read once a process: a release restarts it)."""
     digest = hashlib.sha256()
     for name in (*SHELL, "../templates/offline/sw.js"):
         path = static / name

@@ -189,6 +189,10 @@ def test_a_post_clerk_logs_a_case_notes_and_records_a_callback_offline_and_each_
 
     page.reload()
     pc.banner("4 条待上传")
+    page.goto("/intake/")
+    page.click("#outbox-banner summary")  # the banner lists them, on any page
+    assert page.locator("#outbox-banner li.outbox-item").count() == 4
+    assert f"备注 · {open_case}" in page.locator("#outbox-banner").inner_text()
     pc.restart()
     pc.page.goto("/offline/")
     pc.banner("4 条待上传")
