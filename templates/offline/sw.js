@@ -52,14 +52,16 @@ self.addEventListener("fetch", function (event) {
       var fresh = fetch(request).then(function (response) {
         if (response.ok) {
           var copy = response.clone();
-          caches.open(SHELL).then(function (cache) { cache.put(request, copy); });
+          event.waitUntil(caches.open(SHELL).then(function (cache) { return cache.put(request, copy); }));
         }
         return response;
+      })["catch"](function () {
+        return hit || Response.error();
       });
       return hit || fresh;
     }));
   } else if (request.method === "GET" && request.mode === "navigate") {
-    event.respondWith(page(request));
+    event.respondWith(page(event));
   } else if (request.method === "POST" && request.mode === "navigate") {
     event.respondWith(post(request));
   }
@@ -72,10 +74,11 @@ function slow(ms) {
 }
 
 // A page: from the network, kept when the server says so; without a link (or a link that hangs), the kept copy.
-function page(request) {
+function page(event) {
+  var request = event.request;
   var network = fetch(request).then(function (response) {
     if (response.ok && response.headers.get("X-Offline-Keep") === "1") {
-      keepResponse(request.url, response.clone(), 1);
+      event.waitUntil(keepResponse(request.url, response.clone(), 1)["catch"](function () { return null; }));
     }
     return response;
   });
