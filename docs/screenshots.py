@@ -39,6 +39,7 @@ SHOTS = [
     ("queue-phone.png", "staff-ls-p01", "/cases/?tab=claimable", PHONE, False, False),
     ("errands-phone.png", "proxy-h01", "/errands/", PHONE, False, False),
     ("working-calendar.png", "admin", "/directory/working-calendar/", OFFICE, False, True),
+    ("offline-phone.png", "staff-ls-p01", "OFFLINE_OUTBOX", PHONE, False, True),
 ]
 # A roster as offices make them: good rows, and the mistakes the preview explains cell by cell.
 ROSTER = """地点编码,地址,楼栋,户联系电话,姓名,身份证号,本人电话,独居老人,残疾人,渔忙户,备注
@@ -64,7 +65,22 @@ def first_open_case(app) -> str:
                                                             Case.status == CaseStatus.IN_PROGRESS).limit(1))
 
 
+def offline_outbox(page, base: str, number: str) -> None:
+    """Offline work turned on, the link cut, a note written on a kept case page: the outbox lists it."""
+    page.goto(base + "/offline/")
+    page.click("[data-offline-on]")
+    page.wait_for_selector("#offline-status:has-text('已保存')")
+    page.goto(f"{base}/cases/{number}")
+    page.context.set_offline(True)
+    page.goto(f"{base}/cases/{number}")
+    page.fill("textarea[name=note]", "居民来电：材料下午送到驿站（断网时记下）")
+    page.click("button:has-text('添加备注')")
+    page.wait_for_selector("#outbox-items li.outbox-item")
+
+
 def main() -> None:
+    """Take every shot, or only those named on the command line (``python docs/screenshots.py offline-phone.png``)."""
+    wanted = set(sys.argv[1:])
     folder = Path(tempfile.mkdtemp())
     settings = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
     settings.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'demo.sqlite3'}", DEMO_MODE=True,
@@ -81,6 +97,8 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         for name, user, path, (width, height), printed, full in SHOTS:
+            if wanted and name not in wanted:
+                continue
             page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
             if user:
                 page.goto(base + "/auth/login")
@@ -90,14 +108,17 @@ def main() -> None:
                 page.wait_for_url(base + "/")
             if path == "FIRST_OPEN_CASE":
                 path = "/cases/" + first_open_case(app)
-            if path == "IMPORT_PREVIEW":
+            if path == "OFFLINE_OUTBOX":
+                offline_outbox(page, base, first_open_case(app))
+            elif path == "IMPORT_PREVIEW":
                 page.goto(base + "/imports/")
                 page.set_input_files("#file-households", files=[
                     {"name": "东岙沙嘴名册.csv", "mimeType": "text/csv", "buffer": ROSTER.encode("gb18030")}])
                 page.click("form:has(#file-households) button[type=submit]")
             else:
                 page.goto(base + path)
-            page.wait_for_load_state("networkidle")
+            if path != "OFFLINE_OUTBOX":
+                page.wait_for_load_state("networkidle")
             if printed:
                 page.emulate_media(media="print")
             page.screenshot(path=str(DOCS / name), full_page=full)
