@@ -179,3 +179,33 @@ def test_two_imports_into_one_place_at_once_number_apart_and_store_each_resident
         same = db.session.scalars(sa.select(Resident).where(Resident.id_number == "370211195001011235")).all()
         assert len(same) == 1
     assert sorted(created) == [1, 2]  # the second found 王建国 already there
+
+
+def test_one_outbox_item_sent_by_four_tabs_at_once_is_saved_once(app, errand):
+    """The browser's outbox may send one item twice at the same moment (two tabs, a retry after a lost answer):
+    the web path, key lock and all, saves it once, and every sender is answered with the one result."""
+    case_id, staff = errand
+    with app.app_context():
+        number = db.session.get(Case, case_id).number
+    clients = []
+    for _ in range(4):
+        client = app.test_client()
+        assert client.post("/auth/login", data={"username": "desk", "password": "correct-horse-7"}).status_code == 303
+        clients.append(client)
+    with app.app_context():
+        desk_id = db.session.scalars(sa.select(User.id).filter_by(username="desk")).one()
+    fields = {"outbox_key": "e" * 32, "outbox_acted_at": "", "outbox_user": str(desk_id), "outbox_case": number,
+              "note": "断网时记下的备注"}
+    barrier = threading.Barrier(len(clients))
+
+    def send(client):
+        barrier.wait()
+        return client.post(f"/cases/{number}/notes", data=fields, headers={"X-Outbox-Replay": "1"}).get_json()
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        answers = list(pool.map(send, clients))
+    assert [a["ok"] for a in answers] == [True] * 4, answers
+    with app.app_context():
+        notes = db.session.scalar(sa.select(sa.func.count()).select_from(CaseEvent).where(
+            CaseEvent.case_id == case_id, CaseEvent.kind == EventKind.NOTE))
+    assert notes == 1

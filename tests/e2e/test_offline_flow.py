@@ -92,7 +92,7 @@ class Device:
 
     def banner(self, text: str) -> None:
         """Wait for the outbox's banner to say ``text`` (it is filled in from the browser's store)."""
-        self.page.wait_for_selector(f"#outbox-banner:has-text('{text}')", timeout=20000)
+        self.page.wait_for_selector(f"#outbox-banner:has-text('{text}')", timeout=45000)  # the 30 s round at worst
 
     def submit_and_keep(self, button: str):
         self.page.click(button)
