@@ -471,6 +471,16 @@
     });
   }
 
+  // A visit of tomorrow, kept on a phone today, offers its forms once the phone's day is the visit's.
+  var day = new Date();
+  day = day.getFullYear() + "-" + ("0" + (day.getMonth() + 1)).slice(-2) + "-" + ("0" + day.getDate()).slice(-2);
+  Array.from(document.querySelectorAll("[data-shown-from]")).forEach(function (part) {
+    part.hidden = day < part.getAttribute("data-shown-from");
+  });
+  Array.from(document.querySelectorAll("[data-hidden-from]")).forEach(function (part) {
+    part.hidden = day >= part.getAttribute("data-hidden-from");
+  });
+
   // A kept copy says so, and when it was fetched.
   var copy = document.body.getAttribute("data-offline-copy");
   var copyNote = document.getElementById("offline-copy");

@@ -38,3 +38,27 @@ def test_the_outbox_page_lists_the_roles_field_pages_to_keep(app, home):
     assert 'href="/intake/"' not in page  # not a proxy's page
     clerk = _client(app, "staff-p01").get("/offline/").get_data(as_text=True)
     assert 'href="/intake/" data-offline-keep' in clerk and 'id="outbox-items"' in clerk
+
+
+def test_a_visit_of_tomorrow_carries_its_forms_for_a_phone_without_a_link_tomorrow(app, home):
+    from datetime import timedelta
+
+    from portal import clock
+    from portal.extensions import db
+    from portal.models import Slot, Visit
+    from tests.stories import log
+
+    visits = {}
+    for days in (1, 2):
+        case = log(home, home.home_item)
+        visit = Visit(case=case, household_id=case.household_id, team_id=home.t1.id,
+                      day=clock.today() + timedelta(days=days), slot=Slot.AM)
+        db.session.add(visit)
+        db.session.commit()
+        visits[days] = visit.id
+    member = _client(app, "team1-a")
+    tomorrow = member.get(f"/visits/{visits[1]}").get_data(as_text=True)
+    day = (clock.today() + timedelta(days=1)).isoformat()
+    assert f'<div data-shown-from="{day}" hidden>' in tomorrow and f"/visits/{visits[1]}/start" in tomorrow
+    later = member.get(f"/visits/{visits[2]}").get_data(as_text=True)
+    assert "data-shown-from" not in later and f"/visits/{visits[2]}/start" not in later

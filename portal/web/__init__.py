@@ -86,6 +86,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["due_status"] = due_status
     app.jinja_env.globals["visit_startable"] = visits.startable
+    app.jinja_env.globals["visit_startable_tomorrow"] = visits.startable_tomorrow
     app.jinja_env.globals["catalog"] = snapshot.catalog
     # Leads and administrators are told, on their home page and boards, when the working calendar runs out.
     app.jinja_env.globals["calendar_warning"] = (

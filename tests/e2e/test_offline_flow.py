@@ -304,10 +304,14 @@ def test_a_team_member_starts_and_finishes_a_visit_offline_and_the_case_is_resol
     with live_server.app.app_context():
         case = _log("SS04", "养老金资格认证，老人卧床")
         team = db.session.scalars(sa.select(Team).filter_by(code="T1")).one()
+        later = _log("SS04", "残疾人证年审，上门拍照")
         visit = Visit(case=case, household_id=case.household_id, team_id=team.id, day=clock.today(), slot=Slot.PM)
         db.session.add(visit)
+        tomorrows = Visit(case=later, household_id=later.household_id, team_id=team.id,
+                          day=clock.today() + timedelta(days=1), slot=Slot.AM)
+        db.session.add(tomorrows)
         db.session.commit()
-        visit_id, number = visit.id, case.number
+        visit_id, number, tomorrows_id = visit.id, case.number, tomorrows.id
     # The pages the phone keeps say the session ends in a minute: the visit, done later with no link, is after it.
     monkeypatch.setitem(live_server.app.jinja_env.globals, "session_deadline",
                         lambda: (clock.now() - timedelta(minutes=1)).isoformat())
@@ -329,6 +333,13 @@ def test_a_team_member_starts_and_finishes_a_visit_offline_and_the_case_is_resol
     phone.banner("2 条待确认")
     phone.page.reload()
     phone.banner("2 条待确认")
+    # Tomorrow's visit was kept today; on the phone's tomorrow, still without a link, its forms are there.
+    page.goto(f"/visits/{tomorrows_id}")
+    assert not page.locator("button:has-text('开始上门')").is_visible()
+    page.clock.set_fixed_time(clock.local(clock.now() + timedelta(days=1)).replace(hour=9, tzinfo=None))
+    page.goto(f"/visits/{tomorrows_id}")
+    assert "离线副本" in page.locator("#offline-copy").inner_text()
+    assert page.locator("button:has-text('开始上门')").is_visible()
     phone.restart()
     phone.page.goto("/visits/")
     phone.banner("2 条待确认")
