@@ -133,9 +133,9 @@ def book(token: str):
             booked = done.value
         else:
             problem, status = (str(done.error.message) if done else _("Choose the half-day the team comes.")), 422
+    bookable = visits.bookable_by_resident(case)
     return render("lookup/book.html", case=case, booked=booked, problem=problem, status=status,
-                  slots=[] if booked else visits.resident_slots(case) if visits.bookable_by_resident(case) else [],
-                  open=visits.bookable_by_resident(case))
+                  slots=visits.resident_slots(case) if bookable and not booked else [], open=bookable)
 
 
 @bp.get("/h/<code>")

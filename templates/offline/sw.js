@@ -14,6 +14,7 @@ var SHELL = "portal-shell-{{ version }}";
 var PAGES = "portal-pages";
 var SHELL_FILES = {{ shell|tojson }};
 var OUTBOX_PAGE = "{{ url_for('offline.index') }}";
+var NOT_KEPT = {{ _("No link, and this page is not kept on this device.")|tojson }}; // not even the outbox's page
 var MAX_PAGES = 300;
 var FRESH_MS = 5 * 60 * 1000; // a linked page fetched less than this ago is not fetched again
 // A link that hangs is as good as none: a kept page is shown after PAGE_WAIT_MS, a form is kept after
@@ -87,8 +88,7 @@ function page(event) {
     return copyOf(url.pathname === OUTBOX_PAGE ? OUTBOX_PAGE : request.url).then(function (copy) {
       return copy || network["catch"](function () {
         return copyOf(OUTBOX_PAGE, "missing").then(function (outbox) {
-          return outbox || new Response("离线：此页面没有保存在本设备上。Offline: this page is not kept on this device.",
-            {status: 503, headers: {"Content-Type": "text/plain; charset=utf-8"}});
+          return outbox || new Response(NOT_KEPT, {status: 503, headers: {"Content-Type": "text/plain; charset=utf-8"}});
         });
       });
     });

@@ -274,7 +274,7 @@ def startable(visit: Visit, day: date | None = None) -> bool:
 def startable_tomorrow(visit: Visit) -> bool:
     """A visit booked for tomorrow: its page, kept on a team's phone today, offers its forms from tomorrow on (the
     phone may have no link tomorrow; the step is checked then, against the day it was done on)."""
-    return visit.status is VisitStatus.BOOKED and visit.day == clock.today() + timedelta(days=1)
+    return startable(visit, clock.today() + timedelta(days=1))
 
 
 def start(visit: Visit, actor: User) -> None:
