@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The address the demo is served at is the one its SMS links, cards and wall screens name (docs/DEPLOY.md).
+PORTAL_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
@@ -15,7 +17,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
-	PORTAL_DEMO_MODE=true $(FLASK) run --host $(HOST) --port $(PORT)
+	PORTAL_DEMO_MODE=true PORTAL_PUBLIC_BASE_URL=$(PORTAL_PUBLIC_BASE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev translations
 	$(BIN)/ruff check portal tests bench docs

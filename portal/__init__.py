@@ -46,10 +46,12 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.wsgi_app = ChunkedBodies(app.wsgi_app, lambda: app.config["MAX_CONTENT_LENGTH"])
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        # X-Forwarded-Host is never read: the hosts a request may name are the configured ones (TRUSTED_HOSTS)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
     os.makedirs(app.instance_path, exist_ok=True)
     _settle_database_url(app)
     _settle_secret_key(app)
+    _settle_public_address(app)
 
     from portal import models  # noqa: F401  (the tables, for Alembic and the app)
 
@@ -73,6 +75,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         heating,
         imports,
         intake,
+        jobs,
         lookup,
         main,
         messages,
@@ -90,9 +93,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     guards.init_app(app)
     replay.init_app(app)  # after the session's and the route's checks: a saved key is answered only to those
     for area in (auth, main, intake, cases, supervision, errands, visits, heating, boards, open311, lookup, notices,
-                 imports, directory, messages, offline):
+                 imports, jobs, directory, messages, offline):
         app.register_blueprint(area.bp)
     errors.init_app(app)
+    app.before_request(web.take_the_write_lock)  # the last hook before the view (portal/web/__init__.py)
 
     from portal import cli
     from portal.domain.boards import board
@@ -109,6 +113,18 @@ def _settle_database_url(app: Flask) -> None:
     if not url:
         url = "sqlite:///" + os.path.join(app.instance_path, "portal.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+
+
+def _settle_public_address(app: Flask) -> None:
+    """Check the one public address, and answer only for its host (``portal.domain.platform.public_address``)."""
+    from portal.domain.platform import public_address
+
+    if app.config.get("PUBLIC_URL"):
+        raise RuntimeError("PUBLIC_URL was replaced by PUBLIC_BASE_URL, the one address residents reach the portal "
+                           "at: set PORTAL_PUBLIC_BASE_URL instead (docs/DEPLOY.md)")
+    app.config["PUBLIC_BASE_URL"] = public_address.validate(app.config["PUBLIC_BASE_URL"])
+    if app.config["TRUSTED_HOSTS"] is None:
+        app.config["TRUSTED_HOSTS"] = public_address.trusted_hosts(app.config["PUBLIC_BASE_URL"])
 
 
 def _settle_secret_key(app: Flask) -> None:

@@ -54,8 +54,14 @@ class Config:
     TRIP_FARE_YUAN = 80
     TRIP_LOST_INCOME_YUAN = 150  # a day's income lost to the journey (a fisherman's, a worker's)
 
-    # The address residents reach the public lookup pages at (printed in the QR codes of the cards).
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # The one address residents, kiosks and wall screens reach the portal at (https://bianmin.example.gov.cn):
+    # the links in residents' SMS, the QR codes of cards and receipt slips, wall screens, Open311. Never taken
+    # from a request. Empty: no SMS with a link is written and nothing printed names an address (the
+    # administrators' messages page says so); `make run` sets it to the address it serves on.
+    PUBLIC_BASE_URL = ""
+    # The hosts a request may name (Flask's TRUSTED_HOSTS; any other answers 400). None: PUBLIC_BASE_URL's host
+    # and localhost; add the names office PCs use on the intranet (PORTAL_TRUSTED_HOSTS='["portal.lan"]').
+    TRUSTED_HOSTS: list[str] | None = None
 
     # Open311: requests a minute per API key, and reads a minute per address without one; who to ask.
     OPEN311_KEY_RATE_PER_MINUTE = 60
@@ -85,7 +91,9 @@ class Config:
 
     # Messages (`flask deliver`, portal/domain/platform/outbox.py). The SMS gateway, as the city's provider
     # describes it: where, how, the body's fields (templates of {phone}, {text}, {key}), and the field of the
-    # JSON answer that says it was taken ("code=0"; empty: any 2xx). Without a URL, messages go to the log.
+    # JSON answer that says it was taken ("code=0"; empty: any 2xx), and the most a whole request may take (seconds:
+    # connecting, sending and every byte of the answer). Without a URL, SMS wait: `flask deliver` says so and exits
+    # 1, and Directory › Messages shows what waits.
     SMS_GATEWAY_URL = ""
     SMS_GATEWAY_METHOD = "POST"
     SMS_GATEWAY_FORMAT = "json"
@@ -93,26 +101,33 @@ class Config:
     SMS_GATEWAY_HEADERS: dict[str, str] = {}
     SMS_GATEWAY_SUCCESS = "code=0"
     SMS_GATEWAY_TIMEOUT = 10.0
-    # E-mail to staff; without a host, e-mail goes to the log.
+    # E-mail to staff; without a host, e-mail waits as SMS do. STARTTLS (or TLS from the first byte, SMTP_SSL) checks
+    # the server's certificate against the system's CAs.
     SMTP_HOST = ""
     SMTP_PORT = 25
     SMTP_FROM = "portal@localhost"
     SMTP_STARTTLS = False
+    SMTP_SSL = False
     SMTP_USER = ""
     SMTP_PASSWORD = ""
-    # A message is tried this many times, then given up (listed for administrators); a worker's claim on a
-    # message lasts this long (longer than the gateway's timeout), then another worker may take it.
     # The gateway's callback for residents' replies (a reply of TD stops their messages): the shared token it sends
     # (header X-Portal-Token, or ?token=; empty: the callback answers 404) and the fields of the number and text.
     SMS_INBOUND_TOKEN = ""
     SMS_INBOUND_FIELDS = {"phone": "mobile", "text": "content"}
+    # A message is tried this many times, then given up (listed for administrators); a worker's claim on a
+    # message lasts this long, renewed just before each send (at least SMS_GATEWAY_TIMEOUT + 30 s: checked), then
+    # another worker may take it.
     OUTBOX_MAX_ATTEMPTS = 8
     OUTBOX_LEASE_SECONDS = 120
-    # The address residents' phones reach the portal's public pages at (the links in their SMS); empty: the
-    # address of the request that resolved the case.
-    PUBLIC_URL = ""
     # How long a resident may answer by the link sent with the result; then the clerk calls back.
     RESIDENT_ANSWER_DAYS = 3
+
+    # Background jobs (portal/domain/platform/jobs.py): the web process runs them itself as soon as one is queued
+    # (and `flask jobs run` from cron takes up what a dead process left); a claim lasts this long, renewed at
+    # every step; a job that fails is tried this many times.
+    JOBS_IN_PROCESS = True
+    JOBS_LEASE_SECONDS = 120
+    JOBS_MAX_ATTEMPTS = 3
 
     # True only for a database loaded with `flask demo-data`: shows the demo logins on the login page.
     DEMO_MODE = False
@@ -124,6 +139,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
     SQLITE_BUSY_TIMEOUT_MS = 30_000
+    PUBLIC_BASE_URL = "https://bianmin.test"
+    JOBS_IN_PROCESS = False  # tests run jobs themselves (jobs.work), so that nothing runs behind their back
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, object]:

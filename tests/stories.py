@@ -12,6 +12,14 @@ def log(w, item=None, **kw):
     return intake.log_case(w.staff, item or w.errand_item, Channel.COUNTER, "需要办理", "王大爷", "13912345678", **kw)
 
 
+def log_home(w, **kw):
+    """A home-visit case logged as the intake form logs one without a day: the resident is told how it is booked."""
+    from portal.domain.features import visits
+
+    kw.setdefault("household", w.household)
+    return visits.log_and_offer(w.staff, w.home_item, Channel.COUNTER, "需要上门", "王大爷", "13912345678", **kw)
+
+
 def claimed(w, who=None, item=None):
     case = log(w, item)
     lifecycle.claim(case, who or w.proxy)

@@ -86,7 +86,7 @@ def test_logging_a_case_gives_its_number_due_time_and_receipt(app, client, desk)
     receipt = client.get(f"/cases/{number}/receipt").get_data(as_text=True)
     for text in (number, "身份证", "户口簿", "家庭收入证明", "预计办结日期", "东岙便民驿站", "139****5678"):
         assert text in receipt
-    assert "http://127.0.0.1:5000/lookup/</strong>" in receipt and "<svg" in receipt  # where to look it up, and a QR
+    assert "https://bianmin.test/lookup/</strong>" in receipt and "<svg" in receipt  # where to look it up, and a QR
     prefilled = client.get(f"/lookup/?number={number}").get_data(as_text=True)
     assert f'value="{number}"' in prefilled
     with app.app_context():

@@ -18,7 +18,7 @@ def the_link(case) -> str:
 
 
 def test_a_home_case_sends_the_resident_a_link_to_choose_the_half_day(home, client):
-    case = stories.log(home, home.home_item)
+    case = stories.log_home(home)
     link = the_link(case)
     assert case.number not in link and "1391234" not in link
     page = client.get(link).get_data(as_text=True)
@@ -28,7 +28,7 @@ def test_a_home_case_sends_the_resident_a_link_to_choose_the_half_day(home, clie
 
 
 def test_the_resident_books_a_free_half_day_once_and_staff_see_who_booked(home, client, auth):
-    case = stories.log(home, home.home_item)
+    case = stories.log_home(home)
     link = the_link(case)
     answer = client.post(link, data={"pick": "2026-11-30|pm"})
     assert answer.status_code == 200 and "服务队将于 2026-11-30 下午 上门" in answer.get_data(as_text=True)
@@ -44,10 +44,9 @@ def test_the_resident_books_a_free_half_day_once_and_staff_see_who_booked(home, 
 
 
 def test_a_full_or_made_up_half_day_is_refused_with_the_free_ones(home, client, make):
-    case = stories.log(home, home.home_item)
+    case = stories.log_home(home)
     for address in ("东岙10号", "东岙11号"):  # two other households fill Monday morning (two a half-day)
-        other = stories.log(home, home.home_item, household=make.household(home.h01, address=address,
-                                                                           phone="13600000000"))
+        other = stories.log_home(home, household=make.household(home.h01, address=address, phone="13600000000"))
         visits.book(other, home.staff, date(2026, 11, 30), Slot.AM)
     answer = client.post(the_link(case), data={"pick": "2026-11-30|am"})
     page = answer.get_data(as_text=True)
@@ -62,7 +61,7 @@ def test_a_case_booked_at_the_counter_sends_no_link_and_a_made_up_link_opens_not
                                "上门", "王大爷", "13912345678", household=home.household)
     assert db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "book")).all() == []
     assert client.get(f"/lookup/v/{case.id:x}-AAAAAAAAAAAAAAAA").status_code == 404
-    other = stories.log(home, home.home_item)
+    other = stories.log_home(home)
     booking = the_link(other)
     assert client.get(booking).status_code == 200
     assert client.get(booking.replace("/lookup/v/", "/lookup/r/")).status_code == 404  # a link opens its own page only

@@ -10,7 +10,7 @@ import hashlib
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask import abort, flash, make_response, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +23,7 @@ from portal.domain.boards import board, hotspots, periods, scopes
 from portal.domain.boards.report import report_for
 from portal.domain.credentials import wallscreens
 from portal.domain.features import attendance
+from portal.domain.platform import public_address
 from portal.extensions import db
 from portal.models import Role, ServicePoint, WallScreen
 from portal.web.forms import attach_error, options
@@ -272,7 +273,7 @@ def create_screen():
     done = submit(form, lambda: wallscreens.create_screen(me(), form.name.data, scope()), "place")
     if done.ok:
         _screen, token = done.value
-        address = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("boards.screen", token=token)
+        address = public_address.url("boards.screen", token=token) or url_for("boards.screen", token=token)
         flash(_("The screen's address is below. Open it on the screen; it is shown only this once."), "success")
         return _screens_page(_screen_form(), address)
     return _screens_page(form, None, 422)

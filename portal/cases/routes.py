@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, get_flashed_messages, make_response, request, send_file, url_for
+from flask import abort, flash, get_flashed_messages, make_response, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
@@ -13,7 +13,7 @@ from portal.cases import bp, page, timeline
 from portal.cases.forms import ACTION_FORMS, EditForm, TimelineNoteForm
 from portal.domain import Conflict, access
 from portal.domain.cases import attachments, lifecycle, presence, queues, replies
-from portal.domain.platform import files, notify, snapshot
+from portal.domain.platform import files, notify, public_address, snapshot
 from portal.extensions import db
 from portal.models import (
     Attachment,
@@ -285,9 +285,9 @@ def viewing(number: str):
 def receipt(number: str):
     """A printable receipt slip: number, materials checklist, expected date, the point's phone, and where
     the resident looks the case up (the address, and a QR code of it with the number filled in)."""
-    lookup = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("lookup.index")
+    lookup = public_address.url("lookup.index")  # None while no public address is set: no QR to nowhere
     return render("cases/receipt.html", case=page.full(number), lookup=lookup,
-                  lookup_qr=qr_svg(f"{lookup}?number={number}"))
+                  lookup_qr=qr_svg(f"{lookup}?number={number}") if lookup else None)
 
 
 @bp.app_template_global()

@@ -129,7 +129,7 @@ def _households(total: int, estates: list[Place], rng: random.Random, names: lis
         number = serial[place.id]
         building = f"G{(number - 1) // 48 + 1}号楼"
         floor, door = (number - 1) % 24 // 2 + 1, (number - 1) % 2 + 1
-        phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
+        phone = f"{rng.choice(('135', '138', '139', '186'))}{rng.randrange(10**8):08d}"  # valid mobiles (privacy.is_valid_phone)
         rows.append(dict(id=household_id, code=f"{place.code}-G{number:06d}", place_id=place.id,
                          address=f"{place.name_zh}{building}{(number - 1) % 48 // 24 + 1}单元{floor}0{door}",
                          building=building, phone=phone, elderly_alone=rng.random() < 0.06,

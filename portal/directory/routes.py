@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from sqlalchemy.orm import joinedload
 
-from portal import spreadsheets
+from portal import clock, spreadsheets
 from portal.directory import audit_labels as labels
 from portal.directory import bp
 from portal.directory.forms import (
@@ -27,7 +27,7 @@ from portal.directory.forms import (
     UserForm,
 )
 from portal.domain.credentials import apikeys
-from portal.domain.platform import audit, directory, outbox
+from portal.domain.platform import audit, directory, outbox, public_address
 from portal.extensions import db
 from portal.models import (
     ApiKey,
@@ -314,8 +314,11 @@ def end_sessions(row_id: int):
 @bp.get("/messages/")
 @allow(Role.ADMIN)
 def messages():
-    """What the outbox holds: how many messages wait, went out and were given up, and those in trouble."""
-    return render("directory/messages.html", counts=outbox.counts(), troubled=outbox.troubled())
+    """What the outbox holds: how many messages wait, went out and were given up, those in trouble, the
+    channels that have no gateway (their messages wait), and whether links can be sent at all (the public
+    address)."""
+    return render("directory/messages.html", counts=outbox.counts(), troubled=outbox.troubled(),
+                  unconfigured=outbox.unconfigured(), public_address=public_address.base())
 
 
 @bp.post("/messages/<int:row_id>/retry")
@@ -325,10 +328,14 @@ def retry_message(row_id: int):
     message = db.session.get(OutboxMessage, row_id)
     if message is None:
         abort(404)
-    if outbox.retry(message, me()):
-        flash(_("Message %(key)s will be sent again within a minute.", key=message.key), "success")
-    else:
+    done = run(lambda: outbox.retry(message, me()))  # a number that opted out is refused, and said so
+    if done.ok and done.value is None:
         flash(_("Message %(key)s is not given up (any more): nothing to do.", key=message.key), "info")
+    elif done.ok and done.value > clock.now():  # a resident's SMS, resent at night
+        flash(_("Message %(key)s will be sent after the quiet hours, at %(when)s.", key=message.key,
+                when=format_local(done.value)), "success")
+    elif done.ok:
+        flash(_("Message %(key)s will be sent again within a minute.", key=message.key), "success")
     return redirect_to(url_for("directory.messages"))
 
 

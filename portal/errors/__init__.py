@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from portal.domain import DomainError
 from portal.extensions import db
@@ -60,6 +60,13 @@ def init_app(app: Flask) -> None:
     def domain_error(error: DomainError):
         db.session.rollback()
         return error_page(error.status, message=error.message)
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        # A Host the portal does not answer for (TRUSTED_HOSTS): no page can be built for it, since every link on
+        # it would name that host. A plain answer, in both languages, with nothing of the request in it.
+        return ("400 请求的主机名不属于本门户 / The host named by this request is not this portal's.\n", 400,
+                {"Content-Type": "text/plain; charset=utf-8"})
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, request, stream_template, url_for
+from flask import abort, flash, request, stream_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -12,6 +12,7 @@ from portal import clock
 from portal.domain import access
 from portal.domain.cases import intake
 from portal.domain.features import heating
+from portal.domain.platform import public_address
 from portal.extensions import db
 from portal.heating import bp, cards
 from portal.heating.forms import CampaignForm, CloseIncidentForm, DoorForm, DutyForm, HotlineForm, IncidentForm
@@ -294,7 +295,11 @@ def cards_page():
     if parts > 1 and (part is None or not 1 <= part <= parts):  # too many for one page: choose a part
         return render("heating/cards_parts.html", place=place, building=building, total=total, parts=parts,
                       size=cards.PART, per_sheet=cards.PER_SHEET)
-    base = current_app.config["PUBLIC_BASE_URL"]
+    base = public_address.base()
+    if base is None:  # a card's QR code must open a page residents reach: never print one without it
+        flash(_("Cards are not printed while the portal's public address (PUBLIC_BASE_URL) is not set: their QR "
+                "codes would open nothing. Ask the administrator to set it."), "error")
+        return render("heating/cards_choose.html", estates=estates, status=409)
     return stream_template("heating/cards.html", place=place, building=building, buildings=heating.buildings(place),
                            part=part, parts=parts, sheets=cards.sheets(place, building, base, part))
 

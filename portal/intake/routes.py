@@ -67,7 +67,7 @@ def new_case():
         if mode is Mode.HOME and form.visit_day.data:  # the case and its visit are saved together, or neither
             return visits.log_and_book(me(), form.visit_day.data, Slot(form.visit_slot.data or "am"), *case,
                                        **details)
-        return intake.log_case(me(), *case, **details)
+        return visits.log_and_offer(me(), *case, **details)
 
     done = submit(form, log, "description", fields={"day": "visit_day", "slot": "visit_day", "item": "item_query"})
     if done.status == 422 and done.error is None and item is None and len(items) != 1:

@@ -38,7 +38,7 @@ def _case_page(case: Case, form: LookupForm, rating: RatingForm | None = None, s
     if rating is None and rateable:
         rating = RatingForm(formdata=None, number=case.number, last_four=form.last_four.data, place=form.place.data)
     return render("lookup/case.html", case=case, form=form, rating=rating if rateable else None,
-                  events=lookup.public_events(case), status=status, problem=problem)
+                  events=lookup.public_events(case), status=status, problem=problem, visit=visits.active_visit(case))
 
 
 @bp.after_request
@@ -89,7 +89,7 @@ def rate():
         return _case_page(lookup.find(form.number.data, form.last_four.data, client_address()), form,
                           status=422, problem=str(done.error.message))
     return render("lookup/case.html", case=case, form=form, rating=None, events=lookup.public_events(case),
-                  thanks=_("Thank you for rating our service."))
+                  thanks=_("Thank you for rating our service."), visit=visits.active_visit(case))
 
 
 @bp.route("/r/<token>", methods=["GET", "POST"])

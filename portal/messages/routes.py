@@ -3,10 +3,11 @@ that number, as the Chinese SMS rules require of every message that says "回复
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 
 from flask import abort, current_app, jsonify, request
 
-from portal.domain.platform import outbox
+from portal.domain.platform import outbox, privacy
 from portal.messages import bp
 from portal.web.guards import public
 
@@ -23,12 +24,16 @@ def sms_reply():
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         abort(404)
     values = request.get_json(silent=True) if request.is_json else request.form
+    if not isinstance(values, Mapping):  # a JSON list, string or number, or a body that is not JSON at all
+        return jsonify(code="1", msg="the body must be an object of fields"), 400
     fields = current_app.config["SMS_INBOUND_FIELDS"]
-    phone = str((values or {}).get(fields["phone"], "")).strip()
-    text = str((values or {}).get(fields["text"], "")).strip().upper()
+    phone, text = values.get(fields["phone"], ""), values.get(fields["text"], "")
+    if not isinstance(phone, str | int) or not isinstance(text, str):
+        return jsonify(code="1", msg="the phone and the text must be plain values"), 400
+    phone, text = privacy.normalise_phone(str(phone)[:40]), text.strip().upper()
     if not phone or len(phone) > 20:
-        return jsonify(code="1", msg="no phone"), 400
+        return jsonify(code="1", msg="no phone number"), 400
     stopped = text in STOP_WORDS
     if stopped:
-        outbox.stop(phone, "sms reply")
+        outbox.stop(phone, via="sms reply")
     return jsonify(code="0", stopped=stopped)

@@ -9,7 +9,7 @@ from flask import current_app, request
 from portal.domain.credentials import apikeys
 from portal.domain.features import open311
 from portal.domain.features.open311 import Open311Error
-from portal.domain.platform import throttle, unit
+from portal.domain.platform import public_address, throttle, unit
 from portal.extensions import csrf
 from portal.open311 import bp
 from portal.open311.formats import error, respond
@@ -75,7 +75,7 @@ def _read_throttle(keyed: bool = False) -> None:
 @public
 def discovery(fmt: str):
     """The discovery document: where the endpoint is and what it speaks."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    base = public_address.base() or ""  # unset: the endpoint's path, never the address a request claims
     return respond(fmt, "discovery", {
         "changeset": "2026-11-28T00:00:00+08:00",
         "contact": current_app.config["OPEN311_CONTACT"],

@@ -13,6 +13,7 @@ from portal import clock
 from portal.cases import page
 from portal.domain import access
 from portal.domain.features import visits
+from portal.domain.platform import public_address
 from portal.extensions import db
 from portal.models import Mode, Place, Role, ServiceItem, Slot, Team, Visit
 from portal.visits import bp
@@ -70,7 +71,8 @@ def renew_feed(code: str):
     token = visits.renew_feed_token(team, me())
     flash(_("The calendar address of %(team)s is new; give it to the team again.", team=team.name_zh), "success")
     return render("visits/feed.html", team=team,
-                  feed=url_for("visits.feed", code=team.code, token=token, _external=True))
+                  feed=public_address.url("visits.feed", code=team.code, token=token)
+                  or url_for("visits.feed", code=team.code, token=token))
 
 
 def _handoff_form(form=None):

@@ -68,18 +68,20 @@ def attach_error(form, error: DomainError, default_field: str | None = None) -> 
 
 
 class Phone:
-    """Validate a mainland mobile or landline number, and leave the field holding its digits."""
+    """Validate a mainland mobile or landline number (or one abroad, with its country code), and leave the field
+    holding it in the one form numbers are stored and compared in (``privacy.normalise_phone``)."""
 
     def __init__(self, message=None):
-        self.message = message or _l("Enter a mobile number of 11 digits, or a landline with its area code.")
+        self.message = message or _l("Enter a mobile number of 11 digits, a landline with its area code, "
+                                     "or a number abroad starting with +.")
 
     def __call__(self, form, field):
         if not field.data:
             return
-        digits = privacy.normalise_phone(field.data)
-        if not privacy.is_valid_phone(digits):
+        phone = privacy.normalise_phone(field.data)
+        if not privacy.is_valid_phone(phone):
             raise ValidationError(self.message)
-        field.data = digits
+        field.data = phone
 
 
 class IdNumber:

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal import clock
 from portal.domain import DomainError, Forbidden, access
 from portal.domain.boards import counters
-from portal.domain.cases import lifecycle, links, messages, timekeeping
+from portal.domain.cases import lifecycle, messages, timekeeping
 from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, privacy, unit
 from portal.domain.platform.text import typed
@@ -215,7 +215,6 @@ def log_case(
     finish_on_spot: bool = False,
     origin: Case | None = None,
     phone_optional: bool = False,
-    offer_booking: bool = True,
 ) -> Case:
     """Log a new case and commit; return it with its number and due time.
 
@@ -225,8 +224,7 @@ def log_case(
     ``origin`` is the case this one came out of (a home visit handing off an errand): whoever works
     that visit may log it, whatever their role.
     ``phone_optional`` is for cases the portal logs itself (a care visit for a household with no phone).
-    A home-visit case gets, by SMS, a link for the resident to choose the half-day, unless its visit is booked with
-    it (``offer_booking`` False).
+    How a home-visit case's visit is booked is the visits room's (``features.visits.log_and_offer``).
     """
     if actor is not None and origin is None and not access.can(actor, "case.log"):
         raise Forbidden(_l("Your role does not log cases."))
@@ -243,8 +241,8 @@ def log_case(
         raise DomainError(_l("Give the resident's name."), field="requester_name")
     phone = privacy.normalise_phone(requester_phone)
     if not (phone_optional and not phone) and not privacy.is_valid_phone(phone):
-        raise DomainError(_l("Enter a mobile number of 11 digits, or a landline with its area code."),
-                          field="requester_phone")
+        raise DomainError(_l("Enter a mobile number of 11 digits, a landline with its area code, "
+                             "or a number abroad starting with +."), field="requester_phone")
     if household is not None:
         place = household.place
         address = address or household.address
@@ -281,7 +279,5 @@ def log_case(
         lifecycle.finish_on_spot(case, actor)
     else:
         messages.receipt(case)
-        if offer_booking and case.mode is Mode.HOME and case.team is not None:
-            messages.book_yourself(case, links.url(case, "book"))
     unit.commit()
     return case

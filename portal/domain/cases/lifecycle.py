@@ -27,7 +27,7 @@ from portal.domain import Conflict, DomainError, Forbidden, access
 from portal.domain.boards import counters
 from portal.domain.cases import answers, messages, timekeeping
 from portal.domain.cases.timeline import record_event
-from portal.domain.platform import audit, outbox, replays, unit
+from portal.domain.platform import audit, outbox, privacy, replays, unit
 from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import (
@@ -561,7 +561,7 @@ def stop_messages(case: Case, actor: User) -> None:
     if not case.requester_phone:
         raise DomainError(_l("This case has no phone to stop messages to."))
     record_event(case, actor, EventKind.MESSAGES_STOPPED)
-    outbox.stop(case.requester_phone, actor)
+    outbox.stop(case.requester_phone, actor=actor)
 
 
 EDITABLE = ("description", "requester_name", "requester_phone", "address", "priority")
@@ -578,6 +578,11 @@ def edit(case: Case, actor: User, values: dict, version: int) -> None:
     values = {k: v for k, v in values.items() if k in EDITABLE}
     if "description" in values:
         values["description"] = _text(values["description"], True, field="description")
+    if "requester_phone" in values:  # stored in the one form it is looked up and matched in
+        values["requester_phone"] = privacy.normalise_phone(values["requester_phone"])
+        if not privacy.is_valid_phone(values["requester_phone"]):
+            raise DomainError(_l("Enter a mobile number of 11 digits, a landline with its area code, "
+                                 "or a number abroad starting with +."), field="requester_phone")
     changes = audit.apply_changes(case, values)
     if not changes:
         return

@@ -15,8 +15,9 @@ import base64
 import hashlib
 import hmac
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 
+from portal.domain.platform import public_address
 from portal.extensions import db
 from portal.models import Case
 
@@ -38,6 +39,8 @@ def case_of(value: str, purpose: str) -> Case | None:
     """The case a link of ``purpose`` names, if its signature holds; None otherwise (made up, altered, of another
     purpose, or bound to a moment the case no longer has)."""
     number, _, signature = value.partition("-")
+    if not (number.isascii() and number.isalnum()):  # int() would take " 1", "1_0" and other digits than ASCII
+        return None
     try:
         case_id = int(number, 16)
     except ValueError:
@@ -46,11 +49,11 @@ def case_of(value: str, purpose: str) -> Case | None:
     moment = getattr(case, PURPOSES[purpose][1]) if case is not None else None
     if moment is None:
         return None
-    return case if hmac.compare_digest(signature, _signature(purpose, case.id, moment)) else None
+    expected = _signature(purpose, case.id, moment).encode()
+    return case if hmac.compare_digest(signature.encode("utf-8", "replace"), expected) else None
 
 
-def url(case: Case, purpose: str) -> str:
-    """The link, at the address residents' phones reach (``PUBLIC_URL``)."""
-    path = current_app.url_map.bind("localhost").build(PURPOSES[purpose][0], {"token": token(case, purpose)})
-    base = current_app.config["PUBLIC_URL"] or (request.host_url if has_request_context() else "http://localhost/")
-    return base.rstrip("/") + path
+def url(case: Case, purpose: str) -> str | None:
+    """The link, at the one address residents reach (``public_address``); None while none is configured: then
+    no message may carry it."""
+    return public_address.url(PURPOSES[purpose][0], token=token(case, purpose))

@@ -26,8 +26,14 @@ TEXTS = {
                                 "will call you. Reply TD to stop messages."),
     "visit": _l("%(name)s, the service team will visit you %(when)s for case %(number)s. To change it call "
                 "%(phone)s. Reply TD to stop messages."),
+    "booked": _l("%(name)s, the home visit of case %(number)s is booked: the service team comes %(when)s. To change "
+                 "it call %(phone)s. Reply TD to stop messages."),
+    "moved": _l("%(name)s, the home visit of case %(number)s is moved: the service team now comes %(when)s. To "
+                "change it call %(phone)s. Reply TD to stop messages."),
     "book": _l("%(name)s, home-visit case %(number)s is logged. Choose when the team comes: %(link)s Reply TD to "
                "stop messages."),
+    "call_to_book": _l("%(name)s, home-visit case %(number)s is logged. The service point will call you to agree "
+                       "when the team comes (%(phone)s). Reply TD to stop messages."),
     "result": _l("%(name)s, case %(number)s is resolved. Was it solved, and are you satisfied? Tell us here: "
                  "%(link)s Reply TD to stop messages."),
 }
@@ -46,10 +52,10 @@ def receipt(case: Case) -> None:
                    f"receipt:{case.number}", case=case, to_resident=True)
 
 
-def result(case: Case, link: str) -> bool:
+def result(case: Case, link: str | None) -> bool:
     """The case is resolved: was it solved, is the resident satisfied? With the link to answer (``answers``).
-    False when no message could be written (no phone, opted out)."""
-    return outbox.enqueue("result", MessageChannel.SMS, case.requester_phone, _text("result", case, link=link),
+    False when no message could be written (no phone, opted out, no public address for the link)."""
+    return link is not None and outbox.enqueue("result", MessageChannel.SMS, case.requester_phone, _text("result", case, link=link),
                           f"result:{case.number}:{case.resolved_at.timestamp():.0f}", case=case, to_resident=True)
 
 
@@ -59,18 +65,45 @@ def office_answered(case: Case, answer: str) -> None:
                    f"office:{case.number}:{clock.now().timestamp():.0f}", case=case, to_resident=True)
 
 
-def visit_tomorrow(case: Case, visit_id: int, day, slot) -> bool:
-    """The day before a home visit: when the team comes (``day``, the half-day ``slot``), and whom to call to
-    change it."""
-    phone = case.service_point.phone if case.service_point else ""
+def _when(day, slot) -> str:
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        when = f"{day:%m-%d} {slot.label}"
+        return f"{day:%m-%d} {slot.label}"
+
+
+def _contact(case: Case) -> str:
+    """Whom the resident calls about the visit: the service point's phone, or its name where it has none."""
+    point = case.service_point
+    return (point.phone or point.name_zh) if point is not None else ""
+
+
+def visit_booked(case: Case, booking: str, day, slot, moved: bool = False) -> bool:
+    """A visit was booked (by a clerk, the care schedule or the resident) or moved: the day and half-day the team
+    comes, and whom to call to change it. Never a booking link: the visit is booked. ``booking`` names this
+    booking among the case's (its moment), so that each booking and each move is told once."""
+    kind = "moved" if moved else "booked"
+    key = f"visit-{kind}:{booking}:{day}:{slot.value}"
     return outbox.enqueue("visit", MessageChannel.SMS, case.requester_phone,
-                          _text("visit", case, when=when, phone=phone or ""), f"visit:{visit_id}", case=case,
+                          _text(kind, case, when=_when(day, slot), phone=_contact(case)), key, case=case,
                           to_resident=True)
 
 
+def visit_tomorrow(case: Case, visit_id: int, day, slot) -> bool:
+    """The day before a home visit: when the team comes (``day``, the half-day ``slot``), and whom to call to
+    change it (a visit moved to another day is reminded again)."""
+    return outbox.enqueue("visit", MessageChannel.SMS, case.requester_phone,
+                          _text("visit", case, when=_when(day, slot), phone=_contact(case)),
+                          f"visit:{visit_id}:{day}", case=case, to_resident=True)
+
+
 def book_yourself(case: Case, link: str) -> None:
-    """A home-visit case without a visit: the link to choose the half-day (``features.visits`` books it)."""
+    """A home-visit case without a visit, whose team has a free half-day before it is due: the link to choose one
+    (``features.visits`` decides and books it)."""
     outbox.enqueue("book", MessageChannel.SMS, case.requester_phone, _text("book", case, link=link),
+                   f"book:{case.number}", case=case, to_resident=True)
+
+
+def call_to_book(case: Case) -> None:
+    """A home-visit case that cannot be booked by a link (no free half-day before it is due, or no public address
+    to link to): the service point will call to agree the visit."""
+    outbox.enqueue("book", MessageChannel.SMS, case.requester_phone, _text("call_to_book", case, phone=_contact(case)),
                    f"book:{case.number}", case=case, to_resident=True)

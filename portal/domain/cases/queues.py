@@ -7,6 +7,7 @@ queries however many cases there are: one for the tab counts, one for the total,
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -155,17 +156,20 @@ def _bounded(value: int | None) -> int | None:
 
 
 _NUMBER = re.compile(r"^[A-Za-z]{1,8}-\d{0,8}(-\d{0,4})?$")
+_PHONE = re.compile(r"^\s*\+?[0-9(][0-9 ()./-]*$")  # digits, and what people write between them
 
 
 def search_condition(q: str) -> sa.ColumnElement[bool]:
     """Match a case number, a phone number, a name or words of the description."""
     if _NUMBER.match(q):
         return Case.number.startswith(q.upper())
-    digits = privacy.normalise_phone(q)
-    if len(digits) >= 7 and len(digits) >= len(q.replace(" ", "").replace("-", "")):
-        return Case.requester_phone.startswith(digits)
-    if len(digits) == 4 and q.strip().isdigit():
-        return Case.requester_phone.endswith(digits)
+    if _PHONE.match(unicodedata.normalize("NFKC", q)):
+        # A whole number, however written, is matched in the form phones are stored in; a part, as typed.
+        phone = privacy.normalise_phone(q)
+        if len(phone) >= 7:
+            return Case.requester_phone.startswith(phone)
+        if len(phone) == 4:
+            return Case.requester_phone.endswith(phone)
     return sa.or_(Case.requester_name.contains(q), Case.description.contains(q), Case.number.contains(q.upper()))
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from portal import clock
 from portal.domain import DomainError
 from portal.domain.cases import intake
+from portal.domain.features import visits
 from portal.domain.platform import unit
 from portal.extensions import db
 from portal.models import (
@@ -215,9 +216,9 @@ def _log(key: ApiKey, form) -> Case:
     point = key.service_point if item.mode is Mode.COUNTER else (
         intake.responsible_point(item.mode, place, None) or key.service_point)
     try:
-        return intake.log_case(None, item, key.channel, "\n".join(lines), name or "未留姓名", form.get("phone") or "",
-                               household=household, place=place, address=address, point=point,
-                               actor_label=key.channel.value)
+        return visits.log_and_offer(None, item, key.channel, "\n".join(lines), name or "未留姓名",
+                                    form.get("phone") or "", household=household, place=place, address=address,
+                                    point=point, actor_label=key.channel.value)
     except DomainError as error:  # log_case saved nothing
         raise Open311Error(400, f"{error.field or 'request'}: {error.message}") from None
 

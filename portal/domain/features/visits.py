@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from portal import clock
 from portal.domain import Conflict, DomainError, access
 from portal.domain.boards import counters
-from portal.domain.cases import intake, lifecycle, messages, timekeeping
+from portal.domain.cases import intake, lifecycle, links, messages, timekeeping
 from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, replays, unit
 from portal.domain.platform.directory import pinyin_index
@@ -186,6 +186,7 @@ def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | Non
     db.session.add(visit)
     counters.touch(case, clock.now())  # the board of the team it leaves, if any
     case.team = team
+    messages.visit_booked(case, f"{case.number}:{visit.booked_at.timestamp():.0f}", day, slot)
     label = "resident" if by_resident else "system"  # shown as 居民 / 系统 by portal.cases.timeline
     record_event(case, actor, EventKind.VISIT_BOOKED, public=True, actor_label="" if actor else label,
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
@@ -223,9 +224,31 @@ def book_by_resident(case: Case, day: date, slot: Slot) -> Visit:
 def log_and_book(actor: User, day: date, slot: Slot, *case, **details) -> Case:
     """Log a home case and book its visit at once (the intake form with a day chosen): both are saved, or
     neither. ``case`` and ``details`` are those of ``intake.log_case``."""
-    logged = intake.log_case(actor, *case, **details, offer_booking=False)
+    logged = intake.log_case(actor, *case, **details)
     book(logged, actor, day, slot)
     return logged
+
+
+@unit.transactional
+def log_and_offer(actor: User | None, *case, **details) -> Case:
+    """Log a case (``intake.log_case``); a home case then tells the resident how its visit will be booked
+    (``offer_booking``), in the same transaction."""
+    logged = intake.log_case(actor, *case, **details)
+    offer_booking(logged)
+    return logged
+
+
+def offer_booking(case: Case) -> None:
+    """A home case of a team, logged without its visit: the resident gets the link to choose the half-day only
+    when one is free before the case is due and there is a public address to link to; otherwise they are told
+    that the service point will call to agree it. Never a link that could not book."""
+    if case.mode is not Mode.HOME or case.team is None or not case.status.is_open or active_visit(case) is not None:
+        return
+    link = links.url(case, "book") if resident_slots(case, 1) else None
+    if link is not None:
+        messages.book_yourself(case, link)
+    else:
+        messages.call_to_book(case)
 
 
 def _commit() -> None:
@@ -257,6 +280,7 @@ def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = N
     visit.case.team = team
     record_event(visit.case, actor, EventKind.VISIT_MOVED, public=True,
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
+    messages.visit_booked(visit.case, f"{visit.case.number}:{visit.id}", day, slot, moved=True)
     audit.record("move_visit", actor=actor, obj=visit.case, changes={"visit": (old, f"{team.code} {day} {slot.value}")})
     _commit()
 

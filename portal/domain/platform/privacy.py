@@ -1,27 +1,69 @@
-"""Masking of personal data (PIPL): phones, ID numbers and names as lists and printouts show them."""
+"""Masking of personal data (PIPL): phones, ID numbers and names as lists and printouts show them; and the one
+form a phone number is stored and compared in (`normalise_phone`)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
-_DIGITS = re.compile(r"\D")
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+
+# Numbers without a country code are China's; a number abroad is written with + (or 00) and its country code.
+REGION = "CN"
+CHINA = 86
+# What a resident can be called back at: a mobile, or a landline with its area code (not 400/800 hotlines,
+# short service numbers such as 95588, or the like).
+_RESIDENT_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_NOT_DIGITS = re.compile(r"[^0-9]")
+_LONGEST = 20  # more digits than any number with its international prefix: not parsed at all
+
+
+def _typed(raw: str | None) -> tuple[str, str]:
+    """The digits typed (full-width ones as plain ones), and "+" when the number was written with one."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    return ("+" if text.startswith("+") else ""), _NOT_DIGITS.sub("", text)
+
+
+def _parse(raw: str | None) -> PhoneNumber | None:
+    """The number written in ``raw`` if it is a valid one (by the numbering plans of ``phonenumbers``)."""
+    plus, digits = _typed(raw)
+    if not digits or len(digits) > _LONGEST:
+        return None
+    try:
+        number = phonenumbers.parse(plus + digits, REGION)
+    except NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
 
 
 def normalise_phone(raw: str | None) -> str:
-    """Return the digits of a phone number ("138 1234-5678" -> "13812345678")."""
-    return _DIGITS.sub("", raw or "")
+    """The one form a phone number is stored and compared in, however it was typed.
+
+    A number in China: its digits as dialled inside China, a landline with its trunk 0 and area code
+    ("+86 139 3524 9848", "8613935249848", "139-3524-9848" -> "13935249848"; "+86 532 8612 3456",
+    "0532-8612-3456" -> "053286123456"). A number abroad, written with + or 00: E.164 ("+852 9123 4567" ->
+    "+85291234567"). Anything that is not a valid number: the digits typed (and the + before them), for
+    validation to refuse; a search to match as the start or end of numbers."""
+    number = _parse(raw)
+    if number is None:
+        return "".join(_typed(raw))
+    if number.country_code == CHINA:
+        return _NOT_DIGITS.sub("", phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^0\d{9,11}$")
-
-
-def is_valid_phone(digits: str) -> bool:
-    """A mainland mobile number, or a landline with its area code."""
-    return bool(MOBILE.match(digits) or LANDLINE.match(digits))
+def is_valid_phone(value: str | None) -> bool:
+    """A number a resident or a colleague can be called back at: a mainland mobile, a landline with its area
+    code, or a valid number abroad written with its country code (+852 ..., a resident from Hong Kong or
+    Korea may have no other). ``value`` may be canonical (``normalise_phone``) or as typed."""
+    number = _parse(value)
+    if number is None:
+        return False
+    return number.country_code != CHINA or phonenumbers.number_type(number) in _RESIDENT_TYPES
 
 
 def mask_phone(phone: str | None) -> str:
-    """138****1234; short numbers keep only their last two digits."""
+    """138****1234 (053****3456, +85****4567); short numbers keep only their last four digits."""
     if not phone:
         return ""
     if len(phone) >= 11:
