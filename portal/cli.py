@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 from flask_migrate import downgrade, upgrade
 
@@ -18,7 +18,7 @@ from portal.domain.boards import counters
 from portal.domain.cases import calendar, supervision
 from portal.domain.credentials import apikeys
 from portal.domain.features import rosters, visits
-from portal.domain.platform import accounts, audit, backups, outbox, replays, retention, throttle
+from portal.domain.platform import accounts, audit, backups, jobs, outbox, public_address, replays, retention, throttle
 from portal.extensions import db
 from portal.heating import cards
 from portal.models import ApiKey, Channel, Household, Role, ServicePoint, User
@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(sweep)
     app.cli.add_command(deliver)
+    app.cli.add_command(jobs_group)
     app.cli.add_command(schedule_care_visits)
     app.cli.add_command(print_cards)
     app.cli.add_command(rebuild_stats)
@@ -128,10 +129,36 @@ def sweep() -> None:
 @with_appcontext
 @click.option("--limit", default=200, show_default=True, help="At most this many messages in this run.")
 def deliver(limit: int) -> None:
-    """Send the messages that are due (SMS, e-mail); safe on several hosts at once (run from cron every minute)."""
+    """Send the messages that are due (SMS, e-mail); safe on several hosts at once (run from cron every minute).
+    Fails (exit status 1) while messages wait for a channel that has no gateway configured."""
 
-    outcome = outbox.deliver(limit)
-    click.echo(f"sent {outcome['sent']}, to try again {outcome['retry']}, given up {outcome['dead']}")
+    try:
+        outcome = outbox.deliver(limit)
+    except ValueError as error:  # settings that could send a message twice
+        raise click.ClickException(str(error)) from None
+    click.echo(f"sent {outcome['sent']}, to try again {outcome['retry']}, given up {outcome['dead']}, "
+               f"waiting for 08:00 {outcome['later']}, stopped by an opt-out {outcome['stopped']}")
+    # Nothing is marked sent that was not: messages of a channel with no gateway wait, and cron hears of it.
+    setting = {"sms": "SMS_GATEWAY_URL", "email": "SMTP_HOST"}
+    waiting = {channel: n for channel, n in outbox.unconfigured().items() if n}
+    if waiting:
+        raise click.ClickException("; ".join(
+            f"no {channel.value} channel is configured ({setting[channel.value]}): {n} messages wait"
+            for channel, n in waiting.items()))
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Background jobs (roster checks and imports): run what waits."""
+
+
+@jobs_group.command("run")
+@with_appcontext
+@click.option("--limit", default=None, type=int, help="At most this many jobs in this run.")
+def run_jobs(limit: int | None) -> None:
+    """Run the jobs that wait, and those a dead process left (run from cron every minute; safe on many hosts)."""
+
+    click.echo(f"ran {jobs.work(limit=limit)} jobs")
 
 
 @click.command("schedule-care-visits")
@@ -153,6 +180,10 @@ def schedule_care_visits() -> None:
 def print_cards(estates, every: bool, building: str | None, out: str) -> None:
     """Write the convenience cards of estates as printable A4 sheets, eight cards a sheet."""
 
+    base = public_address.base()
+    if base is None:
+        raise click.ClickException("Set PUBLIC_BASE_URL (the address residents reach the portal at) first: the "
+                                   "cards' QR codes open it.")
     places = cards.estates(list(estates), every)
     if not places:
         raise click.ClickException("Name an estate with --estate E01, or give --all.")
@@ -160,7 +191,7 @@ def print_cards(estates, every: bool, building: str | None, out: str) -> None:
     with open(out, "w", encoding="utf-8") as handle, click.progressbar(length=total, label="Cards") as bar:
         handle.write(cards.document_head())
         for place in places:
-            for sheet in cards.sheets(place, building, current_app.config["PUBLIC_BASE_URL"]):
+            for sheet in cards.sheets(place, building, base):
                 handle.write(cards.render_sheet(sheet))
                 bar.update(len(sheet))
         handle.write("</body></html>\n")
@@ -196,8 +227,10 @@ def calendar_status() -> None:
 @with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def calendar_import(path: Path) -> None:
-    """Import a year from the State Council's notice (CSV or .ics); the year is confirmed."""
-    parsed = calendar.parse(path.name, path.read_bytes()[: calendar.MAX_BYTES + 1])
+    """Import a year from the State Council's notice (CSV or .ics); the year is confirmed. Every bad line is
+    told, and nothing is imported while there is one."""
+    with path.open("rb") as handle:  # no more than the reader takes, whatever the file's size
+        parsed = calendar.parse(path.name, handle.read(calendar.MAX_BYTES + 1))
     for error in parsed.errors:
         click.echo(error, err=True)
     try:

@@ -31,7 +31,8 @@ class Gunicorn:
     in production (docs/DEPLOY.md)."""
 
     def __init__(self, database_url: str, workers: int = 4, log: Path | None = None, settings: dict | None = None,
-                 app: str = "portal:create_app()", ready: str = "/auth/login", pythonpath: str | None = None):
+                 app: str = "portal:create_app()", ready: str = "/auth/login", pythonpath: str | None = None,
+                 timeout: int = 60):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -41,7 +42,7 @@ class Gunicorn:
             "PORTAL_ARGON2": json.dumps({"time_cost": 1, "memory_cost": 8, "parallelism": 1}),
             **{f"PORTAL_{name}": json.dumps(value) for name, value in (settings or {}).items()},
         }
-        self.args = [GUNICORN, "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "--timeout", "60",
+        self.args = [GUNICORN, "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "--timeout", str(timeout),
                      "--graceful-timeout", "5", *(["--pythonpath", pythonpath] if pythonpath else []), app]
         self.ready = ready
         self.process: subprocess.Popen | None = None

@@ -24,6 +24,8 @@ from portal.models import (
     ExtensionRequest,
     Household,
     Incident,
+    Job,
+    JobStatus,
     Mode,
     Notice,
     Place,
@@ -137,7 +139,7 @@ def test_each_role_sees_what_the_rules_say(demo_app):
 NAMES = {
     "number": Case, "visit_id": Visit, "incident_id": Incident, "campaign_id": Campaign,
     "household_id": Household, "attachment_id": Attachment, "request_id": ExtensionRequest,
-    "screen_id": WallScreen, "notice_id": Notice, "reply_id": CannedReply,
+    "screen_id": WallScreen, "notice_id": Notice, "reply_id": CannedReply, "job_id": Job,
 }
 OVERRIDES = {("heating.finding_case", "visit_id"): CampaignVisit, ("boards.board", "code"): Place,
              ("boards.export", "code"): Place, ("boards.choose_topic", "code"): Place, ("visits.renew_feed", "code"): Team}
@@ -163,6 +165,13 @@ def _scenery():
     db.session.add(Notice(title="全区通知", body="", place=None, valid_from=today, valid_to=today, created_by=leader))
     db.session.add(Campaign(name="城南站走访", places=[place("E10")], starts_on=today, ends_on=today + timedelta(days=5),
                             created_by=leader))
+    admin = db.session.scalars(sa.select(User).filter_by(username="admin")).one()
+    for owner in (leader, admin):  # a roster check each: every person has one that is not theirs
+        db.session.add(Job(kind="roster_check", params={"kind": "households", "token": "x", "filename": "名册.csv"},
+                           user=owner, status=JobStatus.DONE, stage="done", done=1, total=1, error="", attempts=1,
+                           worker="w", created_at=clock.now(), result={"missing": [], "rows": 0, "new": 0,
+                                                                      "update": 0, "same": 0, "invalid": 0,
+                                                                      "errors": []}))
     for code in ("V3", "E11"):
         db.session.add(WallScreen(name=f"屏 {code}", scope_kind="place", scope_code=code, token_hash=code * 8,
                                   created_by=leader, created_at=clock.now()))

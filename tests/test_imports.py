@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from portal.domain.features import rosters
+from portal.domain.platform import jobs
 from portal.extensions import db
 from portal.models import AuditEntry, Household, Place, Resident, ServiceItem
 
@@ -39,13 +40,21 @@ def xlsx_bytes(rows, header=HEADER) -> bytes:
     return buffer.getvalue()
 
 
+def finished(client, response):
+    """A check or an import is a background job: run what waits, as a worker would, and open the job's page."""
+    if response.status_code != 303:
+        return response
+    jobs.work()
+    return client.get(response.headers["Location"])
+
+
 def upload(client, data: bytes, name="名册.csv", kind="households"):
     with warnings.catch_warnings():  # the test client spools big bodies to files it leaves to the collector
         warnings.simplefilter("ignore", ResourceWarning)
         response = client.post(f"/imports/{kind}/check", data={"file": (io.BytesIO(data), name)},
                                content_type="multipart/form-data")
         gc.collect()
-    return response
+    return finished(client, response)
 
 
 def count(model) -> int:
@@ -58,9 +67,9 @@ def admin_client(client, auth, world):
     return client
 
 
-def confirm(client, page: str):
-    action = page.split('action="/imports/households/')[1].split('"')[0]
-    return client.post(f"/imports/households/{action}")
+def confirm(client, page: str, kind: str = "households"):
+    action = page.split(f'action="/imports/{kind}/')[1].split('"')[0]
+    return finished(client, client.post(f"/imports/{kind}/{action}"))
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "gbk", "gb18030"])
@@ -125,7 +134,7 @@ def test_a_formula_in_a_cell_is_refused_not_evaluated(admin_client):
 def test_a_missing_column_is_named(admin_client):
     header = [h for h in HEADER if h != "姓名"]
     response = upload(admin_client, csv_bytes([row[:4] + row[5:] for row in GOOD], header=header))
-    assert response.status_code == 422 and "缺少以下列：姓名" in response.get_data(as_text=True)
+    assert "缺少以下列：姓名" in response.get_data(as_text=True) and "导入有效" not in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("data, name, message", [
@@ -155,13 +164,13 @@ def test_places_and_the_catalog_import_the_same_way(admin_client):
     places = xlsx_bytes([["H13", "hamlet", "新村", "Xincun", "V1", "60", "LS-P01"]],
                         header=[c.header for c in rosters.PLACE_COLUMNS])
     page = upload(admin_client, places, "地点.xlsx", kind="places").get_data(as_text=True)
-    admin_client.post("/imports/places/" + page.split('action="/imports/places/')[1].split('"')[0])
+    confirm(admin_client, page, "places")
     place = db.session.scalars(sa.select(Place).filter_by(code="H13")).one()
     assert place.parent.code == "V1" and place.service_point.code == "LS-P01" and place.household_count == 60
     items = xlsx_bytes([["CV99", "便民服务", "", "代缴水电费", "", "errand", "否", "48", "否", "缴费通知单、银行卡", "", "水电费"]],
                        header=[c.header for c in rosters.ITEM_COLUMNS])
     page = upload(admin_client, items, "事项.xlsx", kind="catalog").get_data(as_text=True)
-    admin_client.post("/imports/catalog/" + page.split('action="/imports/catalog/')[1].split('"')[0])
+    confirm(admin_client, page, "catalog")
     item = db.session.scalars(sa.select(ServiceItem).filter_by(code="CV99")).one()
     assert item.material_list == ["缴费通知单", "银行卡"] and "djsdf" in item.pinyin
 
@@ -228,7 +237,7 @@ def test_staff_cannot_reach_a_resident_of_another_place_by_id_number(client, aut
     assert "不能在您负责的地点登记" in page and "沙嘴" not in page  # refused, without saying where it is
     action = re.search(r'action="/imports/households/([^"]+)"', page)
     if action:
-        client.post(f"/imports/households/{action.group(1)}")
+        finished(client, client.post(f"/imports/households/{action.group(1)}"))
     db.session.expire_all()
     person = db.session.scalars(sa.select(Resident).filter_by(id_number="370211195001011235")).one()
     assert person.household_id == other.id and person.phone != "13912349999" and person.name == "张海生"
@@ -294,7 +303,7 @@ def test_the_export_masks_phones_keeps_formulas_as_text_and_imports_again_unchan
 ])
 def test_unreadable_text_is_explained_not_a_server_error(admin_client, data, message):
     response = upload(admin_client, data)
-    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert response.status_code in (200, 422) and message in response.get_data(as_text=True)
 
 
 def test_places_import_children_before_their_parents_and_inactive_codes(admin_client, world):
@@ -307,7 +316,7 @@ def test_places_import_children_before_their_parents_and_inactive_codes(admin_cl
             ["H22", "hamlet", "孤村", "", "V404", "", ""]]        # no such parent anywhere
     page = upload(admin_client, xlsx_bytes(rows, header=header), "地点.xlsx", kind="places").get_data(as_text=True)
     assert "没有编码为 V404 的地点" in page
-    response = admin_client.post("/imports/places/" + page.split('action="/imports/places/')[1].split('"')[0])
+    response = confirm(admin_client, page, "places")
     assert response.status_code == 200
     codes = {p.code: p for p in db.session.scalars(sa.select(Place))}
     assert codes["H21"].parent.code == "V9" and codes["H02"].name_zh == "沙嘴（旧）" and "H22" not in codes

@@ -273,3 +273,80 @@ def test_mixed_writers_through_four_workers_lose_nothing_and_double_nothing(app,
     kept = counters.as_rows()
     counters.rebuild()
     assert counters.as_rows() == kept
+
+
+def test_a_roster_import_longer_than_a_workers_timeout_runs_in_the_background_while_clerks_work(app, ctx, make,
+                                                                                                tmp_path):
+    """A roster whose check and import each take longer than gunicorn lets a request run (here 4 s) is checked
+    and imported by background jobs while three clerks log cases: every answer is a page (no 5xx, no worker
+    killed), the clerks never wait out SQLite's lock (3 s here; the import holds it for one chunk of rows at a
+    time, and a request's own reads never take it), every row and every case is saved once."""
+    make.directory()
+    point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P01")).one()
+    h01 = db.session.scalars(sa.select(Place).filter_by(code="H01")).one()
+    make.user(Role.ADMIN, username="root")
+    clerks = [make.user(Role.STAFF, username=f"clerk{i}", service_point=point, places=[h01]).username for i in range(3)]
+    rows = 12_000
+    roster = "地点编码,地址,姓名,身份证号\n" + "".join(f"H01,南岙{n}号,居民{n},\n" for n in range(rows))
+    h01_id = h01.id
+    db.session.commit()
+    db.session.remove()
+    importing, answers, logged = threading.Event(), [], []
+
+    with Gunicorn(database_url(app), workers=2, timeout=4, log=tmp_path / "gunicorn.log",
+                  settings={"SQLITE_BUSY_TIMEOUT_MS": 3000}) as server:
+        def clerk(name: str) -> None:
+            session = signed_in(server.url, name)
+            while not importing.is_set():
+                pass
+            n = 0
+            while importing.is_set() and n < 40:
+                token = csrf_of(session, f"{server.url}/intake/")
+                response = session.post(f"{server.url}/intake/", allow_redirects=False, timeout=60, data={
+                    "csrf_token": token, "item_query": "CV01", "channel": "counter", "requester_name": "王大爷",
+                    "requester_phone": "13912345678", "address": f"东岙{name}-{n}号", "place_id": h01_id,
+                    "description": f"{name} 第{n}件"})
+                answers.append(response.status_code)
+                if response.status_code == 303:
+                    logged.append(f"{name} 第{n}件")
+                n += 1
+
+        def wait_for(session, job_url: str) -> str:
+            for _ in range(600):
+                page = session.get(job_url, timeout=60).text
+                if "hx-trigger=\"every 2s\"" not in page:
+                    return page
+                threading.Event().wait(0.5)
+            raise AssertionError("the job did not finish within 5 minutes")
+
+        admin = signed_in(server.url, "root")
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            working = [pool.submit(clerk, name) for name in clerks]
+            importing.set()
+            try:
+                token = csrf_of(admin, f"{server.url}/imports/")
+                checked = admin.post(f"{server.url}/imports/households/check", allow_redirects=False, timeout=60,
+                                     data={"csrf_token": token},
+                                     files={"file": ("名册.csv", roster.encode("utf-8"), "text/csv")})
+                assert checked.status_code == 303, checked.status_code  # answered at once: the check is a job
+                preview = wait_for(admin, server.url + checked.headers["Location"])
+                assert f"{rows} 行：新增 {rows} 行" in preview, preview[-2000:]
+                action = re.search(r'action="(/imports/households/[^"]+/import)"', preview).group(1)
+                started = admin.post(server.url + action, data={"csrf_token": token}, allow_redirects=False,
+                                     timeout=60)
+                assert started.status_code == 303
+                done = wait_for(admin, server.url + started.headers["Location"])
+                assert f"已导入：新增 {rows}" in done, done[-2000:]
+            finally:
+                importing.clear()
+                for future in working:
+                    future.result()
+        log = (tmp_path / "gunicorn.log").read_text(errors="replace")
+
+    assert answers and not [status for status in answers if status >= 500], answers
+    assert "WORKER TIMEOUT" not in log and "database is locked" not in log
+    db.session.remove()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Household)
+                             .where(Household.address.like("南岙%"))) == rows
+    saved = db.session.scalars(sa.select(Case.description).where(Case.description.like("clerk%"))).all()
+    assert sorted(saved) == sorted(logged) and len(logged) == answers.count(303)

@@ -122,3 +122,34 @@ def test_a_chunked_body_over_the_limit_is_refused_not_cut(app, client):
 
 def test_nul_characters_are_refused(client):
     assert client.get("/lookup/?place=H01%00").status_code == 400
+
+
+@pytest.mark.parametrize("path, fields", [
+    ("/intake/", "requester_phone=13912345678&item_query=CV01&channel=counter&description="),
+    ("/auth/login", "username=wang&password="),
+    ("/language", "lang=zh_CN&next="),
+])
+def test_a_form_in_gbk_with_a_valid_csrf_token_is_refused_and_nothing_is_saved(app, ctx, make, path, fields):
+    """The CSRF check reads the form first; the UTF-8 check must still see the body, or a GBK form is saved as
+    "%B1%E0…" (found with CSRF on, which the other tests turn off)."""
+    from urllib.parse import quote_from_bytes
+
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+    from portal.models import AuditEntry, Case, Place, ServicePoint
+
+    app.config["WTF_CSRF_ENABLED"] = True
+    make.directory()
+    make.user(Role.STAFF, username="wang", service_point=make.get(ServicePoint, code="LS-P01"),
+              places=[make.get(Place, code="H01")])
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/auth/login").get_data(as_text=True)).group(1)
+    signed_in = client.post("/auth/login", data={"username": "wang", "password": "correct-horse-7", "csrf_token": token})
+    assert signed_in.status_code == 303
+    audits = db.session.scalar(sa.select(sa.func.max(AuditEntry.id)))
+    body = f"csrf_token={token}&{fields}" + quote_from_bytes("开具居住证明".encode("gbk"))
+    response = client.post(path, data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400 and "UTF-8" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+    assert db.session.scalar(sa.select(sa.func.max(AuditEntry.id))) == audits  # nothing at all was written

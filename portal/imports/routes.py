@@ -1,19 +1,11 @@
-"""Routes of the roster import: the page, the template, checking an upload (nothing written), importing
-the checked file, the rows with errors as a file, and the export of households.
-
-An upload is kept under the upload folder (shared by every server) between the preview and the import,
-under a random token that only its uploader can use, for a day at most.
+"""Routes of the roster import: the page, the template, an upload checked by a background job (its page is the
+preview: nothing written), the import by another job, the rows with errors as a file, and the export of households.
+The jobs and the kept upload are ``portal.domain.features.roster_jobs``'s.
 """
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import time
-from pathlib import Path
-
 import sqlalchemy as sa
-from flask import abort, request
+from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
@@ -21,19 +13,17 @@ from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
 from portal.domain import access
-from portal.domain.features import rosters
-from portal.domain.platform import audit, files, privacy
+from portal.domain.features import roster_jobs, rosters
+from portal.domain.platform import audit, jobs, privacy
 from portal.extensions import db
 from portal.imports import bp
 from portal.models import Household, Role
 from portal.web import submit as web_submit
-from portal.web import writes_nothing
 from portal.web.guards import allow, me
-from portal.web.htmx import render
+from portal.web.htmx import redirect_to, render
 from portal.web.navigation import register
 
 ROLES = (Role.ADMIN, Role.STAFF)  # staff for their places
-KEEP_SECONDS = 24 * 3600
 register("imports.index", _l("Import rosters"), _l("Households and residents from Excel or CSV, checked before "
                                                    "anything is saved."), set(ROLES))
 
@@ -49,55 +39,16 @@ def _kind(key: str) -> rosters.Kind:
     return kind
 
 
-def _folder() -> Path:
-    folder = files.folder() / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _keep(kind: rosters.Kind, filename: str, data: bytes) -> str:
-    """Keep an upload for the import that follows its preview; forget old ones."""
-    folder = _folder()
-    for old in folder.glob("*.json"):
-        if time.time() - old.stat().st_mtime > KEEP_SECONDS:
-            old.unlink(missing_ok=True)
-            old.with_suffix(".bin").unlink(missing_ok=True)
-    token = secrets.token_urlsafe(18)
-    _write_private(folder / f"{token}.bin", data)
-    _write_private(folder / f"{token}.json", json.dumps({"kind": kind.key, "filename": filename[:120],
-                                                         "user": me().id}).encode())
-    return token
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """A file only the portal's own account may read: a roster holds full ID numbers."""
-    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(handle, "wb") as file:
-        file.write(data)
-
-
-def _forget(token: str) -> None:
-    for suffix in (".json", ".bin"):
-        (_folder() / f"{token}{suffix}").unlink(missing_ok=True)
-
-
-def _kept(kind: rosters.Kind, token: str) -> tuple[str, bytes]:
-    if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 40:
-        abort(404)
-    meta_path = _folder() / f"{token}.json"
-    if not meta_path.exists() or time.time() - meta_path.stat().st_mtime > KEEP_SECONDS:
-        abort(404)
-    meta = json.loads(meta_path.read_text())
-    if meta["kind"] != kind.key or meta["user"] != me().id:
-        abort(404)
-    return meta["filename"], (_folder() / f"{token}.bin").read_bytes()
+def _index(status: int = 200, chosen: str | None = None, problem: str | None = None):
+    recent = jobs.recent(me(), ("roster_check", "roster_import"))
+    return render("imports/index.html", kinds=_kinds(), problem=problem, chosen=chosen, recent=recent, status=status)
 
 
 @bp.get("/")
 @allow(*ROLES)
 def index():
-    """Choose what to import and the file."""
-    return render("imports/index.html", kinds=_kinds(), problem=None, chosen=None)
+    """Choose what to import and the file; the user's recent checks and imports."""
+    return _index()
 
 
 @bp.get("/<key>/template.xlsx")
@@ -108,46 +59,34 @@ def template(key: str):
 
 
 @bp.post("/<key>/check")
-@writes_nothing
 @allow(*ROLES)
 def check(key: str):
-    """Check every row of the upload and show what importing it would do; nothing is written."""
+    """Keep the upload and check every row of it in the background (nothing of the roster is written); the
+    job's page is the preview."""
     kind = _kind(key)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422,
-                      problem=_("Choose the file to import."))
+        return _index(422, kind.key, _("Choose the file to import."))
     data = upload.read(rosters.MAX_BYTES + 1)
-    done = web_submit.run(lambda: rosters.check(kind, upload.filename, data, me()), say=False)
+    done = web_submit.run(lambda: roster_jobs.start_check(kind, roster_jobs.keep(kind, upload.filename, data, me()),
+                                                          me()), say=False)
     if not done.ok:
-        return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422, problem=str(done.error.message))
-    checked = done.value
-    token = _keep(kind, upload.filename, data)
-    return render("imports/preview.html", kind=kind, checked=checked, token=token, filename=upload.filename,
-                  status=422 if checked.missing else 200)
+        return _index(422, kind.key, str(done.error.message))
+    return redirect_to(url_for("jobs.show", job_id=done.value.id))
 
 
 @bp.post("/<key>/<token>/import")
 @allow(*ROLES)
 def run(key: str, token: str):
-    """Import the valid rows of a checked file, in one transaction; the others are skipped."""
+    """Import the valid rows of a checked file in the background, 500 rows a transaction; the others are
+    skipped and listed on the job's page."""
     kind = _kind(key)
-    filename, data = _kept(kind, token)
-    checked = None
-
-    def check_and_apply():
-        nonlocal checked
-        checked = rosters.check(kind, filename, data, me())
-        return rosters.apply(kind, checked, me())
-
-    done = web_submit.run(check_and_apply, say=False)
+    done = web_submit.run(lambda: roster_jobs.start_import(kind, token, me()), say=False)
     if not done.ok:
-        return render("imports/index.html", kinds=_kinds(), chosen=kind.key, status=422, problem=str(done.error.message))
-    result = done.value
-    if not checked.invalid:
-        _forget(token)  # nothing left to download
-    return render("imports/done.html", kind=kind, result=result, token=token, filename=filename,
-                  errors=len(checked.invalid))
+        if done.error.status == 404:  # another's upload, or one no longer kept: nothing to say about it
+            abort(404)
+        return _index(done.status, kind.key, str(done.error.message))
+    return redirect_to(url_for("jobs.show", job_id=done.value.id))
 
 
 @bp.get("/<key>/<token>/errors.xlsx")
@@ -155,9 +94,15 @@ def run(key: str, token: str):
 def errors(key: str, token: str):
     """The rows of a checked file that have errors, as a spreadsheet to correct and import again."""
     kind = _kind(key)
-    filename, data = _kept(kind, token)
-    checked = rosters.check(kind, filename, data, me())
-    return spreadsheets.download(rosters.error_workbook(kind, checked), f"{key}-errors.xlsx", spreadsheets.XLSX)
+    done = web_submit.run(lambda: roster_jobs.errors_file(kind, token, me()), say=False)
+    if not done.ok or done.value is None:
+        abort(404)
+    return spreadsheets.download(done.value.read_bytes(), f"{key}-errors.xlsx", spreadsheets.XLSX)
+
+
+@bp.app_template_global()
+def roster_kind(key: str) -> rosters.Kind:
+    return rosters.KINDS[key]
 
 
 @bp.get("/households/export.xlsx")

@@ -29,6 +29,7 @@ from portal.models.heating import (
     campaign_places,
     incident_places,
 )
+from portal.models.jobs import Job, JobStatus
 from portal.models.notices import Notice
 from portal.models.outbox import MessageChannel, MessageStatus, OptOut, OutboxMessage
 from portal.models.people import Attendance, AttendanceKind, FailedLogin, Role, Team, User, team_places, user_places
@@ -44,6 +45,7 @@ from portal.models.supervision import (
 from portal.models.visits import ACTIVE_VISITS, Slot, Visit, VisitKind, VisitStatus
 
 __all__ = [
+    "Job", "JobStatus",
     "MessageChannel", "MessageStatus", "OptOut", "OutboxMessage",
     "COUNTERS", "HOUR_BUCKETS", "BoardMark", "CaseCount", "MonthlyTopic", "WallScreen", "ApiKey", "IdempotentRequest", "Notice", "RateHit", "Replay",
     "Campaign", "CampaignVisit", "DutyShift", "Finding", "Incident", "VisitResult", "campaign_places",

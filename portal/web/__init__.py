@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, current_app, g, request
 from flask_babel import gettext, ngettext
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
@@ -18,7 +18,7 @@ from portal.domain import access
 from portal.domain.cases import calendar
 from portal.domain.features import visits
 from portal.domain.platform import privacy, snapshot
-from portal.extensions import MAX_ID, reset_begin_mode, set_begin_mode
+from portal.extensions import MAX_ID, db, reset_begin_mode, set_begin_mode
 from portal.web import i18n, navigation, security
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -44,24 +44,26 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def reads_do_not_lock():
-        # GET requests change nothing (a rule of the portal), so their transactions never need
-        # SQLite's write lock; every other request takes it up front (portal.extensions).
-        view = app.view_functions.get(request.endpoint or "")
-        if request.method in SAFE_METHODS or getattr(view, "writes_nothing", False):
-            g._begin_token = set_begin_mode("DEFERRED")
+        # What runs before the view (loading the user, the session's checks, a replay's key) only reads, and GET
+        # requests change nothing (a rule of the portal): their transactions never take SQLite's write lock, so
+        # they never queue behind a writer. The view of any other request takes it up front (portal.extensions;
+        # ``take_the_write_lock``, the last hook before the view).
+        g._begin_tokens = [set_begin_mode("DEFERRED")]
 
     @app.before_request
     def forget_what_access_worked_out():
         # Places and users may have changed since the last request that used this database session.
         access.people.forget()
 
-    @app.before_request
     def refuse_forms_not_in_utf8():
         # A form sent in GBK (percent-encoded or raw) would otherwise be stored as "%B0%EF…" or dropped in
-        # silence; it is refused, saying why, and nothing is saved.
+        # silence; it is refused, saying why, and nothing is saved. It runs before every other check (CSRF's
+        # among them): whatever parses the form first consumes the body, and the check would then see none.
         if request.method in ("POST", "PUT", "PATCH") and request.mimetype == "application/x-www-form-urlencoded":
             if not form_is_utf8(request.get_data(cache=True)):
                 raise NotUtf8()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_forms_not_in_utf8)
 
     @app.before_request
     def refuse_nul_characters():
@@ -73,8 +75,7 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def restore_begin_mode(_exc):
-        token = g.pop("_begin_token", None)
-        if token is not None:
+        for token in reversed(g.pop("_begin_tokens", [])):
             reset_begin_mode(token)
 
     app.jinja_env.globals.update(
@@ -154,6 +155,29 @@ def form_is_utf8(raw: bytes) -> bool:
             except UnicodeDecodeError:
                 return False
     return True
+
+
+def take_the_write_lock() -> None:
+    """The last hook before a writing view: end the read the hooks before it made (keeping what they loaded), and
+    have the view's transactions take SQLite's write lock up front. So a POST waits for the lock only where the
+    view begins its change, never while its user is loaded."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method in SAFE_METHODS or getattr(view, "writes_nothing", False):
+        return
+    session = db.session()
+    if session.in_transaction():
+        keep, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = keep
+    g.setdefault("_begin_tokens", []).append(set_begin_mode("IMMEDIATE"))
+
+
+def only_reads_from_here() -> None:
+    """The request's change is over (saved, or refused and rolled back): its reads from here on (the page it
+    answers with) begin without SQLite's write lock, so they never wait for a writer outside the retry loop."""
+    g.setdefault("_begin_tokens", []).append(set_begin_mode("DEFERRED"))
 
 
 def client_address() -> str:

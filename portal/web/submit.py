@@ -18,7 +18,7 @@ from flask import abort, flash
 from portal.domain import DomainError
 from portal.domain.platform import replays
 from portal.domain.platform.unit import with_retries
-from portal.web import replay
+from portal.web import only_reads_from_here, replay
 from portal.web.forms import attach_error
 from portal.web.guards import me
 
@@ -58,7 +58,10 @@ def run(action: Callable[[], Any], form=None, field: str | None = None, about: s
     once per key: the key is saved with the action, and a key saved before answers with its first result."""
     sent = replay.sent()
     try:
-        value = with_retries((lambda: replays.once(me(), sent, action)) if sent else action)
+        try:
+            value = with_retries((lambda: replays.once(me(), sent, action)) if sent else action)
+        finally:
+            only_reads_from_here()  # saved or rolled back: what the page reads after it takes no write lock
     except replays.Replayed as again:  # sent twice at the same moment: the other one saved it
         abort(replay.answer_first(again.first))
     except DomainError as error:

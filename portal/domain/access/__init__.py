@@ -7,6 +7,7 @@
     visits       booking, planning and carrying out home visits; the care register
     supervision  extensions and supervision
     notices      where a notice may be published, who edits it
+    jobs         a background job is its starter's alone
     errands      the proxy's errand limit, handing in
 
 Each rule has a name (``"case.claim"``) and a test on one object; where lists need it, the same rule as
@@ -26,6 +27,7 @@ from portal.domain.access import (  # noqa: F401
     errands,
     heating,
     households,
+    jobs,
     notices,
     supervision,
     visits,

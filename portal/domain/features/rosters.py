@@ -36,7 +36,7 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
 YES, NO = {"是", "y", "yes", "true", "1", "√", "✓"}, {"否", "n", "no", "false", "0", ""}
 FORMULA = "="  # a formula in a CSV cell; in XLSX, formula cells are read as "=..." too (_cell_text)
-MASKED = re.compile(r"^[0-9A-Za-z -]*\*+[0-9A-Za-z -]*$")  # 138****1234, as the portal's exports write them
+MASKED = re.compile(r"^[0-9A-Za-z +-]*\*+[0-9A-Za-z -]*$")  # 138****1234 (+85****4567), as the exports write them
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class Result:
 # --- reading files ----------------------------------------------------------------------------------------
 
 def read(filename: str, data: bytes | Path, limit: int | None = MAX_BYTES
-         ) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+         ) -> tuple[list[str], Lines]:
     """The header and the rows (line number, cells as text) of an XLSX or CSV file: its bytes (the web), or
     a path read as it goes (the command line: any size, in constant memory)."""
     size = data.stat().st_size if isinstance(data, Path) else len(data)
@@ -149,12 +149,29 @@ def _read_xlsx(data: bytes | Path):
     if header is None:
         raise DomainError(_l("The file is empty."), field="file")
 
-    def cells() -> Iterator[tuple[int, list[str]]]:
-        for line, row in enumerate(rows, start=2):
-            yield line, [_cell_text(cell) for cell in row]
-        book.close()
+    cells = ((line, [_cell_text(cell) for cell in row]) for line, row in enumerate(rows, start=2))
+    return [_cell_text(cell).strip() for cell in header], Lines(cells, book)
 
-    return [_cell_text(cell).strip() for cell in header], cells()
+
+class Lines:
+    """The rows of a file, as (line number, cells), and the file they are read from: closed when the rows run out
+    or when ``close`` is called (a check that stops early, at a missing column, leaves no file open)."""
+
+    def __init__(self, rows: Iterator[tuple[int, list[str]]], source):
+        self._rows, self._source = rows, source
+
+    def __iter__(self) -> Lines:
+        return self
+
+    def __next__(self) -> tuple[int, list[str]]:
+        try:
+            return next(self._rows)
+        except StopIteration:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._source.close()
 
 
 def _cell_text(cell) -> str:
@@ -181,12 +198,8 @@ def _read_csv(data: bytes | Path):
     if not header:
         raise DomainError(_l("The file is empty."), field="file")
 
-    def cells() -> Iterator[tuple[int, list[str]]]:
-        with text:
-            for line, row in enumerate(reader, start=2):
-                yield line, [cell.strip() for cell in row]
-
-    return [cell.strip() for cell in header], cells()
+    cells = ((line, [cell.strip() for cell in row]) for line, row in enumerate(reader, start=2))
+    return [cell.strip() for cell in header], Lines(cells, text)
 
 
 def _decodes(data: bytes | Path, encoding: str) -> bool:
@@ -242,7 +255,8 @@ def _check_cells(kind: Kind, row: Row) -> None:
 
 def _problem(check: str, value: str):
     if check == "phone" and not privacy.is_valid_phone(privacy.normalise_phone(value)):
-        return _l("Not a phone number: 11 digits for a mobile, or a landline with its area code.")
+        return _l("Not a phone number: 11 digits for a mobile, a landline with its area code, or a number abroad "
+                  "starting with +.")
     if check == "id" and not privacy.is_valid_id_number(value.upper()):
         return _l("Not a valid ID number (18 characters; check the last one).")
     if check == "yes/no" and value.strip().lower() not in YES | NO:
@@ -267,22 +281,25 @@ def check(kind: Kind, filename: str, data: bytes, user: User | None, limit: int 
     return _check(kind, headers, lines, user, limit, progress)
 
 
-def check_in_chunks(kind: Kind, path: Path, rows: int = 2000,
-                    progress: Callable[[int], None] | None = None) -> Iterator[Check]:
-    """Read a file of any size from disk and check it ``rows`` at a time, for the command line: memory stays
-    that of one chunk, whatever the file's size. Each chunk is checked against the database as it is when
-    the chunk is checked (apply one before checking the next), and a row repeated in a later chunk is
-    taken as an update of the earlier one."""
+def check_in_chunks(kind: Kind, path: Path, rows: int = 2000, progress: Callable[[int], None] | None = None,
+                    user: User | None = None) -> Iterator[Check]:
+    """Read a file of any size from disk and check it ``rows`` at a time (the command line; the web's background
+    jobs, for ``user``'s places): memory stays that of one chunk, whatever the file's size. Each chunk is checked
+    against the database as it is when the chunk is checked (apply one before checking the next), and a row
+    repeated in a later chunk is taken as an update of the earlier one."""
     headers, lines = read(path.name, path, None)
     last = 1
-    while True:
-        chunk = _check(kind, headers, itertools.islice(lines, rows), None, None, progress, last)
-        if chunk.last_line == last and not chunk.missing:
-            return
-        yield chunk
-        if chunk.missing:
-            return
-        last = chunk.last_line
+    try:
+        while True:
+            chunk = _check(kind, headers, itertools.islice(lines, rows), user, None, progress, last)
+            if chunk.last_line == last and not chunk.missing:
+                return
+            yield chunk
+            if chunk.missing:
+                return
+            last = chunk.last_line
+    finally:
+        lines.close()
 
 
 def _check(kind: Kind, headers: list[str], lines, user: User | None, limit: int | None, progress,
