@@ -1,6 +1,7 @@
 """Photos and files on any case (a heating fault's burst pipe, a repair, a home visit, an errand's receipt): kept
 under the upload folder by their SHA-256 (``portal.domain.platform.files``: recognised by their first bytes,
-at most 5 MB), with a small JPEG thumbnail of each photo for the case page.
+at most 5 MB, a photo at most what a phone camera makes), with a small JPEG thumbnail of each photo for the case
+page, made from a reduced decode so that a large photo costs a few megabytes, not hundreds.
 
 Who may add one: whoever works or dispatches the case (``case.attach``); who may open one: whoever may see its
 case (``attachment.view``).
@@ -8,7 +9,6 @@ case (``attachment.view``).
 from __future__ import annotations
 
 import io
-import warnings
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
@@ -22,9 +22,17 @@ from portal.extensions import db
 from portal.models import Attachment, Case, EventKind, User
 
 THUMBNAIL = (320, 320)
-# A photo larger than this (pixels) is not decoded for its thumbnail: a phone's photo has 12 to 50 million; a
-# file made to exhaust memory when decoded (a "decompression bomb") has billions.
-MAX_PIXELS = 80_000_000
+# What decoding a photo for its thumbnail may hold in memory at once. A JPEG in one interleaved scan (what
+# phones write) is decoded at 1/2 to 1/8 of its size and stays far below this; a progressive or multi-scan
+# JPEG makes libjpeg keep all its coefficients (2 bytes a sample, whatever the scale), and a PNG is decoded
+# whole (1 to 4 bytes a pixel): those are measured against it from their header, and one over it is kept
+# without a thumbnail. 64 MB is a 16-megapixel screenshot or a 21-megapixel progressive photo.
+DECODE_BUDGET = 64 * 1024 * 1024
+
+# Start-of-frame markers: sequential DCT (baseline, extended; Huffman or arithmetic coded), which libjpeg
+# decodes at a reduced scale; and progressive, lossless or hierarchical, which it does not.
+SEQUENTIAL_FRAMES = {0xC0, 0xC1, 0xC9}
+OTHER_FRAMES = {0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
 def attach(case: Case, actor: User, filename: str, data: bytes) -> Attachment:
@@ -32,7 +40,7 @@ def attach(case: Case, actor: User, filename: str, data: bytes) -> Attachment:
     access.require(actor, "case.attach", case, _l("You may not add files to this case."))
     content_type, extension = files.kind_of(data)
     digest = files.store(data)
-    thumbnail = _thumbnail(data) if content_type.startswith("image/") else None
+    thumbnail = thumbnail_of(data) if content_type.startswith("image/") else None
     clean = "".join(ch for ch in Path(filename or "file").name if ch.isprintable() and ch not in '"\\/')[:90]
     stem = Path(clean).stem or "file"
     attachment = Attachment(case=case, filename=f"{stem}{extension}", content_type=content_type, size=len(data),
@@ -45,19 +53,66 @@ def attach(case: Case, actor: User, filename: str, data: bytes) -> Attachment:
     return attachment
 
 
-def _thumbnail(data: bytes) -> bytes | None:
-    """A JPEG of at most ``THUMBNAIL``, turned as the camera held it; None when the image cannot be decoded
-    (it is kept all the same, and listed by its name)."""
+def thumbnail_of(data: bytes) -> bytes | None:
+    """A JPEG of at most ``THUMBNAIL``, turned as the camera held it; None when the image cannot be decoded, or
+    not within ``DECODE_BUDGET`` (it is kept all the same, and listed by its name).
+
+    A JPEG is decoded at the smallest scale still at least twice the thumbnail (``draft``), and the EXIF
+    orientation is applied to the thumbnail: turning the full photo first would decode all of it (620 MB for
+    79 million pixels)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                return None
-            image = ImageOps.exif_transpose(image)
-            image.thumbnail(THUMBNAIL)
-            out = io.BytesIO()
-            image.convert("RGB").save(out, "JPEG", quality=80)
-            return out.getvalue()
+        image = Image.open(io.BytesIO(data), formats=["JPEG", "PNG"])
+        if _decode_bytes(image, data) > DECODE_BUDGET:
+            return None
+        image.draft(None, (THUMBNAIL[0] * 2, THUMBNAIL[1] * 2))  # JPEG only; a PNG has no reduced decode
+        image.thumbnail(THUMBNAIL)  # square, so turning after scaling gives the same picture
+        image = ImageOps.exif_transpose(image)
+        out = io.BytesIO()
+        image.convert("RGB").save(out, "JPEG", quality=80)
+        return out.getvalue()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
         return None
+
+
+def _decode_bytes(image: Image.Image, data: bytes) -> int:
+    """What decoding ``image`` for its thumbnail holds in memory, from its header: 0 for a JPEG that libjpeg
+    can decode at a reduced scale."""
+    width, height = image.size
+    if image.format in ("JPEG", "MPO"):
+        if _reduced_decode(data):
+            return 0
+        widest = max(h for _, h, _, _ in image.layer)
+        tallest = max(v for _, _, v, _ in image.layer)
+        return sum((width * h // widest) * (height * v // tallest) * 2 for _, h, v, _ in image.layer)
+    bytes_per_pixel = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2}.get(image.mode, 4)
+    return width * height * bytes_per_pixel
+
+
+def _reduced_decode(data: bytes) -> bool:
+    """Whether libjpeg decodes this JPEG row by row at a reduced scale: a sequential frame whose first scan
+    holds every colour component (interleaved). Otherwise (progressive, or one component a scan) it first
+    buffers the coefficients of the whole image. Read from the markers before the first scan, as libjpeg reads
+    them; False when they cannot be read."""
+    position, components = 2, 0
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:  # bytes between markers, which libjpeg skips
+            position = data.find(b"\xff", position)
+            if position < 0:
+                return False
+            continue
+        marker = data[position + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            position += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # a marker without a length
+            position += 2
+            continue
+        if marker in SEQUENTIAL_FRAMES or marker in OTHER_FRAMES:
+            if marker in OTHER_FRAMES or position + 9 >= len(data):
+                return False
+            components = data[position + 9]
+        elif marker == 0xDA:  # start of scan
+            return position + 4 < len(data) and components > 0 and data[position + 4] == components
+        position += 2 + int.from_bytes(data[position + 2:position + 4], "big")
+    return False
+

@@ -2,10 +2,10 @@
 ``RETENTION_YEARS`` ago lose what identifies the resident, and keep what the boards and reports count.
 
 Cleared: the requester's name, phone and address, the description, the notes of the timeline, callback
-comments, the links to the household and resident, and scans (files whose hash no other case uses are
-deleted). Kept: the number, item, place, point, team, statuses, times, outcome and satisfaction, so
-figures of past years do not change. ``flask --app portal purge-personal-data --dry-run`` says what
-would go; each run writes one audit row.
+comments, the links to the household and resident, and scans and photos (their files, and the thumbnails
+made from them, are deleted from the upload folder unless another case still uses them). Kept: the number,
+item, place, point, team, statuses, times, outcome and satisfaction, so figures of past years do not change.
+``flask --app portal purge-personal-data --dry-run`` says what would go; each run writes one audit row.
 """
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ def purge(years: int | None = None, dry_run: bool = False, actor_name: str = "re
     if dry_run or not result.cases:
         return result
     case_ids = list(db.session.scalars(ids))
-    hashes = set(db.session.scalars(sa.select(Attachment.sha256).where(Attachment.case_id.in_(case_ids))))
+    kept = db.session.execute(sa.select(Attachment.sha256, Attachment.thumb_sha256)
+                              .where(Attachment.case_id.in_(ids))).all()
+    hashes = {digest for row in kept for digest in row if digest}
     for start in range(0, len(case_ids), 500):
         chunk = case_ids[start:start + 500]
         db.session.execute(sa.update(Case).where(Case.id.in_(chunk)).values(
@@ -78,6 +80,11 @@ def purge(years: int | None = None, dry_run: bool = False, actor_name: str = "re
 
 
 def _delete_unused_files(hashes: set[str]) -> None:
-    still_used = set(db.session.scalars(sa.select(Attachment.sha256).where(Attachment.sha256.in_(hashes))))
+    """Delete the files of purged attachments, and their thumbnails, that no remaining attachment uses (the
+    folder is content-addressed: the same photo on another case is the same file)."""
+    still_used, ordered = set(), sorted(hashes)
+    for start in range(0, len(ordered), 500):
+        for column in (Attachment.sha256, Attachment.thumb_sha256):
+            still_used.update(db.session.scalars(sa.select(column).where(column.in_(ordered[start:start + 500]))))
     for digest in hashes - still_used:
         files.delete(digest)
