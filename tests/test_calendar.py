@@ -1,6 +1,8 @@
 """The working calendar as data: importing a year (CSV, iCalendar) after a preview, a provisional year from
 the holidays library, the warning when next year is not kept, and every clock reading the one calendar
 across New Year and the Spring Festival of 2027 (due times, the heating hotline, a station's closure)."""
+import html
+import io
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -88,6 +90,114 @@ def test_a_wrong_file_says_what_is_wrong_where(text, message, app):
         assert parsed.errors and message in parsed.errors[0], parsed.errors
 
 
+def _year_long_events(count: int) -> bytes:
+    """An iCalendar file of ``count`` events, each the whole of 2027."""
+    event = ("BEGIN:VEVENT\nUID:{n:06d}@test\nDTSTART;VALUE=DATE:20270101\nDTEND;VALUE=DATE:20280101\n"
+             "SUMMARY:全年放假\nEND:VEVENT\n")
+    return ("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//\n" + "".join(event.format(n=n) for n in range(count))
+            + "END:VCALENDAR\n").encode()
+
+
+def _as_the_browser_posts(page: str, name: str) -> str:
+    """A hidden field of the preview as a browser sends it back: unescaped, its line breaks as CR LF."""
+    value = page.split(f'name="{name}" value="')[1].split('"')[0]
+    return html.unescape(value).replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def test_names_with_commas_and_quotes_are_read_whole_and_read_back_the_same(app):
+    text = '日期,类型,名称\n2027-10-01,休,"国庆节,中秋节"\n2027-10-02,休,"""双节"" 假期, 第二天"\n2027-10-09,班,调休上班\n'
+    with app.test_request_context():
+        parsed = calendar.parse("x.csv", text.encode())
+        assert parsed.errors == []
+        assert [e.name for e in parsed.entries] == ["国庆节,中秋节", '"双节" 假期, 第二天', "调休上班"]
+        again = calendar.parse("checked.csv", parsed.as_csv().replace("\n", "\r\n").encode())  # as posted back
+    assert again.errors == [] and again.entries == parsed.entries and again.digest() == parsed.digest()
+
+
+def test_a_line_break_inside_a_quoted_name_is_refused_and_never_makes_a_day(app):
+    text = '2098-01-01,休,"元旦\n2098-01-03,班,补班"\n2098-01-02,休,元旦\n'
+    with app.test_request_context():
+        parsed = calendar.parse("x.csv", text.encode())
+        assert parsed.errors == ["第 1 行：引号内的内容跨越多行；请每天写在一行内。"]
+        assert date(2098, 1, 3) not in {e.day for e in parsed.entries}
+        with pytest.raises(DomainError):
+            calendar.import_year(parsed, None, "x.csv")
+    with app.app_context():
+        assert calendar.status(2098) is None and _district_days(2098) == {}
+
+
+def test_every_bad_line_of_a_csv_is_told_and_nothing_is_imported(app):
+    text = ("日期,类型,名称\n2027-01-01,休,元旦\n2027-02-30,休,春节\n2027-02-06,出游,春节\n2027-13-01,玩,春节\n"
+            "2027-02-08,休,春节,中秋\n2027-02-09,休,春节\n2027-02-09,班,春节\n")
+    with app.test_request_context():
+        parsed = calendar.parse("x.csv", text.encode())
+        assert parsed.errors == [
+            "第 3 行：“2027-02-30”不是形如 2027-01-01 的日期。",
+            "第 4 行：请填写“休”（节假日）或“班”（调休工作日），而不是“出游”。",
+            "第 5 行：“2027-13-01”不是形如 2027-01-01 的日期。",
+            "第 5 行：请填写“休”（节假日）或“班”（调休工作日），而不是“玩”。",
+            "第 6 行：超过三列；名称中含逗号时请用英文双引号括起。",
+            "2027-02-09 既是节假日又是工作日。",
+        ]
+        with pytest.raises(DomainError) as refused:
+            calendar.import_year(parsed, None, "x.csv")
+        assert "6 处问题" in str(refused.value.message)
+    with app.app_context():
+        assert calendar.status(2027) is None
+
+
+def test_the_command_tells_every_bad_line_and_imports_nothing(app, runner, tmp_path):
+    notice = tmp_path / "2027.csv"
+    notice.write_text("2027-01-01,休,元旦\n2027-02-30,休,春节\n2027-02-06,出游,春节\n", encoding="utf-8")
+    result = runner.invoke(args=["calendar", "import", str(notice)])
+    assert result.exit_code == 1 and "第 2 行" in result.output and "第 3 行" in result.output
+    with app.app_context():
+        assert calendar.status(2027) is None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('2027-01-01,休,"元旦' + "长" * 200_000 + '"\n', "第 1 行无法读取"),
+    ("\n".join(f"2027-01-01,休,元旦{n}" for n in range(367)), "超过 366 天"),
+])
+def test_a_csv_that_cannot_be_a_year_is_refused_with_a_reason(text, message, app):
+    with app.test_request_context():
+        parsed = calendar.parse("x.csv", text.encode())
+    assert any(message in error for error in parsed.errors), parsed.errors
+
+
+def test_icalendar_events_never_add_up_to_more_than_the_days_of_a_year(app):
+    with app.test_request_context():
+        one = calendar.parse("x.ics", _year_long_events(1))
+        two = calendar.parse("x.ics", _year_long_events(2))
+    assert one.errors == [] and len(one.entries) == 365
+    assert two.errors == ["事件合计超过 366 天；一年最多 366 天。"] and len(two.entries) <= 366
+
+
+def _a_megabyte_of_year_long_events() -> bytes:
+    event = len(_year_long_events(2)) - len(_year_long_events(1))
+    data = _year_long_events((calendar.MAX_BYTES - 100) // event)
+    assert 990_000 < len(data) <= calendar.MAX_BYTES
+    return data
+
+
+def test_a_megabyte_of_year_long_events_is_refused_without_expanding_them(app):
+    with app.test_request_context():
+        parsed = calendar.parse("holidays.ics", _a_megabyte_of_year_long_events())
+    assert parsed.errors == ["事件合计超过 366 天；一年最多 366 天。"] and len(parsed.entries) <= 366
+
+
+@pytest.mark.parametrize(("event", "message"), [
+    ("DTSTART:garbage", "日期无法识别"),
+    ("DTSTART;VALUE=DATE:20270101\nRRULE:FREQ=YEARLY", "重复事件"),
+    ("DTSTART;VALUE=DATE:20270101\nDTEND;VALUE=DATE:20290101", "不在同一年内"),
+])
+def test_an_icalendar_event_that_cannot_be_read_as_days_of_a_year_is_refused(event, message, app):
+    data = f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:a\n{event}\nSUMMARY:元旦\nEND:VEVENT\nEND:VCALENDAR\n"
+    with app.test_request_context():
+        parsed = calendar.parse("x.ics", data.encode())
+    assert any(message in error for error in parsed.errors), parsed.errors
+
+
 # --- keeping the years --------------------------------------------------------------------------------------
 
 def test_importing_a_year_replaces_the_districts_days_and_keeps_a_posts_closure(world):
@@ -148,14 +258,63 @@ def test_the_admin_imports_a_year_after_a_preview_and_leads_see_the_warning_go(a
                          data={"file": (io.BytesIO(NOTICE_2027.encode()), "2027.csv")},
                          content_type="multipart/form-data").get_data(as_text=True)
     assert "10 个节假日和 1 个调休工作日" in preview and calendar.status(2027) is None  # nothing saved yet
-    days = preview.split('name="days" value="')[1].split('"')[0]
-    done = admin.post("/directory/working-calendar/import", data={"days": days.replace("&#10;", "\n"),
-                                                                  "source": "2027.csv"})
+    done = admin.post("/directory/working-calendar/import", data={
+        "days": _as_the_browser_posts(preview, "days"), "digest": _as_the_browser_posts(preview, "digest"),
+        "source": "2027.csv"})
     assert done.status_code == 303 and calendar.status(2027) is YearStatus.CONFIRMED
     assert "工作日历" not in lead.get("/").get_data(as_text=True).split("<main", 1)[1].split("</h1>", 1)[1][:400]
     staff = app.test_client()
     staff.post("/auth/login", data={"username": "staff-p01", "password": "correct-horse-7"})
     assert staff.post("/directory/working-calendar/2028/provisional").status_code == 403
+
+
+def _admin(app):
+    admin = app.test_client()
+    admin.post("/auth/login", data={"username": "root", "password": "correct-horse-7"})
+    return admin
+
+
+def _check(admin, text: bytes | str, filename: str = "2027.csv"):
+    data = text.encode() if isinstance(text, str) else text
+    answer = admin.post("/directory/working-calendar/check", data={"file": (io.BytesIO(data), filename)},
+                        content_type="multipart/form-data")
+    answer.request.environ["wsgi.input"].close()  # the test client spools a big body to a file it leaves open
+    return answer
+
+
+def test_what_is_imported_is_exactly_what_was_previewed(app, world):
+    admin = _admin(app)
+    notice = NOTICE_2027 + '2027-10-01,休,"国庆节,中秋节"\n2027-10-02,休,"""双节"" 第二天"\n'
+    preview = _check(admin, notice).get_data(as_text=True)
+    assert "国庆节,中秋节" in preview and "12 个节假日和 1 个调休工作日" in preview
+    form = {"days": _as_the_browser_posts(preview, "days"), "digest": _as_the_browser_posts(preview, "digest"),
+            "source": "2027.csv"}
+    tampered = dict(form, days=form["days"].replace("2027-02-20,班", "2027-02-21,班"))
+    refused = admin.post("/directory/working-calendar/import", data=tampered)
+    assert refused.status_code == 422 and "与预览不一致" in refused.get_data(as_text=True)
+    assert calendar.status(2027) is None
+    done = admin.post("/directory/working-calendar/import", data=form)
+    assert done.status_code == 303 and calendar.status(2027) is YearStatus.CONFIRMED
+    previewed = calendar.parse("2027.csv", notice.encode()).entries
+    imported = db.session.scalars(sa.select(CalendarDay).where(CalendarDay.service_point_id.is_(None),
+                                                               CalendarDay.day >= date(2027, 1, 1))
+                                  .order_by(CalendarDay.day)).all()
+    assert [(d.day, d.kind, d.name) for d in imported] == [(e.day, e.kind, e.name) for e in previewed]
+    assert imported[-1].name == '"双节" 第二天' and imported[-2].name == "国庆节,中秋节"
+
+
+def test_the_preview_tells_every_bad_line_and_offers_no_import(app, world):
+    admin = _admin(app)
+    answer = _check(admin, '2027-01-01,休,元旦\n2027-02-30,休,春节\n2027-02-06,出游,春节\n2027-02-07,休,"春节\n2027-02-08,班"\n')
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'name="days"' not in page
+    assert "第 2 行：“2027-02-30”不是" in page and "第 3 行：请填写" in page and "第 4 行：引号内的内容跨越多行" in page
+
+
+def test_a_megabyte_of_year_long_events_is_refused_in_the_preview(app, world):
+    answer = _check(_admin(app), _a_megabyte_of_year_long_events(), "holidays.ics")
+    assert answer.status_code == 422 and "事件合计超过 366 天" in answer.get_data(as_text=True)
+    assert calendar.status(2027) is None
 
 
 # --- the one calendar, across New Year and the Spring Festival ------------------------------------------------

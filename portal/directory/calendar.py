@@ -41,9 +41,11 @@ def calendar_check():
 @bp.post("/working-calendar/import")
 @allow(Role.ADMIN)
 def calendar_import():
-    """Import the previewed days (posted back as CSV, and read again): the year is confirmed."""
+    """Import the previewed days (posted back as CSV, read again by the same reader, and imported only when
+    they are exactly the preview's, by its digest): the year is confirmed."""
     parsed = calendar.parse("checked.csv", request.form.get("days", "").encode("utf-8"))
-    done = run(lambda: calendar.import_year(parsed, me(), request.form.get("source", "")), say=False)
+    done = run(lambda: calendar.import_year(parsed, me(), request.form.get("source", ""),
+                                            digest=request.form.get("digest", "")), say=False)
     if not done.ok:
         return _page(422, parsed=parsed, problem=str(done.error.message))
     flash(_("%(n)d days of %(year)d imported; the year is confirmed.", n=done.value, year=parsed.years[0]), "success")

@@ -13,6 +13,8 @@ reads these rows through ``timekeeping.calendar_for``; nothing keeps a calendar 
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import re
 from dataclasses import dataclass, field
@@ -31,10 +33,12 @@ from portal.models import CalendarDay, CalendarYear, DayKind, User, YearStatus
 
 WARN_FROM = (11, 1)  # month and day from which next year's calendar is asked for
 MAX_BYTES = 1_000_000
+MAX_DAYS = 366  # a year is at most its days: no file is read or expanded beyond them
 WORKDAY_WORDS = ("班", "上班", "补班", "调休上班", "workday", "work")
 HOLIDAY_WORDS = ("休", "放假", "假", "holiday", "rest")
 _DATE = re.compile(r"^\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*$")
 _MOVED = re.compile(r"由\s*(\d{4}-\d{2}-\d{2})\s*调休")
+_EVENT = re.compile(rb"^BEGIN:VEVENT\s*$", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class Entry:
 
 @dataclass
 class Parsed:
-    """A file's days, or what is wrong with it (by line, in the reader's words)."""
+    """A file's days, or what is wrong with it (every bad line or event, in the reader's words)."""
 
     entries: list[Entry] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -64,8 +68,16 @@ class Parsed:
         return sum(e.kind is DayKind.WORKDAY for e in self.entries)
 
     def as_csv(self) -> str:
-        """The entries as the CSV this module reads (the preview posts it back to be imported)."""
-        return "\n".join(f"{e.day.isoformat()},{e.kind.value},{e.name}" for e in self.entries)
+        """The entries as the CSV this module reads, quoted where a name needs it: the preview posts it back,
+        and ``parse`` reads it into the very same entries (``digest`` proves it)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerows((e.day.isoformat(), "班" if e.kind is DayKind.WORKDAY else "休", e.name) for e in self.entries)
+        return out.getvalue()
+
+    def digest(self) -> str:
+        """A fingerprint of the entries: the preview shows it with its days, the import compares it."""
+        return hashlib.sha256(self.as_csv().encode("utf-8")).hexdigest()
 
 
 def _kind(text: str) -> DayKind | None:
@@ -87,9 +99,15 @@ def _date(text: str) -> date | None:
         return None
 
 
+def _name(text: str) -> str:
+    """A day's name as it is kept (40 characters), the same whichever file it comes from."""
+    return text.strip()[:40].strip()
+
+
 def parse(filename: str, data: bytes) -> Parsed:
     """Read a year's calendar from a CSV (date, kind, name; a header line is allowed) or an iCalendar file
-    (each event a holiday, or a make-up working day when its title says 班)."""
+    (each event a holiday, or a make-up working day when its title says 班). The one reader of the preview,
+    the import and the command line."""
     if len(data) > MAX_BYTES:
         return Parsed(errors=[str(_l("The file is larger than 1 MB; a year's calendar is a few lines."))])
     if filename.lower().endswith(".ics") or data.lstrip().startswith(b"BEGIN:VCALENDAR"):
@@ -110,34 +128,66 @@ def _text(data: bytes) -> str:
 
 
 def _parse_csv(data: bytes) -> Parsed:
+    """Every line's problems are told, each with the line its row starts on (a quoted value may span lines)."""
     parsed = Parsed()
-    for number, row in enumerate(csv.reader(io.StringIO(_text(data))), start=1):
+    reader = csv.reader(io.StringIO(_text(data)))
+    rows = 0
+    while True:
+        number = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            parsed.errors.append(str(_l("Line %(n)d cannot be read: is a double quote left open?", n=number)))
+            break
         if not row or not "".join(row).strip() or row[0].strip().startswith("#"):
             continue
-        day = _date(row[0])
-        if day is None:
-            if number == 1 and not any(ch.isdigit() for ch in row[0]):  # a header
-                continue
-            parsed.errors.append(str(_l("Line %(n)d: “%(value)s” is not a date like 2027-01-01.", n=number,
-                                        value=row[0][:20])))
+        if number == 1 and not any(ch.isdigit() for ch in row[0]):  # a header
             continue
-        kind = _kind(row[1] if len(row) > 1 else "")
-        if kind is None:
-            parsed.errors.append(str(_l("Line %(n)d: say 休 (a holiday) or 班 (a make-up working day), not “%(value)s”.",
-                                        n=number, value=row[1][:20])))
-            continue
-        parsed.entries.append(Entry(day, kind, (row[2] if len(row) > 2 else "").strip()[:40]))
+        rows += 1
+        if rows > MAX_DAYS:
+            parsed.errors.append(str(_l("The file holds more than %(n)d days; a year has at most %(n)d.",
+                                        n=MAX_DAYS)))
+            break
+        parsed.errors.extend(_row_errors(number, row))
+        day, kind = _date(row[0]), _kind(row[1] if len(row) > 1 else "")
+        if day is not None and kind is not None:
+            parsed.entries.append(Entry(day, kind, _name(row[2] if len(row) > 2 else "")))
     return parsed
 
 
+def _row_errors(number: int, row: list[str]) -> list[str]:
+    """What is wrong with one line of a CSV, all of it."""
+    errors = []
+    if any("\n" in value or "\r" in value for value in row):
+        errors.append(str(_l("Line %(n)d: a value in quotes runs over several lines; write each day on one line.",
+                             n=number)))
+    if _date(row[0]) is None:
+        errors.append(str(_l("Line %(n)d: “%(value)s” is not a date like 2027-01-01.", n=number,
+                             value=row[0].strip()[:20])))
+    if _kind(row[1] if len(row) > 1 else "") is None:
+        errors.append(str(_l("Line %(n)d: say 休 (a holiday) or 班 (a make-up working day), not “%(value)s”.",
+                             n=number, value=row[1].strip()[:20])))
+    if any(value.strip() for value in row[3:]):
+        errors.append(str(_l("Line %(n)d: more than three columns; put a name with a comma in double quotes.",
+                             n=number)))
+    return errors
+
+
 def _parse_ics(data: bytes) -> Parsed:
+    """Each event's days, expanded only while all of them together stay within the days of a year."""
     parsed = Parsed()
+    if len(_EVENT.findall(data)) > MAX_DAYS:  # each event is a day at least: refused before it is all read
+        return Parsed(errors=[str(_l("The events add up to more than %(n)d days; a year has at most %(n)d.",
+                                     n=MAX_DAYS))])
     try:
         calendar = icalendar.Calendar.from_ical(_text(data))
     except ValueError:
         return Parsed(errors=[str(_l("The file is not an iCalendar (.ics) file."))])
+    total = 0
     for event in calendar.walk("VEVENT"):
-        summary = str(event.get("SUMMARY", "")).strip()
+        summary = " ".join(str(event.get("SUMMARY", "")).split())
         if event.get("DTSTART") is None:
             continue
         try:
@@ -146,38 +196,50 @@ def _parse_ics(data: bytes) -> Parsed:
         except (TypeError, ValueError, AttributeError):
             parsed.errors.append(str(_l("The event “%(name)s” has a date that cannot be read.", name=summary[:40])))
             continue
-        if not date(1900, 1, 1) <= start <= end <= start + timedelta(days=366):
+        if event.get("RRULE") is not None or event.get("RDATE") is not None:
+            parsed.errors.append(str(_l("The event “%(name)s” repeats; give each holiday as an event of its own.",
+                                        name=summary[:40])))
+            continue
+        days = max((end - start).days, 1)
+        if start < date(1900, 1, 1) or not 0 <= (end - start).days <= MAX_DAYS:
             parsed.errors.append(str(_l("The event “%(name)s” does not fall within one year.", name=summary[:40])))
             continue
+        total += days
+        if total > MAX_DAYS:  # checked before the days are made: never more than a year's days in memory
+            parsed.errors.append(str(_l("The events add up to more than %(n)d days; a year has at most %(n)d.",
+                                        n=MAX_DAYS)))
+            break
         kind = DayKind.WORKDAY if _kind(summary) is DayKind.WORKDAY else DayKind.HOLIDAY
-        day = start
-        while day < max(end, start + timedelta(days=1)):
-            parsed.entries.append(Entry(day, kind, summary[:40]))
-            day += timedelta(days=1)
+        parsed.entries.extend(Entry(start + timedelta(days=i), kind, _name(summary)) for i in range(days))
     return parsed
 
 
 def _day_of(value: date | datetime) -> date:
     """An all-day event's date; a timed event's local date."""
-    return clock.local(value).date() if isinstance(value, datetime) and value.tzinfo else (
-        value.date() if isinstance(value, datetime) else value)
+    if isinstance(value, datetime):
+        return clock.local(value).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return value
+    raise TypeError(f"not a date: {value!r}")
 
 
 def _check(parsed: Parsed) -> None:
-    if parsed.errors:
-        return
+    """The whole file's problems, told with every line's; the entries become the year's days, in order."""
     if not parsed.entries:
-        parsed.errors.append(str(_l("The file holds no dates.")))
+        if not parsed.errors:
+            parsed.errors.append(str(_l("The file holds no dates.")))
         return
     if len(parsed.years) > 1:
         parsed.errors.append(str(_l("The file holds days of %(years)s; import one year at a time.",
                                     years="、".join(map(str, parsed.years)))))
     seen: dict[date, DayKind] = {}
+    told: set[date] = set()
     for entry in parsed.entries:
-        if seen.get(entry.day, entry.kind) is not entry.kind:
+        if seen.get(entry.day, entry.kind) is not entry.kind and entry.day not in told:
             parsed.errors.append(str(_l("%(day)s is both a holiday and a working day.", day=entry.day.isoformat())))
+            told.add(entry.day)
         seen[entry.day] = entry.kind
-    if not parsed.holidays:
+    if not parsed.holidays and not parsed.errors:
         parsed.errors.append(str(_l("The file holds no holiday.")))
     parsed.entries = sorted({e.day: e for e in parsed.entries}.values(), key=lambda e: e.day)
 
@@ -213,13 +275,17 @@ def _replace(year: int, entries: list[Entry], status_: YearStatus, source: str, 
     return len(entries)
 
 
-def import_year(parsed: Parsed, actor: User | None, source: str) -> int:
+def import_year(parsed: Parsed, actor: User | None, source: str, digest: str | None = None) -> int:
     """Import a checked file's year as confirmed (the State Council's notice): its days replace the year's.
-    ``actor`` None is the command line."""
+    Nothing is imported while any line is bad. ``digest`` is the preview's (``Parsed.digest``): the days must be
+    exactly those previewed. ``actor`` None is the command line."""
     if actor is not None:
         access.require(actor, "calendar.manage")
     if parsed.errors:
-        raise DomainError(parsed.errors[0], field="file")
+        raise DomainError(parsed.errors[0] if len(parsed.errors) == 1 else
+                          _l("Nothing is imported: the file has %(n)d problems.", n=len(parsed.errors)), field="file")
+    if digest is not None and not hmac.compare_digest(digest.encode(), parsed.digest().encode()):
+        raise DomainError(_l("These are not the days of the preview; check the file again."), field="file")
     return _replace(parsed.years[0], parsed.entries, YearStatus.CONFIRMED, source or "import", actor)
 
 
