@@ -66,3 +66,71 @@ def test_no_import_hides_inside_a_function_in_the_domain():
              for inner in ast.walk(node) if isinstance(inner, (ast.Import, ast.ImportFrom))
              and not (isinstance(inner, ast.ImportFrom) and inner.module == "pypinyin")]
     assert found == []
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Which module of the portal imports which (a package's ``__init__`` stands for the package)."""
+    names = {}
+    for path in PORTAL.rglob("*.py"):
+        parts = ["portal", *path.relative_to(PORTAL).with_suffix("").parts]
+        names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {name: set() for name in names}
+    for name, path in names.items():
+        for _line, module, imported in _imports(path):
+            for target in _targets(module, imported):
+                if target in names and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected parts of more than one node (Tarjan), each an import circle."""
+    index, low, stack, on_stack, found, counter = {}, {}, [], set(), [], [0]
+
+    def visit(node):
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            part = []
+            while True:
+                other = stack.pop()
+                on_stack.discard(other)
+                part.append(other)
+                if other == node:
+                    break
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_web_areas_import_one_another_without_a_circle():
+    """An area may use another's page builder (the visits and supervision panels register with the case page),
+    but no two areas import each other: a part plugs in, the page does not reach out for it."""
+    graph = _module_graph()
+    areas = {name.split(".")[1] for name in graph if name.count(".") >= 1}
+    web = areas - {"domain", "models", "web", "extensions", "config", "clock", "cli", "demo", "translations"}
+    between = {a: set() for a in web}
+    for name, targets in graph.items():
+        area = name.split(".")[1] if name.count(".") >= 1 else None
+        if area in web:
+            between[area] |= {t.split(".")[1] for t in targets if t.count(".") >= 1 and t.split(".")[1] in web} - {area}
+    assert _circles(between) == []
+
+
+def test_the_domain_has_no_import_circle():
+    graph = _module_graph()
+    domain = {name: {t for t in targets if t.startswith("portal.domain.")} for name, targets in graph.items()
+              if name.startswith("portal.domain.")}
+    assert _circles(domain) == []

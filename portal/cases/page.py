@@ -3,6 +3,8 @@ that other areas plug into it (supervision, the home visit). Every route that sh
 (after a refused action, with a form's errors) asks ``case_page`` here."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import request
 from flask_babel import gettext as _
@@ -14,8 +16,6 @@ from portal.domain.cases import lifecycle, presence, replies
 from portal.domain.platform import outbox
 from portal.extensions import db
 from portal.models import CannedReply, Case, CaseEvent, Mode, ServicePoint
-from portal.supervision import panel as case_supervision
-from portal.visits.panel import visit_panel
 from portal.web import arg_id
 from portal.web.forms import UploadForm, options
 from portal.web.guards import me
@@ -82,8 +82,21 @@ def prefill_canned(form) -> None:
                 candidate.data = reply.text
 
 
-def case_page(case: Case, submitted: dict | None = None, note_form=None, status: int = 200, book_form=None,
-              alternatives=(), upload_form=None, **supervision_forms):
+# The parts of the case page that other areas own (a home case's visit, supervision): each registers itself with
+# ``@panel``, so that this page imports none of them and a new part touches no line here.
+PANELS: list[Callable[..., dict]] = []
+
+
+def panel(build: Callable[..., dict]) -> Callable[..., dict]:
+    """Register a part of the case page: ``build(case, user, **forms)`` returns what its part of the template
+    shows; a form of the part that was just submitted comes back in ``forms`` (by its name), to show its errors.
+    A part takes the forms it knows and leaves the others."""
+    PANELS.append(build)
+    return build
+
+
+def case_page(case: Case, submitted: dict | None = None, note_form=None, status: int = 200, upload_form=None,
+              **panel_forms):
     """The case page; a form just submitted (an action's, the note's, a panel's) is shown with its errors."""
     timeline = request.args.get("timeline", "all")
     events = case.events
@@ -95,8 +108,7 @@ def case_page(case: Case, submitted: dict | None = None, note_form=None, status:
         "cases/case.html", case=case, events=list(reversed(events)), timeline=timeline,
         actions=action_forms(case, submitted), note_form=note_form or blank_note_form(),
         canned=replies.for_case(case), viewers=presence.others(case, me()),
-        **case_supervision.panel(case, me(), **supervision_forms),
-        **visit_panel(case, me(), book_form, alternatives),
+        **{name: value for build in PANELS for name, value in build(case, me(), **panel_forms).items()},
         may_note=access.can(me(), "case.note", case),
         may_attach=access.can(me(), "case.attach", case),
         upload_form=upload_form or UploadForm(formdata=None),

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
-from portal.supervision import routes  # noqa: E402,F401
+from portal.supervision import panel, routes  # noqa: E402,F401  (the panel registers its part of the case page)

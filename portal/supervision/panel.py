@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from portal.cases import page
 from portal.domain import access
 from portal.domain.cases import supervision
 from portal.extensions import db
@@ -17,7 +18,9 @@ def responsible_options(case: Case):
     return options([(None, "—")] + [(u.id, f"{u.display_name}（{u.role.label}）") for u in people])
 
 
-def panel(case: Case, user: User, extension_form=None, decision_form=None, supervise_form=None) -> dict:
+@page.panel
+def panel(case: Case, user: User, extension_form=None, decision_form=None, supervise_form=None,
+          **_other_parts) -> dict:
     """What the case page shows about extensions and supervision for ``user``."""
     pending = supervision.pending_extension(case)
     may_ask = pending is None and access.can(user, "extension.ask", case)

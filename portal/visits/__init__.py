@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("visits", __name__, url_prefix="/visits")
 
-from portal.visits import routes  # noqa: E402,F401
+from portal.visits import panel, routes  # noqa: E402,F401  (the panel registers its part of the case page)

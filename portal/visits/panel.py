@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from portal.cases import page
 from portal.domain import access
 from portal.domain.features import visits
 from portal.extensions import db
@@ -12,7 +13,9 @@ from portal.web.forms import options
 from portal.web.i18n import localized
 
 
-def visit_panel(case: Case, user: User, book_form=None, alternatives=()) -> dict:
+@page.panel
+def visit_panel(case: Case, user: User, book_form=None, alternatives=(), **_other_parts) -> dict:
+    """The booked visit of a home case, or the form to book one (with the free half-days after a refusal)."""
     if case.mode is not Mode.HOME:
         return {"visit": None, "book_form": None, "alternatives": []}
     visit = visits.active_visit(case)
