@@ -15,10 +15,21 @@ from portal.demo import DEMO_PASSWORD
 from portal.demo.generate import generate as run
 from portal.domain import DomainError
 from portal.domain.boards import counters
-from portal.domain.cases import calendar, supervision
+from portal.domain.cases import calendar_years, supervision
 from portal.domain.credentials import apikeys
 from portal.domain.features import rosters, visits
-from portal.domain.platform import accounts, audit, backups, jobs, outbox, public_address, replays, retention, throttle
+from portal.domain.platform import (
+    accounts,
+    audit,
+    backups,
+    channels,
+    jobs,
+    outbox,
+    public_address,
+    replays,
+    retention,
+    throttle,
+)
 from portal.extensions import db
 from portal.heating import cards
 from portal.models import ApiKey, Channel, Household, Role, ServicePoint, User
@@ -139,11 +150,10 @@ def deliver(limit: int) -> None:
     click.echo(f"sent {outcome['sent']}, to try again {outcome['retry']}, given up {outcome['dead']}, "
                f"waiting for 08:00 {outcome['later']}, stopped by an opt-out {outcome['stopped']}")
     # Nothing is marked sent that was not: messages of a channel with no gateway wait, and cron hears of it.
-    setting = {"sms": "SMS_GATEWAY_URL", "email": "SMTP_HOST"}
     waiting = {channel: n for channel, n in outbox.unconfigured().items() if n}
     if waiting:
         raise click.ClickException("; ".join(
-            f"no {channel.value} channel is configured ({setting[channel.value]}): {n} messages wait"
+            f"no {channel.value} channel is configured ({channels.get(channel).setting}): {n} messages wait"
             for channel, n in waiting.items()))
 
 
@@ -216,9 +226,9 @@ def calendar_group() -> None:
 def calendar_status() -> None:
     """Say whether this year's and next year's calendars are kept; fail (exit 1) when one that is needed
     is missing or provisional, so that cron mails it."""
-    for year, state, row in calendar.years():
+    for year, state, row in calendar_years.years():
         click.echo(f"{year}: {state.value if state else 'missing'}" + (f" ({row.source})" if row else ""))
-    problem = calendar.warning()
+    problem = calendar_years.warning()
     if problem:
         raise click.ClickException(problem)
 
@@ -230,11 +240,11 @@ def calendar_import(path: Path) -> None:
     """Import a year from the State Council's notice (CSV or .ics); the year is confirmed. Every bad line is
     told, and nothing is imported while there is one."""
     with path.open("rb") as handle:  # no more than the reader takes, whatever the file's size
-        parsed = calendar.parse(path.name, handle.read(calendar.MAX_BYTES + 1))
+        parsed = calendar_years.parse(path.name, handle.read(calendar_years.MAX_BYTES + 1))
     for error in parsed.errors:
         click.echo(error, err=True)
     try:
-        count = calendar.import_year(parsed, None, path.name)
+        count = calendar_years.import_year(parsed, None, path.name)
     except DomainError as error:
         raise click.ClickException(str(error.message)) from None
     click.echo(f"{parsed.years[0]}: {parsed.holidays} holidays, {parsed.workdays} make-up days; confirmed ({count} days)")
@@ -246,7 +256,7 @@ def calendar_import(path: Path) -> None:
 def calendar_provisional(year: int) -> None:
     """Fill a missing year from the holidays library, marked provisional."""
     try:
-        count = calendar.fill_provisional(year, None)
+        count = calendar_years.fill_provisional(year, None)
     except DomainError as error:
         raise click.ClickException(str(error.message)) from None
     click.echo(f"{year}: {count} days, provisional until confirmed")

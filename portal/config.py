@@ -89,7 +89,7 @@ class Config:
     # Where scans and photos are kept (default: instance/uploads).
     UPLOAD_FOLDER: str | None = None
 
-    # Messages (`flask deliver`, portal/domain/platform/outbox.py). The SMS gateway, as the city's provider
+    # Messages (`flask deliver`, portal/domain/platform/outbox.py; each channel in platform/channels/). The SMS gateway, as the city's provider
     # describes it: where, how, the body's fields (templates of {phone}, {text}, {key}), and the field of the
     # JSON answer that says it was taken ("code=0"; empty: any 2xx), and the most a whole request may take (seconds:
     # connecting, sending and every byte of the answer). Without a URL, SMS wait: `flask deliver` says so and exits

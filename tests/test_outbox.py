@@ -538,8 +538,8 @@ def test_with_no_gateway_messages_wait_and_deliver_and_the_page_say_so(world, ap
     assert "no email channel is configured (SMTP_HOST): 1 messages wait" in result.output
     auth.login("root")
     page = client.get("/directory/messages/").get_data(as_text=True)
-    assert "未配置短信通道（SMS_GATEWAY_URL）：2 条短信正在等待" in page
-    assert "未配置邮件通道（SMTP_HOST）：1 封邮件正在等待" in page
+    assert "未配置短信通道（SMS_GATEWAY_URL）：2 条消息正在等待" in page
+    assert "未配置电子邮箱通道（SMTP_HOST）：1 条消息正在等待" in page
     with SmsGateway() as gateway:
         use(app, gateway)
         result = runner.invoke(args=["deliver"])
@@ -549,7 +549,7 @@ def test_with_no_gateway_messages_wait_and_deliver_and_the_page_say_so(world, ap
     [mail] = messages(channel=MessageChannel.EMAIL)
     assert mail.status is MessageStatus.PENDING and mail.attempts == 0
     page = client.get("/directory/messages/").get_data(as_text=True)
-    assert "未配置短信通道" not in page and "未配置邮件通道" in page
+    assert "未配置短信通道" not in page and "未配置电子邮箱通道" in page
 
 
 # --- e-mail over verified TLS -------------------------------------------------------------------------------------

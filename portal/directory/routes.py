@@ -27,7 +27,7 @@ from portal.directory.forms import (
     UserForm,
 )
 from portal.domain.credentials import apikeys
-from portal.domain.platform import audit, directory, outbox, public_address
+from portal.domain.platform import audit, channels, directory, outbox, public_address
 from portal.extensions import db
 from portal.models import (
     ApiKey,
@@ -318,7 +318,8 @@ def messages():
     channels that have no gateway (their messages wait), and whether links can be sent at all (the public
     address)."""
     return render("directory/messages.html", counts=outbox.counts(), troubled=outbox.troubled(),
-                  unconfigured=outbox.unconfigured(), public_address=public_address.base())
+                  unconfigured=outbox.unconfigured(), public_address=public_address.base(),
+                  channel_setting=lambda channel: channels.get(channel).setting)
 
 
 @bp.post("/messages/<int:row_id>/retry")

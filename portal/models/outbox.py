@@ -21,6 +21,9 @@ class MessageStatus(LabelledEnum):
 
 
 class MessageChannel(LabelledEnum):
+    """How a message goes, as stored: one member for each channel registered in ``portal.domain.platform.channels``
+    (whose module holds everything else about it)."""
+
     SMS = "sms", _l("SMS")
     EMAIL = "email", _l("E-mail")
 

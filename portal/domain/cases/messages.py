@@ -1,9 +1,10 @@
-"""What the portal tells a resident about their case by SMS, and when: each text and the event that sends it.
+"""What the portal tells a resident about their case, and when: each text and the event that sends it.
 
 Every message is written to the outbox (``portal.domain.platform.outbox``) in the transaction of its event,
-under a key naming the event, so that it goes out once and only if the event stands. Texts are short (a receipt
-fits one SMS of 70 characters; a link makes two), in Chinese whatever the language of the person who acted, and
-name the resident masked.
+under a key naming the event, so that it goes out once and only if the event stands, by each channel that
+reaches the resident (today an SMS to the case's phone: ``portal.domain.platform.channels``). Texts are short (a
+receipt fits one SMS of 70 characters; a link makes two), in Chinese whatever the language of the person who
+acted, and name the resident masked.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain.platform import outbox, privacy
-from portal.models import Case, MessageChannel
+from portal.models import Case
 
 TEXTS = {
     "receipt": _l("%(name)s, your request is logged as case %(number)s and due by %(due)s. Reply TD to stop "
@@ -48,21 +49,20 @@ def _text(kind: str, case: Case, **extra) -> str:
 
 def receipt(case: Case) -> None:
     """The case number and due time, as soon as a case is logged (the caller commits)."""
-    outbox.enqueue("receipt", MessageChannel.SMS, case.requester_phone, _text("receipt", case),
-                   f"receipt:{case.number}", case=case, to_resident=True)
+    outbox.tell_resident("receipt", case, _text("receipt", case), f"receipt:{case.number}")
 
 
 def result(case: Case, link: str | None) -> bool:
     """The case is resolved: was it solved, is the resident satisfied? With the link to answer (``answers``).
     False when no message could be written (no phone, opted out, no public address for the link)."""
-    return link is not None and outbox.enqueue("result", MessageChannel.SMS, case.requester_phone, _text("result", case, link=link),
-                          f"result:{case.number}:{case.resolved_at.timestamp():.0f}", case=case, to_resident=True)
+    return link is not None and outbox.tell_resident("result", case, _text("result", case, link=link),
+                                                     f"result:{case.number}:{case.resolved_at.timestamp():.0f}")
 
 
 def office_answered(case: Case, answer: str) -> None:
     """The errand is back from the higher office: approved, rejected or wanting more documents."""
-    outbox.enqueue("errand_back", MessageChannel.SMS, case.requester_phone, _text(f"office_{answer}", case),
-                   f"office:{case.number}:{clock.now().timestamp():.0f}", case=case, to_resident=True)
+    outbox.tell_resident("errand_back", case, _text(f"office_{answer}", case),
+                         f"office:{case.number}:{clock.now().timestamp():.0f}")
 
 
 def _when(day, slot) -> str:
@@ -82,28 +82,23 @@ def visit_booked(case: Case, booking: str, day, slot, moved: bool = False) -> bo
     booking among the case's (its moment), so that each booking and each move is told once."""
     kind = "moved" if moved else "booked"
     key = f"visit-{kind}:{booking}:{day}:{slot.value}"
-    return outbox.enqueue("visit", MessageChannel.SMS, case.requester_phone,
-                          _text(kind, case, when=_when(day, slot), phone=_contact(case)), key, case=case,
-                          to_resident=True)
+    return outbox.tell_resident("visit", case, _text(kind, case, when=_when(day, slot), phone=_contact(case)), key)
 
 
 def visit_tomorrow(case: Case, visit_id: int, day, slot) -> bool:
     """The day before a home visit: when the team comes (``day``, the half-day ``slot``), and whom to call to
     change it (a visit moved to another day is reminded again)."""
-    return outbox.enqueue("visit", MessageChannel.SMS, case.requester_phone,
-                          _text("visit", case, when=_when(day, slot), phone=_contact(case)),
-                          f"visit:{visit_id}:{day}", case=case, to_resident=True)
+    return outbox.tell_resident("visit", case, _text("visit", case, when=_when(day, slot), phone=_contact(case)),
+                                f"visit:{visit_id}:{day}")
 
 
 def book_yourself(case: Case, link: str) -> None:
     """A home-visit case without a visit, whose team has a free half-day before it is due: the link to choose one
     (``features.visits`` decides and books it)."""
-    outbox.enqueue("book", MessageChannel.SMS, case.requester_phone, _text("book", case, link=link),
-                   f"book:{case.number}", case=case, to_resident=True)
+    outbox.tell_resident("book", case, _text("book", case, link=link), f"book:{case.number}")
 
 
 def call_to_book(case: Case) -> None:
     """A home-visit case that cannot be booked by a link (no free half-day before it is due, or no public address
     to link to): the service point will call to agree the visit."""
-    outbox.enqueue("book", MessageChannel.SMS, case.requester_phone, _text("call_to_book", case, phone=_contact(case)),
-                   f"book:{case.number}", case=case, to_resident=True)
+    outbox.tell_resident("book", case, _text("call_to_book", case, phone=_contact(case)), f"book:{case.number}")

@@ -1,4 +1,5 @@
-"""Notifications: in the portal always, and by SMS and e-mail to the user's phone and address.
+"""Notifications: in the portal always, and by each channel that reaches the user (SMS to their phone, e-mail to
+their address: ``portal.domain.platform.channels``).
 
 Both are written in the transaction of the change that causes them: the notification row, and its messages in
 the outbox (``portal.domain.platform.outbox``), which ``flask deliver`` sends afterwards, outside any
@@ -16,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal import clock
 from portal.domain.platform import outbox
 from portal.extensions import db
-from portal.models import Case, MessageChannel, Notification, Supervision, User
+from portal.models import Case, Notification, Supervision, User
 
 TEXTS = {
     "remind": _l("Case %(number)s has used 75%% of its time limit; it is due %(due)s."),
@@ -68,13 +69,11 @@ def notify(users, kind: str, case: Case | None, key: str) -> list[Notification]:
 
 
 def _send(notification: Notification) -> None:
-    """The notification by SMS to the user's phone and by e-mail to their address, where they have them."""
+    """The notification by each channel that reaches the user, where they left an address for it."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # messages go out in Chinese
         text = text_of(notification)
-    user, key = notification.user, f"notify:{notification.id}"
-    outbox.enqueue(notification.kind, MessageChannel.SMS, user.phone, text, key, case=notification.case)
-    outbox.enqueue(notification.kind, MessageChannel.EMAIL, user.email, text, f"{key}:mail", case=notification.case,
-                   subject=text[:40])
+    outbox.tell_user(notification.kind, notification.user, text, f"notify:{notification.id}", case=notification.case,
+                     subject=text[:40])
 
 
 def unread_count(user: User) -> int:
