@@ -99,12 +99,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.before_request(web.take_the_write_lock)  # the last hook before the view (portal/web/__init__.py)
 
     from portal import cli
-    from portal.domain.boards import board
-    from portal.domain.platform import snapshot
+    from portal.domain.platform import shelves
 
     cli.init_app(app)
-    board.forget_kept()  # boards kept by the process belong to the database of the app before (tests make many)
-    snapshot.forget_kept()
+    shelves.forget_all()  # what the process kept belongs to the database of the app before (tests make many)
     return app
 
 

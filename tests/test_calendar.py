@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.domain import DomainError
-from portal.domain.cases import calendar, timekeeping
+from portal.domain.cases import calendar_years, timekeeping
 from portal.domain.features import heating
 from portal.extensions import db
 from portal.models import AuditEntry, CalendarDay, DayKind, DutyShift, Mode, ServiceItem, YearStatus
@@ -56,14 +56,14 @@ def _district_days(year):
 # --- reading files ------------------------------------------------------------------------------------------
 
 def test_a_csv_of_the_notice_is_read_with_its_make_up_days():
-    parsed = calendar.parse("2027.csv", NOTICE_2027.encode("gb18030"))  # as the notice is often saved
+    parsed = calendar_years.parse("2027.csv", NOTICE_2027.encode("gb18030"))  # as the notice is often saved
     assert parsed.errors == [] and parsed.years == [2027]
     assert (parsed.holidays, parsed.workdays) == (10, 1)
-    assert parsed.entries[-1] == calendar.Entry(date(2027, 2, 20), DayKind.WORKDAY, "春节调休上班")
+    assert parsed.entries[-1] == calendar_years.Entry(date(2027, 2, 20), DayKind.WORKDAY, "春节调休上班")
 
 
 def test_an_icalendar_file_is_read_day_by_day():
-    parsed = calendar.parse("holidays.ics", ICS_2027.encode())
+    parsed = calendar_years.parse("holidays.ics", ICS_2027.encode())
     assert parsed.errors == []
     assert [(e.day.day, e.kind) for e in parsed.entries] == [
         (1, DayKind.HOLIDAY), (2, DayKind.HOLIDAY), (3, DayKind.HOLIDAY), (20, DayKind.WORKDAY)]
@@ -72,7 +72,7 @@ def test_an_icalendar_file_is_read_day_by_day():
 def test_an_icalendar_event_over_many_years_or_with_an_unreadable_date_is_refused_not_expanded(app):
     endless = ICS_2027.replace("DTEND;VALUE=DATE:20270104", "DTEND;VALUE=DATE:99991231")
     with app.test_request_context():
-        parsed = calendar.parse("x.ics", endless.encode())
+        parsed = calendar_years.parse("x.ics", endless.encode())
     assert parsed.errors and "同一年" in parsed.errors[0] and len(parsed.entries) < 10
 
 
@@ -86,7 +86,7 @@ def test_an_icalendar_event_over_many_years_or_with_an_unreadable_date_is_refuse
 ])
 def test_a_wrong_file_says_what_is_wrong_where(text, message, app):
     with app.test_request_context():
-        parsed = calendar.parse("x.csv", text.encode())
+        parsed = calendar_years.parse("x.csv", text.encode())
         assert parsed.errors and message in parsed.errors[0], parsed.errors
 
 
@@ -107,30 +107,30 @@ def _as_the_browser_posts(page: str, name: str) -> str:
 def test_names_with_commas_and_quotes_are_read_whole_and_read_back_the_same(app):
     text = '日期,类型,名称\n2027-10-01,休,"国庆节,中秋节"\n2027-10-02,休,"""双节"" 假期, 第二天"\n2027-10-09,班,调休上班\n'
     with app.test_request_context():
-        parsed = calendar.parse("x.csv", text.encode())
+        parsed = calendar_years.parse("x.csv", text.encode())
         assert parsed.errors == []
         assert [e.name for e in parsed.entries] == ["国庆节,中秋节", '"双节" 假期, 第二天', "调休上班"]
-        again = calendar.parse("checked.csv", parsed.as_csv().replace("\n", "\r\n").encode())  # as posted back
+        again = calendar_years.parse("checked.csv", parsed.as_csv().replace("\n", "\r\n").encode())  # as posted back
     assert again.errors == [] and again.entries == parsed.entries and again.digest() == parsed.digest()
 
 
 def test_a_line_break_inside_a_quoted_name_is_refused_and_never_makes_a_day(app):
     text = '2098-01-01,休,"元旦\n2098-01-03,班,补班"\n2098-01-02,休,元旦\n'
     with app.test_request_context():
-        parsed = calendar.parse("x.csv", text.encode())
+        parsed = calendar_years.parse("x.csv", text.encode())
         assert parsed.errors == ["第 1 行：引号内的内容跨越多行；请每天写在一行内。"]
         assert date(2098, 1, 3) not in {e.day for e in parsed.entries}
         with pytest.raises(DomainError):
-            calendar.import_year(parsed, None, "x.csv")
+            calendar_years.import_year(parsed, None, "x.csv")
     with app.app_context():
-        assert calendar.status(2098) is None and _district_days(2098) == {}
+        assert calendar_years.status(2098) is None and _district_days(2098) == {}
 
 
 def test_every_bad_line_of_a_csv_is_told_and_nothing_is_imported(app):
     text = ("日期,类型,名称\n2027-01-01,休,元旦\n2027-02-30,休,春节\n2027-02-06,出游,春节\n2027-13-01,玩,春节\n"
             "2027-02-08,休,春节,中秋\n2027-02-09,休,春节\n2027-02-09,班,春节\n")
     with app.test_request_context():
-        parsed = calendar.parse("x.csv", text.encode())
+        parsed = calendar_years.parse("x.csv", text.encode())
         assert parsed.errors == [
             "第 3 行：“2027-02-30”不是形如 2027-01-01 的日期。",
             "第 4 行：请填写“休”（节假日）或“班”（调休工作日），而不是“出游”。",
@@ -140,10 +140,10 @@ def test_every_bad_line_of_a_csv_is_told_and_nothing_is_imported(app):
             "2027-02-09 既是节假日又是工作日。",
         ]
         with pytest.raises(DomainError) as refused:
-            calendar.import_year(parsed, None, "x.csv")
+            calendar_years.import_year(parsed, None, "x.csv")
         assert "6 处问题" in str(refused.value.message)
     with app.app_context():
-        assert calendar.status(2027) is None
+        assert calendar_years.status(2027) is None
 
 
 def test_the_command_tells_every_bad_line_and_imports_nothing(app, runner, tmp_path):
@@ -152,7 +152,7 @@ def test_the_command_tells_every_bad_line_and_imports_nothing(app, runner, tmp_p
     result = runner.invoke(args=["calendar", "import", str(notice)])
     assert result.exit_code == 1 and "第 2 行" in result.output and "第 3 行" in result.output
     with app.app_context():
-        assert calendar.status(2027) is None
+        assert calendar_years.status(2027) is None
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -161,28 +161,28 @@ def test_the_command_tells_every_bad_line_and_imports_nothing(app, runner, tmp_p
 ])
 def test_a_csv_that_cannot_be_a_year_is_refused_with_a_reason(text, message, app):
     with app.test_request_context():
-        parsed = calendar.parse("x.csv", text.encode())
+        parsed = calendar_years.parse("x.csv", text.encode())
     assert any(message in error for error in parsed.errors), parsed.errors
 
 
 def test_icalendar_events_never_add_up_to_more_than_the_days_of_a_year(app):
     with app.test_request_context():
-        one = calendar.parse("x.ics", _year_long_events(1))
-        two = calendar.parse("x.ics", _year_long_events(2))
+        one = calendar_years.parse("x.ics", _year_long_events(1))
+        two = calendar_years.parse("x.ics", _year_long_events(2))
     assert one.errors == [] and len(one.entries) == 365
     assert two.errors == ["事件合计超过 366 天；一年最多 366 天。"] and len(two.entries) <= 366
 
 
 def _a_megabyte_of_year_long_events() -> bytes:
     event = len(_year_long_events(2)) - len(_year_long_events(1))
-    data = _year_long_events((calendar.MAX_BYTES - 100) // event)
-    assert 990_000 < len(data) <= calendar.MAX_BYTES
+    data = _year_long_events((calendar_years.MAX_BYTES - 100) // event)
+    assert 990_000 < len(data) <= calendar_years.MAX_BYTES
     return data
 
 
 def test_a_megabyte_of_year_long_events_is_refused_without_expanding_them(app):
     with app.test_request_context():
-        parsed = calendar.parse("holidays.ics", _a_megabyte_of_year_long_events())
+        parsed = calendar_years.parse("holidays.ics", _a_megabyte_of_year_long_events())
     assert parsed.errors == ["事件合计超过 366 天；一年最多 366 天。"] and len(parsed.entries) <= 366
 
 
@@ -194,7 +194,7 @@ def test_a_megabyte_of_year_long_events_is_refused_without_expanding_them(app):
 def test_an_icalendar_event_that_cannot_be_read_as_days_of_a_year_is_refused(event, message, app):
     data = f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\nBEGIN:VEVENT\nUID:a\n{event}\nSUMMARY:元旦\nEND:VEVENT\nEND:VCALENDAR\n"
     with app.test_request_context():
-        parsed = calendar.parse("x.ics", data.encode())
+        parsed = calendar_years.parse("x.ics", data.encode())
     assert any(message in error for error in parsed.errors), parsed.errors
 
 
@@ -205,8 +205,8 @@ def test_importing_a_year_replaces_the_districts_days_and_keeps_a_posts_closure(
                           service_point_id=world.staff.service_point_id)
     db.session.add_all([closure, CalendarDay(day=date(2027, 6, 1), kind=DayKind.HOLIDAY, name="旧的")])
     db.session.commit()
-    count = calendar.import_year(calendar.parse("2027.csv", NOTICE_2027.encode()), world.admin, "国办发明电〔2026〕")
-    assert count == 11 and calendar.status(2027) is YearStatus.CONFIRMED
+    count = calendar_years.import_year(calendar_years.parse("2027.csv", NOTICE_2027.encode()), world.admin, "国办发明电〔2026〕")
+    assert count == 11 and calendar_years.status(2027) is YearStatus.CONFIRMED
     days = _district_days(2027)
     assert date(2027, 6, 1) not in days and days[date(2027, 2, 20)] is DayKind.WORKDAY
     assert db.session.get(CalendarDay, closure.id) is not None  # a post's own closure stays
@@ -214,23 +214,23 @@ def test_importing_a_year_replaces_the_districts_days_and_keeps_a_posts_closure(
 
 
 def test_a_provisional_year_comes_from_the_library_until_it_is_confirmed(world):
-    calendar.fill_provisional(2027, world.admin)
+    calendar_years.fill_provisional(2027, world.admin)
     days = _district_days(2027)
-    assert calendar.status(2027) is YearStatus.PROVISIONAL
+    assert calendar_years.status(2027) is YearStatus.PROVISIONAL
     assert {date(2027, 1, 1), date(2027, 2, 6), date(2027, 2, 10), date(2027, 10, 1)} <= set(days)
     with pytest.raises(DomainError):
-        calendar.fill_provisional(2027, world.admin)  # kept already: never overwritten by the library
-    calendar.confirm(2027, world.admin)
-    assert calendar.status(2027) is YearStatus.CONFIRMED
+        calendar_years.fill_provisional(2027, world.admin)  # kept already: never overwritten by the library
+    calendar_years.confirm(2027, world.admin)
+    assert calendar_years.status(2027) is YearStatus.CONFIRMED
 
 
 def test_leads_are_warned_from_november_while_next_year_is_not_kept(world):
-    assert calendar.warning(date(2026, 10, 31)) is None  # 2026 is kept; 2027 not asked for yet
-    assert "2027" in calendar.warning(date(2026, 11, 1)) and "缺失" in calendar.warning(date(2026, 11, 1))
-    calendar.fill_provisional(2027, world.admin)
-    assert "暂定" in calendar.warning(date(2026, 12, 1))
-    calendar.confirm(2027, world.admin)
-    assert calendar.warning(date(2026, 12, 1)) is None
+    assert calendar_years.warning(date(2026, 10, 31)) is None  # 2026 is kept; 2027 not asked for yet
+    assert "2027" in calendar_years.warning(date(2026, 11, 1)) and "缺失" in calendar_years.warning(date(2026, 11, 1))
+    calendar_years.fill_provisional(2027, world.admin)
+    assert "暂定" in calendar_years.warning(date(2026, 12, 1))
+    calendar_years.confirm(2027, world.admin)
+    assert calendar_years.warning(date(2026, 12, 1)) is None
 
 
 def test_the_status_command_fails_for_cron_until_the_year_is_kept(world, runner, tmp_path, monkeypatch):
@@ -257,11 +257,11 @@ def test_the_admin_imports_a_year_after_a_preview_and_leads_see_the_warning_go(a
     preview = admin.post("/directory/working-calendar/check",
                          data={"file": (io.BytesIO(NOTICE_2027.encode()), "2027.csv")},
                          content_type="multipart/form-data").get_data(as_text=True)
-    assert "10 个节假日和 1 个调休工作日" in preview and calendar.status(2027) is None  # nothing saved yet
+    assert "10 个节假日和 1 个调休工作日" in preview and calendar_years.status(2027) is None  # nothing saved yet
     done = admin.post("/directory/working-calendar/import", data={
         "days": _as_the_browser_posts(preview, "days"), "digest": _as_the_browser_posts(preview, "digest"),
         "source": "2027.csv"})
-    assert done.status_code == 303 and calendar.status(2027) is YearStatus.CONFIRMED
+    assert done.status_code == 303 and calendar_years.status(2027) is YearStatus.CONFIRMED
     assert "工作日历" not in lead.get("/").get_data(as_text=True).split("<main", 1)[1].split("</h1>", 1)[1][:400]
     staff = app.test_client()
     staff.post("/auth/login", data={"username": "staff-p01", "password": "correct-horse-7"})
@@ -292,10 +292,10 @@ def test_what_is_imported_is_exactly_what_was_previewed(app, world):
     tampered = dict(form, days=form["days"].replace("2027-02-20,班", "2027-02-21,班"))
     refused = admin.post("/directory/working-calendar/import", data=tampered)
     assert refused.status_code == 422 and "与预览不一致" in refused.get_data(as_text=True)
-    assert calendar.status(2027) is None
+    assert calendar_years.status(2027) is None
     done = admin.post("/directory/working-calendar/import", data=form)
-    assert done.status_code == 303 and calendar.status(2027) is YearStatus.CONFIRMED
-    previewed = calendar.parse("2027.csv", notice.encode()).entries
+    assert done.status_code == 303 and calendar_years.status(2027) is YearStatus.CONFIRMED
+    previewed = calendar_years.parse("2027.csv", notice.encode()).entries
     imported = db.session.scalars(sa.select(CalendarDay).where(CalendarDay.service_point_id.is_(None),
                                                                CalendarDay.day >= date(2027, 1, 1))
                                   .order_by(CalendarDay.day)).all()
@@ -314,7 +314,7 @@ def test_the_preview_tells_every_bad_line_and_offers_no_import(app, world):
 def test_a_megabyte_of_year_long_events_is_refused_in_the_preview(app, world):
     answer = _check(_admin(app), _a_megabyte_of_year_long_events(), "holidays.ics")
     assert answer.status_code == 422 and "事件合计超过 366 天" in answer.get_data(as_text=True)
-    assert calendar.status(2027) is None
+    assert calendar_years.status(2027) is None
 
 
 # --- the one calendar, across New Year and the Spring Festival ------------------------------------------------
@@ -327,20 +327,20 @@ def _due(world, start, hours):
 def test_an_errand_claimed_in_december_skips_new_years_day_once_2027_is_kept(world):
     claimed = datetime(2026, 12, 1, 9, 0, tzinfo=clock.LOCAL_TZ)
     assert clock.local(_due(world, claimed, 720)).date() == date(2027, 1, 12)  # 2027 missing: 1 January counted
-    calendar.import_year(calendar.parse("2027.csv", NOTICE_2027.encode()), world.admin, "notice")
+    calendar_years.import_year(calendar_years.parse("2027.csv", NOTICE_2027.encode()), world.admin, "notice")
     assert clock.local(_due(world, claimed, 720)) == datetime(2027, 1, 13, 9, 0, tzinfo=clock.LOCAL_TZ)
 
 
 def test_an_errand_claimed_in_january_stops_for_the_spring_festival(world):
     claimed = datetime(2027, 1, 25, 9, 0, tzinfo=clock.LOCAL_TZ)
     assert clock.local(_due(world, claimed, 240)).date() == date(2027, 2, 8)
-    calendar.fill_provisional(2027, world.admin)  # 5 and 8 to 10 February are holidays on weekdays
+    calendar_years.fill_provisional(2027, world.admin)  # 5 and 8 to 10 February are holidays on weekdays
     assert clock.local(_due(world, claimed, 240)) == datetime(2027, 2, 12, 9, 0, tzinfo=clock.LOCAL_TZ)
 
 
 @pytest.fixture
 def kept_2027(district):
-    calendar.import_year(calendar.parse("2027.csv", NOTICE_2027.encode()), None, "notice")
+    calendar_years.import_year(calendar_years.parse("2027.csv", NOTICE_2027.encode()), None, "notice")
     return district
 
 

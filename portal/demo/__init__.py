@@ -19,7 +19,7 @@ from portal import clock
 from portal.demo.cases import load_cases
 from portal.demo.heating import load_heating
 from portal.domain.boards import counters
-from portal.domain.cases import calendar, supervision
+from portal.domain.cases import calendar_years, supervision
 from portal.domain.cases.timekeeping import default_schedule
 from portal.domain.features import visits
 from portal.domain.platform import accounts, audit
@@ -262,8 +262,8 @@ def load(case_count: int = 2000, seed: int = 2026, progress: Callable[[int], Non
     # The years that no notice has confirmed yet, before any due time is counted: provisional (and the
     # leads are warned until an administrator imports the notice).
     for year in (clock.today().year, clock.today().year + 1):
-        if calendar.status(year) is None:
-            calendar.fill_provisional(year, None)
+        if calendar_years.status(year) is None:
+            calendar_years.fill_provisional(year, None)
     progress(STEP_COST["directory"])
     load_households(seed)
     progress(STEP_COST["households"])

@@ -6,7 +6,7 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 
 from portal.directory import bp
-from portal.domain.cases import calendar
+from portal.domain.cases import calendar_years as working_years
 from portal.models import Role
 from portal.web import writes_nothing
 from portal.web.guards import allow, me
@@ -15,7 +15,7 @@ from portal.web.submit import run
 
 
 def _page(status: int = 200, **context):
-    return render("directory/calendar.html", years=calendar.years(), warning=calendar.warning(), status=status,
+    return render("directory/calendar.html", years=working_years.years(), warning=working_years.warning(), status=status,
                   **context)
 
 
@@ -34,7 +34,7 @@ def calendar_check():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(422, problem=_("Choose the file to import."))
-    parsed = calendar.parse(upload.filename, upload.read(calendar.MAX_BYTES + 1))
+    parsed = working_years.parse(upload.filename, upload.read(working_years.MAX_BYTES + 1))
     return _page(422 if parsed.errors else 200, parsed=parsed, source=upload.filename[:120])
 
 
@@ -43,8 +43,8 @@ def calendar_check():
 def calendar_import():
     """Import the previewed days (posted back as CSV, read again by the same reader, and imported only when
     they are exactly the preview's, by its digest): the year is confirmed."""
-    parsed = calendar.parse("checked.csv", request.form.get("days", "").encode("utf-8"))
-    done = run(lambda: calendar.import_year(parsed, me(), request.form.get("source", ""),
+    parsed = working_years.parse("checked.csv", request.form.get("days", "").encode("utf-8"))
+    done = run(lambda: working_years.import_year(parsed, me(), request.form.get("source", ""),
                                             digest=request.form.get("digest", "")), say=False)
     if not done.ok:
         return _page(422, parsed=parsed, problem=str(done.error.message))
@@ -56,7 +56,7 @@ def calendar_import():
 @allow(Role.ADMIN)
 def calendar_provisional(year: int):
     """Fill a missing year from the holidays library, marked provisional."""
-    if run(lambda: calendar.fill_provisional(year, me())).ok:
+    if run(lambda: working_years.fill_provisional(year, me())).ok:
         flash(_("%(year)d is filled provisionally: check it against the notice, then confirm it.", year=year),
               "success")
     return redirect_to(url_for("directory.calendar_years"))
@@ -66,6 +66,6 @@ def calendar_provisional(year: int):
 @allow(Role.ADMIN)
 def calendar_confirm(year: int):
     """Confirm a provisional year as it stands."""
-    if run(lambda: calendar.confirm(year, me())).ok:
+    if run(lambda: working_years.confirm(year, me())).ok:
         flash(_("%(year)d is confirmed.", year=year), "success")
     return redirect_to(url_for("directory.calendar_years"))

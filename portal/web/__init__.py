@@ -15,7 +15,7 @@ from werkzeug.wsgi import ClosingIterator
 
 from portal import clock
 from portal.domain import access
-from portal.domain.cases import calendar
+from portal.domain.cases import calendar_years
 from portal.domain.features import visits
 from portal.domain.platform import privacy, snapshot
 from portal.extensions import MAX_ID, db, reset_begin_mode, set_begin_mode
@@ -91,7 +91,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["catalog"] = snapshot.catalog
     # Leads and administrators are told, on their home page and boards, when the working calendar runs out.
     app.jinja_env.globals["calendar_warning"] = (
-        lambda: calendar.warning() if can("calendar.warned") else None)
+        lambda: calendar_years.warning() if can("calendar.warned") else None)
     app.jinja_env.filters.update(
         local=format_local,
         localdate=format_local_date,

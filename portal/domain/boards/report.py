@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.domain.boards import metrics
-from portal.domain.boards.board import Category, _add, _as_sums, _categories, _empty, last_change, shelf
+from portal.domain.boards.board import Category, _add, _as_sums, _categories, _empty, last_change
 from portal.domain.boards.metrics import Figures
 from portal.domain.boards.periods import Period, change, month_period
+from portal.domain.platform import shelves
 from portal.extensions import db
 from portal.models import (
     Case,
@@ -116,7 +117,7 @@ def monthly_report(month: date, point: ServicePoint | None = None) -> Report:
     return Report(period, point, row_of(point, total_now, total_then), points, _categories(condition, cases, period))
 
 
-_REPORTS = shelf(16)
+_REPORTS = shelves.shelf(16)
 
 
 def report_for(month: date, point: ServicePoint | None = None) -> Report:

@@ -13,12 +13,12 @@ Everything here is plain data (ids, codes, kinds), never ORM objects, so nothing
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from portal.domain.platform import shelves
 from portal.extensions import db
 from portal.models import (
     BoardMark,
@@ -112,8 +112,7 @@ def _load_catalog() -> Catalog:
 
 
 _LOADERS = {"directory": _load_directory, "catalog": _load_catalog}
-_KEPT: dict[tuple, object] = {}  # (database, kind, stamp) -> what was loaded; only the newest stamp of each kind
-_LOCK = threading.Lock()
+_KEPT = shelves.shelf(16)  # (database, kind) -> (stamp, what was loaded): only the newest stamp of each kind
 
 
 def directory() -> Directory:
@@ -138,16 +137,13 @@ def _current(kind: str):
     if stamps is None:
         stamps = info["stamps"] = _stamps()
     stamp = stamps.get(kind)
-    key = (str(db.engine.url), kind, stamp)
-    with _LOCK:
-        kept = _KEPT.get(key) if stamp is not None else None
+    key = (str(db.engine.url), kind)
+    entry = _KEPT.get(key) if stamp is not None else None
+    kept = entry[1] if entry is not None and entry[0] == stamp else None
     if kept is None:
         kept = _LOADERS[kind]()
         if stamp is not None:  # a database without marks (not migrated this far) is read each request
-            with _LOCK:
-                for old in [k for k in _KEPT if k[:2] == key[:2]]:
-                    del _KEPT[old]
-                _KEPT[key] = kept
+            _KEPT.put(key, (stamp, kept))
     info[kind] = kept
     return kept
 
@@ -184,12 +180,6 @@ def _touched(session: Session) -> set[str]:
 def forget() -> None:
     """Read the marks again at the next use (each request begins with this)."""
     db.session.info.pop(_INFO, None)
-
-
-def forget_kept() -> None:
-    """Drop everything kept (a new app: its database may not be the one they came from)."""
-    with _LOCK:
-        _KEPT.clear()
 
 
 @sa.event.listens_for(Session, "before_flush")
