@@ -22,9 +22,6 @@ from portal.web.guards import me
 from portal.web.htmx import render
 from portal.web.i18n import localized
 
-# Steps of an errand that also hand documents over, so they live on the errand page.
-ERRAND_PAGE_STEPS = {"send_off_island", "record_office_answer", "resolve"}
-
 
 def load(number: str, *options) -> Case:
     return access.load_case(number, me(), options)
@@ -51,7 +48,7 @@ def action_forms(case: Case, submitted: dict | None = None) -> dict:
     candidates = None
     for transition in lifecycle.available(case, me()):
         name = transition.name
-        if case.mode is Mode.ERRAND and name in ERRAND_PAGE_STEPS:
+        if case.mode is Mode.ERRAND and transition.on_errand_page:
             continue  # these move documents too: they are done on the errand page
         form = (submitted or {}).get(name) or ACTION_FORMS[name](formdata=None, prefix=name, version=case.version)
         prefill_canned(form)

@@ -23,14 +23,11 @@ from portal.models import (
     Channel,
     EventKind,
     Mode,
-    Outcome,
     Place,
     Priority,
-    Satisfaction,
     ServicePoint,
-    User,
 )
-from portal.web.forms import UploadForm, aware
+from portal.web.forms import UploadForm
 from portal.web.guards import ANYONE_SIGNED_IN, allow, allow_signed_in, me
 from portal.web.htmx import is_htmx, redirect_to, render
 from portal.web.navigation import register
@@ -109,56 +106,29 @@ def reveal_id_number(number: str):
     return response
 
 
-# How each action's form becomes its lifecycle call: (case, user, form, version).
-PERFORM = {
-    "claim": lambda case, user, form, version: lifecycle.claim(case, user),  # whoever was first wins
-    "start": lambda case, user, form, version: lifecycle.start(case, user, version, form.note.data or ""),
-    "send_off_island": lambda case, user, form, version: lifecycle.send_off_island(case, user, version,
-                                                                                   form.note.data or ""),
-    "finish_on_spot": lambda case, user, form, version: lifecycle.finish_on_spot(case, user, version,
-                                                                                 form.note.data or ""),
-    "record_office_answer": lambda case, user, form, version: lifecycle.record_office_answer(
-        case, user, form.answer.data, version=version, note=form.note.data or ""),
-    "resolve": lambda case, user, form, version: lifecycle.resolve(case, user, form.note.data, version),
-    "close": lambda case, user, form, version: lifecycle.close(
-        case, user, Outcome(form.outcome.data), Satisfaction(form.satisfaction.data), form.comment.data or "",
-        version=version),
-    "no_answer": lambda case, user, form, version: lifecycle.no_answer(
-        case, user, retry_at=aware(form.retry_at.data), note=form.note.data or "", version=version),
-    "return_case": lambda case, user, form, version: lifecycle.return_case(case, user, form.reason.data, version),
-    "reopen": lambda case, user, form, version: lifecycle.reopen(case, user, form.reason.data, version),
-    "cancel": lambda case, user, form, version: lifecycle.cancel(case, user, form.reason.data, version),
-    "transfer": lambda case, user, form, version: lifecycle.transfer(
-        case, user, form.reason.data, point=db.session.get(ServicePoint, form.point.data) if form.point.data else None,
-        owner=db.session.get(User, form.owner.data) if form.owner.data else None, version=version),
-    "assign": lambda case, user, form, version: lifecycle.assign(
-        case, user, db.session.get(User, form.owner.data) if form.owner.data else None, version=version),
-    "merge": lambda case, user, form, version: lifecycle.merge(case, user, form.original.data, version=version),
-}
-
-
 @bp.post("/<number>/act/<name>")
 @allow(*WORKER_ROLES)
 def act(number: str, name: str):
     """Take one action of the lifecycle on a case."""
-    if name not in lifecycle.TRANSITIONS:
+    if name not in ACTION_FORMS:  # not a transition, or not one of the case page
         abort(404)
+    transition = lifecycle.TRANSITIONS[name]
     case = page.for_action(number)  # a step done redirects: the page is built only to show a refusal
-    if case.mode is Mode.ERRAND and name in page.ERRAND_PAGE_STEPS:
+    if case.mode is Mode.ERRAND and transition.on_errand_page:
         abort(404)
     form = ACTION_FORMS[name](prefix=name)
     if name in ("transfer", "assign"):
         form.owner.choices = [(u.id, u.display_name) for u in access.cases.who_may_take(case)]
     if name == "transfer":
         form.point.choices = [(p.id, p.code) for p in db.session.scalars(sa.select(ServicePoint))]
-    done = submit(form, lambda: PERFORM[name](case, me(), form, form.version.data))
+    done = submit(form, lambda: transition.service(case, me(), **form.arguments()))
     row = request.form.get("row") if is_htmx() else None
     if done.ok:
         if row:  # the row changes in place; the tab counts and the badge follow (the "cases-changed" event)
             response = render("cases/_row.html", case=page.full(number), tab=row)
             response.headers["HX-Trigger"] = "cases-changed"
             return response
-        flash(_("Done: %(action)s.", action=lifecycle.TRANSITIONS[name].label), "success")
+        flash(_("Done: %(action)s.", action=transition.label), "success")
         return redirect_to(url_for("cases.show", number=number))
     case = page.full(number)
     form.version.data = case.version  # what was typed stays; the page now shows the latest state

@@ -62,6 +62,10 @@ ENDS_VISITS = frozenset({CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.CANC
 
 @dataclass(frozen=True)
 class Transition:
+    """One row of the table: everything the portal needs to know of a transition, said once. Its service is the
+    function of this module that bears its name; the case page offers it with the form of what it ``asks``
+    (``portal.cases.forms.FORMS``) under its ``label``, which the flash, the refusals and the audit log say too."""
+
     name: str
     label: object
     sources: frozenset
@@ -69,40 +73,56 @@ class Transition:
     permission: str
     event: EventKind
     public: bool
-    needs_reason: bool = False
-    on_page: bool = True  # offered as a button on the case page (not: done to many cases at once elsewhere)
+    # What the user gives on the case page (a key of portal.cases.forms.FORMS); None: not offered on the case page
+    # (done to many cases at once, elsewhere).
+    asks: str | None = None
+    # For an errand this step also hands the documents over (domain/errands), so it is done on the errand page.
+    on_errand_page: bool = False
+
+    @property
+    def on_page(self) -> bool:
+        return self.asks is not None
+
+    @property
+    def service(self):
+        """The function that makes this transition."""
+        return globals()[self.name]
 
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in [
-        Transition("claim", _l("Claim"), frozenset({CaseStatus.LOGGED}), CaseStatus.CLAIMED, "claim", EventKind.CLAIMED, True),
-        Transition("start", _l("Start work"), frozenset({CaseStatus.CLAIMED}), CaseStatus.IN_PROGRESS, "work", EventKind.STARTED, False),
+        Transition("claim", _l("Claim"), frozenset({CaseStatus.LOGGED}), CaseStatus.CLAIMED, "claim", EventKind.CLAIMED, True,
+                   asks="nothing"),
+        Transition("start", _l("Start work"), frozenset({CaseStatus.CLAIMED}), CaseStatus.IN_PROGRESS, "work", EventKind.STARTED, False,
+                   asks="note"),
         Transition("send_off_island", _l("Send to higher office"), frozenset({CaseStatus.IN_PROGRESS}), CaseStatus.AWAITING_OFFICE,
-                   "work", EventKind.SENT_OFF, True),
+                   "work", EventKind.SENT_OFF, True, asks="note", on_errand_page=True),
         Transition("record_office_answer", _l("Record the office's answer"), frozenset({CaseStatus.AWAITING_OFFICE}),
-                   CaseStatus.IN_PROGRESS, "office_answer", EventKind.OFFICE_ANSWERED, True),
+                   CaseStatus.IN_PROGRESS, "office_answer", EventKind.OFFICE_ANSWERED, True, asks="office_answer",
+                   on_errand_page=True),
         Transition("resolve", _l("Resolve"), frozenset({CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS}), CaseStatus.RESOLVED, "work",
-                   EventKind.RESOLVED, True, needs_reason=True),
+                   EventKind.RESOLVED, True, asks="result", on_errand_page=True),
         Transition("finish_on_spot", _l("Finish on the spot"), frozenset({CaseStatus.LOGGED}), CaseStatus.RESOLVED, "counter",
-                   EventKind.FINISHED_ON_SPOT, True),
-        Transition("close", _l("Record the callback"), frozenset({CaseStatus.RESOLVED}), CaseStatus.CLOSED, "dispatch", EventKind.CLOSED,
-                   True),
+                   EventKind.FINISHED_ON_SPOT, True, asks="note"),
+        # The callback closes the case or, not solved or dissatisfied, has it redone: the label says both.
+        Transition("close", _l("Record the callback (close or redo)"), frozenset({CaseStatus.RESOLVED}), CaseStatus.CLOSED,
+                   "dispatch", EventKind.CLOSED, True, asks="callback"),
         Transition("no_answer", _l("Callback: no answer"), frozenset({CaseStatus.RESOLVED}), None, "dispatch",
-                   EventKind.CALLBACK_ATTEMPT, False),
+                   EventKind.CALLBACK_ATTEMPT, False, asks="call_again"),
         Transition("return_case", _l("Return"), frozenset({CaseStatus.LOGGED, CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS}), CaseStatus.RETURNED,
-                   "return", EventKind.RETURNED, False, needs_reason=True),
+                   "return", EventKind.RETURNED, False, asks="reason"),
         Transition("transfer", _l("Transfer"), WORKING, CaseStatus.LOGGED, "dispatch", EventKind.TRANSFERRED, False,
-                   needs_reason=True),
-        Transition("assign", _l("Assign"), WORKING, CaseStatus.LOGGED, "dispatch", EventKind.ASSIGNED, False),
-        Transition("merge", _l("Merge into the original"), WORKING, CaseStatus.MERGED, "dispatch", EventKind.MERGED, True),
+                   asks="point_or_person"),
+        Transition("assign", _l("Assign"), WORKING, CaseStatus.LOGGED, "dispatch", EventKind.ASSIGNED, False, asks="person"),
+        Transition("merge", _l("Merge into the original"), WORKING, CaseStatus.MERGED, "dispatch", EventKind.MERGED, True,
+                   asks="original"),
         Transition("reopen", _l("Reopen"), frozenset({CaseStatus.RESOLVED, CaseStatus.CLOSED}), CaseStatus.IN_PROGRESS, "dispatch",
-                   EventKind.REOPENED, True, needs_reason=True),
-        Transition("cancel", _l("Cancel"), WORKING, CaseStatus.CANCELLED, "dispatch", EventKind.CANCELLED, True,
-                   needs_reason=True),
+                   EventKind.REOPENED, True, asks="reason"),
+        Transition("cancel", _l("Cancel"), WORKING, CaseStatus.CANCELLED, "dispatch", EventKind.CANCELLED, True, asks="reason"),
         # Closing a heating incident resolves every open call linked to it, with the incident's closing note.
         Transition("resolve_for_incident", _l("Resolved with the incident"), frozenset(OPEN_STATUSES), CaseStatus.RESOLVED,
-                   "close_incident", EventKind.RESOLVED, True, on_page=False),
+                   "close_incident", EventKind.RESOLVED, True),
     ]
 }
 
