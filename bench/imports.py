@@ -17,7 +17,7 @@ from openpyxl import Workbook
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal.domain.features.rosters import HOUSEHOLD_COLUMNS  # noqa: E402
+from portal.domain.rosters import HOUSEHOLD_COLUMNS  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_ROWS", 150_000))
 DOC = ROOT / "docs" / "PERFORMANCE.md"

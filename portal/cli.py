@@ -13,11 +13,10 @@ from flask_migrate import downgrade, upgrade
 from portal import demo
 from portal.demo import DEMO_PASSWORD
 from portal.demo.generate import generate as run
-from portal.domain import DomainError
+from portal.domain import DomainError, rosters, visits
 from portal.domain.boards import counters
 from portal.domain.cases import calendar_years, supervision
 from portal.domain.credentials import apikeys
-from portal.domain.features import rosters, visits
 from portal.domain.platform import (
     accounts,
     audit,

@@ -14,7 +14,7 @@ def log(w, item=None, **kw):
 
 def log_home(w, **kw):
     """A home-visit case logged as the intake form logs one without a day: the resident is told how it is booked."""
-    from portal.domain.features import visits
+    from portal.domain import visits
 
     kw.setdefault("household", w.household)
     return visits.log_and_offer(w.staff, w.home_item, Channel.COUNTER, "需要上门", "王大爷", "13912345678", **kw)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.config import from_environment
-from portal.domain.features import heating, notices
+from portal.domain import heating, notices
 from portal.extensions import db
 from portal.models import Attachment, AuditEntry, CampaignVisit, Case, DutyShift, Finding, VisitResult
 from tests.test_errands import claimed

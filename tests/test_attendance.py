@@ -5,8 +5,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from portal.domain import Forbidden
-from portal.domain.features import attendance
+from portal.domain import Forbidden, attendance
 from portal.extensions import db
 from portal.models import Attendance, AttendanceKind
 from tests.stories import at, log

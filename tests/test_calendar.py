@@ -9,9 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import DomainError
+from portal.domain import DomainError, heating
 from portal.domain.cases import calendar_years, timekeeping
-from portal.domain.features import heating
 from portal.extensions import db
 from portal.models import AuditEntry, CalendarDay, DayKind, DutyShift, Mode, ServiceItem, YearStatus
 from tests.stories import at

@@ -115,8 +115,8 @@ def test_ten_retries_of_one_kiosk_post_at_once_log_one_case(app, make):
     """A kiosk that retries its POST while the first is still being answered: one case, ten answers of it."""
     from werkzeug.datastructures import MultiDict
 
+    from portal.domain import open311
     from portal.domain.credentials import apikeys
-    from portal.domain.features import open311
     from portal.domain.platform import unit
 
     make.directory()
@@ -149,7 +149,7 @@ def test_ten_retries_of_one_kiosk_post_at_once_log_one_case(app, make):
 
 def test_two_imports_into_one_place_at_once_number_apart_and_store_each_resident_once(app, make):
     """Two clerks import rosters of 东岙 at the same moment, both naming the same new resident."""
-    from portal.domain.features import rosters
+    from portal.domain import rosters
     from portal.domain.platform import unit
     from portal.models import Household, Resident
     from tests.test_imports import HEADER, csv_bytes

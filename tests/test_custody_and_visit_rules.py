@@ -8,9 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import DomainError, access
+from portal.domain import DomainError, access, errands, visits
 from portal.domain.cases import attachments, intake, lifecycle, timekeeping
-from portal.domain.features import errands, visits
 from portal.extensions import db
 from portal.models import (
     Attachment,

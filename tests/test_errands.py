@@ -5,9 +5,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.domain import Conflict, DomainError, NotFound
+from portal.domain import Conflict, DomainError, NotFound, errands
 from portal.domain.cases import attachments, lifecycle, timekeeping
-from portal.domain.features import errands
 from portal.domain.platform import files
 from portal.extensions import db
 from portal.models import (

@@ -62,7 +62,7 @@ def test_collecting_needs_ticks_and_a_confirmation(app, world):
 
 def test_the_manifest_masks_residents_and_prints_by_office(app, world):
     ready = claimed(world)
-    from portal.domain.features import errands
+    from portal.domain import errands
 
     errands.collect(ready, world.proxy, [m.id for m in ready.materials], "王大爷")
     partial = claimed(world)
@@ -76,7 +76,7 @@ def test_the_manifest_masks_residents_and_prints_by_office(app, world):
 
 
 def test_hand_in_everything_ready_at_once(app, world):
-    from portal.domain.features import errands
+    from portal.domain import errands
 
     cases = [claimed(world) for _ in range(2)]
     for case in cases:

@@ -4,9 +4,8 @@ from datetime import date, timedelta
 import pytest
 
 from portal import clock
-from portal.domain import DomainError, NotFound, access
+from portal.domain import DomainError, NotFound, access, heating
 from portal.domain.boards import board
-from portal.domain.features import heating
 from portal.extensions import db
 from portal.heating import cards
 from portal.models import (

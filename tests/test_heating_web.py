@@ -5,7 +5,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain.features import heating
+from portal.domain import heating
 from portal.extensions import db
 from portal.models import CampaignVisit, Case, DutyShift, Incident
 from tests.stories import at as _at

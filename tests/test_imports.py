@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
-from portal.domain.features import rosters
+from portal.domain import rosters
 from portal.domain.platform import jobs
 from portal.extensions import db
 from portal.models import AuditEntry, Household, Place, Resident, ServiceItem

@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import DomainError
-from portal.domain.features import rosters
+from portal.domain import DomainError, rosters
 from portal.domain.platform import jobs
 from portal.extensions import db
 from portal.models import Household, Job, JobStatus
@@ -134,7 +133,7 @@ def test_the_web_process_runs_a_job_itself_as_soon_as_it_is_queued(app, world, t
 
 
 def test_an_import_stopped_halfway_is_finished_by_running_it_again_each_row_once(world, client, auth, monkeypatch):
-    from portal.domain.features import roster_jobs
+    from portal.domain import roster_jobs
 
     monkeypatch.setattr(roster_jobs, "CHUNK", 100)
     rows = [["H01", f"北岙{n}号", "", "", f"居民{n}", "", "", "", "", "", ""] for n in range(350)]

@@ -4,7 +4,9 @@ import ast
 from pathlib import Path
 
 PORTAL = Path(__file__).resolve().parent.parent / "portal"
-ROOMS = ["platform", "access", "boards", "cases", "credentials", "features"]
+# Each capability is a room of its own (a module or a package under portal/domain/), above the case core.
+ROOMS = ["platform", "access", "boards", "cases", "credentials", "attendance", "notices", "lookup", "errands", "heating",
+         "rosters", "roster_jobs", "visits", "open311"]
 
 
 def _imports(path: Path):
@@ -28,10 +30,22 @@ def _room(module: str) -> str | None:
     return parts[2] if len(parts) > 2 and parts[:2] == ["portal", "domain"] and parts[2] in ROOMS else None
 
 
+def _files_of(room: str) -> list[Path]:
+    folder, module = PORTAL / "domain" / room, PORTAL / "domain" / f"{room}.py"
+    return sorted(folder.rglob("*.py")) if folder.is_dir() else [module]
+
+
+def test_every_part_of_the_domain_is_a_room_in_order():
+    """A new capability gets a room of its own, named in ``ROOMS`` (docs/ARCHITECTURE.md says where)."""
+    found = {path.stem if path.is_file() else path.name for path in (PORTAL / "domain").iterdir()
+             if path.name != "__pycache__" and path.name != "__init__.py"}
+    assert found == set(ROOMS) and all(_files_of(room)[0].exists() for room in ROOMS)
+
+
 def test_each_room_of_the_domain_imports_only_the_rooms_above_it():
     wrong = []
     for room in ROOMS:
-        for path in (PORTAL / "domain" / room).rglob("*.py"):
+        for path in _files_of(room):
             for line, module, names in _imports(path):
                 for target in _targets(module, names):
                     other = _room(target)

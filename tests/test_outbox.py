@@ -243,8 +243,8 @@ def test_a_clerk_stops_messages_when_the_resident_asks(world, client, auth, monk
 def test_the_resident_hears_when_the_errand_is_back_and_the_day_before_a_visit(home):
     from datetime import date
 
+    from portal.domain import visits
     from portal.domain.cases import lifecycle
-    from portal.domain.features import visits
     from portal.models import Slot
     from tests import stories
 

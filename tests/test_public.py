@@ -7,10 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import DomainError, Forbidden
+from portal.domain import DomainError, Forbidden, notices
 from portal.domain.cases import intake, lifecycle
 from portal.domain.credentials import apikeys
-from portal.domain.features import notices
 from portal.extensions import db
 from portal.models import ApiKey, AuditEntry, CallbackRecord, CaseStatus, Channel, Notice, Place, ServicePoint
 from tests.stories import in_progress, log
@@ -293,7 +292,7 @@ def test_wrong_guesses_from_one_address_do_not_lock_the_resident_out(client, wor
 
 
 def test_the_lookup_timeline_names_nobody_in_full(client, world):
-    from portal.domain.features import errands
+    from portal.domain import errands
 
     staff = world.staff
     case = log(world)

@@ -1,11 +1,11 @@
-"""Residents book their own home-visit half-day (features.visits.book_by_resident) from the link of the SMS sent
+"""Residents book their own home-visit half-day (visits.book_by_resident) from the link of the SMS sent
 when a home-visit case is logged: among the team's free half-days before the case is due, once."""
 import re
 from datetime import date
 
 import sqlalchemy as sa
 
-from portal.domain.features import visits
+from portal.domain import visits
 from portal.extensions import db
 from portal.models import AuditEntry, OutboxMessage, Slot, Visit
 from tests import stories

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal import create_app
+from portal.domain import visits
 from portal.domain.cases import intake, links
-from portal.domain.features import visits
 from portal.extensions import db
 from portal.models import AuditEntry, CaseStatus, Channel, OutboxMessage, Slot
 from tests import stories

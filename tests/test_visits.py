@@ -5,9 +5,8 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from portal.domain import Conflict, DomainError, Forbidden, NotFound, access
+from portal.domain import Conflict, DomainError, Forbidden, NotFound, access, visits
 from portal.domain.cases import lifecycle
-from portal.domain.features import visits
 from portal.extensions import db
 from portal.models import Case, CaseStatus, Household, Slot, Visit, VisitKind, VisitStatus
 from tests.stories import log

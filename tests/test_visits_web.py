@@ -18,7 +18,7 @@ def _client(app, username):
 
 
 def test_booking_from_the_case_page_offers_free_slots_when_full(app, home, make):
-    from portal.domain.features import visits
+    from portal.domain import visits
 
     for n in range(2):
         other = make.household(home.h01, address=f"东岙{60 + n}号", phone="13600000001")
@@ -54,7 +54,7 @@ def test_the_team_sees_its_visits_and_finishes_one(app, home):
 
 
 def test_the_calendar_is_for_leads_and_team_leads(app, home):
-    from portal.domain.features import visits
+    from portal.domain import visits
 
     visits.book(log(home, home.home_item), home.staff, MONDAY, Slot.AM)
     assert _client(app, "team1-a").get("/visits/calendar").status_code == 403
@@ -66,7 +66,7 @@ def test_the_calendar_is_for_leads_and_team_leads(app, home):
 
 
 def test_slots_after_the_due_time_are_marked_and_booking_one_warns(app, home):
-    from portal.domain.features import visits
+    from portal.domain import visits
 
     case = log(home, home.home_item)
     case.due_at = clock.local_midnight(MONDAY) + timedelta(hours=12)  # due at noon on Monday
@@ -82,7 +82,7 @@ def test_slots_after_the_due_time_are_marked_and_booking_one_warns(app, home):
 
 
 def test_the_intake_offers_free_half_days_as_buttons_that_book_one(app, home, make):
-    from portal.domain.features import visits
+    from portal.domain import visits
 
     for n in range(2):
         other = make.household(home.h01, address=f"东岙{70 + n}号", phone="13600000001")

@@ -18,10 +18,10 @@ from faker import Faker
 from portal import clock
 from portal.demo.cases import load_cases
 from portal.demo.heating import load_heating
+from portal.domain import visits
 from portal.domain.boards import counters
 from portal.domain.cases import calendar_years, supervision
 from portal.domain.cases.timekeeping import default_schedule
-from portal.domain.features import visits
 from portal.domain.platform import accounts, audit
 from portal.domain.platform.directory import pinyin_index
 from portal.domain.platform.privacy import id_check_digit

@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain.features import heating
+from portal.domain import heating
 from portal.extensions import db
 from portal.models import (
     Campaign,

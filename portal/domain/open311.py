@@ -19,9 +19,8 @@ from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import DomainError
+from portal.domain import DomainError, visits
 from portal.domain.cases import intake
-from portal.domain.features import visits
 from portal.domain.platform import unit
 from portal.extensions import db
 from portal.models import (

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from portal.domain import DomainError, NotFound
-from portal.domain.features import rosters
+from portal.domain import DomainError, NotFound, rosters
 from portal.domain.platform import files, jobs
 from portal.extensions import begin_mode, db
 from portal.models import Job, User

@@ -8,9 +8,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.domain import access
+from portal.domain import access, errands
 from portal.domain.cases import attachments, lifecycle, timekeeping
-from portal.domain.features import errands
 from portal.domain.platform import files
 from portal.errands import bp
 from portal.errands.forms import AnswerForm, CollectForm, DeliverForm, SubmitAllForm, SubmitForm

@@ -16,7 +16,7 @@ from flask import current_app
 from markupsafe import Markup
 from segno import helpers
 
-from portal.domain.features import heating
+from portal.domain import heating
 from portal.extensions import db
 from portal.models import Household, Place, PlaceKind
 

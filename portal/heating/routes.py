@@ -9,9 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.domain import access
+from portal.domain import access, heating
 from portal.domain.cases import intake
-from portal.domain.features import heating
 from portal.domain.platform import public_address
 from portal.extensions import db
 from portal.heating import bp, cards

@@ -1,6 +1,6 @@
 """Routes of the roster import: the page, the template, an upload checked by a background job (its page is the
 preview: nothing written), the import by another job, the rows with errors as a file, and the export of households.
-The jobs and the kept upload are ``portal.domain.features.roster_jobs``'s.
+The jobs and the kept upload are ``portal.domain.roster_jobs``'s.
 """
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
-from portal.domain import access
-from portal.domain.features import roster_jobs, rosters
+from portal.domain import access, roster_jobs, rosters
 from portal.domain.platform import audit, jobs, privacy
 from portal.extensions import db
 from portal.imports import bp

@@ -6,9 +6,8 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.domain import DomainError, access
+from portal.domain import DomainError, access, visits
 from portal.domain.cases import intake
-from portal.domain.features import visits
 from portal.extensions import db
 from portal.intake import bp
 from portal.intake.forms import IntakeForm

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask import abort, request
 from flask_babel import gettext as _
 
+from portal.domain import heating, lookup, notices, visits
 from portal.domain.cases import answers, lifecycle, links
-from portal.domain.features import heating, lookup, notices, visits
 from portal.extensions import db
 from portal.lookup import bp
 from portal.lookup.forms import AnswerForm, LookupForm, RatingForm
@@ -117,7 +117,7 @@ def answer(token: str):
 @public
 def book(token: str):
     """The page of the link sent with a home-visit case: the resident chooses the half-day the team comes, among
-    the team's free ones before the case is due (``features.visits.book_by_resident``)."""
+    the team's free ones before the case is due (``visits.book_by_resident``)."""
     case = links.case_of(token, "book")
     if case is None:
         return render("lookup/book.html", case=None, status=404)

@@ -5,9 +5,8 @@ from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.domain import access
+from portal.domain import access, attendance, notices
 from portal.domain.cases import queues
-from portal.domain.features import attendance, notices
 from portal.domain.platform import notify
 from portal.main import bp
 from portal.models import AttendanceKind

@@ -10,8 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.domain import access
-from portal.domain.features import notices
+from portal.domain import access, notices
 from portal.extensions import db
 from portal.models import Notice, Place, Role
 from portal.notices import bp

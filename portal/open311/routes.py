@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from portal.domain import open311
 from portal.domain.credentials import apikeys
-from portal.domain.features import open311
-from portal.domain.features.open311 import Open311Error
+from portal.domain.open311 import Open311Error
 from portal.domain.platform import public_address, throttle, unit
 from portal.extensions import csrf
 from portal.open311 import bp

@@ -4,8 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.cases import page
-from portal.domain import access
-from portal.domain.features import visits
+from portal.domain import access, visits
 from portal.extensions import db
 from portal.models import Case, Mode, Team, User
 from portal.visits.forms import BookForm

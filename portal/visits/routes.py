@@ -11,8 +11,7 @@ from icalendar import Calendar, Event
 
 from portal import clock
 from portal.cases import page
-from portal.domain import access
-from portal.domain.features import visits
+from portal.domain import access, visits
 from portal.domain.platform import public_address
 from portal.extensions import db
 from portal.models import Mode, Place, Role, ServiceItem, Slot, Team, Visit

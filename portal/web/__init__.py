@@ -14,9 +14,8 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.wsgi import ClosingIterator
 
 from portal import clock
-from portal.domain import access
+from portal.domain import access, visits
 from portal.domain.cases import calendar_years
-from portal.domain.features import visits
 from portal.domain.platform import privacy, snapshot
 from portal.extensions import MAX_ID, db, reset_begin_mode, set_begin_mode
 from portal.web import i18n, navigation, security

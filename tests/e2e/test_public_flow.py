@@ -65,8 +65,8 @@ def test_a_resident_answers_by_the_link_of_the_result_on_a_phone(pages, live_ser
 
 
 def test_a_resident_books_the_home_visit_by_the_link_on_a_phone(pages, live_server):
+    from portal.domain import visits
     from portal.domain.cases import links
-    from portal.domain.features import visits
     from portal.models import Channel, Household, Mode, Place, ServiceItem, User
 
     with live_server.app.app_context():  # a home-visit case logged at the post of 东岙 today

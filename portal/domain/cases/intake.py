@@ -224,7 +224,7 @@ def log_case(
     ``origin`` is the case this one came out of (a home visit handing off an errand): whoever works
     that visit may log it, whatever their role.
     ``phone_optional`` is for cases the portal logs itself (a care visit for a household with no phone).
-    How a home-visit case's visit is booked is the visits room's (``features.visits.log_and_offer``).
+    How a home-visit case's visit is booked is the visits room's (``visits.log_and_offer``).
     """
     if actor is not None and origin is None and not access.can(actor, "case.log"):
         raise Forbidden(_l("Your role does not log cases."))

@@ -1,5 +1,5 @@
 """Signed links sent to residents by SMS: to answer about a resolved case (``answers``), to choose the half-day of
-a home visit (``features.visits`` books it). Each is
+a home visit (``visits`` books it). Each is
 
 - **single-case and unforgeable**: ``<case id>-<HMAC>``, the HMAC (keyed by the portal's secret key, 12 bytes) of
   its purpose, the case and one moment of the case (when it was resolved; when it was logged), so that nobody can

@@ -94,7 +94,7 @@ def visit_tomorrow(case: Case, visit_id: int, day, slot) -> bool:
 
 def book_yourself(case: Case, link: str) -> None:
     """A home-visit case without a visit, whose team has a free half-day before it is due: the link to choose one
-    (``features.visits`` decides and books it)."""
+    (``visits`` decides and books it)."""
     outbox.tell_resident("book", case, _text("book", case, link=link), f"book:{case.number}")
 
 
