@@ -1,10 +1,12 @@
 """Boards: every figure of a village board on a hand-built week, periods, the 304 of a poll with nothing
 new, a constant number of queries whatever the number of cases, exports, the monthly report and the
 wall screens."""
+import ast
 import csv
 import io
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,12 +14,12 @@ from openpyxl import load_workbook
 
 from portal import clock
 from portal.boards import charts
-from portal.domain import DomainError
+from portal.domain import DomainError, NotFound, access
 from portal.domain.boards import counters, metrics
 from portal.domain.boards.board import Tile, build, cases_behind
 from portal.domain.boards.periods import change, period_for
 from portal.domain.boards.report import monthly_report
-from portal.domain.boards.scopes import Places, scope_for
+from portal.domain.boards.scopes import KINDS, Places, boards_of, scope_for
 from portal.domain.cases import intake, lifecycle, supervision
 from portal.extensions import db
 from portal.models import AuditEntry, Channel, Outcome, Place, Satisfaction, ServiceItem, ServicePoint, WallScreen
@@ -25,6 +27,7 @@ from tests.query_count import counting_queries
 from tests.stories import at
 
 Rate = metrics.Rate
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def place(code):
@@ -160,7 +163,7 @@ def test_a_trip_saved_follows_the_item_not_the_mode(world):
 
 
 def test_an_estate_board_shows_the_campaign_coverage(district, monkeypatch):
-    from portal.domain.features import heating
+    from portal.domain import heating
     from portal.models import VisitResult
 
     campaign = heating.create_campaign(district.lead, "入户走访", [district.e01], clock.today(),
@@ -519,3 +522,72 @@ def test_a_case_without_a_place_counts_for_the_district_only(village):
                     address="码头候船室")
     district = build(scope_for("district", "all"), period_for("week"), village.lead)
     assert district.figures.logged == 6 and week_board(village.lead).figures.logged == 4
+
+
+# --- the kinds of board -----------------------------------------------------------------------------------
+
+def test_every_kind_of_board_is_described_once(world):
+    """Each kind finds its boards by code, names an access rule that exists, and one's own boards come from it."""
+    codes = {"district": "all", "place": "H01", "point": "LS-P01", "team": "T1"}
+    assert set(KINDS) == set(codes)
+    for key, kind in KINDS.items():
+        scope = scope_for(key, codes[key])
+        assert (scope.kind, kind.key, scope.code) == (kind, key, codes[key]) and str(kind.label)
+        assert kind.seen_by in access.RULES and access.can(world.admin, "board.view", scope)
+        assert scope.mark in scope.marks and (kind.title is None) == (scope.subject is not None)
+        assert kind.subjects is None or isinstance(scope.subject, kind.subjects)
+    assert [(kind.key, subject.code) for kind, subject in boards_of(world.staff)] == [("point", "LS-P01"),
+                                                                                       ("place", "H01")]
+    assert [(kind.key, subject.code) for kind, subject in boards_of(world.member)] == [("team", "T1")]
+    with pytest.raises(NotFound):
+        scope_for("village", "V1")
+
+
+def test_each_board_offers_what_its_kind_has(village, client, auth):
+    """The district's and a place's boards have a wall view (and wall screens), the district's and a point's a
+    monthly report."""
+    auth.login("leader")
+    page = lambda url: client.get(url).get_data(as_text=True)  # noqa: E731
+    district, village_board, point, team = (page("/boards/district/all"), page("/boards/place/V1"),
+                                            page("/boards/point/LS-P01"), page("/boards/team/T1"))
+    assert 'href="/boards/wall"' in district and 'href="/boards/report"' in district and "全域总览" in district
+    assert 'href="/boards/wall?place=V1"' in village_board and "/boards/report" not in village_board
+    assert "行政村" in village_board
+    assert 'href="/boards/report?point=LS-P01"' in point and "/boards/wall" not in point and "服务点看板" in point
+    assert "/boards/report" not in team and "/boards/wall" not in team and "服务队看板" in team
+    client.post("/boards/screens", data={"name": "中心大厅", "place": ""})
+    client.post("/boards/screens", data={"name": "村委会", "place": "V1"})
+    listing = page("/boards/screens")
+    assert "<td>中心大厅</td><td>全域</td>" in listing and "<td>村委会</td><td>东岙村</td>" in listing
+
+
+KIND_TEST = re.compile(rf"kind\s*(==|!=|\bin\b|\bnot in\b)\s*[(\[]?\s*['\"]({'|'.join(KINDS)})['\"]")
+KIND_TABLE = re.compile(rf"['\"]({'|'.join(KINDS)})['\"]\s*:")
+
+
+def _names_a_kind(node: ast.expr | None) -> bool:
+    if isinstance(node, ast.Constant):
+        return node.value in KINDS
+    return isinstance(node, (ast.Tuple, ast.List, ast.Set)) and any(_names_a_kind(e) for e in node.elts)
+
+
+def test_no_module_or_template_but_the_scopes_compares_a_kind_of_board_to_its_key():
+    """What a kind of board has is asked of its ``ScopeKind`` (portal/domain/boards/scopes.py), never decided by
+    comparing ``kind`` with "place" or by a table keyed by the kinds' names."""
+    found = []
+    for path in ROOT.joinpath("portal").rglob("*.py"):
+        if path == ROOT / "portal/domain/boards/scopes.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Compare):
+                sides = [node.left, *node.comparators]
+                compared = any(_names_a_kind(side) for side in sides) and any(
+                    "kind" in ast.unparse(side) for side in sides if not _names_a_kind(side))
+            else:
+                compared = isinstance(node, ast.Dict) and sum(map(_names_a_kind, node.keys)) >= 2
+            if compared:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    found += [f"{path.relative_to(ROOT)}:{n}" for path in ROOT.joinpath("templates").rglob("*.html")
+              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+              if KIND_TEST.search(line) or len(KIND_TABLE.findall(line)) >= 2]
+    assert found == []

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
+from portal.domain import heating
 from portal.domain.boards import counters, metrics
 from portal.domain.cases import lifecycle, supervision
-from portal.domain.features import heating
 from portal.extensions import db
 from portal.models import (
     CallbackRecord,
@@ -208,7 +208,7 @@ def test_the_kept_counters_equal_a_rebuild_from_the_timeline(world, make, monkey
 def test_cases_that_move_are_counted_where_each_moment_happened(home, make, monkeypatch):
     """A transfer, a return to another point, a visit moved to another team, a counter item finished
     after the sweep found it unsigned, a redo that saves a trip: the kept counters still equal a rebuild."""
-    from portal.domain.features import visits
+    from portal.domain import visits
     from portal.models import Slot, Team
 
     w = home

@@ -18,11 +18,10 @@ from flask_babel import lazy_gettext as _l
 from portal import clock
 from portal.boards import bp, charts, exports
 from portal.boards.forms import MonthForm, PeriodForm, ScreenForm
-from portal.domain import DomainError, NotFound, access
+from portal.domain import DomainError, NotFound, access, attendance
 from portal.domain.boards import board, hotspots, periods, scopes
 from portal.domain.boards.report import report_for
 from portal.domain.credentials import wallscreens
-from portal.domain.features import attendance
 from portal.domain.platform import public_address
 from portal.extensions import db
 from portal.models import Role, ServicePoint, WallScreen
@@ -72,7 +71,7 @@ def _etag(scope: scopes.Scope, period: periods.Period, viewer: str, view: str) -
     """The ETag of this response, the one its polls will carry (the region alone, rendered for htmx),
     and the scope's stamp (when it last changed)."""
     changed = board.last_change(scope)
-    parts = (scope.kind, scope.code, period.kind, period.first, period.last, get_locale(), clock.today(), viewer,
+    parts = (scope.kind.key, scope.code, period.kind, period.first, period.last, get_locale(), clock.today(), viewer,
              view, changed.token)
     base = hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest()[:20]
     return f"{base}-{'r' if is_htmx() else 'p'}", f"{base}-r", changed
@@ -99,7 +98,7 @@ def index():
     mine = scopes.boards_of(me())
     if len(mine) == 1:
         kind, subject = mine[0]
-        return redirect(url_for("boards.board", kind=kind, code=subject.code))
+        return redirect(url_for("boards.board", kind=kind.key, code=subject.code))
     return render("boards/index.html", mine=mine)
 
 
@@ -128,9 +127,8 @@ def show(kind: str, code: str):
         return _not_modified(etag)
     built = board.board_for(scope, period, me(), changed)
     days = (attendance.of_point(scope.point, period.first, period.last)
-            if scope.kind == "point" and access.can(me(), "attendance.view", scope.point) else None)
-    topic = (hotspots.topic_of(hotspots.scope_key(scope), clock.today().replace(day=1))
-             if scope.kind in ("place", "district") else None)
+            if scope.kind.attendance and access.can(me(), "attendance.view", scope.point) else None)
+    topic = hotspots.topic_of(scope.mark, clock.today().replace(day=1)) if scope.kind.hotspots else None
     response = render("boards/board.html", "board", board=built, form=form, etag=poll_etag, crumbs=_crumbs(scope),
                       figures=board.FIGURES, changed=changed.at, opens=_opens(), attendance=days, status=status,
                       topic=topic, progress=hotspots.progress(topic) if topic else None)
@@ -259,8 +257,8 @@ def screens():
 
 def _screens_page(form: ScreenForm, address: str | None, status: int = 200):
     places = {p.code: p for p in scopes.Places().all.values()}
-    return render("boards/screens.html", form=form, screens=wallscreens.screens(me()), places=places, address=address,
-                  status=status)
+    return render("boards/screens.html", form=form, screens=wallscreens.screens(me()), places=places,
+                  kinds=scopes.KINDS, address=address, status=status)
 
 
 @bp.post("/screens")

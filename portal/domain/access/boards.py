@@ -1,14 +1,15 @@
 """Who may see which board, report and wall screen.
 
 A district lead and the administrator see every board. Everyone else sees the boards of the places they
-cover, of their own service point (staff, butlers, leads) and of their own team; the district board and
-a wall screen shows a board its lead sees. A monthly report is of the district (for those who
-see everything) or of one's own point.
+cover, of their own service point (staff, butlers, leads) and of their own team: one rule per kind of board,
+named by the kind's description (``ScopeKind.seen_by`` in ``portal.domain.boards.scopes``). A wall screen
+shows a board its lead sees. A monthly report is of the district (for those who see everything) or of one's
+own point.
 """
 from __future__ import annotations
 
 from portal.domain.access.people import place_by_code, place_ids, sees_everything
-from portal.domain.access.policy import rule
+from portal.domain.access.policy import can, rule
 from portal.models import Place, Role, ServicePoint, User, WallScreen
 
 
@@ -20,27 +21,37 @@ def may_see_place(user: User, place: Place) -> bool:
 
 @rule("board.view")
 def may_see_board(user: User, scope) -> bool:
-    """``scope`` is a ``portal.domain.boards.scopes.Scope``."""
-    if sees_everything(user):
-        return True
-    if scope.kind == "place":
-        return scope.place_id in place_ids(user)  # may_see_place, without loading the place
-    if scope.kind == "point":
-        return user.role in (Role.STAFF, Role.BUTLER, Role.LEAD) and user.service_point_id == scope.point.id
-    if scope.kind == "team":
-        return user.team_id == scope.team.id
-    return False
+    """``scope`` is a ``portal.domain.boards.scopes.Scope``: the rule its kind names (``seen_by``) decides."""
+    return can(user, scope.kind.seen_by, scope)
+
+
+@rule("board.district")
+def may_see_district(user: User, scope=None) -> bool:
+    """The district's board (asked alone, or with its scope as the rule of its kind)."""
+    return sees_everything(user)
+
+
+@rule("board.place")
+def may_see_place_board(user: User, scope) -> bool:
+    return sees_everything(user) or scope.place_id in place_ids(user)  # may_see_place, without loading the place
+
+
+@rule("board.point")
+def may_see_point_board(user: User, scope) -> bool:
+    return sees_everything(user) or (user.role in (Role.STAFF, Role.BUTLER, Role.LEAD)
+                                     and user.service_point_id == scope.point.id)
+
+
+@rule("board.team")
+def may_see_team_board(user: User, scope) -> bool:
+    return sees_everything(user) or user.team_id == scope.team.id
 
 
 @rule("topic.choose")
 def may_choose_topic(user: User, scope) -> bool:
-    """Make a hotspot the month's topic (每月一题) of a place's board or the district's: its leads."""
-    return user.role is Role.LEAD and scope.kind in ("place", "district") and may_see_board(user, scope)
-
-
-@rule("board.district")
-def may_see_district(user: User) -> bool:
-    return sees_everything(user)
+    """Make a hotspot the month's topic (每月一题) of a board that has hotspots (a place's, the district's): its
+    leads."""
+    return user.role is Role.LEAD and scope.kind.hotspots and may_see_board(user, scope)
 
 
 @rule("report.view")
@@ -69,6 +80,6 @@ def may_revoke_screen(user: User, screen: WallScreen) -> bool:
     """A screen of a board the user sees."""
     if not may_manage_screens(user):
         return False
-    if sees_everything(user):
-        return True
-    return screen.scope_kind == "place" and place_by_code().get(screen.scope_code) in place_ids(user)
+    # A screen shows a board with a wall view: the district's, whose code ("all") is no place's (place codes are
+    # capitals, digits and hyphens), or a place's.
+    return sees_everything(user) or place_by_code().get(screen.scope_code) in place_ids(user)

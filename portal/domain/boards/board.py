@@ -3,13 +3,12 @@
 A board is built from a fixed handful of queries whatever the number of cases: the daily counters
 (``CaseCount``) summed for the period, the period before, each day of the last twelve weeks and each
 place; live counts of open and overdue cases grouped by place; the ten most overdue cases. Its ETag
-comes from its scope's ``BoardMark`` rows, so a poll with nothing new is answered before any of that runs.
+comes from its scope's ``ChangeMark`` rows, so a poll with nothing new is answered before any of that runs.
 The figures are defined in docs/METRICS.md; who may see which board is decided by ``portal.domain.access``.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -24,17 +23,18 @@ from portal.domain.boards.hotspots import Hotspot, hotspots
 from portal.domain.boards.metrics import Figures, Rate
 from portal.domain.boards.periods import Period, change
 from portal.domain.boards.scopes import Scope
+from portal.domain.platform import shelves
 from portal.extensions import db
 from portal.models import (
     COUNTERS,
     OPEN_STATUSES,
-    BoardMark,
     CallbackRecord,
     Campaign,
     CampaignVisit,
     Case,
     CaseCount,
     CaseEvent,
+    ChangeMark,
     EventKind,
     Household,
     Place,
@@ -68,8 +68,8 @@ def last_change(scope: Scope | list[str]) -> Stamp:
     """The stamp of a scope, or of a list of marks (one index-only lookup)."""
     marks = scope if isinstance(scope, list) else scope.marks
     at, count, newest = db.session.execute(
-        sa.select(sa.func.max(BoardMark.changed_at), sa.func.count(), sa.func.max(BoardMark.id))
-        .where(BoardMark.key.in_(marks))).one()
+        sa.select(sa.func.max(ChangeMark.changed_at), sa.func.count(), sa.func.max(ChangeMark.id))
+        .where(ChangeMark.key.in_(marks))).one()
     return Stamp(at, f"{newest}.{count}")
 
 
@@ -253,52 +253,13 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
         weeks=weeks, trends=trends, tiles=tiles, top_overdue=list(top_overdue),
         categories=[] if wall else _categories(scope.counts, scope.cases, period), coverage=covered,
         trip=metrics.TripCost.configured(),
-        hotspots=hotspots(scope.counts, today) if scope.kind in ("place", "district") and not wall else [],
+        hotspots=hotspots(scope.counts, today) if scope.kind.hotspots and not wall else [],
     )
     board.rankings = {name: rank(tiles, name) for name in RANKED}
     return board
 
 
 # --- a board's data, kept per worker under its stamp ------------------------------------------------------------
-
-class Shelf:
-    """What a worker process keeps of boards and reports, under keys that hold their scope's stamp (so an entry
-    is never stale, only unused); the least recently used go first."""
-
-    def __init__(self, size: int = 64):
-        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key: tuple):
-        with self.lock:
-            value = self.entries.get(key)
-            if value is not None:
-                self.entries.move_to_end(key)
-            return value
-
-    def put(self, key: tuple, value) -> None:
-        with self.lock:
-            self.entries[key] = value
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-
-
-SHELVES: list[Shelf] = []
-
-
-def shelf(size: int = 64) -> Shelf:
-    SHELVES.append(kept := Shelf(size))
-    return kept
-
-
-def forget_kept() -> None:
-    """Drop everything kept (a new app: its database may not be the one they came from)."""
-    for kept in SHELVES:
-        kept.clear()
-
 
 @dataclass(frozen=True)
 class _Kept:
@@ -307,7 +268,7 @@ class _Kept:
     top_overdue: list[int]
 
 
-_BOARDS = shelf()
+_BOARDS = shelves.shelf()
 
 
 def board_for(scope: Scope, period: Period, viewer: User | None, stamp: Stamp, today: date | None = None,
@@ -318,7 +279,7 @@ def board_for(scope: Scope, period: Period, viewer: User | None, stamp: Stamp, t
     and its most overdue cases are those of this request (a renamed place, a reassigned case show at once), and
     the template still renders time-relative text ("overdue by 2 h") fresh."""
     today = today or clock.today()
-    key = (scope.kind, scope.code, period.kind, period.first, period.last, viewer.id if viewer else None, wall, today,
+    key = (scope.kind.key, scope.code, period.kind, period.first, period.last, viewer.id if viewer else None, wall, today,
            stamp.token)
     kept = _BOARDS.get(key)
     if kept is None:

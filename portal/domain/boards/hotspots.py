@@ -72,20 +72,15 @@ def choose(scope, place_id: int, category: str, actor: User, note: str = "") -> 
     if (place_id, category) not in {(h.place_id, h.category) for h in hotspots(scope.counts)}:
         raise DomainError(_l("Choose a hotspot of this board."), field="topic")
     month = clock.today().replace(day=1)
-    topic = topic_of(scope_key(scope), month) or MonthlyTopic(scope_key=scope_key(scope), month=month)
+    topic = topic_of(scope.mark, month) or MonthlyTopic(scope_key=scope.mark, month=month)
     old = (topic.place_id, topic.category) if topic.id else None
     topic.place_id, topic.category, topic.note = place_id, category[:40], note[:200]
     topic.chosen_by, topic.chosen_at = actor, clock.now()
     db.session.add(topic)
     audit.record("topic", actor=actor, obj=topic, changes={"topic": (old, (place_id, category))})
     counters.mark(scope.marks, clock.now())  # the board shows it at its next poll
-    unit.commit()
+    unit.end_step()
     return topic
-
-
-def scope_key(scope) -> str:
-    """Whose topic: the district's ("all") or a place board's ("place:<id>")."""
-    return "all" if scope.kind == "district" else f"place:{scope.place_id}"
 
 
 @dataclass(frozen=True)
