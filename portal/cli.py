@@ -28,6 +28,7 @@ from portal.domain.platform import (
     replays,
     retention,
     throttle,
+    unit,
 )
 from portal.extensions import db
 from portal.heating import cards
@@ -115,7 +116,7 @@ def create_admin(username: str, name: str, password: str) -> None:
     db.session.add(user)
     db.session.flush()
     audit.record("create", obj=user, actor_name="cli", changes={"username": (None, username), "role": (None, "admin")})
-    db.session.commit()
+    unit.end_step()
     click.echo(f"Administrator {username} created.")
 
 

@@ -119,9 +119,11 @@ def test_the_web_process_runs_a_job_itself_as_soon_as_it_is_queued(app, world, t
     with app.test_request_context("/"):
         job = jobs.start("echo", world.staff, {"n": 8})
     job_id = job.id
-    for _ in range(200):  # the runner thread of this process takes it; bounded wait, no timing asserted
-        db.session.remove()
-        if db.session.get(Job, job_id).status is JobStatus.DONE:
+    db.session.remove()
+    for _ in range(400):  # the runner thread of this process takes it; bounded wait, no timing asserted
+        done = db.session.get(Job, job_id).status is JobStatus.DONE
+        db.session.remove()  # no transaction (nor SQLite's lock) held while it waits
+        if done:
             break
         time.sleep(0.05)
     assert db.session.get(Job, job_id).result == {"echo": 8}

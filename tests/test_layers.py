@@ -63,12 +63,14 @@ def test_the_domain_never_imports_the_web_and_models_never_import_the_domain():
     assert wrong == []
 
 
-def test_no_route_or_panel_commits_or_rolls_back():
-    """The domain owns its transactions (portal/domain/platform/unit.py); routes hand it forms with
-    ``portal.web.submit``."""
-    found = [f"{path.relative_to(PORTAL)}:{n}" for path in [*PORTAL.glob("*/routes.py"), *PORTAL.glob("*/panel.py")]
+def test_only_the_unit_of_work_commits_or_rolls_back():
+    """Transactions are the unit of work's (portal/domain/platform/unit.py): a service ends a step
+    (``unit.end_step``), a write that must last says so (``unit.lasting``, ``unit.alone``), a refusal gives up
+    (``unit.abandon``); routes hand the domain their forms with ``portal.web.submit``. Nothing else commits."""
+    own = PORTAL / "domain" / "platform" / "unit.py"
+    found = [f"{path.relative_to(PORTAL)}:{n}" for path in PORTAL.rglob("*.py") if path != own
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if "session.commit(" in line or "session.rollback(" in line]
+             if ".commit()" in line or ".rollback()" in line]
     assert found == []
 
 

@@ -22,7 +22,7 @@ from portal.domain import visits
 from portal.domain.boards import counters
 from portal.domain.cases import calendar_years, supervision
 from portal.domain.cases.timekeeping import default_schedule
-from portal.domain.platform import accounts, audit
+from portal.domain.platform import accounts, audit, unit
 from portal.domain.platform.directory import pinyin_index
 from portal.domain.platform.privacy import id_check_digit
 from portal.extensions import db
@@ -269,7 +269,7 @@ def load(case_count: int = 2000, seed: int = 2026, progress: Callable[[int], Non
     progress(STEP_COST["households"])
     load_cases(case_count, seed, progress)
     audit.record("demo_data", actor_name="cli", reason=f"{case_count} cases")
-    db.session.commit()
+    unit.end_step()
     # As cron would have: reminders, overdue flags and problem cases for the demo's open cases, and the
     # care visits of the elderly living alone; and each team's calendar feed address.
 
@@ -277,7 +277,7 @@ def load(case_count: int = 2000, seed: int = 2026, progress: Callable[[int], Non
     progress(STEP_COST["heating"])
     supervision.sweep(batch=5000)
     visits.schedule_care_visits()
-    db.session.commit()
+    unit.end_step()
     progress(STEP_COST["sweep"])
 
     counters.rebuild()  # the cases above were written in bulk: count them for the boards

@@ -23,6 +23,7 @@ from portal import clock
 from portal.domain import DomainError
 from portal.domain.access.errands import limit as errand_limit_of
 from portal.domain.boards import counters
+from portal.domain.platform import unit
 from portal.extensions import db
 from portal.models import (
     OPEN_STATUSES,
@@ -99,12 +100,12 @@ def generate(households: int, cases: int, seed: int = 2026, years: int = 3,
     added, residents = _households(households, estates, rng, names, progress)
     count, events = _cases(cases, hamlets, estates, items, places, rng, names, years, progress)
     _reset_sequences()
-    db.session.commit()
+    unit.end_step()
     if db.session.get_bind().dialect.name == "postgresql":
         # Planner statistics for the new rows, as after any bulk load (autovacuum would get there later), before
         # the counters are computed from them. Not on SQLite: its planner does better on this schema without them.
         db.session.execute(sa.text("ANALYZE"))
-        db.session.commit()
+        unit.end_step()
     counters.rebuild()
     return Generated(added, residents, count, events)
 
@@ -298,7 +299,7 @@ def _flush(cases: list[dict], events: list[dict], callbacks: list[dict]) -> int:
     _insert(Case, cases)
     _insert(CaseEvent, events)
     _insert(CallbackRecord, callbacks)
-    db.session.commit()
+    unit.end_step()
     return len(events)
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.domain import heating
+from portal.domain.platform import unit
 from portal.extensions import db
 from portal.models import (
     Campaign,
@@ -42,7 +43,7 @@ def load_heating(seed: int = 2026) -> None:
     lead = db.session.scalars(sa.select(User).where(User.role == Role.LEAD, User.username == "head-ht-sqt")).first()
     e03 = next(p for p in estates if p.code == "E03")
     db.session.add(_incident(e03, lead))
-    db.session.commit()
+    unit.end_step()
     desk = db.session.scalars(sa.select(User).where(User.username == "staff-ht-sqt")).one()
     radiator = db.session.scalars(sa.select(ServiceItem).filter_by(code="HT01")).one()
     for household in db.session.scalars(sa.select(Household).where(Household.place_id == e03.id).limit(3)):
@@ -67,7 +68,7 @@ def load_heating(seed: int = 2026) -> None:
                     Finding.FINE if result is VisitResult.VISITED else None),
                 at=at, round=campaign.round_of(clock.local(at).date()),
             ))
-    db.session.commit()
+    unit.end_step()
     for visit in db.session.scalars(sa.select(CampaignVisit).where(CampaignVisit.result == VisitResult.FINDING)
                                     .order_by(CampaignVisit.id).limit(40)):
         heating.finding_to_case(visit, visit.by)

@@ -43,7 +43,7 @@ def record(user: User, kind: AttendanceKind) -> Attendance:
     counters.mark([f"point:{user.service_point_id}"], clock.now())  # the point's board shows it: its ETag moves
     audit.record("attendance", actor=user, object_type="users", object_id=str(user.id),
                  changes={"kind": (before, kind.value)}, reason=clock.today().isoformat())
-    unit.commit()
+    unit.end_step()
     db.session.expire_all()
     return today_of(user)
 

@@ -104,7 +104,7 @@ def hand_over(case: Case, actor: User, materials: list[CaseMaterial], to: Holder
     case.updated_at = now
     audit.record("handover", actor=actor, obj=case, changes={"materials": (sources, to.value)},
                  reason=", ".join(name for name, _source in moved))
-    unit.commit()
+    unit.end_step()
 
 
 @dataclass

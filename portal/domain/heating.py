@@ -160,7 +160,7 @@ def take_call(actor: User, item: ServiceItem, phone: str, caller_name: str, hous
         case.owner = chosen.owner
         record_event(case, None, EventKind.ROUTED, actor_label="system",
                      data={"owner": chosen.owner.display_name if chosen.owner else None, "why": chosen.reason})
-    unit.commit()
+    unit.end_step()
     return case
 
 
@@ -186,7 +186,7 @@ def declare_incident(actor: User, station: ServicePoint | None, title: str, noti
     db.session.add(incident)
     db.session.flush()
     audit.record("declare_incident", actor=actor, obj=incident, changes={"title": (None, title)})
-    unit.commit()
+    unit.end_step()
     return incident
 
 
@@ -203,7 +203,7 @@ def close_incident(incident: Incident, actor: User, note: str) -> int:
     open_cases = [c for c in incident.cases if c.status.is_open]
     resolved = lifecycle.resolve_for_incident(open_cases, actor, note)
     audit.record("close_incident", actor=actor, obj=incident, changes={"resolved": (None, resolved)})
-    unit.commit()
+    unit.end_step()
     return resolved
 
 
@@ -234,7 +234,7 @@ def set_duty(actor: User, station: ServicePoint | None, day: date, user: User | 
     else:
         shift.user = user
     audit.record("duty", actor=actor, obj=station, changes={day.isoformat(): (old, user.username if user else None)})
-    unit.commit()
+    unit.end_step()
 
 
 def roster(station: ServicePoint, first: date, last: date) -> dict[date, User]:
@@ -264,7 +264,7 @@ def create_campaign(actor: User, name: str, places: list[Place], starts_on: date
     db.session.add(campaign)
     db.session.flush()
     audit.record("create", actor=actor, obj=campaign, changes={"name": (None, campaign.name)})
-    unit.commit()
+    unit.end_step()
     return campaign
 
 
@@ -296,7 +296,7 @@ def record_visit(campaign: Campaign, household: Household, actor: User, result: 
     audit.record("campaign_visit", actor=actor, obj=household, changes={"result": (None, result.value)})
     # The coverage shown on the estate's and its station's boards changed.
     counters.mark([f"place:{household.place_id}", f"point:{household.place.service_point_id or 0}"], clock.now())
-    unit.commit()
+    unit.end_step()
     return row
 
 
@@ -318,7 +318,7 @@ def finding_to_case(visit: CampaignVisit, actor: User) -> Case:
     visit.case = case
     record_event(case, None, EventKind.ROUTED, actor_label="system",
                  data={"owner": case.owner.display_name if case.owner else None, "why": "campaign"})
-    unit.commit()
+    unit.end_step()
     return case
 
 

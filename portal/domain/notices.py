@@ -85,7 +85,7 @@ def publish(user: User, title: str, body: str, place: Place | None, valid_from: 
     db.session.add(notice)
     db.session.flush()
     audit.record("publish", actor=user, obj=notice, reason=place.code if place else "all")
-    unit.commit()
+    unit.end_step()
     return notice
 
 
@@ -103,7 +103,7 @@ def update(user: User, notice: Notice, version: int, title: str, body: str, plac
                                            "valid_from": valid_from, "valid_to": valid_to})
     audit.record("update", actor=user, obj=notice, changes=changes)
     try:
-        unit.commit()
+        unit.end_step()
     except Conflict:
         raise _stale(notice) from None
 
@@ -119,7 +119,7 @@ def withdraw(user: User, notice: Notice) -> None:
     if notice.withdrawn_at is None:
         notice.withdrawn_at = clock.now()
         audit.record("withdraw", actor=user, obj=notice)
-        unit.commit()
+        unit.end_step()
 
 
 def _ancestors(place: Place | None) -> list[int]:

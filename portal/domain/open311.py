@@ -192,7 +192,7 @@ def submit(key: ApiKey, form, idempotency: str | None = None) -> tuple[Case, boo
         return earlier, True
     case = _log(key, form)
     db.session.add(IdempotentRequest(api_key_id=key.id, key=idempotency, case_id=case.id))
-    unit.commit()
+    unit.end_step()
     return case, False
 
 

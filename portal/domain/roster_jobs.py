@@ -19,7 +19,7 @@ from pathlib import Path
 from flask_babel import lazy_gettext as _l
 
 from portal.domain import DomainError, NotFound, rosters
-from portal.domain.platform import files, jobs
+from portal.domain.platform import files, jobs, unit
 from portal.extensions import begin_mode, db
 from portal.models import Job, User
 
@@ -132,7 +132,7 @@ def _go_through(params: dict, progress: jobs.Progress, write: bool) -> dict:
             if write and chunk.rows:
                 result = rosters.apply(kind, chunk, owner)
                 written.update(created=result.created, updated=result.updated, same=result.same)
-            db.session.commit()  # a check's read ends here too: no transaction spans two chunks
+            unit.end_step()  # a check's read ends here too: no transaction spans two chunks
             progress(done=chunk.last_line - 1)
     progress(stage="done")
     errors_path = _folder() / f"{params['token']}.errors.xlsx"

@@ -368,7 +368,7 @@ def apply(kind: Kind, checked: Check, user: User | None, actor_name: str = "") -
         unit.abandon()
         raise DomainError(_l("Someone else registered some of these households or residents at the same time; "
                              "nothing of this file was saved. Import it again."), field="file") from None
-    unit.commit()
+    unit.end_step()
     return result
 
 

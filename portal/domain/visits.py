@@ -254,7 +254,7 @@ def offer_booking(case: Case) -> None:
 def _commit() -> None:
     """Commit, turning a simultaneous change (a stale version, a second active visit) into a conflict."""
     try:
-        unit.commit()
+        unit.end_step()
     except sa.exc.IntegrityError:
         unit.abandon()
         raise Conflict(_l("Someone booked this case at the same moment; look at its visit.")) from None
@@ -369,7 +369,7 @@ def remind_tomorrow(today: date | None = None) -> int:
     for visit in db.session.scalars(sa.select(Visit).where(Visit.day == tomorrow, Visit.status == VisitStatus.BOOKED)
                                     .options(joinedload(Visit.case))):
         written += messages.visit_tomorrow(visit.case, visit.id, tomorrow, visit.slot)
-    unit.commit()
+    unit.end_step()
     return written
 
 
@@ -535,7 +535,7 @@ def renew_feed_token(team: Team, actor: User) -> str:
     token = secrets.token_urlsafe(32)
     team.calendar_token_hash = _feed_hash(token)
     audit.record("calendar_token", actor=actor, obj=team, changes={"calendar_token": ("***", "***")})
-    unit.commit()
+    unit.end_step()
     return token
 
 

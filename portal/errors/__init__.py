@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from portal.domain import DomainError
-from portal.extensions import db
+from portal.domain.platform import unit
 from portal.open311.formats import error as open311_error
 from portal.web import NotUtf8, replay
 from portal.web.htmx import is_htmx
@@ -58,7 +58,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
-        db.session.rollback()
+        unit.abandon()
         return error_page(error.status, message=error.message)
 
     @app.errorhandler(SecurityError)
@@ -80,12 +80,12 @@ def init_app(app: Flask) -> None:
     def value_out_of_range(error: sa.exc.DataError):
         # A value the database cannot hold (a number too large for its column) got past the forms: it names
         # nothing, so it is a bad request, not a fault; one line in the log, no trace anyone could trigger.
-        db.session.rollback()
+        unit.abandon()
         app.logger.warning("refused a value the database cannot hold on %s %s", request.method, request.path)
         return error_page(400)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        db.session.rollback()
+        unit.abandon()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_page(500)

@@ -16,8 +16,8 @@ from werkzeug.wsgi import ClosingIterator
 from portal import clock
 from portal.domain import access, visits
 from portal.domain.cases import calendar_years
-from portal.domain.platform import privacy, snapshot
-from portal.extensions import MAX_ID, db, reset_begin_mode, set_begin_mode
+from portal.domain.platform import privacy, snapshot, unit
+from portal.extensions import MAX_ID, reset_begin_mode, set_begin_mode
 from portal.web import i18n, navigation, security
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -163,13 +163,7 @@ def take_the_write_lock() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     if request.method in SAFE_METHODS or getattr(view, "writes_nothing", False):
         return
-    session = db.session()
-    if session.in_transaction():
-        keep, session.expire_on_commit = session.expire_on_commit, False
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = keep
+    unit.end_read()
     g.setdefault("_begin_tokens", []).append(set_begin_mode("IMMEDIATE"))
 
 

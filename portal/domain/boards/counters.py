@@ -15,22 +15,21 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from portal import clock
+from portal.domain.boards.scopes import KINDS
+from portal.domain.platform import unit
 from portal.extensions import db
 from portal.models import (
     COUNTERS,
     HOUR_BUCKETS,
-    BoardMark,
     CallbackRecord,
     Case,
     CaseCount,
     CaseEvent,
+    ChangeMark,
     EventKind,
     Outcome,
-    Place,
     Satisfaction,
     ServiceItem,
-    ServicePoint,
-    Team,
 )
 
 KEY = ("day", "place_id", "service_point_id", "team_id", "category")
@@ -77,30 +76,29 @@ def touch(case: Case, at: datetime) -> None:
 
 # No hot rows (the write path: ``portal.domain.platform.unit``): counters and marks are inserted, never updated,
 # so two writers never wait on one of them; ``compact`` (run by the sweep) folds what writers added.
-_MARKS = "board_marks"
-
-
 def mark(keys: list[str], at: datetime) -> None:
     """Note that the boards of ``keys`` (and the district's) changed at ``at``: written as the transaction
-    commits."""
-    pending = db.session.info.setdefault(_MARKS, {})
+    commits (the marks ride on the unit of work until then)."""
+    pending = unit.current().marks
     for key in ["all", *keys]:
         pending[key] = max(at, pending.get(key, at))
 
 
 @sa.event.listens_for(Session, "before_commit")
 def _write_marks(session: Session) -> None:
-    if not session.info.get(_MARKS):
+    pending = unit.current(session).marks
+    if not pending:
         return
     session.flush()  # the transaction's own rows first (SQLAlchemy flushes them after this hook otherwise)
-    pending = session.info.pop(_MARKS, None)
-    if pending:
-        session.connection().execute(sa.insert(BoardMark), [{"key": k, "changed_at": at} for k, at in pending.items()])
+    rows = [{"key": k, "changed_at": at} for k, at in pending.items()]
+    pending.clear()
+    if rows:
+        session.connection().execute(sa.insert(ChangeMark), rows)
 
 
 @sa.event.listens_for(Session, "after_rollback")
 def _forget_marks(session: Session) -> None:
-    session.info.pop(_MARKS, None)
+    unit.current(session).marks.clear()
 
 
 def compact(batch: int = 200) -> int:
@@ -126,16 +124,16 @@ def compact(batch: int = 200) -> int:
             return removed
         removed += len(rows) - len(folded)
     # The marks: a new row for each key with several (a new id, so that every board's ETag moves once).
-    top = db.session.scalar(sa.select(sa.func.max(BoardMark.id))) or 0
-    several = db.session.scalars(sa.select(BoardMark.key).where(BoardMark.id <= top).group_by(BoardMark.key)
+    top = db.session.scalar(sa.select(sa.func.max(ChangeMark.id))) or 0
+    several = db.session.scalars(sa.select(ChangeMark.key).where(ChangeMark.id <= top).group_by(ChangeMark.key)
                                  .having(sa.func.count() > 1)).all()
     if several:
-        marks = db.session.execute(sa.select(BoardMark.id, BoardMark.key, BoardMark.changed_at).where(
-            BoardMark.id <= top, BoardMark.key.in_(several))).all()
+        marks = db.session.execute(sa.select(ChangeMark.id, ChangeMark.key, ChangeMark.changed_at).where(
+            ChangeMark.id <= top, ChangeMark.key.in_(several))).all()
         newest: dict[str, datetime] = {}
         for _, key, at in marks:
             newest[key] = max(at, newest.get(key, at))
-        if _fold(BoardMark, [mark.id for mark in marks], [{"key": k, "changed_at": at} for k, at in newest.items()]):
+        if _fold(ChangeMark, [mark.id for mark in marks], [{"key": k, "changed_at": at} for k, at in newest.items()]):
             removed += len(marks) - len(newest)
     return removed
 
@@ -144,10 +142,10 @@ def _fold(model, ids: list[int], rows: list[dict]) -> bool:
     """Replace the rows ``ids`` of ``model`` by ``rows`` in one transaction, unless another compaction removed
     some of them first (then nothing)."""
     if db.session.execute(sa.delete(model).where(model.id.in_(ids))).rowcount != len(ids):
-        db.session.rollback()
+        unit.abandon()
         return False
     db.session.execute(sa.insert(model), rows)
-    db.session.commit()
+    unit.end_step()
     return True
 
 
@@ -291,9 +289,9 @@ def rebuild() -> int:
     for start in range(0, len(rows), 5000):
         db.session.execute(sa.insert(CaseCount), rows[start:start + 5000])
     # Every board may have changed: mark every scope, so that no ETag (nor a board kept under it) stays.
-    mark([f"{kind}:{i}" for kind, model in (("place", Place), ("point", ServicePoint), ("team", Team))
-          for i in [0, *db.session.scalars(sa.select(model.id))]], clock.now())
-    db.session.commit()
+    mark([kind.mark_of(i) for kind in KINDS.values() if kind.subjects is not None
+          for i in [0, *db.session.scalars(sa.select(kind.subjects.id))]], clock.now())
+    unit.end_step()
     return len(rows)
 
 

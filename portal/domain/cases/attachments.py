@@ -49,7 +49,7 @@ def attach(case: Case, actor: User, filename: str, data: bytes) -> Attachment:
     db.session.add(attachment)
     record_event(case, actor, EventKind.NOTE, data={"attachment": attachment.filename})
     audit.record("attach", actor=actor, obj=case, reason=f"{attachment.filename} sha256={digest}")
-    unit.commit()
+    unit.end_step()
     return attachment
 
 

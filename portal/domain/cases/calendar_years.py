@@ -271,7 +271,7 @@ def _replace(year: int, entries: list[Entry], status_: YearStatus, source: str, 
     audit.record("calendar", actor=actor, actor_name="" if actor else "cli", object_type="calendar_years",
                  object_id=str(year), changes={"status": (None, status_.value)},
                  reason=f"{len(entries)} days from {source[:80]}")
-    unit.commit()
+    unit.end_step()
     return len(entries)
 
 
@@ -325,7 +325,7 @@ def confirm(year: int, actor: User) -> None:
     row.status, row.changed_at, row.changed_by_id = YearStatus.CONFIRMED, clock.now(), actor.id
     audit.record("calendar", actor=actor, object_type="calendar_years", object_id=str(year),
                  changes={"status": (YearStatus.PROVISIONAL.value, YearStatus.CONFIRMED.value)})
-    unit.commit()
+    unit.end_step()
 
 
 def warning(today: date | None = None) -> str | None:

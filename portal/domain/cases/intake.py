@@ -143,7 +143,7 @@ def add_call(case: Case, actor: User, description: str, requester_name: str = ""
     record_event(case, actor, EventKind.NOTE, note=note, data={"again": caller[:60]})
     case.updated_at = clock.now()
     audit.record("note", actor=actor, obj=case, reason="again")
-    unit.commit()
+    unit.end_step()
 
 
 def usual_channel(user: User) -> Channel:
@@ -279,5 +279,5 @@ def log_case(
         lifecycle.finish_on_spot(case, actor)
     else:
         messages.receipt(case)
-    unit.commit()
+    unit.end_step()
     return case

@@ -219,7 +219,7 @@ def _move(case: Case, actor: User | None, t: Transition, note: str = "", *, to_s
         _cancel_visits(case, actor)
     audit.record(t.name, actor=actor, obj=case, actor_name="" if actor else actor_label,
                  changes={"status": (old, new)} if new is not old else None)
-    unit.commit()
+    unit.end_step()
     return event
 
 
@@ -286,7 +286,7 @@ def claim(case: Case, actor: User) -> None:
     replays.note_case(case)
     audit.record("claim", actor=actor, object_type="cases", object_id=case.id,
                  changes={"status": (CaseStatus.LOGGED, CaseStatus.CLAIMED), "owner": (None, actor.username)})
-    unit.commit()
+    unit.end_step()
 
 
 def _count_sign_for(case: Case, now) -> dict:
@@ -570,7 +570,7 @@ def add_note(case: Case, actor: User, note: str, public: bool = False) -> CaseEv
     event = record_event(case, actor, EventKind.NOTE, note=note, public=public)
     case.updated_at = event.at
     audit.record("note", actor=actor, obj=case, reason="public" if public else "")
-    unit.commit()
+    unit.end_step()
     return event
 
 
@@ -609,4 +609,4 @@ def edit(case: Case, actor: User, values: dict, version: int) -> None:
     record_event(case, actor, EventKind.EDITED, data={"fields": sorted(changes)})
     case.updated_at = clock.now()
     audit.record("edit", actor=actor, obj=case, changes=changes)
-    unit.commit()
+    unit.end_step()

@@ -28,7 +28,7 @@ def touch(case: Case, user: User) -> None:
         .values(case_id=case.id, user_id=user.id, seen_at=now)
         .on_conflict_do_update(index_elements=["case_id", "user_id"], set_={"seen_at": now})
     )
-    unit.commit()
+    unit.end_step()
 
 
 def others(case: Case, user: User) -> list[User]:

@@ -86,7 +86,7 @@ def request_extension(case: Case, actor: User, new_due_at: datetime, reason: str
     case.updated_at = now
     audit.record("extension_asked", actor=actor, obj=case, changes={"due_at": (case.due_at, new_due_at)})
     notify.notify(leads_for(case), "extension_asked", case, f"ext-ask:{case.id}:{now.timestamp():.0f}")
-    unit.commit()
+    unit.end_step()
     return request
 
 
@@ -104,8 +104,8 @@ def decide_extension(request: ExtensionRequest, actor: User, approve: bool, note
     now = clock.now()
     if not case.status.is_open or case.owner_id != request.requested_by_id:
         # The case was finished, or went to someone else, since the request: it no longer stands.
-        _settle(request, ExtensionStatus.WITHDRAWN, actor, now, note)
-        db.session.commit()
+        # The withdrawal stands although the decision is refused: written when the refusal has rolled back.
+        unit.lasting(lambda: _settle(request, ExtensionStatus.WITHDRAWN, actor, now, note))
         raise Conflict(_l("The case changed since the request (now %(status)s); the request was withdrawn.",
                           status=case.status.label))
     _settle(request, ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED, actor, now, note)
@@ -123,7 +123,7 @@ def decide_extension(request: ExtensionRequest, actor: User, approve: bool, note
     case.updated_at = now
     kind = "extension_approved" if approve else "extension_refused"
     notify.notify([request.requested_by], kind, case, f"{kind}:{request.id}")
-    unit.commit()
+    unit.end_step()
 
 
 def _settle(request: ExtensionRequest, status: ExtensionStatus, actor: User, now: datetime, note: str) -> None:
@@ -185,7 +185,7 @@ def supervise(case: Case, actor: User, responsible: User, deadline: datetime, in
     audit.record("supervise", actor=actor, obj=case,
                  changes={"responsible": (None, responsible.username), "deadline": (None, deadline)})
     notify.notify([responsible], "responsible", case, f"responsible:{case.id}:{deadline.timestamp():.0f}")
-    unit.commit()
+    unit.end_step()
     return supervision
 
 
@@ -227,7 +227,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
                          data={"due": case.sign_due_at.isoformat(), **counters.where(case)})
             counters.bump(case, now, signed=1)
             result.sign_missed.append(case.number)
-        unit.commit()
+        unit.end_step()
 
     reminders = db.session.scalars(
         sa.select(Case).where(open_, Case.owner_id.is_not(None), Case.remind_at <= now, Case.reminded_at.is_(None))
@@ -239,7 +239,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
             audit.record("remind", obj=case, actor_name="sweep")
             notify.notify([case.owner], "remind", case, f"remind:{case.id}:{case.due_at.timestamp():.0f}")
             result.reminded.append(case.number)
-        unit.commit()
+        unit.end_step()
 
     overdue = db.session.scalars(
         sa.select(Case).where(open_, Case.due_at < now, Case.overdue_flagged_at.is_(None))
@@ -252,7 +252,7 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
             recipients = leads_for(case) + ([case.owner] if case.owner else [])
             notify.notify(recipients, "overdue", case, f"overdue:{case.id}:{case.due_at.timestamp():.0f}")
             result.overdue.append(case.number)
-        unit.commit()
+        unit.end_step()
 
     problems = db.session.scalars(
         sa.select(Case).where(
@@ -273,6 +273,6 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
         audit.record("supervise", obj=case, actor_name="sweep", reason=reason.value)
         notify.notify(leads_for(case), "supervised", case, f"supervised:{case.id}")
         result.supervised.append(case.number)
-        unit.commit()
+        unit.end_step()
 
     return result

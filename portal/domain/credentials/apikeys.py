@@ -42,7 +42,7 @@ def create(actor: User | None, point: ServicePoint | None, name: str, channel: C
     db.session.add(key)
     db.session.flush()
     audit.record("create", actor=actor, obj=key, actor_name=actor_name, reason=f"{point.code} {channel.value}")
-    unit.commit()
+    unit.end_step()
     return key, secret
 
 
@@ -50,7 +50,7 @@ def revoke(actor: User | None, key: ApiKey, actor_name: str = "") -> None:
     if key.revoked_at is None:
         key.revoked_at = clock.now()
         audit.record("revoke", actor=actor, obj=key, actor_name=actor_name)
-        unit.commit()
+        unit.end_step()
 
 
 def authenticate(secret: str | None) -> ApiKey | None:

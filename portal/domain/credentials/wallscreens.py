@@ -15,7 +15,7 @@ from portal import clock
 from portal.domain import DomainError, access
 from portal.domain.boards.scopes import Scope
 from portal.domain.platform import audit, unit
-from portal.extensions import begin_mode, db
+from portal.extensions import db
 from portal.models import User, WallScreen
 
 
@@ -28,17 +28,17 @@ def create_screen(actor: User, name: str, scope: Scope) -> tuple[WallScreen, str
     name = (name or "").strip()
     if not name:
         raise DomainError(_l("Name the screen, for example 'Service center, hall'."), field="name")
-    if scope.kind not in ("district", "place"):
+    if not scope.kind.wall:
         raise DomainError(_l("Wall screens show the district or a place."))
     access.require(actor, "screen.manage")
     access.require(actor, "board.view", scope, _l("You may not show this board."))
     token = secrets.token_urlsafe(24)
-    screen = WallScreen(name=name[:60], scope_kind=scope.kind, scope_code=scope.code, token_hash=_token_hash(token),
+    screen = WallScreen(name=name[:60], scope_kind=scope.kind.key, scope_code=scope.code, token_hash=_token_hash(token),
                         created_by=actor, created_at=clock.now())
     db.session.add(screen)
     db.session.flush()
-    audit.record("create", actor=actor, obj=screen, reason=f"{scope.kind}:{scope.code}")
-    unit.commit()
+    audit.record("create", actor=actor, obj=screen, reason=f"{scope.kind.key}:{scope.code}")
+    unit.end_step()
     return screen, token
 
 
@@ -47,7 +47,7 @@ def revoke_screen(actor: User, screen: WallScreen) -> None:
     if screen.revoked_at is None:
         screen.revoked_at = clock.now()
         audit.record("revoke", actor=actor, obj=screen)
-        unit.commit()
+        unit.end_step()
 
 
 def screen_for(token: str) -> WallScreen | None:
@@ -69,9 +69,7 @@ def seen(screen: WallScreen) -> None:
     """Note that the screen is showing (at most every ten minutes, so that polls do not all write)."""
     now = clock.now()
     if screen.last_seen_at is None or now - screen.last_seen_at > timedelta(minutes=10):
-        screen_id = screen.id
-        db.session.rollback()  # the poll's read transaction; the write takes the lock up front
-        with begin_mode("IMMEDIATE"):
-            db.session.execute(sa.update(WallScreen).where(WallScreen.id == screen_id).values(last_seen_at=now))
-            unit.commit()
+        screen_id = screen.id  # the poll only read: the note is a write of its own, with the lock up front
+        unit.alone(lambda: db.session.execute(sa.update(WallScreen).where(WallScreen.id == screen_id)
+                                              .values(last_seen_at=now)))
 

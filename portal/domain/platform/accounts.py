@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain import DomainError
-from portal.domain.platform import audit
+from portal.domain.platform import audit, unit
 from portal.extensions import begin_mode, db
 from portal.models import FailedLogin, User
 
@@ -95,8 +95,8 @@ def _attempt(username: str, address: str) -> int:
     attempt's row, which a right password removes again."""
     config = current_app.config
     attempt = FailedLogin(address=address[:64], username=username[:80].lower())
-    db.session.rollback()  # whatever the request read so far: the count is a transaction of its own
-    with begin_mode("IMMEDIATE"):  # SQLite: the write lock first, so attempts are counted one after another
+
+    def count() -> tuple[int, int]:  # a transaction of its own, with SQLite's write lock: counted one by one
         if db.session.get_bind().dialect.name == "postgresql":
             # The account's and the address's attempts queue on these locks (in one order, so two never
             # wait on each other): each counts every attempt committed before it, and no burst slips past.
@@ -105,14 +105,15 @@ def _attempt(username: str, address: str) -> int:
         now = clock.now()
         since = now - timedelta(minutes=config["LOGIN_THROTTLE_MINUTES"])
         recent = sa.select(sa.func.count()).select_from(FailedLogin).where(FailedLogin.at >= since)
-        by_account = db.session.scalar(recent.where(FailedLogin.username == attempt.username)) + 1
-        by_address = db.session.scalar(recent.where(FailedLogin.address == attempt.address)) + 1
+        counts = (db.session.scalar(recent.where(FailedLogin.username == attempt.username)) + 1,
+                  db.session.scalar(recent.where(FailedLogin.address == attempt.address)) + 1)
         attempt.at = now
         db.session.add(attempt)
-        db.session.commit()
+        return counts
+
+    by_account, by_address = unit.alone(count)
     if by_account > config["LOGIN_THROTTLE_ATTEMPTS"] or by_address > config["LOGIN_THROTTLE_ADDRESS_ATTEMPTS"]:
-        audit.record("login_throttled", actor_name=username[:80], reason=address)
-        db.session.commit()
+        unit.alone(lambda: audit.record("login_throttled", actor_name=username[:80], reason=address))
         raise Throttled(_l("Too many failed sign-ins for this account or from this computer. Wait %(minutes)d "
                            "minutes and try again, or ask an administrator.", minutes=config["LOGIN_THROTTLE_MINUTES"]),
                         field="password")
@@ -135,11 +136,10 @@ def authenticate(username: str, password: str, address: str) -> User:
     with begin_mode("DEFERRED"):  # a read: the slow hash below runs without SQLite's write lock
         user = db.session.scalar(sa.select(User).where(User.username == username))
         password_ok = _verify(user, password)
-        db.session.rollback()  # end the read; what follows writes in a transaction of its own
+        unit.end_read()  # what follows writes in a transaction of its own
     if not password_ok or not user.active:
-        audit.record("login_failed", actor_name=username[:80], object_type="users",
-                     object_id=user.id if user else "")
-        db.session.commit()
+        unit.alone(lambda: audit.record("login_failed", actor_name=username[:80], object_type="users",
+                                        object_id=user.id if user else ""))
         if password_ok:
             raise LoginRefused(_l("This account has been deactivated. Ask an administrator."), field="username")
         raise LoginRefused(_l("Wrong username or password."), field="password")
@@ -148,7 +148,7 @@ def authenticate(username: str, password: str, address: str) -> User:
         user.password_hash = hash_password(password)
     user.last_login_at = clock.now()
     audit.record("login", actor=user, obj=user)
-    db.session.commit()
+    unit.end_step()
     return user
 
 
@@ -161,7 +161,7 @@ def end_sessions(user: User, actor: User, reason: str) -> None:
 def logout(user: User) -> None:
     """Sign out everywhere: logging out also ends the user's sessions on other devices."""
     end_sessions(user, user, "logout")
-    db.session.commit()
+    unit.end_step()
 
 
 def change_password(user: User, current: str, new: str, address: str = "") -> None:
@@ -173,8 +173,7 @@ def change_password(user: User, current: str, new: str, address: str = "") -> No
         throttled.field = "current"
         raise
     if not _verify(user, current):
-        audit.record("password_check_failed", actor=user, obj=user)
-        db.session.commit()
+        unit.lasting(lambda: audit.record("password_check_failed", actor=user, obj=user))
         raise DomainError(_l("The current password is wrong."), field="current")
     _forgive(attempt)
     problem = password_problem(new, user.username)
@@ -183,4 +182,4 @@ def change_password(user: User, current: str, new: str, address: str = "") -> No
     user.password_hash = hash_password(new)
     audit.record("change_password", actor=user, obj=user, changes={"password": ("***", "***")})
     end_sessions(user, user, "password changed")
-    db.session.commit()
+    unit.end_step()

@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain.platform import privacy
-from portal.extensions import begin_mode, db
+from portal.domain.platform import privacy, unit
+from portal.extensions import db
 from portal.models import AuditEntry
 
 _address: contextvars.ContextVar[str] = contextvars.ContextVar("audit_address", default="")
@@ -136,10 +136,7 @@ def _comparable(value: Any) -> Any:
 def record_alone(action: str, actor=None, **fields) -> None:
     """Write an audit row in a transaction of its own (a refusal or a reveal, where nothing else
     changes), also from a GET request whose transaction began as a read."""
-    db.session.rollback()
-    with begin_mode("IMMEDIATE"):
-        record(action, actor, **fields)
-        db.session.commit()
+    unit.lasting(lambda: record(action, actor, **fields))
 
 
 # --- searching -----------------------------------------------------------------------------------------

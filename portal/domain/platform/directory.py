@@ -131,7 +131,7 @@ def save(model, obj, values: dict[str, Any], actor: User):
             accounts.end_sessions(obj, actor, "password reset by an administrator")
         if changes:
             audit.record("update", actor=actor, obj=obj, changes=changes)
-    unit.commit()
+    unit.end_step()
     return obj
 
 
@@ -170,10 +170,10 @@ def set_active(obj, active: bool, actor: User) -> None:
     obj.active = active
     if isinstance(obj, User) and not active:
         accounts.end_sessions(obj, actor, "account deactivated")
-    unit.commit()
+    unit.end_step()
 
 
 def end_sessions(user: User, actor: User) -> None:
     """Sign a user out of every device (an administrator's action)."""
     accounts.end_sessions(user, actor, "ended by an administrator")
-    unit.commit()
+    unit.end_step()

@@ -99,7 +99,7 @@ def start(kind: str, user: User | None, params: dict) -> Job:
     job = Job(kind=kind, params=params, user=user, status=JobStatus.QUEUED, stage="", done=0, total=0, error="",
               attempts=0, worker="", created_at=clock.now())
     db.session.add(job)
-    unit.commit()
+    unit.end_step()
     if current_app.config["JOBS_IN_PROCESS"]:
         app = current_app._get_current_object()
         unit.after_commit(lambda: kick(app))
@@ -126,7 +126,7 @@ def claim(worker: str) -> Job | None:
                                .values(status=JobStatus.RUNNING, worker=worker, claimed_until=now + _lease(),
                                        attempts=Job.attempts + 1, started_at=sa.func.coalesce(Job.started_at, now))
                                .returning(Job.id))
-    db.session.commit()
+    unit.end_step()
     return db.session.get(Job, job_id) if job_id is not None else None
 
 
@@ -136,19 +136,19 @@ def run_next(worker: str) -> bool:
     if job is None:
         return False
     job_id, kind, params, attempts = job.id, job.kind, dict(job.params or {}), job.attempts
-    db.session.commit()  # no transaction stays open while the task runs
+    unit.end_step()  # no transaction stays open while the task runs
     try:
         result = TASKS[kind].run(params, Progress(job_id, worker))
     except Lost:
-        db.session.rollback()
+        unit.abandon()
         log.warning("job %s went to another worker", job_id)
         return True
     except DomainError as error:  # the person must put something right: said once, not tried again
-        db.session.rollback()
+        unit.abandon()
         _finish(job_id, worker, JobStatus.FAILED, error=str(error.message)[:500])
         return True
     except Exception as error:  # noqa: BLE001 - a task that breaks must not take the worker with it
-        db.session.rollback()
+        unit.abandon()
         log.exception("job %s (%s) failed", job_id, kind)
         if attempts < current_app.config["JOBS_MAX_ATTEMPTS"]:
             _update_own(job_id, worker, {"status": JobStatus.QUEUED, "claimed_until": None,
@@ -177,10 +177,10 @@ def _finish(job_id: int, worker: str, status: JobStatus, **values) -> None:
 def _update_own(job_id: int, worker: str, values: dict, strict: bool = True) -> None:
     """Write to the job only while it is still this worker's; ``Lost`` otherwise (``strict``). What the task
     read before is over: a write after a read in one SQLite transaction could not wait for the lock."""
-    db.session.commit()
+    unit.end_step()
     changed = db.session.execute(sa.update(Job).where(Job.id == job_id, Job.worker == worker,
                                                       Job.status == JobStatus.RUNNING).values(**values)).rowcount
-    db.session.commit()
+    unit.end_step()
     if not changed and strict:
         raise Lost(job_id)
 

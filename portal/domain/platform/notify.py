@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
-from portal.domain.platform import outbox
+from portal.domain.platform import outbox, unit
 from portal.extensions import db
 from portal.models import Case, Notification, Supervision, User
 
@@ -96,4 +96,4 @@ def mark_read(user: User) -> None:
         sa.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
         .values(read_at=clock.now())
     )
-    db.session.commit()
+    unit.end_step()

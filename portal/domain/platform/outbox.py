@@ -106,7 +106,7 @@ def stop(address: str, *, actor=None, via: str = "") -> None:
         raise TypeError("stop() needs actor=<the user> or via=<how it came>, e.g. via='sms reply'")
     opt_out(address)
     audit.record("opt_out", actor=actor, actor_name="" if actor else via, reason=privacy.mask_phone(number(address)))
-    unit.commit()
+    unit.end_step()
 
 
 # --- writing ---------------------------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def claim(worker: str, limit: int = BATCH) -> list[Outgoing]:
                                         OutboxMessage.address, OutboxMessage.subject, OutboxMessage.text,
                                         OutboxMessage.to_resident)
                               .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all() if ids else []
-    db.session.commit()
+    unit.end_step()
     return [Outgoing(*row) for row in rows]
 
 
@@ -239,7 +239,7 @@ def _postpone_held_back(now: datetime) -> int:
         waiting += db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(due.scalar_subquery()))
                                       .values(status=MessageStatus.PENDING, not_before=until, claimed_until=None,
                                               worker="")).rowcount
-    db.session.commit()
+    unit.end_step()
     return waiting
 
 
@@ -291,7 +291,7 @@ def _sent(message: Outgoing, worker: str) -> None:
             OutboxMessage.status == MessageStatus.SENDING,
             sa.and_(OutboxMessage.status == MessageStatus.DEAD, OutboxMessage.last_error == OPTED_OUT)))
         .values(status=MessageStatus.SENT, sent_at=clock.now(), claimed_until=None, last_error=""))
-    db.session.commit()
+    unit.end_step()
 
 
 def _renew(message: Outgoing, worker: str, now: datetime) -> bool:
@@ -304,7 +304,7 @@ def _renew(message: Outgoing, worker: str, now: datetime) -> bool:
 
 def _failed(message: Outgoing, worker: str, reason: str) -> str | None:
     attempts = db.session.scalar(sa.select(OutboxMessage.attempts).where(OutboxMessage.id == message.id)) + 1
-    db.session.rollback()
+    unit.abandon()
     if attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         if not _finish(message, worker, status=MessageStatus.DEAD, attempts=attempts, claimed_until=None,
                        last_error=reason[:300]):
@@ -324,7 +324,7 @@ def _finish(message: Outgoing, owner: str, /, **values) -> bool:
     changed = db.session.execute(sa.update(OutboxMessage).where(
         OutboxMessage.id == message.id, OutboxMessage.worker == owner,
         OutboxMessage.status == MessageStatus.SENDING).values(**values)).rowcount == 1
-    db.session.commit()
+    unit.end_step()
     return changed
 
 
@@ -344,7 +344,7 @@ def retry(message: OutboxMessage, actor=None) -> datetime | None:
                 last_error="")).rowcount == 1
     if again:
         audit.record("message_retry", actor=actor, obj=message, actor_name="" if actor else "cli", reason=message.key)
-    unit.commit()
+    unit.end_step()
     return when if again else None
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from portal import clock
-from portal.domain.platform import audit, files
+from portal.domain.platform import audit, files, unit
 from portal.extensions import db
 from portal.models import Attachment, CallbackRecord, Case, CaseEvent, CaseStatus
 
@@ -74,7 +74,7 @@ def purge(years: int | None = None, dry_run: bool = False, actor_name: str = "re
     audit.record("purge_personal_data", actor_name=actor_name, object_type="cases",
                  reason=f"{result.cases} cases finished before {clock.local(cutoff):%Y-%m-%d}; "
                         f"{result.notes} notes, {result.comments} comments, {result.files} files")
-    db.session.commit()
+    unit.end_step()
     _delete_unused_files(hashes)
     return result
 

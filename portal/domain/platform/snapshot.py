@@ -2,7 +2,7 @@
 
 The place tree, the service points, who covers which places and the service items' categories change rarely
 and are read by nearly every request (the access rules, the menu, the boards). The database marks every change
-of their tables itself (the triggers of migration 5d3a8f1e6b20 add ``board_marks`` rows keyed "directory" and
+of their tables itself (the triggers of migration 5d3a8f1e6b20 add ``change_marks`` rows keyed "directory" and
 "catalog", whoever writes: the directory pages, an import, the demo, a hand-written UPDATE). A request reads
 the two keys' newest mark and count once, in the statement that loads the signed-in user (``STAMPS``; or on its
 own, index-only, where no one is signed in), and uses what the process keeps under them; only a moved mark
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from portal.domain.platform import shelves
+from portal.domain.platform import shelves, unit
 from portal.extensions import db
 from portal.models import (
-    BoardMark,
+    ChangeMark,
     Place,
     PlaceKind,
     PointKind,
@@ -34,7 +34,6 @@ from portal.models import (
 )
 
 _INFO = "snapshot"            # this request's stamps and snapshots, in the session's info
-_PRIVATE = "snapshot_private"  # the kinds this transaction changed: read privately until it ends
 _WATCHED = {Place: "directory", ServicePoint: "directory", Team: "directory", User: "directory",
             ServiceItem: "catalog"}
 
@@ -130,7 +129,7 @@ def _current(kind: str):
         info[kind] = _LOADERS[kind]()
     if kind in info:
         return info[kind]
-    if kind in session.info.get(_PRIVATE, ()):
+    if kind in unit.current(session).changed_kinds:
         info[kind] = _LOADERS[kind]()  # this transaction changed it: its own rows, kept by no one else
         return info[kind]
     stamps = info.get("stamps")
@@ -149,12 +148,12 @@ def _current(kind: str):
 
 
 def _stamp_of(kind: str, figure) -> sa.ScalarSelect:
-    return sa.select(figure).where(BoardMark.key == kind).scalar_subquery()
+    return sa.select(figure).where(ChangeMark.key == kind).scalar_subquery()
 
 
 # The newest mark and the number of marks of each kind: a transaction that commits after a later one still moves
 # the pair (its mark is counted), so nothing is kept under a stamp that missed a change.
-STAMPS = [_stamp_of(kind, figure) for kind in _LOADERS for figure in (sa.func.max(BoardMark.id), sa.func.count())]
+STAMPS = [_stamp_of(kind, figure) for kind in _LOADERS for figure in (sa.func.max(ChangeMark.id), sa.func.count())]
 
 
 def _stamps() -> dict[str, tuple[int, int]]:
@@ -186,7 +185,7 @@ def forget() -> None:
 def _note_changes(session: Session, _context, _instances) -> None:
     touched = _touched(session)
     if touched:
-        session.info.setdefault(_PRIVATE, set()).update(touched)
+        unit.current(session).changed_kinds.update(touched)  # read privately until the transaction ends
         info = session.info.get(_INFO, {})
         for kind in touched:
             info.pop(kind, None)
@@ -195,5 +194,7 @@ def _note_changes(session: Session, _context, _instances) -> None:
 @sa.event.listens_for(Session, "after_commit")
 @sa.event.listens_for(Session, "after_rollback")
 def _transaction_ended(session: Session) -> None:
-    if session.info.pop(_PRIVATE, None):
+    changed = unit.current(session).changed_kinds
+    if changed:
+        changed.clear()
         session.info.pop(_INFO, None)  # the marks moved (committed) or the private copy is void (rolled back)

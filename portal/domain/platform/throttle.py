@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import clock
-from portal.extensions import begin_mode, db
+from portal.domain.platform import unit
+from portal.extensions import db
 from portal.models import RateHit
 
 
@@ -29,15 +30,12 @@ def hit(key: str, limit: int, seconds: int, amount: int = 1) -> bool:
     statement = insert(RateHit).values(key=key[:120], window_start=window, count=amount)
     statement = statement.on_conflict_do_update(index_elements=["key", "window_start"],
                                                 set_={"count": RateHit.count + amount}).returning(RateHit.count)
-    db.session.rollback()  # whatever the request read so far; the count is written on its own
-    with begin_mode("IMMEDIATE"):
-        count = db.session.execute(statement).scalar_one()
-        db.session.commit()
+    count = unit.alone(lambda: db.session.execute(statement).scalar_one())  # counted on its own, whatever follows
     return count <= limit
 
 
 def purge(older_than: timedelta = timedelta(days=1)) -> int:
     """Delete windows that ended long ago (the sweep calls this)."""
     result = db.session.execute(sa.delete(RateHit).where(RateHit.window_start < clock.now() - older_than))
-    db.session.commit()
+    unit.end_step()
     return result.rowcount or 0

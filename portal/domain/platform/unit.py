@@ -1,13 +1,22 @@
 """The unit of work: a change is committed whole, or not at all, and the domain owns that.
 
-Every service function of the domain ends its change with ``commit()``. Called on its own (from a command,
-a test, a worker), that commits. Called inside ``unit_of_work()`` (the web opens one around each submitted
-form; a service made of other services opens one around them), it only marks the end of a step: the
-outermost unit commits once at its end, and rolls everything back and re-raises when anything in it
-fails. So no service takes a ``commit=`` flag, and no route rolls back.
+A ``Unit`` is the change under way on the database session, reached by ``current()``. It holds how deeply units
+are opened inside one another, and what rides on the change until it ends: the boards whose scope it changed
+(``marks``, written as it commits), what it changed of the directory and the catalog (``changed_kinds``), the
+action replayed from a browser's outbox while it runs (``replay``), the form its request submitted (``sending``:
+its key, parsed once, and how its action ended, for a replay's answer), what waits for its commit
+(``after_commit``) and the writes that must stand whatever its end (``lasting``).
 
-Writes that must last even though the request fails (a failed sign-in counted, a refused read audited)
-commit on their own with ``db.session.commit()`` before they raise, outside any unit's say.
+Two things, two names:
+- **A step** (``end_step()``): every service of the domain ends its change with it. Inside a unit (the web opens
+  one around each submitted form: ``with_retries``; a service made of others opens one: ``transactional``), a
+  step only flushes, so that a conflict shows where it happens; the outermost unit commits once at its end, and
+  rolls everything back and re-raises when anything in it fails. Called on its own (a command, a test, a
+  worker's loop), a step is a unit of its own and is committed. So no service takes a ``commit=`` flag, and
+  neither a route nor a service commits or rolls back by itself: only this module does.
+- **A lasting write** (``lasting(write)``): what must stand even when the change it belongs to fails (a failed
+  sign-in counted, a refused read audited). Outside any unit it is written and committed at once; inside one, it
+  is written when the unit ends, committed or rolled back, in a transaction of its own.
 
 The write path under concurrency:
 - No hot rows. What every writer would touch (the boards' counters and marks, a kiosk's key) is inserted, not
@@ -28,28 +37,63 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.domain import Conflict
-from portal.extensions import db
+from portal.extensions import begin_mode, db
 
 log = logging.getLogger("portal.unit")
-_DEPTH = "unit_of_work_depth"
 STALE = _l("Someone changed this case at the same moment. Look at the latest state and try again.")
 
 
-def _depth() -> int:
-    return db.session.info.get(_DEPTH, 0)
+@dataclass
+class Replay:
+    """An action replayed from a browser's outbox, while it runs: when the user acted (None: just now), when it
+    began, and the cases it changed (its answer names them)."""
+
+    acted_at: datetime | None
+    started: datetime
+    cases: list = field(default_factory=list)
 
 
-def commit() -> None:
-    """End a change: commit it now, or, inside a unit of work, leave that to the unit's end. A row changed by
-    someone else since it was read (its version moved on) is a ``Conflict``, and nothing is kept."""
-    inside = _depth() > 0
+@dataclass
+class Unit:
+    """The change under way on a database session, and what rides on it until it ends (each part is cleared by
+    its owner as the transaction commits or rolls back: the marks by ``boards.counters``, the kinds by
+    ``platform.snapshot``)."""
+
+    depth: int = 0                                       # units opened inside one another; the outermost commits
+    wrote: bool = False                                  # the unit has flushed a change (``alone`` checks it)
+    marks: dict[str, datetime] = field(default_factory=dict)      # boards whose scope changed (boards.counters)
+    changed_kinds: set[str] = field(default_factory=set)          # the directory, the catalog (platform.snapshot)
+    replay: Replay | None = None                                  # a replayed action, while it runs
+    sending: Any = None                          # a submitted form, for its request (replays.Sending)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    lasting: list[Callable[[], None]] = field(default_factory=list)
+
+
+def current(session: Session | None = None) -> Unit:
+    """The unit of the database session (the request's, the command's, the worker thread's)."""
+    info = (session or db.session).info
+    found = info.get("unit")
+    if found is None:
+        found = info["unit"] = Unit()
+    return found
+
+
+# --- steps and units ----------------------------------------------------------------------------------------------
+
+def end_step() -> None:
+    """End a step of a change: inside a unit, flush it (the unit commits at its end); outside any, commit it. A
+    row changed by someone else since it was read (its version moved on) is a ``Conflict``, and nothing is kept."""
+    inside = current().depth > 0
     try:
         db.session.flush() if inside else db.session.commit()
     except StaleDataError:
@@ -60,55 +104,121 @@ def commit() -> None:
         _run_after_commit()
 
 
-_AFTER = "after_commit"
-
-
 def after_commit(callback: Callable[[], None]) -> None:
     """Run ``callback`` once the change under way is committed (now, when none is), and never if it is rolled
-    back: what is slow or goes over the network (a message to a gateway) never runs inside a transaction."""
-    if _depth() == 0:  # outside a unit, every service has committed its change: end any read, then run it
+    back: what is slow or goes over the network (a worker thread woken) never runs inside a transaction."""
+    unit = current()
+    unit.after_commit.append(callback)
+    if unit.depth == 0:  # outside a unit, every service has committed its change: end any read, then run it
         db.session.commit()
-        db.session.info.setdefault(_AFTER, []).append(callback)
         _run_after_commit()
+
+
+def lasting(write: Callable[[], None]) -> None:
+    """A write that must stand even when the change it belongs to fails: now and committed, outside any unit;
+    inside one, when the unit ends (committed or rolled back), in a transaction of its own."""
+    unit = current()
+    if unit.depth > 0:
+        unit.lasting.append(write)
     else:
-        db.session.info.setdefault(_AFTER, []).append(callback)
+        alone(write)
 
 
-def _run_after_commit() -> None:
-    """Run what waited for the commit. The change is saved whatever they do: a failure is logged, never
-    raised (so neither the request fails nor ``with_retries`` runs the committed unit again)."""
-    for callback in db.session.info.pop(_AFTER, []):
+def alone(write: Callable[[], Any]) -> Any:
+    """Do ``write`` in a transaction of its own, now, and return what it returns: the read under way ends first
+    (what it loaded is kept), and on SQLite the write lock is taken up front. Inside a unit, only before the unit
+    has written anything (a sign-in counts the attempt first): later, it would end the unit's change halfway
+    (``lasting`` waits for the unit's end instead)."""
+    unit = current()
+    if unit.wrote:
+        raise RuntimeError("a write of its own cannot follow the unit's own writes: use unit.lasting")
+    end_read()
+    with begin_mode("IMMEDIATE"):
         try:
-            callback()
-        except Exception:  # noqa: BLE001 - after the commit, nothing may undo or repeat it
-            log.exception("an action after the commit failed")
+            value = write()
+            db.session.commit()
+        except BaseException:
             db.session.rollback()
+            raise
+        finally:
+            unit.wrote = False  # its own transaction: nothing of it is the unit's
+    return value
 
 
 def abandon() -> None:
     """Give up the change under way: roll it back now, or, inside a unit of work, let the unit's end do it
     (the error that made us give up is on its way there)."""
-    if not _depth():
+    unit = current()
+    if not unit.depth:
         db.session.rollback()
-        db.session.info.pop(_AFTER, None)
+        unit.after_commit.clear()
+        _run_lasting(unit)
+
+
+def end_read() -> None:
+    """End the read under way without forgetting what it loaded, so that the next transaction begins afresh
+    (on SQLite: with the write lock, ``portal.web.take_the_write_lock``). Nothing is written."""
+    session = db.session()
+    if session.in_transaction():
+        keep, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = keep
+
+
+def _run_after_commit() -> None:
+    """Run what waited for the commit, then the lasting writes. The change is saved whatever they do: a failure
+    is logged, never raised (so neither the request fails nor ``with_retries`` runs the committed unit again)."""
+    unit = current()
+    while unit.after_commit:
+        callback = unit.after_commit.pop(0)
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - after the commit, nothing may undo or repeat it
+            log.exception("an action after the commit failed")
+            db.session.rollback()
+    _run_lasting(unit)
+
+
+def _run_lasting(unit: Unit) -> None:
+    while unit.lasting:
+        write = unit.lasting.pop(0)
+        try:
+            alone(write)
+        except Exception:  # noqa: BLE001 - one lasting write failing must not undo the others
+            log.exception("a lasting write failed")
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context) -> None:
+    found = session.info.get("unit")
+    if found is not None and found.depth > 0:
+        found.wrote = True
 
 
 @contextmanager
-def unit_of_work() -> Iterator[None]:
+def unit_of_work() -> Iterator[Unit]:
     """Commit everything done inside on leaving it; roll it all back and re-raise on any error. Units nest:
     only the outermost one commits."""
-    depth = _depth()
-    db.session.info[_DEPTH] = depth + 1
+    unit = current()
+    depth = unit.depth
+    if depth == 0:
+        unit.wrote = False
+    unit.depth = depth + 1
     try:
-        yield
-        db.session.info[_DEPTH] = depth
+        yield unit
+        unit.depth = depth
         if depth == 0:
-            commit()
+            unit.wrote = False
+            end_step()
     except BaseException:
-        db.session.info[_DEPTH] = depth
+        unit.depth = depth
         if depth == 0:
+            unit.wrote = False
             db.session.rollback()
-            db.session.info.pop(_AFTER, None)
+            unit.after_commit.clear()
+            _run_lasting(unit)
         raise
 
 
@@ -138,7 +248,7 @@ def with_retries(action: Callable[[], Any]) -> Any:
             with unit_of_work():
                 return action()
         except sa.exc.DBAPIError as error:
-            if attempt == RETRIES or _depth() > 0 or not is_transient(error):
+            if attempt == RETRIES or current().depth > 0 or not is_transient(error):
                 raise
             db.session.rollback()
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
@@ -152,3 +262,4 @@ def transactional(service):
         with unit_of_work():
             return service(*args, **kwargs)
     return run
+
