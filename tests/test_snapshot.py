@@ -7,12 +7,12 @@ from portal.domain import access
 from portal.domain.access import heating, people
 from portal.domain.platform import snapshot
 from portal.extensions import db
-from portal.models import BoardMark, Place, PlaceKind, Role, ServicePoint, User
+from portal.models import ChangeMark, Place, PlaceKind, Role, ServicePoint, User
 
 
 def marks() -> dict[str, int]:
-    rows = db.session.execute(sa.select(BoardMark.key, sa.func.count()).where(
-        BoardMark.key.in_(["directory", "catalog"])).group_by(BoardMark.key))
+    rows = db.session.execute(sa.select(ChangeMark.key, sa.func.count()).where(
+        ChangeMark.key.in_(["directory", "catalog"])).group_by(ChangeMark.key))
     return dict(rows.all())
 
 

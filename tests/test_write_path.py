@@ -10,7 +10,7 @@ from portal.domain.boards import board, counters, scopes
 from portal.domain.cases import lifecycle
 from portal.domain.platform import unit
 from portal.extensions import db
-from portal.models import BoardMark, CaseCount, CaseEvent, EventKind
+from portal.models import CaseCount, CaseEvent, ChangeMark, EventKind
 from tests.stories import log, resolved
 
 
@@ -19,7 +19,7 @@ class _Deadlock(Exception):
 
 
 def _transient(message="deadlock detected", orig=None):
-    return sa.exc.OperationalError("UPDATE board_marks ...", {}, orig or _Deadlock(message))
+    return sa.exc.OperationalError("UPDATE change_marks ...", {}, orig or _Deadlock(message))
 
 
 def test_a_unit_that_meets_a_deadlock_is_run_again_and_its_timeline_written_once(world):
@@ -56,11 +56,11 @@ def test_retries_are_bounded(world):
 
 def test_the_boards_marks_are_written_as_the_transaction_commits(world):
     db.session.commit()
-    before = db.session.scalar(sa.select(sa.func.count()).select_from(BoardMark))
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(ChangeMark))
     counters.mark(["place:1"], clock.now())
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(BoardMark)) == before  # not yet
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ChangeMark)) == before  # not yet
     db.session.commit()
-    keys = set(db.session.scalars(sa.select(BoardMark.key)))
+    keys = set(db.session.scalars(sa.select(ChangeMark.key)))
     assert {"all", "place:1"} <= keys
 
 
@@ -71,10 +71,10 @@ def _rows(model):
 def test_writers_only_insert_so_two_never_meet_on_a_row(world):
     log(world)
     db.session.commit()
-    counts, marks = _rows(CaseCount), _rows(BoardMark)
+    counts, marks = _rows(CaseCount), _rows(ChangeMark)
     log(world)  # the same item, place and day: the same counter key and the same marks
     db.session.commit()
-    after_counts, after_marks = _rows(CaseCount), _rows(BoardMark)
+    after_counts, after_marks = _rows(CaseCount), _rows(ChangeMark)
     assert {i: after_counts[i] for i in counts} == counts and len(after_counts) > len(counts)
     assert {i: after_marks[i] for i in marks} == marks and len(after_marks) > len(marks)
 
@@ -89,7 +89,7 @@ def test_compaction_folds_the_deltas_into_what_a_rebuild_computes(world):
     assert counters.as_rows() == kept
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseCount).where(CaseCount.delta)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseCount)) == len(kept)  # one row a key
-    per_key = db.session.execute(sa.select(BoardMark.key, sa.func.count()).group_by(BoardMark.key)).all()
+    per_key = db.session.execute(sa.select(ChangeMark.key, sa.func.count()).group_by(ChangeMark.key)).all()
     assert per_key and all(n == 1 for _, n in per_key)
     assert counters.compact() == 0  # nothing left to fold
     counters.rebuild()

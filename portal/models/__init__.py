@@ -34,7 +34,7 @@ from portal.models.notices import Notice
 from portal.models.outbox import MessageChannel, MessageStatus, OptOut, OutboxMessage
 from portal.models.people import Attendance, AttendanceKind, FailedLogin, Role, Team, User, team_places, user_places
 from portal.models.places import Household, Place, PlaceKind, PointKind, Resident, ServicePoint
-from portal.models.stats import COUNTERS, HOUR_BUCKETS, BoardMark, CaseCount, MonthlyTopic, WallScreen
+from portal.models.stats import COUNTERS, HOUR_BUCKETS, CaseCount, ChangeMark, MonthlyTopic, WallScreen
 from portal.models.supervision import (
     ExtensionRequest,
     ExtensionStatus,
@@ -47,7 +47,7 @@ from portal.models.visits import ACTIVE_VISITS, Slot, Visit, VisitKind, VisitSta
 __all__ = [
     "Job", "JobStatus",
     "MessageChannel", "MessageStatus", "OptOut", "OutboxMessage",
-    "COUNTERS", "HOUR_BUCKETS", "BoardMark", "CaseCount", "MonthlyTopic", "WallScreen", "ApiKey", "IdempotentRequest", "Notice", "RateHit", "Replay",
+    "COUNTERS", "HOUR_BUCKETS", "ChangeMark", "CaseCount", "MonthlyTopic", "WallScreen", "ApiKey", "IdempotentRequest", "Notice", "RateHit", "Replay",
     "Campaign", "CampaignVisit", "DutyShift", "Finding", "Incident", "VisitResult", "campaign_places",
     "incident_places",
     "ACTIVE_VISITS", "Slot", "Visit", "VisitKind", "VisitStatus",

@@ -80,14 +80,16 @@ class CaseCount(db.Model):
     delta: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
-class BoardMark(db.Model):
-    """That something happened in a board's scope ("all", "place:12", "point:3", "team:1"): a row inserted by
-    each transaction that changes a scope (never updated, so writers do not queue on it), so that a board poll
-    can answer 304 Not Modified from one index-only lookup. The sweep keeps the newest row of each key."""
+class ChangeMark(db.Model):
+    """That something changed that a worker may keep an answer of: a board's scope ("all", "place:12", "point:3",
+    "team:1"), written by each transaction that changes one, or the directory and the catalog ("directory",
+    "catalog"), written by database triggers. A row is inserted, never updated (so writers do not queue on it),
+    and a board poll or a kept directory is checked against the newest from one index-only lookup. The sweep keeps
+    the newest row of each key."""
 
-    __tablename__ = "board_marks"
+    __tablename__ = "change_marks"
     # Ids are never reused (SQLite's AUTOINCREMENT; PostgreSQL's sequences never do): the ETag is built on them.
-    __table_args__ = (sa.Index("ix_board_marks_key", "key", "id", "changed_at"), {"sqlite_autoincrement": True})
+    __table_args__ = (sa.Index("ix_change_marks_key", "key", "id", "changed_at"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(24))
