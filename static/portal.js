@@ -77,10 +77,7 @@
     }
     if (form.hasAttribute("data-forget-offline") && window.caches) {
       event.preventDefault(); // signing out: the kept pages go first, and what the worker is still fetching
-      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-        navigator.serviceWorker.controller.postMessage({forget: true});
-      }
-      caches["delete"](PAGES).then(function () { form.submit(); }, function () { form.submit(); });
+      forgetPages().then(function () { form.submit(); }, function () { form.submit(); });
     }
   });
 
@@ -109,13 +106,25 @@
   // The service worker (/sw.js) keeps pages and, without a link, keeps submitted forms in the outbox
   // (static/outbox.js). Here: the banner and the outbox's list, sending what waits, one item at a time and in
   // order, whenever the link may be back; and turning offline work on and off on this device.
-  var PAGES = "portal-pages";
+  // The caches and addresses are the server's (portal/offline: names), given in <meta name="portal-offline">.
+  var OFFLINE = JSON.parse((document.querySelector('meta[name="portal-offline"]') || {}).content || "{}");
+  var PAGES = OFFLINE.pages;
   var REPLAY = {"X-Outbox-Replay": "1", "X-Portal-Poll": "1"}; // a replay never keeps an idle session alive
   var me = document.body.getAttribute("data-user") || "";
   var outbox = window.PortalOutbox;
   var signedOut = false;
   var sentNow = 0;
   var sending = false;
+  var copyChecked = false; // a kept copy asks the server once, when the link is back, whether the session lives
+
+  // The kept pages go (signing out; the session ended on another device or by an administrator), and what the
+  // worker is still fetching with them; the outbox stays, for the user's next sign-in.
+  function forgetPages() {
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({forget: true});
+    }
+    return window.caches ? caches["delete"](PAGES) : Promise.resolve();
+  }
 
   function newKey() {
     var bytes = new Uint8Array(16);
@@ -212,13 +221,17 @@
   function flushNow() {
     return outbox.all().then(function (items) {
       var mine = items.filter(function (item) { return item.user === me && item.state === "waiting"; });
-      if (!mine.length) {
+      if (!mine.length && (copyChecked || !document.body.hasAttribute("data-offline-copy"))) {
         return null;
       }
-      return fetch("/offline/state", {headers: REPLAY, credentials: "same-origin", cache: "no-store"})
+      return fetch(OFFLINE.state, {headers: REPLAY, credentials: "same-origin", cache: "no-store"})
         .then(function (response) {
+          copyChecked = true;
           signedOut = response.status === 401;
-          return response.ok ? response.json() : null;
+          if (response.headers.get("X-Offline-Forget") === "1") {
+            forgetPages();
+          }
+          return response.ok && mine.length ? response.json() : null;
         })
         .then(function (state) {
           if (!state || String(state.user) !== me) {
@@ -349,7 +362,7 @@
       actions.className = "actions";
       if (item.location || item.caseNumber) {
         var open = document.createElement("a");
-        open.href = item.location || "/cases/" + encodeURIComponent(item.caseNumber);
+        open.href = item.location || OFFLINE["case"].replace("NUMBER", encodeURIComponent(item.caseNumber));
         open.className = "button";
         open.textContent = target.getAttribute("data-open");
         actions.appendChild(open);
@@ -415,7 +428,7 @@
       on.disabled = true;
       return;
     }
-    navigator.serviceWorker.getRegistration("/").then(function (registration) {
+    navigator.serviceWorker.getRegistration(OFFLINE.scope).then(function (registration) {
       on.hidden = !!registration;
       off.hidden = !registration;
       if (!registration) {
@@ -439,7 +452,7 @@
       if (navigator.storage && navigator.storage.persist) {
         navigator.storage.persist(); // so that the browser does not clear the outbox to make room
       }
-      navigator.serviceWorker.register("/sw.js", {scope: "/"}).then(function () {
+      navigator.serviceWorker.register(OFFLINE.worker, {scope: OFFLINE.scope}).then(function () {
         return navigator.serviceWorker.ready;
       }).then(function (registration) {
         var status = document.getElementById("offline-status");
@@ -450,12 +463,12 @@
         status.textContent = status.getAttribute("data-unsupported");
       });
     } else if (event.target.closest("[data-offline-off]")) {
-      navigator.serviceWorker.getRegistration("/").then(function (registration) {
+      navigator.serviceWorker.getRegistration(OFFLINE.scope).then(function (registration) {
         return registration && registration.unregister();
       }).then(function () {
         return caches.keys();
       }).then(function (names) {
-        return Promise.all(names.filter(function (name) { return name.indexOf("portal-") === 0; })
+        return Promise.all(names.filter(function (name) { return name === PAGES || name.indexOf(OFFLINE.shell) === 0; })
           .map(function (name) { return caches["delete"](name); }));
       }).then(offlineStatus);
     }
@@ -505,7 +518,7 @@
     forgotten.then(function () {
       var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
       if (worker && !document.body.hasAttribute("data-offline-copy")) {
-        worker.postMessage({ensure: "/offline/"});
+        worker.postMessage({ensure: OFFLINE.outbox});
       }
     });
   }

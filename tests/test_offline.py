@@ -1,6 +1,11 @@
 """What the offline area serves (portal/offline): which pages a device may keep, the service worker, and what the
 outbox asks before it sends. The flows themselves run in Chromium: tests/e2e/test_offline_flow.py."""
-from portal.offline import KEEP_HEADER, KEPT
+from datetime import timedelta
+
+from portal import clock
+from portal.offline import FORGET_HEADER, KEEP_HEADER, KEPT, KEPT_FOR
+
+REPLAY = {"X-Outbox-Replay": "1", "X-Portal-Poll": "1"}
 
 
 def _client(app, username):
@@ -62,3 +67,58 @@ def test_a_visit_of_tomorrow_carries_its_forms_for_a_phone_without_a_link_tomorr
     assert f'<div data-shown-from="{day}" hidden>' in tomorrow and f"/visits/{visits[1]}/start" in tomorrow
     later = member.get(f"/visits/{visits[2]}").get_data(as_text=True)
     assert "data-shown-from" not in later and f"/visits/{visits[2]}/start" not in later
+
+
+def test_a_device_whose_session_was_ended_elsewhere_is_told_to_forget_its_kept_pages(app, home):
+    from portal.domain.platform import directory
+
+    phone = _client(app, "proxy-h01")
+    assert phone.get("/offline/state", headers=REPLAY).headers.get(FORGET_HEADER) is None
+    pc = _client(app, "proxy-h01")
+    assert pc.post("/auth/logout").status_code == 303  # signing out on the PC signs out everywhere
+    state = phone.get("/offline/state", headers=REPLAY)
+    assert state.status_code == 401 and state.headers.get(FORGET_HEADER) == "1"
+    page = phone.get("/errands/")  # any page says so, the login page it leads to as well
+    assert page.status_code == 302 and page.headers.get(FORGET_HEADER) == "1"
+    assert phone.get(page.location).headers.get(FORGET_HEADER) == "1"
+    phone = _client(app, "proxy-h01")  # signed in again: nothing more to forget
+    assert phone.get("/errands/").headers.get(FORGET_HEADER) is None
+    directory.end_sessions(home.proxy, home.admin)  # an administrator ends them
+    assert phone.get("/offline/state", headers=REPLAY).headers.get(FORGET_HEADER) == "1"
+
+
+def test_a_session_that_timed_out_keeps_the_pages_for_the_field(app, home, monkeypatch):
+    """A phone on the boat outlives its session's timeouts: that is what offline work is for."""
+    phone = _client(app, "proxy-h01")
+    later = clock.now() + timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    state = phone.get("/offline/state", headers=REPLAY)
+    assert state.status_code == 401 and state.headers.get(FORGET_HEADER) is None
+    assert app.test_client().get("/errands/").headers.get(FORGET_HEADER) is None  # never signed in
+
+
+def test_the_service_worker_drops_kept_pages_older_than_a_week(app, home):
+    body = app.test_client().get("/sw.js").get_data(as_text=True)
+    assert KEPT_FOR == timedelta(days=7)
+    assert f"var MAX_AGE_MS = {7 * 24 * 3600 * 1000};" in body and '"X-Offline-Forget"' in body
+
+
+def test_the_scripts_spell_no_cache_name_or_address_the_server_owns(app, home):
+    """The caches' names and the addresses of offline work are the server's (``portal.offline.names``): the page
+    gives them to static/portal.js, the worker's route to templates/offline/sw.js; the scripts spell none."""
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(app.root_path).parent
+    owned = ('"portal-pages"', '"portal-shell-', '"/offline/state"', '"/offline/"', '"/cases/', '"/sw.js"',
+             '{scope: "/"}', 'getRegistration("/")')
+    for script in ("static/portal.js", "static/outbox.js", "templates/offline/sw.js"):
+        text = (root / script).read_text(encoding="utf-8").replace("'", '"')
+        assert not [literal for literal in owned if literal.replace("'", '"') in text], script
+    page = _client(app, "staff-p01").get("/offline/").get_data(as_text=True)
+    names = json.loads(re.search(r"<meta name=\"portal-offline\" content='([^']+)'>", page).group(1))
+    assert names == {"pages": "portal-pages", "shell": "portal-shell-", "state": "/offline/state",
+                     "outbox": "/offline/", "worker": "/sw.js", "scope": "/", "case": "/cases/NUMBER"}
+    worker = app.test_client().get("/sw.js").get_data(as_text=True)
+    assert 'var PAGES = "portal-pages";' in worker and 'var OUTBOX_PAGE = "/offline/";' in worker

@@ -1,6 +1,7 @@
 """Replays (portal/domain/platform/replays.py, portal/web/replay.py): a field form sent with a key is done once
 per key, whether it comes straight from the page or from the browser's outbox later; the timeline keeps when
-the user acted beside when it arrived; a refusal explains itself to the outbox, and never saves anything."""
+the user acted beside when it arrived, never before the page gave them the form; a refusal explains itself to
+the outbox, and never saves anything; an answer tells nothing of a case the user may not see."""
 import re
 from datetime import timedelta
 
@@ -17,14 +18,17 @@ from portal.models import (
     Case,
     CaseEvent,
     CaseStatus,
+    Channel,
     EventKind,
     Outcome,
     Replay,
+    Role,
     Satisfaction,
     Slot,
     Visit,
     VisitStatus,
 )
+from portal.web import replay
 from tests.stories import claimed, log, resolved
 
 REPLAY = {"X-Outbox-Replay": "1", "X-Portal-Poll": "1"}
@@ -36,10 +40,13 @@ def _client(app, username):
     return client
 
 
-def _fields(case, user, key="a" * 32, acted=None, **more):
-    fields = {"outbox_key": key, "outbox_acted_at": (acted or clock.now() - timedelta(hours=2)).isoformat(),
+def _fields(case, user, key="a" * 32, acted=None, served=None, **more):
+    """A kept form as the outbox sends it: by default the page was given to the user a minute before they acted."""
+    acted = acted or clock.now() - timedelta(hours=2)
+    served = served or min(acted, clock.now()) - timedelta(minutes=1)
+    fields = {"outbox_key": key, "outbox_acted_at": acted.isoformat(),
               "outbox_user": str(user.id), "outbox_label": "测试", "outbox_case": case.number,
-              "outbox_seen": str(case.version)}
+              "outbox_seen": str(case.version), "outbox_served": replay.stamp(user.id, case.number, "测试", served)}
     fields.update(more)
     return fields
 
@@ -82,20 +89,21 @@ def test_a_key_from_the_page_stops_a_double_submission_too(app, home):
     assert len(notes) == 1 and notes[0].acted_at is None  # sent at once: no second time to show
 
 
-def test_a_refused_replay_saves_nothing_says_why_and_what_to_do_and_is_checked_again_when_resent(app, home):
+def test_a_refused_replay_saves_nothing_says_why_and_what_to_do_and_is_checked_again_when_resent(app, home, make):
     case = resolved(home)
     lifecycle.no_answer(case, home.staff, retry_at=None)
     db.session.expire_all()
     case = db.session.get(Case, case.id)
     clerk = _client(app, "staff-p01")
     seen = case.version
-    # Meanwhile another clerk closed the callback.
-    lifecycle.close(case, home.staff, Outcome.SOLVED, Satisfaction.SATISFIED, "")
+    # Meanwhile another clerk of the post closed the callback.
+    other = make.user(Role.STAFF, username="clerk-two", service_point=home.staff.service_point, places=[home.h01])
+    lifecycle.close(case, other, Outcome.SOLVED, Satisfaction.SATISFIED, "")
     fields = _fields(case, home.staff, **{"close-outcome": "solved", "close-satisfaction": "satisfied",
                                           "close-comment": "", "close-version": str(seen), "outbox_seen": str(seen)})
     refused = clerk.post(f"/cases/{case.number}/act/close", data=fields, headers=REPLAY)
     assert refused.status_code == 409 and refused.json["ok"] is False
-    assert "staff-p01" in refused.json["message"] and "已办结回访" in refused.json["message"]  # what happened meanwhile
+    assert "clerk-two" in refused.json["message"] and "已办结回访" in refused.json["message"]  # what happened meanwhile
     assert "打开案件" in refused.json["next"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Replay)) == 0
 
@@ -177,7 +185,9 @@ def test_a_key_or_time_no_page_made_is_refused(app, home):
 def test_a_case_logged_at_a_post_while_offline_arrives_once_and_counts_once(app, home):
     clerk = _client(app, "staff-p01")
     fields = {"outbox_key": "c" * 32, "outbox_acted_at": (clock.now() - timedelta(hours=1)).isoformat(),
-              "outbox_user": str(home.staff.id), "outbox_label": "登记案件", "requester_phone": "13912345678",
+              "outbox_user": str(home.staff.id), "outbox_label": "登记案件",
+              "outbox_served": replay.stamp(home.staff.id, "", "登记案件", clock.now() - timedelta(hours=2)),
+              "requester_phone": "13912345678",
               "requester_name": "王大爷", "item_query": home.counter_item.code, "channel": "counter",
               "description": "离线登记：开具证明", "place_id": str(home.h01.id)}
     answers = [clerk.post("/intake/", data=fields, headers=REPLAY).json for _ in range(2)]
@@ -296,3 +306,142 @@ def test_a_replay_on_a_case_no_longer_the_users_is_refused_with_what_to_do(app, 
     assert refused.status_code == 404 and refused.json["ok"] is False
     assert "删除这一条" in refused.json["next"] and "staff-p01" not in refused.json["message"]
     assert _notes(case) == []
+
+
+def test_a_form_that_does_not_say_when_it_was_served_counts_as_done_when_it_arrived(app, home):
+    case = claimed(home, home.proxy)
+    clerk = _client(app, "staff-p01")
+    acted = clock.now() - timedelta(hours=3)
+    good = _fields(case, home.staff, acted=acted)["outbox_served"]
+    at, signature = good.split(".")
+    variants = {
+        "none": "",
+        "forged": f"{int(at) - 86400}.{signature}",  # the page's moment moved back a day
+        "another user's": replay.stamp(home.proxy.id, case.number, "测试", acted - timedelta(minutes=1)),
+        "another case's": replay.stamp(home.staff.id, "LS-20261127-9999", "测试", acted - timedelta(minutes=1)),
+        "another form's": replay.stamp(home.staff.id, case.number, "登记案件", acted - timedelta(minutes=1)),
+    }
+    for n, (why, stamp) in enumerate(variants.items()):
+        answer = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY, data=_fields(
+            case, home.staff, key=f"{n:032d}", acted=acted, note=why, outbox_served=stamp))
+        assert answer.json["ok"] is True, (why, answer.json)
+    db.session.expire_all()
+    assert [(n.note, n.acted_at) for n in _notes(case)] == [(why, None) for why in variants]  # done on arrival
+
+
+def test_a_visit_finish_cannot_be_dated_before_the_page_that_offered_it(app, home):
+    """Booked three days ago for that day and never done: a finish sent today, saying it was done then, from a page
+    fetched today, is refused; from the page the phone really kept then, it is the day's."""
+    case = log(home, home.home_item)
+    three_days_ago = clock.now() - timedelta(days=3)
+    visit = Visit(case=case, household_id=case.household_id, team_id=home.t1.id, day=clock.local(three_days_ago).date(),
+                  slot=Slot.PM)
+    db.session.add(visit)
+    db.session.commit()
+    member = _client(app, "team1-a")
+    done_then = three_days_ago + timedelta(hours=6)
+    work = {"work_done": "已完成养老金资格认证", "resident_confirmed": "老人本人确认"}
+    refused = member.post(f"/visits/{visit.id}/finish", headers=REPLAY, data=_fields(
+        case, home.member, acted=done_then, served=clock.now() - timedelta(minutes=10), **work))
+    assert refused.status_code == 422 and refused.json["ok"] is False, refused.json
+    assert "设备的时钟" in refused.json["message"] and "早于页面" in refused.json["message"]
+    unsigned = member.post(f"/visits/{visit.id}/finish", headers=REPLAY, data=_fields(
+        case, home.member, key="b" * 32, acted=done_then, outbox_served="", **work))
+    assert unsigned.json["ok"] is False  # done when it arrived: today, not the visit's day
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).status is VisitStatus.BOOKED
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Replay)) == 0
+    kept_then = member.post(f"/visits/{visit.id}/finish", headers=REPLAY, data=_fields(
+        case, home.member, key="c" * 32, acted=done_then, served=three_days_ago + timedelta(hours=1), **work))
+    assert kept_then.json["ok"] is True, kept_then.json
+    db.session.expire_all()
+    assert db.session.get(Visit, visit.id).status is VisitStatus.DONE
+
+
+def test_a_device_clock_a_little_slow_is_set_to_when_the_page_was_served(app, home):
+    case = claimed(home, home.proxy)
+    clerk = _client(app, "staff-p01")
+    served = clock.now() - timedelta(hours=1)
+    answer = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY, data=_fields(
+        case, home.staff, acted=served - timedelta(minutes=2), served=served, note="手机慢了两分钟"))
+    assert answer.json["ok"] is True, answer.json
+    db.session.expire_all()
+    assert [n.acted_at for n in _notes(case)] == [served]
+
+
+def test_a_served_moment_of_one_case_cannot_date_a_step_on_another(app, home):
+    kept, other = claimed(home, home.proxy), claimed(home, home.proxy)
+    clerk = _client(app, "staff-p01")
+    long_ago = clock.now() - timedelta(days=10)
+    fields = _fields(kept, home.staff, acted=long_ago, served=long_ago, note="挪用另一案件页面的时间")
+    refused = clerk.post(f"/cases/{other.number}/notes", headers=REPLAY, data=fields)
+    assert refused.status_code == 422 and refused.json["ok"] is False, refused.json
+    assert _notes(kept) == [] and _notes(other) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Replay)) == 0
+
+
+def test_a_replay_answer_tells_nothing_of_a_case_the_user_may_not_see(app, home):
+    from portal.domain import access
+    from portal.domain.cases import intake
+
+    mine = claimed(home, home.proxy)
+    theirs = intake.log_case(home.staff_p02, home.errand_item, Channel.COUNTER, "别的服务点的案件", "李四",
+                             "13900000001", place=home.h02)
+    assert not access.can(home.staff, "case.view", theirs)
+    clerk = _client(app, "staff-p01")
+    answers = []
+    for n, number in enumerate((theirs.number, "LS-20261127-9999")):  # one of another scope, one that is not
+        fields = _fields(mine, home.staff, key=f"{n:032d}", note="备注", outbox_case=number,
+                         outbox_seen=str(theirs.version))
+        answer = clerk.post(f"/cases/{mine.number}/notes", headers=REPLAY, data=fields)
+        answers.append((answer.status_code, answer.get_data(as_text=True)))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 200 and '"version":null' in answers[0][1].replace(" ", "")
+    assert theirs.number not in answers[0][1]
+
+
+def test_a_users_own_earlier_step_is_never_called_someone_elses_change(app, home, monkeypatch):
+    """A note then 开始办理 on one kept page: should the start still carry the version the page showed (the note's
+    answer never came back), the refusal says the change since was the user's own step."""
+    case = claimed(home, home.staff, item=home.counter_item)
+    seen = case.version
+    acted = clock.now() + timedelta(minutes=5)  # the page was kept at 10:00; the link came back at 11:00
+    later = clock.now() + timedelta(hours=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    clerk = _client(app, "staff-p01")
+    note = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY,
+                      data=_fields(case, home.staff, acted=acted, note="先记一笔"))
+    assert note.json["ok"] is True, note.json
+    start = clerk.post(f"/cases/{case.number}/act/start", headers=REPLAY, data=_fields(
+        case, home.staff, key="b" * 32, acted=acted + timedelta(minutes=1), served=acted - timedelta(minutes=1),
+        outbox_seen=str(seen), **{"start-version": str(seen), "start-note": ""}))
+    assert start.status_code == 409, start.json
+    message = start.json["message"]
+    assert "您本人" in message and "您打开此工单后" not in message, message
+    assert home.staff.display_name not in message
+
+
+def test_an_already_saved_answer_carries_what_the_first_answer_carried(app, home, monkeypatch):
+    """A note then 开始办理 on one kept page; the note's answer is lost after the server saved it: sent again, it is
+    answered as the first time (the version included), and the start, moved on to it, is saved."""
+    case = claimed(home, home.staff, item=home.counter_item)
+    seen = case.version
+    acted = clock.now() + timedelta(minutes=5)
+    later = clock.now() + timedelta(hours=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    clerk = _client(app, "staff-p01")
+    note = _fields(case, home.staff, acted=acted, served=clock.now() - timedelta(hours=1), note="先记一笔")
+    first = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY, data=note).json
+    assert first["ok"] is True and first["version"] > seen and first["seen"] == seen, first
+    again = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY, data=note).json
+    assert again["replayed"] is True and "没有重复保存" in again["message"] and first["message"] in again["message"]
+    said = ("case", "cases", "seen", "version", "location")
+    assert {k: again[k] for k in said} == {k: first[k] for k in said} == {
+        **{k: first[k] for k in said}, "case": case.number, "cases": [case.number]}
+    start = clerk.post(f"/cases/{case.number}/act/start", headers=REPLAY, data=_fields(
+        case, home.staff, key="b" * 32, acted=acted + timedelta(minutes=1), served=clock.now() - timedelta(hours=1),
+        outbox_seen=str(again["version"]), **{"start-version": str(again["version"]), "start-note": ""}))
+    assert start.json["ok"] is True, start.json
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status is CaseStatus.IN_PROGRESS
+    assert len(_notes(case)) == 1

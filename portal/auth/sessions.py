@@ -78,6 +78,13 @@ def deadline() -> str:
     return datetime.fromtimestamp(ends, UTC).isoformat()
 
 
+def ended_elsewhere() -> bool:
+    """Whether this request's cookie names a session that has ended since it was made, not by its own timeouts:
+    the user signed out (which signs out every device), changed their password, an administrator ended their
+    sessions or switched the account off. A device told so forgets the pages it keeps (portal/offline)."""
+    return bool(session.get("_user_id")) and not current_user.is_authenticated
+
+
 def _page_path() -> str | None:
     """The page to return to after signing in: for htmx, the page the user was on, not the fragment."""
     if is_htmx():

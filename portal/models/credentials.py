@@ -79,5 +79,9 @@ class Replay(db.Model):
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"))
     acted_at: Mapped[datetime | None]  # when the user acted, by their device's clock (never after arrived_at)
     arrived_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    # What the first answer said, so that a key sent again is answered with the same: the case the step changed
+    # (and all it changed), the version the outbox moves the user's later steps on that case to, its message and
+    # where it led (portal/web/replay.py).
+    answer: Mapped[dict | None] = mapped_column(sa.JSON)
 
     case: Mapped[Case | None] = relationship()

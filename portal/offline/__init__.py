@@ -2,10 +2,16 @@
 
 Which pages a device keeps for the field is decided here, in ``KEPT``: the service worker (templates/offline/
 sw.js) stores a page only when its answer carries ``X-Offline-Keep``, which this area adds to those pages'
-answers. What happens to a form submitted without a link is in static/portal.js and portal/web/replay.py;
-docs/ARCHITECTURE.md ("Offline") walks through it.
+answers. How long it keeps one is decided here too (``KEPT_FOR``), and when it forgets them all: an answer to a
+device whose session was ended elsewhere (signed out on another device, ended by an administrator) carries
+``X-Offline-Forget``. What happens to a form submitted without a link is in static/portal.js and
+portal/web/replay.py; docs/ARCHITECTURE.md ("Offline") walks through it.
 """
-from flask import Blueprint, request
+from datetime import timedelta
+
+from flask import Blueprint, has_request_context, request, url_for
+
+from portal.auth import sessions
 
 bp = Blueprint("offline", __name__)
 
@@ -18,7 +24,30 @@ KEPT = frozenset({
     "intake.new_case", "cases.queue", "cases.show",
     "offline.index",
 })
+# What the browser's scripts name that the server decides: the caches the service worker keeps, and the addresses
+# they ask (``names``: given to static/portal.js in the page's <meta name="portal-offline">, to the worker by its
+# route). A case's address has NUMBER where the case's number goes.
+PAGES_CACHE = "portal-pages"
+SHELL_CACHE = "portal-shell-"  # and the shell's version
 KEEP_HEADER = "X-Offline-Keep"
+FORGET_HEADER = "X-Offline-Forget"
+# A kept page older than this is neither shown nor kept: a week covers the longest a post or a boat goes without a
+# link (a typhoon's closure of the ferries), and a copy of residents' details on a phone outlives no more than
+# that. Outbox items are not pages: they wait until sent or discarded (the server takes them for 14 days).
+KEPT_FOR = timedelta(days=7)
+
+
+def names() -> dict[str, str]:
+    """The caches and addresses the browser's scripts use (``PAGES_CACHE``)."""
+    worker = url_for("offline.service_worker")
+    return {"pages": PAGES_CACHE, "shell": SHELL_CACHE, "state": url_for("offline.state"),
+            "outbox": url_for("offline.index"), "worker": worker, "scope": worker.rsplit("/", 1)[0] + "/",
+            "case": url_for("cases.show", number="NUMBER")}
+
+
+@bp.app_context_processor
+def offline_names() -> dict:
+    return {"offline_names": names} if has_request_context() else {}
 
 
 @bp.after_app_request
@@ -26,6 +55,8 @@ def mark_pages_to_keep(response):
     if (request.method == "GET" and request.endpoint in KEPT and response.status_code == 200
             and response.mimetype == "text/html" and not request.headers.get("HX-Request")):
         response.headers[KEEP_HEADER] = "1"
+    if request.endpoint != "static" and sessions.ended_elsewhere():
+        response.headers[FORGET_HEADER] = "1"
     return response
 
 

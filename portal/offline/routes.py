@@ -9,7 +9,7 @@ from flask import current_app, jsonify, make_response, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 
-from portal.offline import KEPT, bp
+from portal.offline import KEPT, KEPT_FOR, bp, names
 from portal.web.guards import ANYONE_SIGNED_IN, allow_signed_in, me, public
 from portal.web.htmx import render
 from portal.web.navigation import entries_for, register
@@ -34,7 +34,8 @@ def index():
 @allow_signed_in
 def state():
     """Who is signed in and a fresh CSRF token: asked by the outbox before it sends (an expired session answers
-    401, and the outbox waits for the user to sign in again)."""
+    401, and the outbox waits for the user to sign in again; one ended elsewhere also says to forget the kept
+    pages, ``FORGET_HEADER``)."""
     response = jsonify(user=me().id, csrf=generate_csrf())
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -46,7 +47,8 @@ def service_worker():
     """The service worker, at the root so that it may look after every page. Its version follows the shell's
     files, so a new release replaces what devices keep."""
     response = make_response(render_template("offline/sw.js", shell=[url_for("static", filename=f) for f in SHELL],
-                                             version=_shell_version()))
+                                             version=_shell_version(), kept_for_ms=int(KEPT_FOR.total_seconds() * 1000),
+                                             names=names()))
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "no-cache"
     return response

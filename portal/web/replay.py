@@ -3,28 +3,39 @@ answer the browser's outbox gets when it sends a kept form again.
 
 A form made with the ``offline_fields`` macro carries ``outbox_key`` and ``outbox_acted_at`` (filled in by
 static/portal.js when the user submits), and ``outbox_case`` and ``outbox_seen``: the case and the version of
-it the page showed. ``submit.run`` hands the key to ``replays.once``, so the action and its key are saved in
-one transaction. A key saved before is answered here, before the view runs, with what it saved then.
+it the page showed; and ``outbox_served``, when the server gave the user the form, signed with the app's secret
+for the user, the case and the form's label (``served_stamp``): the moment the user acted is no earlier
+(``replays.parse``). ``submit.run`` hands the key to ``replays.once``, so the action and its key are saved in
+one transaction, with what the answer says of the step (``first_answer``). A key saved before is answered here,
+before the view runs, with what its first answer said (``answer_first``): an outbox whose answer was lost on the
+way back moves the user's later steps forward as the first answer would have.
 
 The outbox sends a kept form with the header ``X-Outbox-Replay: 1``, through the same route, the same
 ``@allow`` rule, the same CSRF check (with a token it fetched fresh from /offline/state) and the same session
 timeouts, and marked as a poll, so that the outbox sending by itself never keeps an idle session alive. Its
 answer is JSON: ``ok``, ``status``, ``message`` (what the route flashed or the form's errors, and what changed
 on the case since the user saw it), ``next`` (what the user can do about a refusal), ``case`` and ``location``.
+It says nothing of a case the user may not see: a form naming one is answered as one naming no case at all.
 """
 from __future__ import annotations
 
-from flask import Flask, flash, g, get_flashed_messages, jsonify, redirect, request, session, url_for
+import hashlib
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import Flask, current_app, flash, get_flashed_messages, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from itsdangerous import Signer
+from markupsafe import Markup
 
 from portal import clock
 from portal.domain import DomainError, Forbidden, access
 from portal.domain.cases import lifecycle
-from portal.domain.platform import replays
+from portal.domain.platform import replays, unit
 from portal.extensions import db
-from portal.models import Case, Mode, Replay
+from portal.models import Case, CaseEvent, Mode, Replay
 
 REPLAY_HEADER = "X-Outbox-Replay"
 
@@ -43,17 +54,77 @@ def is_replay() -> bool:
     return request.headers.get(REPLAY_HEADER) == "1"
 
 
+def _signer() -> Signer:
+    return Signer(current_app.secret_key, salt="portal.offline.served", digest_method=hashlib.sha256)
+
+
+def _served_text(user_id: int, case: str, label: str, at: int) -> bytes:
+    return "\x1f".join((str(user_id), case, label, str(at))).encode()
+
+
+def stamp(user_id: int, case: str, label: str, at: datetime) -> str:
+    """The signed ``outbox_served`` of a form given to a user at ``at``, about ``case`` ("" for none)."""
+    seconds = int(at.timestamp())
+    return f"{seconds}.{_signer().get_signature(_served_text(user_id, case, label, seconds)).decode()}"
+
+
+def served_stamp(label, case: Case | None = None) -> str:
+    """When the server gives the signed-in user this form (``offline_fields``): the moment, signed for them, the
+    case and the form's label, so that it cannot be moved back nor carried to another user's or case's form."""
+    if not current_user.is_authenticated:
+        return ""
+    text = label.unescape() if isinstance(label, Markup) else str(label)  # as the browser sends it back
+    return stamp(current_user.id, case.number if case else "", text, clock.now())
+
+
+def served(form, user) -> replays.Served | None:
+    """When the form was given to ``user``, as its page signed it; None when it does not say, or the signature
+    is not the portal's for this user, case and label."""
+    at, _dot, signature = (form.get("outbox_served") or "").partition(".")
+    if not at.isdigit() or not signature or len(at) > 12:
+        return None
+    case = form.get("outbox_case") or ""
+    if not _signer().verify_signature(_served_text(user.id, case, form.get("outbox_label") or "", int(at)),
+                                      signature.encode()):
+        return None
+    return replays.Served(datetime.fromtimestamp(int(at), UTC), case)
+
+
+def sending() -> replays.Sending:
+    """The submitted form of this request (``replays.Sending``), kept with the request's unit of work."""
+    state = unit.current().sending
+    if state is None:
+        state = unit.current().sending = replays.Sending()
+    return state
+
+
 def sent() -> replays.Sent | None:
-    """The key the submitted form carries, with when the user acted if it waited in the outbox; or None."""
+    """The key the submitted form carries, with when the user acted if it waited in the outbox; or None. Parsed
+    once a request (by the hook before the view, ``init_app``), and kept with the request's ``sending()``."""
     if request.method != "POST":
         return None
-    # Sent at once, the user acted now; only a kept form has an earlier moment to tell.
-    return replays.parse(request.form.get("outbox_key"), request.form.get("outbox_acted_at") if is_replay() else None)
+    state = sending()
+    if not state.parsed:
+        state.sent, state.parsed = _parse(), True
+    return state.sent
+
+
+def _parse() -> replays.Sent | None:
+    if not is_replay():  # sent at once, the user acted now; only a kept form has an earlier moment to tell
+        return replays.parse(request.form.get("outbox_key"), None)
+    given = served(request.form, current_user) if current_user.is_authenticated else None
+    return replays.parse(request.form.get("outbox_key"), request.form.get("outbox_acted_at"), given)
 
 
 def note_form(form) -> None:
     """Keep the submitted form, so that a refused replay can say what was wrong with its fields."""
-    g.replay_form = form
+    sending().form = form
+
+
+def note_outcome(saved: bool, refusal: DomainError | None = None, said: str | None = None) -> None:
+    """Keep how the form's action ended (``submit.run``): a replay is answered from it."""
+    state = sending()
+    state.ran, state.saved, state.refusal, state.said = True, saved, refusal, said
 
 
 def case_url(case: Case) -> str:
@@ -61,57 +132,113 @@ def case_url(case: Case) -> str:
 
 
 def answer_first(first: Replay):
-    """Answer a key that was saved before with what it saved: nothing is done again."""
+    """Answer a key that was saved before with what its first answer said: nothing is done again."""
     when = clock.local(first.arrived_at).strftime("%m-%d %H:%M")
     message = _("This was already saved at %(when)s; it was not saved twice.", when=when)
-    location = case_url(first.case) if first.case is not None else url_for("main.home")
+    said = first.answer or {}
+    location = said.get("location") or (case_url(first.case) if first.case is not None else url_for("main.home"))
     if is_replay():
-        return jsonify(ok=True, replayed=True, status=200, message=message, location=location,
-                       case=first.case.number if first.case is not None else None)
+        first_words = said.get("message") or ""
+        return jsonify({"case": first.case.number if first.case is not None else None, "seen": None, "version": None,
+                        **said, "ok": True, "replayed": True, "status": 200, "location": location,
+                        "message": f"{message} {first_words}".strip()})
     flash(message, "info")
     return redirect(location, 303)
 
 
 def _case_and_seen() -> tuple[Case | None, int | None]:
-    """The case the form was about, and the version of it the user saw."""
+    """The case the form was about, and the version of it the user saw; (None, None) when the user may not see
+    that case, as when there is none: an answer never tells whether a case of another scope exists."""
     number, seen = request.form.get("outbox_case"), request.form.get("outbox_seen", "")
-    if not number or not seen.isdigit():
+    if not number or not seen.isdigit() or not current_user.is_authenticated:
         return None, None
-    return db.session.scalars(db.select(Case).where(Case.number == number)).first(), int(seen)
+    case = db.session.scalars(db.select(Case).where(Case.number == number)).first()
+    if case is None or not access.can(current_user._get_current_object(), "case.view", case):
+        return None, None
+    return case, int(seen)
 
 
 def _changed_since_seen(user) -> str:
     """What happened to the form's case since the user saw it, when they may still see the case."""
     case, seen = _case_and_seen()
-    if case is None or case.version == seen or not access.can(user._get_current_object(), "case.view", case):
+    if case is None or case.version == seen:
         return ""
-    return str(lifecycle.stale_message(case))
+    return _what_changed(user._get_current_object(), case)
+
+
+def _what_changed(user, case: Case) -> str:
+    """Who changed ``case`` since the user's page was served, and when. A step of the user's own (one the outbox
+    sent before this one, or done in another tab) is said to be theirs, never someone else's."""
+    query = sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id.desc())
+    page = served(request.form, user)
+    events = db.session.scalars(query.where(CaseEvent.at > page.at).limit(50)).all() if page else []
+    events = events or db.session.scalars(query.limit(1)).all()
+    others = [event for event in events if event.actor_id != user.id]
+    if events and not others:
+        return _("You changed this case yourself at %(when)s (now: %(status)s), in a step saved before this one; "
+                 "this step was made on the page as it was before that, and was not saved. Open the case and do it "
+                 "again there if it still applies.",
+                 when=clock.local(events[0].at).strftime("%H:%M"), status=case.status.label)
+    if not events or events[0] is others[0]:
+        return str(lifecycle.stale_message(case))
+    other = others[0]
+    return _("%(who)s changed this case at %(when)s after you opened it, and so did you at %(yours)s (now: "
+             "%(status)s). Your change was not saved; look at the latest state and try again if it still applies.",
+             who=other.actor.display_name if other.actor else (other.actor_label or _("Someone")),
+             when=clock.local(other.at).strftime("%H:%M"), yours=clock.local(events[0].at).strftime("%H:%M"),
+             status=case.status.label)
+
+
+def first_answer(cases: list[Case]) -> dict:
+    """What a replay's answer says of its step, worked out as the step is saved and saved with its key
+    (``replays.once``): the cases it changed, and, when the case had not changed between what the user saw and
+    this step, the version the step left (``version``): the outbox counts the step's own change as seen by the
+    user's next steps on the case: a note then a callback, both offline, are one person's steps in order, not a
+    conflict with oneself. Versions are said only of the case the step changed (``case``), to a user who may see
+    it: the form's ``outbox_case`` is the user's to write, and may name any case."""
+    case, seen = _case_and_seen()
+    if case is None or not cases or cases[0] is not case:
+        case = seen = None
+    version = case.version if case is not None and sending().version_before == seen else None
+    return {"case": cases[0].number if cases else None, "cases": [changed.number for changed in cases],
+            "seen": seen, "version": version}
 
 
 def _saved(response, flashed):
-    """A saved replay's answer. When the case had not changed between what the user saw and this step, the
-    outbox may count the step's own change as seen by the user's next steps on the case (``version``): a note
-    then a callback, both offline, are one person's steps in order, not a conflict with oneself."""
-    case, seen = _case_and_seen()
-    version = case.version if case is not None and g.get("replay_version_before") == seen else None
-    return jsonify(ok=True, status=200, message="；".join(str(text) for _c, text in flashed),
-                   location=response.location, case=request.form.get("outbox_case") or None, seen=seen,
-                   version=version)
+    """A saved replay's answer: what was saved with the key, the route's words and where it led (kept too, so that
+    the key sent again is answered the same)."""
+    given = sending().sent
+    first = replays.earlier(current_user, given.key) if given is not None else None
+    said = {"message": "；".join(str(text) for _c, text in flashed), "location": response.location}
+    if first is not None:
+        try:
+            replays.note_answer(first, **said)
+        except sa.exc.SQLAlchemyError:  # the step is saved; sent again, it is answered without these words
+            unit.abandon()
+    stored = first.answer if first is not None and first.answer else {"case": None, "seen": None, "version": None}
+    return jsonify({**stored, **said, "ok": True, "status": 200})
 
 
 def _as_json(response, form=None):
     """A replay's answer: whether it was saved, and if not, why and what to do next."""
     status = response.status_code
+    state = sending()
     flashed = get_flashed_messages(with_categories=True)
-    refusals = [str(text) for category, text in flashed if category == "error"]
+    said = [state.said] if state.ran and not state.saved and state.said else []  # the refusal of the action
+    # and what the route or the check before it refused by itself (a route that says it in its own way)
+    refusals = said + [str(text) for category, text in flashed if category == "error" and str(text) not in said]
     typos = [] if form is None else [f"{form[name].label.text}：{text}" for name, texts in form.errors.items()
                                      if name in form._fields for text in texts]
-    if status < 400 and not refusals and not typos:
+    if status < 400 and not refusals and not typos and (state.saved or not state.ran):
         return _saved(response, flashed)
     if status < 400:  # a route that flashes its refusal and goes back (visits' start)
         status = 422
     meanwhile = _changed_since_seen(current_user) if current_user.is_authenticated else ""
-    if meanwhile in refusals:  # the refusal already says it (a step checked against the version seen)
+    case, _seen = _case_and_seen()
+    if meanwhile and case is not None:  # a step checked against the version seen says it in the same words
+        stale = str(lifecycle.stale_message(case))
+        refusals = [meanwhile if text == stale else text for text in refusals]
+    if meanwhile in refusals:  # the refusal already says it
         meanwhile = ""
     message = " ".join([*([meanwhile] if meanwhile else []), *refusals, *typos]) or str(_("This could not be saved."))
     if meanwhile and not typos:  # refused because of the change, not because of what was typed
@@ -140,8 +267,12 @@ def try_again(message: str):
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["offline_served"] = served_stamp
+
     @app.before_request
     def answer_a_saved_key():
+        if request.method == "POST":
+            unit.current().sending = None  # this request's own
         if request.method != "POST" or not current_user.is_authenticated or request.endpoint == "static":
             return None
         try:
@@ -159,13 +290,13 @@ def init_app(app: Flask) -> None:
             return answer_first(first)
         if given and is_replay():
             case, _seen = _case_and_seen()
-            g.replay_version_before = case.version if case is not None else None
+            sending().version_before = case.version if case is not None else None
         return None
 
     @app.after_request
     def answer_a_replay_in_json(response):
-        form = g.pop("replay_form", None)  # (a test's application context outlives its requests)
+        state = unit.current().sending
         if is_replay() and response.mimetype != "application/json":
-            response = _as_json(response, form)
-        g.pop("replay_version_before", None)
+            response = _as_json(response, state.form if state is not None else None)
+        unit.current().sending = None  # (a test's application context, and its session, outlive its requests)
         return response

@@ -45,7 +45,9 @@ def explain(form, error: DomainError, field: str | None = None, about: str = "",
     if fields and error.field in fields:
         error.field = fields[error.field]
     if error.status in (403, 409) or (error.field is None and field is None) or form is None:
-        flash(f"{about}：{error.message}" if about else str(error.message), "error")
+        said = f"{about}：{error.message}" if about else str(error.message)
+        flash(said, "error")
+        replay.note_outcome(False, error, said)
     else:
         attach_error(form, error, default_field=field)
     return status_of(error)
@@ -55,11 +57,14 @@ def run(action: Callable[[], Any], form=None, field: str | None = None, about: s
         fields: dict | None = None, say: bool = True) -> Submitted:
     """Run ``action`` in one unit of work; on a refusal, explain it (``form``'s ``field`` by default), unless
     the page says it in its own way (``say=False``). A form that carries a key (``portal.web.replay``) is done
-    once per key: the key is saved with the action, and a key saved before answers with its first result."""
+    once per key: the key is saved with the action, and a key saved before answers with its first result. The key
+    is the one parsed before the view ran (``replay.sent``), and how the action ended is kept for a replay's
+    answer (``replay.note_outcome``)."""
     sent = replay.sent()
     try:
         try:
-            value = with_retries((lambda: replays.once(me(), sent, action)) if sent else action)
+            value = with_retries((lambda: replays.once(me(), sent, action, replay.first_answer if replay.is_replay()
+                                                    else None)) if sent else action)
         finally:
             only_reads_from_here()  # saved or rolled back: what the page reads after it takes no write lock
     except replays.Replayed as again:  # sent twice at the same moment: the other one saved it
@@ -67,9 +72,11 @@ def run(action: Callable[[], Any], form=None, field: str | None = None, about: s
     except DomainError as error:
         # Kept on the result: it must not keep the request's frames (and its uploaded files) alive.
         error.__traceback__ = error.__context__ = error.__cause__ = None
+        replay.note_outcome(False, error)  # the page says it: next to a field, at its top (``explain``), its own way
         if not say:
             return Submitted(False, status_of(error), error=error)
         return Submitted(False, explain(form, error, field, about, fields), error=error)
+    replay.note_outcome(True)
     return Submitted(True, 200, value)
 
 

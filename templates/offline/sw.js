@@ -1,7 +1,9 @@
 /* The portal's service worker (served at /sw.js by portal/offline/routes.py; turned on per device on the page
    离线工作, /offline/). It does three things, and nothing else:
    - keeps the look of every page (the shell), and the pages whose answer says X-Offline-Keep (portal/offline:
-     KEPT), with the time each was fetched; the links such a page marks data-offline-keep are kept with it;
+     KEPT), with the time each was fetched; the links such a page marks data-offline-keep are kept with it; a page
+     older than KEPT_FOR is dropped, and every page is forgotten when an answer says X-Offline-Forget (the
+     session was ended on another device or by an administrator);
    - when the link is down, shows the kept copy of a page, marked as a copy, or the outbox's page;
    - when the link is down, keeps a submitted form that carries an outbox key in the browser's outbox
      (static/outbox.js) instead of losing it, and shows the outbox's page. static/portal.js sends it later.
@@ -10,12 +12,14 @@
 
 importScripts("{{ url_for('static', filename='outbox.js') }}");
 
-var SHELL = "portal-shell-{{ version }}";
-var PAGES = "portal-pages";
+var SHELL = {{ (names.shell ~ version)|tojson }};
+var PAGES = {{ names.pages|tojson }};
 var SHELL_FILES = {{ shell|tojson }};
-var OUTBOX_PAGE = "{{ url_for('offline.index') }}";
+var OUTBOX_PAGE = {{ names.outbox|tojson }};
+var SHELL_PREFIX = {{ names.shell|tojson }};
 var NOT_KEPT = {{ _("No link, and this page is not kept on this device.")|tojson }}; // not even the outbox's page
 var MAX_PAGES = 300;
+var MAX_AGE_MS = {{ kept_for_ms }}; // a kept page older than this is not shown, and is dropped (portal/offline)
 var FRESH_MS = 5 * 60 * 1000; // a linked page fetched less than this ago is not fetched again
 // A link that hangs is as good as none: a kept page is shown after PAGE_WAIT_MS, a form is kept after
 // FORM_WAIT_MS (should it still arrive, its key makes the outbox's later send a no-op).
@@ -35,8 +39,10 @@ self.addEventListener("install", function (event) {
 self.addEventListener("activate", function (event) {
   event.waitUntil(caches.keys().then(function (names) {
     return Promise.all(names.filter(function (name) {
-      return name.indexOf("portal-shell-") === 0 && name !== SHELL;
+      return name.indexOf(SHELL_PREFIX) === 0 && name !== SHELL;
     }).map(function (name) { return caches.delete(name); }));
+  }).then(function () {
+    return expire();
   }).then(function () {
     return self.clients.claim();
   }));
@@ -78,7 +84,9 @@ function slow(ms) {
 function page(event) {
   var request = event.request;
   var network = fetch(request).then(function (response) {
-    if (response.ok && response.headers.get("X-Offline-Keep") === "1") {
+    if (ended(response)) {
+      event.waitUntil(forget());
+    } else if (response.ok && response.headers.get("X-Offline-Keep") === "1") {
       event.waitUntil(keepResponse(request.url, response.clone(), 1)["catch"](function () { return null; }));
     }
     return response;
@@ -95,10 +103,16 @@ function page(event) {
   });
 }
 
-// The kept copy of a page, marked so that static/portal.js says it is one and when it was fetched.
+// The kept copy of a page, marked so that static/portal.js says it is one and when it was fetched; a copy
+// older than MAX_AGE_MS is not shown, and goes.
 function copyOf(url, why) {
   return caches.open(PAGES).then(function (cache) {
-    return cache.match(url, {ignoreVary: true});
+    return cache.match(url, {ignoreVary: true}).then(function (hit) {
+      if (hit && expired(url, hit)) {
+        return cache["delete"](url, {ignoreVary: true}).then(function () { return null; });
+      }
+      return hit;
+    });
   }).then(function (hit) {
     if (!hit) {
       return null;
@@ -113,6 +127,23 @@ function copyOf(url, why) {
 
 // Signing out moves this on: a page fetched before it is not kept after it.
 var generation = 0;
+
+// An answer that says the session was ended elsewhere: the kept pages go (the outbox stays, for the sign-in).
+function ended(response) {
+  return response.headers.get("X-Offline-Forget") === "1";
+}
+
+function forget() {
+  generation += 1;
+  return caches["delete"](PAGES);
+}
+
+// The outbox's page holds no resident's details and is where a form kept without a link leads: it does not age.
+function expired(url, response) {
+  var fetched = Date.parse(response.headers.get("X-Offline-Fetched") || "");
+  return new URL(url, self.location.origin).pathname !== OUTBOX_PAGE &&
+    !(fetched && Date.now() - fetched < MAX_AGE_MS);
+}
 
 function keepResponse(url, response, depth) {
   var headers = new Headers(response.headers);
@@ -160,6 +191,9 @@ function keepUrl(url, depth, force) {
       return null;
     }
     return fetch(url, {credentials: "same-origin"}).then(function (response) {
+      if (ended(response)) {
+        return forget();
+      }
       if (response.ok && response.headers.get("X-Offline-Keep") === "1") {
         return keepResponse(url, response, depth);
       }
@@ -177,11 +211,27 @@ function trim(cache) {
   });
 }
 
+// Pages older than MAX_AGE_MS go (when the worker starts, and on each page the user opens).
+function expire() {
+  return caches.open(PAGES).then(function (cache) {
+    return cache.keys().then(function (keys) {
+      return Promise.all(keys.map(function (key) {
+        return cache.match(key, {ignoreVary: true}).then(function (hit) {
+          return hit && expired(key.url, hit) ? cache["delete"](key) : null;
+        });
+      }));
+    });
+  });
+}
+
 // A submitted form: to the server. Without a link (or one that hangs), a form that carries an outbox key goes
 // into the outbox, and the outbox's page is shown; any other form says that it needs the link.
 function post(request) {
   var copy = request.clone();
   var network = fetch(request);
+  network.then(function (response) {
+    return ended(response) ? forget() : null;
+  }, function () { return null; });
   return copy.formData().then(function (fields) {
     if (!fields.get("outbox_key")) {
       return network["catch"](function () {
@@ -216,13 +266,14 @@ self.addEventListener("message", function (event) {
     }));
   } else if (data.ensure) {
     var url = new URL(data.ensure, self.location.origin).href;
-    event.waitUntil(caches.open(PAGES).then(function (cache) {
+    event.waitUntil(expire().then(function () {
+      return caches.open(PAGES);
+    }).then(function (cache) {
       return cache.match(url, {ignoreVary: true});
     }).then(function (hit) {
       return hit || keepUrl(url, 0, true);
     }));
   } else if (data.forget) {
-    generation += 1;
-    event.waitUntil(caches["delete"](PAGES));
+    event.waitUntil(forget());
   }
 });

@@ -2,7 +2,8 @@
 and a team member work with the network switched off, reload, close and open the browser again, and when
 the link returns every action arrives exactly once, on the timeline (with when it was done) and on the boards;
 a replay that meets a change made meanwhile says so beside the item; an ended session keeps the outbox until
-the user signs in again. Each device keeps its own browser profile, as a phone or an office PC does."""
+the user signs in again, and a session ended on another device makes the phone forget its kept pages, as a page
+kept longer than a week is forgotten. Each device keeps its own browser profile, as a phone or an office PC does."""
 from __future__ import annotations
 
 import re
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 from portal import clock
 from portal.domain.cases import intake, lifecycle
+from portal.domain.platform import accounts
 from portal.extensions import db
 from portal.models import (
     CallbackRecord,
@@ -142,6 +144,25 @@ def _kpi(page, label: str) -> int:
     return int(page.locator(f".kpi:has(.kpi-label:text-is('{label}')) strong").first.inner_text())
 
 
+def _kept(page, url: str) -> bool:
+    return page.evaluate("url => caches.open('portal-pages').then(c => c.match(url, {ignoreVary: true}))"
+                         ".then(hit => !!hit)", url)
+
+
+def _wait_kept(page, url: str, kept: bool = True, seconds: float = 15) -> None:
+    """Wait until the device keeps a copy of ``url``, or none (wait_for_function would take the promise that the
+    page's caches answer with for a truthy value, and not wait)."""
+    for _ in range(int(seconds * 5)):
+        if _kept(page, url) is kept:
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{url} is {'not' if kept else 'still'} kept")
+
+
+def _forgotten(page, url: str) -> None:
+    _wait_kept(page, url, kept=False)
+
+
 def test_a_post_clerk_logs_a_case_notes_and_records_a_callback_offline_and_each_arrives_once(devices, live_server):
     with live_server.app.app_context():
         open_case = _log("CV01", "居民咨询社保转移，等待材料").number
@@ -230,9 +251,9 @@ def test_a_post_clerk_logs_a_case_notes_and_records_a_callback_offline_and_each_
     pc.page.click("details.usermenu summary")
     pc.page.click("form[data-forget-offline] button")
     pc.page.wait_for_url(re.compile(".*/auth/login.*"))
-    assert pc.page.evaluate("() => caches.match('/offline/').then(hit => !hit)")
+    assert not _kept(pc.page, "/offline/")
     pc.sign_in("staff-ls-p01")
-    pc.page.wait_for_function("() => caches.match('/offline/').then(hit => !!hit)")
+    _wait_kept(pc.page, "/offline/")
     pc.link(False)
     pc.page.goto(f"/cases/{open_case}")
     pc.page.wait_for_selector("#offline-copy:has-text('本设备没有保存这个页面')")
@@ -359,3 +380,107 @@ def test_a_team_member_starts_and_finishes_a_visit_offline_and_the_case_is_resol
         assert all(e.acted_at is not None for e in _events(number, EventKind.RESOLVED))
     phone.page.goto("/boards/team/T1")
     assert _kpi(phone.page, "本期办结") == resolved_before + 1
+
+
+def _claimed_errand(text: str) -> str:
+    case = _log("CA04", text)
+    lifecycle.claim(case, _user("proxy-h01"))
+    return case.number
+
+
+def test_a_phone_forgets_its_kept_pages_when_its_session_is_ended_elsewhere_and_keeps_its_outbox(
+        devices, live_server):
+    with live_server.app.app_context():
+        number = _claimed_errand("高龄津贴申领")
+    phone = devices("proxy-phone")
+    phone.sign_in("proxy-h01")
+    phone.turn_offline_work_on()
+    page = phone.page
+    assert _kept(page, f"/errands/{number}")
+    phone.link(False)
+    page.goto(f"/errands/{number}")
+    for box in page.locator("input[name=materials]").all():
+        box.check()
+    phone.submit_and_keep("button:has-text('已收到材料')")
+    phone.banner("1 条待上传")
+    with live_server.app.app_context():  # meanwhile the proxy signs out on the post's PC: every session ends
+        accounts.logout(_user("proxy-h01"))
+
+    phone.link(True)  # the phone's next contact: the outbox asks, is told the session ended, and forgets the pages
+    phone.banner("请重新登录后上传")
+    _forgotten(page, f"/errands/{number}")
+    assert page.evaluate("() => PortalOutbox.all().then(items => items.length)") == 1  # the outbox waits
+    phone.sign_in("proxy-h01")
+    phone.banner("已上传 1 条")
+    with live_server.app.app_context():
+        received = _events(number, EventKind.MATERIALS)
+        assert len(received) == 1 and received[0].acted_at is not None
+    phone.link(False)
+    page.goto(f"/errands/{number}")  # not opened since: not kept
+    page.wait_for_selector("#offline-copy:has-text('本设备没有保存这个页面')")
+
+
+def test_a_kept_page_older_than_a_week_is_not_shown_and_any_page_after_an_ended_session_forgets_them(
+        devices, live_server):
+    with live_server.app.app_context():
+        old, recent = _claimed_errand("高龄津贴申领"), _claimed_errand("残疾人补贴申领")
+    phone = devices("proxy-phone")
+    phone.sign_in("proxy-h01")
+    phone.turn_offline_work_on()
+    page = phone.page
+    assert _kept(page, f"/errands/{old}") and _kept(page, f"/errands/{recent}")
+    page.evaluate("""url => caches.open('portal-pages').then(cache => cache.match(url, {ignoreVary: true})
+      .then(hit => hit.text().then(html => {
+        const headers = new Headers(hit.headers);  // kept eight days ago
+        headers.set('X-Offline-Fetched', new Date(Date.now() - 8 * 24 * 3600 * 1000).toISOString());
+        return cache.put(url, new Response(html, {status: 200, headers: headers}));
+      })))""", f"/errands/{old}")
+    phone.link(False)
+    page.goto(f"/errands/{recent}")
+    assert "离线副本" in page.locator("#offline-copy").inner_text()
+    page.goto(f"/errands/{old}")
+    page.wait_for_selector("#offline-copy:has-text('本设备没有保存这个页面')")
+    assert not _kept(page, f"/errands/{old}")
+
+    phone.link(True)
+    with live_server.app.app_context():  # an administrator ends the proxy's sessions
+        accounts.end_sessions(_user("proxy-h01"), _user("admin"), "手机遗失")
+        db.session.commit()
+    page.goto("/errands/")  # the phone's next page: to sign in, and the kept pages go
+    page.wait_for_url(re.compile(".*/auth/login.*"))
+    _forgotten(page, f"/errands/{recent}")
+
+
+def test_a_note_whose_answer_was_lost_does_not_make_the_next_step_a_conflict_with_oneself(devices, live_server):
+    """On a kept case page a note then 开始办理 wait; the note reaches the server but its answer never comes back:
+    sent again, it is answered as the first time, version included, and the start follows it."""
+    with live_server.app.app_context():
+        case = _log("CV01", "居民咨询社保转移，等待材料")
+        lifecycle.claim(case, _user("staff-ls-p01"))
+        number = case.number
+    pc = devices("post-pc", OFFICE)
+    pc.sign_in("staff-ls-p01")
+    pc.turn_offline_work_on()
+    page = pc.page
+    page.goto(f"/cases/{number}")  # kept
+    pc.link(False)
+    page.goto(f"/cases/{number}")
+    page.fill("textarea[name=note]", "断网时记下：居民下午来补材料")
+    pc.submit_and_keep("button:has-text('添加备注')")
+    page.goto(f"/cases/{number}")
+    page.click("summary:has-text('开始办理')")
+    pc.submit_and_keep("form[action$='/act/start'] button[type=submit]")
+    pc.banner("2 条待上传")
+
+    # The note reaches the server (here sent beside the browser, as the outbox would), and its answer is lost.
+    note = page.evaluate("() => PortalOutbox.all().then(items => items.find(i => i.fields.some(f => f[0] === 'note')))")
+    csrf = pc.context.request.get("/offline/state", headers={"X-Outbox-Replay": "1"}).json()["csrf"]
+    first = pc.context.request.post(note["url"], form={**dict(note["fields"]), "csrf_token": csrf},
+                                    headers={"X-Outbox-Replay": "1", "X-Portal-Poll": "1", "X-CSRFToken": csrf})
+    assert first.json()["ok"] is True and first.json()["version"] is not None
+    pc.link(True)
+    pc.banner("已上传 2 条")  # the note answered "already saved", with its version: the start counted it as seen
+    assert page.evaluate("() => PortalOutbox.all().then(items => items.length)") == 0
+    with live_server.app.app_context():
+        assert len(_events(number, EventKind.NOTE)) == 1
+        assert db.session.scalars(sa.select(Case).filter_by(number=number)).one().status is CaseStatus.IN_PROGRESS
