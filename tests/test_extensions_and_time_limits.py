@@ -213,3 +213,27 @@ def test_sms_go_out_in_chinese_whatever_the_deciders_language(app, world):
     db.session.expire_all()
     sent = db.session.scalars(sa.select(OutboxMessage.text).where(OutboxMessage.kind == "extension_approved")).all()
     assert sent and all("延期" in text for text in sent)
+
+
+def test_signing_for_an_urgent_item_does_not_restart_its_limit(world, monkeypatch):
+    # Issue 34: a leak (HT03, 4 hours) logged at 10:00 and signed for at 10:30 is due at 14:00, not 14:30.
+    assert world.leak.urgent and world.leak.sla_hours == 4
+    monkeypatch.setattr(clock, "now", lambda: local(2026, 11, 23, 10, 0))
+    case = log(world, world.leak)
+    monkeypatch.setattr(clock, "now", lambda: local(2026, 11, 23, 10, 30))
+    lifecycle.claim(case, world.member)  # a home visit: team 1's to sign for
+    db.session.refresh(case)
+    assert case.claimed_at == local(2026, 11, 23, 10, 30)
+    assert case.due_at == local(2026, 11, 23, 14, 0)
+    assert case.remind_at == local(2026, 11, 23, 13, 0)  # 75 % of the four hours from logging
+
+
+def test_a_normal_items_limit_still_runs_from_the_first_signature(world, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: local(2026, 11, 23, 10, 0))
+    case = log(world, world.counter_item)
+    signed = local(2026, 11, 23, 10, 30)
+    monkeypatch.setattr(clock, "now", lambda: signed)
+    lifecycle.claim(case, world.staff)
+    db.session.refresh(case)
+    assert case.due_at == timekeeping.due_time(case.item, signed, case.service_point, case.mode)
+    assert case.due_at != timekeeping.due_time(case.item, local(2026, 11, 23, 10, 0), case.service_point, case.mode)

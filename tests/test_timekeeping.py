@@ -117,3 +117,9 @@ def test_a_points_own_closure_applies_only_to_it(app, make):
         assert timekeeping.calendar_for(other, start).kind_of(typhoon) == "W"
         assert timekeeping.due_time(item(24), local(2026, 11, 30, 9, 0), post) == local(2026, 12, 1, 17, 30)
         assert timekeeping.due_time(item(24), local(2026, 11, 30, 9, 0), other) == local(2026, 12, 1, 9, 0)
+
+
+def test_an_urgent_limit_runs_from_logging_and_any_other_from_the_signature():
+    logged, signed = local(2026, 11, 23, 10, 0), local(2026, 11, 23, 10, 30)
+    assert timekeeping.limit_start(item(4, Mode.HOME, urgent=True), logged, signed) == logged
+    assert timekeeping.limit_start(item(4), logged, signed) == signed

@@ -260,6 +260,7 @@ def log_case(
         requester_name=requester_name[:50], requester_phone=phone, place=place, address=address.strip()[:200],
         service_point=point, channel=channel, description=description, mode=mode, status=CaseStatus.LOGGED,
         priority=Priority.URGENT if item.urgent else Priority.NORMAL,
+        # Final for an urgent item (its limit runs from logging); otherwise fixed again at the first signature.
         due_at=timekeeping.due_time(item, now, point, mode, calendar),
         sign_due_at=timekeeping.sign_for_due(item, now, point, calendar),
         team=team_for(place) if mode is Mode.HOME else None,

@@ -260,10 +260,12 @@ def claim(case: Case, actor: User) -> None:
     values = {"status": CaseStatus.CLAIMED, "owner_id": actor.id, "updated_at": now, "version": Case.version + 1}
     if case.claimed_at is None:
         # The first signature fixes the due time; after a transfer or a reassignment the clock runs on.
-        calendar = timekeeping.calendar_for(case.service_point, now)
-        due = timekeeping.due_time(case.item, now, case.service_point, case.mode, calendar)
+        # An urgent item's limit runs from logging: signing for it does not restart it (docs/METRICS.md).
+        start = timekeeping.limit_start(case.item, case.created_at, now)
+        calendar = timekeeping.calendar_for(case.service_point, start)
+        due = timekeeping.due_time(case.item, start, case.service_point, case.mode, calendar)
         values.update(claimed_at=now, due_at=due, reminded_at=None, overdue_flagged_at=None,
-                      remind_at=timekeeping.reminder_time(case.item, now, due, case.service_point, case.mode,
+                      remind_at=timekeeping.reminder_time(case.item, start, due, case.service_point, case.mode,
                                                           calendar))
     result = db.session.execute(
         sa.update(Case)

@@ -9,6 +9,9 @@ An item's limit of H hours is counted as H÷24 working days and H mod 24 working
 calendar of the case's point (so 720 h is 30 working days, 4 h is half a morning). Off-island days
 count only for errands, which travel on them; counter work and home visits stop while the island's
 staff are away. Urgent items (leaks) are counted in calendar hours, day and night.
+
+Which moment a limit runs from (``limit_start``; docs/METRICS.md, "Which limits run from what"): an urgent
+item's from logging, so signing for it does not restart it; any other item's from its first signature (签收).
 """
 from __future__ import annotations
 
@@ -173,6 +176,13 @@ def limit_minutes(item: ServiceItem, calendar: WorkCalendar) -> float:
     """An item's limit in working minutes: whole days are working days of this calendar."""
     days, hours = divmod(item.sla_hours, 24)
     return days * calendar.day_minutes + hours * 60
+
+
+def limit_start(item: ServiceItem, logged_at: datetime, signed_at: datetime) -> datetime:
+    """The moment a case's due time runs from when it is first signed for (签收): an urgent item's limit
+    runs from logging, day and night, and a signature does not restart it (a leak logged at 10:00 and
+    signed for at 10:30 is due at 14:00, not 14:30); any other item's runs from that first signature."""
+    return logged_at if item.urgent else signed_at
 
 
 def due_time(item: ServiceItem, start: datetime, point: ServicePoint | None = None, mode: Mode | None = None,
