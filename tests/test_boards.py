@@ -97,7 +97,7 @@ def test_a_village_board_shows_each_figure_of_its_week(village):
     assert f.satisfaction == Rate(1, 2)
     assert f.redo == Rate(1, 2)                               # D redone
     assert f.on_time_resolution == Rate(2, 2)
-    assert board.previous.logged == 0 and board.change("logged") == 4
+    assert board.previous.logged == 0 and board.change("logged") is None  # nothing the week before: no comparison
     assert [c.number for c in board.top_overdue] == [village.cases["b"].number]
     assert board.coverage is None                             # no estates in a village
 
@@ -215,6 +215,57 @@ def test_a_change_is_in_points_for_rates_and_units_for_counts():
     assert change(Rate(9, 10), Rate(8, 10)) == 10.0
     assert change(Rate(1, 3), Rate(0, 0)) is None
     assert change(12, 9) == 3
+    assert change(0, 9) == -9
+
+
+@pytest.mark.parametrize("previous", [0, None])
+def test_a_count_against_a_previous_period_with_nothing_is_no_comparison(previous):
+    """Issue 34.7: 490 cases against an empty month read "▲ +490" while the rates said "无对比"."""
+    assert change(490, previous) is None
+    assert change(0, previous) is None
+
+
+def test_the_board_and_report_print_no_comparison_against_an_empty_period(village, client, auth):
+    auth.login("leader")
+    board = client.get("/boards/place/V1?period=week").get_data(as_text=True)  # nothing the week before
+    assert "▲ +4" not in board and "无对比" in board
+    report = client.get("/boards/report?month=2026-11").get_data(as_text=True)  # nothing in October
+    assert "▲" not in report and "无对比" in report
+
+
+
+def _august_culture_case(village, make, monkeypatch):
+    """A 文体 case logged and finished on the spot on 10 August, nothing of 文体 open today (27 November)."""
+    item = make.item("WT01", category_zh="文体", category_en="Culture and sport")
+    at(monkeypatch, 2026, 8, 10, 9)
+    case = intake.log_case(village.staff, item, Channel.COUNTER, "借书", "王大爷", "13912345678",
+                           household=village.household)
+    lifecycle.finish_on_spot(case, village.staff)
+    at(monkeypatch, 2026, 11, 27, 10)
+    return case
+
+
+def test_a_past_months_categories_are_its_own_not_todays_open_cases(village, make, monkeypatch):
+    """Issue 34.7: August lists the categories with cases in August (文体, with no open case today), and not
+    便民服务, which had nothing in August but has open cases today."""
+    _august_culture_case(village, make, monkeypatch)
+    report = monthly_report(date(2026, 8, 1))
+    assert [(c.name_zh, c.logged, c.resolved) for c in report.categories] == [("文体", 1, 1)]
+    august = build(scope_for("place", "V1"), period_for("custom", date(2026, 8, 1), date(2026, 8, 31)), village.lead)
+    assert [(c.name_zh, c.open, c.logged, c.resolved) for c in august.categories] == [("文体", None, 1, 1)]
+    assert monthly_report(date(2026, 9, 1)).categories == []  # nothing in September, whatever is open today
+    week = week_board(village.lead)  # a period running to today still lists what is open now
+    assert [(c.name_zh, c.open) for c in week.categories] == [("便民服务", 3)]
+
+
+def test_a_past_months_category_shows_on_its_report_page(village, make, monkeypatch, client, auth):
+    _august_culture_case(village, make, monkeypatch)
+    auth.login("leader")
+    page = client.get("/boards/report?month=2026-08").get_data(as_text=True)
+    categories = page.split("按类别")[-1]
+    assert "文体" in categories and "便民服务" not in categories
+    board = client.get("/boards/place/V1?period=custom&first=2026-08-01&last=2026-08-31").get_data(as_text=True)
+    assert "文体" in board
 
 
 # --- pages, polling and access -----------------------------------------------------------------------
@@ -411,7 +462,7 @@ def test_the_monthly_report_of_a_point_and_its_change_from_last_month(village, m
     total = report.total
     assert (total.figures.logged, total.figures.resolved) == (2, 1)  # A and B; A resolved after 25 hours
     assert total.average_days == pytest.approx(25 / 24, abs=0.01)
-    assert total.previous.logged == 0 and total.change("logged") == 2 and total.change("average_days") is None
+    assert total.previous.logged == 0 and total.change("logged") is None and total.change("average_days") is None
     assert report.points == []
     district = monthly_report(date(2026, 11, 1))
     assert {row.point.code: row.figures.logged for row in district.points} == {"LS-P01": 2, "LS-P02": 2, "LS-P05": 1}

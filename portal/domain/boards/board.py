@@ -106,7 +106,7 @@ class Tile:
 class Category:
     name_zh: str
     name_en: str = ""
-    open: int = 0
+    open: int | None = None    # open cases now: only for a period that runs to today
     logged: int = 0
     resolved: int = 0
     satisfaction: Rate = Rate(0, 0)
@@ -251,7 +251,7 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
         scope=scope, period=period, figures=metrics.from_sums(total), previous=previous,
         open=open_total, overdue=overdue_total, logged_today=logged_today, logged_week=week_sums[-1]["logged"],
         weeks=weeks, trends=trends, tiles=tiles, top_overdue=list(top_overdue),
-        categories=[] if wall else _categories(scope.counts, scope.cases, period), coverage=covered,
+        categories=[] if wall else _categories(scope.counts, period, scope.cases, today), coverage=covered,
         trip=metrics.TripCost.configured(),
         hotspots=hotspots(scope.counts, today) if scope.kind.hotspots and not wall else [],
     )
@@ -314,31 +314,41 @@ def rank(tiles: list[Tile], rate: str) -> list[Tile]:
     return sorted(tiles, key=key)
 
 
-def _categories(counts: sa.ColumnElement[bool], cases: sa.ColumnElement[bool], period: Period) -> list[Category]:
-    """By category: open now, and logged, resolved and satisfaction in the period."""
+def _categories(counts: sa.ColumnElement[bool], period: Period, cases: sa.ColumnElement[bool] | None = None,
+                today: date | None = None) -> list[Category]:
+    """By category: logged, resolved and satisfaction in the period, for the categories that had cases in it (any
+    of the period's own counters: logged, signed for, resolved, called back...). With ``cases``, and only for a
+    period that runs to today, also the open cases now, and the categories with an open case (they are open in
+    the period); a past period's categories and order never depend on today's cases, and its ``open`` is None
+    (docs/METRICS.md, "By category")."""
     names = dict(db.session.execute(sa.select(ServiceItem.category_zh, ServiceItem.category_en).distinct()).all())
     rows: dict[str, Category] = {}
 
     def row(category_zh: str) -> Category:
         return rows.setdefault(category_zh, Category(category_zh, names.get(category_zh) or ""))
 
-    for category, logged, resolved, satisfied, rated in db.session.execute(
-        sa.select(CaseCount.category, sa.func.sum(CaseCount.logged), sa.func.sum(CaseCount.resolved),
-                  sa.func.sum(CaseCount.satisfied), sa.func.sum(CaseCount.rated))
+    for found in db.session.execute(
+        sa.select(CaseCount.category, *metrics.sum_columns())
         .where(counts, CaseCount.day >= period.first, CaseCount.day <= period.last)
         .group_by(CaseCount.category)
     ):
-        entry = row(category)
-        entry.logged, entry.resolved = int(logged or 0), int(resolved or 0)
-        entry.satisfaction = Rate(int(satisfied or 0), int(rated or 0))
-    for category, open_count in db.session.execute(
-        sa.select(ServiceItem.category_zh, sa.func.count()).select_from(Case)
-        .join(ServiceItem, ServiceItem.id == Case.item_id)
-        .where(cases, Case.status.in_(OPEN_STATUSES)).group_by(ServiceItem.category_zh)
-    ):
-        row(category).open = open_count
-    return sorted((r for r in rows.values() if r.open or r.logged or r.resolved),
-                  key=lambda r: (-r.open, -r.logged, r.name_zh))
+        sums = _as_sums(found)
+        if not any(sums.values()):
+            continue
+        entry = row(found.category)
+        entry.logged, entry.resolved = sums["logged"], sums["resolved"]
+        entry.satisfaction = Rate(sums["satisfied"], sums["rated"])
+    live = cases is not None and period.last >= (today or clock.today())
+    if live:
+        for entry in rows.values():
+            entry.open = 0
+        for category, open_count in db.session.execute(
+            sa.select(ServiceItem.category_zh, sa.func.count()).select_from(Case)
+            .join(ServiceItem, ServiceItem.id == Case.item_id)
+            .where(cases, Case.status.in_(OPEN_STATUSES)).group_by(ServiceItem.category_zh)
+        ):
+            row(category).open = open_count
+    return sorted(rows.values(), key=lambda r: (-(r.open or 0), -r.logged, -r.resolved, r.name_zh))
 
 
 # --- the cases behind a figure ----------------------------------------------------------------------

@@ -88,12 +88,14 @@ def month_period(month: date) -> Period:
 
 
 def change(current: Rate | int | float | None, previous: Rate | int | float | None) -> float | None:
-    """The change from the previous period: in percentage points for rates, in units for counts."""
+    """The change from the previous period: in percentage points for rates, in units for counts. None ("no
+    comparison") when there is nothing to compare with: a rate with nothing counted in either period, or a count
+    that was zero (or unknown) in the previous period: a change against nothing would read "▲ +490"."""
     if isinstance(current, Rate):
-        if current.value is None or previous.value is None:
+        if current.value is None or previous is None or previous.value is None:
             return None
         return round((current.value - previous.value) * 100, 1)
-    if current is None or previous is None:
+    if current is None or previous is None or previous == 0:
         return None
     return current - previous
 

@@ -13,11 +13,7 @@ from portal.domain.boards.metrics import Figures
 from portal.domain.boards.periods import Period, change, month_period
 from portal.domain.platform import shelves
 from portal.extensions import db
-from portal.models import (
-    Case,
-    CaseCount,
-    ServicePoint,
-)
+from portal.models import CaseCount, ServicePoint
 
 # --- the monthly report -----------------------------------------------------------------------------
 
@@ -70,7 +66,8 @@ class ReportRow:
             now, before = self.average_days, self.previous_average_days
             return None if now is None or before is None else round(now - before, 1)
         if name in ("cost_saved", "hours_saved"):
-            return round(getattr(self, name) - getattr(self, f"previous_{name}"))
+            difference = change(getattr(self, name), getattr(self, f"previous_{name}"))
+            return None if difference is None else round(difference)
         return change(getattr(self.figures, name), getattr(self.previous, name))
 
 
@@ -113,8 +110,8 @@ def monthly_report(month: date, point: ServicePoint | None = None) -> Report:
         for p in db.session.scalars(sa.select(ServicePoint).where(ServicePoint.id.in_(set(now) | set(then)))
                                     .order_by(ServicePoint.code)):
             points.append(row_of(p, now.get(p.id, _empty()), then.get(p.id, _empty())))
-    cases = Case.service_point_id == point.id if point is not None else sa.true()
-    return Report(period, point, row_of(point, total_now, total_then), points, _categories(condition, cases, period))
+    # The month's categories are those with cases counted in the month (the report shows no open cases).
+    return Report(period, point, row_of(point, total_now, total_then), points, _categories(condition, period))
 
 
 _REPORTS = shelves.shelf(16)
