@@ -121,8 +121,8 @@ def _settle_public_address(app: Flask) -> None:
         raise RuntimeError("PUBLIC_URL was replaced by PUBLIC_BASE_URL, the one address residents reach the portal "
                            "at: set PORTAL_PUBLIC_BASE_URL instead (docs/DEPLOY.md)")
     app.config["PUBLIC_BASE_URL"] = public_address.validate(app.config["PUBLIC_BASE_URL"])
-    if app.config["TRUSTED_HOSTS"] is None:
-        app.config["TRUSTED_HOSTS"] = public_address.trusted_hosts(app.config["PUBLIC_BASE_URL"])
+    app.config["TRUSTED_HOSTS"] = public_address.trusted_hosts(app.config["PUBLIC_BASE_URL"],
+                                                               app.config["TRUSTED_HOSTS"])
 
 
 def _settle_secret_key(app: Flask) -> None:

@@ -59,8 +59,8 @@ class Config:
     # from a request. Empty: no SMS with a link is written and nothing printed names an address (the
     # administrators' messages page says so); `make run` sets it to the address it serves on.
     PUBLIC_BASE_URL = ""
-    # The hosts a request may name (Flask's TRUSTED_HOSTS; any other answers 400). None: PUBLIC_BASE_URL's host
-    # and localhost; add the names office PCs use on the intranet (PORTAL_TRUSTED_HOSTS='["portal.lan"]').
+    # The hosts a request may name (Flask's TRUSTED_HOSTS; any other answers 400): PUBLIC_BASE_URL's host and
+    # localhost, and those listed here, the names office PCs use on the intranet (PORTAL_TRUSTED_HOSTS='["portal.lan"]').
     TRUSTED_HOSTS: list[str] | None = None
 
     # Open311: requests a minute per API key, and reads a minute per address without one; who to ask.

@@ -110,6 +110,8 @@ def test_the_public_address_sets_the_hosts_the_portal_answers_for(tmp_path):
     assert app.config["TRUSTED_HOSTS"] == ["bianmin.example.gov.cn", "localhost", "127.0.0.1"]
     unset = create_app(config_for(f"sqlite:///{tmp_path}/y.sqlite3", PUBLIC_BASE_URL=""))
     assert unset.config["TRUSTED_HOSTS"] is None
+    more = create_app(config_for(f"sqlite:///{tmp_path}/z.sqlite3", TRUSTED_HOSTS=["portal.lan"]))
+    assert more.config["TRUSTED_HOSTS"] == ["bianmin.test", "localhost", "127.0.0.1", "portal.lan"]  # added to them
 
 
 @pytest.mark.parametrize("path", ["/lookup/v/1-%C3%A9", "/lookup/r/1-%C3%A9", "/lookup/v/%EF%BC%91-abc",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ from portal.models import Job, User
 KEEP_SECONDS = 24 * 3600
 GONE = _l("This file is no longer kept (a day after its upload at most); upload it again.")
 SHOWN_ERRORS = 200  # rows with errors listed on the page; the workbook has them all
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")  # what secrets.token_urlsafe makes
 CHUNK = 500  # rows a transaction: short enough that a clerk's write never waits long for SQLite's lock
 
 
@@ -64,7 +66,7 @@ def keep(kind: rosters.Kind, filename: str, data: bytes, user: User) -> str:
 
 def kept(kind: rosters.Kind, token: str, user: User) -> tuple[str, Path]:
     """The name and path of ``user``'s kept upload of ``kind``; NotFound for any other token."""
-    if not token.replace("-", "").replace("_", "").isalnum() or len(token) > 40:
+    if not TOKEN.fullmatch(token):
         raise NotFound(GONE)
     meta_path = _folder() / f"{token}.json"
     if not meta_path.exists() or time.time() - meta_path.stat().st_mtime > KEEP_SECONDS:
@@ -109,15 +111,18 @@ def _check(params: dict, progress: jobs.Progress) -> dict:
 
 @jobs.task("roster_import")
 def _import(params: dict, progress: jobs.Progress) -> dict:
-    """Check and write the upload 2,000 rows a transaction; rows with errors are skipped and listed."""
+    """Check and write the upload ``CHUNK`` rows a transaction; rows with errors are skipped and listed."""
     return _go_through(params, progress, write=True)
 
 
 def _go_through(params: dict, progress: jobs.Progress, write: bool) -> dict:
     kind = rosters.KINDS[params["kind"]]
-    owner = _owner(progress.job_id)
-    filename, path = kept(kind, params["token"], owner)
-    progress(done=0, total=max(rosters.row_estimate(path) - 1, 1), stage="writing" if write else "checking")
+    with begin_mode("DEFERRED"):  # reading the owner and sizing the file take no write lock
+        owner = _owner(progress.job_id)
+        filename, path = kept(kind, params["token"], owner)
+        total = max(rosters.row_estimate(path) - 1, 1)
+        unit.end_read()
+    progress(done=0, total=total, stage="writing" if write else "checking")
     counts, written, invalid = Counter(), Counter(), []
     # A check only reads: on SQLite it takes no write lock, so the clerks' writes never queue behind it. An
     # import writes CHUNK rows a transaction, each holding the write lock for a fraction of a second.
@@ -129,7 +134,7 @@ def _go_through(params: dict, progress: jobs.Progress, write: bool) -> dict:
             if counts.total() > rosters.MAX_ROWS:
                 raise DomainError(_l("At most %(n)s rows a file.", n=f"{rosters.MAX_ROWS:,}"))
             invalid += chunk.invalid
-            if write and chunk.rows:
+            if write and chunk.rows:  # checked and written in one transaction; the lease was renewed just before
                 result = rosters.apply(kind, chunk, owner)
                 written.update(created=result.created, updated=result.updated, same=result.same)
             unit.end_step()  # a check's read ends here too: no transaction spans two chunks

@@ -10,8 +10,8 @@ estate's cards) runs apart from the request that asked for it, and the person co
   with ``JOBS_IN_PROCESS``), and ``flask jobs run`` (cron, every minute, on any host), which also takes up what a
   dead process left once its claim ran out.
 - **Nothing lost, nothing twice.** A task writes in short transactions of its own (an import: 500 rows at a
-  time), so no request waits long on a lock, and a job run again after its worker died goes on where it stopped:
-  what it wrote stands, and writing it again changes nothing. A task that fails is tried again (at most
+  time), so no request waits long on a lock, and a job run again after its worker died starts again from its
+  beginning: what it wrote stands, and writing it again changes nothing (those rows come out "unchanged"). A task that fails is tried again (at most
   ``JOBS_MAX_ATTEMPTS`` times), then marked failed with its reason.
 """
 from __future__ import annotations
@@ -187,6 +187,7 @@ def _update_own(job_id: int, worker: str, values: dict, strict: bool = True) -> 
 
 # --- the web process's runner -------------------------------------------------------------------------------------
 
+# One runner per process (a process serves one app: gunicorn's workers, `make run`).
 _runner = threading.Lock()
 _state = {"running": False, "wanted": False}
 

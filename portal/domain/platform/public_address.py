@@ -4,8 +4,8 @@ Residents' SMS links, the QR codes of convenience cards and receipt slips, wall 
 calendar feed and the Open311 discovery document all name it. It is a setting, never the address of the request
 at hand: a request's ``Host`` (or ``X-Forwarded-Host``) is whatever its sender wrote, and a link built from it
 would let anyone put their own site into an SMS sent from the official number. The hosts the portal answers for
-(Flask's ``TRUSTED_HOSTS``) default to this address's host and the machine's own names, so a request naming a
-foreign host is refused (400) before any page sees it.
+(Flask's ``TRUSTED_HOSTS``) are this address's host, localhost and the names ``TRUSTED_HOSTS`` adds, so a request
+naming a foreign host is refused (400) before any page sees it.
 
 Unset, it has no stand-in that looks valid: no message with a link is written (a resident's answer falls back
 to the clerk's callback, a booking to the post's call), a printed slip carries no address, cards are not printed,
@@ -33,10 +33,12 @@ def validate(value: str) -> str:
     return value
 
 
-def trusted_hosts(base: str) -> list[str] | None:
-    """The hosts a request may name: the public address's and the machine's own (None: any, while unset)."""
+def trusted_hosts(base: str, more: list[str] | None = None) -> list[str] | None:
+    """The hosts a request may name: the public address's, localhost, and ``more`` (the names office PCs use on
+    the intranet); None (any) while neither a public address nor another name is set."""
     host = urlsplit(base).hostname if base else None
-    return [host, *(name for name in LOOPBACK if name != host)] if host else None
+    names = [*([host, *LOOPBACK] if host else []), *(more or [])]
+    return list(dict.fromkeys(names)) or None
 
 
 def base() -> str | None:

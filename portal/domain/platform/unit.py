@@ -71,6 +71,7 @@ class Unit:
 
     depth: int = 0                                       # units opened inside one another; the outermost commits
     wrote: bool = False                                  # the unit has flushed a change (``alone`` checks it)
+    settling: bool = False                               # its lasting writes are being written
     marks: dict[str, datetime] = field(default_factory=dict)      # boards whose scope changed (boards.counters)
     changed_kinds: set[str] = field(default_factory=set)          # the directory, the catalog (platform.snapshot)
     replay: Replay | None = None                                  # a replayed action, while it runs
@@ -130,7 +131,8 @@ def alone(write: Callable[[], Any]) -> Any:
     has written anything (a sign-in counts the attempt first): later, it would end the unit's change halfway
     (``lasting`` waits for the unit's end instead)."""
     unit = current()
-    if unit.wrote:
+    session = db.session()
+    if unit.wrote or (unit.depth > 0 and (session.new or session.dirty or session.deleted)):
         raise RuntimeError("a write of its own cannot follow the unit's own writes: use unit.lasting")
     end_read()
     with begin_mode("IMMEDIATE"):
@@ -182,12 +184,18 @@ def _run_after_commit() -> None:
 
 
 def _run_lasting(unit: Unit) -> None:
-    while unit.lasting:
-        write = unit.lasting.pop(0)
-        try:
-            alone(write)
-        except Exception:  # noqa: BLE001 - one lasting write failing must not undo the others
-            log.exception("a lasting write failed")
+    if unit.settling:  # a lasting write that gives up its own transaction: the loop below goes on with the rest
+        return
+    unit.settling = True
+    try:
+        while unit.lasting:
+            write = unit.lasting.pop(0)
+            try:
+                alone(write)
+            except Exception:  # noqa: BLE001 - one lasting write failing must not undo the others
+                log.exception("a lasting write failed")
+    finally:
+        unit.settling = False
 
 
 @sa.event.listens_for(Session, "after_flush")
