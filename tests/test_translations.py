@@ -27,3 +27,12 @@ def test_every_message_in_the_code_has_a_chinese_translation():
     translated = {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in catalog if m.id}
     missing = sorted(m for m in _source_messages() if not translated.get(m))
     assert missing == [], "run `make messages` and translate: " + "; ".join(missing[:20])
+
+
+def test_the_end_of_a_date_range_is_not_a_recipient(app):
+    """"To" is the end of a date range (boards, queue filters, audit, campaigns); the messages page's column of
+    addresses says "Recipient" (收件人) in its own words."""
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context("/"), force_locale("zh_CN"):
+        assert (gettext("From"), gettext("To"), gettext("Recipient")) == ("起始日期", "截止日期", "收件人")
