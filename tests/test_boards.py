@@ -642,3 +642,12 @@ def test_no_module_or_template_but_the_scopes_compares_a_kind_of_board_to_its_ke
               for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
               if KIND_TEST.search(line) or len(KIND_TABLE.findall(line)) >= 2]
     assert found == []
+
+
+@pytest.mark.parametrize("value, printed", [(-0.0, "＝ 0.0"), (-0.04, "＝ 0.0"), (0.04, "＝ 0.0"), (-0.06, "▼ -0.1"),
+                                            (0.06, "▲ +0.1"), (2.5, "▲ +2.5")])
+def test_a_rate_change_reads_as_it_is_printed(app, value, printed):
+    """A change of a rate is rounded before its arrow is chosen: never "＝ -0.0 个百分点"."""
+    with app.test_request_context("/"):
+        html = str(app.jinja_env.get_template("boards/_macros.html").module.delta(value, "rate"))
+    assert printed in " ".join(html.split()) and "-0.0" not in html
