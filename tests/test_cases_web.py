@@ -87,6 +87,9 @@ def test_logging_a_case_gives_its_number_due_time_and_receipt(app, client, desk)
     for text in (number, "身份证", "户口簿", "家庭收入证明", "预计办结日期", "东岙便民驿站", "139****5678"):
         assert text in receipt
     assert "https://bianmin.test/lookup/</strong>" in receipt and "<svg" in receipt  # where to look it up, and a QR
+    app.config["PUBLIC_BASE_URL"] = ""  # no public address: no QR to nowhere, and where else to look it up
+    bare = client.get(f"/cases/{number}/receipt").get_data(as_text=True)
+    assert "<svg" not in bare and "/lookup/" not in bare and "可在任一便民驿站的自助机查询" in bare
     prefilled = client.get(f"/lookup/?number={number}").get_data(as_text=True)
     assert f'value="{number}"' in prefilled
     with app.app_context():

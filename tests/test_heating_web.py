@@ -111,3 +111,13 @@ def test_the_card_sheets_stream_for_an_estate(app, district):
         html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'class="card-sheet"' in html and "<svg" in html
     assert district.butler.phone in html and district.station.phone in html
+
+
+def test_no_card_is_printed_while_the_portal_has_no_public_address(app, district, tmp_path):
+    app.config["PUBLIC_BASE_URL"] = ""
+    desk = _client(app, "desk-sqt")
+    refused = desk.get("/heating/cards?estate=E01")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "公网地址（PUBLIC_BASE_URL）尚未设置" in page and 'class="card-sheet"' not in page
+    result = app.test_cli_runner().invoke(args=["cards", "--estate", "E01", "--out", str(tmp_path / "c.html")])
+    assert result.exit_code != 0 and "PUBLIC_BASE_URL" in result.output and not (tmp_path / "c.html").exists()

@@ -168,3 +168,19 @@ def test_an_import_stopped_halfway_is_finished_by_running_it_again_each_row_once
     assert "已导入：新增 150，更新 0，未变 200" in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Household)
                              .where(Household.address.like("北岙%"))) == 350
+
+
+def test_a_failed_job_says_what_was_kept_only_when_it_writes(world, client, auth, monkeypatch):
+    def refuse(params, progress):
+        raise DomainError("文件里没有任何住户。")
+
+    monkeypatch.setitem(jobs.TASKS, "roster_check", jobs.Task("roster_check", refuse))
+    monkeypatch.setitem(jobs.TASKS, "roster_import", jobs.Task("roster_import", refuse))
+    check = jobs.start("roster_check", world.staff, {"kind": "households", "token": "x", "filename": "a.csv"})
+    write = jobs.start("roster_import", world.staff, {"kind": "households", "token": "x", "filename": "a.csv"})
+    jobs.work("w")
+    auth.login("staff-p01")
+    checked = client.get(f"/jobs/{check.id}").get_data(as_text=True)
+    imported = client.get(f"/jobs/{write.id}").get_data(as_text=True)
+    assert "文件里没有任何住户" in checked and "停止前已写入" not in checked  # a check wrote nothing to keep
+    assert "停止前已写入的数据仍然保留" in imported

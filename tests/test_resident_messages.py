@@ -24,7 +24,7 @@ def texts(kind: str | None = None) -> list[str]:
 def test_a_care_visit_booked_by_the_schedule_tells_its_day_and_never_offers_a_booking(home, make):
     make.household(home.h01, address="东岙30号", phone="13700000030", residents=("李奶奶",), elderly_alone=True)
     [number] = visits.schedule_care_visits()
-    assert texts("book") == []  # "请点此选择上门时间" for a visit the schedule booked itself: never
+    assert texts("book") == texts("book_call") == []  # "请点此选择上门时间" for a visit the schedule booked itself: never
     [notice] = [text for text in texts("visit") if number in text]
     assert "已预约" in notice and "11-30 上午" in notice and "/lookup/" not in notice
     assert "如需改约请致电" in notice  # and whom to call to change it
@@ -48,8 +48,19 @@ def test_a_booking_link_is_sent_only_when_a_half_day_can_be_chosen(home):
     home.t1.capacity_per_slot = 0  # the team has no free half-day before the case is due
     db.session.commit()
     full = stories.log_home(home)
-    [_, told] = texts("book")
+    [told] = texts("book_call")
     assert full.number in told and "/lookup/" not in told and "服务点将致电" in told
+
+
+def test_the_case_page_says_what_the_resident_was_told_about_booking(home, client, auth):
+    offered = stories.log_home(home)
+    home.t1.capacity_per_slot = 0
+    db.session.commit()
+    promised = stories.log_home(home)
+    auth.login("staff-p01")
+    assert "已收到自选上门时段的链接" in client.get(f"/cases/{offered.number}").get_data(as_text=True)
+    page = client.get(f"/cases/{promised.number}").get_data(as_text=True)
+    assert "服务点将致电约定上门时间：请致电居民" in page  # the post calls those it promised to call
 
 
 def test_without_a_public_address_no_message_carries_a_link_and_the_callback_falls_to_the_clerk(world, app,

@@ -10,7 +10,6 @@ random token that only its uploader can use, for a day at most, with the rows wi
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import time
@@ -35,15 +34,8 @@ CHUNK = 500  # rows a transaction: short enough that a clerk's write never waits
 
 def _folder() -> Path:
     folder = files.folder() / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
+    files.private_folder(folder)  # a roster holds full ID numbers
     return folder
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """A file only the portal's own account may read: a roster holds full ID numbers."""
-    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(handle, "wb") as file:
-        file.write(data)
 
 
 def keep(kind: rosters.Kind, filename: str, data: bytes, user: User) -> str:
@@ -58,8 +50,8 @@ def keep(kind: rosters.Kind, filename: str, data: bytes, user: User) -> str:
             forget(old.stem)
     token = secrets.token_urlsafe(18)
     stored = f"{token}.{'xlsx' if data[:4] == b'PK' + bytes([3, 4]) else 'csv'}"  # openpyxl reads by the suffix
-    _write_private(folder / stored, data)
-    _write_private(folder / f"{token}.json", json.dumps({"kind": kind.key, "filename": filename[:120],
+    files.write_private(folder / stored, data)
+    files.write_private(folder / f"{token}.json", json.dumps({"kind": kind.key, "filename": filename[:120],
                                                          "user": user.id, "stored": stored}).encode())
     return token
 
@@ -142,7 +134,7 @@ def _go_through(params: dict, progress: jobs.Progress, write: bool) -> dict:
     progress(stage="done")
     errors_path = _folder() / f"{params['token']}.errors.xlsx"
     if invalid:
-        _write_private(errors_path, rosters.error_workbook(kind, rosters.Check(kind.key, invalid, [])))
+        files.write_private(errors_path, rosters.error_workbook(kind, rosters.Check(kind.key, invalid, [])))
     else:
         errors_path.unlink(missing_ok=True)
     headers = {column.key: column.header for column in kind.columns}

@@ -12,6 +12,7 @@ from portal.web.htmx import is_htmx, render
 TITLES = {"roster_check": _l("Checking a roster"), "roster_import": _l("Importing a roster")}
 # Where the person came from, for the page's crumbs: (endpoint, label) per kind.
 CRUMBS = {"roster_check": ("imports.index", _l("Import rosters")), "roster_import": ("imports.index", _l("Import rosters"))}
+WRITING = {"roster_import"}  # the kinds that write as they go (a check writes nothing: its failure leaves nothing)
 STAGES = {"": _l("Waiting for a worker to take it."), "checking": _l("Checking the rows:"),
           "writing": _l("Checking and writing the rows:"), "done": _l("Finishing.")}
 
@@ -32,7 +33,8 @@ def show(job_id: int):
     """A job of the user's: how far it got, polled every two seconds while it runs; then what came of it."""
     job = access.load(me(), Job, job_id)
     running = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
-    response = render("jobs/show.html", "progress", job=job, running=running, crumbs=CRUMBS.get(job.kind))
+    response = render("jobs/show.html", "progress", job=job, running=running, crumbs=CRUMBS.get(job.kind),
+                      writing_kinds=WRITING)
     if is_htmx() and not running:
         response.headers["HX-Refresh"] = "true"  # finished: the whole page shows the result
     return response

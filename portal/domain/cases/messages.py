@@ -8,13 +8,15 @@ acted, and name the resident masked.
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain.platform import outbox, privacy
-from portal.models import Case
+from portal.extensions import db
+from portal.models import Case, OutboxMessage
 
 TEXTS = {
     "receipt": _l("%(name)s, your request is logged as case %(number)s and due by %(due)s. Reply TD to stop "
@@ -101,4 +103,12 @@ def book_yourself(case: Case, link: str) -> None:
 def call_to_book(case: Case) -> None:
     """A home-visit case that cannot be booked by a link (no free half-day before it is due, or no public address
     to link to): the service point will call to agree the visit."""
-    outbox.tell_resident("book", case, _text("call_to_book", case, phone=_contact(case)), f"book:{case.number}")
+    outbox.tell_resident("book_call", case, _text("call_to_book", case, phone=_contact(case)), f"book:{case.number}")
+
+
+def booking_offer(case: Case) -> str | None:
+    """What the resident of a home case was told about booking its visit: "book" (the link to choose the half-day),
+    "book_call" (the service point will call), or None (no such SMS: no phone, or they stopped SMS). The case page
+    says it, so that the post calls those it promised to call."""
+    return db.session.scalar(sa.select(OutboxMessage.kind).where(OutboxMessage.case_id == case.id,
+                                                                 OutboxMessage.kind.in_(["book", "book_call"])))

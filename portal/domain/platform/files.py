@@ -79,19 +79,25 @@ def store(data: bytes) -> str:
     the upload folder (0700) are private to the portal's user: these are residents' documents."""
     digest = hashlib.sha256(data).hexdigest()
     path = path_of(digest)
-    _private_folder(folder())
-    _private_folder(path.parent)
+    private_folder(folder())
+    private_folder(path.parent)
     if not path.exists():
         temporary = path.with_suffix(f".{os.getpid()}.part")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # the mode given to open() is only what the umask lets through
-            handle.write(data)
+        write_private(temporary, data)
         os.replace(temporary, path)
     return digest
 
 
-def _private_folder(path: Path) -> None:
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to a file only the portal's user may read (0600): residents' documents, rosters with full ID
+    numbers."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # the mode given to open() is only what the umask lets through
+        handle.write(data)
+
+
+def private_folder(path: Path) -> None:
     """Make ``path`` (and its missing parents) a folder only the portal's user can enter. The mode given to
     makedirs is filtered by the umask, and the folder may have been made 0755 by an older version or by the
     roster imports (which keep their uploads in a subfolder): an explicit chmod is the only sure way."""
