@@ -96,7 +96,7 @@ def create_app(config: type | dict | None = None) -> Flask:
                  imports, jobs, directory, messages, offline):
         app.register_blueprint(area.bp)
     errors.init_app(app)
-    app.before_request(web.take_the_write_lock)  # the last hook before the view (portal/web/__init__.py)
+    app.before_request(web.begin_the_view_afresh)  # the last hook before the view (portal/web/__init__.py)
 
     from portal import cli
     from portal.domain.platform import shelves

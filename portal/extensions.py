@@ -97,6 +97,10 @@ def begin_mode(mode: str):
         _begin_mode.reset(token)
 
 
+def current_begin_mode() -> str:
+    return _begin_mode.get()
+
+
 def set_begin_mode(mode: str) -> contextvars.Token:
     return _begin_mode.set(mode)
 

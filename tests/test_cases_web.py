@@ -431,3 +431,31 @@ def test_a_case_with_nobody_says_whether_it_waits_or_was_given_back(app):
         returned = SimpleNamespace(owner=None, status=CaseStatus.RETURNED)
         assert owner.render(case=waiting) == "尚未签收"
         assert owner.render(case=returned) == "已退回，待重新分派"
+
+
+def test_a_form_refused_while_another_writer_holds_sqlites_lock_is_answered_at_once(app, client, desk):
+    """Only a unit of work takes SQLite's write lock: a writing view's own reads (the user, the form's place list)
+    and its refusal need none, so they never wait for a writer outside the unit's retries."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock")
+    import sqlite3
+
+    from portal import create_app
+    from tests.conftest import Auth, config_for
+
+    impatient = create_app(config_for(url, SQLITE_BUSY_TIMEOUT_MS=200))  # the same database, a short busy timeout
+    clerk = impatient.test_client()
+    Auth(clerk).login("wang")
+    holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer, in the middle of a long change
+    try:
+        response = _log(clerk, desk[2], requester_phone="", description="")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        with impatient.app_context():
+            db.engine.dispose()
+    assert response.status_code == 422
+    assert 'id="description-error">请填写居民的诉求。' in response.get_data(as_text=True)
+    assert _count(app) == 0

@@ -295,7 +295,7 @@ def test_a_roster_import_longer_than_a_workers_timeout_runs_in_the_background_wh
     importing, answers, logged = threading.Event(), [], []
 
     with Gunicorn(database_url(app), workers=2, timeout=4, log=tmp_path / "gunicorn.log",
-                  settings={"SQLITE_BUSY_TIMEOUT_MS": 10_000}) as server:
+                  settings={"SQLITE_BUSY_TIMEOUT_MS": 3_000}) as server:
         def clerk(name: str) -> None:
             session = signed_in(server.url, name)
             while not importing.is_set():

@@ -10,7 +10,7 @@ from portal.auth import bp
 from portal.auth.forms import ChangePasswordForm, LoginForm
 from portal.auth.sessions import start_session
 from portal.demo import DEMO_PASSWORD
-from portal.domain.platform import accounts
+from portal.domain.platform import accounts, unit
 from portal.web.guards import allow_signed_in, me, public
 from portal.web.htmx import safe_next
 from portal.web.submit import submit
@@ -37,7 +37,7 @@ def login():
 @allow_signed_in
 def logout():
     """Sign out here and on every other device."""
-    accounts.logout(me())
+    unit.with_retries(lambda: accounts.logout(me()))
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"), code=303)

@@ -22,7 +22,7 @@ from portal.domain import DomainError, NotFound, access, attendance
 from portal.domain.boards import board, hotspots, periods, scopes
 from portal.domain.boards.report import report_for
 from portal.domain.credentials import wallscreens
-from portal.domain.platform import public_address
+from portal.domain.platform import public_address, unit
 from portal.extensions import db
 from portal.models import Role, ServicePoint, WallScreen
 from portal.web.forms import attach_error, options
@@ -282,6 +282,6 @@ def create_screen():
 def revoke_screen(screen_id: int):
     """Revoke a wall screen's address: the screen shows nothing from its next poll."""
     found = access.load(me(), WallScreen, screen_id, "screen.revoke")
-    wallscreens.revoke_screen(me(), found)
+    unit.with_retries(lambda: wallscreens.revoke_screen(me(), found))
     flash(_("The screen %(name)s no longer shows the board.", name=found.name), "success")
     return redirect_to(url_for("boards.screens"))

@@ -13,7 +13,7 @@ from portal.cases import bp, page, timeline
 from portal.cases.forms import ACTION_FORMS, EditForm, TimelineNoteForm
 from portal.domain import Conflict, access
 from portal.domain.cases import attachments, lifecycle, presence, queues, replies
-from portal.domain.platform import files, notify, public_address, snapshot
+from portal.domain.platform import files, notify, public_address, snapshot, unit
 from portal.extensions import db
 from portal.models import (
     Attachment,
@@ -246,7 +246,7 @@ def edit(number: str):
 def viewing(number: str):
     """Note that the user has the case open, and show who else has (polled by the case page)."""
     case = page.load(number)
-    presence.touch(case, me())
+    unit.with_retries(lambda: presence.touch(case, me()))
     return render("cases/_presence.html", case=case, viewers=presence.others(case, me()))
 
 

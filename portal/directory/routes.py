@@ -27,7 +27,7 @@ from portal.directory.forms import (
     UserForm,
 )
 from portal.domain.credentials import apikeys
-from portal.domain.platform import audit, channels, directory, outbox, public_address
+from portal.domain.platform import audit, channels, directory, outbox, public_address, unit
 from portal.extensions import db
 from portal.models import (
     ApiKey,
@@ -304,7 +304,7 @@ def set_active(section_key: str, row_id: int):
 def end_sessions(row_id: int):
     """Sign a user out of every device."""
     user = _row(SECTIONS["users"], row_id)
-    directory.end_sessions(user, me())
+    unit.with_retries(lambda: directory.end_sessions(user, me()))
     flash(_("%(name)s has been signed out everywhere.", name=user.display_name), "success")
     return redirect_to(url_for("directory.edit", section_key="users", row_id=user.id))
 
@@ -378,7 +378,7 @@ def revoke_api_key(key_id: int):
     key = db.session.get(ApiKey, key_id)
     if key is None:
         abort(404)
-    apikeys.revoke(me(), key)
+    unit.with_retries(lambda: apikeys.revoke(me(), key))
     flash(_("The key of %(name)s is revoked; its kiosk can no longer log cases.", name=key.name), "success")
     return redirect_to(url_for("directory.api_keys"))
 

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from portal.domain import access, attendance, notices
 from portal.domain.cases import queues
-from portal.domain.platform import notify
+from portal.domain.platform import notify, unit
 from portal.main import bp
 from portal.models import AttendanceKind
 from portal.web.guards import allow_signed_in, me, public
@@ -68,5 +68,5 @@ def notifications():
 @allow_signed_in
 def read_notifications():
     """Mark every notification as read."""
-    notify.mark_read(me())
+    unit.with_retries(lambda: notify.mark_read(me()))
     return redirect(url_for("main.notifications"), code=303)

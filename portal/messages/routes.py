@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from flask import abort, current_app, jsonify, request
 
-from portal.domain.platform import outbox, privacy
+from portal.domain.platform import outbox, privacy, unit
 from portal.messages import bp
 from portal.web.guards import public
 
@@ -35,5 +35,5 @@ def sms_reply():
         return jsonify(code="1", msg="no phone number"), 400
     stopped = text in STOP_WORDS
     if stopped:
-        outbox.stop(phone, via="sms reply")
+        unit.with_retries(lambda: outbox.stop(phone, via="sms reply"))
     return jsonify(code="0", stopped=stopped)

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain import access, notices
+from portal.domain.platform import unit
 from portal.extensions import db
 from portal.models import Notice, Place, Role
 from portal.notices import bp
@@ -103,7 +104,7 @@ def edit(notice_id: int):
 @allow(*PUBLISHERS)
 def withdraw(notice_id: int):
     """Withdraw a notice: kiosks and home pages stop showing it."""
-    notices.withdraw(me(), _notice(notice_id))
+    unit.with_retries(lambda: notices.withdraw(me(), _notice(notice_id)))
     flash(_("The notice is withdrawn."), "success")
     return redirect_to(url_for("notices.index"))
 

@@ -12,7 +12,7 @@ from icalendar import Calendar, Event
 from portal import clock
 from portal.cases import page
 from portal.domain import access, visits
-from portal.domain.platform import public_address
+from portal.domain.platform import public_address, unit
 from portal.extensions import db
 from portal.models import Mode, Place, Role, ServiceItem, Slot, Team, Visit
 from portal.visits import bp
@@ -67,7 +67,7 @@ def renew_feed(code: str):
     team = db.session.scalars(sa.select(Team).filter_by(code=code)).first()
     if team is None:
         abort(404)
-    token = visits.renew_feed_token(team, me())
+    token = unit.with_retries(lambda: visits.renew_feed_token(team, me()))
     flash(_("The calendar address of %(team)s is new; give it to the team again.", team=team.name_zh), "success")
     return render("visits/feed.html", team=team,
                   feed=public_address.url("visits.feed", code=team.code, token=token)

@@ -45,8 +45,8 @@ def init_app(app: Flask) -> None:
     def reads_do_not_lock():
         # What runs before the view (loading the user, the session's checks, a replay's key) only reads, and GET
         # requests change nothing (a rule of the portal): their transactions never take SQLite's write lock, so
-        # they never queue behind a writer. The view of any other request takes it up front (portal.extensions;
-        # ``take_the_write_lock``, the last hook before the view).
+        # they never queue behind a writer. A request's change takes it where its unit of work begins
+        # (``unit.unit_of_work``), inside the retries; a write outside a unit is refused (``unit.refuse_loose_writes``).
         g._begin_tokens = [set_begin_mode("DEFERRED")]
 
     @app.before_request
@@ -156,21 +156,14 @@ def form_is_utf8(raw: bytes) -> bool:
     return True
 
 
-def take_the_write_lock() -> None:
-    """The last hook before a writing view: end the read the hooks before it made (keeping what they loaded), and
-    have the view's transactions take SQLite's write lock up front. So a POST waits for the lock only where the
-    view begins its change, never while its user is loaded."""
+def begin_the_view_afresh() -> None:
+    """The last hook before a writing view: end the read the hooks before it made (keeping what they loaded), so
+    the view reads what is there now. Its reads take no lock; its change takes SQLite's write lock where its unit
+    of work begins (``unit.unit_of_work``), inside the retries."""
     view = current_app.view_functions.get(request.endpoint or "")
     if request.method in SAFE_METHODS or getattr(view, "writes_nothing", False):
         return
     unit.end_read()
-    g.setdefault("_begin_tokens", []).append(set_begin_mode("IMMEDIATE"))
-
-
-def only_reads_from_here() -> None:
-    """The request's change is over (saved, or refused and rolled back): its reads from here on (the page it
-    answers with) begin without SQLite's write lock, so they never wait for a writer outside the retry loop."""
-    g.setdefault("_begin_tokens", []).append(set_begin_mode("DEFERRED"))
 
 
 def client_address() -> str:

@@ -212,7 +212,7 @@ def _saved(response, flashed):
     said = {"message": "；".join(str(text) for _c, text in flashed), "location": response.location}
     if first is not None:
         try:
-            replays.note_answer(first, **said)
+            unit.alone(lambda: replays.note_answer(first, **said))
         except sa.exc.SQLAlchemyError:  # the step is saved; sent again, it is answered without these words
             unit.abandon()
     stored = first.answer if first is not None and first.answer else {"case": None, "seen": None, "version": None}

@@ -18,7 +18,7 @@ from flask import abort, flash
 from portal.domain import DomainError
 from portal.domain.platform import replays
 from portal.domain.platform.unit import with_retries
-from portal.web import only_reads_from_here, replay
+from portal.web import replay
 from portal.web.forms import attach_error
 from portal.web.guards import me
 
@@ -62,11 +62,8 @@ def run(action: Callable[[], Any], form=None, field: str | None = None, about: s
     answer (``replay.note_outcome``)."""
     sent = replay.sent()
     try:
-        try:
-            value = with_retries((lambda: replays.once(me(), sent, action, replay.first_answer if replay.is_replay()
-                                                    else None)) if sent else action)
-        finally:
-            only_reads_from_here()  # saved or rolled back: what the page reads after it takes no write lock
+        value = with_retries((lambda: replays.once(me(), sent, action, replay.first_answer if replay.is_replay()
+                                                else None)) if sent else action)
     except replays.Replayed as again:  # sent twice at the same moment: the other one saved it
         abort(replay.answer_first(again.first))
     except DomainError as error:

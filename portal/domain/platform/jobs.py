@@ -175,12 +175,12 @@ def _finish(job_id: int, worker: str, status: JobStatus, **values) -> None:
 
 
 def _update_own(job_id: int, worker: str, values: dict, strict: bool = True) -> None:
-    """Write to the job only while it is still this worker's; ``Lost`` otherwise (``strict``). What the task
-    read before is over: a write after a read in one SQLite transaction could not wait for the lock."""
+    """Write to the job only while it is still this worker's; ``Lost`` otherwise (``strict``). In a transaction of
+    its own, with the write lock (``unit.alone``): what the task read before is over, and a write after a read in
+    one SQLite transaction could not wait for the lock."""
     unit.end_step()
-    changed = db.session.execute(sa.update(Job).where(Job.id == job_id, Job.worker == worker,
-                                                      Job.status == JobStatus.RUNNING).values(**values)).rowcount
-    unit.end_step()
+    changed = unit.alone(lambda: db.session.execute(sa.update(Job).where(
+        Job.id == job_id, Job.worker == worker, Job.status == JobStatus.RUNNING).values(**values)).rowcount)
     if not changed and strict:
         raise Lost(job_id)
 

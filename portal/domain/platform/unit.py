@@ -42,12 +42,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.domain import Conflict
-from portal.extensions import begin_mode, db
+from portal.extensions import begin_mode, current_begin_mode, db
 
 log = logging.getLogger("portal.unit")
 STALE = _l("Someone changed this case at the same moment. Look at the latest state and try again.")
@@ -136,15 +137,18 @@ def alone(write: Callable[[], Any]) -> Any:
         raise RuntimeError("a write of its own cannot follow the unit's own writes: use unit.lasting")
     end_read()
     with begin_mode("IMMEDIATE"):
-        try:
-            value = write()
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-        finally:
-            unit.wrote = False  # its own transaction: nothing of it is the unit's
-    return value
+        for attempt in range(RETRIES + 1):  # a busy database is tried again, as a unit's is (``with_retries``)
+            try:
+                value = write()
+                db.session.commit()
+                return value
+            except BaseException as error:
+                db.session.rollback()
+                if attempt == RETRIES or not is_transient(error):
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+            finally:
+                unit.wrote = False  # its own transaction: nothing of it is the unit's
 
 
 def abandon() -> None:
@@ -159,7 +163,7 @@ def abandon() -> None:
 
 def end_read() -> None:
     """End the read under way without forgetting what it loaded, so that the next transaction begins afresh
-    (on SQLite: with the write lock, ``portal.web.take_the_write_lock``). Nothing is written."""
+    (on SQLite: a unit's own begins with the write lock). Nothing is written."""
     session = db.session()
     if session.in_transaction():
         keep, session.expire_on_commit = session.expire_on_commit, False
@@ -198,6 +202,36 @@ def _run_lasting(unit: Unit) -> None:
         unit.settling = False
 
 
+@sa.event.listens_for(Session, "before_flush")
+def refuse_loose_writes(session: Session, _context, _instances) -> None:
+    """A change flushed outside any unit of work, in a transaction that began without SQLite's write lock (a
+    request's reads), could be refused at once by SQLite ("database is locked": a reader's snapshot cannot become
+    a writer's once another has written), and nothing would try it again. Every write of a request belongs in a
+    unit (``with_retries``, ``transactional``) or in a transaction of its own (``alone``, ``lasting``): under
+    tests such a write fails here; in service it is logged."""
+    found = session.info.get("unit")
+    if found is None or found.depth == 0:
+        _loose_write(session)
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def refuse_loose_statements(state) -> None:
+    """The same for an INSERT, UPDATE or DELETE statement the session runs."""
+    if state.is_insert or state.is_update or state.is_delete:
+        found = state.session.info.get("unit")
+        if found is None or found.depth == 0:
+            _loose_write(state.session)
+
+
+def _loose_write(session: Session) -> None:
+    if current_begin_mode() != "DEFERRED" or session.get_bind().dialect.name != "sqlite":
+        return
+    message = "a write outside a unit of work, in a transaction begun without the write lock"
+    if has_app_context() and current_app.testing:
+        raise RuntimeError(message)
+    log.warning(message)
+
+
 @sa.event.listens_for(Session, "after_flush")
 def _flushed(session: Session, _context) -> None:
     found = session.info.get("unit")
@@ -213,13 +247,15 @@ def unit_of_work() -> Iterator[Unit]:
     depth = unit.depth
     if depth == 0:
         unit.wrote = False
+        _take_the_write_lock()
     unit.depth = depth + 1
     try:
-        yield unit
-        unit.depth = depth
-        if depth == 0:
-            unit.wrote = False
-            end_step()
+        with begin_mode("IMMEDIATE"):
+            yield unit
+            unit.depth = depth
+            if depth == 0:
+                unit.wrote = False
+                end_step()
     except BaseException:
         unit.depth = depth
         if depth == 0:
@@ -228,6 +264,18 @@ def unit_of_work() -> Iterator[Unit]:
             unit.after_commit.clear()
             _run_lasting(unit)
         raise
+
+
+def _take_the_write_lock() -> None:
+    """An outermost unit begins its own transaction, and on SQLite it begins with the write lock
+    (``BEGIN IMMEDIATE``): the read under way (a page's own reads before it submits, the hooks before the view)
+    ends first, keeping what it loaded, so the unit waits for the lock where a busy database is tried again
+    (``with_retries``), never before. A change made before the unit opened stays in its transaction."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        _loose_write(session)
+    else:
+        end_read()
 
 
 # Transient failures of a whole transaction that trying again resolves: PostgreSQL's serialization failure and
