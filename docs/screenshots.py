@@ -75,7 +75,7 @@ def offline_outbox(page, base: str, number: str) -> None:
     page.goto(f"{base}/cases/{number}")
     page.fill("textarea[name=note]", "居民来电：材料下午送到驿站（断网时记下）")
     page.click("button:has-text('添加备注')")
-    page.wait_for_selector("#outbox-items li.outbox-item")
+    page.wait_for_selector("#offline-queue-items li.offline-queue-item")
 
 
 def main() -> None:

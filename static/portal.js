@@ -41,8 +41,9 @@
   });
 
   // Forms and buttons marked data-confirm ask before they submit (htmx elements use hx-confirm).
-  // A form that can wait in the outbox gets its key and the moment the user acted (the same key again when
-  // the same fields are submitted twice: a double click is one action).
+  // A form that can wait in the offline queue gets its key and the moment the user acted (the same key again when
+  // the same fields are submitted twice: a double click is one action). A page kept before the queue was renamed
+  // names its fields outbox_* (COMPAT offline-queue-rename).
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var submitter = event.submitter;
@@ -51,29 +52,31 @@
       event.preventDefault();
       return;
     }
-    var key = form.querySelector("input[name=outbox_key]");
-    if (key) {
+    var prefix = keyPrefix(form);
+    if (prefix) {
+      var key = form.querySelector("input[name=" + prefix + "key]");
       var fields = JSON.stringify(Array.from(new FormData(form)).filter(function (pair) {
-        return pair[0].indexOf("outbox_") !== 0;
+        return pair[0].indexOf(prefix) !== 0;
       }));
-      if (form.getAttribute("data-outbox-fields") !== fields || !key.value) {
+      if (form.getAttribute("data-offline-fields") !== fields || !key.value) {
         key.value = newKey();
-        form.querySelector("input[name=outbox_acted_at]").value = new Date().toISOString();
-        form.setAttribute("data-outbox-fields", fields);
+        form.querySelector("input[name=" + prefix + "acted_at]").value = new Date().toISOString();
+        form.setAttribute("data-offline-fields", fields);
       }
-      var names = {}; // what the outbox shows of a refused item: its fields by their labels
+      var names = {}; // what the queue shows of a refused item: its fields by their labels
       Array.from(form.elements).forEach(function (field) {
         var label = field.labels && field.labels[0];
         var legend = field.closest("fieldset") && field.closest("fieldset").querySelector("legend");
         var choice = field.type === "checkbox" || field.type === "radio";
-        if (field.name && (label || legend)) {
-          names[field.name] = (choice && legend ? legend : label).textContent.trim();
+        var named = (choice && legend) || label || legend; // a field of a fieldset may have no label of its own
+        if (field.name && named) {
+          names[field.name] = named.textContent.trim();
         }
         if (choice && label) { // a ticked document or a chosen answer: by its words, not its value
           names[field.name + "=" + field.value] = label.textContent.trim();
         }
       });
-      form.querySelector("input[name=outbox_names]").value = JSON.stringify(names);
+      form.querySelector("input[name=" + prefix + "names]").value = JSON.stringify(names);
     }
     if (form.hasAttribute("data-forget-offline") && window.caches) {
       event.preventDefault(); // signing out: the kept pages go first, and what the worker is still fetching
@@ -103,27 +106,37 @@
   });
 
   // --- Offline work (docs/ARCHITECTURE.md, "Offline") ------------------------------------------------
-  // The service worker (/sw.js) keeps pages and, without a link, keeps submitted forms in the outbox
-  // (static/outbox.js). Here: the banner and the outbox's list, sending what waits, one item at a time and in
-  // order, whenever the link may be back; and turning offline work on and off on this device.
+  // The service worker (/sw.js) keeps pages and, without a link, keeps submitted forms in the offline queue
+  // (static/offline_queue.js). Here: the banner and the queue's list, sending what waits, one item at a time and
+  // in order, whenever the link may be back; what waits for a kept page's forms, on that page; and turning
+  // offline work on and off on this device.
   // The caches and addresses are the server's (portal/offline: names), given in <meta name="portal-offline">.
   var OFFLINE = JSON.parse((document.querySelector('meta[name="portal-offline"]') || {}).content || "{}");
   var PAGES = OFFLINE.pages;
-  var REPLAY = {"X-Outbox-Replay": "1", "X-Portal-Poll": "1"}; // a replay never keeps an idle session alive
+  var REPLAY = {"X-Offline-Replay": "1", "X-Portal-Poll": "1"}; // a replay never keeps an idle session alive
   var me = document.body.getAttribute("data-user") || "";
-  var outbox = window.PortalOutbox;
+  var queue = window.PortalOfflineQueue; // the browser's offline queue (not the server's message outbox)
   var signedOut = false;
   var sentNow = 0;
+  var sentKeys = {}; // what this page sent (a kept page says so where the form was)
   var sending = false;
   var copyChecked = false; // a kept copy asks the server once, when the link is back, whether the session lives
 
   // The kept pages go (signing out; the session ended on another device or by an administrator), and what the
-  // worker is still fetching with them; the outbox stays, for the user's next sign-in.
+  // worker is still fetching with them; the offline queue stays, for the user's next sign-in.
   function forgetPages() {
     if (navigator.serviceWorker && navigator.serviceWorker.controller) {
       navigator.serviceWorker.controller.postMessage({forget: true});
     }
     return window.caches ? caches["delete"](PAGES) : Promise.resolve();
+  }
+
+  // The prefix of the fields a form that can wait in the queue carries ("" for a form that cannot).
+  function keyPrefix(form) {
+    var queue = window.PortalOfflineQueue;
+    return [queue ? queue.prefix : "offline_", queue ? queue.oldPrefix : "outbox_"].filter(function (prefix) {
+      return form.querySelector && form.querySelector("input[name=" + prefix + "key]");
+    })[0] || "";
   }
 
   function newKey() {
@@ -146,7 +159,9 @@
       pad(moment.getMinutes());
   }
 
-  function send(item, csrf, queue) {
+  // Each item goes as it was kept: the server reads a later item made on the page before the user's own earlier
+  // steps as made after them (portal/web/replay.py), so nothing here rewrites one.
+  function send(item, csrf) {
     var body = new URLSearchParams();
     item.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
     body.set("csrf_token", csrf);
@@ -163,8 +178,8 @@
         return response.json().then(function (answer) {
           if (answer.ok) {
             sentNow += 1;
-            return outbox.remove(item.seq).then(function () { return advance(item, answer, queue); })
-              .then(function () { return true; });
+            sentKeys[item.key] = true;
+            return queue.remove(item.seq).then(function () { return true; });
           }
           if (answer.retry || response.status === 429) {
             return false;
@@ -176,7 +191,7 @@
           item.message = answer.message || "";
           item.next = answer.next || "";
           item.location = answer.location || "";
-          return outbox.update(item).then(function () { return true; });
+          return queue.update(item).then(function () { return true; });
         });
       }, function () { return false; }); // no link: the rest waits, in order
   }
@@ -186,40 +201,17 @@
   function failed(item, status) {
     item.tries = (item.tries || 0) + 1;
     if (item.tries < 3) {
-      return outbox.update(item).then(function () { return false; });
+      return queue.update(item).then(function () { return false; });
     }
-    var banner = document.getElementById("outbox-banner");
+    var banner = document.getElementById("offline-queue-banner");
     item.state = "refused";
     item.message = say(banner.getAttribute("data-failed"), {status: status});
     item.next = "";
-    return outbox.update(item).then(function () { return true; });
-  }
-
-  // The user's own step moved the case on: their later steps on it, made on the same view, count it as seen.
-  function advance(item, answer, queue) {
-    if (answer.version === null || answer.version === undefined || !item.caseNumber) {
-      return null;
-    }
-    return Promise.all(queue.filter(function (later) {
-      return later.seq > item.seq && later.caseNumber === item.caseNumber && seen(later) === String(answer.seen);
-    }).map(function (later) {
-      later.fields.forEach(function (pair) {
-        if (pair[0] === "outbox_seen" || ((pair[0] === "version" || /-version$/.test(pair[0])) &&
-                                          pair[1] === String(answer.seen))) {
-          pair[1] = String(answer.version);
-        }
-      });
-      return outbox.update(later);
-    }));
-  }
-
-  function seen(item) {
-    var pair = item.fields.filter(function (p) { return p[0] === "outbox_seen"; })[0];
-    return pair ? pair[1] : "";
+    return queue.update(item).then(function () { return true; });
   }
 
   function flushNow() {
-    return outbox.all().then(function (items) {
+    return queue.all().then(function (items) {
       var mine = items.filter(function (item) { return item.user === me && item.state === "waiting"; });
       if (!mine.length && (copyChecked || !document.body.hasAttribute("data-offline-copy"))) {
         return null;
@@ -238,19 +230,19 @@
             return null;
           }
           return mine.reduce(function (done, item) {
-            return done.then(function (goOn) { return goOn ? send(item, state.csrf, mine) : false; });
+            return done.then(function (goOn) { return goOn ? send(item, state.csrf) : false; });
           }, Promise.resolve(true));
         });
     });
   }
 
   function flush() {
-    if (!outbox || !me || sending) {
+    if (!queue || !me || sending) {
       return Promise.resolve();
     }
     sending = true;
     var work = navigator.locks ?
-      navigator.locks.request("portal-outbox", {ifAvailable: true}, function (lock) { return lock && flushNow(); }) :
+      navigator.locks.request("portal-offline-queue", {ifAvailable: true}, function (lock) { return lock && flushNow(); }) :
       flushNow();
     return work["catch"](function () { return null; }).then(function () {
       sending = false;
@@ -259,14 +251,14 @@
   }
 
   function show() {
-    if (!outbox) {
+    if (!queue) {
       return Promise.resolve();
     }
-    var banner = document.getElementById("outbox-banner");
+    var banner = document.getElementById("offline-queue-banner");
     if (!banner) {
       return Promise.resolve();
     }
-    return outbox.all().then(function (items) {
+    return queue.all().then(function (items) {
       var mine = items.filter(function (item) { return !me || item.user === me; });
       var count = function (state) { return mine.filter(function (item) { return item.state === state; }).length; };
       var waiting = count("waiting");
@@ -290,19 +282,64 @@
       }
       banner.querySelector("summary").textContent = parts.join(" · ");
       banner.hidden = !parts.length;
-      banner.classList.toggle("outbox-refused", refused > 0 || confirm > 0);
-      var confirmAll = document.querySelector("[data-outbox-confirm-all]");
+      banner.classList.toggle("offline-queue-refused", refused > 0 || confirm > 0);
+      var confirmAll = document.querySelector("[data-offline-queue-confirm-all]");
       if (confirmAll) {
         confirmAll.hidden = !(me && confirm);
       }
       list(items);
+      pending(items, banner);
     });
   }
 
-  // The banner and the outbox's page list every item kept on this device, with what to do about one that was
+  // A page (a kept copy above all) shows what waits in the queue for its forms, where the form was: a form whose
+  // action waits is hidden, so that it is not done twice, unless it may be used again meanwhile (a note, logging a
+  // case: data-offline-again). Once an item no longer waits, the note says whether this page sent it, and that the
+  // page is older than the case.
+  function pending(items, banner) {
+    var waiting = items.filter(function (item) { return item.user === me && queue.waits(item); });
+    Array.from(document.querySelectorAll("form")).forEach(function (form) {
+      if (!keyPrefix(form)) {
+        return;
+      }
+      var path = new URL(form.action, location.href).pathname;
+      var mine = waiting.filter(function (item) { return new URL(item.url, location.href).pathname === path; });
+      var note = form.previousElementSibling;
+      if (!note || !note.hasAttribute("data-offline-pending")) {
+        if (!mine.length) {
+          return;
+        }
+        note = document.createElement("div");
+        note.className = "flash flash-info offline-pending";
+        note.setAttribute("data-offline-pending", "[]");
+        note.setAttribute("role", "status");
+        form.parentNode.insertBefore(note, form);
+      }
+      var shown = JSON.parse(note.getAttribute("data-offline-pending"));
+      mine.forEach(function (item) {
+        if (!shown.some(function (entry) { return entry.key === item.key; })) {
+          shown.push({key: item.key, label: item.label});
+        }
+      });
+      note.textContent = "";
+      shown.forEach(function (entry) {
+        var item = mine.filter(function (i) { return i.key === entry.key; })[0];
+        var line = document.createElement("p");
+        line.textContent = item ? say(banner.getAttribute("data-pending"), {label: item.label, time: when(item.actedAt)}) :
+          say(banner.getAttribute(sentKeys[entry.key] ? "data-pending-sent" : "data-pending-gone"), {label: entry.label});
+        note.appendChild(line);
+      });
+      note.setAttribute("data-offline-pending", JSON.stringify(shown));
+      if (mine.length && !form.querySelector("[data-offline-again]")) {
+        form.hidden = true;
+      }
+    });
+  }
+
+  // The banner and the queue's page list every item kept on this device, with what to do about one that was
   // refused or waits to be confirmed.
   function list(items) {
-    Array.from(document.querySelectorAll("[data-outbox-list]")).forEach(function (target) {
+    Array.from(document.querySelectorAll("[data-offline-queue-list]")).forEach(function (target) {
       listInto(target, items);
     });
   }
@@ -317,7 +354,7 @@
     }
     items.forEach(function (item) {
       var row = document.createElement("li");
-      row.className = "outbox-item outbox-" + item.state;
+      row.className = "offline-queue-item offline-queue-" + item.state;
       row.setAttribute("data-key", item.key);
       var title = document.createElement("strong");
       title.textContent = item.label;
@@ -338,7 +375,7 @@
         }
       });
       var typed = item.fields.filter(function (pair) {
-        return pair[1] && pair[0].indexOf("outbox_") !== 0 && !/(^|-)version$/.test(pair[0]);
+        return pair[1] && pair[0].indexOf(queue.prefix) !== 0 && !/(^|-)version$/.test(pair[0]);
       });
       if (own && typed.length && item.state !== "waiting") { // to check it, or enter it again where it went wrong
         var details = document.createElement("details");
@@ -347,7 +384,7 @@
         details.appendChild(summary);
         var names = {};
         item.fields.forEach(function (pair) {
-          if (pair[0] === "outbox_names") {
+          if (pair[0] === queue.prefix + "names") {
             try { names = JSON.parse(pair[1]) || {}; } catch (error) { names = {}; }
           }
         });
@@ -385,31 +422,31 @@
     var control = document.createElement("button");
     control.type = "button";
     control.textContent = text;
-    control.setAttribute("data-outbox-" + action, item.seq);
+    control.setAttribute("data-offline-queue-" + action, item.seq);
     return control;
   }
 
   document.addEventListener("click", function (event) {
-    var retry = event.target.closest("[data-outbox-retry]");
-    var discard = event.target.closest("[data-outbox-discard]");
-    var target = discard && discard.closest("[data-outbox-list]");
+    var retry = event.target.closest("[data-offline-queue-retry]");
+    var discard = event.target.closest("[data-offline-queue-discard]");
+    var target = discard && discard.closest("[data-offline-queue-list]");
     if (retry) {
-      outbox.all().then(function (items) {
-        var item = items.filter(function (i) { return String(i.seq) === retry.getAttribute("data-outbox-retry"); })[0];
+      queue.all().then(function (items) {
+        var item = items.filter(function (i) { return String(i.seq) === retry.getAttribute("data-offline-queue-retry"); })[0];
         if (item) {
           item.state = "waiting";
           item.message = item.next = "";
-          return outbox.update(item).then(flush);
+          return queue.update(item).then(flush);
         }
       });
     } else if (discard && window.confirm(target.getAttribute("data-discard-question"))) {
-      outbox.remove(Number(discard.getAttribute("data-outbox-discard"))).then(show);
-    } else if (event.target.closest("[data-outbox-confirm-all]")) {
-      outbox.all().then(function (items) {
+      queue.remove(Number(discard.getAttribute("data-offline-queue-discard"))).then(show);
+    } else if (event.target.closest("[data-offline-queue-confirm-all]")) {
+      queue.all().then(function (items) {
         return Promise.all(items.filter(function (item) { return item.user === me && item.state === "confirm"; })
           .map(function (item) {
             item.state = "waiting";
-            return outbox.update(item);
+            return queue.update(item);
           }));
       }).then(flush);
     }
@@ -450,7 +487,7 @@
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-offline-on]")) {
       if (navigator.storage && navigator.storage.persist) {
-        navigator.storage.persist(); // so that the browser does not clear the outbox to make room
+        navigator.storage.persist(); // so that the browser does not clear the offline queue to make room
       }
       navigator.serviceWorker.register(OFFLINE.worker, {scope: OFFLINE.scope}).then(function () {
         return navigator.serviceWorker.ready;
@@ -504,13 +541,13 @@
     copyNote.classList.toggle("flash-error", why === "unsaved");
     copyNote.hidden = false;
   }
-  var kept = document.getElementById("outbox-kept");
+  var kept = document.getElementById("offline-queue-kept");
   if (kept && /[?&]kept=/.test(location.search)) {
     kept.hidden = false;
   }
 
-  // The kept pages are one user's: another user signing in on this device starts without them. The outbox's
-  // page is kept again whenever it is missing: it is where a form kept without a link leads.
+  // The kept pages are one user's: another user signing in on this device starts without them. The offline
+  // queue's page is kept again whenever it is missing: it is where a form kept without a link leads.
   if (me && window.localStorage && window.caches) {
     var last = localStorage.getItem("portal-offline-user");
     var forgotten = last && last !== me ? caches["delete"](PAGES) : Promise.resolve();
@@ -518,13 +555,13 @@
     forgotten.then(function () {
       var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
       if (worker && !document.body.hasAttribute("data-offline-copy")) {
-        worker.postMessage({ensure: OFFLINE.outbox});
+        worker.postMessage({ensure: OFFLINE.queue});
       }
     });
   }
 
   offlineStatus();
-  if (outbox) {
+  if (queue) {
     show().then(flush);
     window.addEventListener("online", flush);
     window.setInterval(flush, 30000);

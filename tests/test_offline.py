@@ -5,7 +5,7 @@ from datetime import timedelta
 from portal import clock
 from portal.offline import FORGET_HEADER, KEEP_HEADER, KEPT, KEPT_FOR
 
-REPLAY = {"X-Outbox-Replay": "1", "X-Portal-Poll": "1"}
+REPLAY = {"X-Offline-Replay": "1", "X-Portal-Poll": "1"}
 
 
 def _client(app, username):
@@ -33,8 +33,8 @@ def test_the_service_worker_is_served_at_the_root_with_the_shell_and_no_caching(
     assert response.status_code == 200 and response.mimetype == "text/javascript"
     assert response.headers["Cache-Control"] == "no-cache"
     body = response.get_data(as_text=True)
-    assert '"/static/portal.js"' in body and "/static/outbox.js" in body and "portal-shell-" in body
-    assert "{{" not in body and "importScripts(\"/static/outbox.js\")" in body
+    assert '"/static/portal.js"' in body and "/static/offline_queue.js" in body and "portal-shell-" in body
+    assert "{{" not in body and "importScripts(\"/static/offline_queue.js\")" in body
 
 
 def test_the_outbox_page_lists_the_roles_field_pages_to_keep(app, home):
@@ -42,7 +42,7 @@ def test_the_outbox_page_lists_the_roles_field_pages_to_keep(app, home):
     assert 'href="/errands/" data-offline-keep' in page and 'href="/errands/manifest" data-offline-keep' in page
     assert 'href="/intake/"' not in page  # not a proxy's page
     clerk = _client(app, "staff-p01").get("/offline/").get_data(as_text=True)
-    assert 'href="/intake/" data-offline-keep' in clerk and 'id="outbox-items"' in clerk
+    assert 'href="/intake/" data-offline-keep' in clerk and 'id="offline-queue-items"' in clerk
 
 
 def test_a_visit_of_tomorrow_carries_its_forms_for_a_phone_without_a_link_tomorrow(app, home):
@@ -113,12 +113,12 @@ def test_the_scripts_spell_no_cache_name_or_address_the_server_owns(app, home):
     root = Path(app.root_path).parent
     owned = ('"portal-pages"', '"portal-shell-', '"/offline/state"', '"/offline/"', '"/cases/', '"/sw.js"',
              '{scope: "/"}', 'getRegistration("/")')
-    for script in ("static/portal.js", "static/outbox.js", "templates/offline/sw.js"):
+    for script in ("static/portal.js", "static/offline_queue.js", "templates/offline/sw.js"):
         text = (root / script).read_text(encoding="utf-8").replace("'", '"')
         assert not [literal for literal in owned if literal.replace("'", '"') in text], script
     page = _client(app, "staff-p01").get("/offline/").get_data(as_text=True)
     names = json.loads(re.search(r"<meta name=\"portal-offline\" content='([^']+)'>", page).group(1))
     assert names == {"pages": "portal-pages", "shell": "portal-shell-", "state": "/offline/state",
-                     "outbox": "/offline/", "worker": "/sw.js", "scope": "/", "case": "/cases/NUMBER"}
+                     "queue": "/offline/", "worker": "/sw.js", "scope": "/", "case": "/cases/NUMBER"}
     worker = app.test_client().get("/sw.js").get_data(as_text=True)
-    assert 'var PAGES = "portal-pages";' in worker and 'var OUTBOX_PAGE = "/offline/";' in worker
+    assert 'var PAGES = "portal-pages";' in worker and 'var QUEUE_PAGE = "/offline/";' in worker

@@ -1,7 +1,7 @@
 """Replays (portal/domain/platform/replays.py, portal/web/replay.py): a field form sent with a key is done once
-per key, whether it comes straight from the page or from the browser's outbox later; the timeline keeps when
+per key, whether it comes straight from the page or from the browser's offline queue later; the timeline keeps when
 the user acted beside when it arrived, never before the page gave them the form; a refusal explains itself to
-the outbox, and never saves anything; an answer tells nothing of a case the user may not see."""
+the queue, and never saves anything; an answer tells nothing of a case the user may not see."""
 import re
 from datetime import timedelta
 
@@ -31,7 +31,7 @@ from portal.models import (
 from portal.web import replay
 from tests.stories import claimed, log, resolved
 
-REPLAY = {"X-Outbox-Replay": "1", "X-Portal-Poll": "1"}
+REPLAY = {"X-Offline-Replay": "1", "X-Portal-Poll": "1"}
 
 
 def _client(app, username):
@@ -41,12 +41,12 @@ def _client(app, username):
 
 
 def _fields(case, user, key="a" * 32, acted=None, served=None, **more):
-    """A kept form as the outbox sends it: by default the page was given to the user a minute before they acted."""
+    """A kept form as the offline queue sends it: by default the page was given to the user a minute before they acted."""
     acted = acted or clock.now() - timedelta(hours=2)
     served = served or min(acted, clock.now()) - timedelta(minutes=1)
-    fields = {"outbox_key": key, "outbox_acted_at": acted.isoformat(),
-              "outbox_user": str(user.id), "outbox_label": "测试", "outbox_case": case.number,
-              "outbox_seen": str(case.version), "outbox_served": replay.stamp(user.id, case.number, "测试", served)}
+    fields = {"offline_key": key, "offline_acted_at": acted.isoformat(),
+              "offline_user": str(user.id), "offline_label": "测试", "offline_case": case.number,
+              "offline_seen": str(case.version), "offline_served": replay.stamp(user.id, case.number, "测试", served)}
     fields.update(more)
     return fields
 
@@ -100,7 +100,7 @@ def test_a_refused_replay_saves_nothing_says_why_and_what_to_do_and_is_checked_a
     other = make.user(Role.STAFF, username="clerk-two", service_point=home.staff.service_point, places=[home.h01])
     lifecycle.close(case, other, Outcome.SOLVED, Satisfaction.SATISFIED, "")
     fields = _fields(case, home.staff, **{"close-outcome": "solved", "close-satisfaction": "satisfied",
-                                          "close-comment": "", "close-version": str(seen), "outbox_seen": str(seen)})
+                                          "close-comment": "", "close-version": str(seen), "offline_seen": str(seen)})
     refused = clerk.post(f"/cases/{case.number}/act/close", data=fields, headers=REPLAY)
     assert refused.status_code == 409 and refused.json["ok"] is False
     assert "clerk-two" in refused.json["message"] and "已办结回访" in refused.json["message"]  # what happened meanwhile
@@ -147,7 +147,7 @@ def test_a_replay_never_keeps_an_idle_session_alive(app, home, monkeypatch):
     start = clock.now()
     idle = app.config["SESSION_IDLE_MINUTES"]
     answers = []
-    for minutes in (idle - 5, idle + 2):  # the outbox sending on its own, then once more
+    for minutes in (idle - 5, idle + 2):  # the queue sending on its own, then once more
         monkeypatch.setattr(clock, "now", lambda m=minutes: start + timedelta(minutes=m))
         answers.append(clerk.post(f"/cases/{case.number}/notes", headers=REPLAY,
                                   data=_fields(case, home.staff, key=f"{minutes:032d}", note="自动上传")))
@@ -184,9 +184,9 @@ def test_a_key_or_time_no_page_made_is_refused(app, home):
 
 def test_a_case_logged_at_a_post_while_offline_arrives_once_and_counts_once(app, home):
     clerk = _client(app, "staff-p01")
-    fields = {"outbox_key": "c" * 32, "outbox_acted_at": (clock.now() - timedelta(hours=1)).isoformat(),
-              "outbox_user": str(home.staff.id), "outbox_label": "登记案件",
-              "outbox_served": replay.stamp(home.staff.id, "", "登记案件", clock.now() - timedelta(hours=2)),
+    fields = {"offline_key": "c" * 32, "offline_acted_at": (clock.now() - timedelta(hours=1)).isoformat(),
+              "offline_user": str(home.staff.id), "offline_label": "登记案件",
+              "offline_served": replay.stamp(home.staff.id, "", "登记案件", clock.now() - timedelta(hours=2)),
               "requester_phone": "13912345678",
               "requester_name": "王大爷", "item_query": home.counter_item.code, "channel": "counter",
               "description": "离线登记：开具证明", "place_id": str(home.h01.id)}
@@ -237,7 +237,9 @@ def test_a_visit_finished_offline_arrives_the_next_morning_as_done_on_its_day(ap
     assert started.acted_at == acted and started.at == next_morning
 
 
-def test_a_saved_step_tells_the_outbox_the_version_its_later_steps_saw(app, home):
+def test_a_later_item_made_on_the_same_page_needs_no_rewriting_after_the_users_own_replays(app, home):
+    """Three items kept on one page (all carrying the version it showed) are sent as they were kept: each of the
+    user's own saved replays moves the version the next one is read with; anyone else's change is not skipped."""
     case = claimed(home, home.staff, item=home.counter_item)
     clerk = _client(app, "staff-p01")
     seen = case.version
@@ -246,19 +248,49 @@ def test_a_saved_step_tells_the_outbox_the_version_its_later_steps_saw(app, home
     db.session.expire_all()
     assert first.json["ok"] is True, first.json
     assert first.json["seen"] == seen and first.json["version"] == db.session.get(Case, case.id).version > seen
-    # The user's next step, made on the same page, counts the first as seen (the outbox moved its version on).
+    noted = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY, data=_fields(
+        case, home.staff, key="b" * 32, offline_seen=str(seen), note="先记一笔"))
+    assert noted.json["ok"] is True and noted.json["seen"] == first.json["version"], noted.json
     resolved = clerk.post(f"/cases/{case.number}/act/resolve", headers=REPLAY, data=_fields(
-        case, home.staff, key="b" * 32, outbox_seen=str(first.json["version"]),
-        **{"resolve-version": str(first.json["version"]), "resolve-note": "已当场办结"}))
+        case, home.staff, key="c" * 32, offline_seen=str(seen),
+        **{"resolve-version": str(seen), "resolve-note": "已当场办结"}))
     assert resolved.json["ok"] is True, resolved.json
-    # Another clerk's step in between: the next item of the outbox does not get to skip it.
+    assert resolved.json["seen"] == (noted.json["version"] or first.json["version"])
     db.session.expire_all()
+    assert db.session.get(Case, case.id).status is CaseStatus.RESOLVED
+    # Another clerk's step in between: the next item of the queue does not get to skip it.
     case = db.session.get(Case, case.id)
-    seen = case.version
     lifecycle.reopen(case, home.lead, "居民说还没办好")
+    late = clerk.post(f"/cases/{case.number}/act/resolve", headers=REPLAY, data=_fields(
+        case, home.staff, key="d" * 32, offline_seen=str(seen),
+        **{"resolve-version": str(seen), "resolve-note": "再次办结"}))
+    assert late.status_code == 409 and "您本人" not in late.json["message"], late.json
     again = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY,
-                       data=_fields(case, home.staff, key="c" * 32, note="二", outbox_seen=str(seen)))
+                       data=_fields(case, home.staff, key="e" * 32, note="二", offline_seen=str(seen)))
     assert again.json["ok"] is True and again.json["version"] is None
+
+
+def test_the_names_of_the_queue_before_its_rename_are_still_taken_for_one_release(app, home):
+    """A browser still holding items kept as the "outbox" (outbox_* fields, X-Outbox-Replay) after the update:
+    they are done once, dated by when the user acted, and answered in JSON as before (COMPAT offline-queue-rename)."""
+    case = claimed(home, home.staff, item=home.counter_item)
+    clerk = _client(app, "staff-p01")
+    acted = clock.now() - timedelta(hours=2)
+    old = {name.replace("offline_", "outbox_"): value
+           for name, value in _fields(case, home.staff, acted=acted, note="旧名字的备注").items()}
+    assert "outbox_key" in old and not any(name.startswith("offline_") for name in old)
+    headers = {"X-Outbox-Replay": "1", "X-Portal-Poll": "1"}
+    first = clerk.post(f"/cases/{case.number}/notes", headers=headers, data=old)
+    assert first.status_code == 200 and first.json["ok"] is True, first.get_data(as_text=True)
+    assert first.json["case"] == case.number and first.json["version"] is not None
+    again = clerk.post(f"/cases/{case.number}/notes", headers=headers, data=old)
+    assert again.json["replayed"] is True
+    notes = _notes(case)
+    assert len(notes) == 1 and notes[0].acted_at is not None and notes[0].acted_at < notes[0].at
+    # an item of another user is refused under the old names as under the new
+    other = clerk.post(f"/cases/{case.number}/notes", headers=headers,
+                       data={**old, "outbox_key": "f" * 32, "outbox_user": str(home.proxy.id)})
+    assert other.status_code == 403 and len(_notes(case)) == 1
 
 
 def test_a_replay_with_an_expired_csrf_token_is_told_to_try_again_and_passes_with_a_fresh_one(app, home):
@@ -278,7 +310,7 @@ def test_a_replay_with_an_expired_csrf_token_is_told_to_try_again_and_passes_wit
     assert sent.json["ok"] is True and len(_notes(case)) == 1, sent.json
 
 
-def test_the_outbox_asking_while_signed_out_leaves_no_messages_behind(app, home):
+def test_the_queue_asking_while_signed_out_leaves_no_messages_behind(app, home):
     client = app.test_client()
     for _ in range(5):
         assert client.get("/offline/state", headers=REPLAY).status_code == 401
@@ -286,7 +318,7 @@ def test_the_outbox_asking_while_signed_out_leaves_no_messages_behind(app, home)
         assert session.get("_flashes") is None
 
 
-def test_the_sweep_forgets_keys_no_outbox_can_send_again(app, home, runner, monkeypatch):
+def test_the_sweep_forgets_keys_no_queue_can_send_again(app, home, runner, monkeypatch):
     case = claimed(home, home.proxy)
     clerk = _client(app, "staff-p01")
     clerk.post(f"/cases/{case.number}/notes", headers=REPLAY, data=_fields(case, home.staff, note="旧"))
@@ -312,7 +344,7 @@ def test_a_form_that_does_not_say_when_it_was_served_counts_as_done_when_it_arri
     case = claimed(home, home.proxy)
     clerk = _client(app, "staff-p01")
     acted = clock.now() - timedelta(hours=3)
-    good = _fields(case, home.staff, acted=acted)["outbox_served"]
+    good = _fields(case, home.staff, acted=acted)["offline_served"]
     at, signature = good.split(".")
     variants = {
         "none": "",
@@ -323,7 +355,7 @@ def test_a_form_that_does_not_say_when_it_was_served_counts_as_done_when_it_arri
     }
     for n, (why, stamp) in enumerate(variants.items()):
         answer = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY, data=_fields(
-            case, home.staff, key=f"{n:032d}", acted=acted, note=why, outbox_served=stamp))
+            case, home.staff, key=f"{n:032d}", acted=acted, note=why, offline_served=stamp))
         assert answer.json["ok"] is True, (why, answer.json)
     db.session.expire_all()
     assert [(n.note, n.acted_at) for n in _notes(case)] == [(why, None) for why in variants]  # done on arrival
@@ -346,7 +378,7 @@ def test_a_visit_finish_cannot_be_dated_before_the_page_that_offered_it(app, hom
     assert refused.status_code == 422 and refused.json["ok"] is False, refused.json
     assert "设备的时钟" in refused.json["message"] and "早于页面" in refused.json["message"]
     unsigned = member.post(f"/visits/{visit.id}/finish", headers=REPLAY, data=_fields(
-        case, home.member, key="b" * 32, acted=done_then, outbox_served="", **work))
+        case, home.member, key="b" * 32, acted=done_then, offline_served="", **work))
     assert unsigned.json["ok"] is False  # done when it arrived: today, not the visit's day
     db.session.expire_all()
     assert db.session.get(Visit, visit.id).status is VisitStatus.BOOKED
@@ -391,8 +423,8 @@ def test_a_replay_answer_tells_nothing_of_a_case_the_user_may_not_see(app, home)
     clerk = _client(app, "staff-p01")
     answers = []
     for n, number in enumerate((theirs.number, "LS-20261127-9999")):  # one of another scope, one that is not
-        fields = _fields(mine, home.staff, key=f"{n:032d}", note="备注", outbox_case=number,
-                         outbox_seen=str(theirs.version))
+        fields = _fields(mine, home.staff, key=f"{n:032d}", note="备注", offline_case=number,
+                         offline_seen=str(theirs.version))
         answer = clerk.post(f"/cases/{mine.number}/notes", headers=REPLAY, data=fields)
         answers.append((answer.status_code, answer.get_data(as_text=True)))
     assert answers[0] == answers[1]
@@ -401,20 +433,19 @@ def test_a_replay_answer_tells_nothing_of_a_case_the_user_may_not_see(app, home)
 
 
 def test_a_users_own_earlier_step_is_never_called_someone_elses_change(app, home, monkeypatch):
-    """A note then 开始办理 on one kept page: should the start still carry the version the page showed (the note's
-    answer never came back), the refusal says the change since was the user's own step."""
+    """开始办理 kept on a page, and meanwhile a note by the same clerk in another tab, online (not through the
+    queue, so it does not move the version the start is read with): the refusal says the change was the user's own."""
     case = claimed(home, home.staff, item=home.counter_item)
     seen = case.version
     acted = clock.now() + timedelta(minutes=5)  # the page was kept at 10:00; the link came back at 11:00
     later = clock.now() + timedelta(hours=1)
     monkeypatch.setattr(clock, "now", lambda: later)
     clerk = _client(app, "staff-p01")
-    note = clerk.post(f"/cases/{case.number}/notes", headers=REPLAY,
-                      data=_fields(case, home.staff, acted=acted, note="先记一笔"))
-    assert note.json["ok"] is True, note.json
+    note = clerk.post(f"/cases/{case.number}/notes", data={"note": "先记一笔"})
+    assert note.status_code == 303 and len(_notes(case)) == 1
     start = clerk.post(f"/cases/{case.number}/act/start", headers=REPLAY, data=_fields(
         case, home.staff, key="b" * 32, acted=acted + timedelta(minutes=1), served=acted - timedelta(minutes=1),
-        outbox_seen=str(seen), **{"start-version": str(seen), "start-note": ""}))
+        offline_seen=str(seen), **{"start-version": str(seen), "start-note": ""}))
     assert start.status_code == 409, start.json
     message = start.json["message"]
     assert "您本人" in message and "您打开此工单后" not in message, message
@@ -440,7 +471,7 @@ def test_an_already_saved_answer_carries_what_the_first_answer_carried(app, home
         **{k: first[k] for k in said}, "case": case.number, "cases": [case.number]}
     start = clerk.post(f"/cases/{case.number}/act/start", headers=REPLAY, data=_fields(
         case, home.staff, key="b" * 32, acted=acted + timedelta(minutes=1), served=clock.now() - timedelta(hours=1),
-        outbox_seen=str(again["version"]), **{"start-version": str(again["version"]), "start-note": ""}))
+        offline_seen=str(again["version"]), **{"start-version": str(again["version"]), "start-note": ""}))
     assert start.json["ok"] is True, start.json
     db.session.expire_all()
     assert db.session.get(Case, case.id).status is CaseStatus.IN_PROGRESS

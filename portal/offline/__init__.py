@@ -1,4 +1,4 @@
-"""Work that goes on when the link is down: the service worker, the pages it keeps, and the outbox's page.
+"""Work that goes on when the link is down: the service worker, the pages it keeps, and the offline queue's page.
 
 Which pages a device keeps for the field is decided here, in ``KEPT``: the service worker (templates/offline/
 sw.js) stores a page only when its answer carries ``X-Offline-Keep``, which this area adds to those pages'
@@ -17,7 +17,7 @@ bp = Blueprint("offline", __name__)
 
 # The pages each role needs in the field: a proxy's errands and manifest, a team member's visits (and each
 # visit's page), a post clerk's intake form and queue, any case page opened (to add a note or record a
-# callback), and the outbox's own page (the fallback when a page was never kept).
+# callback), and the offline queue's own page (the fallback when a page was never kept).
 KEPT = frozenset({
     "errands.index", "errands.manifest", "errands.show",
     "visits.index", "visits.show",
@@ -33,7 +33,7 @@ KEEP_HEADER = "X-Offline-Keep"
 FORGET_HEADER = "X-Offline-Forget"
 # A kept page older than this is neither shown nor kept: a week covers the longest a post or a boat goes without a
 # link (a typhoon's closure of the ferries), and a copy of residents' details on a phone outlives no more than
-# that. Outbox items are not pages: they wait until sent or discarded (the server takes them for 14 days).
+# that. Items of the offline queue are not pages: they wait until sent or discarded (the server takes them for 14 days).
 KEPT_FOR = timedelta(days=7)
 
 
@@ -41,7 +41,7 @@ def names() -> dict[str, str]:
     """The caches and addresses the browser's scripts use (``PAGES_CACHE``)."""
     worker = url_for("offline.service_worker")
     return {"pages": PAGES_CACHE, "shell": SHELL_CACHE, "state": url_for("offline.state"),
-            "outbox": url_for("offline.index"), "worker": worker, "scope": worker.rsplit("/", 1)[0] + "/",
+            "queue": url_for("offline.index"), "worker": worker, "scope": worker.rsplit("/", 1)[0] + "/",
             "case": url_for("cases.show", number="NUMBER")}
 
 

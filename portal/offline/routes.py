@@ -1,4 +1,4 @@
-"""Routes of the offline area: the outbox's page, what the outbox asks before it sends, the service worker."""
+"""Routes of the offline area: the offline queue's page, what the queue asks before it sends, the service worker."""
 from __future__ import annotations
 
 import functools
@@ -18,13 +18,13 @@ register("offline.index", _l("Offline work"), _l("Keep your field pages on this 
          ANYONE_SIGNED_IN, in_nav=False, rank=90)
 
 # What the service worker keeps at once, whoever signs in: the look of every page.
-SHELL = ("portal.css", "portal.js", "outbox.js", "vendor/htmx-2.0.11.min.js", "favicon.svg")
+SHELL = ("portal.css", "portal.js", "offline_queue.js", "signature.js", "vendor/htmx-2.0.11.min.js", "favicon.svg")
 
 
 @bp.get("/offline/")
 @allow_signed_in
 def index():
-    """Turn offline work on or off on this device; the pages kept for the user's role; the outbox's items
+    """Turn offline work on or off on this device; the pages kept for the user's role; the offline queue's items
     (listed by static/portal.js from the browser's own store). Also what a page never kept shows offline."""
     pages = [entry for entry in entries_for(me()) if entry.endpoint in KEPT and entry.endpoint != "offline.index"]
     return render("offline/index.html", pages=pages)
@@ -33,8 +33,8 @@ def index():
 @bp.get("/offline/state")
 @allow_signed_in
 def state():
-    """Who is signed in and a fresh CSRF token: asked by the outbox before it sends (an expired session answers
-    401, and the outbox waits for the user to sign in again; one ended elsewhere also says to forget the kept
+    """Who is signed in and a fresh CSRF token: asked by the offline queue before it sends (an expired session answers
+    401, and the queue waits for the user to sign in again; one ended elsewhere also says to forget the kept
     pages, ``FORGET_HEADER``)."""
     response = jsonify(user=me().id, csrf=generate_csrf())
     response.headers["Cache-Control"] = "no-store"

@@ -1,18 +1,21 @@
 """The web side of replays (``portal/domain/platform/replays.py``): the key a field form carries, and the
-answer the browser's outbox gets when it sends a kept form again.
+answer the browser's offline queue gets when it sends a kept form again.
 
-A form made with the ``offline_fields`` macro carries ``outbox_key`` and ``outbox_acted_at`` (filled in by
-static/portal.js when the user submits), and ``outbox_case`` and ``outbox_seen``: the case and the version of
-it the page showed; and ``outbox_served``, when the server gave the user the form, signed with the app's secret
+A form made with the ``offline_fields`` macro carries ``offline_key`` and ``offline_acted_at`` (filled in by
+static/portal.js when the user submits), and ``offline_case`` and ``offline_seen``: the case and the version of
+it the page showed; and ``offline_served``, when the server gave the user the form, signed with the app's secret
 for the user, the case and the form's label (``served_stamp``): the moment the user acted is no earlier
 (``replays.parse``). ``submit.run`` hands the key to ``replays.once``, so the action and its key are saved in
 one transaction, with what the answer says of the step (``first_answer``). A key saved before is answered here,
-before the view runs, with what its first answer said (``answer_first``): an outbox whose answer was lost on the
-way back moves the user's later steps forward as the first answer would have.
+before the view runs, with what its first answer said (``answer_first``).
 
-The outbox sends a kept form with the header ``X-Outbox-Replay: 1``, through the same route, the same
+The user's later items on a case were made on the page as it was before their earlier items: a replay is read
+as made on the version the user's own earlier replays moved the case to (``_as_moved_on``), so that the browser
+sends each item as it was kept and never rewrites one.
+
+The queue sends a kept form with the header ``X-Offline-Replay: 1``, through the same route, the same
 ``@allow`` rule, the same CSRF check (with a token it fetched fresh from /offline/state) and the same session
-timeouts, and marked as a poll, so that the outbox sending by itself never keeps an idle session alive. Its
+timeouts, and marked as a poll, so that the queue sending by itself never keeps an idle session alive. Its
 answer is JSON: ``ok``, ``status``, ``message`` (what the route flashed or the form's errors, and what changed
 on the case since the user saw it), ``next`` (what the user can do about a refusal), ``case`` and ``location``.
 It says nothing of a case the user may not see: a form naming one is answered as one naming no case at all.
@@ -29,6 +32,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import Signer
 from markupsafe import Markup
+from werkzeug.datastructures import ImmutableMultiDict
 
 from portal import clock
 from portal.domain import DomainError, Forbidden, access
@@ -37,7 +41,11 @@ from portal.domain.platform import replays, unit
 from portal.extensions import db
 from portal.models import Case, CaseEvent, Mode, Replay
 
-REPLAY_HEADER = "X-Outbox-Replay"
+REPLAY_HEADER = "X-Offline-Replay"
+# COMPAT offline-queue-rename: until the next release a browser's queue may still speak the names it had when it was
+# called the outbox (docs/ARCHITECTURE.md, "Offline"): the header and the outbox_* fields are taken as well.
+OLD_REPLAY_HEADER = "X-Outbox-Replay"
+FIELD, OLD_FIELD = "offline_", "outbox_"
 
 NEXT_STEPS = {
     401: _l("Sign in again: the outbox sends it then."),
@@ -50,8 +58,14 @@ NEXT_STEPS = {
 
 
 def is_replay() -> bool:
-    """Whether the request is the browser's outbox sending a kept form."""
-    return request.headers.get(REPLAY_HEADER) == "1"
+    """Whether the request is the browser's offline queue sending a kept form."""
+    return request.headers.get(REPLAY_HEADER) == "1" or request.headers.get(OLD_REPLAY_HEADER) == "1"
+
+
+def field(form, name: str) -> str | None:
+    """The form's ``offline_<name>`` (or, from a queue kept before the rename, its ``outbox_<name>``)."""
+    value = form.get(FIELD + name)
+    return value if value is not None else form.get(OLD_FIELD + name)
 
 
 def _signer() -> Signer:
@@ -63,7 +77,7 @@ def _served_text(user_id: int, case: str, label: str, at: int) -> bytes:
 
 
 def stamp(user_id: int, case: str, label: str, at: datetime) -> str:
-    """The signed ``outbox_served`` of a form given to a user at ``at``, about ``case`` ("" for none)."""
+    """The signed ``offline_served`` of a form given to a user at ``at``, about ``case`` ("" for none)."""
     seconds = int(at.timestamp())
     return f"{seconds}.{_signer().get_signature(_served_text(user_id, case, label, seconds)).decode()}"
 
@@ -80,11 +94,11 @@ def served_stamp(label, case: Case | None = None) -> str:
 def served(form, user) -> replays.Served | None:
     """When the form was given to ``user``, as its page signed it; None when it does not say, or the signature
     is not the portal's for this user, case and label."""
-    at, _dot, signature = (form.get("outbox_served") or "").partition(".")
+    at, _dot, signature = (field(form, "served") or "").partition(".")
     if not at.isdigit() or not signature or len(at) > 12:
         return None
-    case = form.get("outbox_case") or ""
-    if not _signer().verify_signature(_served_text(user.id, case, form.get("outbox_label") or "", int(at)),
+    case = field(form, "case") or ""
+    if not _signer().verify_signature(_served_text(user.id, case, field(form, "label") or "", int(at)),
                                       signature.encode()):
         return None
     return replays.Served(datetime.fromtimestamp(int(at), UTC), case)
@@ -99,7 +113,7 @@ def sending() -> replays.Sending:
 
 
 def sent() -> replays.Sent | None:
-    """The key the submitted form carries, with when the user acted if it waited in the outbox; or None. Parsed
+    """The key the submitted form carries, with when the user acted if it waited in the offline queue; or None. Parsed
     once a request (by the hook before the view, ``init_app``), and kept with the request's ``sending()``."""
     if request.method != "POST":
         return None
@@ -111,9 +125,9 @@ def sent() -> replays.Sent | None:
 
 def _parse() -> replays.Sent | None:
     if not is_replay():  # sent at once, the user acted now; only a kept form has an earlier moment to tell
-        return replays.parse(request.form.get("outbox_key"), None)
+        return replays.parse(field(request.form, "key"), None)
     given = served(request.form, current_user) if current_user.is_authenticated else None
-    return replays.parse(request.form.get("outbox_key"), request.form.get("outbox_acted_at"), given)
+    return replays.parse(field(request.form, "key"), field(request.form, "acted_at"), given)
 
 
 def note_form(form) -> None:
@@ -146,10 +160,24 @@ def answer_first(first: Replay):
     return redirect(location, 303)
 
 
+def _as_moved_on(seen: int, moved: int) -> None:
+    """Read this replay's form as made on version ``moved`` of its case where it says ``seen`` (its ``offline_seen``
+    and its version fields): the user's own earlier replays moved the case from one to the other
+    (``replays.moved_on``), and this item was made on the page before them. A change by anyone else, or by the user
+    outside the queue (another tab), is not skipped: it is still between ``moved`` and the case as it is."""
+    if moved == seen:
+        return
+    pairs = [(name, str(moved) if (name in (FIELD + "seen", OLD_FIELD + "seen") or name == "version"
+                                   or name.endswith("-version")) and value == str(seen) else value)
+             for name, value in request.form.items(multi=True)]
+    request.form = ImmutableMultiDict(pairs)
+    request.__dict__.pop("values", None)
+
+
 def _case_and_seen() -> tuple[Case | None, int | None]:
     """The case the form was about, and the version of it the user saw; (None, None) when the user may not see
     that case, as when there is none: an answer never tells whether a case of another scope exists."""
-    number, seen = request.form.get("outbox_case"), request.form.get("outbox_seen", "")
+    number, seen = field(request.form, "case"), field(request.form, "seen") or ""
     if not number or not seen.isdigit() or not current_user.is_authenticated:
         return None, None
     case = db.session.scalars(db.select(Case).where(Case.number == number)).first()
@@ -167,8 +195,8 @@ def _changed_since_seen(user) -> str:
 
 
 def _what_changed(user, case: Case) -> str:
-    """Who changed ``case`` since the user's page was served, and when. A step of the user's own (one the outbox
-    sent before this one, or done in another tab) is said to be theirs, never someone else's."""
+    """Who changed ``case`` since the user's page was served, and when. A step of the user's own (done in another
+    tab) is said to be theirs, never someone else's."""
     query = sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id.desc())
     page = served(request.form, user)
     events = db.session.scalars(query.where(CaseEvent.at > page.at).limit(50)).all() if page else []
@@ -192,10 +220,10 @@ def _what_changed(user, case: Case) -> str:
 def first_answer(cases: list[Case]) -> dict:
     """What a replay's answer says of its step, worked out as the step is saved and saved with its key
     (``replays.once``): the cases it changed, and, when the case had not changed between what the user saw and
-    this step, the version the step left (``version``): the outbox counts the step's own change as seen by the
-    user's next steps on the case: a note then a callback, both offline, are one person's steps in order, not a
-    conflict with oneself. Versions are said only of the case the step changed (``case``), to a user who may see
-    it: the form's ``outbox_case`` is the user's to write, and may name any case."""
+    this step, the version the step left (``version``): the user's next replays made on the version this one
+    saw are read as made on this one (``_as_moved_on``): a note then a callback, both offline, are one person's
+    steps in order, not a conflict with oneself. Versions are said only of the case the step changed (``case``),
+    to a user who may see it: the form's ``offline_case`` is the user's to write, and may name any case."""
     case, seen = _case_and_seen()
     if case is None or not cases or cases[0] is not case:
         case = seen = None
@@ -244,14 +272,14 @@ def _as_json(response, form=None):
     if meanwhile and not typos:  # refused because of the change, not because of what was typed
         status = 409
     result = jsonify(ok=False, status=status, message=message, next=str(NEXT_STEPS.get(status, NEXT_STEPS[422])),
-                     case=request.form.get("outbox_case") or None)
+                     case=field(request.form, "case") or None)
     result.status_code = status
     return result
 
 
 def signed_out():
-    """The outbox's answer when the session has ended: nothing was done; it keeps the item until sign-in (and
-    leaves no "please sign in" behind for each try: the outbox asks every 30 seconds)."""
+    """The queue's answer when the session has ended: nothing was done; it keeps the item until sign-in (and
+    leaves no "please sign in" behind for each try: the queue asks every 30 seconds)."""
     session.pop("_flashes", None)
     result = jsonify(ok=False, status=401, signed_in=False, message=str(_("Your session has ended.")),
                      next=str(NEXT_STEPS[401]))
@@ -260,7 +288,7 @@ def signed_out():
 
 
 def try_again(message: str):
-    """The outbox's answer when nothing was done for a reason that passes (an expired token): send it later."""
+    """The queue's answer when nothing was done for a reason that passes (an expired token): send it later."""
     result = jsonify(ok=False, status=400, retry=True, message=message)
     result.status_code = 400
     return result
@@ -277,7 +305,7 @@ def init_app(app: Flask) -> None:
             return None
         try:
             given = sent()
-            owner = request.form.get("outbox_user")
+            owner = field(request.form, "user")
             if given and owner and owner != str(current_user.id):
                 raise Forbidden(_l("This was done by another user on this device; it is sent when they sign in."))
         except DomainError as error:  # a key or time no page of the portal made, another user's item
@@ -289,7 +317,9 @@ def init_app(app: Flask) -> None:
         if first is not None:
             return answer_first(first)
         if given and is_replay():
-            case, _seen = _case_and_seen()
+            case, seen = _case_and_seen()
+            if case is not None:
+                _as_moved_on(seen, replays.moved_on(current_user, case, seen))
             sending().version_before = case.version if case is not None else None
         return None
 

@@ -4,25 +4,25 @@
      KEPT), with the time each was fetched; the links such a page marks data-offline-keep are kept with it; a page
      older than KEPT_FOR is dropped, and every page is forgotten when an answer says X-Offline-Forget (the
      session was ended on another device or by an administrator);
-   - when the link is down, shows the kept copy of a page, marked as a copy, or the outbox's page;
-   - when the link is down, keeps a submitted form that carries an outbox key in the browser's outbox
-     (static/outbox.js) instead of losing it, and shows the outbox's page. static/portal.js sends it later.
+   - when the link is down, shows the kept copy of a page, marked as a copy, or the offline queue's page;
+   - when the link is down, keeps a submitted form that carries an offline key in the browser's offline queue
+     (static/offline_queue.js) instead of losing it, and shows the queue's page. static/portal.js sends it later.
    Everything it fetches goes through the server's own checks; it never answers a form by itself. */
 "use strict";
 
-importScripts("{{ url_for('static', filename='outbox.js') }}");
+importScripts("{{ url_for('static', filename='offline_queue.js') }}");
 
 var SHELL = {{ (names.shell ~ version)|tojson }};
 var PAGES = {{ names.pages|tojson }};
 var SHELL_FILES = {{ shell|tojson }};
-var OUTBOX_PAGE = {{ names.outbox|tojson }};
+var QUEUE_PAGE = {{ names.queue|tojson }};
 var SHELL_PREFIX = {{ names.shell|tojson }};
-var NOT_KEPT = {{ _("No link, and this page is not kept on this device.")|tojson }}; // not even the outbox's page
+var NOT_KEPT = {{ _("No link, and this page is not kept on this device.")|tojson }}; // not even the queue's page
 var MAX_PAGES = 300;
 var MAX_AGE_MS = {{ kept_for_ms }}; // a kept page older than this is not shown, and is dropped (portal/offline)
 var FRESH_MS = 5 * 60 * 1000; // a linked page fetched less than this ago is not fetched again
 // A link that hangs is as good as none: a kept page is shown after PAGE_WAIT_MS, a form is kept after
-// FORM_WAIT_MS (should it still arrive, its key makes the outbox's later send a no-op).
+// FORM_WAIT_MS (should it still arrive, its key makes the queue's later send a no-op).
 var PAGE_WAIT_MS = 8000;
 var FORM_WAIT_MS = 20000;
 var LINKS = /<a\b[^>]*\bdata-offline-keep\b[^>]*>/g;
@@ -93,10 +93,10 @@ function page(event) {
   });
   return Promise.race([network, slow(PAGE_WAIT_MS)])["catch"](function () {
     var url = new URL(request.url);
-    return copyOf(url.pathname === OUTBOX_PAGE ? OUTBOX_PAGE : request.url).then(function (copy) {
+    return copyOf(url.pathname === QUEUE_PAGE ? QUEUE_PAGE : request.url).then(function (copy) {
       return copy || network["catch"](function () {
-        return copyOf(OUTBOX_PAGE, "missing").then(function (outbox) {
-          return outbox || new Response(NOT_KEPT, {status: 503, headers: {"Content-Type": "text/plain; charset=utf-8"}});
+        return copyOf(QUEUE_PAGE, "missing").then(function (queued) {
+          return queued || new Response(NOT_KEPT, {status: 503, headers: {"Content-Type": "text/plain; charset=utf-8"}});
         });
       });
     });
@@ -128,7 +128,7 @@ function copyOf(url, why) {
 // Signing out moves this on: a page fetched before it is not kept after it.
 var generation = 0;
 
-// An answer that says the session was ended elsewhere: the kept pages go (the outbox stays, for the sign-in).
+// An answer that says the session was ended elsewhere: the kept pages go (the offline queue stays, for the sign-in).
 function ended(response) {
   return response.headers.get("X-Offline-Forget") === "1";
 }
@@ -138,10 +138,10 @@ function forget() {
   return caches["delete"](PAGES);
 }
 
-// The outbox's page holds no resident's details and is where a form kept without a link leads: it does not age.
+// The queue's page holds no resident's details and is where a form kept without a link leads: it does not age.
 function expired(url, response) {
   var fetched = Date.parse(response.headers.get("X-Offline-Fetched") || "");
-  return new URL(url, self.location.origin).pathname !== OUTBOX_PAGE &&
+  return new URL(url, self.location.origin).pathname !== QUEUE_PAGE &&
     !(fetched && Date.now() - fetched < MAX_AGE_MS);
 }
 
@@ -201,10 +201,10 @@ function keepUrl(url, depth, force) {
   });
 }
 
-// The oldest pages go first, never the outbox's page (where a form kept without a link leads).
+// The oldest pages go first, never the queue's page (where a form kept without a link leads).
 function trim(cache) {
   return cache.keys().then(function (keys) {
-    keys = keys.filter(function (key) { return new URL(key.url).pathname !== OUTBOX_PAGE; });
+    keys = keys.filter(function (key) { return new URL(key.url).pathname !== QUEUE_PAGE; });
     return Promise.all(keys.slice(0, Math.max(0, keys.length - MAX_PAGES)).map(function (key) {
       return cache["delete"](key);
     }));
@@ -224,8 +224,9 @@ function expire() {
   });
 }
 
-// A submitted form: to the server. Without a link (or one that hangs), a form that carries an outbox key goes
-// into the outbox, and the outbox's page is shown; any other form says that it needs the link.
+// A submitted form: to the server. Without a link (or one that hangs), a form that carries an offline key goes
+// into the offline queue, and the queue's page is shown; any other form says that it needs the link. A form of a
+// page kept before the queue was renamed carries outbox_key (COMPAT offline-queue-rename).
 function post(request) {
   var copy = request.clone();
   var network = fetch(request);
@@ -233,15 +234,15 @@ function post(request) {
     return ended(response) ? forget() : null;
   }, function () { return null; });
   return copy.formData().then(function (fields) {
-    if (!fields.get("outbox_key")) {
+    if (!fields.get(PortalOfflineQueue.prefix + "key") && !fields.get(PortalOfflineQueue.oldPrefix + "key")) {
       return network["catch"](function () {
-        return copyOf(OUTBOX_PAGE, "unsaved").then(function (page) { return page || Response.error(); });
+        return copyOf(QUEUE_PAGE, "unsaved").then(function (page) { return page || Response.error(); });
       });
     }
     return Promise.race([network, slow(FORM_WAIT_MS)])["catch"](function () {
-      return PortalOutbox.keep(copy.url, fields).then(function (item) {
+      return PortalOfflineQueue.keep(copy.url, fields).then(function (item) {
         return notify({kept: item.key}).then(function () {
-          return Response.redirect(OUTBOX_PAGE + "?kept=" + encodeURIComponent(item.key), 303);
+          return Response.redirect(QUEUE_PAGE + "?kept=" + encodeURIComponent(item.key), 303);
         });
       });
     });

@@ -33,7 +33,9 @@ from portal.models import (
     Visit,
     VisitStatus,
 )
+from portal.web import replay
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, OFFICE, PHONE
+from tests.e2e.test_errands_flow import _sign
 
 pytestmark = pytest.mark.e2e
 
@@ -94,12 +96,12 @@ class Device:
 
     def banner(self, text: str) -> None:
         """Wait for the outbox's banner to say ``text`` (it is filled in from the browser's store)."""
-        self.page.wait_for_selector(f"#outbox-banner:has-text('{text}')", timeout=45000)  # the 30 s round at worst
+        self.page.wait_for_selector(f"#offline-queue-banner:has-text('{text}')", timeout=45000)  # the 30 s round at worst
 
     def submit_and_keep(self, button: str):
         self.page.click(button)
         self.page.wait_for_url(re.compile(r".*/offline/\?kept=.*"))
-        self.page.wait_for_selector("#outbox-kept:visible")
+        self.page.wait_for_selector("#offline-queue-kept:visible")
 
     def close(self):
         self.context.close()
@@ -211,15 +213,15 @@ def test_a_post_clerk_logs_a_case_notes_and_records_a_callback_offline_and_each_
     page.reload()
     pc.banner("4 条待上传")
     page.goto("/intake/")
-    page.click("#outbox-banner summary")  # the banner lists them, on any page
-    assert page.locator("#outbox-banner li.outbox-item").count() == 4
-    assert f"备注 · {open_case}" in page.locator("#outbox-banner").inner_text()
+    page.click("#offline-queue-banner summary")  # the banner lists them, on any page
+    assert page.locator("#offline-queue-banner li.offline-queue-item").count() == 4
+    assert f"备注 · {open_case}" in page.locator("#offline-queue-banner").inner_text()
     pc.restart()
     pc.page.goto("/offline/")
     pc.banner("4 条待上传")
-    assert pc.page.locator("#outbox-items li.outbox-item").count() == 4
+    assert pc.page.locator("#offline-queue-items li.offline-queue-item").count() == 4
 
-    lost = pc.page.evaluate("() => PortalOutbox.all().then(items => items.find(i => i.label.startsWith('添加备注')"
+    lost = pc.page.evaluate("() => PortalOfflineQueue.all().then(items => items.find(i => i.label.startsWith('添加备注')"
                             " || i.fields.some(f => f[0] === 'note')))")
     pc.link(True)  # the online event tries to send them: the restart ended the session
     pc.banner("请重新登录后上传")
@@ -227,10 +229,10 @@ def test_a_post_clerk_logs_a_case_notes_and_records_a_callback_offline_and_each_
     pc.banner("已上传 4 条")  # the callback counted the unanswered call before it as the clerk's own
     # The note arrived but, say, its answer was lost on the way back: the outbox holds it still and sends it
     # again. The server answers with the first result; nothing is saved twice.
-    pc.page.evaluate("item => { delete item.seq; return PortalOutbox.update(item); }", lost)
+    pc.page.evaluate("item => { delete item.seq; return PortalOfflineQueue.update(item); }", lost)
     pc.page.goto("/offline/")
     pc.banner("已上传 1 条")
-    assert pc.page.locator("#outbox-items li.outbox-item").count() == 0
+    assert pc.page.locator("#offline-queue-items li.offline-queue-item").count() == 0
 
     with live_server.app.app_context():
         logged = db.session.scalars(sa.select(Case).where(Case.description == "断网时登记：开具证明")).all()
@@ -279,8 +281,21 @@ def test_a_proxy_hands_documents_over_offline_meets_a_change_made_meanwhile_and_
         assert "离线副本" in page.locator("#offline-copy").inner_text()
         for box in page.locator("input[name=materials]").all():
             box.check()
+        _sign(page, "form[action$='/collect']")  # the resident signs on the screen, offline too
         phone.submit_and_keep("button:has-text('已收到材料')")
     phone.banner("2 条待上传")
+    page.goto(f"/errands/{kept}")  # the kept page says what waits for it, and no longer offers the form it used
+    waiting = page.locator("[data-offline-pending]")
+    waiting.wait_for()
+    assert f"待发送：已收到材料 · {kept}（离线时记录于" in waiting.inner_text()
+    assert not page.locator("button:has-text('已收到材料')").is_visible()
+    # The same action kept again (a second submit of the same fields, with a key of its own) is the one waiting.
+    assert page.evaluate("""() => PortalOfflineQueue.all().then(items => {
+      const fields = new FormData();
+      items[0].fields.forEach(([name, value]) => fields.append(name, name === 'offline_key' ? 'f'.repeat(32) : value));
+      return PortalOfflineQueue.keep(items[0].url, fields)
+        .then(item => PortalOfflineQueue.all().then(after => [after.length, item.key === items[0].key]));
+    })""") == [2, True]
     with live_server.app.app_context():  # meanwhile, at the post, the second errand is withdrawn
         case = db.session.scalars(sa.select(Case).filter_by(number=cancelled)).one()
         lifecycle.cancel(case, _user("staff-ls-p01"), "居民已自行办理")
@@ -295,12 +310,12 @@ def test_a_proxy_hands_documents_over_offline_meets_a_change_made_meanwhile_and_
     phone.link(True)  # the outbox tries at once: the session has ended, and it keeps both
     phone.banner("请重新登录后上传")
     with live_server.app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(MaterialHandover)) == 0
+        assert [_events(number, EventKind.MATERIALS) for number in numbers] == [[], []]
 
     phone.sign_in("proxy-h01")
     phone.page.goto("/offline/")
-    phone.page.wait_for_selector("#outbox-items li.outbox-refused")
-    refused = phone.page.locator("#outbox-items li.outbox-refused")
+    phone.page.wait_for_selector("#offline-queue-items li.offline-queue-refused")
+    refused = phone.page.locator("#offline-queue-items li.offline-queue-refused")
     assert refused.count() == 1 and cancelled in refused.inner_text()
     assert "已撤销" in refused.inner_text() and "打开案件" in refused.inner_text()
     assert refused.locator(f"a[href$='{cancelled}']").count() == 1
@@ -311,13 +326,13 @@ def test_a_proxy_hands_documents_over_offline_meets_a_change_made_meanwhile_and_
     phone.banner("1 条未能保存")
     with live_server.app.app_context():
         handed = db.session.scalars(sa.select(MaterialHandover).join(MaterialHandover.material)).all()
-        assert {h.material.case.number for h in handed} == {kept}
+        assert {h.material.case.number for h in handed} & set(numbers) == {kept}
         received = _events(kept, EventKind.MATERIALS)
         assert len(received) == 1 and received[0].acted_at is not None
         assert _events(cancelled, EventKind.MATERIALS) == []
     phone.page.once("dialog", lambda dialog: dialog.accept())
     refused.locator("button:has-text('删除')").click()  # settled: the proxy discards it
-    phone.page.wait_for_selector("#outbox-items li.empty")
+    phone.page.wait_for_selector("#offline-queue-items li.empty")
 
 
 def test_a_team_member_starts_and_finishes_a_visit_offline_and_the_case_is_resolved_once(devices, live_server,
@@ -347,6 +362,10 @@ def test_a_team_member_starts_and_finishes_a_visit_offline_and_the_case_is_resol
     page.goto(f"/visits/{visit_id}")
     assert "离线副本" in page.locator("#offline-copy").inner_text()
     phone.submit_and_keep("button:has-text('开始上门')")
+    page.goto("/visits/")  # the kept list says the start waits, and offers it no more
+    card = page.locator(f"#visit-{visit_id}")
+    card.locator("[data-offline-pending]").wait_for()
+    assert "待发送：开始上门" in card.inner_text() and not card.locator("button:has-text('开始上门')").is_visible()
     page.goto(f"/visits/{visit_id}")
     page.fill("textarea[name=work_done]", "已上门完成养老金资格认证")
     page.fill("textarea[name=resident_confirmed]", "老人本人确认")
@@ -370,7 +389,7 @@ def test_a_team_member_starts_and_finishes_a_visit_offline_and_the_case_is_resol
     phone.banner("2 条待确认")
     with live_server.app.app_context():
         assert _events(number, EventKind.VISIT_STARTED) == []
-    phone.page.click("[data-outbox-confirm-all]")
+    phone.page.click("[data-offline-queue-confirm-all]")
     phone.banner("已上传 2 条")
 
     with live_server.app.app_context():
@@ -401,6 +420,7 @@ def test_a_phone_forgets_its_kept_pages_when_its_session_is_ended_elsewhere_and_
     page.goto(f"/errands/{number}")
     for box in page.locator("input[name=materials]").all():
         box.check()
+    _sign(page, "form[action$='/collect']")  # the resident signs on the screen
     phone.submit_and_keep("button:has-text('已收到材料')")
     phone.banner("1 条待上传")
     with live_server.app.app_context():  # meanwhile the proxy signs out on the post's PC: every session ends
@@ -409,7 +429,7 @@ def test_a_phone_forgets_its_kept_pages_when_its_session_is_ended_elsewhere_and_
     phone.link(True)  # the phone's next contact: the outbox asks, is told the session ended, and forgets the pages
     phone.banner("请重新登录后上传")
     _forgotten(page, f"/errands/{number}")
-    assert page.evaluate("() => PortalOutbox.all().then(items => items.length)") == 1  # the outbox waits
+    assert page.evaluate("() => PortalOfflineQueue.all().then(items => items.length)") == 1  # the outbox waits
     phone.sign_in("proxy-h01")
     phone.banner("已上传 1 条")
     with live_server.app.app_context():
@@ -473,14 +493,54 @@ def test_a_note_whose_answer_was_lost_does_not_make_the_next_step_a_conflict_wit
     pc.banner("2 条待上传")
 
     # The note reaches the server (here sent beside the browser, as the outbox would), and its answer is lost.
-    note = page.evaluate("() => PortalOutbox.all().then(items => items.find(i => i.fields.some(f => f[0] === 'note')))")
-    csrf = pc.context.request.get("/offline/state", headers={"X-Outbox-Replay": "1"}).json()["csrf"]
+    note = page.evaluate("() => PortalOfflineQueue.all().then(items => items.find(i => i.fields.some(f => f[0] === 'note')))")
+    csrf = pc.context.request.get("/offline/state", headers={"X-Offline-Replay": "1"}).json()["csrf"]
     first = pc.context.request.post(note["url"], form={**dict(note["fields"]), "csrf_token": csrf},
-                                    headers={"X-Outbox-Replay": "1", "X-Portal-Poll": "1", "X-CSRFToken": csrf})
+                                    headers={"X-Offline-Replay": "1", "X-Portal-Poll": "1", "X-CSRFToken": csrf})
     assert first.json()["ok"] is True and first.json()["version"] is not None
     pc.link(True)
     pc.banner("已上传 2 条")  # the note answered "already saved", with its version: the start counted it as seen
-    assert page.evaluate("() => PortalOutbox.all().then(items => items.length)") == 0
+    assert page.evaluate("() => PortalOfflineQueue.all().then(items => items.length)") == 0
     with live_server.app.app_context():
         assert len(_events(number, EventKind.NOTE)) == 1
         assert db.session.scalars(sa.select(Case).filter_by(number=number)).one().status is CaseStatus.IN_PROGRESS
+
+
+def test_items_kept_under_the_queues_old_name_are_sent_once_by_the_new_script(devices, live_server):
+    """A device updated with items still in the IndexedDB of the queue's old name ("portal-outbox", fields named
+    outbox_*): the first page of the new script moves them into the offline queue, and they are sent once."""
+    with live_server.app.app_context():
+        row = _log("CV01", "居民咨询社保转移，等待材料")
+        number, user = row.number, _user("staff-ls-p01")
+        label = f"备注 · {number}"
+        served = replay.stamp(user.id, number, label, clock.now() - timedelta(minutes=30))
+        fields = [["outbox_key", "0a" * 16], ["outbox_acted_at", (clock.now() - timedelta(minutes=20)).isoformat()],
+                  ["outbox_user", str(user.id)], ["outbox_label", label], ["outbox_served", served],
+                  ["outbox_case", number], ["outbox_seen", str(row.version)], ["note", "旧版本离线时记下的备注"]]
+        item = {"key": "0a" * 16, "user": str(user.id), "label": label, "caseNumber": number,
+                "actedAt": fields[1][1], "sessionUntil": "", "keptAt": fields[1][1], "url": "",
+                "fields": fields, "state": "waiting", "message": "", "next": ""}
+    pc = devices("post-pc", OFFICE)
+    pc.sign_in("staff-ls-p01")
+    page = pc.page
+    item["url"] = f"{live_server.url}/cases/{number}/notes"
+    page.evaluate("""item => new Promise((resolve, reject) => {
+      const request = indexedDB.open('portal-outbox', 1);
+      request.onupgradeneeded = () => request.result.createObjectStore('items', {keyPath: 'seq', autoIncrement: true})
+        .createIndex('key', 'key', {unique: true});
+      request.onsuccess = () => {
+        const transaction = request.result.transaction('items', 'readwrite');
+        transaction.objectStore('items').add(item);
+        transaction.oncomplete = () => { request.result.close(); resolve(); };
+        transaction.onerror = () => reject(transaction.error);
+      };
+    })""", item)
+    page.goto(f"/cases/{number}")
+    pc.banner("已上传 1 条")
+    assert page.evaluate("() => indexedDB.databases().then(all => all.map(d => d.name).sort())") == [
+        "portal-offline-queue"]
+    page.reload()  # nothing is left under either name to send again
+    assert page.evaluate("() => PortalOfflineQueue.all().then(items => items.length)") == 0
+    with live_server.app.app_context():
+        notes = _events(number, EventKind.NOTE)
+        assert len(notes) == 1 and notes[0].acted_at is not None and notes[0].acted_at < notes[0].at

@@ -2,8 +2,8 @@
 
 The portal's pages put a key on the forms that matter in the field (logging a case at a post, a document
 handover, starting and finishing a home visit, a note, a callback). Sent at once, the key stops a double
-submission; kept in the browser's outbox while the link is down (static/portal.js), it is what makes sending
-again safe: the outbox may send an item twice (it cannot know whether a lost answer's request arrived), the
+submission; kept in the browser's offline queue while the link is down (static/portal.js), it is what makes sending
+again safe: the queue may send an item twice (it cannot know whether a lost answer's request arrived), the
 server does it once.
 
 ``once(user, sent, action, answer)`` runs ``action`` inside the caller's unit of work and writes the ``Replay``
@@ -16,7 +16,7 @@ lock on PostgreSQL (SQLite's write lock queues them already), so the second sees
 While the action runs, every timeline event it writes keeps ``acted_at``, the moment the user acted by their
 device's clock, beside ``at``, when it arrived (``cases.timeline.record_event`` asks ``acted_at()``). A device's
 clock is not trusted for anything that counts: time limits and boards count arrival; a moment in the future
-is taken as the arrival, and one older than ``MAX_AGE`` is refused (an outbox that old needs a person's look).
+is taken as the arrival, and one older than ``MAX_AGE`` is refused (an item that old needs a person's look).
 Nor is it trusted to go back before the page: the moment is no earlier than when the server gave the user the
 form (``Served``, signed into the page by ``portal/web/replay.py``); a form that does not say so, or says it with
 a signature the portal did not make, counts as done when it arrived. A device a little slow (``CLOCK_SLACK``) is
@@ -47,13 +47,13 @@ LOCK = 5504  # the first key of the advisory lock that queues two sends of one k
 KEY = re.compile(r"^[A-Za-z0-9-]{16,64}$")
 MAX_AGE = timedelta(days=14)
 CLOCK_SLACK = timedelta(minutes=5)  # how slow a device's clock may be before its moment is refused
-KEPT_FOR = MAX_AGE * 2  # a key is kept as long as an outbox may still send it again, and then some
+KEPT_FOR = MAX_AGE * 2  # a key is kept as long as a browser's queue may still send it again, and then some
 
 
 @dataclass(frozen=True)
 class Served:
-    """When the server gave a user a form that can wait in the outbox, and the case the form was about ("" for
-    none): read from the form's signed ``outbox_served`` (``portal/web/replay.py``)."""
+    """When the server gave a user a form that can wait in the offline queue, and the case the form was about ("" for
+    none): read from the form's signed ``offline_served`` (``portal/web/replay.py``)."""
 
     at: datetime
     case: str = ""
@@ -96,7 +96,7 @@ class Replayed(Exception):
 
 
 def parse(key: str | None, acted_at: str | None, served: Served | None = None) -> Sent | None:
-    """The ``Sent`` of a form's ``outbox_key`` and ``outbox_acted_at`` fields, or None when it carries no key.
+    """The ``Sent`` of a form's ``offline_key`` and ``offline_acted_at`` fields, or None when it carries no key.
     Without ``served`` (the page did not say when it gave the form, or the signature was not the portal's) the
     user acted when it arrived."""
     key = (key or "").strip()
@@ -161,12 +161,29 @@ def once(user: User, sent: Sent, action: Callable[[], Any],
     return value
 
 
+def moved_on(user: User, case: Case, seen: int) -> int:
+    """The version of ``case`` that the user's own replays, each saved on the version the one before it left, moved
+    it to from ``seen`` (``seen`` itself when none did): a later item of the user's offline queue, made on the page
+    before those steps, counts them as seen. Each saved replay's answer says the version it saw and the one it left,
+    the latter only when nothing else changed the case in between (``portal/web/replay.py``, ``first_answer``)."""
+    answers = db.session.scalars(sa.select(Replay.answer).where(
+        Replay.user_id == user.id, Replay.case_id == case.id, Replay.arrived_at >= clock.now() - KEPT_FOR)).all()
+    steps = {said["seen"]: said["version"] for said in answers
+             if said and said.get("case") == case.number and isinstance(said.get("seen"), int)
+             and isinstance(said.get("version"), int) and said["version"] > said["seen"]}
+    while seen in steps:
+        seen = steps[seen]
+    return seen
+
+
 def note_answer(replay: Replay, **said) -> None:
     """Add to a saved key's answer what the route said once the step was saved (its message, where it led): sent
     again, the key is answered with it too. Its own small transaction: should it be lost, the key still answers
     with what was saved with the step."""
-    replay.answer = {**(replay.answer or {}), **said}
-    unit.end_step()
+    def add() -> None:
+        replay.answer = {**(replay.answer or {}), **said}
+
+    unit.alone(add)
 
 
 def _about(case: str | None, cases: list[Case], started: datetime) -> bool:
@@ -193,7 +210,7 @@ def acting_day() -> date:
 
 
 def forget_old() -> int:
-    """Delete the keys no outbox can send again (``flask sweep``); return how many."""
+    """Delete the keys no browser's queue can send again (``flask sweep``); return how many."""
     deleted = db.session.execute(sa.delete(Replay).where(Replay.arrived_at < clock.now() - KEPT_FOR)).rowcount
     unit.end_step()
     return deleted or 0
