@@ -85,7 +85,7 @@ def test_the_service_list_comes_from_the_catalog(client, world, fmt):
         assert root.tag == "services"
         ca01 = next(s for s in root.findall("service") if s.findtext("service_code") == "CA01")
         assert (ca01.findtext("metadata"), ca01.findtext("group")) == ("true", "民政")
-    assert len(services if fmt == "json" else root.findall("service")) == 41
+    assert len(services if fmt == "json" else root.findall("service")) == 44
 
 
 @pytest.mark.parametrize("fmt", ["xml", "json"])

@@ -1,5 +1,7 @@
-"""Demo data of the heating district: a duty roster, an open incident with its calls, and a visit
-campaign part way through, with findings and the cases made of them."""
+"""Demo data of the heating district: a duty roster (one station's with a night nobody is on duty), an open incident
+with its calls, a visit campaign part way through, with findings and the cases made of them, the season in its
+week of trial heating with the room temperatures measured at doors (those below the standard made cases), and a
+card job waiting for its lead."""
 from __future__ import annotations
 
 import random
@@ -8,7 +10,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import heating
+from portal.domain import card_jobs, heating
 from portal.domain.platform import unit
 from portal.extensions import db
 from portal.models import (
@@ -16,8 +18,11 @@ from portal.models import (
     CampaignVisit,
     DutyShift,
     Finding,
+    HeatingSeason,
     Household,
     Incident,
+    Job,
+    JobStatus,
     Place,
     PlaceKind,
     PointKind,
@@ -34,11 +39,18 @@ def load_heating(seed: int = 2026) -> None:
     today = clock.today()
     stations = db.session.scalars(sa.select(ServicePoint).where(ServicePoint.kind == PointKind.HEATING_STATION)).all()
     estates = db.session.scalars(sa.select(Place).where(Place.kind == PlaceKind.ESTATE).order_by(Place.code)).all()
-    for station in stations:
+    for index, station in enumerate(sorted(stations, key=lambda s: s.code)):
         butlers = [heating.butler_of(p) for p in estates if p.service_point_id == station.id]
         butlers = [b for b in butlers if b is not None]
         for offset in range(14):
+            if index == len(stations) - 1 and offset == 5:
+                continue  # a night nobody is on duty: the duty page and the heating desk warn of it
             db.session.add(_shift(station, today + timedelta(days=offset), butlers[offset % len(butlers)]))
+    # The season in its week of trial heating (low-temperature running): the season proper starts in three days.
+    db.session.add(HeatingSeason(name=f"{today.year if today.month >= 7 else today.year - 1}—"
+                                      f"{today.year + 1 if today.month >= 7 else today.year}",
+                                 trial_from=today - timedelta(days=4), season_from=today + timedelta(days=3),
+                                 ends_on=today + timedelta(days=120)))
 
     lead = db.session.scalars(sa.select(User).where(User.role == Role.LEAD, User.username == "head-ht-sqt")).first()
     e03 = next(p for p in estates if p.code == "E03")
@@ -53,7 +65,8 @@ def load_heating(seed: int = 2026) -> None:
                         ends_on=today + timedelta(days=40), monthly=True, created_by=lead)
     db.session.add(campaign)
     db.session.flush()
-    findings = [Finding.UNEVEN, Finding.LEAK, Finding.AIR_LOCK, Finding.AIR_LOCK, Finding.OTHER]
+    findings = [Finding.UNEVEN, Finding.LEAK, Finding.AIR_LOCK, Finding.AIR_LOCK, Finding.NOT_WARM,
+                Finding.BELOW_STANDARD, Finding.OTHER]
     for estate in estates:
         butler = heating.butler_of(estate)
         households = db.session.scalars(sa.select(Household).where(Household.place_id == estate.id)
@@ -72,6 +85,39 @@ def load_heating(seed: int = 2026) -> None:
     for visit in db.session.scalars(sa.select(CampaignVisit).where(CampaignVisit.result == VisitResult.FINDING)
                                     .order_by(CampaignVisit.id).limit(40)):
         heating.finding_to_case(visit, visit.by)
+    _temperatures(rng, estates)
+    _card_job(lead, e03)
+
+
+def _temperatures(rng: random.Random, estates) -> None:
+    """Room temperatures measured at doors this week of trial heating: most rooms warm enough, some not (each of
+    those opens its household's 温度不达标 case, as a butler's reading would)."""
+    campaign = db.session.scalars(sa.select(Campaign).order_by(Campaign.id)).first()
+    for estate in estates:
+        butler = heating.butler_of(estate)
+        if butler is None:
+            continue
+        households = db.session.scalars(sa.select(Household).where(Household.place_id == estate.id,
+                                                                   Household.active).order_by(Household.id)
+                                        .limit(12)).all()
+        for household in households:
+            reading = heating.record_temperature(butler, household, round(rng.uniform(15.5, 21.5), 1),
+                                                 campaign=campaign)
+            reading.at = clock.now() - timedelta(days=rng.uniform(0, 4), hours=rng.uniform(0, 6))
+    unit.end_step()
+
+
+def _card_job(lead, estate) -> None:
+    """A lead's cards of one building, waiting: the portal's runner makes them when the lead opens the cards page
+    (the demo data is loaded before the portal knows its public address, which the QR codes name)."""
+    building = db.session.scalar(sa.select(Household.building).where(Household.place_id == estate.id,
+                                                                      Household.building.is_not(None))
+                                 .order_by(Household.building))
+    db.session.add(Job(kind=card_jobs.KIND, user=lead, status=JobStatus.QUEUED, stage="", done=0, total=0, error="",
+                       attempts=0, worker="", created_at=clock.now(),
+                       params={"estates": [estate.id], "building": building,
+                               "filename": f"{estate.name_zh}{' · ' + building if building else ''}"}))
+    unit.end_step()
 
 
 def _shift(station, day, user):

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import DomainError, access
+from portal.domain import Conflict, DomainError, access
 from portal.domain.boards import counters
 from portal.domain.cases import intake, lifecycle, timekeeping
 from portal.domain.cases.timeline import record_event
@@ -35,21 +36,32 @@ from portal.models import (
     DutyShift,
     EventKind,
     Finding,
+    HeatingSeason,
     Household,
     Incident,
     Place,
     PlaceKind,
     PointKind,
+    ReadingSource,
     Role,
+    SeasonPhase,
     ServiceItem,
     ServicePoint,
+    TemperatureReading,
     User,
     VisitResult,
     user_places,
 )
 
-FAULT_CODES = ("HT01", "HT02", "HT03", "HT04")
-FINDING_ITEMS = {Finding.UNEVEN: "HT02", Finding.LEAK: "HT03", Finding.AIR_LOCK: "HT04", Finding.OTHER: "HT01"}
+# The fault categories in the heating company's own words and order: 暖气不热, 冷热不均, 气堵, 跑冒滴漏, 温度不达标,
+# 运行不安全, 服务不到位 (the catalog's heating items; fee questions and suspending service are not faults).
+FAULT_CODES = ("HT01", "HT02", "HT04", "HT03", "HT07", "HT08", "HT09")
+BELOW_STANDARD = "HT07"
+FINDING_ITEMS = {Finding.NOT_WARM: "HT01", Finding.UNEVEN: "HT02", Finding.AIR_LOCK: "HT04", Finding.LEAK: "HT03",
+                 Finding.BELOW_STANDARD: BELOW_STANDARD, Finding.UNSAFE: "HT08", Finding.POOR_SERVICE: "HT09",
+                 Finding.OTHER: "HT01"}
+# How far ahead the duty roster is watched for nights without anyone on duty (and what a card's "24 小时" rests on).
+DUTY_WARNING_DAYS = 7
 
 
 def stations() -> list[ServicePoint]:
@@ -308,18 +320,71 @@ def finding_to_case(visit: CampaignVisit, actor: User) -> Case:
         raise DomainError(_l("Only a finding becomes a case."))
     if visit.case_id is not None:
         raise DomainError(_l("This finding is already case %(number)s.", number=visit.case.number))
+    return _case_of_finding(visit, actor)
+
+
+def _case_of_finding(visit: CampaignVisit, actor: User) -> Case:
     item = db.session.scalars(sa.select(ServiceItem).filter_by(code=FINDING_ITEMS[visit.finding])).one()
     household = visit.household
     resident = household.residents[0] if household.residents else None
     case = intake.log_case(actor, item, Channel.VISIT, visit.note or str(visit.finding.label),
                            resident.name if resident else household.address, household.phone or "",
-                           household=household, resident=resident)
+                           household=household, resident=resident, proactive=True)
     case.owner = actor if actor.role is Role.BUTLER else butler_of(household.place)
-    visit.case = case
+    db.session.flush()
+    # A finding becomes one case: a second click (or a colleague's at the same moment) finds it taken.
+    taken = db.session.execute(sa.update(CampaignVisit).where(CampaignVisit.id == visit.id,
+                                                              CampaignVisit.case_id.is_(None))
+                               .values(case_id=case.id).execution_options(synchronize_session=False)).rowcount
+    if not taken:
+        raise Conflict(_l("This finding was made a case meanwhile; nothing was saved. Open the campaign again."))
+    db.session.expire(visit, ["case_id", "case"])
     record_event(case, None, EventKind.ROUTED, actor_label="system",
-                 data={"owner": case.owner.display_name if case.owner else None, "why": "campaign"})
+                 data={"owner": case.owner.display_name if case.owner else None, "why": "campaign",
+                       "campaign": visit.campaign.name, "finding": visit.finding.value,
+                       "found_at": visit.at.isoformat(), "found_by": visit.by.display_name})
     unit.end_step()
     return case
+
+
+@dataclass
+class Made:
+    cases: list[Case]
+    already: list[CampaignVisit]  # findings that were cases before: left as they are
+
+
+@unit.transactional
+def findings_to_cases(campaign: Campaign, visits: list[CampaignVisit], actor: User) -> Made:
+    """Make several findings of a campaign cases in one step, all or none: each with its household and finding;
+    a finding that is a case already is left as it is (and said)."""
+    if not visits:
+        raise DomainError(_l("Choose the findings to make cases of."), field="visits")
+    cases, already = [], []
+    for visit in sorted(visits, key=lambda v: v.id):
+        if visit.campaign_id != campaign.id:
+            raise DomainError(_l("Choose findings of this campaign."), field="visits")
+        access.require(actor, "finding.case", visit)
+        if visit.result is not VisitResult.FINDING or visit.finding is None:
+            raise DomainError(_l("Only a finding becomes a case."), field="visits")
+        if visit.case_id is not None:
+            already.append(visit)
+            continue
+        cases.append(_case_of_finding(visit, actor))
+    audit.record("findings_to_cases", actor=actor, obj=campaign,
+                 changes={"cases": (None, [c.number for c in cases])})
+    unit.end_step()
+    return Made(cases, already)
+
+
+def open_findings(campaign: Campaign, user: User, round_: date | None = None) -> list[CampaignVisit]:
+    """The findings of the campaign's round that ``user`` may make cases of, those not yet cases first."""
+    round_ = round_ or current_round(campaign)
+    rows = db.session.scalars(sa.select(CampaignVisit).where(
+        CampaignVisit.campaign_id == campaign.id, CampaignVisit.round == round_,
+        CampaignVisit.result == VisitResult.FINDING)
+        .options(joinedload(CampaignVisit.household), joinedload(CampaignVisit.case))
+        .order_by(CampaignVisit.case_id.is_not(None), CampaignVisit.place_id, CampaignVisit.household_id))
+    return [v for v in rows if access.can(user, "finding.case", v)]
 
 
 @dataclass
@@ -420,3 +485,268 @@ def duty_candidates(station: ServicePoint) -> list[User]:
     return list(db.session.scalars(sa.select(User).where(access.heating.duty_candidates(station))
                                    .order_by(User.role, User.display_name)))
 
+
+
+# --- the season and its phases -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Phase:
+    """Where a day stands: the phase, the season it belongs to, and the days the phase runs."""
+    phase: SeasonPhase
+    season: HeatingSeason | None = None
+    first: date | None = None
+    last: date | None = None
+
+    @property
+    def label(self) -> str:
+        return str(self.phase.label)
+
+    @property
+    def trial(self) -> bool:
+        return self.phase is SeasonPhase.TRIAL
+
+
+def seasons() -> list[HeatingSeason]:
+    return list(db.session.scalars(sa.select(HeatingSeason).order_by(HeatingSeason.trial_from.desc())))
+
+
+def phase_on(day: date | None = None) -> Phase:
+    """The phase of ``day`` (today): trial heating from the season's first day, the season proper from its
+    ``season_from``, ended after its last day (until the next season's trial heating); not set when no season was."""
+    day = day or clock.today()
+    season = db.session.scalars(sa.select(HeatingSeason).where(HeatingSeason.trial_from <= day)
+                                .order_by(HeatingSeason.trial_from.desc())).first()
+    if season is None:
+        return Phase(SeasonPhase.NOT_SET)
+    if day > season.ends_on:
+        following = db.session.scalar(sa.select(sa.func.min(HeatingSeason.trial_from))
+                                      .where(HeatingSeason.trial_from > day))
+        return Phase(SeasonPhase.ENDED, season, season.ends_on + timedelta(days=1),
+                     following - timedelta(days=1) if following else None)
+    if day < season.season_from:
+        return Phase(SeasonPhase.TRIAL, season, season.trial_from, season.season_from - timedelta(days=1))
+    return Phase(SeasonPhase.SEASON, season, season.season_from, season.ends_on)
+
+
+def set_season(actor: User, name: str, trial_from: date | None, season_from: date | None, ends_on: date | None,
+               season: HeatingSeason | None = None) -> HeatingSeason:
+    """Set a heating season's phases (a new one, or ``season`` changed): trial heating from ``trial_from``, the
+    season proper from ``season_from``, its last day ``ends_on``."""
+    access.require(actor, "season.set", message=_l("Only an administrator sets the heating season."))
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_l("Name the season, e.g. 2026—2027."), field="name")
+    if trial_from is None:
+        raise DomainError(_l("Give the date."), field="trial_from")
+    if season_from is None or season_from < trial_from:
+        raise DomainError(_l("The season proper starts on or after the first day of trial heating."),
+                          field="season_from")
+    if ends_on is None or ends_on <= season_from:
+        raise DomainError(_l("The season ends after the season proper starts."), field="ends_on")
+    overlapping = db.session.scalars(sa.select(HeatingSeason).where(
+        HeatingSeason.trial_from <= ends_on, HeatingSeason.ends_on >= trial_from,
+        HeatingSeason.id != (season.id if season is not None else 0))).first()
+    if overlapping is not None:
+        raise DomainError(_l("These days overlap the season %(name)s (%(first)s to %(last)s).", name=overlapping.name,
+                             first=overlapping.trial_from.isoformat(), last=overlapping.ends_on.isoformat()),
+                          field="trial_from")
+    before = {} if season is None else {"trial_from": season.trial_from.isoformat(),
+                                        "season_from": season.season_from.isoformat(),
+                                        "ends_on": season.ends_on.isoformat()}
+    if season is None:
+        season = HeatingSeason(name=name[:40], trial_from=trial_from, season_from=season_from, ends_on=ends_on)
+        db.session.add(season)
+    season.name, season.trial_from, season.season_from, season.ends_on = name[:40], trial_from, season_from, ends_on
+    season.set_by, season.set_at = actor, clock.now()
+    db.session.flush()
+    audit.record("heating_season", actor=actor, obj=season, changes={
+        key: (before.get(key), value.isoformat())
+        for key, value in (("trial_from", trial_from), ("season_from", season_from), ("ends_on", ends_on))})
+    counters.mark([], clock.now())  # every board shows the phase
+    unit.end_step()
+    return season
+
+
+# --- room temperatures -------------------------------------------------------------------------------------
+
+LOWEST, HIGHEST = -10.0, 40.0  # what a room thermometer can say: anything else is a typing error
+
+
+def standard() -> float:
+    """The room temperature a household is owed (℃, the ``HEATING_STANDARD_CELSIUS`` setting)."""
+    return float(current_app.config["HEATING_STANDARD_CELSIUS"])
+
+
+def _celsius(value) -> float:
+    try:
+        celsius = round(float(str(value).strip().replace("℃", "").replace("，", ".")), 1)
+    except (TypeError, ValueError):
+        raise DomainError(_l("Write the room temperature in ℃, e.g. 17.5."), field="celsius") from None
+    if not LOWEST <= celsius <= HIGHEST:
+        raise DomainError(_l("A room temperature lies between %(low)s and %(high)s ℃; check the thermometer.",
+                             low=int(LOWEST), high=int(HIGHEST)), field="celsius")
+    return celsius
+
+
+def below_standard_case(household: Household) -> Case | None:
+    """The household's open 温度不达标 case, if it has one."""
+    return db.session.scalars(sa.select(Case).join(ServiceItem, ServiceItem.id == Case.item_id).where(
+        Case.household_id == household.id, ServiceItem.code == BELOW_STANDARD,
+        Case.status.in_([s for s in CaseStatus if s.is_open])).order_by(Case.id)).first()
+
+
+@unit.transactional
+def record_temperature(actor: User, household: Household, celsius, campaign: Campaign | None = None,
+                       case: Case | None = None) -> TemperatureReading:
+    """A room temperature measured at a household's door (on a campaign) or on a fault (a case). Below the
+    standard it opens the household's 温度不达标 case, or adds the reading to the one that is open."""
+    access.require(actor, "household.door", household, _l("This household is in an estate you do not cover."))
+    value = _celsius(celsius)
+    if campaign is not None and household.place_id not in {p.id for p in campaign.places}:
+        raise DomainError(_l("This household is not in the campaign's estates."))
+    if case is not None and case.household_id != household.id:
+        raise DomainError(_l("This case is not this household's."))
+    owed = standard()
+    reading = TemperatureReading(household=household, place_id=household.place_id, by=actor, at=clock.now(),
+                                 celsius=value, standard=owed, phase=phase_on(clock.today()).phase,
+                                 source=ReadingSource.FAULT if case is not None else ReadingSource.DOOR,
+                                 campaign_id=campaign.id if campaign is not None else None,
+                                 case_id=case.id if case is not None else None)
+    db.session.add(reading)
+    if value < owed:
+        target = case if (case is not None and case.item.code == BELOW_STANDARD and case.status.is_open) \
+            else below_standard_case(household)
+        data = {"celsius": value, "standard": owed}
+        if target is None:
+            item = db.session.scalars(sa.select(ServiceItem).filter_by(code=BELOW_STANDARD)).first()
+            if item is None:
+                raise DomainError(_l("The catalog has no item 温度不达标 (HT07): ask the administrator to add it."))
+            resident = household.residents[0] if household.residents else None
+            target = intake.log_case(
+                actor, item, Channel.VISIT, str(_l("Room temperature %(celsius)s ℃, below the standard %(standard)s ℃.",
+                                                    celsius=f"{value:g}", standard=f"{owed:g}")),
+                resident.name if resident else household.address, household.phone or "", household=household,
+                resident=resident)
+            target.owner = actor if actor.role is Role.BUTLER else butler_of(household.place)
+            record_event(target, None, EventKind.ROUTED, actor_label="system",
+                         data={"owner": target.owner.display_name if target.owner else None, "why": "temperature",
+                               **data})
+        else:
+            record_event(target, actor, EventKind.NOTE, data={"temperature": value, "standard": owed})
+        reading.case = target
+    elif case is not None:
+        record_event(case, actor, EventKind.NOTE, data={"temperature": value, "standard": owed})
+    audit.record("temperature", actor=actor, obj=household, changes={"celsius": (None, value)})
+    counters.mark([f"place:{household.place_id}", f"point:{household.place.service_point_id or 0}"], clock.now())
+    unit.end_step()
+    return reading
+
+
+def readings_of(household: Household, limit: int = 10) -> list[TemperatureReading]:
+    return list(db.session.scalars(sa.select(TemperatureReading).where(TemperatureReading.household_id == household.id)
+                                   .order_by(TemperatureReading.at.desc()).limit(limit)))
+
+
+def latest_readings(household_ids: list[int]) -> dict[int, TemperatureReading]:
+    """Each household's latest reading (the walk shows it beside the door)."""
+    if not household_ids:
+        return {}
+    latest = sa.select(sa.func.max(TemperatureReading.id)).where(
+        TemperatureReading.household_id.in_(household_ids)).group_by(TemperatureReading.household_id)
+    return {r.household_id: r for r in db.session.scalars(sa.select(TemperatureReading).where(
+        TemperatureReading.id.in_(latest)))}
+
+
+@dataclass
+class EstateTemperatures:
+    place_id: int
+    households: int  # households with a reading in the period (their latest reading counts)
+    meeting: int  # of them, those whose latest reading met the standard
+    lowest: float | None
+    average: float | None
+
+    @property
+    def share(self) -> float | None:
+        return self.meeting / self.households if self.households else None
+
+
+def estate_temperatures(place_ids: list[int], since: datetime) -> list[EstateTemperatures]:
+    """Per estate, since ``since``: households measured, how many of them meet the standard by their latest
+    reading (a household measured twice counts once, as it is now), the lowest and the average latest reading."""
+    if not place_ids:
+        return []
+    latest = (sa.select(TemperatureReading.household_id, sa.func.max(TemperatureReading.id).label("id"))
+              .where(TemperatureReading.place_id.in_(place_ids), TemperatureReading.at >= since)
+              .group_by(TemperatureReading.household_id).subquery())
+    rows = db.session.execute(
+        sa.select(TemperatureReading.place_id, sa.func.count().label("n"),
+                  sa.func.sum(sa.case((TemperatureReading.celsius >= TemperatureReading.standard, 1), else_=0))
+                  .label("meeting"),
+                  sa.func.min(TemperatureReading.celsius).label("lowest"),
+                  sa.func.avg(TemperatureReading.celsius).label("average"))
+        .join(latest, latest.c.id == TemperatureReading.id).group_by(TemperatureReading.place_id)).all()
+    found = {r.place_id: r for r in rows}
+    return [EstateTemperatures(pid, found[pid].n, int(found[pid].meeting or 0), float(found[pid].lowest),
+                               round(float(found[pid].average), 1))
+            if pid in found else EstateTemperatures(pid, 0, 0, None, None) for pid in place_ids]
+
+
+@dataclass
+class BoardTemperatures:
+    """An estate board's part of the season: its phase, the standard, each estate's readings since ``since``."""
+    phase: Phase
+    standard: float
+    since: date
+    estates: list[EstateTemperatures]
+
+    @property
+    def households(self) -> int:
+        return sum(e.households for e in self.estates)
+
+    @property
+    def meeting(self) -> int:
+        return sum(e.meeting for e in self.estates)
+
+    @property
+    def share(self) -> float | None:
+        return self.meeting / self.households if self.households else None
+
+
+def board_temperatures(estate_ids: list[int], today: date | None = None) -> BoardTemperatures | None:
+    """The readings of a board's estates this season (from its trial heating; without a season set, since
+    1 September), each household counted once by its latest reading."""
+    if not estate_ids:
+        return None
+    today = today or clock.today()
+    phase = phase_on(today)
+    if phase.season is not None:  # the season under way, or the one that ended last
+        since = phase.season.trial_from
+    else:
+        since = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+    return BoardTemperatures(phase, standard(), since, estate_temperatures(estate_ids, clock.local_midnight(since)))
+
+
+# --- nights without anyone on duty ---------------------------------------------------------------------------
+
+def nights_without_duty(station: ServicePoint, first: date | None = None,
+                        days: int = DUTY_WARNING_DAYS) -> list[date]:
+    """The nights of the coming ``days`` whose calls would reach nobody on duty: none where the station's
+    butlers are on call and every estate has one (they answer at night)."""
+    first = first or clock.today()
+    if station.butlers_on_call and all(butler_of(estate) for estate in estates_of(station)):
+        return []
+    rostered = roster(station, first, first + timedelta(days=days - 1))
+    return [first + timedelta(days=n) for n in range(days)
+            if first + timedelta(days=n) not in rostered or not rostered[first + timedelta(days=n)].active]
+
+
+def round_the_clock(station: ServicePoint | None, has_butler: bool, first: date | None = None) -> str | None:
+    """Which number a card may call "24 小时": ``"butler"`` where the station's butlers are on call (and the estate
+    has one), ``"hotline"``
+    where the duty roster covers every night of the coming week (night calls to the station reach the person on
+    duty), None otherwise (the card names no hours it cannot keep)."""
+    if station is None:
+        return None
+    if station.butlers_on_call and has_butler:
+        return "butler"
+    return None if nights_without_duty(station, first) else "hotline"

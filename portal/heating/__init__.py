@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("heating", __name__, url_prefix="/heating")
 
-from portal.heating import routes  # noqa: E402,F401
+from portal.heating import panel, routes  # noqa: E402,F401  (the panel registers its part of the case page)

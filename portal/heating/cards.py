@@ -1,5 +1,5 @@
 """Convenience cards (便民服务卡): eight to an A4 sheet, one per household, with the estate's butler
-and their 24-hour phone, the station's hotline, and a QR code a phone can save as a contact.
+and their phone ("24 小时" only beside a number that answers at night: ``heating.round_the_clock``), the station's hotline, and a QR code a phone can save as a contact.
 
 The QR code is a MECARD (name, phone, address of the household's public page), drawn as SVG by
 segno. Sheets are produced one at a time, so that the 150,000 cards of the district can be
@@ -35,6 +35,7 @@ class Card:
     butler_phone: str
     hotline: str
     qr: Markup
+    always: str | None = None  # the number that answers at night: "butler", "hotline", or none (heating.round_the_clock)
 
 
 def qr_svg(name: str, phone: str, url: str) -> Markup:
@@ -53,7 +54,8 @@ def sheets(place: Place, building: str | None, base_url: str, part: int | None =
     butler = heating.butler_of(place)
     shared = dict(estate=place.name_zh, butler_name=butler.display_name if butler else "",
                   butler_phone=butler.phone if butler else "",
-                  hotline=place.service_point.phone if place.service_point else "")
+                  hotline=place.service_point.phone if place.service_point else "",
+                  always=heating.round_the_clock(place.service_point, butler is not None and bool(butler.phone)))
     return _sheets(place.id, building, base_url.rstrip("/"), shared, part)
 
 

@@ -69,3 +69,29 @@ class DoorForm(FlaskForm):
                                                                            if f is not Finding.FINE]),
                           validators=[Optional()])
     note = StringField(_l("Note"), validators=[Length(max=500)])
+
+
+class SeasonForm(FlaskForm):
+    name = StringField(_l("Season"), validators=[InputRequired(_l("Name the season, e.g. 2026—2027.")),
+                                                 Length(max=40)], render_kw={"placeholder": "2026—2027"})
+    trial_from = DateField(_l("Trial heating from"), validators=[InputRequired(_l("Give the date."))],
+                           description=_l("Low-temperature running: the pipes are filled and vented."))
+    season_from = DateField(_l("Season proper from"), validators=[InputRequired(_l("Give the date."))])
+    ends_on = DateField(_l("Last day of the season"), validators=[InputRequired(_l("Give the date."))])
+
+
+class TemperatureForm(FlaskForm):
+    celsius = StringField(_l("Room temperature (℃)"), validators=[
+        InputRequired(_l("Write the room temperature in ℃, e.g. 17.5.")), Length(max=8)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"})
+
+
+class FindingsForm(FlaskForm):
+    visits = SelectMultipleField(_l("Findings"), coerce=int, validate_choice=False,
+                                 validators=[InputRequired(_l("Choose the findings to make cases of."))])
+
+
+class CardJobForm(FlaskForm):
+    estate = SelectField(_l("Estate"), validators=[InputRequired(_l("Choose the estates to print."))],
+                         validate_choice=False)
+    building = StringField(_l("Building (optional)"), validators=[Length(max=40)])

@@ -4,23 +4,37 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import abort, flash, request, stream_template, url_for
+from flask import abort, flash, request, send_file, stream_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.domain import access, heating
+from portal.cases import page
+from portal.domain import access, card_jobs, heating
 from portal.domain.cases import intake
 from portal.domain.platform import public_address
 from portal.extensions import db
 from portal.heating import bp, cards
-from portal.heating.forms import CampaignForm, CloseIncidentForm, DoorForm, DutyForm, HotlineForm, IncidentForm
+from portal.heating.forms import (
+    CampaignForm,
+    CardJobForm,
+    CloseIncidentForm,
+    DoorForm,
+    DutyForm,
+    FindingsForm,
+    HotlineForm,
+    IncidentForm,
+    SeasonForm,
+    TemperatureForm,
+)
 from portal.models import (
     Campaign,
     CampaignVisit,
     Finding,
+    HeatingSeason,
     Household,
     Incident,
+    Job,
     Place,
     PlaceKind,
     Role,
@@ -39,9 +53,11 @@ from portal.web.submit import run, submit
 
 HEATING_ROLES = (Role.STAFF, Role.BUTLER, Role.LEAD)
 register("heating.hotline", _l("Heating hotline"), _l("Take a heating call: the caller, the fault, the butler."),
-         {Role.BUTLER, Role.LEAD}, rank=15)
+         HEATING_ROLES, rank=15, when="heating.desk")
 register("heating.index", _l("Heating district"), _l("Incidents, the duty roster, visit campaigns, convenience cards."),
          HEATING_ROLES, when="heating.desk")
+register("heating.seasons", _l("Heating season"), _l("Trial heating, the season proper and its end, per season."),
+         {Role.ADMIN}, when="season.set")
 
 
 def _my_stations() -> list[ServicePoint]:
@@ -66,7 +82,13 @@ def index():
         abort(403)
     return render("heating/index.html", stations=stations,
                   incidents=heating.open_incidents([s.id for s in stations]),
-                  campaigns=heating.active_campaigns(me()))
+                  campaigns=heating.active_campaigns(me()), phase=heating.phase_on(), gaps=_duty_gaps(stations))
+
+
+def _duty_gaps(stations) -> list[tuple[ServicePoint, list[date]]]:
+    """The stations with nights of the coming week that nobody is on duty for."""
+    gaps = [(s, heating.nights_without_duty(s)) for s in stations]
+    return [(s, nights) for s, nights in gaps if nights]
 
 
 # --- the hotline ------------------------------------------------------------------------------------------
@@ -79,6 +101,8 @@ def hotline():
     form = HotlineForm()
     form.station.choices = _station_options(stations)
     caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
+    if form.station.data is None:
+        form.station.data = _station_of(caller, stations)
     done = submit(form, lambda: heating.take_call(
         me(), db.session.scalars(sa.select(ServiceItem).filter_by(code=form.item.data)).first(),
         form.requester_phone.data, form.requester_name.data or "",
@@ -98,7 +122,17 @@ def hotline():
                     number=case.number), "warning")
         return redirect_to(url_for("cases.show", number=case.number))
     return render("heating/hotline.html", form=form, caller=caller, faults=heating.fault_items(),
-                  incident=_incident_for(caller), status=done.status)
+                  incident=_incident_for(caller), phase=heating.phase_on(), status=done.status)
+
+
+def _station_of(caller, stations) -> int | None:
+    """The station to preselect: the one serving the caller's estate, else the user's only station."""
+    ids = [s.id for s in stations]
+    if caller is not None and caller.households:
+        place = caller.households[0].place
+        if place is not None and place.service_point_id in ids:
+            return place.service_point_id
+    return ids[0] if len(ids) == 1 else None
 
 
 def _incident_for(caller):
@@ -113,7 +147,14 @@ def caller():
     """Who is calling: the household, its estate and butler, and any incident there (htmx)."""
     found = intake.caller_lookup(request.args.get("requester_phone", ""), me())
     butler = heating.butler_of(found.households[0].place) if found.households else None
-    return render("heating/_caller.html", caller=found, butler=butler, incident=_incident_for(found))
+    station = None
+    if found.households:  # the estate is known: its station is chosen in the form as well (out of band)
+        stations = _my_stations()
+        station = HotlineForm(formdata=None)
+        station.station.choices = _station_options(stations)
+        station.station.data = _station_of(found, stations)
+    return render("heating/_caller.html", caller=found, butler=butler, incident=_incident_for(found),
+                  station_form=station)
 
 
 # --- incidents ------------------------------------------------------------------------------------------
@@ -192,7 +233,7 @@ def duty():
     rosters = {s.id: heating.roster(s, days[0], days[-1]) for s in stations}
     return render("heating/duty.html", form=form if running else None,
                   stations=stations, days=days, rosters=rosters, holiday=heating.public_holidays(first, days[-1]),
-                  status=done.status if done else 200)
+                  gaps=_duty_gaps(stations), warning_days=heating.DUTY_WARNING_DAYS, status=done.status if done else 200)
 
 
 # --- visit campaigns -------------------------------------------------------------------------------------
@@ -216,7 +257,7 @@ def campaigns():
         flash(_("Campaign started."), "success")
         return redirect_to(url_for("heating.campaign", campaign_id=done.value.id))
     return render("heating/campaigns.html", form=form if may_start else None,
-                  campaigns=heating.active_campaigns(me()), status=done.status if done else 200)
+                  campaigns=heating.active_campaigns(me()), phase=heating.phase_on(), status=done.status if done else 200)
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -224,8 +265,33 @@ def campaigns():
 def campaign(campaign_id: int):
     """A campaign's board per estate: households visited over households, findings, cases."""
     row = _campaign(campaign_id)
+    return _campaign_page(row, FindingsForm(formdata=None))
+
+
+def _campaign_page(row: Campaign, findings_form: FindingsForm, status: int = 200):
     return render("heating/campaign.html", campaign=row, board=heating.campaign_board(row), Finding=Finding,
-                  months=heating.monthly_coverage(row) if row.monthly else None)
+                  months=heating.monthly_coverage(row) if row.monthly else None, phase=heating.phase_on(),
+                  findings=heating.open_findings(row, me()), findings_form=findings_form, status=status)
+
+
+@bp.post("/campaigns/<int:campaign_id>/findings/cases")
+@allow(Role.BUTLER, Role.STAFF, Role.LEAD)
+def findings_cases(campaign_id: int):
+    """Make the chosen findings of a campaign cases in one step, each with its household and finding."""
+    row = _campaign(campaign_id)
+    form = FindingsForm()
+    chosen = lambda: [access.load(me(), CampaignVisit, visit_id, "finding.case")  # noqa: E731
+                      for visit_id in form.visits.data or []]
+    done = submit(form, lambda: heating.findings_to_cases(row, chosen(), me()), "visits")
+    if not done.ok:
+        return _campaign_page(row, form, done.status)
+    made = done.value
+    flash(_("%(n)d cases logged: %(numbers)s.", n=len(made.cases), numbers="、".join(c.number for c in made.cases))
+          if made.cases else _("No case logged."), "success" if made.cases else "warning")
+    if made.already:
+        flash(_("Already cases, left as they are: %(numbers)s.",
+                numbers="、".join(v.case.number for v in made.already)), "warning")
+    return redirect_to(url_for("heating.campaign", campaign_id=campaign_id) + "#findings")
 
 
 @bp.get("/campaigns/<int:campaign_id>/walk")
@@ -239,9 +305,56 @@ def walk(campaign_id: int):
     if place is None:
         abort(404)
     building = request.args.get("building") or None
+    doors = heating.walk(row, place, building)
     return render("heating/walk.html", campaign=row, places=places, place=place, building=building,
-                  buildings=heating.buildings(place), doors=heating.walk(row, place, building),
-                  form=DoorForm(formdata=None), VisitResult=VisitResult)
+                  buildings=heating.buildings(place), doors=doors,
+                  form=DoorForm(formdata=None), VisitResult=VisitResult, phase=heating.phase_on(),
+                  standard=heating.standard(), readings=heating.latest_readings([h.id for h, _v in doors]))
+
+
+@bp.post("/campaigns/<int:campaign_id>/households/<int:household_id>/temperature")
+@allow(Role.BUTLER, Role.STAFF, Role.LEAD)
+def door_temperature(campaign_id: int, household_id: int):
+    """Record a room temperature at a door; below the standard it opens or updates a 温度不达标 case."""
+    row = _campaign(campaign_id)
+    household = access.load(me(), Household, household_id, "household.door")
+    form = TemperatureForm()
+    back = url_for("heating.walk", campaign_id=campaign_id, place=household.place_id,
+                   building=request.form.get("building") or None) + f"#door-{household_id}"
+    if form.validate_on_submit():
+        done = run(lambda: heating.record_temperature(me(), household, form.celsius.data, campaign=row),
+                   about=household.address)
+        if done.ok:
+            _say_reading(done.value)
+    else:
+        for errors in form.errors.values():
+            flash(f"{household.address}：{errors[0]}", "error")
+    return redirect_to(back)
+
+
+def _say_reading(reading) -> None:
+    if reading.case is not None:
+        flash(_("%(celsius)s is below the standard %(standard)s: case %(number)s.", celsius=celsius(reading.celsius),
+                standard=celsius(reading.standard), number=reading.case.number), "warning")
+    else:
+        flash(_("%(celsius)s recorded; it meets the standard %(standard)s.", celsius=celsius(reading.celsius),
+                standard=celsius(reading.standard)), "success")
+
+
+@bp.post("/cases/<number>/temperature")
+@allow(Role.BUTLER, Role.STAFF, Role.LEAD)
+def case_temperature(number: str):
+    """Record a room temperature on a heating fault; below the standard it opens or updates a 温度不达标 case."""
+    case = access.load_case(number, me(), ())
+    if case.household is None:
+        abort(404)
+    household = access.load(me(), Household, case.household_id, "household.door")
+    form = TemperatureForm()
+    done = submit(form, lambda: heating.record_temperature(me(), household, form.celsius.data, case=case), "celsius")
+    if done.ok:
+        _say_reading(done.value)
+        return redirect_to(url_for("cases.show", number=number) + "#temperatures")
+    return page.case_page(page.full(number), temperature_form=form, status=done.status)
 
 
 @bp.post("/campaigns/<int:campaign_id>/households/<int:household_id>")
@@ -276,6 +389,24 @@ def finding_case(visit_id: int):
                        + f"#door-{visit.household_id}")
 
 
+# --- the heating season ----------------------------------------------------------------------------------
+
+@bp.route("/seasons", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def seasons():
+    """The heating seasons and their phases: set a new one, or change one (an administrator's)."""
+    access.require(me(), "season.set")
+    season = db.session.get(HeatingSeason, arg_id("season")) if arg_id("season") else None
+    form = SeasonForm(obj=season) if request.method == "GET" and season is not None else SeasonForm()
+    done = submit(form, lambda: heating.set_season(me(), form.name.data, form.trial_from.data, form.season_from.data,
+                                                   form.ends_on.data, season), "name")
+    if done.ok:
+        flash(_("Saved."), "success")
+        return redirect_to(url_for("heating.seasons"))
+    return render("heating/seasons.html", form=form, season=season, seasons=heating.seasons(),
+                  phase=heating.phase_on(), standard=heating.standard(), status=done.status)
+
+
 # --- convenience cards ------------------------------------------------------------------------------------
 
 @bp.get("/cards")
@@ -286,7 +417,7 @@ def cards_page():
     estates = [p for p in _estates(_my_stations()) if access.can(me(), "estate.cards", p)]
     place = next((p for p in estates if p.code == request.args.get("estate")), None)
     if place is None:
-        return render("heating/cards_choose.html", estates=estates)
+        return _cards_choose(estates, _card_job_form(estates))
     building = request.args.get("building") or None
     total = cards.count(place, building)
     parts = max((total + cards.PART - 1) // cards.PART, 1)
@@ -298,9 +429,54 @@ def cards_page():
     if base is None:  # a card's QR code must open a page residents reach: never print one without it
         flash(_("Cards are not printed while the portal's public address (PUBLIC_BASE_URL) is not set: their QR "
                 "codes would open nothing. Ask the administrator to set it."), "error")
-        return render("heating/cards_choose.html", estates=estates, status=409)
+        return _cards_choose(estates, _card_job_form(estates), status=409)
     return stream_template("heating/cards.html", place=place, building=building, buildings=heating.buildings(place),
                            part=part, parts=parts, sheets=cards.sheets(place, building, base, part))
+
+
+def _card_job_form(estates, formdata=None) -> CardJobForm:
+    form = CardJobForm(formdata=formdata) if formdata is None else CardJobForm()
+    form.estate.choices = options([("", _("— choose —")), ("*", _("All my estates (%(n)d)", n=len(estates)))]
+                                  + [(p.code, f"{p.code} {localized(p)}") for p in estates])
+    return form
+
+
+def _cards_choose(estates, job_form, status: int = 200):
+    return render("heating/cards_choose.html", estates=estates, job_form=job_form, jobs=card_jobs.recent(me()),
+                  status=status)
+
+
+@bp.post("/cards/jobs")
+@allow(Role.STAFF, Role.LEAD, Role.BUTLER)
+def start_cards():
+    """Start printable PDF sheets of cards (an estate, one of its buildings, or all one's estates) as a background
+    job; its page shows the progress, then the file to download."""
+    estates = [p for p in _estates(_my_stations()) if access.can(me(), "estate.cards", p)]
+    form = _card_job_form(estates, formdata=True)
+    chosen = lambda: estates if form.estate.data == "*" else [p for p in estates if p.code == form.estate.data]  # noqa: E731
+    done = submit(form, lambda: card_jobs.start(me(), chosen(), form.building.data), "estate")
+    if done.ok:
+        return redirect_to(url_for("jobs.show", job_id=done.value.id))
+    return _cards_choose(estates, form, status=done.status)
+
+
+@bp.get("/cards/jobs/<int:job_id>/file")
+@allow(Role.STAFF, Role.LEAD, Role.BUTLER)
+def cards_file(job_id: int):
+    """Download the sheets a card job made (only its starter may)."""
+    job = access.load(me(), Job, job_id)
+    done = run(lambda: card_jobs.download(job, me()), say=False)
+    if not done.ok:
+        abort(404)
+    path, name = done.value
+    return send_file(path, as_attachment=True, download_name=name,
+                     mimetype="application/zip" if name.endswith(".zip") else "application/pdf")
+
+
+@bp.app_template_filter("celsius")
+def celsius(value) -> str:
+    """18 ℃, 17.5 ℃: a temperature as a thermometer shows it."""
+    return f"{float(value):g} ℃"
 
 
 @bp.app_template_filter("weekday")

@@ -102,10 +102,15 @@ class VisitResult(LabelledEnum):
 
 
 class Finding(LabelledEnum):
+    """What a door shows, in the heating company's own words (each becomes a case of its fault category)."""
     FINE = "fine", _l("Heating is fine")
+    NOT_WARM = "not_warm", _l("Radiator not warm")
     UNEVEN = "uneven", _l("Uneven heating")
-    LEAK = "leak", _l("Leak")
     AIR_LOCK = "air_lock", _l("Air lock")
+    LEAK = "leak", _l("Leak")
+    BELOW_STANDARD = "below_standard", _l("Temperature below standard")
+    UNSAFE = "unsafe", _l("Unsafe running")
+    POOR_SERVICE = "poor_service", _l("Poor service")
     OTHER = "other", _l("Other")
 
 
@@ -132,3 +137,60 @@ class CampaignVisit(db.Model):
     household: Mapped[Household] = relationship()
     by: Mapped[User] = relationship()
     case: Mapped[Case | None] = relationship()
+
+
+class SeasonPhase(LabelledEnum):
+    """Where a day stands in the heating season (``domain.heating.phase_on``)."""
+    NOT_SET = "not_set", _l("No heating season set")
+    TRIAL = "trial", _l("Trial heating (low-temperature running)")
+    SEASON = "season", _l("Heating season")
+    ENDED = "ended", _l("Heating season ended")
+
+
+class HeatingSeason(db.Model):
+    """One heating season as the administrator set it: trial heating (low-temperature running) from
+    ``trial_from``, the season proper from ``season_from``, its last day ``ends_on``. Seasons do not overlap."""
+
+    __tablename__ = "heating_seasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    trial_from: Mapped[date] = mapped_column(unique=True)
+    season_from: Mapped[date]
+    ends_on: Mapped[date]
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    set_by: Mapped[User | None] = relationship()
+
+
+class ReadingSource(LabelledEnum):
+    DOOR = "door", _l("At the door (campaign)")
+    FAULT = "fault", _l("On a fault")
+
+
+class TemperatureReading(db.Model):
+    """A room temperature a butler measured in a household, with the standard in force when it was taken (a
+    later change of the setting does not rewrite what was below it then) and the case it opened or updated."""
+
+    __tablename__ = "temperature_readings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), index=True)
+    place_id: Mapped[int] = mapped_column(sa.ForeignKey("places.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    celsius: Mapped[float] = mapped_column(sa.Numeric(4, 1, asdecimal=False))
+    standard: Mapped[float] = mapped_column(sa.Numeric(4, 1, asdecimal=False))
+    source: Mapped[ReadingSource]
+    phase: Mapped[SeasonPhase] = mapped_column(default=SeasonPhase.NOT_SET)
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id", ondelete="SET NULL"))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+
+    household: Mapped[Household] = relationship()
+    by: Mapped[User] = relationship()
+    case: Mapped[Case | None] = relationship()
+
+    @property
+    def meets_standard(self) -> bool:
+        return self.celsius >= self.standard

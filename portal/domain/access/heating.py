@@ -179,3 +179,9 @@ def may_print_cards(user: User, estate: Place) -> bool:
     """Print an estate's convenience cards: those who cover it."""
     return estate.kind is PlaceKind.ESTATE and user.role in (Role.STAFF, Role.LEAD, Role.BUTLER) \
         and covers(user, estate.id)
+
+
+@rule("season.set")
+def may_set_season(user: User) -> bool:
+    """Set the heating season's phases (trial heating, the season proper, its end): administrators."""
+    return user.role is Role.ADMIN
