@@ -236,15 +236,18 @@ def calendar_status() -> None:
 @calendar_group.command("import")
 @with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def calendar_import(path: Path) -> None:
+@click.option("--without", default="", help="The statutory holidays the file leaves out, named as the refusal "
+              "names them (元旦、春节): the year is confirmed without them.")
+def calendar_import(path: Path, without: str) -> None:
     """Import a year from the State Council's notice (CSV or .ics); the year is confirmed. Every bad line is
-    told, and nothing is imported while there is one."""
+    told, and nothing is imported while there is one, nor while a statutory holiday is missing unless it is
+    named in ``--without``."""
     with path.open("rb") as handle:  # no more than the reader takes, whatever the file's size
         parsed = calendar_years.parse(path.name, handle.read(calendar_years.MAX_BYTES + 1))
     for error in parsed.errors:
         click.echo(error, err=True)
     try:
-        count = calendar_years.import_year(parsed, None, path.name)
+        count = calendar_years.import_year(parsed, None, path.name, without=without)
     except DomainError as error:
         raise click.ClickException(str(error.message)) from None
     click.echo(f"{parsed.years[0]}: {parsed.holidays} holidays, {parsed.workdays} make-up days; confirmed ({count} days)")

@@ -61,3 +61,22 @@ def at(monkeypatch, *moment):
     monkeypatch.setattr(clock, "now", lambda: when)
     monkeypatch.setattr(clock, "today", lambda: when.date())
     return when
+
+
+def signed(kind="drawn"):
+    """A handover's signature: strokes drawn on the screen's pad (a PNG), or a photo of the signed slip."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from portal.domain.errands import Signature
+    from portal.models import SignatureKind
+
+    image = Image.new("RGBA", (240, 90), (0, 0, 0, 0))
+    ImageDraw.Draw(image).line([(10, 60), (60, 20), (120, 70), (200, 30)], fill=(17, 17, 17, 255), width=3)
+    out = io.BytesIO()
+    if kind == "photo":
+        image.convert("RGB").save(out, "JPEG")
+        return Signature(SignatureKind.PHOTO, out.getvalue(), "交接单.jpg")
+    image.save(out, "PNG")
+    return Signature(SignatureKind.DRAWN, out.getvalue())

@@ -28,6 +28,8 @@ NOTICE_2027 = """日期,类型,名称
 2027-02-11,休,春节
 2027-02-20,班,春节调休上班
 """
+# The statutory holidays NOTICE_2027 leaves out (it is an excerpt): an import names them to be accepted.
+WITHOUT_2027 = "清明节、劳动节、端午节、中秋节、国庆节"
 ICS_2027 = """BEGIN:VCALENDAR
 VERSION:2.0
 PRODID:-//test//cn holidays//
@@ -204,7 +206,8 @@ def test_importing_a_year_replaces_the_districts_days_and_keeps_a_posts_closure(
                           service_point_id=world.staff.service_point_id)
     db.session.add_all([closure, CalendarDay(day=date(2027, 6, 1), kind=DayKind.HOLIDAY, name="旧的")])
     db.session.commit()
-    count = calendar_years.import_year(calendar_years.parse("2027.csv", NOTICE_2027.encode()), world.admin, "国办发明电〔2026〕")
+    count = calendar_years.import_year(calendar_years.parse("2027.csv", NOTICE_2027.encode()), world.admin, "国办发明电〔2026〕",
+                                         without=WITHOUT_2027)
     assert count == 11 and calendar_years.status(2027) is YearStatus.CONFIRMED
     days = _district_days(2027)
     assert date(2027, 6, 1) not in days and days[date(2027, 2, 20)] is DayKind.WORKDAY
@@ -238,7 +241,7 @@ def test_the_status_command_fails_for_cron_until_the_year_is_kept(world, runner,
     assert failed.exit_code == 1 and "2027: missing" in failed.output
     notice = tmp_path / "2027.csv"
     notice.write_text(NOTICE_2027, encoding="utf-8")
-    imported = runner.invoke(args=["calendar", "import", str(notice)])
+    imported = runner.invoke(args=["calendar", "import", str(notice), "--without", WITHOUT_2027])
     assert imported.exit_code == 0, imported.output
     passed = runner.invoke(args=["calendar", "status"])
     assert passed.exit_code == 0 and "2027: confirmed" in passed.output
@@ -259,7 +262,7 @@ def test_the_admin_imports_a_year_after_a_preview_and_leads_see_the_warning_go(a
     assert "10 个节假日和 1 个调休工作日" in preview and calendar_years.status(2027) is None  # nothing saved yet
     done = admin.post("/directory/working-calendar/import", data={
         "days": _as_the_browser_posts(preview, "days"), "digest": _as_the_browser_posts(preview, "digest"),
-        "source": "2027.csv"})
+        "source": "2027.csv", "without": _as_the_browser_posts(preview, "without")})
     assert done.status_code == 303 and calendar_years.status(2027) is YearStatus.CONFIRMED
     assert "工作日历" not in lead.get("/").get_data(as_text=True).split("<main", 1)[1].split("</h1>", 1)[1][:400]
     staff = app.test_client()
@@ -287,7 +290,7 @@ def test_what_is_imported_is_exactly_what_was_previewed(app, world):
     preview = _check(admin, notice).get_data(as_text=True)
     assert "国庆节,中秋节" in preview and "12 个节假日和 1 个调休工作日" in preview
     form = {"days": _as_the_browser_posts(preview, "days"), "digest": _as_the_browser_posts(preview, "digest"),
-            "source": "2027.csv"}
+            "source": "2027.csv", "without": _as_the_browser_posts(preview, "without")}
     tampered = dict(form, days=form["days"].replace("2027-02-20,班", "2027-02-21,班"))
     refused = admin.post("/directory/working-calendar/import", data=tampered)
     assert refused.status_code == 422 and "与预览不一致" in refused.get_data(as_text=True)
@@ -326,7 +329,8 @@ def _due(world, start, hours):
 def test_an_errand_claimed_in_december_skips_new_years_day_once_2027_is_kept(world):
     claimed = datetime(2026, 12, 1, 9, 0, tzinfo=clock.LOCAL_TZ)
     assert clock.local(_due(world, claimed, 720)).date() == date(2027, 1, 12)  # 2027 missing: 1 January counted
-    calendar_years.import_year(calendar_years.parse("2027.csv", NOTICE_2027.encode()), world.admin, "notice")
+    calendar_years.import_year(calendar_years.parse("2027.csv", NOTICE_2027.encode()), world.admin, "notice",
+                               without=WITHOUT_2027)
     assert clock.local(_due(world, claimed, 720)) == datetime(2027, 1, 13, 9, 0, tzinfo=clock.LOCAL_TZ)
 
 
@@ -339,7 +343,8 @@ def test_an_errand_claimed_in_january_stops_for_the_spring_festival(world):
 
 @pytest.fixture
 def kept_2027(district):
-    calendar_years.import_year(calendar_years.parse("2027.csv", NOTICE_2027.encode()), None, "notice")
+    calendar_years.import_year(calendar_years.parse("2027.csv", NOTICE_2027.encode()), None, "notice",
+                               without=WITHOUT_2027)
     return district
 
 
@@ -380,3 +385,90 @@ def test_butlers_on_call_answer_their_estates_at_night_with_the_duty_as_fallback
     db.session.commit()
     case = heating.take_call(district.desk, district.item("HT01"), "13700000009", "", household=orphan)
     assert case.owner_id == district.butler2.id  # the person on duty
+
+
+# --- issue 35.5: a calendar that changes ----------------------------------------------------------------------
+
+def test_a_one_line_csv_is_not_taken_for_the_whole_year_without_naming_what_is_missing(world):
+    calendar_years.fill_provisional(2027, world.admin)
+    one_line = calendar_years.parse("2027.csv", "2027-10-01,休,国庆节\n".encode())
+    missing = calendar_years.missing_statutory(one_line)
+    assert calendar_years.missing_names(missing) == "元旦、农历除夕、春节、清明节、劳动节、端午节、中秋节"
+    assert "春节（02-06–02-08）" in [str(m) for m in missing]
+    with pytest.raises(DomainError) as refused:
+        calendar_years.import_year(one_line, world.admin, "guoqing.csv")
+    assert "春节" in str(refused.value.message) and refused.value.field == "without"
+    assert calendar_years.status(2027) is YearStatus.PROVISIONAL
+    assert _district_days(2027)[date(2027, 2, 8)] is DayKind.HOLIDAY  # the Spring Festival is still there
+    with pytest.raises(DomainError):
+        calendar_years.import_year(one_line, world.admin, "guoqing.csv", without="春节")  # not all of them
+    calendar_years.import_year(one_line, world.admin, "guoqing.csv", without=calendar_years.missing_names(missing))
+    assert calendar_years.status(2027) is YearStatus.CONFIRMED and set(_district_days(2027)) == {date(2027, 10, 1)}
+
+
+def test_the_preview_names_the_missing_holidays_and_the_import_asks_to_confirm_them(app, world):
+    admin = _admin(app)
+    preview = _check(admin, "2027-10-01,休,国庆节\n").get_data(as_text=True)
+    assert "春节（02-06–02-08）" in preview and 'name="without"' in preview
+    form = {"days": _as_the_browser_posts(preview, "days"), "digest": _as_the_browser_posts(preview, "digest"),
+            "source": "guoqing.csv"}
+    refused = admin.post("/directory/working-calendar/import", data=form)
+    assert refused.status_code == 422 and "春节" in refused.get_data(as_text=True)
+    assert calendar_years.status(2027) is None
+    done = admin.post("/directory/working-calendar/import",
+                      data=dict(form, without=_as_the_browser_posts(preview, "without")))
+    assert done.status_code == 303 and calendar_years.status(2027) is YearStatus.CONFIRMED
+
+
+def test_open_cases_across_a_changed_day_have_their_limit_counted_again_on_their_timeline(world, monkeypatch):
+    from flask import current_app
+
+    from portal.cases.timeline import describe
+    from portal.domain.cases.timeline import record_event
+    from portal.models import Case, CaseEvent, EventKind
+    from tests.stories import claimed, log
+
+    at(monkeypatch, 2027, 1, 25, 9, 0)  # 2027 is not kept yet: the Spring Festival counts as working days
+    errand = ServiceItem(code="T10", name_zh="十日件", category_zh="测试", sla_hours=240, mode=Mode.ERRAND)
+    db.session.add(errand)
+    db.session.commit()
+    crossing = claimed(world, item=errand)
+    before = crossing.due_at
+    assert clock.local(before).date() == date(2027, 2, 8)
+    waiting = log(world, errand)  # not signed for: its provisional due time from logging moves too
+    leak = log(world, world.leak)  # counted in calendar hours: never moves
+    leak_due = leak.due_at
+    extended = claimed(world, item=errand)
+    extended.due_at = datetime(2027, 2, 26, 17, 0, tzinfo=clock.LOCAL_TZ)
+    record_event(extended, world.lead, EventKind.EXTENDED, data={"due": extended.due_at.isoformat()})
+    db.session.commit()
+    named = extended.due_at
+    calendar_years.fill_provisional(2027, world.admin)  # 5 and 8 to 10 February become holidays
+    db.session.expire_all()
+    crossing = db.session.get(Case, crossing.id)
+    assert clock.local(crossing.due_at) == datetime(2027, 2, 12, 9, 0, tzinfo=clock.LOCAL_TZ)
+    assert crossing.due_at > before and db.session.get(Case, waiting.id).due_at == crossing.due_at
+    assert db.session.get(Case, leak.id).due_at == leak_due and db.session.get(Case, extended.id).due_at == named
+    event = db.session.scalars(sa.select(CaseEvent).filter_by(case_id=crossing.id, kind=EventKind.DUE_RECOMPUTED)).one()
+    with current_app.test_request_context():
+        said = describe(event, public=True)
+    assert event.public and "2027 年工作日历变更" in said and "2027-02-12 09:00" in said and "2027-02-08" in said
+    audited = db.session.scalars(sa.select(AuditEntry).filter_by(action="recompute_due", object_id=str(crossing.id)))
+    assert audited.one()
+    assert not db.session.scalars(sa.select(CaseEvent).filter_by(case_id=leak.id, kind=EventKind.DUE_RECOMPUTED)).all()
+
+
+def test_visits_booked_on_days_that_became_holidays_are_listed_for_rebooking(app, home):
+    from portal.domain import visits
+    from portal.models import Slot
+    from tests.stories import log
+
+    festival = date(2027, 2, 8)  # a Monday: a working day until 2027 is kept
+    visit = visits.book(log(home, home.home_item), home.staff, festival, Slot.AM)
+    kept = visits.book(log(home, home.home_item, household=None, place=home.h01), home.staff, date(2027, 2, 15),
+                       Slot.AM)
+    assert visits.to_rebook() == []
+    calendar_years.fill_provisional(2027, home.admin)
+    assert [v.id for v in visits.to_rebook()] == [visit.id] and kept.id != visit.id
+    page = _admin(app).get("/directory/working-calendar/").get_data(as_text=True)
+    assert "需改约的上门服务" in page and visit.case.number in page and kept.case.number not in page

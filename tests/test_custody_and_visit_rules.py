@@ -29,7 +29,7 @@ from portal.models import (
     Visit,
     VisitStatus,
 )
-from tests.stories import claimed, log
+from tests.stories import claimed, log, signed
 from tests.test_visits import MONDAY
 
 
@@ -41,18 +41,18 @@ def login(app, username):
 
 def collected(world):
     case = claimed(world)
-    errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷")
+    errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷", signature=signed())
     return case
 
 
 def test_an_errand_is_handed_back_only_after_the_office_answered(app, world):
     case = collected(world)
     with pytest.raises(DomainError):
-        errands.deliver(case, world.proxy, "好", "王大爷")
-    errands.submit(case, world.proxy, "窗口")
-    errands.record_answer(case, world.proxy, "more_materials", note="缺", more=["村委会证明"])
+        errands.deliver(case, world.proxy, "好", "王大爷", signature=signed())
+    errands.submit(case, world.proxy, "窗口", signature=signed())
+    errands.record_answer(case, world.proxy, "more_materials", note="缺", more=["村委会证明"], signature=signed())
     with pytest.raises(DomainError):
-        errands.deliver(case, world.proxy, "好", "王大爷")
+        errands.deliver(case, world.proxy, "好", "王大爷", signature=signed())
     answered = [e for e in case.events if e.kind.value == "office_answered"][-1]
     assert answered.data["more"] == ["村委会证明"]
 
@@ -62,7 +62,7 @@ def test_a_case_does_not_end_while_the_documents_are_away(world):
     with pytest.raises(DomainError) as raised:
         lifecycle.cancel(case, world.staff, "不需要了")
     assert "交还居民" in str(raised.value.message)
-    errands.hand_over(case, world.proxy, list(case.materials), Holder.RESIDENT, "王大爷")
+    errands.hand_over(case, world.proxy, list(case.materials), Holder.RESIDENT, "王大爷", signature=signed())
     lifecycle.cancel(case, world.staff, "不需要了")
 
 
@@ -74,8 +74,8 @@ def test_after_reassignment_the_new_proxy_takes_the_documents_over(world, make):
     db.session.refresh(case)
     assert not errands.readiness(case).ready  # still with the first proxy
     with pytest.raises(DomainError):
-        errands.submit(case, other, "窗口")
-    errands.collect(case, other, [m.id for m in case.materials], world.proxy.display_name)
+        errands.submit(case, other, "窗口", signature=signed())
+    errands.collect(case, other, [m.id for m in case.materials], world.proxy.display_name, signature=signed())
     assert {m.holder_user_id for m in case.materials} == {other.id} and errands.readiness(case).ready
 
 
@@ -206,7 +206,7 @@ def test_two_handovers_at_once_never_crash(app, world):
             row, user = db.session.get(Case, case_id), db.session.get(User, proxy_id)
             material = db.session.get(CaseMaterial, material_id)
             db.session.commit()
-            return lambda: errands.hand_over(row, user, [material], Holder.PROXY, "王大爷")
+            return lambda: errands.hand_over(row, user, [material], Holder.PROXY, "王大爷", signature=signed())
         return prepare
 
     results = race(app, *(hand(m.id) for m in case.materials[:2]))

@@ -1,4 +1,5 @@
 """The errand pages as a proxy uses them on a phone, and the printable manifest."""
+import base64
 import io
 import re
 from datetime import date
@@ -7,7 +8,9 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Case, Holder
-from tests.stories import claimed, log
+from tests.stories import claimed, log, signed
+
+DRAWN = "data:image/png;base64," + base64.b64encode(signed().data).decode()
 
 
 def _client(app, username):
@@ -55,7 +58,10 @@ def test_collecting_needs_ticks_and_a_confirmation(app, world):
     empty = proxy.post(f"/errands/{case.number}/collect", data={"confirmed_by": "王大爷"})
     assert empty.status_code == 422 and "请勾选交接的材料。" in empty.get_data(as_text=True)
     ids = [m.id for m in case.materials]
-    assert proxy.post(f"/errands/{case.number}/collect", data={"materials": ids, "confirmed_by": "王大爷"}).status_code == 303
+    unsigned = proxy.post(f"/errands/{case.number}/collect", data={"materials": ids, "confirmed_by": "王大爷"})
+    assert unsigned.status_code == 422 and "请居民在屏幕上签名，或上传签字交接单的照片。" in unsigned.get_data(as_text=True)
+    assert proxy.post(f"/errands/{case.number}/collect", data={"materials": ids, "confirmed_by": "王大爷",
+                                                                "signature": DRAWN}).status_code == 303
     db.session.expire_all()
     assert {m.holder for m in db.session.get(Case, case.id).materials} == {Holder.PROXY}
 
@@ -64,7 +70,7 @@ def test_the_manifest_masks_residents_and_prints_by_office(app, world):
     ready = claimed(world)
     from portal.domain import errands
 
-    errands.collect(ready, world.proxy, [m.id for m in ready.materials], "王大爷")
+    errands.collect(ready, world.proxy, [m.id for m in ready.materials], "王大爷", signature=signed())
     partial = claimed(world)
     staff = _client(app, "staff-p01")
     html = staff.get("/errands/manifest?day=2026-12-03").get_data(as_text=True)
@@ -80,11 +86,11 @@ def test_hand_in_everything_ready_at_once(app, world):
 
     cases = [claimed(world) for _ in range(2)]
     for case in cases:
-        errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷")
+        errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷", signature=signed())
     proxy = _client(app, "proxy-h01")
-    response = proxy.post("/errands/manifest/submit", data={"day": "2026-12-03", "confirmed_by": "民政局窗口"},
-                          follow_redirects=True)
-    assert "已递交 2 件代办。" in response.get_data(as_text=True)
+    response = proxy.post("/errands/manifest/submit", data={"day": "2026-12-03", "confirmed_by": "民政局窗口",
+                                                            "signature": DRAWN}, follow_redirects=True)
+    assert "已递交 2 件代办，材料现由各上级部门持有：" in response.get_data(as_text=True)
     db.session.expire_all()
     assert {db.session.get(Case, c.id).status.value for c in cases} == {"awaiting_office"}
 
@@ -117,3 +123,89 @@ def test_next_off_island_day_is_shown(app, world, monkeypatch):
     monkeypatch.setattr(clock, "today", lambda: date(2026, 11, 30))
     proxy = _client(app, "proxy-h01")
     assert "下一个出岛日：2026-12-03" in proxy.get("/errands/").get_data(as_text=True)
+
+
+def _hall(make):
+    from portal.models import Place, Role, ServicePoint
+
+    hall_point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-OFF")).one()
+    island = db.session.scalars(sa.select(Place).filter_by(code="LS")).one()
+    return make.user(Role.STAFF, username="staff-hall", display_name="厅员李", service_point=hall_point,
+                     places=[island])
+
+
+def test_the_whole_chain_says_who_holds_what_at_every_step(app, world, make):
+    """Resident → proxy → office → hall → proxy → resident, through the pages: after the hall's clerk records the
+    office's answer, the documents are at the hall (not "with the resident", not with a proxy named after the
+    clerk), and the proxy's next step is to collect them there, signed by the clerk."""
+    _hall(make)
+    case = claimed(world)
+    number, names = case.number, "、".join(world.errand_item.material_list)
+    ids = [m.id for m in case.materials]
+    proxy, clerk = _client(app, "proxy-h01"), _client(app, "staff-hall")
+    me = world.proxy.display_name
+
+    said = proxy.post(f"/errands/{number}/collect", data={"materials": ids, "confirmed_by": "王大爷", "signature": DRAWN},
+                      follow_redirects=True).get_data(as_text=True)
+    assert f"已收到材料。材料现在的持有人：代办党员 · {me}：{names}。" in said
+    said = proxy.post(f"/errands/{number}/submit", data={
+        "confirmed_by": "民政局窗口 刘", "signature_photo": (io.BytesIO(signed("photo").data), "交接单.jpg")},
+        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    office = f"上级部门 · {world.errand_item.approving_office}"
+    assert f"已递交，等待上级部门答复。材料现在的持有人：{office}：{names}。" in said
+
+    # The hall's clerk records the answer on the case page itself.
+    page = clerk.get(f"/cases/{number}").get_data(as_text=True)
+    assert 'action="/errands/' + number + '/answer"' in page and "登记上级答复" in page
+    on_page = re.findall(r'\sid="([^"]+)"', page)
+    assert len(on_page) == len(set(on_page)), [i for i in on_page if on_page.count(i) > 1]  # beside its note form
+    said = clerk.post(f"/errands/{number}/answer", data={"answer": "approved", "confirmed_by": "民政局窗口 刘",
+                                                         "signature": DRAWN}, follow_redirects=True)
+    assert f"材料现在的持有人：出岛服务厅 · 厅员李：{names}。" in said.get_data(as_text=True)
+
+    page = proxy.get(f"/errands/{number}").get_data(as_text=True)
+    assert "仍在居民手中" not in page and "代办党员 · 厅员李" not in page
+    assert "出岛服务厅 · 厅员李" in page
+    steps = page[page.index("下一步"):]
+    assert "到出岛服务厅取回材料" in steps and "从居民处收取材料" not in steps
+    assert 'name="confirmed_by" type="text" value="厅员李"' in steps or 'value="厅员李"' in steps
+    assert "把结果交还居民" not in steps  # not before the documents are back with the proxy
+    said = proxy.post(f"/errands/{number}/collect", data={"materials": ids, "confirmed_by": "厅员李", "signature": DRAWN},
+                      follow_redirects=True).get_data(as_text=True)
+    assert f"材料现在的持有人：代办党员 · {me}：{names}。" in said and "把结果交还居民" in said
+    said = proxy.post(f"/errands/{number}/deliver", data={"note": "低保已批准，原件已交还", "confirmed_by": "王大爷",
+                                                          "signature": DRAWN}, follow_redirects=True)
+    assert f"已交还居民，代办办结。材料现在的持有人：居民 · 王大爷：{names}。" in said.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status.value == "resolved"
+
+    slip = proxy.get(f"/errands/{number}/handover-slip").get_data(as_text=True)
+    steps = slip[slip.index('id="slip-steps"'):]
+    assert steps.count("<tr><td>") == 5 and "未签名" not in steps
+    assert steps.count('<img src="/cases/files/') == 5  # four drawn, one photo of the slip
+    assert "出岛服务厅 · 厅员李" in steps and "民政局窗口 刘" in steps
+    assert "居民 · 王大爷" in slip[slip.index('id="slip-custody"'):slip.index('id="slip-steps"')]
+    timeline = proxy.get(f"/cases/{number}").get_data(as_text=True)
+    assert "材料交给出岛服务厅" in timeline and "（确认人：民政局窗口 刘，签字交接单照片）" in timeline
+    assert "（确认人：王大爷，手机屏幕签名）" in timeline
+
+
+def test_the_authorisation_prints_the_resident_the_proxy_and_the_documents(app, world):
+    case = claimed(world)
+    html = _client(app, "proxy-h01").get(f"/errands/{case.number}/authorisation").get_data(as_text=True)
+    assert "党员代办委托书" in html and case.number in html and "王大爷" in html and world.proxy.display_name in html
+    for name in world.errand_item.material_list:
+        assert f"<td>{name}</td><td>居民 · 王大爷</td>" in html
+    assert "委托人（签字）" in html and "受托人（签字）" in html and "data-print" in html
+    assert _client(app, "proxy-h02").get(f"/errands/{case.number}/authorisation").status_code == 404
+
+
+def test_the_halls_clerk_sees_the_next_off_island_day_as_proxies_do(app, world, make, monkeypatch):
+    from portal import clock
+
+    monkeypatch.setattr(clock, "today", lambda: date(2026, 11, 30))
+    _hall(make)
+    proxy = _client(app, "proxy-h01").get("/errands/manifest").get_data(as_text=True)
+    clerk = _client(app, "staff-hall").get("/errands/manifest").get_data(as_text=True)
+    assert "<strong>2026-12-03</strong>" in proxy and "<strong>2026-12-03</strong>" in clerk
+    assert "暂无安排" not in clerk

@@ -6,6 +6,7 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 
 from portal.directory import bp
+from portal.domain import visits
 from portal.domain.cases import calendar_years as working_years
 from portal.models import Role
 from portal.web import writes_nothing
@@ -15,8 +16,19 @@ from portal.web.submit import run
 
 
 def _page(status: int = 200, **context):
+    parsed = context.get("parsed")
+    missing = working_years.missing_statutory(parsed) if parsed is not None and not parsed.errors else []
     return render("directory/calendar.html", years=working_years.years(), warning=working_years.warning(), status=status,
+                  missing=missing, missing_names=working_years.missing_names(missing), to_rebook=visits.to_rebook(),
                   **context)
+
+
+def _tell_rebooking() -> None:
+    """After the days changed: how many booked visits now fall on a half-day their team does not visit."""
+    count = len(visits.to_rebook())
+    if count:
+        flash(_("%(n)d booked visits now fall on a day their team does not visit: rebook them (listed below).",
+                n=count), "warning")
 
 
 @bp.get("/working-calendar/")
@@ -45,10 +57,12 @@ def calendar_import():
     they are exactly the preview's, by its digest): the year is confirmed."""
     parsed = working_years.parse("checked.csv", request.form.get("days", "").encode("utf-8"))
     done = run(lambda: working_years.import_year(parsed, me(), request.form.get("source", ""),
-                                            digest=request.form.get("digest", "")), say=False)
+                                            digest=request.form.get("digest", ""),
+                                            without=request.form.get("without", "")), say=False)
     if not done.ok:
         return _page(422, parsed=parsed, problem=str(done.error.message))
     flash(_("%(n)d days of %(year)d imported; the year is confirmed.", n=done.value, year=parsed.years[0]), "success")
+    _tell_rebooking()
     return redirect_to(url_for("directory.calendar_years"))
 
 
@@ -59,6 +73,7 @@ def calendar_provisional(year: int):
     if run(lambda: working_years.fill_provisional(year, me())).ok:
         flash(_("%(year)d is filled provisionally: check it against the notice, then confirm it.", year=year),
               "success")
+        _tell_rebooking()
     return redirect_to(url_for("directory.calendar_years"))
 
 

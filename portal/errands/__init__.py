@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("errands", __name__, url_prefix="/errands")
 
-from portal.errands import routes  # noqa: E402,F401
+from portal.errands import panel, routes  # noqa: E402,F401  (the panel registers its part of the case page)

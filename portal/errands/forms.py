@@ -1,7 +1,9 @@
-"""Forms of the errands area; each handover names who confirmed it."""
+"""Forms of the errands area; each handover names who confirmed it, and takes their signature (drawn on the
+screen, or a photo of the signed slip)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectMultipleField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import DateField, HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -18,13 +20,22 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CollectForm(FlaskForm):
+class SignedForm(FlaskForm):
+    """A handover's signature: the screen's pad fills ``signature`` (a PNG, by static/signature.js); a photo of
+    the signed paper slip goes in ``signature_photo`` (and is what works without JavaScript)."""
+
+    signature = HiddenField()
+    signature_photo = FileField(_l("Or a photo of the signed slip"),
+                                render_kw={"accept": "image/jpeg,image/png,application/pdf"})
+
+
+class CollectForm(SignedForm):
     materials = MultiCheckboxField(_l("Documents received"), coerce=int,
                                    validators=[InputRequired(_l("Tick the documents that changed hands."))])
     confirmed_by = StringField(_l("Handed over by (the resident's name)"), validators=CONFIRMED)
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(SignedForm):
     confirmed_by = StringField(_l("Received by (the office's clerk)"), validators=CONFIRMED)
 
 
@@ -32,7 +43,7 @@ class SubmitAllForm(SubmitForm):
     day = DateField(_l("Off-island day"), validators=[InputRequired()])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(SignedForm):
     answer = RadioField(_l("The office's answer"), choices=options(OFFICE_ANSWERS.items()),
                         validators=[InputRequired(_l("Choose the office's answer."))])
     note = TextAreaField(_l("Details (required unless approved)"), validators=[Optional(), Length(max=MAX_TEXT)])
@@ -41,7 +52,7 @@ class AnswerForm(FlaskForm):
                                                                                            Length(max=50)])
 
 
-class DeliverForm(FlaskForm):
+class DeliverForm(SignedForm):
     note = TextAreaField(_l("What the resident receives (the resident sees this)"), validators=[
         InputRequired(_l("Say what was done; the resident sees it.")), Length(max=MAX_TEXT)])
     confirmed_by = StringField(_l("Received by (the resident's name)"), validators=CONFIRMED)

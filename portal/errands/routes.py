@@ -12,8 +12,8 @@ from portal.domain import access, errands
 from portal.domain.cases import attachments, lifecycle, timekeeping
 from portal.domain.platform import files
 from portal.errands import bp
-from portal.errands.forms import AnswerForm, CollectForm, DeliverForm, SubmitAllForm, SubmitForm
-from portal.models import Case, CaseMaterial, Holder, Mode, Role
+from portal.errands.forms import AnswerForm, CollectForm, DeliverForm, SignedForm, SubmitAllForm, SubmitForm
+from portal.models import Case, CaseMaterial, Holder, MaterialHandover, Mode, Role, SignatureKind
 from portal.web.forms import UploadForm, options
 from portal.web.guards import allow, me
 from portal.web.htmx import is_htmx, redirect_to, render
@@ -25,14 +25,16 @@ ERRAND_ROLES = (Role.PROXY, Role.STAFF, Role.LEAD, Role.BUTLER)  # butlers carry
 register("errands.index", _l("Errands"), _l("Claim errands, collect documents, carry them off the island."),
          {Role.PROXY, Role.STAFF}, when="errands.pool")
 register("errands.manifest", _l("Off-island manifest"), _l("What goes off the island on the next off-island day."),
-         ERRAND_ROLES)
+         ERRAND_ROLES, when="errands.manifest")
 
 
 def _errand(number: str) -> Case:
     case = access.load_case(number, me(), (joinedload(Case.item), joinedload(Case.owner), joinedload(Case.place),
                                            joinedload(Case.service_point), selectinload(Case.events),
                                            selectinload(Case.attachments),
-                                           selectinload(Case.materials).selectinload(CaseMaterial.handovers)))
+                                           selectinload(Case.materials).selectinload(CaseMaterial.handovers)
+                                           .options(joinedload(MaterialHandover.by),
+                                                    joinedload(MaterialHandover.signature))))
     if case.mode is not Mode.ERRAND:
         abort(404)
     errands.ensure_materials(case)
@@ -69,22 +71,28 @@ def claim(number: str):
 
 
 def _to_collect(case: Case):
-    """Documents the errand's proxy can receive: from the resident, or from a proxy it was taken from."""
+    """Documents the errand's proxy can receive in one handover: those of the next giver (the off-island hall, a
+    person it was taken over from, or the resident), who signs for them."""
+    giver = errands.next_giver(case)
+    if giver is None:
+        return
     for m in case.materials:
-        if m.holder is Holder.RESIDENT:
+        if (m.holder, m.holder_user_id) == (giver.holder, giver.user.id if giver.user else None):
             yield m.id, m.name
-        elif m.holder is Holder.PROXY and m.holder_user_id != case.owner_id and m.holder_user:
-            yield m.id, _("%(name)s (from %(proxy)s)", name=m.name, proxy=m.holder_user.display_name)
 
 
 def _page(case: Case, status: int = 200, **forms):
+    giver = errands.next_giver(case)
     collect = forms.get("collect") or CollectForm(formdata=None)
     collect.materials.choices = options(_to_collect(case))
-    if not forms.get("collect"):
-        collect.confirmed_by.data = case.requester_name
+    if not forms.get("collect") and giver is not None:
+        collect.confirmed_by.data = errands.giver_name(case, giver)
+    if giver is not None and giver.holder is not Holder.RESIDENT:
+        collect.confirmed_by.label.text = _("Handed over by (the name of %(holder)s)", holder=giver.label)
     deliver = forms.get("deliver") or DeliverForm(formdata=None, confirmed_by=case.requester_name)
     return render(
         "errands/show.html", case=case, status=status, readiness=errands.readiness(case), stage=errands.stage(case),
+        custody=errands.custody(case), giver=giver,
         may_work=access.can(me(), "case.work", case), may_answer=access.can(me(), "case.office_answer", case),
         next_day=timekeeping.next_off_island_day(case.service_point),
         collect=collect, submit=forms.get("submit") or SubmitForm(formdata=None),
@@ -100,12 +108,31 @@ def show(number: str):
     return _page(_errand(number))
 
 
-def _step(number: str, form_name: str, form, action):
-    """Validate a step's form, run it, and come back to the errand page (or show what was wrong)."""
+def signature_of(form: SignedForm) -> errands.Signature | None:
+    """The handover's signature from the form: a photo of the signed slip when one was chosen, else the pad's."""
+    photo = form.signature_photo.data
+    if photo is not None and getattr(photo, "filename", ""):
+        return errands.Signature(SignatureKind.PHOTO, photo.read(files.MAX_BYTES + 1), photo.filename)
+    if form.signature.data:
+        return errands.Signature.drawn(form.signature.data)
+    return None
+
+
+def custody_now(case: Case) -> str:
+    """Who holds which documents now, in one line (what a step's message ends with)."""
+    return "；".join(f"{holding.label}：{'、'.join(holding.names)}" for holding in errands.custody(case))
+
+
+def _step(number: str, form_name: str, form, action, said: str):
+    """Validate a step's form, run it, and come back to the errand page saying what happened and who holds the
+    documents now (or show what was wrong)."""
     case = _errand(number)
     done = submit_form(form, lambda: action(case, form))
     if done.ok:
-        flash(_("Saved."), "success")
+        after = _errand(number)
+        holders = custody_now(after)
+        flash(_("%(step)s. Who holds the documents now: %(custody)s.", step=said, custody=holders) if holders
+              else _("%(step)s.", step=said), "success")
         return redirect_to(url_for("errands.show", number=number))
     if done.error is not None:
         return _page(_errand(number), status=done.status, **{form_name: form})
@@ -117,18 +144,21 @@ def _step(number: str, form_name: str, form, action):
 @bp.post("/<number>/collect")
 @allow(*ERRAND_ROLES)
 def collect(number: str):
-    """Record the documents received from the resident."""
+    """Record the documents received from the resident, at the off-island hall, or from a previous holder."""
     form = CollectForm()
     form.materials.choices = options((m.id, m.name) for m in _errand(number).materials)
     return _step(number, "collect", form,
-                 lambda case, f: errands.collect(case, me(), f.materials.data, f.confirmed_by.data))
+                 lambda case, f: errands.collect(case, me(), f.materials.data, f.confirmed_by.data, signature_of(f)),
+                 _("Documents received"))
 
 
 @bp.post("/<number>/submit")
 @allow(*ERRAND_ROLES)
 def submit(number: str):
     """Hand the documents in at the office (送出岛)."""
-    return _step(number, "submit", SubmitForm(), lambda case, f: errands.submit(case, me(), f.confirmed_by.data))
+    return _step(number, "submit", SubmitForm(),
+                 lambda case, f: errands.submit(case, me(), f.confirmed_by.data, signature_of(f)),
+                 _("Handed in; the errand awaits the office's answer"))
 
 
 @bp.post("/<number>/answer")
@@ -136,7 +166,8 @@ def submit(number: str):
 def answer(number: str):
     """Record the office's answer: approved, rejected with the reason, or more documents needed."""
     return _step(number, "answer", AnswerForm(), lambda case, f: errands.record_answer(
-        case, me(), f.answer.data, f.note.data or "", (f.more.data or "").splitlines(), f.confirmed_by.data or ""))
+        case, me(), f.answer.data, f.note.data or "", (f.more.data or "").splitlines(), f.confirmed_by.data or "",
+        signature_of(f)), _("The office's answer is recorded"))
 
 
 @bp.post("/<number>/deliver")
@@ -144,7 +175,25 @@ def answer(number: str):
 def deliver(number: str):
     """Hand the result and the documents back to the resident; the errand is resolved."""
     return _step(number, "deliver", DeliverForm(),
-                 lambda case, f: errands.deliver(case, me(), f.note.data, f.confirmed_by.data))
+                 lambda case, f: errands.deliver(case, me(), f.note.data, f.confirmed_by.data, signature_of(f)),
+                 _("Handed back to the resident; the errand is resolved"))
+
+
+@bp.get("/<number>/authorisation")
+@allow(*ERRAND_ROLES)
+def authorisation(number: str):
+    """The printable authorisation (委托书) the resident signs to let the proxy carry their documents (A4)."""
+    case = _errand(number)
+    return render("errands/authorisation.html", case=case, custody=errands.custody(case))
+
+
+@bp.get("/<number>/handover-slip")
+@allow(*ERRAND_ROLES)
+def handover_slip(number: str):
+    """The printable handover slip (交接单): every handover of the errand with its signature, and who holds what
+    now (A4)."""
+    case = _errand(number)
+    return render("errands/slip.html", case=case, steps=errands.handover_slip(case), custody=errands.custody(case))
 
 
 @bp.post("/<number>/attachments")
@@ -156,7 +205,7 @@ def upload(number: str):
     def keep(case, f):
         attachments.attach(case, me(), f.file.data.filename, f.file.data.read(files.MAX_BYTES + 1))
 
-    return _step(number, "upload", form, keep)
+    return _step(number, "upload", form, keep, _("The file is kept with the errand"))
 
 
 @bp.get("/manifest")
@@ -182,10 +231,18 @@ def submit_all():
     """Hand in every ready errand of the manifest at once."""
     form = SubmitAllForm()
     if form.validate_on_submit():
-        done = run(lambda: errands.submit_all(me(), form.day.data, form.confirmed_by.data))
+        done = run(lambda: errands.submit_all(me(), form.day.data, form.confirmed_by.data, signature_of(form)))
         if done.ok:
-            flash(_("%(n)d errands handed in.", n=len(done.value)), "success")
+            flash(_("%(n)d errands handed in; their documents are with the offices now: %(numbers)s.",
+                    n=len(done.value), numbers="、".join(done.value)) if done.value
+                  else _("%(n)d errands handed in.", n=0), "success")
     else:
         for errors in form.errors.values():
             flash(str(errors[0]), "error")
     return redirect_to(url_for("errands.manifest", day=form.day.data.isoformat() if form.day.data else None))
+
+
+@bp.app_template_global()
+def holder_label(case: Case, material: CaseMaterial) -> str:
+    """Who holds a document now, as people read it (the custody list's words)."""
+    return errands.holder_label(case, material)

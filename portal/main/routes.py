@@ -25,7 +25,7 @@ def home():
     today = attendance.today_of(user) if access.can(user, "attendance.record") else None
     work = [(tab, counts[tab.key]) for tab in queues.tabs_for(user) if counts.get(tab.key) is not None]
     return render("main/home.html", entries=entries_for(current_user), notices=notices.for_user(user), work=work,
-                  today=today, attendance_kinds=list(AttendanceKind))
+                  today=today, attendance_kinds=attendance.kinds_today(user) if today is None else [])
 
 
 @bp.post("/attendance")

@@ -16,11 +16,20 @@ from portal.models.people import User
 
 
 class Holder(LabelledEnum):
-    """Who holds an original document: it travels resident → proxy → office → proxy → resident."""
+    """Who holds an original document: it travels resident → proxy → office → (the off-island hall →) proxy →
+    resident."""
 
     RESIDENT = "resident", _l("The resident")
     PROXY = "proxy", _l("The proxy")
     OFFICE = "office", _l("The higher office")
+    HALL = "hall", _l("The off-island service hall")  # kept there for the proxy, after the hall took the answer
+
+
+class SignatureKind(LabelledEnum):
+    """How the one handing over (or receiving, see ``domain.errands``) signed a handover."""
+
+    DRAWN = "drawn", _l("signed on the screen")
+    PHOTO = "photo", _l("photo of the signed slip")
 
 
 class CaseMaterial(db.Model):
@@ -32,7 +41,7 @@ class CaseMaterial(db.Model):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(80))
     holder: Mapped[Holder] = mapped_column(default=Holder.RESIDENT)
-    # The proxy holding it, while a proxy does.
+    # The person holding it, while a proxy (or whoever works the errand) or the off-island hall's clerk does.
     holder_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     since: Mapped[datetime] = mapped_column(default=clock.now)
     # Added later because the office asked for more (补充材料).
@@ -55,9 +64,14 @@ class MaterialHandover(db.Model):
     to_holder: Mapped[Holder]
     by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     confirmed_by: Mapped[str] = mapped_column(sa.String(50))
+    # The signature of the person named in ``confirmed_by``: drawn on the phone's screen (a PNG) or a photo of the
+    # signed slip, kept as a file of the case. Every document of one step shares it.
+    signature_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachments.id", ondelete="SET NULL"))
+    signature_kind: Mapped[SignatureKind | None]
 
     material: Mapped[CaseMaterial] = relationship(back_populates="handovers")
     by: Mapped[User] = relationship()
+    signature: Mapped[Attachment | None] = relationship()
 
 
 class Attachment(db.Model):

@@ -38,6 +38,22 @@ team_places = sa.Table(
 )
 
 
+class Office(db.Model):
+    """An office (科室) of the administration: its staff are stationed on the island at least three days a
+    week ("3+2") and assessed on it, each of them and the office as a whole."""
+
+    __tablename__ = "offices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(60))
+    name_en: Mapped[str] = mapped_column(sa.String(80), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self) -> str:
+        return f"<Office {self.code}>"
+
+
 class Team(db.Model):
     """An on-site service team (上门服务队) and the places it covers."""
 
@@ -50,6 +66,9 @@ class Team(db.Model):
     service_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_points.id"))
     # Home visits the team can take in one half-day slot.
     capacity_per_slot: Mapped[int] = mapped_column(default=4)
+    # In the fishing season (``FishingSeason``) the team also visits in the evening, and on weekends.
+    season_evenings: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    season_weekends: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # The SHA-256 of the secret in the address of the team's calendar feed (iCalendar), for members' phones;
     # the address itself is shown once, when it is issued.
     calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
@@ -76,6 +95,7 @@ class User(UserMixin, db.Model):
     role: Mapped[Role]
     service_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_points.id"))
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))
+    office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("offices.id"), index=True)  # 科室
     is_team_lead: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str] = mapped_column(sa.String(200))
@@ -86,6 +106,7 @@ class User(UserMixin, db.Model):
 
     service_point: Mapped[ServicePoint | None] = relationship()
     team: Mapped[Team | None] = relationship(back_populates="members")
+    office: Mapped[Office | None] = relationship()
     places: Mapped[list[Place]] = relationship(secondary=user_places, order_by="Place.code")
 
     @property
@@ -132,5 +153,9 @@ class Attendance(db.Model):
     day: Mapped[date] = mapped_column(index=True)
     kind: Mapped[AttendanceKind]
     recorded_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # A lead's correction (or a day filled in for the member): who, and why; the audit log keeps each one.
+    corrected_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    corrected_by: Mapped[User | None] = relationship(foreign_keys=[corrected_by_id])

@@ -17,6 +17,7 @@ from portal.models.people import Team, User
 class Slot(LabelledEnum):
     AM = "am", _l("Morning")
     PM = "pm", _l("Afternoon")
+    EVENING = "evening", _l("Evening")  # only in the fishing season, for a team that opens evenings
 
 
 class VisitStatus(LabelledEnum):
@@ -32,6 +33,19 @@ class VisitKind(LabelledEnum):
 
 
 ACTIVE_VISITS = (VisitStatus.BOOKED, VisitStatus.STARTED)
+
+
+class FishingSeason(db.Model):
+    """A fishing season (渔季) as an administrator sets it: from ``first`` to ``last``, teams that open them
+    visit in the evening and on weekends too (fishermen are at sea by day)."""
+
+    __tablename__ = "fishing_seasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40), default="")
+    first: Mapped[date]
+    last: Mapped[date]
+    active: Mapped[bool] = mapped_column(default=True)
 
 
 class Visit(db.Model):

@@ -23,6 +23,19 @@ def _new_errand(app):
         return case.number, household.residents[0].name
 
 
+def _sign(page, form):
+    """Sign on the screen's pad of ``form`` with a finger's stroke (a mouse's, here)."""
+    pad = page.locator(f"{form} canvas")
+    pad.scroll_into_view_if_needed()  # the mouse draws where the screen shows the pad
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 30)
+    page.mouse.down()
+    for x, y in ((60, 90), (110, 40), (170, 100), (230, 50)):
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+    page.mouse.up()
+    assert page.locator(f"{form} input[name=signature]").input_value().startswith("data:image/png;base64,")
+
+
 def test_proxy_runs_an_errand_round_trip_on_a_phone(pages, live_server):
     number, resident = _new_errand(live_server.app)
     page = pages.open(viewport=PHONE, username="proxy-h01")
@@ -33,21 +46,30 @@ def test_proxy_runs_an_errand_round_trip_on_a_phone(pages, live_server):
     for box in page.locator("input[name=materials]").all():
         box.check()
     assert page.locator("input[name=confirmed_by]").first.input_value() == resident
+    page.click("button:has-text('已收到材料')")  # not signed yet: refused, nothing moved
+    page.wait_for_selector("text=请居民在屏幕上签名，或上传签字交接单的照片。")
+    for box in page.locator("input[name=materials]").all():
+        box.check()
+    _sign(page, "form[action$='/collect']")
     page.click("button:has-text('已收到材料')")
     page.wait_for_selector("text=材料已全部收齐。")
+    assert "材料现在的持有人：代办党员" in page.locator("#messages").inner_text()
 
     page.goto("/errands/manifest")
     assert number in page.locator(".office").first.inner_text() or number in page.locator("article").inner_text()
 
     page.goto(f"/errands/{number}")
     page.fill("form[action$='/submit'] input[name=confirmed_by]", "民政局窗口 刘")
+    _sign(page, "form[action$='/submit']")
     page.click("button:has-text('已递交')")
     page.wait_for_selector("input[name=answer][value=approved]")
     page.check("input[name=answer][value=approved]")
     page.fill("form[action$='/answer'] input[name=confirmed_by]", "民政局窗口 刘")
+    _sign(page, "form[action$='/answer']")
     page.click("button:has-text('登记答复')")
     page.wait_for_selector("text=把结果交还居民")
     page.fill("form[action$='/deliver'] textarea[name=note]", "津贴已批准，材料原件已交还")
+    _sign(page, "form[action$='/deliver']")
     page.click("button:has-text('已交还，代办办结')")
     page.wait_for_selector("h1 >> text=已办结")
 

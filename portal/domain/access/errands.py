@@ -13,9 +13,10 @@ from flask_babel import lazy_gettext as _l
 
 from portal.domain import DomainError
 from portal.domain.access.attendance import may_record as on_island_staff
+from portal.domain.access.people import point_of
 from portal.domain.access.policy import rule
 from portal.extensions import db
-from portal.models import Case, CaseStatus, Mode, Role, User
+from portal.models import Case, CaseStatus, Mode, PointKind, Role, User
 
 HELD = (CaseStatus.CLAIMED, CaseStatus.IN_PROGRESS, CaseStatus.AWAITING_OFFICE)
 
@@ -53,3 +54,13 @@ def has_pool(user: User) -> bool:
     """The pool of errands to carry off the island: proxies, leads, and the island's staff (who carry errands
     on the off-island days of the "3+2" week too)."""
     return user.role in (Role.PROXY, Role.LEAD) or on_island_staff(user)
+
+
+@rule("errands.manifest")
+def has_manifest(user: User) -> bool:
+    """The off-island manifest: proxies, leads, butlers (heating errands), and the staff of the island's points and
+    of the off-island hall; a heating station's staff carry nothing off the island."""
+    if user.role is Role.STAFF:
+        point = point_of(user)
+        return point is None or point.kind is not PointKind.HEATING_STATION
+    return user.role in (Role.PROXY, Role.LEAD, Role.BUTLER)

@@ -9,6 +9,13 @@ provisional, leads and administrators are warned (``warning``) and ``flask calen
 
 Every clock of the portal (due times, the sweep, callbacks, visits, the heating hotline's office hours)
 reads these rows through ``timekeeping.calendar_for``; nothing keeps a calendar of its own.
+
+An imported year is checked against the statutory holidays the library knows: a file without some of them (a
+one-line CSV of 国庆 would otherwise remove the Spring Festival) is imported only when the administrator
+confirms the year without them, by name (``missing_statutory``). When a year's days change, the open cases whose
+time limit runs across a changed day get their due time counted again (``recompute_limits``: said on each
+timeline, audited); the visits booked on a day that became a holiday are listed for rebooking
+(``visits.to_rebook``).
 """
 from __future__ import annotations
 
@@ -27,9 +34,21 @@ from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain import DomainError, access
+from portal.domain.cases import timekeeping
+from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, unit
 from portal.extensions import db
-from portal.models import CalendarDay, CalendarYear, DayKind, User, YearStatus
+from portal.models import (
+    OPEN_STATUSES,
+    CalendarDay,
+    CalendarYear,
+    Case,
+    CaseEvent,
+    DayKind,
+    EventKind,
+    User,
+    YearStatus,
+)
 
 WARN_FROM = (11, 1)  # month and day from which next year's calendar is asked for
 MAX_BYTES = 1_000_000
@@ -260,11 +279,23 @@ def years(around: int | None = None) -> list[tuple[int, YearStatus | None, Calen
             for year in sorted(set(kept) | {this, this + 1})]
 
 
+def _district_days(year: int) -> dict[date, DayKind]:
+    return dict(db.session.execute(sa.select(CalendarDay.day, CalendarDay.kind).where(
+        CalendarDay.service_point_id.is_(None), CalendarDay.active,
+        CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))).all())
+
+
 def _replace(year: int, entries: list[Entry], status_: YearStatus, source: str, actor: User | None) -> int:
-    """Put ``entries`` in place of the district's days of ``year`` (a point's own closures stay)."""
+    """Put ``entries`` in place of the district's days of ``year`` (a point's own closures stay), and count
+    again the time limits of the open cases that run across a day that changed."""
+    before = _district_days(year)
     db.session.execute(sa.delete(CalendarDay).where(
         CalendarDay.service_point_id.is_(None), CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)))
     db.session.add_all(CalendarDay(day=e.day, kind=e.kind, name=e.name) for e in entries)
+    after = {e.day: e.kind for e in entries}
+    db.session.flush()
+    recompute_limits({day for day in before.keys() | after.keys() if before.get(day) is not after.get(day)},
+                     actor, year)
     row = db.session.get(CalendarYear, year) or CalendarYear(year=year)
     row.status, row.source, row.changed_at, row.changed_by_id = status_, source[:120], clock.now(), actor.id if actor else None
     db.session.add(row)
@@ -275,10 +306,46 @@ def _replace(year: int, entries: list[Entry], status_: YearStatus, source: str, 
     return len(entries)
 
 
-def import_year(parsed: Parsed, actor: User | None, source: str, digest: str | None = None) -> int:
+@dataclass(frozen=True)
+class Missing:
+    """A statutory holiday the library knows for the year, none of whose days the file gives as a holiday."""
+
+    name: str
+    days: tuple[date, ...]
+
+    def __str__(self) -> str:
+        first, last = self.days[0], self.days[-1]
+        span = first.strftime("%m-%d") if first == last else f"{first:%m-%d}–{last:%m-%d}"
+        return f"{self.name}（{span}）"
+
+
+def missing_statutory(parsed: Parsed) -> list[Missing]:
+    """The statutory holidays of the file's year (from the ``holidays`` library: their own days, not the days
+    it guesses are given in lieu, 补假) of which the file holds no day as a holiday."""
+    if len(parsed.years) != 1:
+        return []
+    given = {e.day for e in parsed.entries if e.kind is DayKind.HOLIDAY}
+    found: dict[str, list[date]] = {}
+    for day, name in sorted(holiday_library.China(years=[parsed.years[0]], language="zh_CN").items()):
+        name = str(name)
+        if "（" in name or "(" in name:  # 补假, 由 … 调休: the library's guess of the days in lieu
+            continue
+        found.setdefault(name, []).append(day)
+    return [Missing(name, tuple(days)) for name, days in found.items() if not given.intersection(days)]
+
+
+def missing_names(missing: list[Missing]) -> str:
+    """What the administrator confirms: the missing holidays' names, in the year's order."""
+    return "、".join(m.name for m in missing)
+
+
+def import_year(parsed: Parsed, actor: User | None, source: str, digest: str | None = None,
+                without: str | None = None) -> int:
     """Import a checked file's year as confirmed (the State Council's notice): its days replace the year's.
     Nothing is imported while any line is bad. ``digest`` is the preview's (``Parsed.digest``): the days must be
-    exactly those previewed. ``actor`` None is the command line."""
+    exactly those previewed. A file without some statutory holidays (``missing_statutory``) is imported only
+    when ``without`` names exactly those (``missing_names``): the administrator confirmed the year without
+    them. ``actor`` None is the command line."""
     if actor is not None:
         access.require(actor, "calendar.manage")
     if parsed.errors:
@@ -286,6 +353,12 @@ def import_year(parsed: Parsed, actor: User | None, source: str, digest: str | N
                           _l("Nothing is imported: the file has %(n)d problems.", n=len(parsed.errors)), field="file")
     if digest is not None and not hmac.compare_digest(digest.encode(), parsed.digest().encode()):
         raise DomainError(_l("These are not the days of the preview; check the file again."), field="file")
+    missing = missing_statutory(parsed)
+    if missing and (without or "").strip() != missing_names(missing):
+        raise DomainError(_l("The file has none of the days of %(names)s, which the statutory holidays of %(year)d "
+                             "include: they would be working days. Add them to the file, or confirm %(year)d "
+                             "without them.", names="、".join(map(str, missing)), year=parsed.years[0]),
+                          field="without")
     return _replace(parsed.years[0], parsed.entries, YearStatus.CONFIRMED, source or "import", actor)
 
 
@@ -343,3 +416,77 @@ def warning(today: date | None = None) -> str | None:
                           "yet known). Import or confirm the State Council's notice (Directory › Working calendar).",
                           year=year))
     return None
+
+
+# --- when a year's days change ------------------------------------------------------------------------------
+
+def _starts(cases: list[Case]) -> dict[int, tuple[datetime, bool]]:
+    """Each case's limit start (``timekeeping.limit_start`` of its first signature, or of logging while it waits
+    to be signed for; the last reopening or redo, which starts the limit again) and whether an approved extension
+    named its due time since (a due time a lead named is not counted again)."""
+    last: dict[tuple[int, EventKind], datetime] = {}
+    ids = [case.id for case in cases]
+    for start in range(0, len(ids), 500):
+        for row in db.session.execute(
+                sa.select(CaseEvent.case_id, CaseEvent.kind, sa.func.max(CaseEvent.at)).where(
+                    CaseEvent.case_id.in_(ids[start:start + 500]),
+                    CaseEvent.kind.in_([EventKind.REOPENED, EventKind.EXTENDED]))
+                .group_by(CaseEvent.case_id, CaseEvent.kind)):
+            last[(row[0], row[1])] = row[2]
+    starts = {}
+    for case in cases:
+        begun = (timekeeping.limit_start(case.item, case.created_at, case.claimed_at) if case.claimed_at
+                 else case.created_at)
+        reopened = last.get((case.id, EventKind.REOPENED))
+        if reopened is not None and reopened > begun:
+            begun = reopened
+        extended = last.get((case.id, EventKind.EXTENDED))
+        starts[case.id] = (begun, extended is not None and extended >= begun)
+    return starts
+
+
+def recompute_limits(changed: set[date], actor: User | None, year: int) -> list[Case]:
+    """Count again the due time of every open case whose limit runs across a day in ``changed`` (a holiday now
+    a working day, or the other way), on the calendar as it now is: the new due time (and the 75 % reminder)
+    is said on the case's timeline and audited. Urgent items count calendar hours and never move; a due time a
+    lead named by an extension stays. Returns the cases whose due time moved."""
+    if not changed:
+        return []
+    first, last = min(changed), max(changed)
+    cases = list(db.session.scalars(
+        sa.select(Case).where(Case.status.in_(OPEN_STATUSES), Case.due_at.is_not(None),
+                              Case.due_at >= clock.local_midnight(first))
+        .options(sa.orm.joinedload(Case.item), sa.orm.joinedload(Case.service_point)).order_by(Case.id)))
+    cases = [case for case in cases if not case.item.urgent]
+    starts = _starts(cases)
+    now = clock.now()
+    moved = []
+    calendars: dict[tuple[int, date], timekeeping.WorkCalendar] = {}
+    for case in cases:
+        start, named = starts[case.id]
+        if named or clock.local(start).date() > last:
+            continue
+        key = (case.service_point_id, clock.local(start).date())
+        if key not in calendars:
+            calendars[key] = timekeeping.calendar_for(case.service_point, start)
+        calendar = calendars[key]
+        due = timekeeping.due_time(case.item, start, case.service_point, case.mode, calendar)
+        if due == case.due_at:
+            continue
+        old = case.due_at
+        days = sorted(d for d in changed if clock.local(start).date() <= d <= clock.local(max(old, due)).date())
+        case.due_at = due
+        case.remind_at = timekeeping.reminder_time(case.item, start, due, case.service_point, case.mode, calendar)
+        if case.status.value == "logged" and case.sign_due_at is not None:
+            case.sign_due_at = timekeeping.sign_for_due(case.item, case.created_at, case.service_point, calendar)
+        if due > now:
+            case.overdue_flagged_at = None
+        if case.remind_at > now:
+            case.reminded_at = None
+        record_event(case, actor, EventKind.DUE_RECOMPUTED, public=True, actor_label="" if actor else "system",
+                     data={"year": year, "old": old.isoformat(), "due": due.isoformat(),
+                           "days": [d.isoformat() for d in days]})
+        audit.record("recompute_due", actor=actor, obj=case, actor_name="" if actor else "cli",
+                     changes={"due_at": (old, due)}, reason=f"calendar {year}")
+        moved.append(case)
+    return moved
