@@ -50,9 +50,19 @@ class Config:
     # A counter item counts as finished on the spot (当场办结) only when finished within this many minutes of
     # being logged: the same visit to the counter.
     ON_SPOT_MINUTES = 30
-    TRIP_HOURS = 2 + 40 / 60
-    TRIP_FARE_YUAN = 80
-    TRIP_LOST_INCOME_YUAN = 150  # a day's income lost to the journey (a fisherman's, a worker's)
+    # What one journey off the island (a round trip to an office on the mainland) costs a resident, in parts; the
+    # boards and reports print them beside the money saved (docs/METRICS.md, "journeys saved").
+    # The ferry there and back: two crossings of 40 minutes (1 h 20 min on the boat), about ¥30 each.
+    TRIP_BOAT_FARE_YUAN = 60
+    # The bus or a shared taxi between the pier and the district's offices on the mainland, there and back.
+    TRIP_MAINLAND_TRANSPORT_YUAN = 40
+    # A meal on the mainland: the sailings keep a resident away over midday.
+    TRIP_MEALS_YUAN = 30
+    # A day's income lost: a fisherman's or a banquet owner's working day, which the journey takes whole.
+    TRIP_LOST_INCOME_YUAN = 300
+    # The hours the journey takes: 1 h 20 min on the boat, about 1 h 30 min waiting for sailings, 1 h 10 min on the
+    # mainland's roads and about 2 h at the office.
+    TRIP_HOURS = 6
 
     # The one address residents, kiosks and wall screens reach the portal at (https://bianmin.example.gov.cn):
     # the links in residents' SMS, the QR codes of cards and receipt slips, wall screens, Open311. Never taken
@@ -121,6 +131,11 @@ class Config:
     OUTBOX_LEASE_SECONDS = 120
     # How long a resident may answer by the link sent with the result; then the clerk calls back.
     RESIDENT_ANSWER_DAYS = 3
+
+    # The room temperature a heated household is owed (℃): a reading below it opens a 温度不达标 case.
+    HEATING_STANDARD_CELSIUS = 18
+    # The CJK font the printable cards (PDF) are set in: Debian's fonts-wqy-microhei (a collection: face 0).
+    CARDS_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
     # Background jobs (portal/domain/platform/jobs.py): the web process runs them itself as soon as one is queued
     # (and `flask jobs run` from cron takes up what a dead process left); a claim lasts this long, renewed at

@@ -19,7 +19,7 @@ from portal.domain.boards import counters, metrics
 from portal.domain.boards.board import Tile, build, cases_behind
 from portal.domain.boards.periods import change, period_for
 from portal.domain.boards.report import monthly_report
-from portal.domain.boards.scopes import KINDS, Places, boards_of, scope_for
+from portal.domain.boards.scopes import KINDS, boards_of, scope_for
 from portal.domain.cases import intake, lifecycle, supervision
 from portal.extensions import db
 from portal.models import AuditEntry, Channel, Outcome, Place, Satisfaction, ServiceItem, ServicePoint, WallScreen
@@ -118,7 +118,11 @@ def test_the_tiles_rankings_and_categories_of_a_village(village):
 def test_the_district_counts_every_village_and_a_hamlet_only_itself(village):
     district = build(scope_for("district", "all"), period_for("week"), village.lead)
     assert (district.open, district.figures.logged) == (4, 5)
-    assert "H05" in [t.place.code for t in district.tiles] and "V1" not in [t.place.code for t in district.tiles]
+    # Its tiles are the island's villages and the heating district's estates (issue 36.8): a hamlet is one click on.
+    codes = [t.place.code for t in district.tiles]
+    assert codes[:3] == ["V1", "V2", "V3"] and "E01" in codes and "H05" not in codes and "LS" not in codes
+    tiles = {t.place.code: t for t in district.tiles}
+    assert (tiles["V1"].open, tiles["V2"].open, tiles["V1"].figures.logged) == (3, 1, 4)
     hamlet = build(scope_for("place", "H02"), period_for("week"), village.lead)
     assert (hamlet.open, hamlet.figures.logged, hamlet.tiles) == (2, 2, [])
 
@@ -144,7 +148,8 @@ def test_trips_saved_count_the_residents_cost(village, monkeypatch):
     assert counters.as_rows() == kept
     board = week_board(village.lead)
     assert board.figures.trips_saved == 3  # A and D (medicine bought on the mainland before), and now B
-    assert board.cost_saved == 3 * (80 + 150) and board.hours_saved == pytest.approx(3 * (2 + 40 / 60))  # fare + income
+    # boat + transport on the mainland + meals + a day's income (portal/config.py), and the hours, per journey
+    assert board.cost_saved == 3 * (60 + 40 + 30 + 300) and board.hours_saved == 3 * 6
 
 
 def test_a_trip_saved_follows_the_item_not_the_mode(world):
@@ -374,7 +379,7 @@ def test_the_wall_view_fits_its_tiles_and_polls(village, client, auth):
     auth.login("leader")
     page = client.get("/boards/wall").get_data(as_text=True)
     assert 'hx-trigger="every 30s"' in page and "data-etag=" in page and "wall-page" in page
-    assert page.count('class="wall-tile ') == len(Places().leaves())
+    assert page.count('class="wall-tile ') == len(scope_for("district", "all").tile_ids) >= 3 + 12
     assert "王大爷" not in page and "13912345678" not in page
 
 
@@ -595,14 +600,14 @@ def test_every_kind_of_board_is_described_once(world):
 
 
 def test_each_board_offers_what_its_kind_has(village, client, auth):
-    """The district's and a place's boards have a wall view (and wall screens), the district's and a point's a
-    monthly report."""
+    """The district's and a place's boards have a wall view (and wall screens); the district's, a point's and a place's a
+    monthly report (a place's: its service point's)."""
     auth.login("leader")
     page = lambda url: client.get(url).get_data(as_text=True)  # noqa: E731
     district, village_board, point, team = (page("/boards/district/all"), page("/boards/place/V1"),
                                             page("/boards/point/LS-P01"), page("/boards/team/T1"))
     assert 'href="/boards/wall"' in district and 'href="/boards/report"' in district and "全域总览" in district
-    assert 'href="/boards/wall?place=V1"' in village_board and "/boards/report" not in village_board
+    assert 'href="/boards/wall?place=V1"' in village_board and 'href="/boards/report?point=LS-C"' in village_board
     assert "行政村" in village_board
     assert 'href="/boards/report?point=LS-P01"' in point and "/boards/wall" not in point and "服务点看板" in point
     assert "/boards/report" not in team and "/boards/wall" not in team and "服务队看板" in team

@@ -91,3 +91,36 @@ def test_the_sign_in_page_of_the_demo_lists_every_login_the_readme_lists(demo_ap
     page = demo_app.test_client().get("/auth/login").get_data(as_text=True)
     shown = set(re.findall(r"<li><code>([a-z0-9-]+)</code>", page))
     assert listed <= shown, listed - shown
+
+
+def test_the_demo_has_an_errand_signed_at_every_handover_and_waiting_at_the_hall(demo_app):
+    from portal.domain import errands
+    from portal.models import CaseMaterial, Holder, MaterialHandover, SignatureKind
+
+    with demo_app.app_context():
+        case = db.session.scalars(sa.select(Case).join(CaseMaterial).where(CaseMaterial.holder == Holder.HALL)).first()
+        assert case is not None and errands.stage(case) == "at_hall"
+        steps = errands.handover_slip(case)
+        assert len(steps) == 3 and all(s.signature is not None and s.signature_kind is SignatureKind.DRAWN
+                                       for s in steps)
+        assert steps[-1].receiver.startswith("出岛服务厅 · ")
+        unsigned = db.session.scalar(sa.select(sa.func.count()).select_from(MaterialHandover)
+                                     .where(MaterialHandover.signature_id.is_(None)))
+        assert unsigned == 0
+
+
+def test_the_demo_has_offices_with_a_week_someone_fell_short_and_a_fishing_season_evening_visit(demo_app):
+    from datetime import timedelta
+
+    from portal import clock
+    from portal.domain import attendance, visits
+    from portal.models import Slot, Visit, VisitKind
+
+    with demo_app.app_context():
+        last_week = attendance.week(attendance.monday_of(clock.today()) - timedelta(days=7))
+        assert len(last_week.offices) == 6 and all(o.office is not None for o in last_week.offices)
+        assert {p.user.office.name_zh for o in last_week.offices for p in o.fell_short} == {"社保所", "文体站"}
+        assert [o.office.name_zh for o in last_week.offices if o.short] == ["文体站"]
+        # (the scheduler may book a care visit into an evening too: the resident's own is the one requested)
+        evening = db.session.scalars(sa.select(Visit).filter_by(slot=Slot.EVENING, kind=VisitKind.REQUEST)).one()
+        assert visits.in_season(evening.day) and visits.offered(evening.team, evening.day, Slot.EVENING)

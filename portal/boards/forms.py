@@ -29,6 +29,16 @@ class MonthForm(FlaskForm):
     point = SelectField(_l("Service point"), validate_choice=False)
 
 
+class ResultsForm(FlaskForm):
+    """The results report's period: any days up to a year long, ending today at the latest."""
+
+    class Meta:
+        csrf = False
+
+    first = DateField(_l("From"), validators=[Optional()])
+    last = DateField(_l("To"), validators=[Optional()])
+
+
 class ScreenForm(FlaskForm):
     name = StringField(_l("Screen"), validators=[DataRequired(_l("Name the screen.")), Length(max=60)],
                        description=_l("Where it hangs, for example 'Service center, hall'."))

@@ -16,11 +16,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.boards import bp, charts, exports
-from portal.boards.forms import MonthForm, PeriodForm, ScreenForm
-from portal.domain import DomainError, NotFound, access, attendance
+from portal.boards import bp, charts, exports, results_view
+from portal.boards.forms import MonthForm, PeriodForm, ResultsForm, ScreenForm
+from portal.domain import DomainError, NotFound, access, attendance, heating
 from portal.domain.boards import board, hotspots, periods, scopes
+from portal.domain.boards import results as results_report
+from portal.domain.boards import shares as shares_report
 from portal.domain.boards.report import report_for
+from portal.domain.cases import timekeeping
 from portal.domain.credentials import wallscreens
 from portal.domain.platform import public_address, unit
 from portal.extensions import db
@@ -28,7 +31,7 @@ from portal.models import Role, ServicePoint, WallScreen
 from portal.web.forms import attach_error, options
 from portal.web.guards import allow, allow_signed_in, me, public
 from portal.web.htmx import is_htmx, redirect_to, render
-from portal.web.i18n import localized
+from portal.web.i18n import is_english, localized
 from portal.web.navigation import register
 from portal.web.submit import run, submit
 
@@ -116,6 +119,18 @@ def _crumbs(scope: scopes.Scope) -> list:
     return crumbs
 
 
+def _serving_point(place) -> ServicePoint | None:
+    """The service point serving a place board's place (or the nearest place above it): its monthly report is the
+    place's."""
+    seen = set()
+    while place is not None and place.id not in seen:
+        if place.service_point is not None:
+            return place.service_point
+        seen.add(place.id)
+        place = place.parent
+    return None
+
+
 @bp.get("/<kind>/<code>", endpoint="board")
 @allow_signed_in
 def show(kind: str, code: str):
@@ -131,7 +146,9 @@ def show(kind: str, code: str):
     topic = hotspots.topic_of(scope.mark, clock.today().replace(day=1)) if scope.kind.hotspots else None
     response = render("boards/board.html", "board", board=built, form=form, etag=poll_etag, crumbs=_crumbs(scope),
                       figures=board.FIGURES, changed=changed.at, opens=_opens(), attendance=days, status=status,
-                      topic=topic, progress=hotspots.progress(topic) if topic else None)
+                      topic=topic, progress=hotspots.progress(topic) if topic else None,
+                      report_point=scope.point or _serving_point(scope.place),
+                      heating_board=heating.board_temperatures(scope.estates))
     return _cacheable(response, etag)
 
 
@@ -235,6 +252,84 @@ def report():
         month, status = clock.today(), 422
     form.month.data = date(month.year, month.month, 1)
     return render("boards/report.html", report=report_for(month, point), form=form, status=status)
+
+
+# --- the results report and everyone's share (issue 34.4-34.5) ------------------------------------------------
+
+def _results_scope(kind: str, code: str) -> scopes.Scope:
+    """The board's scope if the signed-in user is one of its leads; 404 otherwise (as for a board)."""
+    scope = _scope(kind, code)
+    if not access.can(me(), "results.view", scope):
+        abort(404)
+    return scope
+
+
+def _results_period(default: periods.Period) -> tuple[ResultsForm, periods.Period, int]:
+    """The days asked for (year to date when none); a wrong one is explained beside its field and the report shows
+    the year to date meanwhile (status 422)."""
+    form = ResultsForm(request.args)
+    if not request.args.get("first") and not request.args.get("last"):
+        form.first.data, form.last.data = default.first, default.last
+        return form, default, 200
+    if not form.validate():
+        return form, default, 422
+    try:
+        return form, periods.period_for("custom", form.first.data, form.last.data), 200
+    except DomainError as error:
+        attach_error(form, error)
+        return form, default, 422
+
+
+def _printed() -> str:
+    return _("Printed %(when)s by %(who)s.", when=clock.local(clock.now()).strftime("%Y-%m-%d %H:%M"),
+             who=me().display_name)
+
+
+@bp.get("/<kind>/<code>/results")
+@allow(Role.LEAD, Role.ADMIN)
+def results(kind: str, code: str):
+    """The results report of a board's scope for any period (year to date by default), beside the year before."""
+    scope = _results_scope(kind, code)
+    form, period, status = _results_period(results_report.year_to_date())
+    report = results_report.results(scope, period, timekeeping.calendar_for, english=is_english())
+    return render("boards/results.html", report=report, sections=results_view.sections(report), form=form,
+                  headers=results_view.header_parts(report), title=results_view.title(report),
+                  period_text=results_view.period_text(report), status=status)
+
+
+def _results_file(kind: str, code: str, fmt: str):
+    scope = _results_scope(kind, code)
+    form, period, status = _results_period(results_report.year_to_date())
+    if status != 200:
+        abort(404)
+    report = results_report.results(scope, period, timekeeping.calendar_for, english=is_english())
+    write = results_view.docx_bytes if fmt == "docx" else results_view.xlsx_bytes
+    name = f"{_('results')}-{kind}-{code}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.{fmt}"
+    return results_view.download(write(report, _printed()), name, fmt)
+
+
+@bp.get("/<kind>/<code>/results.docx")
+@allow(Role.LEAD, Role.ADMIN)
+def results_docx(kind: str, code: str):
+    """The results report as a Word document (A4), as it goes upward."""
+    return _results_file(kind, code, "docx")
+
+
+@bp.get("/<kind>/<code>/results.xlsx")
+@allow(Role.LEAD, Role.ADMIN)
+def results_xlsx(kind: str, code: str):
+    """The results report as an Excel workbook."""
+    return _results_file(kind, code, "xlsx")
+
+
+@bp.get("/<kind>/<code>/shares")
+@allow(Role.LEAD, Role.ADMIN)
+def shares(kind: str, code: str):
+    """Everyone's share of a board's scope in a period (year to date by default): each proxy, butler and team."""
+    scope = _results_scope(kind, code)
+    form, period, status = _results_period(results_report.year_to_date())
+    found = shares_report.shares(scope, period)
+    return render("boards/shares.html", form=form, status=status, **results_view.shares_context(found))
 
 
 # --- wall screens ---------------------------------------------------------------------------------------

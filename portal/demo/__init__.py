@@ -16,8 +16,11 @@ import sqlalchemy as sa
 from faker import Faker
 
 from portal import clock
+from portal.demo.baselines import BASELINE_WORKING_DAYS
 from portal.demo.cases import load_cases
+from portal.demo.errands import load_signed_handover
 from portal.demo.heating import load_heating
+from portal.demo.island import load_island_programme
 from portal.domain import visits
 from portal.domain.boards import counters
 from portal.domain.cases import calendar_years, supervision
@@ -56,7 +59,7 @@ APPROVING_OFFICES = {
     "旅游咨询": "西海岸新区文化和旅游局",
     "供热": "供热公司客户服务中心",
 }
-URGENT_ITEMS = {"HT03"}
+URGENT_ITEMS = {"HT03", "HT08"}
 # Stock phrases offered on the case page: (item code or None for all, status or None for all, text).
 CANNED_REPLIES = [
     (None, None, "已电话联系居民，告知所需材料"),
@@ -119,7 +122,8 @@ def load_directory() -> None:
                 name_zh=row["name_zh"], name_en=row["name_en"], keywords=row["keywords_zh"],
                 pinyin=pinyin_index(row["name_zh"], row["keywords_zh"]), mode=Mode(row["mode"]),
                 needs_approval=row["needs_approval"] == "yes", sla_hours=int(row["sla_hours"]),
-                saves_trip=row.get("saves_trip") == "yes",
+                journeys=int(row.get("journeys") or 0),
+                baseline_working_days=BASELINE_WORKING_DAYS.get(row["code"]),
                 urgent=row["code"] in URGENT_ITEMS,
                 materials="\n".join(m for m in row["materials_zh"].split(";") if m),
                 approving_office=APPROVING_OFFICES.get(row["category_zh"], "") if row["needs_approval"] == "yes" else "",
@@ -274,6 +278,8 @@ def load(case_count: int = 2000, seed: int = 2026, progress: Callable[[int], Non
     # care visits of the elderly living alone; and each team's calendar feed address.
 
     load_heating(seed)
+    load_signed_handover()  # one errand walked resident → proxy → office → hall, every handover signed
+    load_island_programme()  # the offices' "3+2" weeks, and a fishing-season evening visit
     progress(STEP_COST["heating"])
     supervision.sweep(batch=5000)
     visits.schedule_care_visits()

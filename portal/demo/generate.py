@@ -214,7 +214,8 @@ def _cases(total: int, hamlets, estates, items, places, rng: random.Random, name
                     priority=Priority.URGENT if item.urgent else Priority.NORMAL, due_at=created + sla,
                     sign_due_at=sign_due, remind_at=None, reminded_at=None, overdue_flagged_at=None,
                     sign_missed_at=None, callback_due_at=None, callback_retry_at=None, callback_attempts=0,
-                    on_spot=False, trip_saved=False, rated_by_resident=False, owner_id=None, team_id=team_id,
+                    on_spot=False, trip_saved=False, proactive=False, rated_by_resident=False, owner_id=None,
+                    team_id=team_id,
                     created_by_id=desk, created_at=created, updated_at=created, claimed_at=None,
                     resolved_at=None, closed_at=None, redo_count=0, transfer_count=0, merged_into_id=None,
                     origin_id=None, incident_id=None, outcome=None, satisfaction=None, callback_comment="",
@@ -250,7 +251,7 @@ def _cases(total: int, hamlets, estates, items, places, rng: random.Random, name
                     case.update(status=S.RESOLVED, resolved_at=done, trip_saved=trip)
                     event(done, E.RESOLVED, S.IN_PROGRESS, S.RESOLVED, owner,
                           {"on_time": done <= case["due_at"], "hours": round((done - created).total_seconds() / 3600, 2),
-                           **({"trip": True} if trip else {})})
+                           "journeys": item.journeys if trip else 0, **({"trip": True} if trip else {})})
                 elif now > case["due_at"]:
                     case["overdue_flagged_at"] = case["due_at"]
             elif now > sign_due:

@@ -1,11 +1,14 @@
 """Forms of the directory area, one per kind of row."""
 from __future__ import annotations
 
+import math
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    FloatField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -35,6 +38,8 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=enum_options(Role), validators=[REQUIRED])
     service_point_id = SelectField(_l("Service point"), coerce=optional_id, validate_choice=True)
     team_id = SelectField(_l("Team"), coerce=optional_id)
+    office_id = SelectField(_l("Office (科室)"), coerce=optional_id,
+                            description=_l("The office of the administration the person belongs to (3+2 assessment)."))
     is_team_lead = BooleanField(_l("Team lead"))
     place_ids = SelectMultipleField(_l("Places covered"), coerce=int)
     confirm_places = BooleanField(_l("Yes, take these places from this user"))
@@ -87,6 +92,21 @@ class PlaceForm(FlaskForm):
     household_count = IntegerField(_l("Households"), validators=[Optional(), NumberRange(min=0, max=1_000_000)])
 
 
+class DaysField(FloatField):
+    """A number of working days; anything else is explained in words a clerk reads, not "not a valid float"."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        try:
+            self.data = float(valuelist[0])
+        except (ValueError, TypeError):
+            self.data = None
+        if self.data is None or not math.isfinite(self.data):  # "nan" and "inf" are floats to Python, not days
+            self.data = None
+            raise ValueError(_l("Write a number of working days, such as 5 or 2.5."))
+
+
 class ServiceItemForm(FlaskForm):
     code = StringField(_l("Code"), validators=[REQUIRED, CODE])
     category_zh = StringField(_l("Category (Chinese)"), validators=[REQUIRED, Length(max=40)])
@@ -97,13 +117,21 @@ class ServiceItemForm(FlaskForm):
                            description=_l("Names residents use, separated by spaces."))
     mode = SelectField(_l("Handled as"), choices=enum_options(Mode), validators=[REQUIRED])
     needs_approval = BooleanField(_l("Needs a higher office's approval"))
-    saves_trip = BooleanField(_l("Saves a trip off the island"),
-                              description=_l("Resolved on the island, it spares the resident a journey to the mainland."))
+    # Left empty, 0: the item never needed the mainland.
+    journeys = IntegerField(_l("Journeys off the island saved"), default=0, filters=[lambda n: 0 if n is None else n],
+                            validators=[Optional(), NumberRange(min=0, max=9, message=_l("Between 0 and 9 journeys."))],
+        description=_l("Resolved on the island, how many journeys to the mainland it spares the resident: "
+                       "0 if it never needed one, 1, or 2 for an approval item (hand in, then collect)."))
     sla_hours = IntegerField(_l("Time limit (hours)"), validators=[
         InputRequired(_l("Give the time limit in hours.")),
         NumberRange(min=1, max=2400, message=_l("Between 1 and 2400 hours (100 working days)."))],
         description=_l("24 hours count as one working day."))
     urgent = BooleanField(_l("Urgent (limit counted in calendar hours)"))
+    baseline_working_days = DaysField(
+        _l("Working days before the network"),
+        validators=[Optional(), NumberRange(min=0.1, max=500, message=_l("Between 0.1 and 500 working days."))],
+        description=_l("How long the item took to finish when residents went to the mainland for it. The results "
+                       "report measures the efficiency gain against it; leave it empty to leave the item out."))
     materials = TextAreaField(_l("Required materials"), validators=[Length(max=2000)],
                               description=_l("One per line."))
     approving_office = StringField(_l("Approving office"), validators=[Length(max=80)])
@@ -117,6 +145,25 @@ class TeamForm(FlaskForm):
     capacity_per_slot = IntegerField(_l("Visits per half-day slot"), default=4, validators=[
         InputRequired(_l("This field is required.")), NumberRange(min=1, max=50, message=_l("Between 1 and 50."))])
     place_ids = SelectMultipleField(_l("Places covered"), coerce=int)
+    season_evenings = BooleanField(_l("Visits in the evening in the fishing season"))
+    season_weekends = BooleanField(_l("Visits on weekends in the fishing season"))
+
+
+class OfficeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[REQUIRED, CODE])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=80)])
+
+
+def _after_first(form, field):
+    if form.first.data and field.data and field.data < form.first.data:
+        raise ValidationError(_l("The season ends on or after its first day."))
+
+
+class FishingSeasonForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Length(max=40)], description=_l("E.g. 2027年秋汛."))
+    first = DateField(_l("First day"), validators=[InputRequired(_l("Give the date."))])
+    last = DateField(_l("Last day"), validators=[InputRequired(_l("Give the date.")), _after_first])
 
 
 class CannedReplyForm(FlaskForm):

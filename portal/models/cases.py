@@ -108,6 +108,7 @@ class EventKind(LabelledEnum):
     OVERDUE = "overdue", _l("Overdue")
     SUPERVISED = "supervised", _l("Under supervision")
     RATED = "rated", _l("Rated by the resident")
+    DUE_RECOMPUTED = "due_recomputed", _l("Time limit recomputed")  # the working calendar's days changed
 
 
 LIVE_COLUMNS = ("status", "service_point_id", "place_id", "owner_id", "created_by_id", "mode", "team_id", "incident_id",
@@ -163,6 +164,9 @@ class Case(db.Model):
     on_spot: Mapped[bool] = mapped_column(default=False)
     # Resolved without the resident travelling (an errand carried off the island, a visit at home).
     trip_saved: Mapped[bool] = mapped_column(default=False)
+    # Proactive work (主动服务), not a resident's request (受理): a scheduled care visit, a campaign's finding, or what
+    # one of them uncovered. Fixed at logging; the boards count the two apart (docs/METRICS.md).
+    proactive: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     rated_by_resident: Mapped[bool] = mapped_column(default=False)
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"), index=True)

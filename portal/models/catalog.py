@@ -35,16 +35,23 @@ class ServiceItem(db.Model):
     pinyin: Mapped[str] = mapped_column(sa.String(600), default="")
     mode: Mapped[Mode]
     needs_approval: Mapped[bool] = mapped_column(default=False)
-    # Resolving it on the island spares the resident a round trip off the island (节省往返), whatever the mode:
-    # it used to need a journey to an office on the mainland (docs/METRICS.md, "trips saved").
-    saves_trip: Mapped[bool] = mapped_column(default=False)
+    # How many journeys off the island (往返) resolving it on the island spares the resident, whatever the mode:
+    # 0 (never needed the mainland), 1, 2 (an approval item: hand in, then collect) (docs/METRICS.md, "journeys").
+    journeys: Mapped[int] = mapped_column(default=0, server_default="0")
     # Time limit; counted in working hours, or in calendar hours for urgent items.
     sla_hours: Mapped[int]
     urgent: Mapped[bool] = mapped_column(default=False)
+    # Working days an item took to finish before the network (入网前), as the admin records it: the results report
+    # measures the efficiency gain against it (docs/METRICS.md); None leaves the item out of the gain.
+    baseline_working_days: Mapped[float | None] = mapped_column(sa.Float)
     # Required materials, one per line.
     materials: Mapped[str] = mapped_column(sa.Text, default="")
     approving_office: Mapped[str] = mapped_column(sa.String(80), default="")
     active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def saves_trip(self) -> bool:
+        return self.journeys > 0
 
     @property
     def material_list(self) -> list[str]:

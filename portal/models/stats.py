@@ -23,7 +23,7 @@ HOUR_BUCKETS = (1, 2, 4, 8, 24, 48, 72, 120, 168, 336, 720, None)
 COUNTERS = (
     "logged", "on_spot", "signed", "signed_in_time", "resolved", "resolved_on_time", "resolve_minutes", "trips_saved",
     "callbacks", "rated", "satisfied", "with_outcome", "solved", "redone", "returned", "rated_by_resident",
-    "satisfied_by_resident",
+    "satisfied_by_resident", "counter_logged",
     *(f"h{n}" for n in range(len(HOUR_BUCKETS))),
 )
 
@@ -45,6 +45,8 @@ class CaseCount(db.Model):
     service_point_id: Mapped[int] = mapped_column(default=0)
     team_id: Mapped[int] = mapped_column(default=0)
     category: Mapped[str] = mapped_column(sa.String(40), default="")
+    # Proactive work's counters (a care visit, a campaign's finding), kept apart from residents' requests.
+    proactive: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     logged: Mapped[int] = mapped_column(default=0)
     on_spot: Mapped[int] = mapped_column(default=0)
     signed: Mapped[int] = mapped_column(default=0)
@@ -64,6 +66,8 @@ class CaseCount(db.Model):
     # Of the rated callbacks, those the resident answered themself (by the SMS link or at a kiosk).
     rated_by_resident: Mapped[int] = mapped_column(default=0, server_default="0")
     satisfied_by_resident: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Of the cases logged, those handled at the counter (the on-the-spot rate's denominator).
+    counter_logged: Mapped[int] = mapped_column(default=0, server_default="0")
     h0: Mapped[int] = mapped_column(default=0)
     h1: Mapped[int] = mapped_column(default=0)
     h2: Mapped[int] = mapped_column(default=0)

@@ -54,6 +54,13 @@ def may_choose_topic(user: User, scope) -> bool:
     return user.role is Role.LEAD and scope.kind.hotspots and may_see_board(user, scope)
 
 
+@rule("results.view")
+def may_see_results(user: User, scope) -> bool:
+    """The results report and everyone's share of a board's scope (``portal.domain.boards.scopes.Scope``): the leads
+    who see that board, and the administrator (who sees every board)."""
+    return user.role in (Role.LEAD, Role.ADMIN) and may_see_board(user, scope)
+
+
 @rule("report.view")
 def may_see_report(user: User, point: ServicePoint | None = None) -> bool:
     """The district's report (``point`` None) or one point's."""

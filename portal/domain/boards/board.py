@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from portal import clock
 from portal.domain import NotFound, access
@@ -37,6 +37,7 @@ from portal.models import (
     ChangeMark,
     EventKind,
     Household,
+    Mode,
     Place,
     Satisfaction,
     ServiceItem,
@@ -120,7 +121,7 @@ class Board:
     previous: Figures
     open: int
     overdue: int
-    logged_today: int
+    logged_today: int          # residents' requests logged today (今日受理)
     logged_week: int
     weeks: list[date]
     trends: dict[str, list[float | int | None]]
@@ -128,24 +129,26 @@ class Board:
     top_overdue: list[Case]
     categories: list[Category]
     coverage: tuple[int, int] | None
-    trip: metrics.TripCost = metrics.TripCost(0, 0, 0)
+    trip: metrics.TripCost = metrics.TripCost(0, 0, 0, 0, 0)
     hotspots: list[Hotspot] = field(default_factory=list)  # place x category pairs that recur or rise
     rankings: dict[str, list[Tile]] = field(default_factory=dict)
+    proactive_today: int = 0   # proactive work logged today (主动服务: care visits, campaign findings), apart
+    proactive_week: int = 0
 
     @property
     def cost_saved(self) -> float:
-        return self.figures.trips_saved * self.trip.yuan
+        return self.trip.cost(self.figures.trips_saved)
 
     @property
     def hours_saved(self) -> float:
-        return self.figures.trips_saved * self.trip.hours
+        return self.trip.time(self.figures.trips_saved)
 
     def change(self, name: str) -> float | None:
         return change(getattr(self.figures, name), getattr(self.previous, name))
 
 
 def _as_sums(row) -> dict[str, int]:
-    return {name: int(getattr(row, name)) for name in COUNTERS}
+    return {name: int(getattr(row, name)) for name in metrics.SUMMED}
 
 
 def _add(into: dict[str, int], sums: dict[str, int]) -> None:
@@ -154,7 +157,7 @@ def _add(into: dict[str, int], sums: dict[str, int]) -> None:
 
 
 def _empty() -> dict[str, int]:
-    return dict.fromkeys(COUNTERS, 0)
+    return dict.fromkeys(metrics.SUMMED, 0)
 
 
 def _tile_of(scope: Scope) -> dict[int, int]:
@@ -209,7 +212,7 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
     this_monday = today - timedelta(days=today.weekday())
     weeks = [this_monday - timedelta(weeks=WEEKS - 1 - n) for n in range(WEEKS)]
     week_sums = [_empty() for _ in weeks]
-    logged_today = 0
+    logged_today = proactive_today = 0
     for row in db.session.execute(
         sa.select(CaseCount.day, *metrics.sum_columns())
         .where(scope.counts, CaseCount.day >= (today if wall else weeks[0]), CaseCount.day <= today)
@@ -218,7 +221,7 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
         day = row.day if isinstance(row.day, date) else date.fromisoformat(row.day)
         _add(week_sums[(day - weeks[0]).days // 7], _as_sums(row))
         if day == today:
-            logged_today = int(row.logged)
+            logged_today, proactive_today = int(row.logged), int(row.proactive)
     week_figures = [metrics.from_sums(sums) for sums in week_sums]
     trends = {name: [_plain(getattr(f, name)) for f in week_figures] for name in TREND_METRICS}
 
@@ -252,7 +255,7 @@ def build(scope: Scope, period: Period, viewer: User | None, today: date | None 
         open=open_total, overdue=overdue_total, logged_today=logged_today, logged_week=week_sums[-1]["logged"],
         weeks=weeks, trends=trends, tiles=tiles, top_overdue=list(top_overdue),
         categories=[] if wall else _categories(scope.counts, period, scope.cases, today), coverage=covered,
-        trip=metrics.TripCost.configured(),
+        trip=metrics.TripCost.configured(), proactive_today=proactive_today, proactive_week=week_sums[-1]["proactive"],
         hotspots=hotspots(scope.counts, today) if scope.kind.hotspots and not wall else [],
     )
     board.rankings = {name: rank(tiles, name) for name in RANKED}
@@ -333,7 +336,7 @@ def _categories(counts: sa.ColumnElement[bool], period: Period, cases: sa.Column
         .group_by(CaseCount.category)
     ):
         sums = _as_sums(found)
-        if not any(sums.values()):
+        if not any(sums[name] for name in COUNTERS):  # requests only: proactive work has no row here
             continue
         entry = row(found.category)
         entry.logged, entry.resolved = sums["logged"], sums["resolved"]
@@ -370,13 +373,16 @@ def _callback_in(period: Period, *conditions) -> sa.ColumnElement[bool]:
 
 def _figure_conditions(figure: str, period: Period) -> list[sa.ColumnElement[bool]]:
     start, end = _day_bounds(period)
-    logged = [Case.created_at >= start, Case.created_at < end]
+    # Residents' requests (受理): the figures count proactive work apart (docs/METRICS.md).
+    logged = [Case.created_at >= start, Case.created_at < end, Case.proactive.is_(False)]
     signed_at = sa.func.coalesce(Case.sign_missed_at, Case.claimed_at)
     return {
         "open": [Case.status.in_(OPEN_STATUSES)],
         "overdue": [Case.status.in_(OPEN_STATUSES), Case.overdue_flagged_at.is_not(None)],
         "logged": logged,
         "on_spot": [*logged, Case.on_spot],
+        "counter_logged": [*logged, Case.mode == Mode.COUNTER],
+        "proactive": [Case.created_at >= start, Case.created_at < end, Case.proactive.is_(True)],
         "sign_late": [sa.or_(
             sa.and_(signed_at >= start, signed_at < end, Case.sign_due_at.is_not(None),
                     sa.or_(Case.sign_missed_at.is_not(None), Case.claimed_at > Case.sign_due_at)),
@@ -387,12 +393,18 @@ def _figure_conditions(figure: str, period: Period) -> list[sa.ColumnElement[boo
     }[figure]
 
 
+_EARLIER = aliased(CaseEvent)
 # Figures that count resolutions, not cases: a case redone and resolved twice in the period is two rows, as it
 # is two in the counters (docs/METRICS.md).
 PER_RESOLUTION = {
-    "resolved": [],
-    "late": [CaseEvent.data["on_time"].as_boolean().is_(False)],
-    "trips": [CaseEvent.data["trip"].as_boolean().is_(True)],
+    "resolved": [Case.proactive.is_(False)],
+    "late": [Case.proactive.is_(False), CaseEvent.data["on_time"].as_boolean().is_(False)],
+    # The resolutions that saved journeys: each case's first, as its event recorded them (or, before journeys
+    # were recorded, its first resolution that saved a trip, as the counters' rebuild reads it).
+    "trips": [sa.or_(CaseEvent.data["journeys"].as_integer() > 0, sa.and_(
+        CaseEvent.data["journeys"].as_integer().is_(None), CaseEvent.data["trip"].as_boolean().is_(True),
+        CaseEvent.id == sa.select(sa.func.min(_EARLIER.id)).where(
+            _EARLIER.case_id == Case.id, _EARLIER.kind.in_(counters.RESOLUTIONS)).scalar_subquery()))],
 }
 
 
@@ -401,6 +413,8 @@ FIGURES = {
     "overdue": _l("Overdue cases"),
     "logged": _l("Logged"),
     "on_spot": _l("Finished on the spot"),
+    "counter_logged": _l("Counter requests logged"),
+    "proactive": _l("Proactive work"),
     "resolved": _l("Resolved"),
     "late": _l("Resolved late"),
     "sign_late": _l("Not signed for in time"),

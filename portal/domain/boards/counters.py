@@ -10,6 +10,7 @@ loaded in bulk (the demo, the generator) or to check the counters (tests compare
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -27,12 +28,14 @@ from portal.models import (
     CaseEvent,
     ChangeMark,
     EventKind,
+    Mode,
     Outcome,
     Satisfaction,
     ServiceItem,
 )
 
-KEY = ("day", "place_id", "service_point_id", "team_id", "category")
+# ``proactive`` keeps proactive work (主动服务: care visits, campaign findings) apart from residents' requests.
+KEY = ("day", "place_id", "service_point_id", "team_id", "category", "proactive")
 RESOLUTIONS = (EventKind.RESOLVED, EventKind.FINISHED_ON_SPOT)
 
 
@@ -51,7 +54,7 @@ def bump(case: Case, at: datetime, **increments: int) -> None:
     if not increments:
         return
     key = {"day": clock.local(at).date(), "place_id": case.place_id or 0, "service_point_id": case.service_point_id,
-           "team_id": case.team_id or 0, "category": case.item.category_zh[:40]}
+           "team_id": case.team_id or 0, "category": case.item.category_zh[:40], "proactive": bool(case.proactive)}
     db.session.connection().execute(_INSERT_DELTA, {**key, **dict.fromkeys(COUNTERS, 0), **increments})
 
 
@@ -149,13 +152,27 @@ def _fold(model, ids: list[int], rows: list[dict]) -> bool:
     return True
 
 
+def journeys_saved(case: Case) -> int:
+    """The journeys off the island a resolution of ``case`` now spares its resident: its item's journeys, on
+    the case's first resolution only (a redo or a reopened case resolved again spares nothing more: the resident
+    would not have travelled twice), and only if it was resolved without the trip (``case.trip_saved``)."""
+    if not case.trip_saved or not case.item.journeys:
+        return 0
+    if case.id is not None and db.session.scalar(sa.select(CaseEvent.id).where(
+            CaseEvent.case_id == case.id, CaseEvent.kind.in_(RESOLUTIONS)).limit(1)) is not None:
+        return 0
+    return case.item.journeys
+
+
 def resolution(case: Case, at: datetime) -> dict:
-    """Count a resolution; return what the resolution event keeps of it (on time, hours, trip)."""
+    """Count a resolution; return what the resolution event keeps of it (on time, hours, journeys saved)."""
     hours = (at - case.created_at).total_seconds() / 3600
     on_time = case.due_at is None or at <= case.due_at
-    bump(case, at, resolved=1, resolved_on_time=int(on_time), trips_saved=int(case.trip_saved),
+    journeys = journeys_saved(case)
+    bump(case, at, resolved=1, resolved_on_time=int(on_time), trips_saved=journeys,
          resolve_minutes=round(hours * 60), **{bucket(hours): 1})
-    return {"on_time": on_time, "hours": round(hours, 2), **({"trip": True} if case.trip_saved else {}), **where(case)}
+    return {"on_time": on_time, "hours": round(hours, 2), "journeys": journeys,
+            **({"trip": True} if journeys else {}), **where(case)}
 
 
 def callback(case: Case, at: datetime, outcome: Outcome | None, satisfaction: Satisfaction, redo: bool,
@@ -171,6 +188,24 @@ def callback(case: Case, at: datetime, outcome: Outcome | None, satisfaction: Sa
 
 
 # --- rebuilding from the timeline -------------------------------------------------------------------
+
+@cache
+def first_resolutions():
+    """Each case's first resolution event (a subquery: ``case_id``, ``first_id``)."""
+    return (sa.select(CaseEvent.case_id.label("case_id"), sa.func.min(CaseEvent.id).label("first_id"))
+            .where(CaseEvent.kind.in_(RESOLUTIONS)).group_by(CaseEvent.case_id).subquery("first_resolutions"))
+
+
+def journeys_of_event(firsts) -> sa.ColumnElement[int]:
+    """The journeys a resolution event saved (joined with ``Case``, ``ServiceItem`` and ``firsts``): as it
+    recorded them; an event from before journeys were recorded saved its item's journeys if it was the case's
+    first resolution and saved a trip."""
+    recorded = CaseEvent.data["journeys"].as_integer()
+    trip = sa.case((CaseEvent.data["on_time"].as_boolean().is_not(None), CaseEvent.data["trip"].as_boolean()),
+                   else_=Case.trip_saved)
+    return sa.case((recorded.is_not(None), recorded),
+                   (sa.and_(CaseEvent.id == firsts.c.first_id, trip), ServiceItem.journeys), else_=0)
+
 
 def _local_day(column):
     """The local (UTC+8, no daylight saving) date of a stored UTC timestamp, in SQL."""
@@ -197,10 +232,10 @@ def _grouped(day, select_from, where, counts: dict, scoped: bool = True):
     else:
         dims = [sa.func.coalesce(Case.place_id, 0), Case.service_point_id, sa.func.coalesce(Case.team_id, 0)]
     key = [day.label("day"), dims[0].label("place_id"), dims[1].label("service_point_id"), dims[2].label("team_id"),
-           ServiceItem.category_zh.label("category")]
+           ServiceItem.category_zh.label("category"), Case.proactive.label("proactive")]
     query = (sa.select(*key, *[expression.label(name) for name, expression in counts.items()])
              .select_from(select_from).join(ServiceItem, ServiceItem.id == Case.item_id).where(*where)
-             .group_by(*key[:5]))
+             .group_by(*key))
     return db.session.execute(query).all()
 
 
@@ -216,13 +251,15 @@ def rebuild() -> int:
     def add(rows, names):
         for row in rows:
             key = (row.day if not isinstance(row.day, str) else datetime.fromisoformat(row.day).date(),
-                   row.place_id, row.service_point_id, row.team_id, row.category)
+                   row.place_id, row.service_point_id, row.team_id, row.category, bool(row.proactive))
             slot = total.setdefault(key, dict.fromkeys(COUNTERS, 0))
             for name in names:
                 slot[name] += int(getattr(row, name) or 0)
 
     add(_grouped(day, events, [CaseEvent.kind == EventKind.LOGGED], {
-        "logged": count(), "on_spot": sa.func.sum(sa.case((Case.on_spot, one), else_=0))}), ("logged", "on_spot"))
+        "logged": count(), "on_spot": sa.func.sum(sa.case((Case.on_spot, one), else_=0)),
+        "counter_logged": sa.func.sum(sa.case((Case.mode == Mode.COUNTER, one), else_=0))}),
+        ("logged", "on_spot", "counter_logged"))
 
     # Signing for: the sweep's "missed" events, and the first signature (its event says whether in time).
     in_time = CaseEvent.data["in_time"].as_boolean()
@@ -244,12 +281,14 @@ def rebuild() -> int:
     recorded = CaseEvent.data["on_time"].as_boolean()
     on_time = sa.case((recorded.is_not(None), recorded),
                       else_=sa.or_(Case.due_at.is_(None), CaseEvent.at <= Case.due_at))
-    trip = sa.case((CaseEvent.data["on_time"].as_boolean().is_not(None), CaseEvent.data["trip"].as_boolean()),
-                   else_=Case.trip_saved)
-    add(_grouped(day, events, [CaseEvent.kind.in_(RESOLUTIONS)], {
+    # Journeys saved as the event recorded them; for events from before journeys were recorded, the item's
+    # journeys on the case's first resolution, if it saved a trip.
+    journeys = journeys_of_event(first_resolutions())
+    resolutions = sa.outerjoin(events, first_resolutions(), first_resolutions().c.case_id == CaseEvent.case_id)
+    add(_grouped(day, resolutions, [CaseEvent.kind.in_(RESOLUTIONS)], {
         "resolved": count(), "resolved_on_time": sa.func.sum(sa.case((on_time, one), else_=0)),
         "resolve_minutes": sa.func.sum(sa.func.round(hours * 60)),
-        "trips_saved": sa.func.sum(sa.case((trip, one), else_=0)),
+        "trips_saved": sa.func.sum(journeys),
         **buckets}),
         ("resolved", "resolved_on_time", "resolve_minutes", "trips_saved", *buckets))
 

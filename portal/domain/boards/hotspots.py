@@ -3,7 +3,8 @@ rise over the last 90 days, and the month's topic a lead makes of one, followed 
 
 A pair is a hotspot when it had at least ``RECURRING`` cases in 90 days (it keeps coming back), or at least
 ``RISING_MIN`` in the last 30 days and more than 1.5 times the average 30 days of the 60 before (it is rising).
-Both are read from the daily counters (cases logged), so they cost a grouped query whatever the number of cases.
+Both are read from the daily counters (residents' requests logged: proactive work, a care visit or a campaign's
+finding, is the office's own and never a hotspot), so they cost a grouped query whatever the number of cases.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain import DomainError, access
-from portal.domain.boards import counters
+from portal.domain.boards import counters, metrics
 from portal.domain.boards.periods import Period, period_for
 from portal.domain.platform import audit, unit
 from portal.extensions import db
@@ -47,7 +48,7 @@ def hotspots(counts: sa.ColumnElement[bool], today: date | None = None) -> list[
     recent = sa.func.sum(sa.case((CaseCount.day >= recent_first, CaseCount.logged), else_=0))
     rows = db.session.execute(
         sa.select(CaseCount.place_id, CaseCount.category, sa.func.sum(CaseCount.logged), recent)
-        .where(counts, CaseCount.place_id != 0, CaseCount.day >= first, CaseCount.day <= today)
+        .where(counts, metrics.REQUESTS, CaseCount.place_id != 0, CaseCount.day >= first, CaseCount.day <= today)
         .group_by(CaseCount.place_id, CaseCount.category))
     found = []
     for place_id, category, total, last in rows:
@@ -85,7 +86,7 @@ def choose(scope, place_id: int, category: str, actor: User, note: str = "") -> 
 
 @dataclass(frozen=True)
 class Progress:
-    """How the topic fares: its cases logged this month and last month."""
+    """How the topic fares: its residents' requests logged this month and last month."""
 
     this_month: int
     last_month: int
@@ -97,7 +98,7 @@ def progress(topic: MonthlyTopic) -> Progress:
 
     def logged(first: date, last_day: date) -> int:
         return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(CaseCount.logged), 0)).where(
-            CaseCount.place_id == topic.place_id, CaseCount.category == topic.category,
+            CaseCount.place_id == topic.place_id, CaseCount.category == topic.category, metrics.REQUESTS,
             CaseCount.day >= first, CaseCount.day <= last_day)) or 0)
 
     return Progress(logged(month.first, month.last), logged(last.first, last.last))

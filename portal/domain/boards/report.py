@@ -47,19 +47,19 @@ class ReportRow:
 
     @property
     def cost_saved(self) -> float:
-        return self.sums["trips_saved"] * self.trip.yuan
+        return self.trip.cost(self.sums["trips_saved"])
 
     @property
     def previous_cost_saved(self) -> float:
-        return self.previous_sums["trips_saved"] * self.trip.yuan
+        return self.trip.cost(self.previous_sums["trips_saved"])
 
     @property
     def hours_saved(self) -> float:
-        return self.sums["trips_saved"] * self.trip.hours
+        return self.trip.time(self.sums["trips_saved"])
 
     @property
     def previous_hours_saved(self) -> float:
-        return self.previous_sums["trips_saved"] * self.trip.hours
+        return self.trip.time(self.previous_sums["trips_saved"])
 
     def change(self, name: str) -> float | None:
         if name == "average_days":

@@ -146,9 +146,12 @@ class ScopeKind:
 
 
 def _district(places: Places, code: str) -> Scope:
+    """The whole district, its tiles the places one level under each top place: the island's villages and the heating
+    district's estates (a hamlet is a tile of its village's board, one click further)."""
     rows = places.tree.places
-    leaves = sorted(places.leaves(), key=lambda i: (rows[i].kind is PlaceKind.ESTATE, rows[i].code))
-    return Scope(DISTRICT, code="all", mark="all", ids=[], marks=["all"], tile_ids=leaves, estates=places.estates(rows),
+    tiles = sorted((child for top in places.children(None) for child in (places.children(top) or [top])),
+                   key=lambda i: (rows[i].kind is PlaceKind.ESTATE, rows[i].code))
+    return Scope(DISTRICT, code="all", mark="all", ids=[], marks=["all"], tile_ids=tiles, estates=places.estates(rows),
                  places=places)
 
 

@@ -215,6 +215,7 @@ def log_case(
     finish_on_spot: bool = False,
     origin: Case | None = None,
     phone_optional: bool = False,
+    proactive: bool = False,
 ) -> Case:
     """Log a new case and commit; return it with its number and due time.
 
@@ -224,6 +225,8 @@ def log_case(
     ``origin`` is the case this one came out of (a home visit handing off an errand): whoever works
     that visit may log it, whatever their role.
     ``phone_optional`` is for cases the portal logs itself (a care visit for a household with no phone).
+    ``proactive`` marks proactive work (主动服务: a scheduled care visit, a campaign's finding), which the figures
+    count apart from residents' requests; what a proactive case uncovers (``origin``) is proactive too.
     How a home-visit case's visit is booked is the visits room's (``visits.log_and_offer``).
     """
     if actor is not None and origin is None and not access.can(actor, "case.log"):
@@ -265,6 +268,7 @@ def log_case(
         sign_due_at=timekeeping.sign_for_due(item, now, point, calendar),
         team=team_for(place) if mode is Mode.HOME else None,
         created_by=actor, created_at=now, updated_at=now, redo_count=0, transfer_count=0, origin=origin,
+        proactive=bool(proactive or (origin is not None and origin.proactive)),
     )
     db.session.add(case)
     if mode is Mode.ERRAND:
@@ -272,7 +276,7 @@ def log_case(
     record_event(case, actor, EventKind.LOGGED, to_status=CaseStatus.LOGGED, from_status=None, public=True,
            data={"channel": channel.value, **counters.where(case)}, actor_label=actor_label)
     db.session.flush()
-    counters.bump(case, now, logged=1)
+    counters.bump(case, now, logged=1, counter_logged=int(mode is Mode.COUNTER))
     audit.record("log", actor=actor, obj=case, actor_name="" if actor else actor_label,
                  changes={"number": (None, case.number), "item": (None, item.code),
                           "requester_phone": (None, phone)})
