@@ -10,6 +10,7 @@ import hashlib
 import io
 import os
 import stat
+import threading
 from pathlib import Path
 
 from flask import current_app
@@ -82,7 +83,8 @@ def store(data: bytes) -> str:
     private_folder(folder())
     private_folder(path.parent)
     if not path.exists():
-        temporary = path.with_suffix(f".{os.getpid()}.part")
+        # One writer's own name (a process's threads may keep the same file at the same moment: the same signature)
+        temporary = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.part")
         write_private(temporary, data)
         os.replace(temporary, path)
     return digest
@@ -115,7 +117,7 @@ def verified(digest: str) -> Path:
 
 
 def delete(digest: str) -> None:
-    """Remove a kept file, and what a worker that stopped while writing it left (``<digest>.<pid>.part``)."""
+    """Remove a kept file, and what a worker that stopped while writing it left (``<digest>.<pid>-<thread>.part``)."""
     path = path_of(digest)
     path.unlink(missing_ok=True)
     if path.parent.is_dir():
