@@ -19,9 +19,10 @@ run: install
 	$(FLASK) demo-data --if-empty
 	PORTAL_DEMO_MODE=true PORTAL_PUBLIC_BASE_URL=$(PORTAL_PUBLIC_BASE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
 
+# Three workers on two cores: much of the suite waits on PostgreSQL, Chromium and the servers it starts.
 test: $(VENV)/.installed-dev translations
 	$(BIN)/ruff check portal tests bench docs
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 3 $(PYTEST_ARGS)
 
 # The edit-test loop: no browsers, no slow tests (servers, concurrency), SQLite only. `make test` is the truth.
 test-quick: $(VENV)/.installed-dev translations

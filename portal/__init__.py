@@ -66,6 +66,7 @@ def create_app(config: type | dict | None = None) -> Flask:
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
     from portal import (
+        attendance,
         auth,
         boards,
         cases,
@@ -93,7 +94,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     guards.init_app(app)
     replay.init_app(app)  # after the session's and the route's checks: a saved key is answered only to those
     for area in (auth, main, intake, cases, supervision, errands, visits, heating, boards, open311, lookup, notices,
-                 imports, jobs, directory, messages, offline):
+                 imports, jobs, directory, messages, offline, attendance):
         app.register_blueprint(area.bp)
     errors.init_app(app)
     app.before_request(web.begin_the_view_afresh)  # the last hook before the view (portal/web/__init__.py)

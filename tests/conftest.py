@@ -8,10 +8,12 @@ local server's ``test`` database, is only used to create and drop it), emptied a
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -147,26 +149,53 @@ def app(database_url, tmp_path):
 DEMO_CASES = 600
 
 
-def load_demo(url: str) -> None:
+def load_demo(url: str, uploads) -> None:
     from portal import demo
 
-    app = create_app(config_for(url))
+    app = create_app(config_for(url, UPLOAD_FOLDER=str(uploads)))
     with app.app_context():
         demo.load(case_count=DEMO_CASES)
         db.session.remove()
         db.engine.dispose()
 
 
+def _run_folder(tmp_path_factory) -> Path:
+    """A folder the whole run shares: under xdist each worker has a base folder of its own, in the run's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
-def demo_sqlite(tmp_path_factory, sqlite_template):
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    shutil.copy(sqlite_template, path)
-    load_demo(f"sqlite:///{path}")
+def demo_uploads(tmp_path_factory):
+    """The files the demo keeps (its signed handovers' signatures), copied for each test of the demo data."""
+    folder = _run_folder(tmp_path_factory) / "demo-uploads"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def copy_demo_uploads(demo_uploads, folder) -> str:
+    shutil.copytree(demo_uploads, folder, dirs_exist_ok=True)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory, sqlite_template, demo_uploads):
+    """The demo data set in SQLite, loaded once for the whole run (the first worker to need it loads it; the
+    others wait for it), and copied for each test."""
+    shared = _run_folder(tmp_path_factory)
+    path = shared / "demo.sqlite3"
+    with open(shared / "demo.sqlite3.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            loading = shared / "demo.loading.sqlite3"
+            shutil.copy(sqlite_template, loading)
+            load_demo(f"sqlite:///{loading}", demo_uploads)
+            loading.rename(path)
     return path
 
 
 @pytest.fixture(scope="session")
-def demo_postgres(postgres_url):
+def demo_postgres(postgres_url, demo_uploads):
     """A PostgreSQL database with the demo data, used as the TEMPLATE of each test's copy."""
     url, reason = postgres_url
     if url is None:
@@ -178,7 +207,7 @@ def demo_postgres(postgres_url):
         connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{sa.engine.make_url(url).database}"'))
     demo_url = sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
     try:
-        load_demo(demo_url)
+        load_demo(demo_url, demo_uploads)
         yield (admin, name), None
     finally:
         with admin.connect() as connection:
@@ -206,7 +235,8 @@ def demo_app(request, tmp_path):
         def cleanup():
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    app = create_app(config_for(url, UPLOAD_FOLDER=str(tmp_path / "uploads")))
+    uploads = copy_demo_uploads(request.getfixturevalue("demo_uploads"), tmp_path / "uploads")
+    app = create_app(config_for(url, UPLOAD_FOLDER=uploads))
     yield app
     with app.app_context():
         db.session.remove()

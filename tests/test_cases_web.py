@@ -272,10 +272,14 @@ def test_proxy_claims_works_and_resolves_through_the_pages(app, client, auth, de
     assert client.post(f"/cases/{number}/act/resolve", data={"resolve-version": case().version,
                                                             "resolve-note": "x"}).status_code == 404
     ids = [m.id for m in case().materials]
-    assert client.post(f"/errands/{number}/collect", data={"materials": ids, "confirmed_by": "王大爷"}).status_code == 303
-    refused = client.post(f"/errands/{number}/deliver", data={"note": "", "confirmed_by": "王大爷"})
+    from tests.test_errands_web import DRAWN  # a signature drawn on the screen
+
+    assert client.post(f"/errands/{number}/collect", data={"materials": ids, "confirmed_by": "王大爷",
+                                                           "signature": DRAWN}).status_code == 303
+    refused = client.post(f"/errands/{number}/deliver", data={"note": "", "confirmed_by": "王大爷", "signature": DRAWN})
     assert refused.status_code == 422 and "请填写办理情况，居民可以看到。" in refused.get_data(as_text=True)
-    done = client.post(f"/errands/{number}/deliver", data={"note": "药已送到", "confirmed_by": "王大爷"})
+    done = client.post(f"/errands/{number}/deliver", data={"note": "药已送到", "confirmed_by": "王大爷",
+                                                          "signature": DRAWN})
     assert done.status_code == 303
     page = client.get(f"/cases/{number}").get_data(as_text=True)
     assert "已办结" in page and "药已送到" in page

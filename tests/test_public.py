@@ -12,7 +12,7 @@ from portal.domain.cases import intake, lifecycle
 from portal.domain.credentials import apikeys
 from portal.extensions import db
 from portal.models import ApiKey, AuditEntry, CallbackRecord, CaseStatus, Channel, Notice, Place, ServicePoint
-from tests.stories import in_progress, log
+from tests.stories import in_progress, log, signed
 
 
 def place(code):
@@ -297,7 +297,7 @@ def test_the_lookup_timeline_names_nobody_in_full(client, world):
     staff = world.staff
     case = log(world)
     lifecycle.assign(case, staff, world.proxy)
-    errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷")
+    errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷", signature=signed())
     page = look(client, case.number, "5678").get_data(as_text=True)
     assert staff.display_name not in page and world.proxy.display_name not in page and "王大爷" not in page
     assert "王**" in page

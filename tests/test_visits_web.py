@@ -114,7 +114,8 @@ def test_intake_books_the_visit_the_resident_proposed_or_saves_nothing(app, home
             "item_query": "SS04", "channel": "phone", "description": "养老金认证，请上门",
             "visit_day": (MONDAY + timedelta(days=3)).isoformat(), "visit_slot": "am"}  # a Thursday: off the island
     refused = staff.post("/intake/", data=data)
-    assert refused.status_code == 422 and "下一个空闲时段" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "服务队空闲时段" in refused.get_data(as_text=True)
+    assert f'value="{MONDAY.isoformat()}|am"' in refused.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
     booked = staff.post("/intake/", data={**data, "visit_day": MONDAY.isoformat()})
     assert booked.status_code == 303

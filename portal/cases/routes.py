@@ -46,20 +46,22 @@ def queue():
     """Show a queue of cases with its tabs, filters, search, sorting and pages."""
     user = me()
     tabs = queues.tabs_for(user)
-    tab = request.args.get("tab") or queues.default_tab(user)
-    if tab not in {t.key for t in tabs}:
-        tab = queues.default_tab(user)
-    default_sort = queues.DEFAULT_SORT.get(tab, "new")
-    filters = queues.Filters.from_args(request.args, default_sort)
     # htmx asks for one part: the tabs (their counts, after a case changed in place), the results (the
     # filters changed: the form itself stays, with the cursor in it), or the whole queue (another tab).
     part = QUEUE_PARTS.get(request.headers.get("HX-Target", ""), "queue")
+    counts = queues.counts(user) if part in ("queue", "tabs") else {}
+    # A tab the user picked (it is in the URL) is kept, empty or not; otherwise the first tab with work.
+    tab = request.args.get("tab")
+    if tab not in {t.key for t in tabs}:
+        tab = queues.default_tab(user, counts or queues.counts(user))
+    default_sort = queues.DEFAULT_SORT.get(tab, "new")
+    filters = queues.Filters.from_args(request.args, default_sort)
     if part == "tabs":
-        return render("cases/queue.html", part, tabs=tabs, tab=tab, counts=queues.counts(user), cap=queues.COUNT_CAP)
+        return render("cases/queue.html", part, tabs=tabs, tab=tab, counts=counts, cap=queues.COUNT_CAP)
     page = queues.page_of(user, tab, filters)
     places = db.session.scalars(sa.select(Place).where(access.cases.place_choices(user))).all()
     return render(
-        "cases/queue.html", part, tabs=tabs, tab=tab, counts=queues.counts(user) if part == "queue" else {},
+        "cases/queue.html", part, tabs=tabs, tab=tab, counts=counts,
         filters=filters, page=page, categories=snapshot.catalog().categories, places=sorted(places, key=lambda p: p.code),
         channels=list(Channel), sorts=queues.SORTS, statuses=list(CaseStatus), default_sort=default_sort,
         cap=queues.COUNT_CAP,
@@ -67,6 +69,8 @@ def queue():
 
 
 QUEUE_PARTS = {"queue-tabs": "tabs", "queue-results": "results"}
+# The badge links to the list it counts (every page's header includes it).
+bp.add_app_template_global(queues.todo_list, "todo_list")
 
 
 @bp.get("/badge")

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from portal import clock
 from portal.domain.cases.lifecycle import OFFICE_ANSWERS
 from portal.domain.platform import privacy
-from portal.models import CaseEvent, Channel, EventKind, Holder, Outcome, Satisfaction
+from portal.models import CaseEvent, Channel, EventKind, Finding, Holder, Outcome, Satisfaction, SignatureKind
 
 FIELD_LABELS = {
     "description": _l("What the resident needs"),
@@ -91,6 +91,12 @@ def describe(event: CaseEvent, public: bool = False) -> str:
         if kind is EventKind.EXTENDED:
             return _("Extended: the new expected date is %(due)s", due=due)
         return _("Extension to %(due)s asked", due=due)
+    if kind is EventKind.DUE_RECOMPUTED:
+        days = data.get("days") or []
+        changed = "、".join(day[5:] for day in days[:6]) + ("…" if len(days) > 6 else "")
+        return _("The working calendar of %(year)s changed (%(days)s): the time limit is counted again, due %(due)s "
+                 "(was %(old)s)", year=data.get("year", ""), days=changed, due=_local(data.get("due")),
+                 old=_local(data.get("old")))
     if kind is EventKind.REMINDED:
         return _("Reminder: 75%% of the time limit has passed (due %(due)s)", due=_local(data.get("due")))
     if kind is EventKind.OVERDUE:
@@ -108,12 +114,25 @@ def describe(event: CaseEvent, public: bool = False) -> str:
     if kind is EventKind.MATERIALS:
         names = "、".join(data.get("materials", []))
         to = Holder(data["to"]).label if data.get("to") in Holder._value2member_map_ else ""
+        if data.get("signed") in SignatureKind._value2member_map_:  # how it was signed (domain/errands.py)
+            return _("Documents handed to %(to)s: %(names)s (confirmed by %(name)s, %(signed)s)", to=to,
+                     names=names, name=name(data.get("confirmed_by", "")), signed=SignatureKind(data["signed"]).label)
         return _("Documents handed to %(to)s: %(names)s (confirmed by %(name)s)", to=to, names=names,
                  name=name(data.get("confirmed_by", "")))
     if kind is EventKind.NOTE and "again" in data:
         return _("Called again about this (%(caller)s)", caller=name(data["again"]) if public else data["again"])
     if kind is EventKind.NOTE and data.get("attachment"):
         return _("File kept: %(name)s", name=data["attachment"])
+    if kind is EventKind.NOTE and "temperature" in data:  # domain/heating.record_temperature
+        return _("Room temperature measured: %(celsius)s ℃ (standard %(standard)s ℃)", celsius=f"{data['temperature']:g}",
+                 standard=f"{data.get('standard', 0):g}")
+    if kind is EventKind.ROUTED and data.get("why") == "campaign" and data.get("finding"):
+        finding = Finding(data["finding"]).label if data["finding"] in Finding._value2member_map_ else data["finding"]
+        return _("From the finding “%(finding)s” of the campaign “%(campaign)s”; routed to %(name)s", finding=finding,
+                 campaign=data.get("campaign", ""), name=name(data.get("owner") or ""))
+    if kind is EventKind.ROUTED and data.get("why") == "temperature":
+        return _("Room temperature %(celsius)s ℃, below the standard %(standard)s ℃; routed to %(name)s",
+                 celsius=f"{data.get('celsius', 0):g}", standard=f"{data.get('standard', 0):g}", name=name(data.get("owner") or ""))
     if kind is EventKind.ROUTED:
         owner = name(data.get("owner") or "")
         return {

@@ -11,7 +11,11 @@ from portal.domain.cases.lifecycle import TRANSITIONS
 from portal.models import AuditEntry, CaseStatus
 
 ACTIONS = {
-    "activate": _l("Activated or deactivated"), "attach": _l("Attached a file"), "attendance": _l("Recorded the day"), "book_visit": _l("Booked a visit"),
+    "activate": _l("Activated or deactivated"), "attach": _l("Attached a file"), "attendance": _l("Recorded the day"),
+    "attendance_corrected": _l("Corrected a day on the island"),
+    "findings_to_cases": _l("Made campaign findings cases"), "heating_season": _l("Set a heating season"),
+    "temperature": _l("Recorded a room temperature"),
+    "recompute_due": _l("Counted a time limit again (calendar changed)"), "book_visit": _l("Booked a visit"),
     "calendar": _l("Changed the working calendar"), "calendar_token": _l("Renewed a calendar address"), "caller_lookup": _l("Looked up a caller"),
     "campaign_visit": _l("Recorded a campaign visit"), "change_password": _l("Changed a password"),
     "close_incident": _l("Closed an incident"), "create": _l("Created"), "declare_incident": _l("Declared an incident"),

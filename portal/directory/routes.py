@@ -20,6 +20,8 @@ from portal.directory.forms import (
     AuditSearchForm,
     CalendarDayForm,
     CannedReplyForm,
+    FishingSeasonForm,
+    OfficeForm,
     PlaceForm,
     ServiceItemForm,
     ServicePointForm,
@@ -36,6 +38,8 @@ from portal.models import (
     CaseStatus,
     Channel,
     DayKind,
+    FishingSeason,
+    Office,
     OutboxMessage,
     Place,
     Role,
@@ -73,6 +77,7 @@ def _place_groups() -> dict[str, list[tuple[int, str]]]:
 def _fill_user(form):
     form.service_point_id.choices = _choices(ServicePoint)
     form.team_id.choices = _choices(Team, localized)
+    form.office_id.choices = _choices(Office, localized)
     form.place_ids.choices = _place_groups()
 
 
@@ -172,7 +177,7 @@ SECTIONS = {
             "users", User, UserForm, _l("Users"),
             [(_l("Username"), lambda u: u.username), (_l("Name"), lambda u: u.display_name),
              (_l("Role"), lambda u: u.role.label), (_l("Service point"), lambda u: localized(u.service_point)),
-             (_l("Team"), lambda u: localized(u.team))],
+             (_l("Team"), lambda u: localized(u.team)), (_l("Office"), lambda u: localized(u.office))],
             User.username, [User.username, User.display_name], _fill_user, _user_values,
         ),
         Section(
@@ -199,6 +204,17 @@ SECTIONS = {
              (_l("Visits per half-day slot"), lambda t: t.capacity_per_slot),
              (_l("Places covered"), lambda t: "、".join(localized(p) for p in t.places))],
             Team.code, [Team.code, Team.name_zh, Team.name_en], _fill_team,
+        ),
+        Section(
+            "offices", Office, OfficeForm, _l("Offices (科室)"),
+            [(_l("Code"), lambda o: o.code), (_l("Name"), localized)],
+            Office.code, [Office.code, Office.name_zh, Office.name_en],
+        ),
+        Section(
+            "seasons", FishingSeason, FishingSeasonForm, _l("Fishing seasons"),
+            [(_l("Name"), lambda s: s.name), (_l("First day"), lambda s: s.first.isoformat()),
+             (_l("Last day"), lambda s: s.last.isoformat())],
+            FishingSeason.first.desc(), [FishingSeason.name],
         ),
         Section(
             "calendar", CalendarDay, CalendarDayForm, _l("Holidays and make-up days"),

@@ -16,7 +16,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -37,7 +37,9 @@ from portal.models import (
     Case,
     CaseStatus,
     Channel,
+    DayKind,
     EventKind,
+    FishingSeason,
     Household,
     Mode,
     Place,
@@ -79,8 +81,15 @@ def interval_days() -> int:
 
 # --- slots -------------------------------------------------------------------------------------------
 
+VISIT_WEEKDAYS = (0, 1, 2)  # Monday to Wednesday: the days home visits are offered (fishermen's hours)
+EVENING = (time(18, 0), time(20, 30))  # an evening half-day, in the fishing season
+
+
 def slot_times(team: Team, day: date, slot: Slot) -> tuple[datetime, datetime]:
-    """When a slot begins and ends: the first and the last working period of the team's point."""
+    """When a slot begins and ends: the first and the last working period of the team's point; the evening's
+    fixed hours (``EVENING``)."""
+    if slot is Slot.EVENING:
+        return (datetime.combine(day, EVENING[0], clock.LOCAL_TZ), datetime.combine(day, EVENING[1], clock.LOCAL_TZ))
     periods = timekeeping.parse_hours(team.service_point.hours if team.service_point else timekeeping.DEFAULT_HOURS)
     start, end = periods[0] if slot is Slot.AM else periods[-1]
     return (datetime.combine(day, start, clock.LOCAL_TZ), datetime.combine(day, end, clock.LOCAL_TZ))
@@ -94,22 +103,70 @@ def _booked(team_id: int, day: date, slot: Slot, excluding: int | None = None) -
     return db.session.scalar(query) or 0
 
 
-def _working(team: Team, day: date, calendar=None) -> bool:
+def seasons() -> list[tuple[date, date]]:
+    """The fishing seasons the administrator set (first and last day), for ``offered``."""
+    return [(row.first, row.last) for row in db.session.execute(
+        sa.select(FishingSeason.first, FishingSeason.last).where(FishingSeason.active))]
+
+
+def in_season(day: date, known: list[tuple[date, date]] | None = None) -> bool:
+    return any(first <= day <= last for first, last in (seasons() if known is None else known))
+
+
+def offered(team: Team, day: date, slot: Slot, calendar=None, known: list[tuple[date, date]] | None = None) -> bool:
+    """The one rule of which half-days a team visits, for what is offered and what is accepted: Monday to
+    Wednesday, mornings and afternoons, on the island's working days (W of the team's calendar: not a holiday,
+    not its point closed); in a fishing season (``FishingSeason``), also the evenings of a team that opens them
+    (``season_evenings``) and the weekend half-days of a team that opens weekends (``season_weekends``). No
+    half-day of a public holiday or of the point's closure is ever offered."""
+    if slot is None or day is None:
+        return False
     calendar = calendar or timekeeping.calendar_for(team.service_point, clock.local_midnight(day))
-    return calendar.counts(day, Mode.HOME)
+    if calendar.overrides.get(day) is DayKind.HOLIDAY:
+        return False
+    weekend = day.weekday() >= 5
+    if slot is Slot.EVENING:
+        return bool(team.season_evenings and (not weekend or team.season_weekends) and in_season(day, known))
+    if weekend:
+        return bool(team.season_weekends and in_season(day, known))
+    return day.weekday() in VISIT_WEEKDAYS and calendar.counts(day, Mode.HOME)
+
+
+def _working(team: Team, day: date, calendar=None, known=None) -> bool:
+    """Whether the team visits on ``day`` at all (any of its half-days is offered)."""
+    calendar = calendar or timekeeping.calendar_for(team.service_point, clock.local_midnight(day))
+    known = seasons() if known is None else known
+    return any(offered(team, day, slot, calendar, known) for slot in Slot)
+
+
+def _household_busy(household_id: int | None, first: date, excluding: int | None = None) -> set[tuple[date, Slot]]:
+    """The half-days from ``first`` on in which the household already has a visit (a second one is refused)."""
+    if household_id is None:
+        return set()
+    return {(day, slot) for day, slot in db.session.execute(sa.select(Visit.day, Visit.slot).where(
+        Visit.household_id == household_id, Visit.day >= first, Visit.status.in_(ACTIVE_VISITS),
+        Visit.id != (excluding or 0)))}
 
 
 def free_slots(team: Team, start: date, count: int = 6, excluding: int | None = None,
-               due: datetime | None = None) -> list[FreeSlot]:
+               due: datetime | None = None, household_id: int | None = None) -> list[FreeSlot]:
     """The next ``count`` slots of ``team`` with room, from ``start`` on (working days only), each saying
-    whether it begins after ``due`` (the case's due time)."""
+    whether it begins after ``due`` (the case's due time); with ``household_id``, none in which that household
+    already has a visit. What this offers, ``_check_slot`` accepts: the intake form offers these before the
+    first submit, and a refusal offers them again, never the half-day just refused."""
     calendar = timekeeping.calendar_for(team.service_point, clock.local_midnight(start))
+    known = seasons()
     found: list[FreeSlot] = []
     day = max(start, clock.today())
+    busy = _household_busy(household_id, day, excluding)
     for _ in range(120):
-        if _working(team, day, calendar):
+        if _working(team, day, calendar, known):
             for slot in Slot:
+                if not offered(team, day, slot, calendar, known):
+                    continue
                 if day == clock.today() and slot_times(team, day, slot)[1] <= clock.now():
+                    continue
+                if (day, slot) in busy:
                     continue
                 left = team.capacity_per_slot - _booked(team.id, day, slot, excluding)
                 if left > 0:
@@ -137,21 +194,22 @@ def _check_slot(team: Team, day: date, slot: Slot, case: Case, excluding: int | 
     db.session.execute(sa.select(Team.id).where(Team.id == team.id).with_for_update())
     if day < clock.today() or (day == clock.today() and slot_times(team, day, slot)[1] <= clock.now()):
         raise SlotFull(_l("That half-day has passed; choose one of the free ones."),
-                       free_slots(team, day, due=case.due_at), field="day")
-    if not _working(team, day):
-        raise SlotFull(_l("%(team)s does not visit on %(day)s (an off-island day, a rest day or a holiday).",
-                          team=team.name_zh, day=day.isoformat()), free_slots(team, day, due=case.due_at), field="day")
-    if case.household_id is not None:
-        clash = db.session.scalar(sa.select(Visit.id).where(
-            Visit.household_id == case.household_id, Visit.day == day, Visit.slot == slot,
-            Visit.status.in_(ACTIVE_VISITS), Visit.id != (excluding or 0)))
-        if clash is not None:
-            raise SlotFull(_l("This household already has a visit in that half-day."),
-                           free_slots(team, day, due=case.due_at))
+                       free_slots(team, day, excluding=excluding, due=case.due_at, household_id=case.household_id),
+                       field="day")
+    if not offered(team, day, slot):
+        raise SlotFull(_l("%(team)s does not visit on %(day)s %(slot)s: home visits are Monday to Wednesday, "
+                          "mornings and afternoons, on the island's working days; evenings and weekends only in the "
+                          "fishing season, for a team that opens them.", team=team.name_zh, day=day.isoformat(),
+                          slot=slot.label),
+                       free_slots(team, day, excluding=excluding, due=case.due_at, household_id=case.household_id),
+                       field="day")
+    if (day, slot) in _household_busy(case.household_id, day, excluding):
+        raise SlotFull(_l("This household already has a visit in that half-day."),
+                       free_slots(team, day, excluding=excluding, due=case.due_at, household_id=case.household_id))
     if _booked(team.id, day, slot, excluding) >= team.capacity_per_slot:
         raise SlotFull(_l("%(team)s is full on %(day)s %(slot)s (%(n)d visits).", team=team.name_zh,
                           day=day.isoformat(), slot=slot.label, n=team.capacity_per_slot),
-                       free_slots(team, day, excluding=excluding, due=case.due_at))
+                       free_slots(team, day, excluding=excluding, due=case.due_at, household_id=case.household_id))
 
 
 def after_due(visit: Visit) -> bool:
@@ -206,7 +264,8 @@ def bookable_by_resident(case: Case) -> bool:
 
 def resident_slots(case: Case, count: int = 8) -> list[FreeSlot]:
     """The team's free half-days a resident may choose: from tomorrow, before the case is due."""
-    return [free for free in free_slots(case.team, clock.today() + timedelta(days=1), count, due=case.due_at)
+    return [free for free in free_slots(case.team, clock.today() + timedelta(days=1), count, due=case.due_at,
+                                        household_id=case.household_id)
             if not free.after_due]
 
 
@@ -218,6 +277,22 @@ def book_by_resident(case: Case, day: date, slot: Slot) -> Visit:
         raise SlotFull(_l("That half-day is not free any more; choose one of the free ones."), resident_slots(case),
                        field="pick")
     return book(case, None, day, slot, by_resident=True)
+
+
+def offered_at_intake(actor: User, item: ServiceItem | None, household: Household | None,
+                      place: Place | None) -> tuple[Team | None, list[FreeSlot]]:
+    """The team that would visit a home case being logged, and its free half-days, as the intake form offers them
+    before the case exists: the half-days ``log_and_book`` would accept (``free_slots``, the household's own visits
+    left out), each saying whether it begins after the case's provisional due time."""
+    place = household.place if household is not None else place
+    team = intake.team_for(place)
+    if team is None:
+        return None, []
+    due = None
+    if item is not None:
+        point = intake.responsible_point(Mode.HOME, place, actor)
+        due = timekeeping.due_time(item, clock.now(), point, Mode.HOME)
+    return team, free_slots(team, clock.today(), due=due, household_id=household.id if household else None)
 
 
 @unit.transactional
@@ -406,11 +481,42 @@ def week(monday: date, team_id: int | None = None) -> tuple[list[Team], dict[tup
 def closed_days(teams: list[Team], days: list[date]) -> set[tuple[int, date]]:
     """The (team, day) pairs of ``days`` on which a team does not visit: off-island days, rest days,
     holidays, its point closed."""
+    known = seasons()
     closed = set()
     for team in teams:
         calendar = timekeeping.calendar_for(team.service_point, clock.local_midnight(days[0]))
-        closed |= {(team.id, day) for day in days if not _working(team, day, calendar)}
+        closed |= {(team.id, day) for day in days if not _working(team, day, calendar, known)}
     return closed
+
+
+def closed_half_days(teams: list[Team], days: list[date]) -> set[tuple[int, date, Slot]]:
+    """The (team, day, half-day) triples of ``days`` that a team does not offer (``offered``)."""
+    known = seasons()
+    closed = set()
+    for team in teams:
+        calendar = timekeeping.calendar_for(team.service_point, clock.local_midnight(days[0]))
+        closed |= {(team.id, day, slot) for day in days for slot in Slot
+                   if not offered(team, day, slot, calendar, known)}
+    return closed
+
+
+def to_rebook(limit: int = 200) -> list[Visit]:
+    """Visits booked from today on for a half-day their team no longer offers (the day became a holiday, the
+    point closed, the fishing season or the team's evenings ended): to be moved, and their residents told."""
+    known = seasons()
+    calendars: dict[int, timekeeping.WorkCalendar] = {}
+    found = []
+    for visit in db.session.scalars(
+            sa.select(Visit).where(Visit.status == VisitStatus.BOOKED, Visit.day >= clock.today())
+            .options(joinedload(Visit.case), joinedload(Visit.team).joinedload(Team.service_point))
+            .order_by(Visit.day, Visit.slot, Visit.id)):
+        if visit.team_id not in calendars:
+            calendars[visit.team_id] = timekeeping.calendar_for(visit.team.service_point)
+        if not offered(visit.team, visit.day, visit.slot, calendars[visit.team_id], known):
+            found.append(visit)
+            if len(found) == limit:
+                break
+    return found
 
 
 def overdue(team_id: int | None = None, limit: int = 100) -> list[Visit]:
@@ -521,7 +627,7 @@ def _care_visit(household: Household, item: ServiceItem, start: date, last: date
         None, item, Channel.VISIT, str(_l("Regular care visit")), resident.name if resident else household.address,
         household.phone or (resident.phone if resident else "") or "", household=household, resident=resident,
         actor_label="care-schedule", point=intake.responsible_point(Mode.HOME, household.place, None),
-        phone_optional=True,
+        phone_optional=True, proactive=True,
     )
     book(case, None, slots[0].day, slots[0].slot, team, kind=VisitKind.CARE)
     _commit()

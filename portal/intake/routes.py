@@ -1,6 +1,8 @@
 """Routes of the intake area: the form, and the item and caller look-ups it makes as you type."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import sqlalchemy as sa
 from flask import flash, request, url_for
 from flask_babel import gettext as _
@@ -8,10 +10,22 @@ from flask_babel import lazy_gettext as _l
 
 from portal.domain import DomainError, access, visits
 from portal.domain.cases import intake
-from portal.extensions import db
+from portal.extensions import MAX_ID, db
 from portal.intake import bp
 from portal.intake.forms import IntakeForm
-from portal.models import CaseStatus, Channel, Household, Mode, Place, PlaceKind, Resident, Role, ServiceItem, Slot
+from portal.models import (
+    CaseStatus,
+    Channel,
+    Household,
+    Mode,
+    Place,
+    PlaceKind,
+    Resident,
+    Role,
+    ServiceItem,
+    Slot,
+    Team,
+)
 from portal.web import arg_id
 from portal.web.forms import options, with_picked_slot
 from portal.web.guards import allow, me
@@ -77,9 +91,51 @@ def new_case():
         flash(_("Case %(number)s logged and finished on the spot.", number=done.value.number) if finished
               else _("Case %(number)s logged.", number=done.value.number), "success")
         return redirect_to(url_for("cases.show", number=done.value.number, logged=1))
+    offer = _offer(request.form) if request.method == "POST" else None
     return render("intake/form.html", form=form, item=item, items=items, caller=caller, query=form.item_query.data,
-                  alternatives=getattr(done.error, "alternatives", []), chosen=None, status=done.status,
-                  duplicates=_duplicates(request.form))
+                  offer=offer, chosen=None, status=done.status, duplicates=_duplicates(request.form))
+
+
+@dataclass
+class Offer:
+    """What the intake form says about a home visit's half-day: nothing (not a home case), what is still to be
+    chosen, or the team and the half-days it would accept."""
+    home: bool = False
+    team: Team | None = None
+    slots: list = field(default_factory=list)
+    place_known: bool = False
+    picked: str = ""
+
+
+def _offer(values) -> Offer:
+    """The free half-days for the case being typed (``visits.offered_at_intake``, the same rules as the booking)."""
+    def number(name: str) -> int | None:
+        value = str(values.get(name, ""))
+        return int(value) if value.isdigit() and 0 < int(value) <= MAX_ID else None
+
+    item = db.session.get(ServiceItem, number("item_id") or 0)
+    if item is None and values.get("item_query"):
+        found = intake.find_items(values.get("item_query"), limit=1)
+        item = found[0] if found and intake.is_code_of(found[0], values.get("item_query")) else None
+    mode = values.get("mode") or (item.mode.value if item else "")
+    if mode != Mode.HOME.value:
+        return Offer()
+    household = db.session.get(Household, number("household_id") or 0)
+    if household is not None and not access.households.usable(me(), household, values.get("requester_phone", "")):
+        household = None  # as log_case would refuse it: no visits of someone else's household shown
+    place = db.session.get(Place, number("place_id") or 0)
+    if household is None and place is None:
+        return Offer(home=True)
+    team, slots = visits.offered_at_intake(me(), item, household, place)
+    day, slot = values.get("visit_day", ""), values.get("visit_slot", "")
+    return Offer(True, team, slots, True, values.get("pick") or (f"{day}|{slot}" if day and slot else ""))
+
+
+@bp.get("/free")
+@allow(*INTAKE_ROLES)
+def free():
+    """The team's free half-days, as soon as a home item and the household or place are chosen (htmx)."""
+    return render("intake/_free.html", offer=_offer(request.args))
 
 
 @bp.get("/duplicates")

@@ -29,7 +29,7 @@ register("visits.index", _l("Home visits"), _l("Today's and this week's visits o
 register("visits.calendar", _l("Visit calendar"), _l("The week of all six teams; move visits; overdue visits."),
          {Role.LEAD, Role.TEAM}, when="visits.calendar")
 register("visits.care_register", _l("Care register"), _l("Households that need service at home, by place."),
-         {Role.STAFF, Role.LEAD, Role.TEAM})
+         {Role.STAFF, Role.LEAD, Role.TEAM}, when="visits.care_register")
 
 
 def _visit(visit_id: int, permission: str = "visit.view") -> Visit:
@@ -87,7 +87,8 @@ def _handoff_form(form=None):
 def start(visit_id: int):
     """The team arrives at the door."""
     visit = _visit(visit_id)
-    run(lambda: visits.start(visit, me()))
+    if run(lambda: visits.start(visit, me())).ok:
+        flash(_("Visit started: it is in progress. Record what was done when you finish."), "success")
     return redirect_to(url_for("visits.index") + f"#visit-{visit_id}")
 
 
@@ -139,8 +140,11 @@ def calendar():
     own = access.visits.planned_team(me())  # a team lead plans their own team
     teams, grid = visits.week(monday, own)
     days = [monday + timedelta(days=n) for n in range(7)]
-    return render("visits/calendar.html", teams=teams, grid=grid, days=days, slots=list(Slot), monday=monday,
-                  closed=visits.closed_days(teams, days),
+    closed = visits.closed_half_days(teams, days)
+    # The evening row only in a week with an evening offered or booked (the fishing season).
+    evenings = any((t.id, d, Slot.EVENING) not in closed or grid.get((t.id, d, Slot.EVENING)) for t in teams for d in days)
+    return render("visits/calendar.html", teams=teams, grid=grid, days=days, monday=monday, closed=closed,
+                  slots=[s for s in Slot if s is not Slot.EVENING or evenings],
                   overdue=visits.overdue(own), previous=monday - timedelta(days=7), following=monday + timedelta(days=7))
 
 
@@ -197,7 +201,8 @@ def free(number: str):
     team = db.session.get(Team, arg_id("team") or 0) or case.team
     start_day = _day_arg("day")
     return render("visits/_free.html", case=case, team=team, searched=True,
-                  alternatives=visits.free_slots(team, start_day, due=case.due_at) if team else [])
+                  alternatives=visits.free_slots(team, start_day, due=case.due_at,
+                                                 household_id=case.household_id) if team else [])
 
 
 # --- the care register --------------------------------------------------------------------------------------

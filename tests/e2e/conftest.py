@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from portal import create_app
-from tests.conftest import config_for
+from tests.conftest import config_for, copy_demo_uploads
 from tests.live import LiveServer
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
@@ -37,11 +37,12 @@ def browser():
 
 
 @pytest.fixture
-def live_server(demo_sqlite, tmp_path):
-    """The portal on a fresh copy of the demo data, with CSRF on, as in production."""
+def live_server(demo_sqlite, demo_uploads, tmp_path):
+    """The portal on a fresh copy of the demo data and its files, with CSRF on, as in production."""
     path = tmp_path / "portal.sqlite3"
     shutil.copy(demo_sqlite, path)
-    app = create_app(config_for(f"sqlite:///{path}", WTF_CSRF_ENABLED=True, UPLOAD_FOLDER=str(tmp_path / "up")))
+    app = create_app(config_for(f"sqlite:///{path}", WTF_CSRF_ENABLED=True,
+                                UPLOAD_FOLDER=copy_demo_uploads(demo_uploads, tmp_path / "up")))
     with LiveServer(app) as server:
         yield server
     from portal.extensions import db
@@ -57,6 +58,7 @@ class Pages:
         self.browser = browser
         self.base_url = base_url
         self.problems: list[str] = []
+        self.failed: list[str] = []  # what answered 400 or more, to name in a failure (a console error names no URL)
         self.contexts = []
 
     def open(self, viewport=OFFICE, username: str | None = None, password: str = "demo2026"):
@@ -65,6 +67,7 @@ class Pages:
         page = context.new_page()
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.status} {r.request.method} {r.url}"))
         if username:
             page.goto("/auth/login")
             page.fill("input[name=username]", username)
@@ -90,4 +93,4 @@ def pages(browser, live_server):
     pages = Pages(browser, live_server.url)
     yield pages
     pages.close()
-    assert pages.problems == [], pages.problems
+    assert pages.problems == [], (pages.problems, pages.failed)

@@ -11,19 +11,20 @@ pytestmark = pytest.mark.e2e
 WALL = {"width": 1920, "height": 1080}
 
 
-def _add_hamlets(app, count):
+def _add_estates(app, count):
+    """``count`` estates more beside 金色环海 (E01); the district's tiles are its villages and estates."""
     with app.app_context():
-        village = db.session.scalars(sa.select(Place).filter_by(code="V3")).one()
+        estate = db.session.scalars(sa.select(Place).filter_by(code="E01")).one()
         for n in range(count):
-            db.session.add(Place(code=f"HX{n}", kind=PlaceKind.HAMLET, name_zh=f"新村{n}", parent=village,
-                                 service_point_id=village.service_point_id))
+            db.session.add(Place(code=f"EX{n}", kind=PlaceKind.ESTATE, name_zh=f"新小区{n}", parent=estate.parent,
+                                 service_point_id=estate.service_point_id))
         db.session.commit()
         return db.session.scalar(sa.select(sa.func.count()).select_from(Place).where(
-            Place.kind.in_([PlaceKind.HAMLET, PlaceKind.ESTATE])))
+            Place.kind.in_([PlaceKind.VILLAGE, PlaceKind.ESTATE])))
 
 
 def test_the_wall_shows_thirty_places_on_one_screen(pages, live_server):
-    assert _add_hamlets(live_server.app, 6) == 30
+    assert _add_estates(live_server.app, 15) == 30
     page = pages.open(viewport=WALL, username="leader")
     page.goto("/boards/wall")
     tiles = page.locator(".wall-tile")

@@ -123,3 +123,19 @@ def test_the_queue_search_keeps_the_cursor_and_signing_for_a_row_updates_the_cou
     page.wait_for_selector(f"tr:has-text('{number}') >> text=已签收")
     page.wait_for_load_state("networkidle")
     assert (count("claimable"), count("mine")) == (before[0] - 1, before[1] + 1)
+
+
+def test_a_butlers_queue_on_a_phone_is_cards_with_the_action_in_reach(pages):
+    page = pages.open(viewport=PHONE, username="butler-e01")
+    page.goto("/cases/?tab=claimable")
+    buttons = page.locator("#queue-results button:has-text('签收')")
+    assert buttons.count() > 0
+    for box in (buttons.nth(i).bounding_box() for i in range(buttons.count())):
+        assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], box  # not off the screen's edge
+    # An item's name reads on one line or two, never one character a line; the due time is on the screen.
+    cells = page.eval_on_selector_all("#queue-results .case-item, #queue-results .case-due", """cells => cells.map(c => {
+        const box = c.getBoundingClientRect(), line = parseFloat(getComputedStyle(c).lineHeight);
+        return {text: c.textContent.trim(), lines: Math.round(box.height / line), right: box.right}; })""")
+    assert cells and all(cell["lines"] <= 2 for cell in cells), cells
+    assert all(cell["right"] <= PHONE["width"] for cell in cells), cells
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from portal.domain.access.cases import can_view
 from portal.domain.access.people import place_ids, sees_everything
 from portal.domain.access.policy import rule
+from portal.domain.platform import snapshot
 from portal.extensions import db
 from portal.models import Case, Mode, Place, PlaceKind, Role, Team, User, Visit, team_places
 
@@ -71,6 +72,17 @@ def has_visits(user: User) -> bool:
 def planned_team(user: User) -> int | None:
     """The one team a team lead plans (None: every team, for a lead)."""
     return user.team_id if user.role is Role.TEAM else None
+
+
+@rule("visits.care_register")
+def keeps_care_register(user: User) -> bool:
+    """The care register in one's menu: team members, those who see everything, and those who cover a hamlet (a
+    heating station's people cover estates, whose households get no care visits)."""
+    if user.role is Role.TEAM or sees_everything(user):
+        return True
+    rows = snapshot.directory().places
+    return user.role in (Role.STAFF, Role.LEAD) and any(
+        i in rows and rows[i].kind is PlaceKind.HAMLET for i in place_ids(user))
 
 
 def care_places(user: User) -> list[int]:

@@ -65,8 +65,16 @@ def tabs_for(user: User) -> list[Tab]:
     return [tab for tab in TABS if user.role in tab.roles]
 
 
-def default_tab(user: User) -> str:
-    return "all" if user.role is Role.ADMIN else "mine"
+def default_tab(user: User, counts: dict[str, int | None] | None = None) -> str:
+    """The tab a queue opens on when the user has not picked one: for those who work cases, the first tab
+    (in the tabs' order) that holds any, so a clerk who has just logged cases for the point does not land
+    on an empty "mine"; "mine" when every tab is empty. Those who only watch (the admin) open on "all"."""
+    if user.role is Role.ADMIN:
+        return "all"
+    for tab in tabs_for(user):
+        if (counts or {}).get(tab.key):
+            return tab.key
+    return "mine"
 
 
 def tab_condition(key: str, user: User, status_chosen: bool = False) -> sa.ColumnElement[bool]:
@@ -230,11 +238,20 @@ class Page:
         return max((min(self.total, self.cap) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
+def _where(user: User, tab: str, filters: Filters) -> list[sa.ColumnElement[bool]]:
+    """What a tab's list holds: the one condition its page, its total and the badge that opens it share."""
+    return [access.case_scope(user), tab_condition(tab, user, bool(filters.status)), *filter_conditions(filters)]
+
+
+def _total(where: list[sa.ColumnElement[bool]]) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(
+        sa.select(Case.id).where(*where).limit(COUNT_CAP + 1).subquery())) or 0
+
+
 def page_of(user: User, tab: str, filters: Filters) -> Page:
     """The cases of one tab, filtered, sorted and paginated."""
-    where = [access.case_scope(user), tab_condition(tab, user, bool(filters.status)), *filter_conditions(filters)]
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(Case.id).where(*where).limit(COUNT_CAP + 1).subquery()))
+    where = _where(user, tab, filters)
+    total = _total(where)
     cases = db.session.scalars(
         sa.select(Case)
         .where(*where)
@@ -247,14 +264,20 @@ def page_of(user: User, tab: str, filters: Filters) -> Page:
     return Page(list(cases), total, filters.page)
 
 
+def todo_list(user: User) -> dict[str, str]:
+    """The list the badge opens, as the queue's URL arguments: the cases waiting for the user to sign for
+    them (签收). A lead may sign for any case of their places, but only what is given to them waits for
+    them: the pool is the front line's (the lead watches it on the boards), so a lead's badge opens their
+    own cases still waiting to be signed for."""
+    if user.role is Role.LEAD:
+        return {"tab": "mine", "status": CaseStatus.LOGGED.value}
+    return {"tab": "claimable"}
+
+
 def todo_count(user: User) -> int:
-    """The number on the user's badge: cases waiting for them to claim, and their own cases that
-    they have signed for (or been assigned) but not started."""
+    """The number on the user's badge: exactly the total of the list the badge opens (``todo_list``), by
+    the same condition, so the badge never promises more or fewer cases than that list shows."""
     if user.role not in access.WORKERS:
         return 0
-    # A lead may sign for any case of their places, but only what is given to them waits for them: the
-    # pool is the front line's (the lead watches it on the boards).
-    pool = (sa.and_(Case.status == CaseStatus.LOGGED, Case.owner_id == user.id) if user.role is Role.LEAD
-            else access.claimable(user))
-    waiting = sa.or_(pool, sa.and_(Case.owner_id == user.id, Case.status == CaseStatus.CLAIMED))
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(waiting)) or 0
+    args = todo_list(user)
+    return _total(_where(user, args["tab"], Filters(status=args.get("status", ""))))

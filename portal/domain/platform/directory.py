@@ -18,6 +18,7 @@ from portal.models import (
     OPEN_STATUSES,
     CalendarDay,
     Case,
+    Office,
     Place,
     PlaceKind,
     Role,
@@ -27,7 +28,8 @@ from portal.models import (
     User,
 )
 
-UNIQUE_FIELDS = {User: "username", ServicePoint: "code", Place: "code", ServiceItem: "code", Team: "code"}
+UNIQUE_FIELDS = {User: "username", ServicePoint: "code", Place: "code", ServiceItem: "code", Team: "code",
+                 Office: "code"}
 
 
 def pinyin_index(*texts: str) -> str:
