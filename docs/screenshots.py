@@ -36,7 +36,7 @@ SHOTS = [
     ("board-village.png", "leader", "/boards/place/V1", OFFICE, False, True),
     ("report-print.png", "leader", "/boards/report", A4, True, True),
     ("import-preview.png", "admin", "IMPORT_PREVIEW", OFFICE, False, True),
-    ("queue-phone.png", "staff-ls-p01", "/cases/?tab=claimable", PHONE, False, False),
+    ("queue-phone.png", "butler-e01", "/cases/?tab=claimable", PHONE, False, False),
     ("errands-phone.png", "proxy-h01", "/errands/", PHONE, False, False),
     ("working-calendar.png", "admin", "/directory/working-calendar/", OFFICE, False, True),
     ("offline-phone.png", "staff-ls-p01", "OFFLINE_OUTBOX", PHONE, False, True),
