@@ -316,20 +316,25 @@ def walk(campaign_id: int):
 @allow(Role.BUTLER, Role.STAFF, Role.LEAD)
 def door_temperature(campaign_id: int, household_id: int):
     """Record a room temperature at a door; below the standard it opens or updates a 温度不达标 case."""
+    form = TemperatureForm()
+    return _at_the_door(campaign_id, household_id, form, _say_reading, lambda row, household: heating.record_temperature(
+        me(), household, form.celsius.data, campaign=row))
+
+
+def _at_the_door(campaign_id: int, household_id: int, form, said, write):
+    """A form posted at one door of the walk: write it and go back to that door. The walk lists many doors, so
+    what is said (refusals included) names the door's address."""
     row = _campaign(campaign_id)
     household = access.load(me(), Household, household_id, "household.door")
-    form = TemperatureForm()
-    back = url_for("heating.walk", campaign_id=campaign_id, place=household.place_id,
-                   building=request.form.get("building") or None) + f"#door-{household_id}"
     if form.validate_on_submit():
-        done = run(lambda: heating.record_temperature(me(), household, form.celsius.data, campaign=row),
-                   about=household.address)
-        if done.ok:
-            _say_reading(done.value)
+        done = run(lambda: write(row, household), about=household.address)
+        if done.ok and said is not None:
+            said(done.value)
     else:
         for errors in form.errors.values():
             flash(f"{household.address}：{errors[0]}", "error")
-    return redirect_to(back)
+    return redirect_to(url_for("heating.walk", campaign_id=campaign_id, place=household.place_id,
+                               building=request.form.get("building") or None) + f"#door-{household_id}")
 
 
 def _say_reading(reading) -> None:
@@ -361,19 +366,10 @@ def case_temperature(number: str):
 @allow(Role.BUTLER, Role.STAFF, Role.LEAD)
 def door(campaign_id: int, household_id: int):
     """Record one door: visited, not at home, or a finding."""
-    row = _campaign(campaign_id)
-    household = access.load(me(), Household, household_id, "household.door")
     form = DoorForm()
-    back = url_for("heating.walk", campaign_id=campaign_id, place=household.place_id,
-                   building=request.form.get("building") or None) + f"#door-{household_id}"
-    if form.validate_on_submit():
-        run(lambda: heating.record_visit(row, household, me(), VisitResult(form.result.data),
-                                         Finding(form.finding.data) if form.finding.data else None,
-                                         form.note.data or ""), about=household.address)  # the walk lists many
-    else:
-        for errors in form.errors.values():
-            flash(f"{household.address}：{errors[0]}", "error")
-    return redirect_to(back)
+    return _at_the_door(campaign_id, household_id, form, None, lambda row, household: heating.record_visit(
+        row, household, me(), VisitResult(form.result.data), Finding(form.finding.data) if form.finding.data else None,
+        form.note.data or ""))
 
 
 @bp.post("/campaigns/visits/<int:visit_id>/case")

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain import DomainError
-from portal.domain.boards.metrics import Rate
+from portal.domain.boards.metrics import Figures, Rate, TripCost, from_sums
 
 LONGEST_PERIOD_DAYS = 366
 
@@ -100,3 +100,51 @@ def change(current: Rate | int | float | None, previous: Rate | int | float | No
     return current - previous
 
 
+
+
+class Compared:
+    """A period's figures beside those of the period it is compared with, from their counter sums: what the monthly
+    report's rows and the results report share. The class using it has ``sums``, ``previous_sums`` (the counters'
+    sums, ``metrics.sums``) and ``trip`` (what a journey costs). Journeys, hours and money saved are the board's own
+    computation (docs/METRICS.md, "journeys saved")."""
+
+    sums: dict[str, int]
+    previous_sums: dict[str, int]
+    trip: TripCost
+
+    @property
+    def figures(self) -> Figures:
+        return from_sums(self.sums)
+
+    @property
+    def previous(self) -> Figures:
+        return from_sums(self.previous_sums)
+
+    @property
+    def trips(self) -> int:
+        return self.sums["trips_saved"]
+
+    @property
+    def previous_trips(self) -> int:
+        return self.previous_sums["trips_saved"]
+
+    @property
+    def hours_saved(self) -> float:
+        return self.trip.time(self.trips)
+
+    @property
+    def previous_hours_saved(self) -> float:
+        return self.trip.time(self.previous_trips)
+
+    @property
+    def cost_saved(self) -> float:
+        return self.trip.cost(self.trips)
+
+    @property
+    def previous_cost_saved(self) -> float:
+        return self.trip.cost(self.previous_trips)
+
+    def saved_change(self, name: str, digits: int | None) -> float | None:
+        """The change of ``trips``, ``hours_saved`` or ``cost_saved`` (None: 无对比)."""
+        difference = change(getattr(self, name), getattr(self, f"previous_{name}"))
+        return None if difference is None else round(difference, digits)

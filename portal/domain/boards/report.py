@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from portal import clock
 from portal.domain.boards import metrics
 from portal.domain.boards.board import Category, _add, _as_sums, _categories, _empty, last_change
-from portal.domain.boards.metrics import Figures
-from portal.domain.boards.periods import Period, change, month_period
+from portal.domain.boards.periods import Compared, Period, change, month_period
 from portal.domain.platform import shelves
 from portal.extensions import db
 from portal.models import CaseCount, ServicePoint
@@ -18,19 +17,11 @@ from portal.models import CaseCount, ServicePoint
 # --- the monthly report -----------------------------------------------------------------------------
 
 @dataclass
-class ReportRow:
+class ReportRow(Compared):
     point: ServicePoint | None     # None for the whole district
     sums: dict[str, int]
     previous_sums: dict[str, int]
     trip: metrics.TripCost
-
-    @property
-    def figures(self) -> Figures:
-        return metrics.from_sums(self.sums)
-
-    @property
-    def previous(self) -> Figures:
-        return metrics.from_sums(self.previous_sums)
 
     @staticmethod
     def _days(sums: dict[str, int]) -> float | None:
@@ -45,29 +36,12 @@ class ReportRow:
     def previous_average_days(self) -> float | None:
         return self._days(self.previous_sums)
 
-    @property
-    def cost_saved(self) -> float:
-        return self.trip.cost(self.sums["trips_saved"])
-
-    @property
-    def previous_cost_saved(self) -> float:
-        return self.trip.cost(self.previous_sums["trips_saved"])
-
-    @property
-    def hours_saved(self) -> float:
-        return self.trip.time(self.sums["trips_saved"])
-
-    @property
-    def previous_hours_saved(self) -> float:
-        return self.trip.time(self.previous_sums["trips_saved"])
-
     def change(self, name: str) -> float | None:
         if name == "average_days":
             now, before = self.average_days, self.previous_average_days
             return None if now is None or before is None else round(now - before, 1)
         if name in ("cost_saved", "hours_saved"):
-            difference = change(getattr(self, name), getattr(self, f"previous_{name}"))
-            return None if difference is None else round(difference)
+            return self.saved_change(name, None)
         return change(getattr(self.figures, name), getattr(self.previous, name))
 
 

@@ -21,8 +21,8 @@ from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain.boards import counters, metrics
-from portal.domain.boards.metrics import Figures, Rate
-from portal.domain.boards.periods import Period, change
+from portal.domain.boards.metrics import Rate
+from portal.domain.boards.periods import Compared, Period, change
 from portal.domain.boards.scopes import Scope
 from portal.extensions import db
 from portal.models import (
@@ -217,7 +217,7 @@ class Line:
 
 
 @dataclass
-class Results:
+class Results(Compared):
     scope: Scope
     period: Period
     before: Period
@@ -233,43 +233,10 @@ class Results:
     previous_efficiency: Efficiency
     baselines_missing: list[str] = field(default_factory=list)  # codes of the period's items without a baseline
 
-    @property
-    def figures(self) -> Figures:
-        return metrics.from_sums(self.sums)
-
-    @property
-    def previous(self) -> Figures:
-        return metrics.from_sums(self.previous_sums)
-
-    @property
-    def trips(self) -> int:
-        return saved_trips(self.sums)
-
-    @property
-    def previous_trips(self) -> int:
-        return saved_trips(self.previous_sums)
-
-    @property
-    def hours_saved(self) -> float:
-        return saved_hours(self.sums, self.trip)
-
-    @property
-    def previous_hours_saved(self) -> float:
-        return saved_hours(self.previous_sums, self.trip)
-
-    @property
-    def cost_saved(self) -> float:
-        return saved_yuan(self.sums, self.trip)
-
-    @property
-    def previous_cost_saved(self) -> float:
-        return saved_yuan(self.previous_sums, self.trip)
-
     def change(self, name: str) -> float | None:
         """The change against the year before of a figure of the report (None: 无对比)."""
         if name in ("trips", "hours_saved", "cost_saved"):
-            difference = change(getattr(self, name), getattr(self, f"previous_{name}"))
-            return None if difference is None else round(difference, 1)
+            return self.saved_change(name, 1)
         if name == "island":
             return change(self.island, self.previous_island)
         if name in ("gain", "average_days"):
@@ -278,19 +245,6 @@ class Results:
                 return None
             return round((now - before) * 100, 1) if name == "gain" else round(now - before, 1)
         return change(getattr(self.figures, name), getattr(self.previous, name))
-
-
-# Journeys, hours and money: the board's own computation, from the counters (docs/METRICS.md, "journeys saved").
-def saved_trips(sums: dict[str, int]) -> int:
-    return sums["trips_saved"]
-
-
-def saved_hours(sums: dict[str, int], trip: metrics.TripCost) -> float:
-    return trip.time(sums["trips_saved"])
-
-
-def saved_yuan(sums: dict[str, int], trip: metrics.TripCost) -> float:
-    return trip.cost(sums["trips_saved"])
 
 
 def _by_category(scope: Scope, period: Period) -> dict[str, int]:
