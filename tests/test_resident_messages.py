@@ -11,7 +11,7 @@ from portal import create_app
 from portal.domain import visits
 from portal.domain.cases import intake, links
 from portal.extensions import db
-from portal.models import AuditEntry, CaseStatus, Channel, OutboxMessage, Slot
+from portal.models import AuditEntry, CaseStatus, Channel, MessageStatus, OutboxMessage, Slot
 from tests import stories
 from tests.conftest import config_for
 
@@ -61,6 +61,17 @@ def test_the_case_page_says_what_the_resident_was_told_about_booking(home, clien
     assert "已收到自选上门时段的链接" in client.get(f"/cases/{offered.number}").get_data(as_text=True)
     page = client.get(f"/cases/{promised.number}").get_data(as_text=True)
     assert "服务点将致电约定上门时间：请致电居民" in page  # the post calls those it promised to call
+
+
+def test_a_booking_sms_given_up_is_not_said_to_have_reached_the_resident(home, client, auth):
+    offered = stories.log_home(home)
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.kind == "book")
+                       .values(status=MessageStatus.DEAD))
+    db.session.commit()
+    auth.login("staff-p01")
+    page = client.get(f"/cases/{offered.number}").get_data(as_text=True)
+    assert "已收到自选上门时段的链接" not in page
+    assert "预约短信未能发出：请致电居民" in page
 
 
 def test_without_a_public_address_no_message_carries_a_link_and_the_callback_falls_to_the_clerk(world, app,

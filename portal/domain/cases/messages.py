@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from portal import clock
 from portal.domain.platform import outbox, privacy
 from portal.extensions import db
-from portal.models import Case, OutboxMessage
+from portal.models import Case, MessageStatus, OutboxMessage
 
 TEXTS = {
     "receipt": _l("%(name)s, your request is logged as case %(number)s and due by %(due)s. Reply TD to stop "
@@ -108,7 +108,11 @@ def call_to_book(case: Case) -> None:
 
 def booking_offer(case: Case) -> str | None:
     """What the resident of a home case was told about booking its visit: "book" (the link to choose the half-day),
-    "book_call" (the service point will call), or None (no such SMS: no phone, or they stopped SMS). The case page
-    says it, so that the post calls those it promised to call."""
-    return db.session.scalar(sa.select(OutboxMessage.kind).where(OutboxMessage.case_id == case.id,
-                                                                 OutboxMessage.kind.in_(["book", "book_call"])))
+    "book_call" (the service point will call), "not_told" (such an SMS was given up: it never reached them), or
+    None (no such SMS: no phone, or they stopped SMS). The case page says it, so that the post calls those it
+    promised to call, and those a promise never reached."""
+    row = db.session.execute(sa.select(OutboxMessage.kind, OutboxMessage.status).where(
+        OutboxMessage.case_id == case.id, OutboxMessage.kind.in_(["book", "book_call"]))).first()
+    if row is None:
+        return None
+    return "not_told" if row.status is MessageStatus.DEAD else row.kind
