@@ -7,7 +7,7 @@ PORTAL = Path(__file__).resolve().parent.parent / "portal"
 # Each capability is a room of its own (a module or a package under portal/domain/), above the case core.
 ROOMS = ["platform", "access", "boards", "cases", "credentials", "attendance", "notices", "lookup", "errands", "heating",
          "card_jobs",
-         "rosters", "roster_jobs", "visits", "open311"]
+         "rosters", "roster_jobs", "sailings", "visits", "open311"]
 
 
 def _imports(path: Path):

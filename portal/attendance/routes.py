@@ -27,7 +27,8 @@ register("attendance.weeks", _l("Days on the island"),
          _l("Each office's week on the island, who fell short, corrections and the monthly assessment."),
          {Role.LEAD, Role.ADMIN}, when="attendance.assess")
 
-LETTERS = {"W": _l("On the island"), "O": _l("Off-island day"), "R": _l("Rest day")}
+LETTERS = {"W": _l("On the island"), "O": _l("Off-island day"), "R": _l("Rest day"),
+           "S": _l("No sailing (not counted)")}
 
 
 def _mine_page(form: DayForm, status: int = 200):

@@ -14,7 +14,17 @@ from flask_babel import lazy_gettext as _l
 from portal import clock
 from portal.domain.cases.lifecycle import OFFICE_ANSWERS
 from portal.domain.platform import privacy
-from portal.models import CaseEvent, Channel, EventKind, Finding, Holder, Outcome, Satisfaction, SignatureKind
+from portal.models import (
+    CaseEvent,
+    Channel,
+    EventKind,
+    Finding,
+    Holder,
+    Outcome,
+    SailingReason,
+    Satisfaction,
+    SignatureKind,
+)
 
 FIELD_LABELS = {
     "description": _l("What the resident needs"),
@@ -39,6 +49,14 @@ ACTORS = {
     "wechat": _l("WeChat"),
     "care-schedule": _l("Care visit schedule"),
 }
+
+
+def _sailing_reason(data: dict) -> str:
+    """Why the boat did not sail, as the lead said it (fog, wind, or their own words)."""
+    reason = data.get("reason")
+    if reason == SailingReason.OTHER.value and data.get("note"):
+        return data["note"]
+    return str(SailingReason(reason).label) if reason in SailingReason._value2member_map_ else ""
 
 
 def who(event: CaseEvent) -> str:
@@ -91,6 +109,13 @@ def describe(event: CaseEvent, public: bool = False) -> str:
         if kind is EventKind.EXTENDED:
             return _("Extended: the new expected date is %(due)s", due=due)
         return _("Extension to %(due)s asked", due=due)
+    if kind is EventKind.DUE_RECOMPUTED and data.get("sailing"):  # domain/sailings.py
+        if data.get("restored"):
+            return _("Sailing of %(day)s restored: the time limit moves from %(old)s back to %(due)s",
+                     day=data["sailing"], old=_local(data.get("old")), due=_local(data.get("due")))
+        return _("No sailing on %(day)s (停航, %(reason)s): the time limit moves from %(old)s to %(due)s",
+                 day=data["sailing"], reason=_sailing_reason(data), old=_local(data.get("old")),
+                 due=_local(data.get("due")))
     if kind is EventKind.DUE_RECOMPUTED:
         days = data.get("days") or []
         changed = "、".join(day[5:] for day in days[:6]) + ("…" if len(days) > 6 else "")

@@ -1,6 +1,8 @@
 """The island's programme in the demo (issue 35.1, 35.4): the administration's offices (科室) with the island's
-staff in them, four weeks of their "3+2" days with a week where someone fell short (and an office too), and a
-fishing season in which team 1 visits a fisherman's household in the evening."""
+staff in them, four weeks of their "3+2" days with a week where someone fell short (and an office too), a
+fishing season in which team 1 visits a fisherman's household in the evening, and (issue 35.2) the next off-island
+day's sailing cancelled for fog by the centre's head: the errands across it move, the manifest goes with the next
+sailing."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -8,8 +10,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from portal import clock
-from portal.domain import attendance, visits
-from portal.domain.cases import intake
+from portal.domain import attendance, sailings, visits
+from portal.domain.cases import intake, timekeeping
 from portal.domain.platform import unit
 from portal.extensions import db
 from portal.models import (
@@ -19,6 +21,7 @@ from portal.models import (
     FishingSeason,
     Household,
     Office,
+    SailingReason,
     ServiceItem,
     Slot,
     Team,
@@ -43,6 +46,7 @@ def load_island_programme() -> None:
     _days(sorted(people, key=lambda u: u.username))
     _evening_visit()
     unit.end_step()
+    _cancelled_sailing()
 
 
 def _days(people: list[User]) -> None:
@@ -100,3 +104,14 @@ def _evening_visit() -> None:
                            household=household, resident=resident,
                            point=intake.responsible_point(item.mode, household.place, clerk))
     visits.book(case, clerk, evening.day, Slot.EVENING, team)
+
+
+def _cancelled_sailing() -> None:
+    """The centre's head marks the next off-island day 停航 for fog, as the service does (sailings.cancel): the open
+    errands whose time limit runs across it move by the day lost, each saying so on its timeline."""
+    head = db.session.scalars(sa.select(User).filter_by(username="head-ls-c")).first()
+    point = head.service_point if head else None
+    day = timekeeping.next_off_island_day(point) if point else None
+    if day is None or day > clock.today() + timedelta(days=sailings.AHEAD_DAYS):
+        return
+    sailings.cancel(head, day, SailingReason.FOG, "")

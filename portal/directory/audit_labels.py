@@ -15,7 +15,8 @@ ACTIONS = {
     "attendance_corrected": _l("Corrected a day on the island"),
     "findings_to_cases": _l("Made campaign findings cases"), "heating_season": _l("Set a heating season"),
     "temperature": _l("Recorded a room temperature"),
-    "recompute_due": _l("Counted a time limit again (calendar changed)"), "book_visit": _l("Booked a visit"),
+    "recompute_due": _l("Counted a time limit again (calendar changed)"), "sailing_cancelled": _l("Marked a sailing cancelled"),
+    "sailing_restored": _l("Restored a cancelled sailing"), "book_visit": _l("Booked a visit"),
     "calendar": _l("Changed the working calendar"), "calendar_token": _l("Renewed a calendar address"), "caller_lookup": _l("Looked up a caller"),
     "campaign_visit": _l("Recorded a campaign visit"), "change_password": _l("Changed a password"),
     "close_incident": _l("Closed an incident"), "create": _l("Created"), "declare_incident": _l("Declared an incident"),
@@ -37,7 +38,7 @@ OBJECTS = {
     "places": _l("Place"), "service_points": _l("Service point"), "service_items": _l("Service item"),
     "teams": _l("Team"), "visits": _l("Visit"), "incidents": _l("Incident"), "campaigns": _l("Campaign"),
     "notices": _l("Notice"), "monthly_topics": _l("Month's topic"), "outbox": _l("Message"), "api_keys": _l("API key"), "wall_screens": _l("Wall screen"),
-    "attachments": _l("Attachment"), "audit_entries": _l("Audit log"), "duty_shifts": _l("Duty shift"),
+    "cancelled_sailings": _l("Cancelled sailing"), "attachments": _l("Attachment"), "audit_entries": _l("Audit log"), "duty_shifts": _l("Duty shift"),
     "extension_requests": _l("Extension request"), "calendar_years": _l("Year of the working calendar"), "canned_replies": _l("Stock phrase"), "route": _l("Page"),
 }
 

@@ -34,6 +34,7 @@ from portal.models import Attendance, AttendanceKind, Office, ServicePoint, User
 WEEKLY_MINIMUM = 3  # days on the island a week ("3+2")
 FILL_IN_DAYS = 7  # a member fills in a missed day of the last seven; older ones, a lead with a reason
 REASON_LIMIT = 200
+RECORDED = ("W", "O", "S")  # days whose records count (S, a cancelled sailing: never asked for, see kind_of_day)
 
 
 def today_of(user: User) -> Attendance | None:
@@ -45,15 +46,18 @@ def day_of(user: User, day: date) -> Attendance | None:
 
 
 def kind_of_day(user: User, day: date) -> str:
-    """``W`` (on the island), ``O`` (off-island day) or ``R`` (rest day or holiday) for ``user`` on ``day``."""
-    return timekeeping.calendar_for(user.service_point, clock.local_midnight(day)).kind_of(day)
+    """``W`` (on the island), ``O`` (off-island day) or ``R`` (rest day or holiday) for ``user`` on ``day``; ``S``
+    for an off-island day whose sailing was cancelled (停航): the staff stayed on the island, so "on the island" is
+    true and may be recorded, but the day is no working day of the island and is not asked for (docs/METRICS.md)."""
+    calendar = timekeeping.calendar_for(user.service_point, clock.local_midnight(day))
+    return "S" if calendar.sailing_cancelled(day) else calendar.kind_of(day)
 
 
 def kinds_today(user: User) -> list[AttendanceKind]:
     """What ``user`` may record for today: everything on a working day, no day on the island on an off-island
     day, nothing on a rest day or a holiday."""
     letter = kind_of_day(user, clock.today())
-    return [k for k in AttendanceKind if letter == "W" or (letter == "O" and k is not AttendanceKind.ON_ISLAND)]
+    return [k for k in AttendanceKind if letter in ("W", "S") or (letter == "O" and k is not AttendanceKind.ON_ISLAND)]
 
 
 def _check_day(user: User, day: date, kind: AttendanceKind) -> None:
@@ -142,11 +146,13 @@ def _records(user_ids: list[int], first: date, last: date) -> dict[int, dict[dat
 
 
 def _letters(points: set[ServicePoint | None], first: date, last: date) -> dict[int | None, dict[date, str]]:
-    """Each point's W/O/R of every day from ``first`` to ``last``, one calendar read per point."""
+    """Each point's W/O/R (S: a cancelled sailing) of every day from ``first`` to ``last``, one calendar read per
+    point."""
     letters = {}
     for point in points:
         calendar = timekeeping.calendar_for(point, clock.local_midnight(first))
-        letters[point.id if point else None] = {day: calendar.kind_of(day) for day in _days(first, last)}
+        letters[point.id if point else None] = {
+            day: "S" if calendar.sailing_cancelled(day) else calendar.kind_of(day) for day in _days(first, last)}
     return letters
 
 
@@ -166,7 +172,7 @@ def _line(user: User, days: dict[date, AttendanceKind], letters: dict[date, str]
     """Only what counts: on the island on working days (W), off the island and leave on working and off-island
     days; nothing on a rest day or a holiday."""
     working = [d for d in period if letters[d] == "W"]
-    counted = {d: k for d, k in days.items() if letters.get(d) in ("W", "O")}
+    counted = {d: k for d, k in days.items() if letters.get(d) in RECORDED}
     return Line(user, sum(counted.get(d) is AttendanceKind.ON_ISLAND for d in working),
                 sum(k is AttendanceKind.OFF_ISLAND for k in counted.values()),
                 sum(k is AttendanceKind.LEAVE for k in counted.values()), len(working),
@@ -255,7 +261,7 @@ def week(monday: date, people: list[User] | None = None) -> Week:
     offices: dict[int | None, Office | None] = {}
     for user in people:
         mine = letters[user.service_point_id]
-        kept = {d: k for d, k in records[user.id].items() if mine[d] in ("W", "O")}
+        kept = {d: k for d, k in records[user.id].items() if mine[d] in RECORDED}
         working = [d for d in days if mine[d] == "W"]
         on_island = sum(kept.get(d) is AttendanceKind.ON_ISLAND for d in working)
         leave = sum(kept.get(d) is AttendanceKind.LEAVE for d in working)
@@ -335,7 +341,7 @@ def assessment(month: date) -> Assessment:
             office.required += office_week.required
             for person in office_week.people:
                 line = by_user[person.user.id]
-                counted = {d: k for d, k in person.days.items() if k is not None and person.letters[d] in ("W", "O")}
+                counted = {d: k for d, k in person.days.items() if k is not None and person.letters[d] in RECORDED}
                 line.on_island += person.on_island
                 line.required += person.required
                 line.working_days += person.working_days

@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from portal import clock
-from portal.domain import Conflict, DomainError, access
+from portal.domain import Conflict, DomainError, access, sailings
 from portal.domain.boards import counters
 from portal.domain.cases import intake, lifecycle, links, messages, timekeeping
 from portal.domain.cases.timeline import record_event
@@ -502,17 +502,21 @@ def closed_half_days(teams: list[Team], days: list[date]) -> set[tuple[int, date
 
 def to_rebook(limit: int = 200) -> list[Visit]:
     """Visits booked from today on for a half-day their team no longer offers (the day became a holiday, the
-    point closed, the fishing season or the team's evenings ended): to be moved, and their residents told."""
+    point closed, the fishing season or the team's evenings ended), or on a day whose sailing was cancelled when
+    the visit needs the boat (``sailings.needs_boat``): to be moved, and their residents told."""
     known = seasons()
+    no_boat = set(sailings.lost_days(clock.today(), clock.today() + timedelta(days=timekeeping.HORIZON_DAYS)))
     calendars: dict[int, timekeeping.WorkCalendar] = {}
     found = []
     for visit in db.session.scalars(
             sa.select(Visit).where(Visit.status == VisitStatus.BOOKED, Visit.day >= clock.today())
-            .options(joinedload(Visit.case), joinedload(Visit.team).joinedload(Team.service_point))
+            .options(joinedload(Visit.case).joinedload(Case.service_point),
+                     joinedload(Visit.team).joinedload(Team.service_point))
             .order_by(Visit.day, Visit.slot, Visit.id)):
         if visit.team_id not in calendars:
             calendars[visit.team_id] = timekeeping.calendar_for(visit.team.service_point)
-        if not offered(visit.team, visit.day, visit.slot, calendars[visit.team_id], known):
+        if (not offered(visit.team, visit.day, visit.slot, calendars[visit.team_id], known)
+                or (visit.day in no_boat and sailings.needs_boat(visit))):
             found.append(visit)
             if len(found) == limit:
                 break

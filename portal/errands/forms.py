@@ -9,7 +9,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.domain.cases.lifecycle import OFFICE_ANSWERS
 from portal.domain.platform.text import MAX_TEXT
-from portal.web.forms import options
+from portal.models import SailingReason
+from portal.web.forms import enum_options, options
 
 CONFIRMED = [InputRequired(_l("Write who confirmed the handover (the resident, the office's clerk).")),
              Length(max=50)]
@@ -56,3 +57,19 @@ class DeliverForm(SignedForm):
     note = TextAreaField(_l("What the resident receives (the resident sees this)"), validators=[
         InputRequired(_l("Say what was done; the resident sees it.")), Length(max=MAX_TEXT)])
     confirmed_by = StringField(_l("Received by (the resident's name)"), validators=CONFIRMED)
+
+
+class SailingForm(FlaskForm):
+    """A lead marks an off-island day's sailing cancelled (停航)."""
+
+    day = DateField(_l("Off-island day"), validators=[InputRequired(_l("Give the day whose sailing is cancelled."))])
+    reason = RadioField(_l("Why the boat does not sail"), choices=enum_options(SailingReason), default="fog",
+                        validators=[InputRequired(_l("Say why the boat does not sail: fog, wind or another reason."))])
+    note = StringField(_l("Other reason"), validators=[Optional(), Length(max=200)])
+
+
+class RestoreSailingForm(FlaskForm):
+    """A lead undoes a cancellation made in error, saying why."""
+
+    undo_reason = StringField(_l("Why the sailing is restored"),
+                              validators=[InputRequired(_l("Say why the sailing is restored.")), Length(max=200)])

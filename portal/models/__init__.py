@@ -1,6 +1,6 @@
 """The tables, as SQLAlchemy 2 typed models. Models know nothing of the domain or the web."""
 from portal.models.audit import AuditEntry
-from portal.models.calendar import CalendarDay, CalendarYear, DayKind, YearStatus
+from portal.models.calendar import CalendarDay, CalendarYear, CancelledSailing, DayKind, SailingReason, YearStatus
 from portal.models.cases import (
     OPEN_STATUSES,
     CallbackRecord,
@@ -67,7 +67,7 @@ __all__ = [
     "incident_places",
     "ACTIVE_VISITS", "FishingSeason", "Office", "Slot", "Visit", "VisitKind", "VisitStatus",
     "Attachment", "CaseMaterial", "Holder", "MaterialHandover", "SignatureKind",
-    "AuditEntry", "CallbackRecord", "CalendarDay", "CalendarYear", "DayKind", "YearStatus", "ExtensionRequest", "ExtensionStatus", "Notification", "Supervision",
+    "AuditEntry", "CallbackRecord", "CalendarDay", "CalendarYear", "CancelledSailing", "DayKind", "SailingReason", "YearStatus", "ExtensionRequest", "ExtensionStatus", "Notification", "Supervision",
     "SupervisionReason", "CannedReply", "Case", "CaseViewer", "CaseEvent", "CaseNumberCounter", "CaseStatus", "Channel", "EventKind",
     "FailedLogin", "Household", "Mode", "OPEN_STATUSES", "Outcome", "Place", "PlaceKind", "PointKind",
     "Priority", "Resident", "Role", "Satisfaction", "ServiceItem", "ServicePoint", "Team", "User", "Attendance", "AttendanceKind",

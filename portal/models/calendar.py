@@ -52,3 +52,35 @@ class CalendarYear(db.Model):
     source: Mapped[str] = mapped_column(sa.String(120), default="")
     changed_at: Mapped[datetime] = mapped_column(default=clock.now)
     changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class SailingReason(LabelledEnum):
+    FOG = "fog", _l("Fog")
+    WIND = "wind", _l("Wind")
+    OTHER = "other", _l("Other")
+
+
+class CancelledSailing(db.Model):
+    """An off-island day on which the boat did not sail (停航): the island's errands stay on the island, the
+    day is no off-island day (``timekeeping.WorkCalendar.sailing_cancelled``). Undone by setting ``active`` off, with who,
+    when and why; a day is cancelled at most once at a time (a partial unique index on the active rows)."""
+
+    __tablename__ = "cancelled_sailings"
+    __table_args__ = (
+        sa.Index("uq_cancelled_sailings_day", "day", unique=True,
+                 sqlite_where=sa.text("active"), postgresql_where=sa.text("active")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column()
+    reason: Mapped[SailingReason]
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    cancelled_at: Mapped[datetime] = mapped_column(default=clock.now)
+    active: Mapped[bool] = mapped_column(default=True)
+    undone_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    undone_at: Mapped[datetime | None]
+    undo_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])  # noqa: F821 (the registry's)
+    undone_by: Mapped[User | None] = relationship(foreign_keys=[undone_by_id])  # noqa: F821

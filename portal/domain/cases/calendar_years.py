@@ -445,11 +445,14 @@ def _starts(cases: list[Case]) -> dict[int, tuple[datetime, bool]]:
     return starts
 
 
-def recompute_limits(changed: set[date], actor: User | None, year: int) -> list[Case]:
+def recompute_limits(changed: set[date], actor: User | None, year: int | None = None,
+                     cause: dict | None = None) -> list[Case]:
     """Count again the due time of every open case whose limit runs across a day in ``changed`` (a holiday now
-    a working day, or the other way), on the calendar as it now is: the new due time (and the 75 % reminder)
-    is said on the case's timeline and audited. Urgent items count calendar hours and never move; a due time a
-    lead named by an extension stays. Returns the cases whose due time moved."""
+    a working day, or the other way; an off-island day whose sailing was cancelled or restored), on the calendar
+    as it now is: the new due time (and the 75 % reminder) is said on the case's timeline and audited. Urgent
+    items count calendar hours and never move; a due time a lead named by an extension stays. ``cause`` is what
+    changed when it is not a year's days (``{"sailing": "2026-12-10", ...}``, domain/sailings.py): kept in the
+    event for its sentence. Returns the cases whose due time moved."""
     if not changed:
         return []
     first, last = min(changed), max(changed)
@@ -484,9 +487,10 @@ def recompute_limits(changed: set[date], actor: User | None, year: int) -> list[
         if case.remind_at > now:
             case.reminded_at = None
         record_event(case, actor, EventKind.DUE_RECOMPUTED, public=True, actor_label="" if actor else "system",
-                     data={"year": year, "old": old.isoformat(), "due": due.isoformat(),
+                     data={**(cause or {"year": year}), "old": old.isoformat(), "due": due.isoformat(),
                            "days": [d.isoformat() for d in days]})
         audit.record("recompute_due", actor=actor, obj=case, actor_name="" if actor else "cli",
-                     changes={"due_at": (old, due)}, reason=f"calendar {year}")
+                     changes={"due_at": (old, due)},
+                     reason=f"sailing {cause['sailing']}" if cause else f"calendar {year}")
         moved.append(case)
     return moved

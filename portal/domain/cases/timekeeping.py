@@ -3,7 +3,8 @@
 Each service point has working hours (``08:30-12:00,13:30-17:30``) and a week of seven letters,
 Monday first: ``W`` a working day on site, ``O`` an off-island day of the "3+2" week, ``R`` a rest
 day. Public holidays and make-up working days (调休) come from ``CalendarDay`` rows, for the whole
-district or for one point.
+district or for one point. An off-island day on which the boat did not sail (停航, ``CancelledSailing``) is
+no off-island day: no errand travels and no errand's time runs on it (``WorkCalendar.sailing_cancelled``).
 
 An item's limit of H hours is counted as H÷24 working days and H mod 24 working hours on the
 calendar of the case's point (so 720 h is 30 working days, 4 h is half a morning). Off-island days
@@ -25,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from portal import clock
 from portal.domain import DomainError
 from portal.extensions import db
-from portal.models import CalendarDay, DayKind, Mode, ServiceItem, ServicePoint
+from portal.models import CalendarDay, CancelledSailing, DayKind, Mode, ServiceItem, ServicePoint
 
 DEFAULT_HOURS = "08:30-12:00,13:30-17:30"
 ISLAND_WEEK = "WWWOORR"
@@ -37,6 +38,7 @@ URGENT_SIGN_FOR = timedelta(minutes=30)
 
 _PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$")
 END_OF_DAY = time(23, 59, 59, 999999)  # "24:00": the period runs to midnight
+NO_SAILING = "no_sailing"  # a cancelled sailing's row among a calendar's days (``calendar_for``)
 
 
 def parse_hours(text: str) -> list[tuple[time, time]]:
@@ -67,6 +69,7 @@ class WorkCalendar:
     periods: list[tuple[time, time]]
     week: str
     overrides: dict[date, DayKind] = field(default_factory=dict)
+    no_sailing: frozenset[date] = frozenset()  # off-island days whose sailing was cancelled (停航)
 
     def kind_of(self, day: date) -> str:
         """``W``, ``O`` or ``R`` for a local date, after holidays and make-up days."""
@@ -79,10 +82,15 @@ class WorkCalendar:
 
     def counts(self, day: date, mode: Mode | None) -> bool:
         kind = self.kind_of(day)
-        return kind == "W" or (kind == "O" and mode is Mode.ERRAND)
+        return kind == "W" or (kind == "O" and mode is Mode.ERRAND and day not in self.no_sailing)
 
     def is_off_island(self, day: date) -> bool:
-        return self.kind_of(day) == "O"
+        """An off-island day of the "3+2" week on which the boat sails."""
+        return self.kind_of(day) == "O" and day not in self.no_sailing
+
+    def sailing_cancelled(self, day: date) -> bool:
+        """An off-island day of the week whose sailing was cancelled (停航): the staff stay on the island."""
+        return self.kind_of(day) == "O" and day in self.no_sailing
 
     def is_open(self, moment: datetime) -> bool:
         """Whether ``moment`` falls in working hours of a working day (a desk is staffed)."""
@@ -160,16 +168,24 @@ def calendar_for(point: ServicePoint | None, around: datetime | None = None, des
     district = CalendarDay.service_point_id.is_(None)
     if point is not None and not point.observes_holidays and not desk:
         district = sa.false()
-    rows = db.session.execute(
-        sa.select(CalendarDay.day, CalendarDay.kind, CalendarDay.service_point_id).where(
-            CalendarDay.active, CalendarDay.day >= first, CalendarDay.day <= first + timedelta(days=HORIZON_DAYS),
-            sa.or_(district, CalendarDay.service_point_id == (point.id if point else None)),
-        ).order_by(CalendarDay.service_point_id.is_not(None))  # a point's own rows win over the district's
-    ).all()
-    overrides = {row.day: row.kind for row in rows}
+    last = first + timedelta(days=HORIZON_DAYS)
+    query = sa.select(CalendarDay.day, sa.cast(CalendarDay.kind, sa.String).label("kind"),
+                      CalendarDay.service_point_id.is_not(None).label("own")).where(
+        CalendarDay.active, CalendarDay.day >= first, CalendarDay.day <= last,
+        sa.or_(district, CalendarDay.service_point_id == (point.id if point else None)))
+    if point is not None and "O" in point.week:  # the boat's days matter only to a week with off-island days
+        query = query.union_all(sa.select(CancelledSailing.day, sa.literal(NO_SAILING, sa.String), sa.false()).where(
+            CancelledSailing.active, CancelledSailing.day >= first, CancelledSailing.day <= last))
+    overrides, no_sailing = {}, set()
+    # a point's own rows win over the district's: read after them
+    for row in sorted(db.session.execute(query).all(), key=lambda row: bool(row.own)):
+        if row.kind == NO_SAILING:
+            no_sailing.add(row.day)
+        else:
+            overrides[row.day] = DayKind(row.kind)
     if point is None:
         return WorkCalendar(parse_hours(DEFAULT_HOURS), OFFICE_WEEK, overrides)
-    return WorkCalendar(parse_hours(point.hours), point.week, overrides)
+    return WorkCalendar(parse_hours(point.hours), point.week, overrides, frozenset(no_sailing))
 
 
 def limit_minutes(item: ServiceItem, calendar: WorkCalendar) -> float:
