@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import Response
 from flask_babel import gettext as _
 from openpyxl import Workbook
@@ -13,7 +14,7 @@ from openpyxl.styles import Font
 from portal import clock, spreadsheets
 from portal.domain.boards.periods import Period
 from portal.domain.platform import audit, privacy
-from portal.models import Case, User
+from portal.models import Case, Place, ServiceItem, ServicePoint, User
 from portal.web.i18n import localized
 
 
@@ -27,22 +28,41 @@ def _local(moment: datetime | None) -> datetime | None:
     return clock.local(moment).replace(tzinfo=None, microsecond=0) if moment is not None else None
 
 
-def row(case: Case) -> list:
-    """One case as a row: times are local, without a zone (as a spreadsheet expects)."""
+# The columns a file shows of each case, read as plain rows (``rows_of``), never ORM objects.
+COLUMNS = (Case.number, ServiceItem.name_zh.label("item_name_zh"), ServiceItem.name_en.label("item_name_en"),
+           ServiceItem.category_zh, Place.name_zh.label("place_name_zh"), Place.name_en.label("place_name_en"),
+           Case.place_id, ServicePoint.name_zh.label("point_name_zh"), ServicePoint.name_en.label("point_name_en"),
+           Case.channel, Case.status, Case.created_at, Case.due_at, Case.resolved_at,
+           User.display_name.label("owner_name"), Case.requester_name, Case.requester_phone, Case.satisfaction)
+
+
+def rows_of(cases: sa.Select) -> sa.Select:
+    """``COLUMNS`` of the cases of ``cases`` (a select of ``Case``: ``board.cases_behind``), in its order."""
+    return (cases.with_only_columns(*COLUMNS)
+            .join(ServiceItem, ServiceItem.id == Case.item_id)
+            .outerjoin(Place, Place.id == Case.place_id)
+            .join(ServicePoint, ServicePoint.id == Case.service_point_id)
+            .outerjoin(User, User.id == Case.owner_id))
+
+
+def row(case: sa.Row) -> list:
+    """One case (a row of ``COLUMNS``) as a row of the file: times are local, without a zone (as a spreadsheet
+    expects)."""
     return [
-        case.number, localized(case.item), case.item.category_zh, localized(case.place) if case.place else "",
-        localized(case.service_point), str(case.channel.label), str(case.status.label),
+        case.number, localized(case, "item_name"), case.category_zh,
+        localized(case, "place_name") if case.place_id is not None else "",
+        localized(case, "point_name"), str(case.channel.label), str(case.status.label),
         _local(case.created_at), _local(case.due_at), _local(case.resolved_at),
-        case.owner.display_name if case.owner else "", privacy.mask_name(case.requester_name),
+        case.owner_name or "", privacy.mask_name(case.requester_name),
         privacy.mask_phone(case.requester_phone), str(case.satisfaction.label) if case.satisfaction else "",
     ]
 
 
-def csv_response(cases: Iterable[Case], name: str) -> Response:
+def csv_response(cases: Iterable[sa.Row], name: str) -> Response:
     return spreadsheets.csv_download([headers(), *(row(case) for case in cases)], f"{name}.csv")
 
 
-def xlsx_response(cases: Iterable[Case], name: str, title: str) -> Response:
+def xlsx_response(cases: Iterable[sa.Row], name: str, title: str) -> Response:
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Cases"))
     sheet.freeze_panes = "A3"

@@ -59,7 +59,8 @@ def queue():
     if part == "tabs":
         return render("cases/queue.html", part, tabs=tabs, tab=tab, counts=counts, cap=queues.COUNT_CAP)
     page = queues.page_of(user, tab, filters)
-    places = db.session.scalars(sa.select(Place).where(access.cases.place_choices(user))).all()
+    places = db.session.execute(sa.select(Place.id, Place.code, Place.name_zh, Place.name_en)
+                                .where(access.cases.place_choices(user))).all()
     return render(
         "cases/queue.html", part, tabs=tabs, tab=tab, counts=counts,
         filters=filters, page=page, categories=snapshot.catalog().categories, places=sorted(places, key=lambda p: p.code),
@@ -129,17 +130,26 @@ def act(number: str, name: str):
     row = request.form.get("row") if is_htmx() else None
     if done.ok:
         if row:  # the row changes in place; the tab counts and the badge follow (the "cases-changed" event)
-            response = render("cases/_row.html", case=page.full(number), tab=row)
+            response = render("cases/_row.html", case=_line(number), tab=row)
             response.headers["HX-Trigger"] = "cases-changed"
             return response
         flash(_("Done: %(action)s.", action=transition.label), "success")
         return redirect_to(url_for("cases.show", number=number))
-    case = page.full(number)
-    form.version.data = case.version  # what was typed stays; the page now shows the latest state
     if row:
         messages = get_flashed_messages(category_filter=["error"])
-        return render("cases/_row.html", case=case, tab=row, status=done.status, row_error=messages[0] if messages else None)
+        return render("cases/_row.html", case=_line(number), tab=row, status=done.status,
+                      row_error=messages[0] if messages else None)
+    case = page.full(number)
+    form.version.data = case.version  # what was typed stays; the page now shows the latest state
     return page.case_page(case, submitted={name: form}, status=done.status)
+
+
+def _line(number: str):
+    """The case as a row of the queue, shown again in place after an action on the row; 404 once not in sight."""
+    found = queues.line(me(), number)
+    if found is None:
+        abort(404)
+    return found
 
 
 @bp.post("/<number>/notes")

@@ -529,18 +529,20 @@ def manifest(user: User, day: date | None = None) -> Manifest:
 
 # --- the proxy's page -----------------------------------------------------------------------------------
 
+def _urgent_and_oldest_first(c):
+    return (c.priority.desc(), c.created_at, c.id)
+
+
 def pool(user: User, page: int = 1) -> queues.Page:
     """Errands waiting to be claimed in the proxy's places, urgent and oldest first, a page of 20 (a phone's
-    screenful or two), with how many wait in all (counted up to ``queues.COUNT_CAP``)."""
+    screenful or two) as plain rows (``queues.LINE``), with how many wait in all (counted up to
+    ``queues.COUNT_CAP``)."""
     page = min(max(page, 1), queues.MAX_PAGE)
-    where = [access.claimable(user), Case.mode == Mode.ERRAND]
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(Case.id).where(*where).limit(queues.COUNT_CAP + 1).subquery()))
-    cases = db.session.scalars(
-        sa.select(Case).where(*where).options(joinedload(Case.item), joinedload(Case.place))
-        .order_by(Case.priority.desc(), Case.created_at, Case.id)
-        .limit(queues.PAGE_SIZE).offset((page - 1) * queues.PAGE_SIZE))
-    return queues.Page(list(cases), total, page)
+    # The union of the two halves of ``claimable`` (assigned to them; unassigned in their places), each one index
+    # look-up, not the OR of the two, which would walk every waiting case of the district.
+    where = [[half, Case.mode == Mode.ERRAND] for half in access.cases.claimable_halves(user)]
+    return queues.Page(queues.lines(queues.listed(where, *queues.ORDERED), _urgent_and_oldest_first, page),
+                       queues.total_of(queues.listed(where, Case.id)), page)
 
 
 def mine_by_stage(user: User) -> dict[str, list[Case]]:

@@ -8,11 +8,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.domain import access, errands
-from portal.domain.cases import attachments, lifecycle, timekeeping
+from portal import clock
+from portal.domain import access, errands, sailings
+from portal.domain.cases import attachments, lifecycle, queues, timekeeping
 from portal.domain.platform import files
 from portal.errands import bp
-from portal.errands.forms import AnswerForm, CollectForm, DeliverForm, SignedForm, SubmitAllForm, SubmitForm
+from portal.errands.forms import (
+    AnswerForm,
+    CollectForm,
+    DeliverForm,
+    RestoreSailingForm,
+    SailingForm,
+    SignedForm,
+    SubmitAllForm,
+    SubmitForm,
+)
 from portal.models import Case, CaseMaterial, Holder, MaterialHandover, Mode, Role, SignatureKind
 from portal.web.forms import UploadForm, options
 from portal.web.guards import allow, me
@@ -26,6 +36,9 @@ register("errands.index", _l("Errands"), _l("Claim errands, collect documents, c
          {Role.PROXY, Role.STAFF}, when="errands.pool")
 register("errands.manifest", _l("Off-island manifest"), _l("What goes off the island on the next off-island day."),
          ERRAND_ROLES, when="errands.manifest")
+register("errands.sailings_page", _l("Cancelled sailings"),
+         _l("Mark an off-island day 停航: the manifest and the errands' time limits move to the next sailing."),
+         {Role.LEAD, Role.ADMIN}, when="sailing.cancel")
 
 
 def _errand(number: str) -> Case:
@@ -64,7 +77,8 @@ def claim(number: str):
     done = run(lambda: lifecycle.claim(case, me()), say=not is_htmx())
     if done.error is not None:
         if is_htmx():
-            return render("errands/_pool_item.html", case=case, error=done.error.message, status=done.status)
+            return render("errands/_pool_item.html", case=queues.line(me(), number), error=done.error.message,
+                          status=done.status)
         return redirect_to(url_for("errands.index"))
     flash(_("Errand %(number)s is yours.", number=number), "success")
     return redirect_to(url_for("errands.show", number=number))
@@ -217,12 +231,71 @@ def manifest():
     except ValueError:
         day = None
         flash(_("Use a date like 2026-11-28."), "error")
-    if day is not None and not errands.is_off_island_day(day):
+    cancelled = sailings.active_on(day) if day is not None else None
+    if cancelled is not None:  # the manifest of a day without a boat is the next sailing's
+        moved_to = sailings.next_sailing(day)
+        flash(_("No sailing on %(day)s (停航, %(reason)s): its errands go with the next sailing, %(next)s.",
+                day=day.isoformat(), reason=sailings.reason_text(cancelled),
+                next=moved_to.isoformat() if moved_to else _("none scheduled")), "warning")
+        day = moved_to
+    elif day is not None and not errands.is_off_island_day(day):
         flash(_("%(day)s is not an off-island day of any island service point.", day=day.isoformat()), "warning")
     result = errands.manifest(me(), day)
     form = SubmitAllForm(formdata=None, day=result.day)
     return render("errands/manifest.html", manifest=result, form=form,
-                  submit_all=access.can(me(), "errand.hand_in_all"))
+                  submit_all=access.can(me(), "errand.hand_in_all"),
+                  lost=sailings.carried_by(result.day) if result.day else [])
+
+
+def _booked_and_stopped(day: date) -> tuple[list, list]:
+    """The home visits of a day without a boat, and those of them that need the boat (to rebook)."""
+    booked = sailings.visits_on(day)
+    return booked, [v for v in booked if sailings.needs_boat(v)]
+
+
+def _sailings_page(form: SailingForm, status: int = 200):
+    kept = sailings.recent()
+    return render("errands/sailings.html", form=form, sailings=kept, restore=RestoreSailingForm(formdata=None),
+                  today=clock.today(), next_sailing=sailings.next_sailing,
+                  visits={s.day: _booked_and_stopped(s.day) for s in kept if s.active and s.day >= clock.today()},
+                  reason_text=sailings.reason_text, status=status)
+
+
+@bp.route("/sailings", methods=["GET", "POST"])
+@allow(Role.LEAD, Role.ADMIN)
+def sailings_page():
+    """Cancelled sailings (停航): mark an off-island day whose boat does not sail, and see the days marked."""
+    if not access.can(me(), "sailing.cancel"):
+        abort(403)
+    form = SailingForm()
+    done = submit_form(form, lambda: sailings.cancel(me(), form.day.data, form.reason.data, form.note.data), "day")
+    if not done.ok:
+        return _sailings_page(form, done.status)
+    outcome = done.value
+    flash(_("No sailing on %(day)s (停航): %(n)d time limits moved by the day lost; the manifest goes with the next "
+            "sailing, %(next)s.", day=outcome.sailing.day.isoformat(), n=len(outcome.moved),
+            next=outcome.next_day.isoformat() if outcome.next_day else _("none scheduled")), "success")
+    if outcome.visits:
+        flash(_("%(n)d home visits of that day need the boat: rebook them (listed below); their residents are told "
+                "when a visit is moved.", n=len(outcome.visits)), "warning")
+    return redirect_to(url_for("errands.sailings_page"))
+
+
+@bp.post("/sailings/<int:sailing_id>/restore")
+@allow(Role.LEAD, Role.ADMIN)
+def restore_sailing(sailing_id: int):
+    """Undo a cancellation made in error, with a reason: the day is an off-island day again."""
+    if not access.can(me(), "sailing.cancel"):
+        abort(403)
+    form = RestoreSailingForm()
+    done = submit_form(form, lambda: sailings.undo(me(), sailing_id, form.undo_reason.data), "undo_reason")
+    if done.ok:
+        flash(_("The sailing of %(day)s is restored: %(n)d time limits counted again.",
+                day=done.value.sailing.day.isoformat(), n=len(done.value.moved)), "success")
+    else:
+        for errors in form.errors.values():
+            flash(str(errors[0]), "error")
+    return redirect_to(url_for("errands.sailings_page"))
 
 
 @bp.post("/manifest/submit")

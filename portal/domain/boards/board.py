@@ -436,8 +436,6 @@ def cases_behind(scope: Scope, figure: str, period: Period, viewer: User) -> sa.
             CaseEvent.at >= start, CaseEvent.at < end, *PER_RESOLUTION[figure]))
     else:
         query = query.where(*_figure_conditions(figure, period))
-    return (query.options(joinedload(Case.item), joinedload(Case.place), joinedload(Case.service_point),
-                          joinedload(Case.owner))
-            .order_by(Case.created_at, Case.id))
+    return query.order_by(Case.created_at, Case.id)
 
 

@@ -2,7 +2,8 @@
 their filters, search, sorting and counts.
 
 Every list is limited to what the user may see (``access.case_scope``), and loads in a fixed number of
-queries however many cases there are: one for the tab counts, one for the total, one for the page.
+queries however many cases there are: one for the tab counts, one for the total, one for the page. A page is
+plain rows (``LINE``: the columns a row shows, and the names of its item, place and owner), never ORM objects.
 """
 from __future__ import annotations
 
@@ -13,13 +14,12 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload
 
 from portal import clock
 from portal.domain import access
 from portal.domain.platform import privacy
 from portal.extensions import MAX_ID, db
-from portal.models import OPEN_STATUSES, Case, CaseStatus, Channel, Role, ServiceItem, User
+from portal.models import OPEN_STATUSES, Case, CaseStatus, Channel, Place, Role, ServiceItem, User
 
 PAGE_SIZE = 20
 # A list counts at most this many cases; beyond it the page says "more than" (filters narrow it).
@@ -45,14 +45,15 @@ TABS = [
     Tab("callbacks", _l("Callbacks"), frozenset({Role.STAFF, Role.LEAD})),
     Tab("all", _l("All"), frozenset({Role.LEAD, Role.ADMIN})),
 ]
-URGENT_FIRST = sa.case((Case.priority == "urgent", 0), else_=1)
+# Each order is written on the columns of a list's rows (``c``: the case table, or the rows of a union).
 SORTS = {
     # Urgent cases (a leak) come first in every queue unless the user sorts otherwise.
-    "new": (_l("Urgent first, then newest"), (URGENT_FIRST, Case.created_at.desc(), Case.id.desc())),
-    "due": (_l("Due soonest"), (sa.case((Case.due_at.is_(None), 1), else_=0), Case.due_at.asc(), Case.id)),
-    "updated": (_l("Recently changed"), (Case.updated_at.desc(), Case.id.desc())),
-    "newest": (_l("Newest first"), (Case.created_at.desc(), Case.id.desc())),
-    "callback": (_l("Callback due first"), (Case.callback_due_at.asc(), Case.id)),
+    "new": (_l("Urgent first, then newest"),
+            lambda c: (sa.case((c.priority == "urgent", 0), else_=1), c.created_at.desc(), c.id.desc())),
+    "due": (_l("Due soonest"), lambda c: (sa.case((c.due_at.is_(None), 1), else_=0), c.due_at.asc(), c.id)),
+    "updated": (_l("Recently changed"), lambda c: (c.updated_at.desc(), c.id.desc())),
+    "newest": (_l("Newest first"), lambda c: (c.created_at.desc(), c.id.desc())),
+    "callback": (_l("Callback due first"), lambda c: (c.callback_due_at.asc(), c.id)),
 }
 
 
@@ -218,9 +219,20 @@ def counts(user: User) -> dict[str, int | None]:
     return {**dict(row._mapping), "all": None}
 
 
+# What a row of a case list shows (templates/cases/_row.html, templates/errands/_pool_item.html), read as plain
+# rows: the case's own columns and the names of its item, place and owner (``lines``).
+LINE = (Case.id, Case.number, Case.status, Case.priority, Case.requester_name, Case.requester_phone, Case.address,
+        Case.place_id, Case.owner_id, Case.incident_id, Case.due_at, Case.created_at, Case.version,
+        ServiceItem.name_zh.label("item_name_zh"), ServiceItem.name_en.label("item_name_en"),
+        Place.name_zh.label("place_name_zh"), Place.name_en.label("place_name_en"),
+        User.display_name.label("owner_name"))
+# The columns the orders of ``SORTS`` read: a list is found as these, and its page's rows then read as ``LINE``.
+ORDERED = (Case.id, Case.priority, Case.created_at, Case.due_at, Case.updated_at, Case.callback_due_at)
+
+
 @dataclass
 class Page:
-    cases: list[Case]
+    cases: list[sa.Row]  # rows of ``LINE`` with the names (``lines``)
     total: int
     page: int
 
@@ -238,30 +250,52 @@ class Page:
         return max((min(self.total, self.cap) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
-def _where(user: User, tab: str, filters: Filters) -> list[sa.ColumnElement[bool]]:
-    """What a tab's list holds: the one condition its page, its total and the badge that opens it share."""
-    return [access.case_scope(user), tab_condition(tab, user, bool(filters.status)), *filter_conditions(filters)]
+def conditions(user: User, tab: str, filters: Filters) -> list[list[sa.ColumnElement[bool]]]:
+    """What one tab's list holds: the one condition its page, its total and the badge that opens it share. "To
+    claim" is two, the halves of ``claimable`` (read as a UNION ALL, each one index look-up); any other tab one."""
+    common = [access.case_scope(user), *filter_conditions(filters)]
+    if tab == "claimable":
+        return [[half, *common] for half in access.cases.claimable_halves(user)]
+    return [[tab_condition(tab, user, bool(filters.status)), *common]]
 
 
-def _total(where: list[sa.ColumnElement[bool]]) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(Case.id).where(*where).limit(COUNT_CAP + 1).subquery())) or 0
+def listed(where: list[list[sa.ColumnElement[bool]]], *columns) -> sa.Select | sa.CompoundSelect:
+    """The ``columns`` of the cases of ``where`` (``conditions``), unordered: one select, or the union of several."""
+    selects = [sa.select(*columns).where(*condition) for condition in where]
+    return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+
+def total_of(rows: sa.Select | sa.CompoundSelect) -> int:
+    """How many ``rows`` there are, counted up to one more than ``COUNT_CAP``."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(rows.limit(COUNT_CAP + 1).subquery())) or 0
+
+
+def lines(rows: sa.Select | sa.CompoundSelect, order, page: int = 1) -> list[sa.Row]:
+    """One page of ``rows`` (a select of ``ORDERED``, or a union of such) in ``order`` (a function of the rows'
+    columns, as in ``SORTS``), read as ``LINE``: the names are looked up for the page's rows alone."""
+    if isinstance(rows, sa.CompoundSelect):
+        found = rows.subquery("listed")
+        on_page = sa.select(found.c.id).order_by(*order(found.c))
+    else:
+        on_page = rows.with_only_columns(Case.id).order_by(*order(Case))
+    on_page = on_page.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    return db.session.execute(_named().where(Case.id.in_(on_page)).order_by(*order(Case))).all()
+
+
+def line(user: User, number: str) -> sa.Row | None:
+    """One case as a row of a list, if ``user`` may see it (after an action on the row, to show it again)."""
+    return db.session.execute(_named().where(Case.number == number, access.case_scope(user))).first()
+
+
+def _named() -> sa.Select:
+    return sa.select(*LINE).join(Case.item).outerjoin(Case.place).outerjoin(User, User.id == Case.owner_id)
 
 
 def page_of(user: User, tab: str, filters: Filters) -> Page:
-    """The cases of one tab, filtered, sorted and paginated."""
-    where = _where(user, tab, filters)
-    total = _total(where)
-    cases = db.session.scalars(
-        sa.select(Case)
-        .where(*where)
-        .options(joinedload(Case.item), joinedload(Case.place), joinedload(Case.owner),
-                 joinedload(Case.service_point))
-        .order_by(*SORTS[filters.sort][1])
-        .limit(PAGE_SIZE)
-        .offset((filters.page - 1) * PAGE_SIZE)
-    ).all()
-    return Page(list(cases), total, filters.page)
+    """The cases of one tab, filtered, sorted and paginated, as rows."""
+    where = conditions(user, tab, filters)
+    return Page(lines(listed(where, *ORDERED), SORTS[filters.sort][1], filters.page), total_of(listed(where, Case.id)),
+                filters.page)
 
 
 def todo_list(user: User) -> dict[str, str]:
@@ -280,4 +314,4 @@ def todo_count(user: User) -> int:
     if user.role not in access.WORKERS:
         return 0
     args = todo_list(user)
-    return _total(_where(user, args["tab"], Filters(status=args.get("status", ""))))
+    return total_of(listed(conditions(user, args["tab"], Filters(status=args.get("status", ""))), Case.id))
