@@ -6,12 +6,13 @@ import pytest
 import sqlalchemy as sa
 
 from portal import clock
+from portal.domain import Conflict
 from portal.domain.boards import board, counters, scopes
 from portal.domain.cases import lifecycle
 from portal.domain.platform import unit
 from portal.extensions import db
-from portal.models import CaseCount, CaseEvent, ChangeMark, EventKind
-from tests.stories import log, resolved
+from portal.models import AuditEntry, Case, CaseCount, CaseEvent, CaseStatus, ChangeMark, EventKind
+from tests.stories import claimed, log, resolved
 
 
 class _Deadlock(Exception):
@@ -163,3 +164,34 @@ def test_a_failing_action_after_the_commit_neither_fails_nor_repeats_the_change(
 
     unit.with_retries(claim_then_fail_after)
     assert runs == [1] and case.owner_id == world.proxy.id
+
+
+def test_a_case_logged_by_core_statements_reads_in_its_request_as_its_row_says(world):
+    with unit.unit_of_work():
+        case = log(world)  # written by INSERTs; its object is the session's without a SELECT
+        seen = {column.key: getattr(case, column.key) for column in Case.__table__.columns}
+        materials = [m.name for m in case.materials]
+    row = db.session.execute(sa.select(Case.__table__).where(Case.id == seen["id"])).one()._asdict()
+    assert seen == row
+    assert materials == world.errand_item.material_list and seen["status"] is CaseStatus.LOGGED
+    assert [e.kind for e in case.events] == [EventKind.LOGGED]
+
+
+def test_a_step_on_a_case_someone_changed_since_it_was_read_is_a_conflict_and_keeps_nothing(world):
+    case = claimed(world)
+    db.session.commit()
+    assert case.status is CaseStatus.CLAIMED  # read, at this version
+    unit.end_read()
+    with db.engine.begin() as other:  # another writer's change, after our read
+        other.execute(sa.update(Case.__table__).where(Case.__table__.c.id == case.id)
+                      .values(version=Case.__table__.c.version + 1, description="另一人改过"))
+    events = db.session.scalar(sa.select(sa.func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case.id))
+    audits = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+    with pytest.raises(Conflict):
+        unit.with_retries(lambda: lifecycle.start(case, world.proxy))
+    assert db.session.scalar(sa.select(Case.status).where(Case.id == case.id)) is CaseStatus.CLAIMED
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CaseEvent)
+                             .where(CaseEvent.case_id == case.id)) == events
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == audits
+    lifecycle.start(case, world.proxy)  # read again, the step goes through
+    assert case.status is CaseStatus.IN_PROGRESS and case.description == "另一人改过"

@@ -27,7 +27,7 @@ from portal.domain import Conflict, DomainError, Forbidden, access
 from portal.domain.boards import counters
 from portal.domain.cases import answers, messages, timekeeping
 from portal.domain.cases.timeline import record_event
-from portal.domain.platform import audit, outbox, privacy, replays, unit
+from portal.domain.platform import audit, outbox, privacy, unit
 from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import (
@@ -219,6 +219,7 @@ def _move(case: Case, actor: User | None, t: Transition, note: str = "", *, to_s
         _cancel_visits(case, actor)
     audit.record(t.name, actor=actor, obj=case, actor_name="" if actor else actor_label,
                  changes={"status": (old, new)} if new is not old else None)
+    unit.save(case)  # one UPDATE checked against the version read (a conflict if it moved on)
     unit.end_step()
     return event
 
@@ -267,25 +268,27 @@ def claim(case: Case, actor: User) -> None:
         values.update(claimed_at=now, due_at=due, reminded_at=None, overdue_flagged_at=None,
                       remind_at=timekeeping.reminder_time(case.item, start, due, case.service_point, case.mode,
                                                           calendar))
-    result = db.session.execute(
-        sa.update(Case)
+    # The rules above decided; the conditional UPDATE is the claim (of two at once, one finds the case taken).
+    claimed = unit.write(
+        sa.update(Case.__table__)
         .where(Case.id == case.id, Case.status == CaseStatus.LOGGED,
                sa.or_(Case.owner_id.is_(None), Case.owner_id == actor.id))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+        .values(**values).returning(*Case.__table__.columns)
+    ).first()
+    if claimed is None:
         unit.abandon()
         db.session.refresh(case)
         raise _claimed_by_someone_else(case)
-    db.session.expire(case)
+    row = claimed._asdict()
+    if any(case.__dict__.get(name, value) != value for name, value in row.items() if name not in values):
+        db.session.expire(case)  # changed by someone else since it was read (a transfer): read it all again
+    else:
+        unit.set_loaded(case, **{name: row[name] for name in values}, owner=actor)
     data = counters.where(case)
     if "claimed_at" in values:
         data.update(_count_sign_for(case, now))
-    counters.touch(case, now)
-    db.session.add(CaseEvent(case_id=case.id, actor_id=actor.id, kind=t.event, from_status=CaseStatus.LOGGED,
-                             to_status=CaseStatus.CLAIMED, public=True, at=now, data=data, acted_at=replays.acted_at()))
-    replays.note_case(case)
+    record_event(case, actor, t.event, to_status=CaseStatus.CLAIMED, from_status=CaseStatus.LOGGED, public=True,
+                 data=data, at=now)
     audit.record("claim", actor=actor, object_type="cases", object_id=case.id,
                  changes={"status": (CaseStatus.LOGGED, CaseStatus.CLAIMED), "owner": (None, actor.username)})
     unit.end_step()
@@ -370,8 +373,7 @@ def no_answer(case: Case, actor: User, retry_at=None, note: str = "", version: i
     if case.callback_attempts >= CALLBACK_ATTEMPTS:
         case.satisfaction = Satisfaction.UNRATED
         case.closed_at = clock.now()
-        db.session.add(CallbackRecord(case=case, actor=actor, satisfaction=Satisfaction.UNRATED, comment=note,
-                                      at=case.closed_at))
+        _add_callback(case, actor, outcome=None, satisfaction=Satisfaction.UNRATED, comment=note, at=case.closed_at)
         counters.callback(case, case.closed_at, None, Satisfaction.UNRATED, False)
         _close_supervision(case)
         _move(case, actor, t, note, to_status=CaseStatus.CLOSED, kind=EventKind.CLOSED, data={"unrated": True}, public=True)
@@ -417,8 +419,8 @@ def _record_callback(case: Case, actor: User | None, t: Transition, outcome: Out
     resident = "resident" if by_resident else ""  # shown as 居民 / The resident by portal.cases.timeline
     redo = outcome is Outcome.UNSOLVED or satisfaction is Satisfaction.DISSATISFIED
     case.outcome, case.satisfaction, case.callback_comment = outcome, satisfaction, comment
-    db.session.add(CallbackRecord(case=case, actor=actor, outcome=outcome, satisfaction=satisfaction,
-                                  comment=comment, by_resident=by_resident, redo=redo, at=now))
+    _add_callback(case, actor, outcome=outcome, satisfaction=satisfaction, comment=comment, by_resident=by_resident,
+                  redo=redo, at=now)
     case.answer_until = None  # answered: the link is spent
     counters.callback(case, now, outcome, satisfaction, redo, by_resident)
     data = {"outcome": outcome.value if outcome else None, "satisfaction": satisfaction.value}
@@ -438,19 +440,24 @@ def _record_callback(case: Case, actor: User | None, t: Transition, outcome: Out
         _move(case, actor, t, comment, data=data, public=True, actor_label=resident)
 
 
+def _add_callback(case: Case, actor: User | None, **values) -> None:
+    """The callback's row, written at once (a list of the case's callbacks already read is read again)."""
+    unit.insert(CallbackRecord, {"case_id": case.id, "actor_id": actor.id if actor is not None else None, **values})
+    if "callbacks" in case.__dict__:
+        db.session.expire(case, ["callbacks"])
+
+
 def _cancel_visits(case: Case, actor: User | None) -> None:
     """Cancel a case's booked or started home visit when the case ends, in the same transaction."""
-    result = db.session.execute(
-        sa.update(Visit).where(Visit.case_id == case.id, Visit.status.in_(ACTIVE_VISITS))
-        .values(status=VisitStatus.CANCELLED).execution_options(synchronize_session=False)
-    )
+    result = unit.write(sa.update(Visit.__table__).where(Visit.case_id == case.id, Visit.status.in_(ACTIVE_VISITS))
+                        .values(status=VisitStatus.CANCELLED))
     if result.rowcount:
         record_event(case, actor, EventKind.VISIT_CANCELLED, public=True)
 
 
 def _close_supervision(case: Case) -> None:
-    db.session.execute(sa.update(Supervision).where(Supervision.case_id == case.id, Supervision.closed_at.is_(None))
-                       .values(closed_at=clock.now()))
+    unit.write(sa.update(Supervision.__table__).where(Supervision.case_id == case.id, Supervision.closed_at.is_(None))
+               .values(closed_at=clock.now()))
 
 
 def return_case(case: Case, actor: User, reason: str, version: int | None = None) -> None:

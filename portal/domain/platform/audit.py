@@ -103,11 +103,13 @@ def entry(
     }
 
 
-def record(action: str, actor=None, obj=None, **fields) -> AuditEntry:
-    """Add an audit row to the session; the caller's commit writes it with the change."""
-    row = AuditEntry(**entry(action, actor, obj, **fields))
-    db.session.add(row)
-    return row
+def record(action: str, actor=None, obj=None, **fields) -> None:
+    """Write an audit row in the caller's transaction (a Core INSERT: ``unit.write``); its commit keeps it with
+    the change, its rollback drops it."""
+    unit.write(_INSERT, entry(action, actor, obj, **fields))
+
+
+_INSERT = sa.insert(AuditEntry.__table__)
 
 
 def record_many(entries: list[dict[str, Any]]) -> None:

@@ -36,6 +36,7 @@ and asks only its interface (address, rules, send). Texts are short, in Chinese,
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -133,17 +134,42 @@ def enqueue(kind: str, channel: MessageChannel, address: str | None, text: str, 
     address, a resident who opted out, or a message with this key already written (an event told once)."""
     rules = channels.get(channel)
     address = rules.address(address)
-    if not address or (to_resident and _stops(rules, address)):
+    if not address:
         return False
     now = clock.now()
-    written = db.session.execute(
-        _insert()(OutboxMessage).values(
-            key=key[:120], channel=channel, address=address[:200], subject=subject[:120] if rules.subjects else "",
-            text=text[:500], kind=kind, to_resident=to_resident, case_id=getattr(case, "id", None),
-            status=MessageStatus.PENDING, attempts=0, not_before=rules.not_before(now, to_resident), worker="",
-            last_error="", created_at=now)
-        .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.id)).scalar()
+    values = {"key": key[:120], "channel": channel, "address": address[:200],
+              "subject": subject[:120] if rules.subjects else "", "text": text[:500], "kind": kind,
+              "to_resident": to_resident, "case_id": getattr(case, "id", None), "status": MessageStatus.PENDING,
+              "attempts": 0, "not_before": rules.not_before(now, to_resident), "worker": "", "last_error": "",
+              "created_at": now}
+    # A resident's message by a channel an opt-out concerns: one INSERT … SELECT that writes nothing for a number
+    # that opted out (no look-up of its own); its forms as ``opted_out`` compares them.
+    guarded = to_resident and rules.opt_outs
+    parameters = {f"v_{name}": value for name, value in values.items()}
+    if guarded:
+        parameters["forms"] = sorted({number(address), address.strip()} - {""})
+    written = unit.write(_enqueue(db.session.get_bind().dialect.name, guarded), parameters).scalar()
     return written is not None
+
+
+@functools.cache
+def _enqueue(dialect: str, guarded: bool) -> sa.Insert:
+    """The INSERT of a message (made once): skipped when its key was written already, and, ``guarded``, when its
+    number opted out."""
+    table = OutboxMessage.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {name: sa.bindparam(f"v_{name}", type_=table.c[name].type) for name in _MESSAGE_COLUMNS}
+    if guarded:
+        row = sa.select(*values.values()).where(
+            ~sa.exists().where(OptOut.address.in_(sa.bindparam("forms", expanding=True))))
+        statement = insert(table).from_select(list(values), row)
+    else:
+        statement = insert(table).values(values)
+    return statement.on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+
+
+_MESSAGE_COLUMNS = ("key", "channel", "address", "subject", "text", "kind", "to_resident", "case_id", "status",
+                    "attempts", "not_before", "worker", "last_error", "created_at")
 
 
 def _insert():

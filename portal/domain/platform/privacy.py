@@ -2,6 +2,7 @@
 form a phone number is stored and compared in (`normalise_phone`)."""
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -36,6 +37,9 @@ def _parse(raw: str | None) -> PhoneNumber | None:
     return number if phonenumbers.is_valid_number(number) else None
 
 
+# Parsing a number by its numbering plan is the dearest step of a case logged (the form, the case, the receipt
+# and its opt-out each ask again): pure functions of the text, so kept for the numbers seen lately.
+@functools.lru_cache(maxsize=4096)
 def normalise_phone(raw: str | None) -> str:
     """The one form a phone number is stored and compared in, however it was typed.
 
@@ -52,6 +56,7 @@ def normalise_phone(raw: str | None) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_valid_phone(value: str | None) -> bool:
     """A number a resident or a colleague can be called back at: a mainland mobile, a landline with its area
     code, or a valid number abroad written with its country code (+852 ..., a resident from Hong Kong or

@@ -28,6 +28,9 @@ The write path under concurrency:
 - A transient failure (serialization failure 40001, deadlock 40P01, a busy SQLite) runs the whole unit again,
   a bounded number of times (``with_retries``): what the failed try wrote, timeline included, was rolled back.
 - Nothing slow inside: messages, files and the network wait for the commit (``after_commit``).
+- Rules decide, Core writes: the hot steps (a case logged, a claim, a transition, a callback) write their rows by
+  Core statements (``write``, ``insert``, ``insert_many``, ``save``), not through the ORM's flush, in the same
+  transaction; the objects the request reads afterwards are told what was written (``insert``, ``set_loaded``).
 """
 from __future__ import annotations
 
@@ -149,6 +152,124 @@ def alone(write: Callable[[], Any]) -> Any:
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
             finally:
                 unit.wrote = False  # its own transaction: nothing of it is the unit's
+
+
+# --- writing by Core statements ------------------------------------------------------------------------------------
+# The hot steps (a case logged, a claim, a callback) write their rows by Core statements on the unit's connection,
+# not through the ORM's flush: the rules have decided what to write, and the statements write just that.
+
+def write(statement, parameters=None) -> sa.CursorResult:
+    """Run an INSERT, UPDATE or DELETE in the change under way, on the session's connection (a list of
+    ``parameters`` runs it as one executemany). Inside a unit it counts as the unit's write, as a flush does."""
+    unit = current()
+    session = db.session()
+    if unit.depth == 0:
+        _loose_write(session)
+    result = session.connection().execute(statement, parameters)
+    if unit.depth > 0:
+        unit.wrote = True
+    return result
+
+
+def insert(model: type, values: dict[str, Any]) -> Any:
+    """INSERT one row of ``model`` by Core and return its object, known to the session as if it had been loaded
+    (no flush, no SELECT): the columns not given take their defaults, here as in the row."""
+    row = _with_defaults(model, values)
+    result = write(_insert_into(model), row)
+    if "id" not in row:
+        row["id"] = result.inserted_primary_key[0]
+    return adopt(model, row)
+
+
+def insert_many(model: type, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows of ``model`` in one executemany (their objects are not wanted: none is made)."""
+    if rows:
+        write(_insert_into(model), [_with_defaults(model, row) for row in rows])
+
+
+def adopt(model: type, row: dict[str, Any]) -> Any:
+    """The object of a row already written (with its id), put in the session as loaded: what the request reads of
+    it afterwards comes from these values, a column not given is loaded when first read."""
+    found = db.session.identity_map.get(sa.inspect(model).identity_key_from_primary_key((row["id"],)))
+    if found is not None:  # a row of a rolled-back try whose id the database gave again
+        db.session.expunge(found)
+    obj = model.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(row)  # as a query's rows fill an object: loaded values, no history
+    sa.orm.make_transient_to_detached(obj)
+    db.session.add(obj)
+    return obj
+
+
+@functools.cache
+def _insert_into(model: type) -> sa.Insert:
+    """One INSERT statement a table, made once: its compiled form and cache key are kept with it."""
+    if any(prop.key != prop.columns[0].key for prop in model.__mapper__.column_attrs):
+        raise TypeError(f"{model.__name__}: an attribute named apart from its column cannot be adopted")
+    return sa.insert(model.__table__)
+
+
+def _with_defaults(model: type, values: dict[str, Any]) -> dict[str, Any]:
+    row = dict(values)
+    for column in _defaulted(model):
+        if column.key not in row:
+            default = column.default
+            row[column.key] = default.arg(None) if default.is_callable else default.arg
+    return row
+
+
+@functools.cache
+def _defaulted(model: type) -> tuple[sa.Column, ...]:
+    """The columns of ``model`` with a Python default a Core INSERT would fill in (so the object knows them)."""
+    return tuple(column for column in model.__table__.columns
+                 if column.default is not None and (column.default.is_scalar or column.default.is_callable))
+
+
+def save(obj: Any) -> None:
+    """Write what was changed of one loaded, versioned row (``obj``: a case) by one Core UPDATE … WHERE id = ? AND
+    version = ?, the version it was read at: a row changed by someone else since is a ``Conflict`` (as the flush's
+    check says it), and nothing is kept. A change the UPDATE cannot say (a collection) is left to the flush."""
+    state = sa.inspect(obj)
+    mapper = state.mapper
+    changed = state.committed_state
+    if not changed or state.key is None:
+        return
+    values = {}
+    for key in changed:
+        prop = mapper.attrs[key]
+        if isinstance(prop, sa.orm.ColumnProperty):
+            values[prop.columns[0].key] = state.dict[key]
+        elif prop.direction is sa.orm.MANYTOONE:
+            target = state.dict[key]
+            if target is not None and sa.inspect(target).key is None:
+                return  # a row not written yet: the flush orders the two
+            for local, remote in prop.local_remote_pairs:
+                values[local.key] = None if target is None else getattr(target, remote.key)
+        else:
+            return
+    table, version = mapper.local_table, mapper.version_id_col
+    read_at = changed.get(version.key, state.dict[version.key])
+    for column in _updated_by_default(table):
+        values.setdefault(column.key, column.onupdate.arg(None))
+    values[version.key] = read_at + 1
+    done = write(sa.update(table).where(table.c.id == obj.id, version == read_at).values(values))
+    if done.rowcount != 1:
+        abandon()
+        raise Conflict(STALE)
+    state._commit(state.dict, list(changed))  # the object now says what its row says: no flush writes it again
+    set_loaded(obj, **{column: values[column] for column in values if column not in state.dict
+                       or state.dict[column] is not values[column]})
+
+
+@functools.cache
+def _updated_by_default(table: sa.Table) -> tuple[sa.Column, ...]:
+    return tuple(column for column in table.columns if column.onupdate is not None and column.onupdate.is_callable)
+
+
+def set_loaded(obj: Any, **values: Any) -> None:
+    """Tell the session that ``obj``'s row now holds ``values`` (written by a Core statement): the object reads
+    them without a SELECT, and no flush writes them again."""
+    for key, value in values.items():
+        sa.orm.attributes.set_committed_value(obj, key, value)
 
 
 def abandon() -> None:
