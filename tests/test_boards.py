@@ -315,6 +315,140 @@ def test_every_kept_board_shows_a_change_on_its_next_request(village, client, au
     assert open_counts() == {url: n + 1 for url, n in before.items()}
 
 
+def _sparklines_drawn(monkeypatch) -> list:
+    """Every sparkline drawn from now on: they are only in a board's kept parts, so none is drawn when they are kept."""
+    drawn, draw = [], charts.sparkline
+    monkeypatch.setattr(charts, "sparkline", lambda values: drawn.append(values) or draw(values))
+    return drawn
+
+
+def test_a_kept_board_renders_its_time_relative_text_fresh(village, client, auth, monkeypatch):
+    auth.login("leader")
+    first = client.get("/boards/place/V1").get_data(as_text=True)
+    assert "超期 24 小时" in first  # B was due yesterday at 10:00
+    drawn = _sparklines_drawn(monkeypatch)
+    for minute in (20, 40, 60, 80):  # nothing changed, later the same day (a request every 20 minutes: signed in)
+        at(monkeypatch, 2026, 11, 27, 10 + minute // 60, minute % 60)
+        later = client.get("/boards/place/V1").get_data(as_text=True)
+    assert drawn == []  # the figures, trends and tiles came from the kept parts...
+    assert "超期 25 小时" in later and "超期 24 小时" not in later  # ...and how late B is, from now
+    fresh = r'data-checked>[^<]*|超期 \d+ 小时|"X-CSRFToken": "[^"]*"|name="csrf_token" value="[^"]*"'
+    assert re.sub(fresh, "", later) == re.sub(fresh, "", first)
+
+
+def test_a_kept_board_part_is_in_the_readers_language(village, client, auth, monkeypatch):
+    auth.login("leader")
+    assert "满意率" in client.get("/boards/wall?place=V1").get_data(as_text=True)
+    assert "受理件数" in client.get("/boards/report").get_data(as_text=True)
+    chinese = client.get("/boards/place/V1").get_data(as_text=True)
+    open_now = re.search(r'kpi-label">在办</span><strong>(\d+)</strong>', chinese).group(1)
+    drawn = _sparklines_drawn(monkeypatch)
+    client.post("/language", data={"lang": "en"})
+    board = client.get("/boards/place/V1").get_data(as_text=True)
+    assert drawn  # rendered again, in English
+    assert f'kpi-label">Open cases</span><strong>{open_now}</strong>' in board and "在办" not in board
+    assert "Satisfaction rate" in client.get("/boards/wall?place=V1").get_data(as_text=True)
+    report = client.get("/boards/report").get_data(as_text=True)
+    assert "Items logged" in report and "受理件数" not in report
+    client.post("/language", data={"lang": "zh_CN"})
+    assert f'kpi-label">在办</span><strong>{open_now}</strong>' in client.get("/boards/place/V1").get_data(as_text=True)
+
+
+def _links_to_boards(page: str) -> set[str]:
+    return set(re.findall(r'href="/boards/place/([A-Z0-9]+)[?"]', page.split('id="board"', 1)[1]))
+
+
+def test_a_kept_board_part_shows_each_reader_only_their_own_links_and_actions(village, client, auth, app, make):
+    from portal.models import Role
+
+    category = village.plain_errand.category_zh
+    intake.log_case(village.staff, village.plain_errand, Channel.PHONE, "代办", "王大爷", "13912345678",
+                    household=village.household)  # a third case in 东岙: a hotspot of 东岙村
+    centre = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-C")).one()  # serves the three villages
+    make.user(Role.STAFF, username="staff-c-v1", service_point=centre, places=[village.v1])
+    auth.login("leader")
+    lead = client.get("/boards/point/LS-C").get_data(as_text=True)
+    village_board = client.get("/boards/place/V1").get_data(as_text=True)
+    assert "设为本月一题" in village_board and f'value="{village.h01.id}|{category}"' in village_board
+    lead_wall = client.get("/boards/wall?place=V1").get_data(as_text=True)
+    assert village.plain_errand.name_zh in lead_wall  # a lead's wall names the overdue case's item
+    auth.logout()
+    auth.login("staff-c-v1")  # of the same point, covering only 东岙村
+    staff = client.get("/boards/point/LS-C").get_data(as_text=True)
+    assert _links_to_boards(lead) == {"V1", "V2", "V3"} and _links_to_boards(staff) == {"V1"}
+    auth.logout()
+    auth.login("root")  # sees every board but chooses no topic
+    other = client.get("/boards/place/V1").get_data(as_text=True)
+    assert "近90天热点" in other and "设为本月一题" not in other and f"{village.h01.id}|{category}" not in other
+    auth.logout()
+    auth.login("leader")
+    created = client.post("/boards/screens", data={"name": "中心大厅", "place": "V1"}).get_data(as_text=True)
+    token = created.split('<code class="feed">')[1].split("</code>")[0].rsplit("/", 1)[1]
+    shown = app.test_client().get(f"/boards/screen/{token}").get_data(as_text=True)
+    assert village.plain_errand.name_zh not in shown and category in shown  # a screen in a hall: the category only
+    assert "退出大屏" in lead_wall and "退出大屏" not in shown
+
+
+def test_a_kept_hotspot_list_carries_each_sessions_own_csrf_token(village, app):
+    from flask import g
+
+    from tests.conftest import Auth
+
+    intake.log_case(village.staff, village.plain_errand, Channel.PHONE, "代办", "王大爷", "13912345678",
+                    household=village.household)
+    tokens = []
+    for _ in range(2):  # two sessions of the lead: the second page comes from the kept parts
+        g.pop("csrf_token", None)  # the tests' application context outlives a request, and Flask-WTF keeps it there
+        other = app.test_client()
+        assert Auth(other).login("leader").status_code == 303
+        page = other.get("/boards/place/V1").get_data(as_text=True)
+        form = page.split('id="hotspots"', 1)[1].split("</form>", 1)[0]
+        tokens.append(re.search(r'name="csrf_token" value="([^"]+)"', form).group(1))
+        assert tokens[-1] == re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)  # the page's own session's
+    assert tokens[0] != tokens[1]
+
+
+def test_a_kept_board_names_a_place_as_it_is_now(village, client, auth):
+    auth.login("leader")
+    assert "东岙" in client.get("/boards/place/V1").get_data(as_text=True)
+    village.h01.name_zh = "东岙新村"
+    db.session.commit()
+    tiles = client.get("/boards/place/V1").get_data(as_text=True).split('id="places"', 1)[1].split("</section>", 1)[0]
+    assert "东岙新村" in tiles
+
+
+def test_a_kept_monthly_report_page_shows_a_change_and_who_printed_it(village, client, auth, monkeypatch):
+    auth.login("leader")
+
+    def logged(page: str) -> int:
+        return int(re.search(r"<td>受理件数</td><td class=\"num\">(\d+)</td>", page).group(1))
+
+    first = client.get("/boards/report").get_data(as_text=True)
+    assert logged(client.get("/boards/report").get_data(as_text=True)) == logged(first)  # from the kept report
+    at(monkeypatch, 2026, 11, 27, 10, 5)
+    intake.log_case(village.staff, village.plain_errand, Channel.PHONE, "代办", "王大爷", "13912345678",
+                    household=village.household)
+    assert logged(client.get("/boards/report").get_data(as_text=True)) == logged(first) + 1
+    auth.logout()
+    auth.login("root")
+    page = client.get("/boards/report").get_data(as_text=True)
+    assert village.admin.display_name in page.split("report-foot", 1)[1]
+    assert village.lead.display_name not in page.split("report-foot", 1)[1]
+
+
+def test_kept_parts_stay_within_their_budget():
+    from portal.domain.platform import shelves
+
+    kept = shelves.Shelf(size=10, budget=10, weigh=len)
+    kept.put(("a",), "1234")
+    kept.put(("b",), "1234")
+    assert kept.get(("a",)) == "1234"  # now the most recently used
+    kept.put(("c",), "1234")  # 12 characters: the least recently used goes
+    assert (kept.get(("b",)), kept.get(("a",)), kept.get(("c",)), kept.weight) == (None, "1234", "1234", 8)
+    kept.put(("d",), "x" * 11)  # heavier than the whole budget: kept by no one
+    assert (len(kept.entries), kept.weight) == (0, 0)
+
+
 def test_a_kept_monthly_report_shows_a_change_and_its_points_as_they_are_now(village, monkeypatch):
     from portal.domain.boards.report import report_for
 

@@ -16,9 +16,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
-from portal.boards import bp, charts, exports, results_view
+from portal.boards import bp, charts, exports, parts, results_view
 from portal.boards.forms import MonthForm, PeriodForm, ResultsForm, ScreenForm
-from portal.domain import DomainError, NotFound, access, attendance, heating
+from portal.domain import DomainError, NotFound, access, attendance, heating, sailings
 from portal.domain.boards import board, hotspots, periods, scopes
 from portal.domain.boards import results as results_report
 from portal.domain.boards import shares as shares_report
@@ -74,9 +74,9 @@ def _etag(scope: scopes.Scope, period: periods.Period, viewer: str, view: str) -
     """The ETag of this response, the one its polls will carry (the region alone, rendered for htmx),
     and the scope's stamp (when it last changed)."""
     changed = board.last_change(scope)
-    parts = (scope.kind.key, scope.code, period.kind, period.first, period.last, get_locale(), clock.today(), viewer,
-             view, changed.token)
-    base = hashlib.sha1(":".join(map(str, parts)).encode()).hexdigest()[:20]
+    fields = (scope.kind.key, scope.code, period.kind, period.first, period.last, get_locale(), clock.today(), viewer,
+          view, changed.token)
+    base = hashlib.sha1(":".join(map(str, fields)).encode()).hexdigest()[:20]
     return f"{base}-{'r' if is_htmx() else 'p'}", f"{base}-r", changed
 
 
@@ -144,12 +144,34 @@ def show(kind: str, code: str):
     days = (attendance.of_point(scope.point, period.first, period.last)
             if scope.kind.attendance and access.can(me(), "attendance.view", scope.point) else None)
     topic = hotspots.topic_of(scope.mark, clock.today().replace(day=1)) if scope.kind.hotspots else None
+    opens, chooser = _opens(), access.can(me(), "topic.choose", scope)
     response = render("boards/board.html", "board", board=built, form=form, etag=poll_etag, crumbs=_crumbs(scope),
-                      figures=board.FIGURES, changed=changed.at, opens=_opens(), attendance=days, status=status,
+                      figures=board.FIGURES, changed=changed.at, opens=opens, attendance=days, status=status,
                       topic=topic, progress=hotspots.progress(topic) if topic else None,
                       report_point=scope.point or _serving_point(scope.place),
-                      heating_board=heating.board_temperatures(scope.estates))
+                      heating_board=heating.board_temperatures(scope.estates), chooser=chooser,
+                      parts=_board_parts(scope, period, changed, "board", opens, chooser),
+                      lost_sailings=sailings.lost_days(period.first, period.last) if _island(scope) else [])
     return _cacheable(response, etag)
+
+
+def _island(scope: scopes.Scope) -> bool:
+    """Whether a board counts island work, whose off-island days a cancelled sailing takes: the district's, and a
+    board of an island point, of a place an island point serves, or of a team based on the island."""
+    if scope.kind is scopes.DISTRICT:
+        return True
+    point = scope.point or (scope.team.service_point if scope.team else None) or _serving_point(scope.place)
+    return bool(point and point.on_island)
+
+
+def _board_parts(scope: scopes.Scope, period: periods.Period, changed: board.Stamp, view: str,
+                 opens: frozenset[int] | None = None, chooser: bool = False) -> parts.Parts:
+    """The kept parts of a board (its figures, tiles, trends...) as this request shows them. What of the reader they
+    show is in the key: which of its tiles' boards they may open and whether they may choose the month's topic;
+    the rest of them (the most overdue cases, the topic, a form's CSRF token) is rendered for each request."""
+    links = None if opens is None else frozenset(opens.intersection(scope.tile_ids))
+    return parts.parts_for((view, scope.kind.key, scope.code, period.kind, period.first, period.last, links, chooser),
+                           changed.token)
 
 
 @bp.post("/<kind>/<code>/topic")
@@ -172,7 +194,8 @@ def _wall(scope: scopes.Scope, viewer, screen: WallScreen | None = None):
     if request.if_none_match.contains(etag):
         return _not_modified(etag)
     built = board.board_for(scope, period, me() if screen is None else None, changed, wall=True)
-    response = render("boards/wall.html", "wall", board=built, etag=poll_etag, screen=screen, changed=changed.at)
+    response = render("boards/wall.html", "wall", board=built, etag=poll_etag, screen=screen, changed=changed.at,
+                      parts=_board_parts(scope, period, changed, "wall"))
     return _cacheable(response, etag)
 
 
@@ -222,7 +245,7 @@ def export(kind: str, code: str, fmt: str):
         return redirect(url_for("boards.board", kind=kind, code=code, **request.args.to_dict()))
     exports.audit_export(me(), f"{kind}:{code}:{figure}", period, count)
     name = f"{kind}-{code}-{figure}-{period.first:%Y%m%d}-{period.last:%Y%m%d}"
-    cases = db.session.scalars(query.execution_options(yield_per=1000))
+    cases = db.session.execute(exports.rows_of(query).execution_options(yield_per=1000))
     title = f"{board.FIGURES[figure]} {period.first:%Y-%m-%d}—{period.last:%Y-%m-%d}"
     return exports.csv_response(cases, name) if fmt == "csv" else exports.xlsx_response(cases, name, title)
 
@@ -251,7 +274,15 @@ def report():
         form.month.errors = [_("The report cannot be for a month still to come.")]
         month, status = clock.today(), 422
     form.month.data = date(month.year, month.month, 1)
-    return render("boards/report.html", report=report_for(month, point), form=form, status=status)
+    # Under the same stamp as the report's numbers (``report_for``): rendered once per change, and then not even
+    # its numbers are needed.
+    changed = board.last_change(["all"] if point is None else [scopes.POINT.mark_of(point.id)])
+    kept = parts.parts_for(("report", form.month.data, point.id if point else None), changed.token)
+    report = None if kept.has("report") else report_for(month, point)
+    lost = (sailings.lost_days(periods.month_period(month).first, min(periods.month_period(month).last, clock.today()))
+            if point is None or point.on_island else [])
+    return render("boards/report.html", report=report, point=point, parts=kept, form=form, status=status,
+                  lost_sailings=lost)
 
 
 # --- the results report and everyone's share (issue 34.4-34.5) ------------------------------------------------

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 
 class Shelf:
-    """Entries kept by this process, at most ``size``, the least recently used dropped first."""
+    """Entries kept by this process, at most ``size``, the least recently used dropped first; with ``weigh``, also at
+    most ``budget`` in all, each entry weighing what ``weigh`` says (the characters of a rendered part)."""
 
-    def __init__(self, size: int = 64):
+    def __init__(self, size: int = 64, budget: int | None = None, weigh: Callable[[object], int] | None = None):
         self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+        self.budget, self.weigh, self.weight = budget, weigh, 0
 
     def get(self, key: tuple):
         with self.lock:
@@ -23,21 +26,28 @@ class Shelf:
 
     def put(self, key: tuple, value) -> None:
         with self.lock:
+            if self.weigh is not None:
+                self.weight += self.weigh(value) - (self.weigh(self.entries[key]) if key in self.entries else 0)
             self.entries[key] = value
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+            self.entries.move_to_end(key)
+            while self.entries and (len(self.entries) > self.size
+                                    or (self.budget is not None and self.weight > self.budget)):
+                _key, dropped = self.entries.popitem(last=False)
+                if self.weigh is not None:
+                    self.weight -= self.weigh(dropped)
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.weight = 0
 
 
 _SHELVES: list[Shelf] = []
 
 
-def shelf(size: int = 64) -> Shelf:
+def shelf(size: int = 64, budget: int | None = None, weigh: Callable[[object], int] | None = None) -> Shelf:
     """A shelf of the process's own, emptied with all the others by ``forget_all``."""
-    _SHELVES.append(kept := Shelf(size))
+    _SHELVES.append(kept := Shelf(size, budget, weigh))
     return kept
 
 

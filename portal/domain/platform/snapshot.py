@@ -147,6 +147,19 @@ def _current(kind: str):
     return kept
 
 
+def stamps() -> tuple | None:
+    """The directory's and the catalog's stamps as this request read them, to key what is made from them (a board's
+    rendered tiles name its places); None while this transaction changes either, or where they have no marks yet."""
+    session = db.session
+    if _touched(session) or unit.current(session).changed_kinds:
+        return None
+    info = session.info.setdefault(_INFO, {})
+    if "stamps" not in info:
+        info["stamps"] = _stamps()
+    found = info["stamps"]
+    return tuple(found[kind] for kind in _LOADERS) if len(found) == len(_LOADERS) else None
+
+
 def _stamp_of(kind: str, figure) -> sa.ScalarSelect:
     return sa.select(figure).where(ChangeMark.key == kind).scalar_subquery()
 
