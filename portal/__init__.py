@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import Config, from_environment, normalise_database_url
-from portal.extensions import babel, configure_sqlite, csrf, db, migrate
+from portal.extensions import configure_sqlite, csrf, db, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +60,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     csrf.init_app(app)
     from portal.web import i18n
 
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    i18n.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])

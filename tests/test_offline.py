@@ -122,3 +122,17 @@ def test_the_scripts_spell_no_cache_name_or_address_the_server_owns(app, home):
                      "queue": "/offline/", "worker": "/sw.js", "scope": "/", "case": "/cases/NUMBER"}
     worker = app.test_client().get("/sw.js").get_data(as_text=True)
     assert 'var PAGES = "portal-pages";' in worker and 'var QUEUE_PAGE = "/offline/";' in worker
+
+
+def test_the_offline_banner_is_kept_per_language_and_lists_the_queue_except_on_its_own_page(app, home):
+    """The banner is rendered once per language and kept (portal/offline: banner): each reader still gets their own
+    language, and the queue's own page, which lists the queue in its body, has no second list in the banner."""
+    chinese, english = _client(app, "staff-p01"), _client(app, "proxy-h01")
+    english.post("/language", data={"lang": "en", "next": "/"})
+    for _ in range(2):  # the second time from what was kept
+        zh, en = chinese.get("/auth/password").get_data(as_text=True), english.get("/auth/password").get_data(as_text=True)
+        assert 'id="offline-queue-banner"' in zh and "data-offline-queue-list" in zh
+        assert "Waiting to be sent" not in zh and "Waiting to be sent: {label}" in en
+        assert 'data-empty="Nothing waits to be sent."' in en and 'data-empty="Nothing waits to be sent."' not in zh
+        queue_page = chinese.get("/offline/").get_data(as_text=True)
+        assert 'id="offline-queue-banner"' in queue_page and queue_page.count("data-offline-queue-list") == 1

@@ -36,3 +36,27 @@ def test_the_end_of_a_date_range_is_not_a_recipient(app):
 
     with app.test_request_context("/"), force_locale("zh_CN"):
         assert (gettext("From"), gettext("To"), gettext("Recipient")) == ("起始日期", "截止日期", "收件人")
+
+
+def test_a_request_speaks_the_language_chosen_last_even_after_it_has_spoken(app):
+    """The request's catalog is looked up once (portal/web/i18n.py: Catalogs), and looked up again when the language
+    is chosen again: forced for a message, or switched and refreshed within the request."""
+    from flask import render_template_string, session
+    from flask_babel import force_locale, gettext, refresh
+
+    with app.test_request_context("/"):
+        assert gettext("To") == "截止日期"
+        with force_locale("en"):
+            assert gettext("To") == "To" and render_template_string("{{ _('To') }}") == "To"
+        assert gettext("To") == "截止日期" and render_template_string("{{ _('To') }}") == "截止日期"
+        session["lang"] = "en"
+        refresh()
+        assert gettext("To") == "To" and render_template_string("{{ _('To') }}") == "To"
+
+
+def test_a_template_escapes_what_is_put_into_a_translation(app):
+    from flask import render_template_string
+
+    with app.test_request_context("/"):
+        page = render_template_string("{{ _('%(n)s new', n='<b>') }} {{ ngettext('%(num)d day', '%(num)d days', 2) }}")
+        assert page == "&lt;b&gt; new 2 天"

@@ -122,6 +122,11 @@ def test_a_chunked_body_over_the_limit_is_refused_not_cut(app, client):
 
 def test_nul_characters_are_refused(client):
     assert client.get("/lookup/?place=H01%00").status_code == 400
+    form = "application/x-www-form-urlencoded"
+    assert client.post("/language", data="lang=en&next=", content_type=form).status_code == 303  # without: taken
+    assert client.post("/language", data="lang=en%00&next=", content_type=form).status_code == 400
+    assert client.get("/auth/login", data="username=a%00b", content_type=form).status_code == 400  # a GET's body too
+    assert client.post("/language", data={"lang": "en", "next": "\x00"}).status_code == 400  # multipart
 
 
 @pytest.mark.parametrize("path, fields", [

@@ -114,13 +114,17 @@ def unauthorized():
     return to_login()
 
 
+# Built once: a statement built afresh each request is walked again for its cache key, which costs more than running it.
+_USER_WITH_STAMPS = sa.select(User, *snapshot.STAMPS).where(User.id == sa.bindparam("user_id"))
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Load the user of a session cookie, unless their sessions were ended since it was made."""
     user_id, _, epoch = session_id.partition(":")
     if not user_id.isdigit() or not epoch.isdigit():
         return None
-    row = db.session.execute(sa.select(User, *snapshot.STAMPS).where(User.id == int(user_id))).first()
+    row = db.session.execute(_USER_WITH_STAMPS, {"user_id": int(user_id)}).first()
     if row is None:
         return None
     user = row[0]

@@ -9,9 +9,12 @@ portal/web/replay.py; docs/ARCHITECTURE.md ("Offline") walks through it.
 """
 from datetime import timedelta
 
-from flask import Blueprint, has_request_context, request, url_for
+from flask import Blueprint, current_app, has_request_context, request, url_for
+from flask_babel import get_locale
+from markupsafe import Markup
 
 from portal.auth import sessions
+from portal.domain.platform import shelves
 
 bp = Blueprint("offline", __name__)
 
@@ -48,6 +51,23 @@ def names() -> dict[str, str]:
 @bp.app_context_processor
 def offline_names() -> dict:
     return {"offline_names": names} if has_request_context() else {}
+
+
+_BANNERS = shelves.shelf(8)  # (language, the portal's path, with the list) -> the banner rendered
+
+
+@bp.app_template_global("offline_banner")
+def banner() -> Markup:
+    """What every staff page says of offline work (templates/offline/_banner.html): some thirty strings, the same for
+    every user in a language, so rendered once per language and kept rather than once a request. It shows no one's
+    data: what waits is the browser's, filled in by static/portal.js."""
+    with_list = request.endpoint != "offline.index"  # the queue's own page lists it in its body
+    key = (str(get_locale()), request.script_root, with_list)
+    kept = _BANNERS.get(key)
+    if kept is None:
+        kept = Markup(current_app.jinja_env.get_template("offline/_banner.html").render(with_list=with_list))
+        _BANNERS.put(key, kept)
+    return kept
 
 
 @bp.after_app_request

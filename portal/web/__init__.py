@@ -68,7 +68,8 @@ def init_app(app: Flask) -> None:
     def refuse_nul_characters():
         # No text a person types contains NUL; PostgreSQL cannot store it, and it only ever comes from
         # a client probing the parsers.
-        for values in (request.args, request.form):
+        # A request without a body type has no form: reading ``request.form`` would only build an empty one.
+        for values in (request.args, request.form) if request.want_form_data_parsed else (request.args,):
             if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
                 abort(400)
 
@@ -79,7 +80,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         can=can,
-        nav_entries=lambda: navigation.entries_for(current_user),
+        nav_entries=lambda: navigation.entries_for(current_user._get_current_object()),
         localized=i18n.localized,
         is_english=i18n.is_english,
         now=clock.now,
