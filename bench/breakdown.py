@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 REQUESTS = int(os.environ.get("BENCH_BREAKDOWN_REQUESTS", 100))
 
 
-def measure(url: str, pages: list[tuple[str, str, str, bool]]) -> list[dict]:
-    """``pages``: (key, username, path, poll) each; the figures of each."""
+def portal_on(url: str):
+    """The portal on ``url`` in this process (sign-ins not throttled), and its engine."""
     os.environ.update(DATABASE_URL=url, PORTAL_SECRET_KEY="bench")
     from portal import create_app
     from portal.extensions import db
@@ -32,7 +32,12 @@ def measure(url: str, pages: list[tuple[str, str, str, bool]]) -> list[dict]:
     app = create_app()
     app.config.update(LOGIN_THROTTLE_ATTEMPTS=10**9)
     with app.app_context():
-        engine = db.engine
+        return app, db.engine
+
+
+def measure(url: str, pages: list[tuple[str, str, str, bool]]) -> list[dict]:
+    """``pages``: (key, username, path, poll) each; the figures of each."""
+    app, engine = portal_on(url)
     clocks = {"sql": 0.0, "statements": 0, "render": 0.0}
 
     @sa.event.listens_for(engine, "before_cursor_execute")
@@ -54,15 +59,7 @@ def measure(url: str, pages: list[tuple[str, str, str, bool]]) -> list[dict]:
     template_rendered.connect(render_ends, app)
     results = []
     for key, username, path, poll in pages:
-        client = app.test_client()
-        page = client.get("/auth/login").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        assert client.post("/auth/login", data={"username": username, "password": "demo2026",
-                                                "csrf_token": token}).status_code == 303
-        headers = {}
-        if poll:
-            etag = re.search(r'data-etag="([^"]+)"', client.get(path).text).group(1)
-            headers = {"HX-Request": "true", "X-Portal-Poll": "1", "If-None-Match": f'"{etag}"'}
+        client, headers = signed_in(app, username, path, poll)
         for _ in range(5):  # warm: the worker's kept directory and boards, the statement cache
             client.get(path, headers=headers)
         clocks.update(sql=0.0, statements=0, render=0.0)
@@ -75,6 +72,21 @@ def measure(url: str, pages: list[tuple[str, str, str, bool]]) -> list[dict]:
         results.append({"key": key, "cpu_ms": cpu, "wall_ms": wall, "statements": clocks["statements"] / REQUESTS,
                         "sql_ms": sql, "render_ms": render, "rest_ms": max(wall - sql - render, 0.0)})
     return results
+
+
+def signed_in(app, username: str, path: str, poll: bool):
+    """A test client signed in as ``username``, and the headers of its requests to ``path`` (a poll carries the
+    page's ETag, as a board's browser does)."""
+    client = app.test_client()
+    page = client.get("/auth/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post("/auth/login", data={"username": username, "password": "demo2026",
+                                            "csrf_token": token}).status_code == 303
+    headers = {}
+    if poll:
+        etag = re.search(r'data-etag="([^"]+)"', client.get(path).text).group(1)
+        headers = {"HX-Request": "true", "X-Portal-Poll": "1", "If-None-Match": f'"{etag}"'}
+    return client, headers
 
 
 def table(results: list[dict], floor_ms: float | None) -> str:

@@ -155,6 +155,12 @@ def select(url: str, *queries: str) -> list[list[tuple]]:
 
 def fixtures(url: str) -> dict:
     """What the scenarios need from the data: a case of the post, a phone with history, an API key."""
+    key = flask(url, "api-key", "create", "--point", "LS-P01", "--name", f"bench-{time.time_ns()}").split()[-1]
+    return {**samples(url), "key": key}
+
+
+def samples(url: str) -> dict:
+    """A closed case of the post LS-P01 and a phone with history (read only)."""
     [(case,)], [(phone,)] = select(
         url,
         "SELECT c.number FROM cases c JOIN service_points p ON p.id = c.service_point_id "
@@ -162,8 +168,7 @@ def fixtures(url: str) -> dict:
         "SELECT requester_phone FROM cases WHERE place_id = (SELECT id FROM places WHERE code = 'H01') "
         "AND description <> 'bench' "
         "ORDER BY id DESC LIMIT 1")
-    key = flask(url, "api-key", "create", "--point", "LS-P01", "--name", f"bench-{time.time_ns()}").split()[-1]
-    return {"case": case, "phone": phone, "key": key}
+    return {"case": case, "phone": phone}
 
 
 def writers_lines(url: str, create: str | None = None) -> list[str]:
@@ -282,22 +287,26 @@ def run(backend: str, url: str) -> dict:
             "locked": "database is locked" in log_text, "server_errors": log_text.count("Traceback")}
 
 
+def pages(data: dict) -> list[tuple[str, str, str, bool]]:
+    """The pages measured in process (here and by bench/volume.py): (name, username, path, poll) each."""
+    return [("the portal's own floor", "staff-ls-p01", "/auth/password", False),
+            ("my queue", "staff-ls-p01", "/cases/?tab=mine", False),
+            ("claimable errands", "proxy-h01", "/errands/", False),
+            ("a case page", "staff-ls-p01", f"/cases/{data['case']}", False),
+            ("a village board", "leader", "/boards/place/V1", False),
+            ("an estate board", "leader", "/boards/place/E01", False),
+            ("the district wall view", "leader", "/boards/wall", False),
+            ("caller history", "staff-ls-p01", f"/intake/caller?requester_phone={data['phone']}", False),
+            ("the heating desk", "butler-e01", "/heating/", False),
+            ("the monthly report", "leader", "/boards/report", False),
+            ("an unchanged board poll", "leader", "/boards/place/V1", True)]
+
+
 def breakdown(url: str, data: dict) -> dict:
     """Where each page's time goes, in process (bench/breakdown.py, in a process of its own)."""
-    pages = [("the portal's own floor", "staff-ls-p01", "/auth/password", False),
-             ("my queue", "staff-ls-p01", "/cases/?tab=mine", False),
-             ("claimable errands", "proxy-h01", "/errands/", False),
-             ("a case page", "staff-ls-p01", f"/cases/{data['case']}", False),
-             ("a village board", "leader", "/boards/place/V1", False),
-             ("an estate board", "leader", "/boards/place/E01", False),
-             ("the district wall view", "leader", "/boards/wall", False),
-             ("caller history", "staff-ls-p01", f"/intake/caller?requester_phone={data['phone']}", False),
-             ("the heating desk", "butler-e01", "/heating/", False),
-             ("the monthly report", "leader", "/boards/report", False),
-             ("an unchanged board poll", "leader", "/boards/place/V1", True)]
     env = {**os.environ, "PORTAL_SECRET_KEY": "bench"}
-    output = subprocess.run([sys.executable, str(ROOT / "bench" / "breakdown.py"), url, json.dumps(pages)], cwd=ROOT,
-                            env=env, check=True, capture_output=True, text=True).stdout
+    output = subprocess.run([sys.executable, str(ROOT / "bench" / "breakdown.py"), url, json.dumps(pages(data))],
+                            cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 

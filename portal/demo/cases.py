@@ -294,7 +294,7 @@ def _care_history(now: datetime, rng: random.Random, counters, calendars, by_tea
     places = {p.id: p for p in db.session.scalars(sa.select(Place).where(Place.kind == PlaceKind.HAMLET))}
     made = []
     for index, home in enumerate(homes):
-        if share < 1 and index % round(1 / share) != 0:
+        if share < 1 and (share <= 0 or index % round(1 / share) != 0):  # no cases (a benchmark's directory): none
             continue
         place, team_id = places[home.place_id], team_of_place.get(home.place_id)
         members, point = by_team.get(team_id, []), places[home.place_id].service_point

@@ -112,7 +112,7 @@ class EventKind(LabelledEnum):
 
 
 LIVE_COLUMNS = ("status", "service_point_id", "place_id", "owner_id", "created_by_id", "mode", "team_id", "incident_id",
-                "due_at", "overdue_flagged_at")
+                "due_at", "overdue_flagged_at", "item_id")
 
 
 class Case(db.Model):
@@ -122,9 +122,11 @@ class Case(db.Model):
     __table_args__ = (
         sa.Index("ix_cases_status_created_at", "status", "created_at"),
         sa.Index("ix_cases_created_at", "created_at"),  # the "all" list, newest first
-        sa.Index("ix_cases_place_status", "place_id", "status"),
+        # A place's cases by status; with the owner, the errand pool's "unassigned in my places" (issue 37.3).
+        sa.Index("ix_cases_place_status", "place_id", "status", "owner_id"),
         sa.Index("ix_cases_point_status", "service_point_id", "status"),
         sa.Index("ix_cases_owner_status", "owner_id", "status"),
+        sa.Index("ix_cases_requester_phone_created_at", "requester_phone", "created_at"),  # a caller's latest
         # Covers the queues' tab counts and the boards' live figures: the live cases (a small share) are read
         # from the index alone, not the table.
         sa.Index("ix_cases_live", *LIVE_COLUMNS),
@@ -136,7 +138,7 @@ class Case(db.Model):
     household_id: Mapped[int | None] = mapped_column(sa.ForeignKey("households.id"), index=True)
     resident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("residents.id"))
     requester_name: Mapped[str] = mapped_column(sa.String(50))
-    requester_phone: Mapped[str] = mapped_column(sa.String(20), index=True)
+    requester_phone: Mapped[str] = mapped_column(sa.String(20))
     place_id: Mapped[int | None] = mapped_column(sa.ForeignKey("places.id"))
     # Free-text address when the caller's household is not (yet) in the register.
     address: Mapped[str] = mapped_column(sa.String(200), default="")
