@@ -37,7 +37,8 @@ register("errands.index", _l("Errands"), _l("Claim errands, collect documents, c
 register("errands.manifest", _l("Off-island manifest"), _l("What goes off the island on the next off-island day."),
          ERRAND_ROLES, when="errands.manifest")
 register("errands.sailings_page", _l("Cancelled sailings"),
-         _l("Mark an off-island day 停航: the manifest and the errands' time limits move to the next sailing."),
+         _l("Mark an off-island day 停航: its manifest goes with the next sailing, and the errands' time limits move "
+            "by the day lost."),
          {Role.LEAD, Role.ADMIN}, when="sailing.cancel")
 
 
