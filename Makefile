@@ -12,17 +12,18 @@ PORTAL_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 PO_FILES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test test-quick bench bench-import install translations messages screenshots clean
+.PHONY: run test test-quick bench bench-import bench-volume install translations messages screenshots clean
 
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
 	PORTAL_DEMO_MODE=true PORTAL_PUBLIC_BASE_URL=$(PORTAL_PUBLIC_BASE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
 
-# Three workers on two cores: much of the suite waits on PostgreSQL, Chromium and the servers it starts.
+# Three workers on two cores: much of the suite waits on PostgreSQL, Chromium and the servers it starts. Each
+# worker takes the next test when it is free (worksteal), so that no worker is left with a queue of slow ones.
 test: $(VENV)/.installed-dev translations
 	$(BIN)/ruff check portal tests bench docs
-	$(BIN)/python -m pytest -n 3 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 3 --dist worksteal $(PYTEST_ARGS)
 
 # The edit-test loop: no browsers, no slow tests (servers, concurrency), SQLite only. `make test` is the truth.
 test-quick: $(VENV)/.installed-dev translations
@@ -38,6 +39,11 @@ bench: $(VENV)/.installed-dev translations
 # How long importing a 150,000-row roster takes (docs/PERFORMANCE.md, "Importing rosters").
 bench-import: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/imports.py
+
+# A city's volume (docs/PERFORMANCE.md): each page's SQL at 1,000,000 and at 5,000,000 cases on PostgreSQL, on
+# the databases bench/run.py builds (the second: BENCH_CASES=5000000 BENCH_HOUSEHOLDS=750000 BENCH_BUILD_ONLY=1).
+bench-volume: $(VENV)/.installed-dev translations
+	$(BIN)/python bench/volume.py
 
 install: $(VENV)/.installed translations
 

@@ -3,8 +3,11 @@
 Every test that takes ``app`` runs twice, once per database; its id says which (``[sqlite]`` or
 ``[postgresql]``), so ``-k sqlite`` or ``-k postgresql`` runs one kind alone. The schema is built
 once per run by the Alembic migrations (never ``create_all``): an SQLite template file that each
-test copies, and a PostgreSQL database of this run's own (``PORTAL_TEST_DATABASE_URL``, default the
-local server's ``test`` database, is only used to create and drop it), emptied after each test.
+test copies, and on PostgreSQL a template database of this run's own (``PORTAL_TEST_DATABASE_URL``, default the
+local server's ``test`` database, is only used to create and drop it), copied once for each worker and emptied
+after each test. The demo data set is loaded once per run on each database, whatever the number of workers:
+the first worker to need it loads it under a lock of the run's folder, the others wait and copy it. The run
+drops the databases it created when it ends (under xdist, the controller, once the workers are done).
 """
 from __future__ import annotations
 
@@ -28,6 +31,35 @@ from portal.models import Place, Role, ServiceItem, ServicePoint, Team
 
 POSTGRES_ADMIN_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-7"
+
+
+def _build_each_url_builder_once() -> None:
+    """Most tests make an app of their own (``create_app``), and two thirds of the time that takes is werkzeug
+    writing, for each of its ~150 routes, the Python source of the function that builds its URLs and compiling
+    it. That function is the same for the same rule (its parts, defaults and converters; it finds the rule and
+    its converters through its first argument when it runs): compiled once per test process, it is shared by
+    every app after. The servers the tests start in other processes (gunicorn) build their own, as in production.
+    """
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None or getattr(compile_builder, "__wrapped_by_tests__", False):
+        return  # a werkzeug that builds its URLs otherwise: each app compiles its own, as before
+    built: dict[tuple, object] = {}
+
+    def compiled_once(self, append_unknown: bool = True):
+        key = (self.rule, self.subdomain, self.host, tuple(self._trace), append_unknown,
+               repr(sorted((self.defaults or {}).items())),
+               tuple((name, type(converter)) for name, converter in self._converters.items()))
+        if key not in built:
+            built[key] = compile_builder(self, append_unknown)
+        return built[key]
+
+    compiled_once.__wrapped_by_tests__ = True
+    Rule._compile_builder = compiled_once
+
+
+_build_each_url_builder_once()
 
 
 def pytest_sessionstart(session):
@@ -58,16 +90,102 @@ def migrate(url: str) -> None:
         db.engine.dispose()
 
 
+def _run_folder(tmp_path_factory) -> Path:
+    """A folder the whole run shares: under xdist each worker has a base folder of its own, in the run's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def run_lock(shared: Path, name: str):
+    """Held by one worker of the run at a time: what the first builds under it, the others find built."""
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("template") / "portal.sqlite3"
-    migrate(f"sqlite:///{path}")
+    """The migrated, empty SQLite database, built once for the whole run."""
+    shared = _run_folder(tmp_path_factory)
+    path = shared / "template.sqlite3"
+    with run_lock(shared, "template.sqlite3"):
+        if not path.exists():
+            building = shared / "template.building.sqlite3"
+            migrate(f"sqlite:///{building}")
+            building.rename(path)
     return path
 
 
+# The databases of one run on the PostgreSQL server are named after it (xdist gives its workers the run's id);
+# its folder lists them, for the end.
+RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:10]
+POSTGRES_CREATED = "postgres-databases"
+
+
+class PostgresRun:
+    """The run's databases on the PostgreSQL server: created from templates built once per run."""
+
+    def __init__(self, admin, shared: Path):
+        self.admin, self.shared = admin, shared
+
+    def url(self, name: str) -> str:
+        return self.admin.url.set(database=name).render_as_string(hide_password=False)
+
+    def exists(self, name: str) -> bool:
+        with self.admin.connect() as connection:
+            return bool(connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}))
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with open(self.shared / POSTGRES_CREATED, "a") as created:  # noted first: dropped even if half made
+            created.write(name + "\n")
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def template(self, name: str, build, source: str | None = None) -> str:
+        """The run's database ``name``, built by ``build(url)`` from a copy of ``source`` (or empty) by the
+        first worker that asks; renamed to its name only once built, so a half-built one is never copied."""
+        with run_lock(self.shared, name):
+            if not self.exists(name):
+                building = f"{name}_building"
+                self.drop(building)
+                build(self.create(building, source))
+                with self.admin.connect() as connection:
+                    connection.execute(sa.text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+                with open(self.shared / POSTGRES_CREATED, "a") as created:
+                    created.write(name + "\n")
+        return name
+
+
+def drop_run_databases(shared: Path) -> None:
+    """Drop every database the run created on the PostgreSQL server (its list is in the run's folder)."""
+    listed = shared / POSTGRES_CREATED
+    if not listed.exists():
+        return
+    admin = sa.create_engine(normalise_database_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in dict.fromkeys(listed.read_text().split()):
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+    listed.unlink()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    factory = session.config._tmp_path_factory
+    # The controller, or a run without workers (nobody uses them now), and only if the run made its folder.
+    if not hasattr(session.config, "workerinput") and factory._basetemp is not None:
+        drop_run_databases(_run_folder(factory))
+
+
 @pytest.fixture(scope="session")
-def postgres_url():
-    """A database of this run's own on the PostgreSQL server, or None when none is reachable."""
+def postgres_run(tmp_path_factory):
+    """The run's :class:`PostgresRun`, or None and the reason when no PostgreSQL server is reachable."""
     admin_url = normalise_database_url(POSTGRES_ADMIN_URL)
     try:
         admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
@@ -76,18 +194,26 @@ def postgres_url():
     except Exception as error:  # noqa: BLE001 - any failure means: no PostgreSQL here
         yield None, f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({type(error).__name__}); set PORTAL_TEST_DATABASE_URL"
         return
-    name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    yield PostgresRun(admin, _run_folder(tmp_path_factory)), None
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_run):
+    """A database of this worker's own on the PostgreSQL server (a copy of the run's migrated template), or None
+    and the reason when none is reachable."""
+    run, reason = postgres_run
+    if run is None:
+        yield None, reason
+        return
+    template = run.template(f"portal_test_{RUN}_schema", migrate)
+    name = f"portal_test_{RUN}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:6]}"
+    url = run.create(name, template)
     try:
-        migrate(url)
         remember_seed_rows(url)
         yield url, None
     finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        run.drop(name)
 
 
 _SEED: dict[str, list[dict]] = {}
@@ -159,12 +285,6 @@ def load_demo(url: str, uploads) -> None:
         db.engine.dispose()
 
 
-def _run_folder(tmp_path_factory) -> Path:
-    """A folder the whole run shares: under xdist each worker has a base folder of its own, in the run's."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
 @pytest.fixture(scope="session")
 def demo_uploads(tmp_path_factory):
     """The files the demo keeps (its signed handovers' signatures), copied for each test of the demo data."""
@@ -184,8 +304,7 @@ def demo_sqlite(tmp_path_factory, sqlite_template, demo_uploads):
     others wait for it), and copied for each test."""
     shared = _run_folder(tmp_path_factory)
     path = shared / "demo.sqlite3"
-    with open(shared / "demo.sqlite3.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with run_lock(shared, "demo.sqlite3"):
         if not path.exists():
             loading = shared / "demo.loading.sqlite3"
             shutil.copy(sqlite_template, loading)
@@ -195,24 +314,31 @@ def demo_sqlite(tmp_path_factory, sqlite_template, demo_uploads):
 
 
 @pytest.fixture(scope="session")
-def demo_postgres(postgres_url, demo_uploads):
-    """A PostgreSQL database with the demo data, used as the TEMPLATE of each test's copy."""
-    url, reason = postgres_url
-    if url is None:
-        yield None, reason
-        return
-    admin = sa.create_engine(normalise_database_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    name = sa.engine.make_url(url).database + "_demo"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{sa.engine.make_url(url).database}"'))
-    demo_url = sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
-    try:
-        load_demo(demo_url, demo_uploads)
-        yield (admin, name), None
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def demo_postgres(postgres_run, demo_uploads):
+    """A PostgreSQL database with the demo data, loaded once for the whole run (as :func:`demo_sqlite`), used as
+    the TEMPLATE of each test's copy."""
+    run, reason = postgres_run
+    if run is None:
+        return None, reason
+
+    def load(url):
+        own = run.shared / "demo-uploads.postgresql"
+        load_demo(url, own)
+        add_files(own, demo_uploads)
+
+    schema = run.template(f"portal_test_{RUN}_schema", migrate)
+    return (run.admin, run.template(f"portal_test_{RUN}_demo", load, schema)), None
+
+
+def add_files(source: Path, target: Path) -> None:
+    """Move to ``target`` the files of ``source`` it lacks, each appearing whole at once (other workers may be
+    copying ``target`` meanwhile: they see no partial file, and none vanishes under them)."""
+    for path in sorted(source.rglob("*")):
+        destination = target / path.relative_to(source)
+        if path.is_dir():
+            destination.mkdir(mode=0o700, exist_ok=True)
+        elif not destination.exists():
+            os.replace(path, destination)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -227,14 +353,12 @@ def demo_app(request, tmp_path):
         if template is None:
             pytest.skip(reason)
         admin, template_name = template
+        run = request.getfixturevalue("postgres_run")[0]
         name = f"{template_name}_{uuid.uuid4().hex[:6]}"
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
+        url = run.create(name, template_name)
 
         def cleanup():
-            with admin.connect() as connection:
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            run.drop(name)
     uploads = copy_demo_uploads(request.getfixturevalue("demo_uploads"), tmp_path / "uploads")
     app = create_app(config_for(url, UPLOAD_FOLDER=uploads))
     yield app
