@@ -6,10 +6,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from docx import Document
-from docx.enum.section import WD_ORIENT
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
 from flask import get_template_attribute
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -170,7 +166,13 @@ def headers(report: Results) -> list[str]:
 # --- the files --------------------------------------------------------------------------------------------------
 
 def docx_bytes(report: Results, printed: str) -> bytes:
-    """The report as a Word document on A4, portrait."""
+    """The report as a Word document on A4, portrait. python-docx (some 20 MB with lxml's parts) is loaded by the
+    worker that writes one, not by every worker at start."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
     document = Document()
     page = document.sections[0]
     page.orientation, page.page_width, page.page_height = WD_ORIENT.PORTRAIT, Mm(210), Mm(297)

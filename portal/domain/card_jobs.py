@@ -16,13 +16,13 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import segno
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from fpdf import FPDF
 from segno import helpers
 
 from portal import clock
@@ -30,6 +30,9 @@ from portal.domain import DomainError, NotFound, access, heating
 from portal.domain.platform import files, jobs, public_address, unit
 from portal.extensions import begin_mode, db
 from portal.models import Household, Job, JobStatus, Place, PlaceKind, User
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 KIND = "cards_pdf"
 PER_SHEET = 8
@@ -183,20 +186,24 @@ def _households(place_id: int, building: str | None) -> Iterator[list[tuple[str,
         last = batch[-1].code
 
 
-class CardSheets(FPDF):
-    def __init__(self, font_path: Path):
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.set_auto_page_break(False)
-        self.set_margins(0, 0, 0)
-        self.add_font("cjk", fname=str(font_path), collection_font_number=0)
-        self.set_font("cjk", size=10)
-        self.set_creator("便民服务平台")
-        self.set_title("便民服务卡")
+def _sheets(font_path: Path) -> FPDF:
+    """An empty A4 document set in the cards' font. fpdf2 and the font tools it brings (some 40 MB) are loaded here,
+    by the worker that makes cards, not by every worker when it starts."""
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(0, 0, 0)
+    pdf.add_font("cjk", fname=str(font_path), collection_font_number=0)
+    pdf.set_font("cjk", size=10)
+    pdf.set_creator("便民服务平台")
+    pdf.set_title("便民服务卡")
+    return pdf
 
 
 def _write_pdf(path: Path, estate: Place, plan: dict, building: str | None, base: str,
                progress: jobs.Progress) -> tuple[int, int]:
-    pdf = CardSheets(font())
+    pdf = _sheets(font())
     words = {"title": _("Convenience card"), "butler": _("District butler"), "phone": _("Butler's phone"),
              "hotline": _("Station hotline"), "always": _("24 hours"), "scan": _("Scan to save the contact")}
     cards = 0

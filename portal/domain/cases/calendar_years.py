@@ -27,7 +27,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import holidays as holiday_library
 import icalendar
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -326,7 +325,7 @@ def missing_statutory(parsed: Parsed) -> list[Missing]:
         return []
     given = {e.day for e in parsed.entries if e.kind is DayKind.HOLIDAY}
     found: dict[str, list[date]] = {}
-    for day, name in sorted(holiday_library.China(years=[parsed.years[0]], language="zh_CN").items()):
+    for day, name in sorted(_statutory(parsed.years[0]).items()):
         name = str(name)
         if "（" in name or "(" in name:  # 补假, 由 … 调休: the library's guess of the days in lieu
             continue
@@ -365,7 +364,7 @@ def import_year(parsed: Parsed, actor: User | None, source: str, digest: str | N
 def provisional_entries(year: int) -> list[Entry]:
     """The statutory holidays of ``year`` from the ``holidays`` library, with the make-up working days it
     knows (those it names as moved, 由 … 调休); the rest of the make-up days come with the notice."""
-    found = holiday_library.China(years=[year], language="zh_CN")
+    found = _statutory(year)
     entries = {day: Entry(day, DayKind.HOLIDAY, str(name)[:40]) for day, name in found.items()}
     for name in found.values():
         for moved in _MOVED.findall(str(name)):
@@ -385,7 +384,7 @@ def fill_provisional(year: int, actor: User | None) -> int:
     entries = provisional_entries(year)
     if not entries:
         raise DomainError(_l("The holidays library knows no holidays of %(year)d.", year=year))
-    return _replace(year, entries, YearStatus.PROVISIONAL, f"holidays {holiday_library.__version__}", actor)
+    return _replace(year, entries, YearStatus.PROVISIONAL, f"holidays {_library_version()}", actor)
 
 
 def confirm(year: int, actor: User) -> None:
@@ -494,3 +493,17 @@ def recompute_limits(changed: set[date], actor: User | None, year: int | None = 
                      reason=f"sailing {cause['sailing']}" if cause else f"calendar {year}")
         moved.append(case)
     return moved
+
+
+def _statutory(year: int) -> dict:
+    """China's statutory holidays of ``year`` as the ``holidays`` library knows them (day → name, in Chinese). The
+    library (some 10 MB) is loaded when a calendar year is checked or drafted, not by every worker at start."""
+    import holidays
+
+    return holidays.China(years=[year], language="zh_CN")
+
+
+def _library_version() -> str:
+    import holidays
+
+    return holidays.__version__
