@@ -10,19 +10,53 @@ import csv
 import io
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from flask import Response
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+# openpyxl (some 20 MB of a worker's memory) is loaded when a spreadsheet is first written or read, not by every
+# worker when it starts: every module makes, styles and reads its workbooks through the functions below.
+
+def workbook(write_only: bool = False) -> Workbook:
+    from openpyxl import Workbook
+
+    return Workbook(write_only=write_only)
+
+
+def font(**style) -> Font:
+    """A cell's font: ``bold=True``, ``size=13``, ``color="B4232C"``..."""
+    from openpyxl.styles import Font
+
+    return Font(**style)
+
+
+def fill(color: str):
+    """A cell's solid background of ``color`` (hex RGB)."""
+    from openpyxl.styles import PatternFill
+
+    return PatternFill("solid", fgColor=color)
+
+
+def read(data, **options) -> Workbook:
+    """A workbook read from a path or a file object (``read_only=True``, ``data_only=False``...)."""
+    from openpyxl import load_workbook
+
+    return load_workbook(data, **options)
+
+
 def cell(sheet, value, font: Font | None = None):
     """An XLSX cell of ``sheet`` (write-only or not) holding ``value``; text stays text."""
+    from openpyxl.cell import WriteOnlyCell
+
     made = WriteOnlyCell(sheet, value)
     if isinstance(value, str):
         made.data_type = "s"

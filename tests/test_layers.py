@@ -101,9 +101,9 @@ def _lazy(node: ast.Import | ast.ImportFrom) -> bool:
 
 def test_a_worker_starts_without_the_heavy_libraries_of_rare_work():
     """A worker that serves pages loads none of them (each is some 10 to 50 MB of its memory), nor python-docx
-    (the results report's Word file)."""
+    (the results report's Word file), nor openpyxl (every spreadsheet goes through portal/spreadsheets.py)."""
     code = ("import sys; from portal import create_app; create_app(); "
-            "print(sorted(m for m in ('pypinyin', 'fpdf', 'holidays', 'docx') if m in sys.modules))")
+            "print(sorted(m for m in ('pypinyin', 'fpdf', 'holidays', 'docx', 'openpyxl') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=PORTAL.parent, capture_output=True, text=True,
                             check=True, env={**os.environ, "PORTAL_SECRET_KEY": "layers"}).stdout.split("\n")[-2]
     assert loaded == "[]"

@@ -6,8 +6,6 @@ from datetime import date, timedelta
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from portal import clock, spreadsheets
 from portal.attendance import bp
@@ -125,9 +123,9 @@ def assessment():
 
 def _xlsx(result: attendance.Assessment):
     """The assessment as a spreadsheet: one row per person, under the office's own row."""
-    book = Workbook(write_only=True)
+    book = spreadsheets.workbook(write_only=True)
     sheet = book.create_sheet(_("Assessment"))
-    bold = Font(bold=True)
+    bold = spreadsheets.font(bold=True)
     title = _("3+2 assessment, %(year)s-%(month)02d", year=result.month.year, month=result.month.month)
     sheet.append(spreadsheets.cells(sheet, [title], bold))
     if result.first:

@@ -8,8 +8,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import Response
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from portal import clock, spreadsheets
 from portal.domain.boards.periods import Period
@@ -63,11 +61,11 @@ def csv_response(cases: Iterable[sa.Row], name: str) -> Response:
 
 
 def xlsx_response(cases: Iterable[sa.Row], name: str, title: str) -> Response:
-    book = Workbook(write_only=True)
+    book = spreadsheets.workbook(write_only=True)
     sheet = book.create_sheet(_("Cases"))
     sheet.freeze_panes = "A3"
-    sheet.append([spreadsheets.cell(sheet, title, Font(bold=True, size=13))])
-    sheet.append(spreadsheets.cells(sheet, headers(), Font(bold=True)))
+    sheet.append([spreadsheets.cell(sheet, title, spreadsheets.font(bold=True, size=13))])
+    sheet.append(spreadsheets.cells(sheet, headers(), spreadsheets.font(bold=True)))
     for case in cases:
         sheet.append(spreadsheets.cells(sheet, row(case)))
     return spreadsheets.xlsx_download(book, f"{name}.xlsx")

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from flask import get_template_attribute
 from flask_babel import gettext as _
 from markupsafe import Markup
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from portal import spreadsheets
 from portal.domain.boards.metrics import Rate
@@ -206,10 +204,10 @@ def docx_bytes(report: Results, printed: str) -> bytes:
 
 def xlsx_bytes(report: Results, printed: str) -> bytes:
     """The report as a workbook: one sheet, its sections one under the other; text stays text."""
-    book = Workbook(write_only=True)
+    book = spreadsheets.workbook(write_only=True)
     sheet = book.create_sheet(_("Results"))
-    bold = Font(bold=True)
-    sheet.append([spreadsheets.cell(sheet, title(report), Font(bold=True, size=13))])
+    bold = spreadsheets.font(bold=True)
+    sheet.append([spreadsheets.cell(sheet, title(report), spreadsheets.font(bold=True, size=13))])
     sheet.append([spreadsheets.cell(sheet, period_text(report))])
     for section in sections(report):
         sheet.append([])

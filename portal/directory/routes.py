@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
 from sqlalchemy.orm import joinedload
 
 from portal import clock, spreadsheets
@@ -454,7 +453,7 @@ def export(section_key: str):
     """Every row of a directory table as XLSX, in the columns of its list (the export is audited)."""
 
     section = _section(section_key)
-    book = Workbook(write_only=True)
+    book = spreadsheets.workbook(write_only=True)
     sheet = book.create_sheet(str(section.title))
     sheet.append(spreadsheets.cells(sheet, [str(label) for label, _value in section.columns] + [_("Active")]))
     rows = db.session.scalars(sa.select(section.model).order_by(section.order)).all()

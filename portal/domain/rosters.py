@@ -18,11 +18,10 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font, PatternFill
 from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
@@ -31,6 +30,9 @@ from portal.domain.platform import audit, privacy, unit
 from portal.domain.platform.directory import pinyin_index
 from portal.extensions import db
 from portal.models import Household, Mode, Place, PlaceKind, Resident, ServiceItem, ServicePoint, User
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -121,7 +123,7 @@ def row_estimate(data: bytes | Path) -> int:
     """About how many rows a file holds, for a progress bar: the sheet's recorded size, or the lines."""
     if _start(data)[:4] == b"PK\x03\x04":
         try:
-            book = load_workbook(data if isinstance(data, Path) else io.BytesIO(data), read_only=True)
+            book = spreadsheets.read(data if isinstance(data, Path) else io.BytesIO(data), read_only=True)
             rows = book.worksheets[0].max_row or 0
             book.close()
             return rows
@@ -140,7 +142,7 @@ def _blocks(path: Path) -> Iterator[bytes]:
 
 def _read_xlsx(data: bytes | Path):
     try:
-        book = load_workbook(data if isinstance(data, Path) else io.BytesIO(data), read_only=True, data_only=False)
+        book = spreadsheets.read(data if isinstance(data, Path) else io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise DomainError(_l("This file cannot be read as Excel. Save it as .xlsx (not .xls) and upload again."),
                           field="file") from None
@@ -708,8 +710,8 @@ def _sheet(book: Workbook, kind: Kind, title: str):
     sheet.append([column.header for column in kind.columns])
     for index, column in enumerate(kind.columns, start=1):
         cell = sheet.cell(row=1, column=index)
-        cell.font = Font(bold=True, color="B4232C" if column.required else "1F2933")
-        cell.fill = PatternFill("solid", fgColor="F3F5F8")
+        cell.font = spreadsheets.font(bold=True, color="B4232C" if column.required else "1F2933")
+        cell.fill = spreadsheets.fill("F3F5F8")
         sheet.column_dimensions[cell.column_letter].width = column.width
     sheet.freeze_panes = "A2"
     return sheet
@@ -725,7 +727,7 @@ EXAMPLES = {
 
 def template(kind: Kind) -> bytes:
     """An empty roster with the Chinese headers (red: required), an example row, and a sheet of notes."""
-    book = Workbook()
+    book = spreadsheets.workbook()
     sheet = _sheet(book, kind, str(kind.title))
     sheet.append(EXAMPLES[kind.key])
     notes = book.create_sheet("说明")
@@ -743,9 +745,9 @@ def template(kind: Kind) -> bytes:
 
 def error_workbook(kind: Kind, checked: Check) -> bytes:
     """The rows with errors, as they were, with an error column: fix them and upload this file again."""
-    book = Workbook()
+    book = spreadsheets.workbook()
     sheet = _sheet(book, kind, "有错误的行")
-    sheet.cell(row=1, column=len(kind.columns) + 1, value="错误").font = Font(bold=True, color="B4232C")
+    sheet.cell(row=1, column=len(kind.columns) + 1, value="错误").font = spreadsheets.font(bold=True, color="B4232C")
     headers = {column.key: column.header for column in kind.columns}
     for row in checked.invalid:
         problems = "；".join(f"{headers.get(key, '本行')}：{message}" for key, message in row.errors.items())

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
 from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
@@ -112,7 +111,7 @@ def export_households():
     query = (sa.select(Household).options(joinedload(Household.place), sa.orm.selectinload(Household.residents))
              .where(Household.active).order_by(Household.place_id, Household.id))
     query = query.where(access.scope(me(), "household.view"))
-    book = Workbook(write_only=True)
+    book = spreadsheets.workbook(write_only=True)
     sheet = book.create_sheet("住户")
     sheet.append([c.header for c in rosters.HOUSEHOLD_COLUMNS])
     count = 0
