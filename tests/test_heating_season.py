@@ -129,8 +129,13 @@ def test_a_butler_records_a_temperature_at_a_door_and_on_a_fault(app, district):
     assert "<strong>16 ℃</strong>" in page and "低于标准 18 ℃" in page and "室温 16 ℃，低于标准 18 ℃，已派给" in page
     bad = butler.post(f"/heating/cases/{case.number}/temperature", data={"celsius": "热"})
     assert bad.status_code == 422 and "请填写室温（℃），例如 17.5。" in bad.get_data(as_text=True)
-    assert butler.post(f"/heating/cases/{case.number}/temperature", data={"celsius": "18.5"}).status_code == 303
+    met = butler.post(f"/heating/cases/{case.number}/temperature", data={"celsius": "18.5"}, follow_redirects=True)
+    said = met.get_data(as_text=True)
+    assert "已记录 18.5 ℃，达到标准 18 ℃。" in said and "18.5 ℃ 低于标准" not in said  # a fault's reading that meets it
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TemperatureReading)) == 2
+    walk = butler.post(f"/heating/campaigns/{campaign.id}/households/{district.flat.id}/temperature",
+                       data={"celsius": "15"}, follow_redirects=True).get_data(as_text=True)
+    assert f"15 ℃ 低于标准 18 ℃：工单 {case.number}。" in walk  # added to the open case, said so
 
 
 def test_the_estate_board_shows_each_estates_readings_and_the_share_meeting_the_standard(app, district, make):
@@ -193,11 +198,15 @@ def test_a_butler_ticks_findings_on_the_campaign_and_the_timeline_says_where_eac
                        data={"visits": [visits[0].id, visits[2].id]})
     assert done.status_code == 303
     cases = db.session.scalars(sa.select(Case).order_by(Case.id)).all()
+    said = butler.get(done.headers["Location"]).get_data(as_text=True)
+    assert f"已登记 2 个工单：{cases[0].number}、{cases[1].number}。" in said
     assert [c.household_id for c in cases] == [visits[0].household_id, visits[2].household_id]
     timeline = butler.get(f"/cases/{cases[0].number}").get_data(as_text=True)
     assert "来自入户走访“入户走访”中发现的“气堵”" in timeline
-    butler.post(f"/heating/campaigns/{campaign.id}/findings/cases", data={"visits": [visits[0].id]})
+    again = butler.post(f"/heating/campaigns/{campaign.id}/findings/cases", data={"visits": [visits[0].id]},
+                        follow_redirects=True).get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 2
+    assert f"已是工单，未重复登记：{cases[0].number}。" in again and "已登记 0" not in again
 
 
 # --- 9. the cards as PDF sheets, a background job ------------------------------------------------------------------

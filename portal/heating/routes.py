@@ -338,7 +338,8 @@ def _at_the_door(campaign_id: int, household_id: int, form, said, write):
 
 
 def _say_reading(reading) -> None:
-    if reading.case is not None:
+    """Below or meeting the standard, by the reading itself: one taken on a fault is on that case either way."""
+    if reading.celsius < reading.standard:
         flash(_("%(celsius)s is below the standard %(standard)s: case %(number)s.", celsius=celsius(reading.celsius),
                 standard=celsius(reading.standard), number=reading.case.number), "warning")
     else:
