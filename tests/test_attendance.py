@@ -182,6 +182,8 @@ def test_a_lead_corrects_a_day_on_the_weeks_page_and_is_told_what_is_missing(wor
     assert refused.status_code == 422 and "请说明更正的原因" in refused.get_data(as_text=True)
     done = leader.post("/attendance/corrections", data=dict(form, reason="当天在岛值班，未登记"))
     assert done.status_code == 303
+    told = leader.get(done.headers["Location"]).get_data(as_text=True)
+    assert f"{b.display_name}，2026-12-09：{ON.label}（已更正）。" in told  # whose day, which, as now recorded
     assert attendance.day_of(b, date(2026, 12, 9)).kind is ON
     assert not [p for o in attendance.week(MONDAY).offices for p in o.fell_short if p.user.id == b.id]
 
@@ -193,7 +195,9 @@ def test_a_clerk_fills_in_a_missed_day_on_their_own_page(app, world, monkeypatch
     assert "补登漏登的日子" in page and page.count("未登记") >= 3  # Monday to Wednesday, nothing recorded
     saturday = clerk.post("/attendance/", data={"day": "2026-12-05", "kind": "on_island"})
     assert saturday.status_code == 422 and "休息日" in saturday.get_data(as_text=True)
-    assert clerk.post("/attendance/", data={"day": "2026-12-07", "kind": "on_island"}).status_code == 303
+    filled = clerk.post("/attendance/", data={"day": "2026-12-07", "kind": "on_island"})
+    assert filled.status_code == 303
+    assert f"2026-12-07：{ON.label}。" in clerk.get(filled.headers["Location"]).get_data(as_text=True)
     assert attendance.day_of(world.staff, MONDAY).kind is ON
     again = clerk.post("/attendance/", data={"day": "2026-12-07", "kind": "leave"})
     assert again.status_code == 409 and attendance.day_of(world.staff, MONDAY).kind is ON

@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.models import (
     AttendanceKind,
     AuditEntry,
+    CancelledSailing,
     Case,
     CaseEvent,
     EventKind,
@@ -25,6 +26,7 @@ from portal.models import (
     ServicePoint,
     Slot,
     Team,
+    User,
     Visit,
     VisitStatus,
 )
@@ -281,9 +283,11 @@ def test_a_lead_marks_the_day_on_the_page_and_the_errand_the_manifest_and_the_bo
     timeline = lead.get(f"/cases/{errand.number}").get_data(as_text=True)
     assert "2026-12-10 停航（大雾）" in timeline and "2026-12-14 09:00" in timeline
     manifest = lead.get("/errands/manifest?day=2026-12-10").get_data(as_text=True)
-    assert "2026-12-11" in manifest and "停航" in manifest and 'href="/errands/sailings"' in manifest
+    assert "2026-12-10 停航（大雾）：当天的代办件随下一班船（2026-12-11）出岛。" in manifest
+    assert 'href="/errands/sailings"' in manifest
     proxy_manifest = _client(app, "proxy-h01").get("/errands/manifest").get_data(as_text=True)
     assert "出岛日: <strong>2026-12-11</strong>" in proxy_manifest  # the next sailing, not the day without a boat
+    assert "2026-12-10 停航：当天的代办件随本班船出岛。" in proxy_manifest  # and it carries the lost day's errands
     assert 'href="/errands/sailings"' not in proxy_manifest  # a proxy is not offered the page
     at(monkeypatch, 2026, 12, 11, 9, 0)  # the day has passed: this month's board counts it lost
     lead = _client(app, "leader")
@@ -296,11 +300,24 @@ def test_a_lead_marks_the_day_on_the_page_and_the_errand_the_manifest_and_the_bo
     assert "本月停航" not in lead.get("/boards/report?month=2026-11").get_data(as_text=True)
 
 
+
+def test_a_lead_restores_the_sailing_on_the_page_and_is_told_what_moved_back(app, wednesday):
+    w = wednesday
+    errand = claimed(w, item=w.plain_errand)
+    due = db.session.get(Case, errand.id).due_at
+    lead = _client(app, "leader")
+    lead.post("/errands/sailings", data={"day": "2026-12-10", "reason": "wind"})
+    [sailing] = db.session.scalars(sa.select(CancelledSailing)).all()
+    restored = lead.post(f"/errands/sailings/{sailing.id}/restore", data={"undo_reason": "风停了，照常开船"},
+                         follow_redirects=True).get_data(as_text=True)
+    assert "2026-12-10 已恢复通航：1 个办理时限已重新计算。" in restored
+    db.session.expire_all()
+    assert db.session.get(Case, errand.id).due_at == due and not sailings.lost_days(THURSDAY, THURSDAY)
+
+
 # --- the demo --------------------------------------------------------------------------------------------
 
 def test_the_demo_shows_a_cancelled_sailing_with_its_consequences(demo_app):
-    from portal.models import CancelledSailing, User
-
     with demo_app.app_context():
         [sailing] = db.session.scalars(sa.select(CancelledSailing)).all()
         head = db.session.scalars(sa.select(User).filter_by(username="head-ls-c")).one()
