@@ -308,6 +308,10 @@ def test_a_lead_restores_the_sailing_on_the_page_and_is_told_what_moved_back(app
     lead = _client(app, "leader")
     lead.post("/errands/sailings", data={"day": "2026-12-10", "reason": "wind"})
     [sailing] = db.session.scalars(sa.select(CancelledSailing)).all()
+    unsaid = lead.post(f"/errands/sailings/{sailing.id}/restore", data={"undo_reason": ""})
+    page = unsaid.get_data(as_text=True)
+    assert unsaid.status_code == 422 and f'id="undo-reason-{sailing.id}-error">请说明恢复通航的原因。' in page
+    assert sailings.lost_days(THURSDAY, THURSDAY) == [THURSDAY]  # still without a boat
     restored = lead.post(f"/errands/sailings/{sailing.id}/restore", data={"undo_reason": "风停了，照常开船"},
                          follow_redirects=True).get_data(as_text=True)
     assert "2026-12-10 已恢复通航：1 个办理时限已重新计算。" in restored

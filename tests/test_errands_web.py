@@ -88,6 +88,10 @@ def test_hand_in_everything_ready_at_once(app, world):
     for case in cases:
         errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷", signature=signed())
     proxy = _client(app, "proxy-h01")
+    unnamed = proxy.post("/errands/manifest/submit", data={"day": "2026-12-03", "confirmed_by": "", "signature": DRAWN})
+    page = unnamed.get_data(as_text=True)
+    assert unnamed.status_code == 422 and 'id="confirmed_by-error"' in page  # beside the field, on the manifest
+    assert {db.session.get(Case, c.id).status.value for c in cases} == {"in_progress"}  # nothing handed in
     response = proxy.post("/errands/manifest/submit", data={"day": "2026-12-03", "confirmed_by": "民政局窗口",
                                                             "signature": DRAWN}, follow_redirects=True)
     assert "已递交 2 件代办，材料现由各上级部门持有：" in response.get_data(as_text=True)

@@ -241,11 +241,15 @@ def manifest():
         day = moved_to
     elif day is not None and not errands.is_off_island_day(day):
         flash(_("%(day)s is not an off-island day of any island service point.", day=day.isoformat()), "warning")
+    return _manifest_page(day)
+
+
+def _manifest_page(day: date | None, form: SubmitAllForm | None = None, status: int = 200):
     result = errands.manifest(me(), day)
-    form = SubmitAllForm(formdata=None, day=result.day)
+    form = form or SubmitAllForm(formdata=None, day=result.day)
     return render("errands/manifest.html", manifest=result, form=form,
                   submit_all=access.can(me(), "errand.hand_in_all"),
-                  lost=sailings.carried_by(result.day) if result.day else [])
+                  lost=sailings.carried_by(result.day) if result.day else [], status=status)
 
 
 def _booked_and_stopped(day: date) -> tuple[list, list]:
@@ -254,9 +258,12 @@ def _booked_and_stopped(day: date) -> tuple[list, list]:
     return booked, [v for v in booked if sailings.needs_boat(v)]
 
 
-def _sailings_page(form: SailingForm, status: int = 200):
+def _sailings_page(form: SailingForm, status: int = 200, restore: RestoreSailingForm | None = None,
+                   restoring: int | None = None):
+    """The page; ``restore`` is a refused restore form of the sailing ``restoring``, its errors beside its field."""
     kept = sailings.recent()
-    return render("errands/sailings.html", form=form, sailings=kept, restore=RestoreSailingForm(formdata=None),
+    return render("errands/sailings.html", form=form, sailings=kept,
+                  restore=restore or RestoreSailingForm(formdata=None), restoring=restoring,
                   today=clock.today(), next_sailing=sailings.next_sailing,
                   visits={s.day: _booked_and_stopped(s.day) for s in kept if s.active and s.day >= clock.today()},
                   reason_text=sailings.reason_text, status=status)
@@ -290,12 +297,10 @@ def restore_sailing(sailing_id: int):
         abort(403)
     form = RestoreSailingForm()
     done = submit_form(form, lambda: sailings.undo(me(), sailing_id, form.undo_reason.data), "undo_reason")
-    if done.ok:
-        flash(_("The sailing of %(day)s is restored: %(n)d time limits counted again.",
-                day=done.value.sailing.day.isoformat(), n=len(done.value.moved)), "success")
-    else:
-        for errors in form.errors.values():
-            flash(str(errors[0]), "error")
+    if not done.ok:
+        return _sailings_page(SailingForm(formdata=None), done.status, form, sailing_id)
+    flash(_("The sailing of %(day)s is restored: %(n)d time limits counted again.",
+            day=done.value.sailing.day.isoformat(), n=len(done.value.moved)), "success")
     return redirect_to(url_for("errands.sailings_page"))
 
 
@@ -310,9 +315,8 @@ def submit_all():
             flash(_("%(n)d errands handed in; their documents are with the offices now: %(numbers)s.",
                     n=len(done.value), numbers="、".join(done.value)) if done.value
                   else _("%(n)d errands handed in.", n=0), "success")
-    else:
-        for errors in form.errors.values():
-            flash(str(errors[0]), "error")
+    else:  # refused: the manifest again, each message beside its field
+        return _manifest_page(form.day.data, form, 422)
     return redirect_to(url_for("errands.manifest", day=form.day.data.isoformat() if form.day.data else None))
 
 
