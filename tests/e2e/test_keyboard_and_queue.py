@@ -109,7 +109,7 @@ def test_the_queue_search_keeps_the_cursor_and_signing_for_a_row_updates_the_cou
     page.click("#queue-q")
     with page.expect_response(re.compile(r"/cases/\?")):
         page.keyboard.type(number[:-2], delay=60)
-    page.wait_for_load_state("networkidle")
+    page.wait_for_url(re.compile(r"[?&]q="))  # the results are swapped in (their address is pushed after)
     assert page.evaluate("document.activeElement.id") == "queue-q"  # the cursor stays in the box...
     assert page.input_value("#queue-q") == number[:-2]  # ...with every character typed
 
@@ -121,7 +121,10 @@ def test_the_queue_search_keeps_the_cursor_and_signing_for_a_row_updates_the_cou
     with page.expect_response(re.compile(r"/cases/\?tab=claimable$")):  # the tabs ask for their counts again
         row.locator("button:has-text('签收')").click()
     page.wait_for_selector(f"tr:has-text('{number}') >> text=已签收")
-    page.wait_for_load_state("networkidle")
+    # The tabs are swapped in after their answer arrives (the load state says nothing about it): wait for the
+    # swap to bring "to claim" down, then read both, so the test cannot read the counts of before.
+    page.wait_for_function("n => document.querySelector(\"#queue-tabs a[href$='tab=claimable'] .count\")"
+                           ".textContent.trim() !== String(n)", arg=before[0])
     assert (count("claimable"), count("mine")) == (before[0] - 1, before[1] + 1)
 
 
