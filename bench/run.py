@@ -1,8 +1,8 @@
 """`make bench`: the portal under gunicorn on district-scale data, driven by wrk, on SQLite and PostgreSQL.
 
 For each database: build it once (migrate, the directory, then `flask generate` with BENCH_HOUSEHOLDS and
-BENCH_CASES; kept under bench/data/ or as the PostgreSQL database portal_bench_<cases>_<households>,
-never in git).
+BENCH_CASES, and BENCH_DISTRICTS for a city of several districts; kept under bench/data/ or as the PostgreSQL
+database portal_bench_<cases>_<households>[_<districts>d], never in git).
 Then start the portal under gunicorn with two workers, and beside it the bare Flask floor (bench/floor.py, also
 two workers, on the same database), and run wrk against each page or write for BENCH_SECONDS, interleaved with
 the floor (floor, page, floor, page…) BENCH_REPEATS times, signed in afresh each run. Each figure is the median
@@ -38,6 +38,7 @@ DOC = ROOT / "docs" / "PERFORMANCE.md"
 LUA = ROOT / "bench" / "report.lua"
 HOUSEHOLDS = int(os.environ.get("BENCH_HOUSEHOLDS", 150_000))
 CASES = int(os.environ.get("BENCH_CASES", 1_000_000))
+DISTRICTS = int(os.environ.get("BENCH_DISTRICTS", 1))
 SECONDS = int(os.environ.get("BENCH_SECONDS", 8))
 REPEATS = int(os.environ.get("BENCH_REPEATS", 2))
 THREADS, CONNECTIONS, WRITERS = 2, 8, 20
@@ -53,16 +54,18 @@ def flask(url: str, *args: str) -> str:
 
 
 def build(url: str) -> None:
-    print(f"building {url} with {HOUSEHOLDS:,} households and {CASES:,} cases (once)", flush=True)
+    print(f"building {url} with {HOUSEHOLDS:,} households and {CASES:,} cases in {DISTRICTS} district(s) (once)",
+          flush=True)
     flask(url, "db", "upgrade")
     flask(url, "demo-data", "--cases", "0")
     started = time.monotonic()
-    print(flask(url, "generate", "--households", str(HOUSEHOLDS), "--cases", str(CASES)).strip().splitlines()[-1])
+    print(flask(url, "generate", "--households", str(HOUSEHOLDS), "--cases", str(CASES),
+                "--districts", str(DISTRICTS)).strip().splitlines()[-1])
     (DATA / f"generate-{url.split(':')[0]}.json").write_text(json.dumps({"seconds": round(time.monotonic() - started)}))
 
 
 def sqlite_database() -> str:
-    path = DATA / f"bench-{CASES}-{HOUSEHOLDS}.sqlite3"
+    path = DATA / f"bench-{CASES}-{HOUSEHOLDS}{f'-{DISTRICTS}d' if DISTRICTS > 1 else ''}.sqlite3"
     url = f"sqlite:///{path}"
     marker = path.with_name(path.name + ".done")
     if not marker.exists():
@@ -72,12 +75,16 @@ def sqlite_database() -> str:
     return url
 
 
+def postgres_name(cases: int, households: int, districts: int = 1) -> str:
+    return f"portal_bench_{cases}_{households}" + (f"_{districts}d" if districts > 1 else "")
+
+
 def postgres_database() -> str | None:
     admin = sa.create_engine(POSTGRES_ADMIN.replace("postgresql://", "postgresql+psycopg://"),
                              isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     try:
         with admin.connect() as connection:
-            name = f"portal_bench_{CASES}_{HOUSEHOLDS}"
+            name = postgres_name(CASES, HOUSEHOLDS, DISTRICTS)
             url = admin.url.set(database=name, drivername="postgresql").render_as_string(hide_password=False)
             marker = DATA / f"{name}.done"
             exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()

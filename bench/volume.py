@@ -1,8 +1,8 @@
 """`make bench-volume`: a city's volume. Each page's SQL at 1,000,000 and at 5,000,000 cases, on PostgreSQL.
 
-For each volume in BENCH_VOLUMES (cases:households; the databases portal_bench_<cases>_<households> that
-`bench/run.py` builds: `BENCH_CASES=5000000 BENCH_HOUSEHOLDS=750000 BENCH_DATABASES=postgresql
-BENCH_BUILD_ONLY=1 python bench/run.py` builds the second), in a process of its own: every page of the
+For each volume in BENCH_VOLUMES (cases:households[:districts]; the databases that `bench/run.py` builds:
+`BENCH_CASES=5000000 BENCH_HOUSEHOLDS=750000 BENCH_DATABASES=postgresql BENCH_BUILD_ONLY=1 python bench/run.py`
+builds the second, the same with BENCH_DISTRICTS=5 the third, a city of five districts), in a process of its own: every page of the
 benchmark (`bench/run.py`'s list, and each board and the report again with nothing kept, as on the first
 request after a change of its scope), signed in as its user, in process, warmed, then BENCH_VOLUME_REQUESTS
 requests, recording the SQL statements each runs and the time waiting on them (the client's side: on a shared
@@ -11,8 +11,8 @@ machine mostly scheduling noise). Then each read statement of the page runs agai
 (the least of the three) and the pages of tables and indexes it touched (shared buffers hit or read: the same
 on a busy machine as on an idle one). A page's figures are the sums over its statements.
 
-Prints, and writes to bench/data/volume.md, the table per page (server ms and buffers at each volume, the
-ratios, the target: within 1.5 times) and the plans of each page's slowest statements; the table also between
+Prints, and writes to bench/data/volume.md, a table per volume after the first, against the first (server ms and
+buffers per page at each, the ratios, the target: within 1.5 times) and the plans of each page's slowest statements; the table also between
 the volume markers of docs/PERFORMANCE.md, the figures to bench/data/volume.json. Read only, but for the
 sign-ins and what a page itself writes (the audit of a caller history look-up).
 """
@@ -32,10 +32,10 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import DATA, DOC, POSTGRES_ADMIN, flask, machine, pages, samples  # noqa: E402
+from bench.run import DATA, DOC, POSTGRES_ADMIN, flask, machine, pages, postgres_name, samples  # noqa: E402
 
-VOLUMES = [tuple(int(n) for n in pair.split(":"))
-           for pair in os.environ.get("BENCH_VOLUMES", "1000000:150000,5000000:750000").split(",")]
+VOLUMES = [(*(int(n) for n in pair.split(":")), 1)[:3]
+           for pair in os.environ.get("BENCH_VOLUMES", "1000000:150000,5000000:750000,5000000:750000:5").split(",")]
 REQUESTS = int(os.environ.get("BENCH_VOLUME_REQUESTS", 20))
 HOT = 2  # statements of each page whose plans are printed
 AFRESH = " (built afresh)"  # a board or report with nothing kept: as on the first request after its scope changed
@@ -129,21 +129,31 @@ def wanted_pages(url: str) -> list[tuple[str, str, str, bool]]:
                      if path.startswith("/boards/") and not poll]
 
 
-def database(cases: int, households: int) -> str:
-    return sa.make_url(POSTGRES_ADMIN).set(database=f"portal_bench_{cases}_{households}").render_as_string(
+def database(cases: int, households: int, districts: int) -> str:
+    return sa.make_url(POSTGRES_ADMIN).set(database=postgres_name(cases, households, districts)).render_as_string(
         hide_password=False)
+
+
+def label(cases: int, households: int, districts: int) -> str:
+    return f"{cases:,}" + (f" in {districts} districts" if districts > 1 else "")
 
 
 def _ratio(after: float, before: float) -> float:
     return after / before if before else 1.0
 
 
-def report(runs: dict[str, list[dict]]) -> str:
-    (small, smaller), (large, larger) = list(runs.items())[:2]
-    rows = [f"| page | statements | server ms at {small} | at {large} | × | buffers at {small} | at {large} | × "
+def comparisons(runs: dict[str, list[dict]]) -> list[tuple[str, str]]:
+    """For each volume after the first, against the first: its table and the plans of its slowest statements."""
+    (small, smaller), *rest = list(runs.items())
+    return [compare(small, smaller, large, larger) for large, larger in rest]
+
+
+def compare(small: str, smaller: list[dict], large: str, larger: list[dict]) -> tuple[str, str]:
+    rows = [f"**{large} cases against {small}**\n",
+            f"| page | statements | server ms at {small} | at {large} | × | buffers at {small} | at {large} | × "
             f"| target (≤ {TARGET}×) | sequential scans of large tables |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
-    plans = []
+    plans = [f"### The slowest statements' plans at {large} cases\n"]
     for before, after in zip(smaller, larger, strict=True):
         if "error" in before or "error" in after:
             rows.append(f"| {after['key']} | failed: {before.get('error') or after.get('error')} |" + " |" * 8)
@@ -161,7 +171,7 @@ def report(runs: dict[str, list[dict]]) -> str:
                          f"{earlier.get('buffers', '?')} buffers at {small}, {statement['server_ms']:.3f} ms and "
                          f"{statement['buffers']} buffers at {large}\n\n```sql\n{statement['sql']}\n```\n\n```\n"
                          + "\n".join(statement["plan"]) + "\n```\n")
-    return "\n".join(rows) + f"\n\n### The slowest statements' plans at {large} cases\n\n" + "\n".join(plans)
+    return "\n".join(rows), "\n".join(plans)
 
 
 def main() -> None:
@@ -169,23 +179,24 @@ def main() -> None:
         print(json.dumps(measure(sys.argv[2], [tuple(page) for page in json.loads(sys.argv[3])])))
         return
     runs: dict[str, list[dict]] = {}
-    for cases, households in VOLUMES:
-        url = database(cases, households)
+    for volume in VOLUMES:
+        url = database(*volume)
         flask(url, "db", "upgrade")  # data built by an older checkout gets the newer indexes (as bench/run.py)
         env = {**os.environ, "PORTAL_SECRET_KEY": "bench"}
         output = subprocess.run([sys.executable, __file__, "measure", url, json.dumps(wanted_pages(url))],
                                 cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
-        runs[f"{cases:,}"] = json.loads(output.strip().splitlines()[-1])
-        print(f"measured {cases:,} cases", flush=True)
+        runs[label(*volume)] = json.loads(output.strip().splitlines()[-1])
+        print(f"measured {label(*volume)} cases", flush=True)
     (DATA / "volume.json").write_text(json.dumps(runs, indent=1, ensure_ascii=False))
-    text = report(runs)
+    tables = comparisons(runs)
+    text = "\n\n".join(f"{table}\n\n{plans}" for table, plans in tables)
     (DATA / "volume.md").write_text(text, encoding="utf-8")
     print(text)
-    # The table (not the plans: those are in bench/data/volume.md) between the volume markers of the doc.
+    # The tables (not the plans: those are in bench/data/volume.md) between the volume markers of the doc.
     start, end = "<!-- volume:start -->", "<!-- volume:end -->"
     block = (f"{start}\nMeasured {time.strftime('%Y-%m-%d %H:%M')} on {machine().split('; gunicorn')[0]}, in process, on PostgreSQL "
-             f"({' and '.join(f'{c:,} cases with {h:,} households' for c, h in VOLUMES)}).\n\n"
-             + text.split("\n\n###")[0] + f"\n{end}")
+             f"({'; '.join(f'{label(*v)} cases with {v[1]:,} households' for v in VOLUMES)}).\n\n"
+             + "\n\n".join(table for table, _ in tables) + f"\n{end}")
     doc = DOC.read_text(encoding="utf-8")
     DOC.write_text(re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, doc, flags=re.S),
                    encoding="utf-8")

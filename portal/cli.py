@@ -350,14 +350,16 @@ def restore(path: str, yes: bool) -> None:
 @click.option("--cases", default=1_000_000, show_default=True, help="Cases to add.")
 @click.option("--years", default=3, show_default=True, help="Spread the cases over this many years.")
 @click.option("--seed", default=2026, show_default=True)
+@click.option("--districts", default=1, show_default=True,
+              help="A city: copy the directory's district until there are this many, the data spread over them.")
 @with_appcontext
-def generate(households: int, cases: int, years: int, seed: int) -> None:
+def generate(households: int, cases: int, years: int, seed: int, districts: int) -> None:
     """District-scale data for benchmarks, on top of the directory (`demo-data --cases 0` first)."""
 
     existing = db.session.scalar(sa.select(sa.func.count()).select_from(Household)) or 0
     with click.progressbar(length=max(households - existing, 0) + cases, label="generating") as bar:
         try:
-            result = run(households, cases, seed=seed, years=years, progress=bar.update)
+            result = run(households, cases, seed=seed, years=years, districts=districts, progress=bar.update)
         except DomainError as error:
             raise click.ClickException(str(error.message)) from None
     click.echo(f"added {result.households} households ({result.residents} residents), {result.cases} cases "

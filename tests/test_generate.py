@@ -1,7 +1,10 @@
 """The district-scale generator behind `make bench`: realistic, consistent with the domain's rules, and
 its board counters agreeing with its timelines."""
+import collections
+
 import sqlalchemy as sa
 
+from portal.domain import access
 from portal.domain.boards import counters
 from portal.extensions import db
 from portal.models import (
@@ -13,8 +16,11 @@ from portal.models import (
     EventKind,
     Household,
     Mode,
+    Place,
+    PlaceKind,
     Resident,
     Role,
+    ServicePoint,
     User,
 )
 
@@ -84,3 +90,44 @@ def test_generate_runs_again_on_its_own_data_and_the_portal_goes_on_numbering(de
 def test_generate_refuses_a_database_without_the_directory(app):
     result = app.test_cli_runner().invoke(args=["generate", "--households", "10", "--cases", "10"])
     assert result.exit_code != 0 and "demo-data --cases 0" in result.output
+
+
+def test_generate_makes_a_city_of_districts_each_with_its_share_and_people_who_see_their_own(demo_app):
+    runner = demo_app.test_cli_runner()
+    with demo_app.app_context():
+        households, places = _count(Household), _count(Place)
+        demo_cases = dict(db.session.execute(sa.select(Place.code, sa.func.count()).join(Case, Case.place_id == Place.id)
+                                             .group_by(Place.code)).all())
+    for _ in range(2):  # a second run keeps the copies it finds
+        result = runner.invoke(args=["generate", "--households", str(households * 3), "--cases", "3000",
+                                     "--years", "1", "--districts", "3", "--seed", "5"])
+        assert result.exit_code == 0, result.output
+    with demo_app.app_context():
+        assert _count(Place) == places * 3
+        assert {code for code in db.session.scalars(sa.select(ServicePoint.case_prefix))} == {
+            "LS", "HT", "LSB", "HTB", "LSC", "HTC"}
+
+        def district(case_place_code: str) -> str:
+            return case_place_code.rsplit("-", 1)[1] if "-" in case_place_code else "1"
+
+        shares = collections.Counter()
+        for code, count in db.session.execute(sa.select(Place.code, sa.func.count()).join(Case, Case.place_id == Place.id)
+                                              .group_by(Place.code)).all():
+            shares[district(code)] += count - demo_cases.get(code, 0)
+        assert sum(shares.values()) == 6000 and all(1600 < shares[k] < 2400 for k in "123"), shares
+        # A copy's case numbers carry its prefix, its households their own phones, its people its places.
+        copy = db.session.scalars(sa.select(Case).join(Place, Case.place_id == Place.id)
+                                  .where(Place.code == "H01-2").limit(1)).one()
+        assert copy.number.startswith("LSB-")
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(Household).where(
+            Household.code.like("%-2"), Household.phone.in_(sa.select(Household.phone).where(
+                Household.code.not_like("%-2"), Household.code.not_like("%-3")))))
+        proxy = db.session.scalars(sa.select(User).filter_by(username="proxy-h01-2")).one()
+        assert [p.code for p in proxy.places] == ["H01-2"] and proxy.service_point.code == "LS-P01-2"
+        # What the copy's proxy may see is its own district's: no case of the first.
+        seen = db.session.scalars(sa.select(Place.code).join(Case, Case.place_id == Place.id)
+                                  .where(access.case_scope(proxy)).distinct()).all()
+        assert seen and all(code.endswith("-2") for code in seen), seen
+        # Ids were given by the generator: on PostgreSQL the sequences were moved past them.
+        db.session.add(Place(code="NEW-1", kind=PlaceKind.HAMLET, name_zh="新村"))
+        db.session.commit()

@@ -2,7 +2,9 @@
 
 On top of a loaded directory (``flask demo-data --cases 0``), adds households to the estates until there
 are ``households`` in all, and ``cases`` cases spread over ``years`` years, places, items and states, each
-with its timeline (logged, signed for, resolved, called back) and the callbacks. Rows are written with
+with its timeline (logged, signed for, resolved, called back) and the callbacks. With ``districts`` above one it
+makes a city: the directory's district copied that many times in all (``_copy_districts``), the households and
+cases spread over every copy, so that each district has ``households / districts`` and ``cases / districts``. Rows are written with
 bulk inserts (COPY on PostgreSQL, with the timeline's, the cases' and the callbacks' secondary indexes built
 after the load) and ids assigned here, in batches, with a progress callback; the board counters are rebuilt
 at the end. Everything is drawn from a seeded random generator, so two runs make the same data.
@@ -47,8 +49,10 @@ from portal.models import (
     Satisfaction,
     ServiceItem,
     ServicePoint,
+    Team,
     User,
     team_places,
+    user_places,
 )
 
 BATCH = 5_000
@@ -117,20 +121,85 @@ def _indexes_after(*models):
     build()
 
 
+def _copy_districts(districts: int, rng: random.Random) -> None:
+    """A city of ``districts`` districts: the directory's places (the island and the heating district), their
+    service points, on-site teams, households and the people who work there, copied until there are
+    ``districts`` of each. Copy k's codes and user names end in "-k" (H01-2, proxy-h01-2), its case numbers
+    start with a prefix of its own (LS → LSB), its households have phones of their own. The admin and the leads
+    without places of their own (who see every place) stay one; rosters, calendars and settings are not copied
+    (the generator reads none of them). A copy already made is kept."""
+    connection = db.session.connection()
+    tables = {model: model.__table__ for model in (Place, ServicePoint, Team, User, Household)}
+
+    def rows(model, *where) -> list[dict]:
+        table = tables[model]
+        return [dict(row) for row in connection.execute(sa.select(table).where(*where).order_by(table.c.id)).mappings()]
+
+    places, points, teams = rows(Place), rows(ServicePoint), rows(Team)
+    people = rows(User, ~((User.role == Role.ADMIN) | ((User.role == Role.LEAD) & ~User.places.any())))
+    homes = rows(Household, Household.code.not_like("%-G%"))  # the directory's, not those generated
+    memberships = connection.execute(sa.select(user_places)).all()
+    coverage = connection.execute(sa.select(team_places)).all()
+    roots = [place["code"] for place in places if place["parent_id"] is None]
+    for k in range(2, districts + 1):
+        if any(place["code"] == f"{roots[0]}-{k}" for place in places):
+            continue
+        ids = {model: itertools.count(_next_id(model)) for model in tables}
+        place_of = {place["id"]: next(ids[Place]) for place in places}
+        point_of = {point["id"]: next(ids[ServicePoint]) for point in points}
+        team_of = {team["id"]: next(ids[Team]) for team in teams}
+        user_of = {user["id"]: next(ids[User]) for user in people}
+        # Places first, without their points (the two tables refer to each other), parents before children.
+        connection.execute(tables[Place].insert(), [
+            {**place, "id": place_of[place["id"]], "code": f"{place['code']}-{k}", "name_zh": f"{place['name_zh']}（{k}）",
+             "parent_id": place_of.get(place["parent_id"]), "service_point_id": None} for place in places])
+        connection.execute(tables[ServicePoint].insert(), [
+            {**point, "id": point_of[point["id"]], "code": f"{point['code']}-{k}", "place_id": place_of.get(point["place_id"]),
+             "case_prefix": point["case_prefix"] + chr(ord("A") + k - 1)} for point in points])
+        for place in places:
+            if place["service_point_id"]:
+                connection.execute(sa.update(tables[Place]).where(tables[Place].c.id == place_of[place["id"]])
+                                   .values(service_point_id=point_of[place["service_point_id"]]))
+        connection.execute(tables[Team].insert(), [
+            {**team, "id": team_of[team["id"]], "code": f"{team['code']}-{k}", "calendar_token_hash": None,
+             "service_point_id": point_of.get(team["service_point_id"])} for team in teams])
+        connection.execute(tables[User].insert(), [
+            {**user, "id": user_of[user["id"]], "username": f"{user['username']}-{k}", "office_id": None,
+             "service_point_id": point_of.get(user["service_point_id"]), "team_id": team_of.get(user["team_id"])}
+            for user in people])
+        connection.execute(user_places.insert(), [
+            {"user_id": user_of[user_id], "place_id": place_of[place_id]}
+            for user_id, place_id in memberships if user_id in user_of])
+        connection.execute(team_places.insert(), [
+            {"team_id": team_of[team_id], "place_id": place_of[place_id]} for team_id, place_id in coverage])
+        _insert(Household, [
+            {**home, "id": next(ids[Household]), "code": f"{home['code']}-{k}", "place_id": place_of[home["place_id"]],
+             "phone": _phone(rng), "phone2": None} for home in homes])
+    _reset_sequences()
+    unit.end_step()
+
+
+def _phone(rng: random.Random) -> str:
+    """A valid mobile number (``privacy.is_valid_phone``)."""
+    return f"{rng.choice(('135', '138', '139', '186'))}{rng.randrange(10**8):08d}"
+
+
 def _reset_sequences() -> None:
     """PostgreSQL: ids were given here, so move each sequence past them."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    for model in (Household, Resident, Case, CaseEvent, CallbackRecord):
+    for model in (Place, ServicePoint, Team, User, Household, Resident, Case, CaseEvent, CallbackRecord):
         table = model.__tablename__
         db.session.execute(sa.text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT max(id) FROM {table}), 1))"))
 
 
-def generate(households: int, cases: int, seed: int = 2026, years: int = 3,
+def generate(households: int, cases: int, seed: int = 2026, years: int = 3, districts: int = 1,
              progress: Callable[[int], None] | None = None) -> Generated:
     """Add households and cases as described above; ``progress(n)`` is called as rows are written."""
     rng = random.Random(seed)
+    if districts > 1:
+        _copy_districts(districts, rng)
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
     names = [fake.name() for _ in range(3000)]
@@ -176,7 +245,7 @@ def _households(total: int, estates: list[Place], rng: random.Random, names: lis
         number = serial[place.id]
         building = f"G{(number - 1) // 48 + 1}号楼"
         floor, door = (number - 1) % 24 // 2 + 1, (number - 1) % 2 + 1
-        phone = f"{rng.choice(('135', '138', '139', '186'))}{rng.randrange(10**8):08d}"  # valid mobiles (privacy.is_valid_phone)
+        phone = _phone(rng)
         rows.append(dict(id=household_id, code=f"{place.code}-G{number:06d}", place_id=place.id,
                          address=f"{place.name_zh}{building}{(number - 1) % 48 // 24 + 1}单元{floor}0{door}",
                          building=building, phone=phone, elderly_alone=rng.random() < 0.06,
