@@ -20,13 +20,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain import DomainError
-from portal.extensions import db
-from portal.models import CalendarDay, CancelledSailing, DayKind, Mode, ServiceItem, ServicePoint
+from portal.domain.platform import snapshot
+from portal.models import DayKind, Mode, ServiceItem, ServicePoint
 
 DEFAULT_HOURS = "08:30-12:00,13:30-17:30"
 ISLAND_WEEK = "WWWOORR"
@@ -38,7 +37,6 @@ URGENT_SIGN_FOR = timedelta(minutes=30)
 
 _PERIOD = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$")
 END_OF_DAY = time(23, 59, 59, 999999)  # "24:00": the period runs to midnight
-NO_SAILING = "no_sailing"  # a cancelled sailing's row among a calendar's days (``calendar_for``)
 
 
 def parse_hours(text: str) -> list[tuple[time, time]]:
@@ -159,33 +157,17 @@ def _minutes(moment: time) -> int:
 
 
 def calendar_for(point: ServicePoint | None, around: datetime | None = None, desk: bool = False) -> WorkCalendar:
-    """The calendar of ``point`` (the district default when None), with the overrides that may
-    matter for a limit starting ``around`` now. A point that works through public holidays (a heating
-    station's repairs) ignores the district's holidays, except for its ``desk``: the day shift that answers
-    the phone keeps the public holidays, when the person on duty answers instead."""
-    around = around or clock.now()
-    first = clock.local(around).date() - timedelta(days=31)
-    district = CalendarDay.service_point_id.is_(None)
-    if point is not None and not point.observes_holidays and not desk:
-        district = sa.false()
-    last = first + timedelta(days=HORIZON_DAYS)
-    query = sa.select(CalendarDay.day, sa.cast(CalendarDay.kind, sa.String).label("kind"),
-                      CalendarDay.service_point_id.is_not(None).label("own")).where(
-        CalendarDay.active, CalendarDay.day >= first, CalendarDay.day <= last,
-        sa.or_(district, CalendarDay.service_point_id == (point.id if point else None)))
-    if point is not None and "O" in point.week:  # the boat's days matter only to a week with off-island days
-        query = query.union_all(sa.select(CancelledSailing.day, sa.literal(NO_SAILING, sa.String), sa.false()).where(
-            CancelledSailing.active, CancelledSailing.day >= first, CancelledSailing.day <= last))
-    overrides, no_sailing = {}, set()
-    # a point's own rows win over the district's: read after them
-    for row in sorted(db.session.execute(query).all(), key=lambda row: bool(row.own)):
-        if row.kind == NO_SAILING:
-            no_sailing.add(row.day)
-        else:
-            overrides[row.day] = DayKind(row.kind)
+    """The calendar of ``point`` (the district default when None): its hours and week with the holidays and
+    make-up days that apply to it, and, for a week with off-island days, the cancelled sailings; kept per worker
+    (``snapshot.calendars``). A point that works through public holidays (a heating station's repairs) ignores
+    the district's holidays, except for its ``desk``: the day shift that answers the phone keeps the public
+    holidays, when the person on duty answers instead. ``around`` is when the limit starts (every day is
+    known, so it does not change the answer)."""
+    kept = snapshot.calendars()
     if point is None:
-        return WorkCalendar(parse_hours(DEFAULT_HOURS), OFFICE_WEEK, overrides)
-    return WorkCalendar(parse_hours(point.hours), point.week, overrides, frozenset(no_sailing))
+        return WorkCalendar(parse_hours(DEFAULT_HOURS), OFFICE_WEEK, kept.days_of(None, True))
+    days = kept.days_of(point.id, point.observes_holidays or desk)
+    return WorkCalendar(parse_hours(point.hours), point.week, days, kept.no_sailing if "O" in point.week else frozenset())
 
 
 def limit_minutes(item: ServiceItem, calendar: WorkCalendar) -> float:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import clock
 from portal.domain import DomainError
-from portal.domain.platform import audit, unit
+from portal.domain.platform import audit, snapshot, unit
 from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import ApiKey, Channel, ServicePoint, User
@@ -57,8 +57,12 @@ def authenticate(secret: str | None) -> ApiKey | None:
     """The key ``secret`` names, unless it is unknown or revoked."""
     if not secret or not secret.startswith(PREFIX) or len(secret) > 100:
         return None
-    return db.session.scalars(sa.select(ApiKey).options(joinedload(ApiKey.service_point))
-                              .where(ApiKey.key_hash == _hash(secret), ApiKey.revoked_at.is_(None))).first()
+    row = db.session.execute(sa.select(ApiKey, *snapshot.STAMPS).options(joinedload(ApiKey.service_point))
+                             .where(ApiKey.key_hash == _hash(secret), ApiKey.revoked_at.is_(None))).first()
+    if row is None:
+        return None
+    snapshot.note_stamps(row[1:])  # what the worker keeps (the calendar a new case's limits need) is checked here
+    return row[0]
 
 
 USE_NOTED_EVERY = timedelta(minutes=1)

@@ -1,19 +1,21 @@
-"""What a worker process keeps of the directory and the catalog between requests.
+"""What a worker process keeps of the directory, the catalog and the working calendar between requests.
 
-The place tree, the service points, who covers which places and the service items' categories change rarely
-and are read by nearly every request (the access rules, the menu, the boards). The database marks every change
-of their tables itself (the triggers of migration 5d3a8f1e6b20 add ``change_marks`` rows keyed "directory" and
-"catalog", whoever writes: the directory pages, an import, the demo, a hand-written UPDATE). A request reads
-the two keys' newest mark and count once, in the statement that loads the signed-in user (``STAMPS``; or on its
-own, index-only, where no one is signed in), and uses what the process keeps under them; only a moved mark
-loads them again. A transaction that is changing the directory itself reads a private copy,
-with its own unwritten rows, until it ends.
+The place tree, the service points, who covers which places, the service items' categories, the holidays and
+the cancelled sailings change rarely and are read by nearly every request (the access rules, the menu, the
+boards, every time limit). The database marks every change of their tables itself (the triggers of migrations
+5d3a8f1e6b20 and a0c2e4f6b8d1 add ``change_marks`` rows keyed "directory", "catalog" and "calendar", whoever
+writes: the directory pages, an import, the demo, a hand-written UPDATE). A request reads the keys' newest mark
+and count once, in the statement that loads the signed-in user (``STAMPS``; or on its own, index-only, where no
+one is signed in), and uses what the process keeps under them; only a moved mark loads them again. A transaction
+that is changing one of them itself (an object of it in the session, or an INSERT, UPDATE or DELETE of its tables
+through the session) reads a private copy, with its own unwritten rows, until it ends.
 
 Everything here is plain data (ids, codes, kinds), never ORM objects, so nothing kept belongs to a session.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,7 +23,10 @@ from sqlalchemy.orm import Session
 from portal.domain.platform import shelves, unit
 from portal.extensions import db
 from portal.models import (
+    CalendarDay,
+    CancelledSailing,
     ChangeMark,
+    DayKind,
     Place,
     PlaceKind,
     PointKind,
@@ -35,7 +40,10 @@ from portal.models import (
 
 _INFO = "snapshot"            # this request's stamps and snapshots, in the session's info
 _WATCHED = {Place: "directory", ServicePoint: "directory", Team: "directory", User: "directory",
-            ServiceItem: "catalog"}
+            ServiceItem: "catalog", CalendarDay: "calendar", CancelledSailing: "calendar"}
+# The tables whose INSERT, UPDATE or DELETE through the session changes a kind (its triggers mark it on commit).
+_TABLES = {**{model.__tablename__: kind for model, kind in _WATCHED.items()},
+           user_places.name: "directory", team_places.name: "directory"}
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,26 @@ class Catalog:
     items: list[tuple[str, str, str]]  # the active items' code, Chinese and English names, by code
 
 
+@dataclass
+class Calendars:
+    """The working calendar's days (``portal.domain.cases.timekeeping`` makes each point's calendar of them): the
+    district's holidays and make-up days, each point's own, and the off-island days whose sailing was cancelled.
+    ``merged`` keeps the days that apply to a point, worked out once per change (never changed by a reader)."""
+
+    district: dict[date, DayKind]
+    own: dict[int, dict[date, DayKind]]
+    no_sailing: frozenset[date]
+    merged: dict = field(default_factory=dict)
+
+    def days_of(self, point_id: int | None, with_district: bool) -> dict[date, DayKind]:
+        """The days of the point ``point_id`` (None: the district alone), its own winning over the district's,
+        which apply only ``with_district``."""
+        key = (point_id, with_district)
+        if key not in self.merged:
+            self.merged[key] = {**(self.district if with_district else {}), **self.own.get(point_id, {})}
+        return self.merged[key]
+
+
 def _load_directory() -> Directory:
     session = db.session
     places = {row.id: PlaceRow(row.id, row.code, row.kind, row.parent_id, row.service_point_id, row.active)
@@ -110,7 +138,17 @@ def _load_catalog() -> Catalog:
                                                              .where(ServiceItem.active).order_by(ServiceItem.code))])
 
 
-_LOADERS = {"directory": _load_directory, "catalog": _load_catalog}
+def _load_calendars() -> Calendars:
+    district: dict[date, DayKind] = {}
+    own: dict[int, dict[date, DayKind]] = {}
+    for day, kind, point_id in db.session.execute(sa.select(CalendarDay.day, CalendarDay.kind,
+                                                            CalendarDay.service_point_id).where(CalendarDay.active)):
+        (district if point_id is None else own.setdefault(point_id, {}))[day] = kind
+    no_sailing = frozenset(db.session.scalars(sa.select(CancelledSailing.day).where(CancelledSailing.active)))
+    return Calendars(district, own, no_sailing)
+
+
+_LOADERS = {"directory": _load_directory, "catalog": _load_catalog, "calendar": _load_calendars}
 _KEPT = shelves.shelf(16)  # (database, kind) -> (stamp, what was loaded): only the newest stamp of each kind
 
 
@@ -120,6 +158,10 @@ def directory() -> Directory:
 
 def catalog() -> Catalog:
     return _current("catalog")
+
+
+def calendars() -> Calendars:
+    return _current("calendar")
 
 
 def _current(kind: str):
@@ -148,7 +190,7 @@ def _current(kind: str):
 
 
 def stamps() -> tuple | None:
-    """The directory's and the catalog's stamps as this request read them, to key what is made from them (a board's
+    """The stamps of what is kept here (the directory, the catalog, the calendar) as this request read them, to key what is made from them (a board's
     rendered tiles name its places); None while this transaction changes either, or where they have no marks yet."""
     session = db.session
     if _touched(session) or unit.current(session).changed_kinds:
@@ -196,11 +238,23 @@ def forget() -> None:
 
 @sa.event.listens_for(Session, "before_flush")
 def _note_changes(session: Session, _context, _instances) -> None:
-    touched = _touched(session)
-    if touched:
-        unit.current(session).changed_kinds.update(touched)  # read privately until the transaction ends
+    _changing(session, _touched(session))
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _note_statements(state) -> None:
+    """An INSERT, UPDATE or DELETE of a kept kind's table run through the session (``sa.update(CalendarDay)``)."""
+    if state.is_insert or state.is_update or state.is_delete:
+        kind = _TABLES.get(getattr(getattr(state.statement, "table", None), "name", None))
+        if kind:
+            _changing(state.session, {kind})
+
+
+def _changing(session: Session, kinds: set[str]) -> None:
+    if kinds:
+        unit.current(session).changed_kinds.update(kinds)  # read privately until the transaction ends
         info = session.info.get(_INFO, {})
-        for kind in touched:
+        for kind in kinds:
             info.pop(kind, None)
 
 
