@@ -40,8 +40,9 @@ bench: $(VENV)/.installed-dev translations
 bench-import: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/imports.py
 
-# A city's volume (docs/PERFORMANCE.md): each page's SQL at 1,000,000 and at 5,000,000 cases on PostgreSQL, on
-# the databases bench/run.py builds (the second: BENCH_CASES=5000000 BENCH_HOUSEHOLDS=750000 BENCH_BUILD_ONLY=1).
+# A city's volume (docs/PERFORMANCE.md): each page's SQL at 1,000,000 cases and at 5,000,000 in a city of five
+# districts on PostgreSQL, on the databases bench/run.py builds (the city: BENCH_CASES=5000000
+# BENCH_HOUSEHOLDS=750000 BENCH_DISTRICTS=5 BENCH_DATABASES=postgresql BENCH_BUILD_ONLY=1); BENCH_VOLUMES chooses.
 bench-volume: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/volume.py
 

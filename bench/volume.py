@@ -1,8 +1,9 @@
 """`make bench-volume`: a city's volume. Each page's SQL at 1,000,000 and at 5,000,000 cases, on PostgreSQL.
 
-For each volume in BENCH_VOLUMES (cases:households[:districts]; the databases that `bench/run.py` builds:
-`BENCH_CASES=5000000 BENCH_HOUSEHOLDS=750000 BENCH_DATABASES=postgresql BENCH_BUILD_ONLY=1 python bench/run.py`
-builds the second, the same with BENCH_DISTRICTS=5 the third, a city of five districts), in a process of its own: every page of the
+For each volume in BENCH_VOLUMES (cases:households[:districts], by default 1,000,000 cases in one district and
+5,000,000 in a city of five; the databases that `bench/run.py` builds: `BENCH_CASES=5000000 BENCH_HOUSEHOLDS=750000
+BENCH_DISTRICTS=5 BENCH_DATABASES=postgresql BENCH_BUILD_ONLY=1 python bench/run.py` builds the city, and without
+BENCH_DISTRICTS one district with five times the cases, measured by naming 5000000:750000), in a process of its own: every page of the
 benchmark (`bench/run.py`'s list, and each board and the report again with nothing kept, as on the first
 request after a change of its scope), signed in as its user, in process, warmed, then BENCH_VOLUME_REQUESTS
 requests, recording the SQL statements each runs and the time waiting on them (the client's side: on a shared
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from bench.run import DATA, DOC, POSTGRES_ADMIN, flask, machine, pages, postgres_name, samples  # noqa: E402
 
 VOLUMES = [(*(int(n) for n in pair.split(":")), 1)[:3]
-           for pair in os.environ.get("BENCH_VOLUMES", "1000000:150000,5000000:750000,5000000:750000:5").split(",")]
+           for pair in os.environ.get("BENCH_VOLUMES", "1000000:150000,5000000:750000:5").split(",")]
 REQUESTS = int(os.environ.get("BENCH_VOLUME_REQUESTS", 20))
 HOT = 2  # statements of each page whose plans are printed
 AFRESH = " (built afresh)"  # a board or report with nothing kept: as on the first request after its scope changed

@@ -96,7 +96,7 @@ def test_the_migration_seeds_this_years_holidays_and_island_weeks(app, make):
     with app.app_context():
         point = db.session.scalars(sa.select(ServicePoint).filter_by(code="LS-P01")).one()
         assert point.week == "WWWOORR"
-        calendar = timekeeping.calendar_for(point, local(2026, 9, 20, 9, 0))
+        calendar = timekeeping.calendar_for(point)
         assert calendar.kind_of(date(2026, 10, 1)) == "R" and calendar.kind_of(date(2026, 10, 10)) == "W"
         heating = db.session.scalars(sa.select(ServicePoint).filter_by(code="HT-SQT")).one()
         assert heating.week == "WWWWWWW"
@@ -112,9 +112,8 @@ def test_a_points_own_closure_applies_only_to_it(app, make):
         typhoon = date(2026, 11, 30)
         db.session.add(CalendarDay(day=typhoon, kind=DayKind.HOLIDAY, name="台风停航", service_point_id=post.id))
         db.session.commit()
-        start = local(2026, 11, 27, 9, 0)
-        assert timekeeping.calendar_for(post, start).kind_of(typhoon) == "R"
-        assert timekeeping.calendar_for(other, start).kind_of(typhoon) == "W"
+        assert timekeeping.calendar_for(post).kind_of(typhoon) == "R"
+        assert timekeeping.calendar_for(other).kind_of(typhoon) == "W"
         assert timekeeping.due_time(item(24), local(2026, 11, 30, 9, 0), post) == local(2026, 12, 1, 17, 30)
         assert timekeeping.due_time(item(24), local(2026, 11, 30, 9, 0), other) == local(2026, 12, 1, 9, 0)
 

@@ -181,7 +181,7 @@ def load_cases(count: int = 2000, seed: int = 2026, progress: Callable[[int], No
         if not heating and item.mode is Mode.COUNTER and centre is not None and rng_.random() < 0.3:
             point = centre
         if point.id not in calendars:
-            calendars[point.id] = timekeeping.calendar_for(point, now - timedelta(days=120))
+            calendars[point.id] = timekeeping.calendar_for(point)
         calendar = calendars[point.id]
         # Most cases spread over 90 days; a few from the last hours, so that the queues have new work.
         recent = rng_.random() < 0.07
@@ -301,7 +301,7 @@ def _care_history(now: datetime, rng: random.Random, counters, calendars, by_tea
         if team_id is None or not members or point is None or not staff_by_point[point.id]:
             continue
         if point.id not in calendars:
-            calendars[point.id] = timekeeping.calendar_for(point, now - timedelta(days=120))
+            calendars[point.id] = timekeeping.calendar_for(point)
         day = now - timedelta(days=YEAR_DAYS - rng.uniform(0, every))
         while day < now - timedelta(days=2):
             created = clock.local_midnight(clock.local(day).date()) + timedelta(hours=8)

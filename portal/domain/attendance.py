@@ -49,7 +49,7 @@ def kind_of_day(user: User, day: date) -> str:
     """``W`` (on the island), ``O`` (off-island day) or ``R`` (rest day or holiday) for ``user`` on ``day``; ``S``
     for an off-island day whose sailing was cancelled (停航): the staff stayed on the island, so "on the island" is
     true and may be recorded, but the day is no working day of the island and is not asked for (docs/METRICS.md)."""
-    calendar = timekeeping.calendar_for(user.service_point, clock.local_midnight(day))
+    calendar = timekeeping.calendar_for(user.service_point)
     return "S" if calendar.sailing_cancelled(day) else calendar.kind_of(day)
 
 
@@ -150,7 +150,7 @@ def _letters(points: set[ServicePoint | None], first: date, last: date) -> dict[
     point."""
     letters = {}
     for point in points:
-        calendar = timekeeping.calendar_for(point, clock.local_midnight(first))
+        calendar = timekeeping.calendar_for(point)
         letters[point.id if point else None] = {
             day: "S" if calendar.sailing_cancelled(day) else calendar.kind_of(day) for day in _days(first, last)}
     return letters

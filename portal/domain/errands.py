@@ -489,7 +489,7 @@ def next_day_for(user: User) -> date | None:
 def is_off_island_day(day: date) -> bool:
     """Whether some island service point goes off the island on ``day``."""
     points = db.session.scalars(sa.select(ServicePoint).where(ServicePoint.active, ServicePoint.on_island))
-    return any(timekeeping.calendar_for(p, clock.local_midnight(day)).is_off_island(day) for p in points)
+    return any(timekeeping.calendar_for(p).is_off_island(day) for p in points)
 
 
 def manifest(user: User, day: date | None = None) -> Manifest:
@@ -512,8 +512,7 @@ def manifest(user: User, day: date | None = None) -> Manifest:
             continue
         if day is not None:  # only errands whose point goes off the island that day
             if case.service_point_id not in calendars:
-                calendars[case.service_point_id] = timekeeping.calendar_for(case.service_point,
-                                                                            clock.local_midnight(day))
+                calendars[case.service_point_id] = timekeeping.calendar_for(case.service_point)
             if not calendars[case.service_point_id].is_off_island(day):
                 continue
         state = readiness(case)

@@ -99,21 +99,21 @@ def on_duty(station: ServicePoint | None, day: date) -> User | None:
     return shift.user if shift and shift.user.active else None
 
 
-def desk_calendar(station: ServicePoint, around: datetime | None = None) -> timekeeping.WorkCalendar:
+def desk_calendar(station: ServicePoint) -> timekeeping.WorkCalendar:
     """When the station's day shift answers the phone: its week and hours, the district's public holidays and
     make-up days, and the station's own closures (the one working calendar, ``timekeeping``)."""
-    return timekeeping.calendar_for(station, around, desk=True)
+    return timekeeping.calendar_for(station, desk=True)
 
 
 def public_holidays(first: date, last: date) -> set[date]:
     """The district's public holidays between two days (when the person on duty answers all day)."""
-    overrides = timekeeping.calendar_for(None, clock.local_midnight(first)).overrides
+    overrides = timekeeping.calendar_for(None).overrides
     return {day for day, kind in overrides.items() if kind is DayKind.HOLIDAY and first <= day <= last}
 
 
 def in_office_hours(station: ServicePoint, moment: datetime) -> bool:
     """Whether the station's day shift is on at ``moment``."""
-    return desk_calendar(station, moment).is_open(moment)
+    return desk_calendar(station).is_open(moment)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def island_points() -> list[ServicePoint]:
 
 def _island_calendar(day: date) -> timekeeping.WorkCalendar | None:
     points = island_points()
-    return timekeeping.calendar_for(points[0], clock.local_midnight(day)) if points else None
+    return timekeeping.calendar_for(points[0]) if points else None
 
 
 def active_on(day: date) -> CancelledSailing | None:

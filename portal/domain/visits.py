@@ -121,7 +121,7 @@ def offered(team: Team, day: date, slot: Slot, calendar=None, known: list[tuple[
     half-day of a public holiday or of the point's closure is ever offered."""
     if slot is None or day is None:
         return False
-    calendar = calendar or timekeeping.calendar_for(team.service_point, clock.local_midnight(day))
+    calendar = calendar or timekeeping.calendar_for(team.service_point)
     if calendar.overrides.get(day) is DayKind.HOLIDAY:
         return False
     weekend = day.weekday() >= 5
@@ -134,7 +134,7 @@ def offered(team: Team, day: date, slot: Slot, calendar=None, known: list[tuple[
 
 def _working(team: Team, day: date, calendar=None, known=None) -> bool:
     """Whether the team visits on ``day`` at all (any of its half-days is offered)."""
-    calendar = calendar or timekeeping.calendar_for(team.service_point, clock.local_midnight(day))
+    calendar = calendar or timekeeping.calendar_for(team.service_point)
     known = seasons() if known is None else known
     return any(offered(team, day, slot, calendar, known) for slot in Slot)
 
@@ -154,7 +154,7 @@ def free_slots(team: Team, start: date, count: int = 6, excluding: int | None = 
     whether it begins after ``due`` (the case's due time); with ``household_id``, none in which that household
     already has a visit. What this offers, ``_check_slot`` accepts: the intake form offers these before the
     first submit, and a refusal offers them again, never the half-day just refused."""
-    calendar = timekeeping.calendar_for(team.service_point, clock.local_midnight(start))
+    calendar = timekeeping.calendar_for(team.service_point)
     known = seasons()
     found: list[FreeSlot] = []
     day = max(start, clock.today())
@@ -484,7 +484,7 @@ def closed_days(teams: list[Team], days: list[date]) -> set[tuple[int, date]]:
     known = seasons()
     closed = set()
     for team in teams:
-        calendar = timekeeping.calendar_for(team.service_point, clock.local_midnight(days[0]))
+        calendar = timekeeping.calendar_for(team.service_point)
         closed |= {(team.id, day) for day in days if not _working(team, day, calendar, known)}
     return closed
 
@@ -494,7 +494,7 @@ def closed_half_days(teams: list[Team], days: list[date]) -> set[tuple[int, date
     known = seasons()
     closed = set()
     for team in teams:
-        calendar = timekeeping.calendar_for(team.service_point, clock.local_midnight(days[0]))
+        calendar = timekeeping.calendar_for(team.service_point)
         closed |= {(team.id, day, slot) for day in days for slot in Slot
                    if not offered(team, day, slot, calendar, known)}
     return closed

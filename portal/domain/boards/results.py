@@ -160,22 +160,21 @@ class Efficiency:
         return 1 - self.actual_days / self.baseline_days if self.counted and self.baseline_days else None
 
 
-# A service point's working calendar around a moment: ``portal.domain.cases.timekeeping.calendar_for``, given by the
-# caller (the boards' room sits above the cases' and does not import it), with ``working_minutes_between`` and
-# ``day_minutes``.
-CalendarFor = Callable[[ServicePoint | None, datetime], object]
+# A service point's working calendar: ``portal.domain.cases.timekeeping.calendar_for``, given by the caller (the
+# boards' room sits above the cases' and does not import it), with ``working_minutes_between`` and ``day_minutes``.
+CalendarFor = Callable[[ServicePoint | None], object]
 
 
 class _Calendars:
     """Each service point's working calendar, read once for the report (with the holidays of the period)."""
 
-    def __init__(self, calendar_for: CalendarFor, around: datetime) -> None:
-        self.calendar_for, self.around, self.kept = calendar_for, around, {}
+    def __init__(self, calendar_for: CalendarFor) -> None:
+        self.calendar_for, self.kept = calendar_for, {}
         self.points = {p.id: p for p in db.session.scalars(sa.select(ServicePoint))}
 
     def of(self, point_id: int):
         if point_id not in self.kept:
-            self.kept[point_id] = self.calendar_for(self.points.get(point_id), self.around)
+            self.kept[point_id] = self.calendar_for(self.points.get(point_id))
         return self.kept[point_id]
 
 
@@ -300,7 +299,7 @@ def results(scope: Scope, period: Period, calendar_for: CalendarFor, english: bo
              if key != "proactive" and (modes_now[key] or modes_before[key])]
     proactive = Line(str(MODES["proactive"]), modes_now["proactive"], modes_before["proactive"])
 
-    calendars = _Calendars(calendar_for, clock.local_midnight(before.first))
+    calendars = _Calendars(calendar_for)
     requests, previous_requests = [r for r in rows if not r.proactive], [r for r in previous_rows if not r.proactive]
     missing = sorted({row.item_code for row in requests if row.baseline is None})
     return Results(scope=scope, period=period, before=before, sums=sums, previous_sums=previous_sums, trip=trip,

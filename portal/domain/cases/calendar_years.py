@@ -470,7 +470,7 @@ def recompute_limits(changed: set[date], actor: User | None, year: int | None = 
             continue
         key = (case.service_point_id, clock.local(start).date())
         if key not in calendars:
-            calendars[key] = timekeeping.calendar_for(case.service_point, start)
+            calendars[key] = timekeeping.calendar_for(case.service_point)
         calendar = calendars[key]
         due = timekeeping.due_time(case.item, start, case.service_point, case.mode, calendar)
         if due == case.due_at:

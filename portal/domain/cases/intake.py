@@ -266,7 +266,7 @@ def log_case(
         raise DomainError(_l("No service point serves this place; choose the place again."), field="place")
 
     now = clock.now()
-    calendar = timekeeping.calendar_for(point, now)
+    calendar = timekeeping.calendar_for(point)
     team = team_for(place) if mode is Mode.HOME else None
     # The rules above decided; one Core INSERT writes the case (``unit.insert``: its object is the session's,
     # as if loaded, for whatever the request reads of it next).

@@ -226,7 +226,7 @@ def _move(case: Case, actor: User | None, t: Transition, note: str = "", *, to_s
 
 def restart_clock(case: Case, start) -> None:
     """Fix the case's due time from ``start`` (claim, reopen, redo) and re-arm the reminders."""
-    calendar = timekeeping.calendar_for(case.service_point, start)
+    calendar = timekeeping.calendar_for(case.service_point)
     case.due_at = timekeeping.due_time(case.item, start, case.service_point, case.mode, calendar)
     case.remind_at = timekeeping.reminder_time(case.item, start, case.due_at, case.service_point, case.mode, calendar)
     case.reminded_at = case.overdue_flagged_at = None
@@ -263,7 +263,7 @@ def claim(case: Case, actor: User) -> None:
         # The first signature fixes the due time; after a transfer or a reassignment the clock runs on.
         # An urgent item's limit runs from logging: signing for it does not restart it (docs/METRICS.md).
         start = timekeeping.limit_start(case.item, case.created_at, now)
-        calendar = timekeeping.calendar_for(case.service_point, start)
+        calendar = timekeeping.calendar_for(case.service_point)
         due = timekeeping.due_time(case.item, start, case.service_point, case.mode, calendar)
         values.update(claimed_at=now, due_at=due, reminded_at=None, overdue_flagged_at=None,
                       remind_at=timekeeping.reminder_time(case.item, start, due, case.service_point, case.mode,

@@ -156,13 +156,12 @@ def _minutes(moment: time) -> int:
     return 24 * 60 if moment == END_OF_DAY else moment.hour * 60 + moment.minute
 
 
-def calendar_for(point: ServicePoint | None, around: datetime | None = None, desk: bool = False) -> WorkCalendar:
+def calendar_for(point: ServicePoint | None, desk: bool = False) -> WorkCalendar:
     """The calendar of ``point`` (the district default when None): its hours and week with the holidays and
     make-up days that apply to it, and, for a week with off-island days, the cancelled sailings; kept per worker
     (``snapshot.calendars``). A point that works through public holidays (a heating station's repairs) ignores
     the district's holidays, except for its ``desk``: the day shift that answers the phone keeps the public
-    holidays, when the person on duty answers instead. ``around`` is when the limit starts (every day is
-    known, so it does not change the answer)."""
+    holidays, when the person on duty answers instead."""
     kept = snapshot.calendars()
     if point is None:
         return WorkCalendar(parse_hours(DEFAULT_HOURS), OFFICE_WEEK, kept.days_of(None, True))
@@ -188,7 +187,7 @@ def due_time(item: ServiceItem, start: datetime, point: ServicePoint | None = No
     """When a case of ``item`` started at ``start`` is due."""
     if item.urgent:
         return start + timedelta(hours=item.sla_hours)
-    calendar = calendar or calendar_for(point, start)
+    calendar = calendar or calendar_for(point)
     return calendar.add_working(start, limit_minutes(item, calendar), mode or item.mode)
 
 
@@ -198,14 +197,14 @@ def sign_for_due(item: ServiceItem, start: datetime, point: ServicePoint | None 
     working hours."""
     if item.urgent:
         return start + URGENT_SIGN_FOR
-    calendar = calendar or calendar_for(point, start)
+    calendar = calendar or calendar_for(point)
     return calendar.add_working(start, SIGN_FOR_HOURS * 60, item.mode)
 
 
 def callback_due(resolved_at: datetime, point: ServicePoint | None = None,
                  calendar: WorkCalendar | None = None) -> datetime:
     """Callbacks are made the next working day: due by the end of its first working period."""
-    calendar = calendar or calendar_for(point, resolved_at)
+    calendar = calendar or calendar_for(point)
     start = calendar.next_working_start(resolved_at)
     return calendar.add_working(start, calendar.day_minutes, None)
 
@@ -215,7 +214,7 @@ def reminder_time(item: ServiceItem, start: datetime, due: datetime, point: Serv
     """When 75 % of the time from ``start`` to ``due`` has passed (the moment to urge, 催办)."""
     if item.urgent:
         return start + (due - start) * 0.75
-    calendar = calendar or calendar_for(point, start)
+    calendar = calendar or calendar_for(point)
     mode = mode or item.mode
     return calendar.add_working(start, 0.75 * calendar.working_minutes_between(start, due, mode), mode)
 
@@ -237,7 +236,7 @@ def next_off_island_day(point: ServicePoint | None, after: date | None = None,
     if point is None or "O" not in point.week:
         return None
     day = after or clock.today()
-    calendar = calendar or calendar_for(point, clock.local_midnight(day))
+    calendar = calendar or calendar_for(point)
     for _ in range(HORIZON_DAYS):
         if calendar.is_off_island(day):
             return day
