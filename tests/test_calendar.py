@@ -469,6 +469,6 @@ def test_visits_booked_on_days_that_became_holidays_are_listed_for_rebooking(app
                        Slot.AM)
     assert visits.to_rebook() == []
     calendar_years.fill_provisional(2027, home.admin)
-    assert [v.id for v in visits.to_rebook()] == [visit.id] and kept.id != visit.id
+    assert [(r.visit.id, r.reason) for r in visits.to_rebook()] == [(visit.id, "team_away")] and kept.id != visit.id
     page = _admin(app).get("/directory/working-calendar/").get_data(as_text=True)
     assert "需改约的上门服务" in page and visit.case.number in page and kept.case.number not in page

@@ -247,11 +247,11 @@ def test_only_visits_that_need_the_boat_are_listed_for_rebooking(wednesday, make
     db.session.commit()
     island = _evening_visit(w, w.t1, THURSDAY)
     crossing = _evening_visit(w, from_the_mainland, THURSDAY)
-    assert crossing.id not in [v.id for v in visits.to_rebook()]
+    assert crossing.id not in [r.visit.id for r in visits.to_rebook()]
     outcome = sailings.cancel(w.lead, THURSDAY, SailingReason.FOG)
     assert [v.id for v in outcome.visits] == [crossing.id]
-    listed = [v.id for v in visits.to_rebook()]
-    assert crossing.id in listed and island.id not in listed  # the island's team is on the island
+    listed = {r.visit.id: r.reason for r in visits.to_rebook()}
+    assert listed.get(crossing.id) == "no_boat" and island.id not in listed  # the island's team is on the island  # the island's team is on the island
     assert db.session.get(Team, w.t1.id).season_evenings
 
 
@@ -317,6 +317,24 @@ def test_a_lead_restores_the_sailing_on_the_page_and_is_told_what_moved_back(app
     assert "2026-12-10 已恢复通航：1 个办理时限已重新计算。" in restored
     db.session.expire_all()
     assert db.session.get(Case, errand.id).due_at == due and not sailings.lost_days(THURSDAY, THURSDAY)
+
+
+def test_the_working_calendar_says_why_each_visit_is_to_rebook_and_a_calendar_change_counts_only_its_own(
+        app, wednesday, make):
+    """The visits stopped by a cancelled sailing are listed with the others, said as such; a change of the days
+    tells how many visits the days themselves moved, not those the boat did."""
+    w = wednesday
+    db.session.add(FishingSeason(name="渔季", first=date(2026, 12, 1), last=date(2026, 12, 31)))
+    crossing_team = make.team("T9", places=[w.h01], service_point=_point("LS-OFF"), season_evenings=True)
+    db.session.commit()
+    crossing = _evening_visit(w, crossing_team, THURSDAY)
+    sailings.cancel(w.lead, THURSDAY, SailingReason.FOG)
+    admin = _client(app, "root")
+    filled = admin.post("/directory/working-calendar/2027/provisional", follow_redirects=True).get_data(as_text=True)
+    assert "已暂定填入 2027 年" in filled
+    assert "个已预约的上门服务落在服务队不上门的日子" not in filled  # the boat stopped it, not the days
+    listed = filled[filled.index('id="rebook"'):]
+    assert crossing.case.number in listed and "停航，服务队需乘船前来" in listed
 
 
 # --- the demo --------------------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ def _page(status: int = 200, **context):
 
 
 def _tell_rebooking() -> None:
-    """After the days changed: how many booked visits now fall on a half-day their team does not visit."""
-    count = len(visits.to_rebook())
+    """After the days changed: how many booked visits now fall on a half-day their team does not visit (those
+    stopped by a cancelled sailing are listed too, but the days did not do that)."""
+    count = sum(1 for rebooking in visits.to_rebook() if rebooking.reason == visits.Rebooking.TEAM_AWAY)
     if count:
         flash(_("%(n)d booked visits now fall on a day their team does not visit: rebook them (listed below).",
                 n=count), "warning")

@@ -17,6 +17,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import ClassVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -500,10 +501,22 @@ def closed_half_days(teams: list[Team], days: list[date]) -> set[tuple[int, date
     return closed
 
 
-def to_rebook(limit: int = 200) -> list[Visit]:
-    """Visits booked from today on for a half-day their team no longer offers (the day became a holiday, the
-    point closed, the fishing season or the team's evenings ended), or on a day whose sailing was cancelled when
-    the visit needs the boat (``sailings.needs_boat``): to be moved, and their residents told."""
+@dataclass(frozen=True)
+class Rebooking:
+    """A booked visit that cannot take place on its day, and why: its team no longer visits that half-day
+    (``TEAM_AWAY``: the day became a holiday, the point closed, the fishing season or the team's evenings ended), or
+    the sailing of its day was cancelled and its team comes by boat (``NO_BOAT``, ``sailings.needs_boat``)."""
+
+    TEAM_AWAY: ClassVar[str] = "team_away"
+    NO_BOAT: ClassVar[str] = "no_boat"
+
+    visit: Visit
+    reason: str
+
+
+def to_rebook() -> list[Rebooking]:
+    """Visits booked from today on that must be moved (``Rebooking``), every one of them, and their residents
+    told when they are."""
     known = seasons()
     no_boat = set(sailings.lost_days(clock.today(), clock.today() + timedelta(days=timekeeping.HORIZON_DAYS)))
     calendars: dict[int, timekeeping.WorkCalendar] = {}
@@ -515,11 +528,10 @@ def to_rebook(limit: int = 200) -> list[Visit]:
             .order_by(Visit.day, Visit.slot, Visit.id)):
         if visit.team_id not in calendars:
             calendars[visit.team_id] = timekeeping.calendar_for(visit.team.service_point)
-        if (not offered(visit.team, visit.day, visit.slot, calendars[visit.team_id], known)
-                or (visit.day in no_boat and sailings.needs_boat(visit))):
-            found.append(visit)
-            if len(found) == limit:
-                break
+        if not offered(visit.team, visit.day, visit.slot, calendars[visit.team_id], known):
+            found.append(Rebooking(visit, Rebooking.TEAM_AWAY))
+        elif visit.day in no_boat and sailings.needs_boat(visit):
+            found.append(Rebooking(visit, Rebooking.NO_BOAT))
     return found
 
 
