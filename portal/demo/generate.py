@@ -131,18 +131,23 @@ def _copy_districts(districts: int, rng: random.Random) -> None:
     connection = db.session.connection()
     tables = {model: model.__table__ for model in (Place, ServicePoint, Team, User, Household)}
 
-    def rows(model, *where) -> list[dict]:
+    def rows(model, *where, key: str = "code") -> list[dict]:
+        """The model's rows of the first district (not a copy an earlier run made: "<code>-<k>" of a code)."""
         table = tables[model]
-        return [dict(row) for row in connection.execute(sa.select(table).where(*where).order_by(table.c.id)).mappings()]
+        found = [dict(row) for row in connection.execute(sa.select(table).where(*where).order_by(table.c.id)).mappings()]
+        keys = {row[key] for row in found}
+        return [row for row in found if not ((match := re.fullmatch(r"(.+)-\d+", row[key])) and match[1] in keys)]
 
     places, points, teams = rows(Place), rows(ServicePoint), rows(Team)
-    people = rows(User, ~((User.role == Role.ADMIN) | ((User.role == Role.LEAD) & ~User.places.any())))
+    people = rows(User, ~((User.role == Role.ADMIN) | ((User.role == Role.LEAD) & ~User.places.any())),
+                  key="username")
     homes = rows(Household, Household.code.not_like("%-G%"))  # the directory's, not those generated
     memberships = connection.execute(sa.select(user_places)).all()
     coverage = connection.execute(sa.select(team_places)).all()
-    roots = [place["code"] for place in places if place["parent_id"] is None]
+    root = next(place["code"] for place in places if place["parent_id"] is None)
+    made = set(connection.execute(sa.select(Place.code)).scalars())
     for k in range(2, districts + 1):
-        if any(place["code"] == f"{roots[0]}-{k}" for place in places):
+        if f"{root}-{k}" in made:
             continue
         ids = {model: itertools.count(_next_id(model)) for model in tables}
         place_of = {place["id"]: next(ids[Place]) for place in places}
@@ -171,7 +176,8 @@ def _copy_districts(districts: int, rng: random.Random) -> None:
             {"user_id": user_of[user_id], "place_id": place_of[place_id]}
             for user_id, place_id in memberships if user_id in user_of])
         connection.execute(team_places.insert(), [
-            {"team_id": team_of[team_id], "place_id": place_of[place_id]} for team_id, place_id in coverage])
+            {"team_id": team_of[team_id], "place_id": place_of[place_id]} for team_id, place_id in coverage
+            if team_id in team_of])
         _insert(Household, [
             {**home, "id": next(ids[Household]), "code": f"{home['code']}-{k}", "place_id": place_of[home["place_id"]],
              "phone": _phone(rng), "phone2": None} for home in homes])
