@@ -61,7 +61,12 @@ def build(url: str) -> None:
     started = time.monotonic()
     print(flask(url, "generate", "--households", str(HOUSEHOLDS), "--cases", str(CASES),
                 "--districts", str(DISTRICTS)).strip().splitlines()[-1])
-    (DATA / f"generate-{url.split(':')[0]}.json").write_text(json.dumps({"seconds": round(time.monotonic() - started)}))
+    generated(url).write_text(json.dumps({"seconds": round(time.monotonic() - started)}))
+
+
+def generated(url: str) -> Path:
+    """Where the time the data of ``url`` took to generate is kept (one file per database built)."""
+    return DATA / f"generate-{Path(sa.make_url(url).database).stem}.json"
 
 
 def sqlite_database() -> str:
@@ -290,7 +295,7 @@ def run(backend: str, url: str) -> dict:
                   f"x{figures['ratio']:.2f}  p95 {figures['p95']:6.1f} ms", flush=True)
         memory = worker_memory(server.process.pid)
     log_text = log.read_text(errors="replace")
-    return {"backend": backend, "results": results, "memory_mb": memory, "breakdown": breakdown(url, data),
+    return {"backend": backend, "url": url, "results": results, "memory_mb": memory, "breakdown": breakdown(url, data),
             "locked": "database is locked" in log_text, "server_errors": log_text.count("Traceback")}
 
 
@@ -370,8 +375,8 @@ def write_report(runs: list[dict]) -> None:
     parts = [f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {machine()}. Data: {HOUSEHOLDS:,} households and "
              f"{CASES:,} generated cases over three years (plus the demo directory)."]
     for run_ in runs:
-        generated = DATA / f"generate-{run_['backend']}.json"
-        took = json.loads(generated.read_text())["seconds"] if generated.exists() else None
+        kept = generated(run_["url"])
+        took = json.loads(kept.read_text())["seconds"] if kept.exists() else None
         parts.append(f"### {'SQLite' if run_['backend'] == 'sqlite' else 'PostgreSQL'}\n\n"
                      + (f"Generating the data took {took // 60} min {took % 60} s.\n\n" if took else "")
                      + table(run_)
