@@ -13,6 +13,7 @@ from portal.models import (
     CaseCount,
     CaseEvent,
     CaseStatus,
+    ChangeMark,
     EventKind,
     Household,
     Mode,
@@ -123,6 +124,12 @@ def test_generate_makes_a_city_of_districts_each_with_its_share_and_people_who_s
         assert not db.session.scalar(sa.select(sa.func.count()).select_from(Household).where(
             Household.code.like("%-2"), Household.phone.in_(sa.select(Household.phone).where(
                 Household.code.not_like("%-2"), Household.code.not_like("%-3")))))
+        # The district's leader (every place before) leads the first district; each copy has its own.
+        leaders = {user.username: sorted(p.code for p in user.places) for user in db.session.scalars(
+            sa.select(User).where(User.username.like("leader%")))}
+        assert leaders == {"leader": ["LS", "WC"], "leader-2": ["LS-2", "WC-2"], "leader-3": ["LS-3", "WC-3"]}
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ChangeMark).where(
+            ChangeMark.key == "directory")) == 1  # compacted, as the sweep leaves them
         proxy = db.session.scalars(sa.select(User).filter_by(username="proxy-h01-2")).one()
         assert [p.code for p in proxy.places] == ["H01-2"] and proxy.service_point.code == "LS-P01-2"
         # What the copy's proxy may see is its own district's: no case of the first.
