@@ -125,10 +125,10 @@ def _copy_districts(districts: int, rng: random.Random) -> None:
     """A city of ``districts`` districts: the directory's places (the island and the heating district), their
     service points, on-site teams, households and the people who work there, copied until there are
     ``districts`` of each. Copy k's codes and user names end in "-k" (H01-2, proxy-h01-2), its case numbers
-    start with a prefix of its own (LS → LSB), its households have phones of their own. The admin stays one, the
-    city's; a lead without places of their own (who sees every place: the district's leader) becomes the first
-    district's (its top places) and each copy has its own. Rosters, calendars and settings are not copied (the
-    generator reads none of them). A copy already made is kept."""
+    start with a prefix of its own (LS → LSB), its households have phones of their own. The admin and the leads
+    without places of their own (who see every place, with the wall view and the monthly report, which only they
+    open) stay one: the city's. Rosters, calendars and settings are not copied (the generator reads none of
+    them). A copy already made is kept."""
     connection = db.session.connection()
     tables = {model: model.__table__ for model in (Place, ServicePoint, Team, User, Household)}
 
@@ -140,16 +140,12 @@ def _copy_districts(districts: int, rng: random.Random) -> None:
         return [row for row in found if not ((match := re.fullmatch(r"(.+)-\d+", row[key])) and match[1] in keys)]
 
     places, points, teams = rows(Place), rows(ServicePoint), rows(Team)
-    tops = [place["id"] for place in places if place["parent_id"] is None]
-    everywhere = connection.execute(sa.select(User.id).where(User.role == Role.LEAD, ~User.places.any())).scalars()
-    leads = [{"user_id": user_id, "place_id": place_id} for user_id in everywhere for place_id in tops]
-    if leads:
-        connection.execute(user_places.insert(), leads)
-    people = rows(User, User.role != Role.ADMIN, key="username")
+    people = rows(User, ~((User.role == Role.ADMIN) | ((User.role == Role.LEAD) & ~User.places.any())),
+                  key="username")
     homes = rows(Household, Household.code.not_like("%-G%"))  # the directory's, not those generated
     memberships = connection.execute(sa.select(user_places)).all()
     coverage = connection.execute(sa.select(team_places)).all()
-    root = next(place["code"] for place in places if place["id"] in tops)
+    root = next(place["code"] for place in places if place["parent_id"] is None)
     made = set(connection.execute(sa.select(Place.code)).scalars())
     for k in range(2, districts + 1):
         if f"{root}-{k}" in made:
@@ -228,10 +224,11 @@ def generate(households: int, cases: int, seed: int = 2026, years: int = 3, dist
     _reset_sequences()
     unit.end_step()
     if db.session.get_bind().dialect.name == "postgresql":
-        # Planner statistics for the new rows, as after any bulk load (autovacuum would get there later), before
-        # the counters are computed from them. Not on SQLite: its planner does better on this schema without them.
-        db.session.execute(sa.text("ANALYZE"))
-        unit.end_step()
+        # Planner statistics and the visibility map for the new rows, as after any bulk load (autovacuum would get
+        # there later: until then no scan is index-only), before the counters are computed from them. Not on
+        # SQLite: its planner does better on this schema without statistics.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM (ANALYZE)")
     counters.rebuild()
     counters.compact()  # as the sweep leaves them: one change mark a key (the copies' writes left many)
     return Generated(added, residents, count, events)
