@@ -136,7 +136,7 @@ def database(cases: int, households: int, districts: int) -> str:
 
 
 def label(cases: int, households: int, districts: int) -> str:
-    return f"{cases:,}" + (f" in {districts} districts" if districts > 1 else "")
+    return f"{cases:,} cases" + (f" in {districts} districts" if districts > 1 else "")
 
 
 def _ratio(after: float, before: float) -> float:
@@ -150,11 +150,11 @@ def comparisons(runs: dict[str, list[dict]]) -> list[tuple[str, str]]:
 
 
 def compare(small: str, smaller: list[dict], large: str, larger: list[dict]) -> tuple[str, str]:
-    rows = [f"**{large} cases against {small}**\n",
+    rows = [f"**{large} against {small}**\n",
             f"| page | statements | server ms at {small} | at {large} | × | buffers at {small} | at {large} | × "
             f"| target (≤ {TARGET}×) | sequential scans of large tables |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
-    plans = [f"### The slowest statements' plans at {large} cases\n"]
+    plans = [f"### The slowest statements' plans at {large}\n"]
     for before, after in zip(smaller, larger, strict=True):
         if "error" in before or "error" in after:
             rows.append(f"| {after['key']} | failed: {before.get('error') or after.get('error')} |" + " |" * 8)
@@ -187,7 +187,7 @@ def main() -> None:
         output = subprocess.run([sys.executable, __file__, "measure", url, json.dumps(wanted_pages(url))],
                                 cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
         runs[label(*volume)] = json.loads(output.strip().splitlines()[-1])
-        print(f"measured {label(*volume)} cases", flush=True)
+        print(f"measured {label(*volume)}", flush=True)
     (DATA / "volume.json").write_text(json.dumps(runs, indent=1, ensure_ascii=False))
     tables = comparisons(runs)
     text = "\n\n".join(f"{table}\n\n{plans}" for table, plans in tables)
@@ -196,7 +196,7 @@ def main() -> None:
     # The tables (not the plans: those are in bench/data/volume.md) between the volume markers of the doc.
     start, end = "<!-- volume:start -->", "<!-- volume:end -->"
     block = (f"{start}\nMeasured {time.strftime('%Y-%m-%d %H:%M')} on {machine().split('; gunicorn')[0]}, in process, on PostgreSQL "
-             f"({'; '.join(f'{label(*v)} cases with {v[1]:,} households' for v in VOLUMES)}).\n\n"
+             f"({'; '.join(f'{label(*v)} with {v[1]:,} households' for v in VOLUMES)}).\n\n"
              + "\n\n".join(table for table, _ in tables) + f"\n{end}")
     doc = DOC.read_text(encoding="utf-8")
     DOC.write_text(re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, doc, flags=re.S),
