@@ -319,6 +319,23 @@ def test_a_lead_restores_the_sailing_on_the_page_and_is_told_what_moved_back(app
     assert db.session.get(Case, errand.id).due_at == due and not sailings.lost_days(THURSDAY, THURSDAY)
 
 
+def test_a_lead_marking_a_sailing_is_told_how_many_visits_need_the_boat_and_the_page_lists_those(app, wednesday,
+                                                                                                  make):
+    """Of the visits booked that day, only those whose team comes by boat are counted and listed."""
+    w = wednesday
+    db.session.add(FishingSeason(name="渔季", first=date(2026, 12, 1), last=date(2026, 12, 31)))
+    w.t1.season_evenings = True
+    crossing_team = make.team("T9", places=[w.h01], service_point=_point("LS-OFF"), season_evenings=True)
+    db.session.commit()
+    island = _evening_visit(w, w.t1, THURSDAY)
+    crossing = _evening_visit(w, crossing_team, THURSDAY)
+    page = _client(app, "leader").post("/errands/sailings", data={"day": "2026-12-10", "reason": "fog"},
+                                       follow_redirects=True).get_data(as_text=True)
+    assert "当天有 1 个上门服务需要乘船" in page
+    assert "当天预约了 2 个上门服务，其中 1 个需要乘船" in page
+    assert crossing.case.number in page and island.case.number not in page
+
+
 def test_the_working_calendar_says_why_each_visit_is_to_rebook_and_a_calendar_change_counts_only_its_own(
         app, wednesday, make):
     """The visits stopped by a cancelled sailing are listed with the others, said as such; a change of the days
