@@ -65,7 +65,7 @@ translations: $(MO_FILES)
 
 # After adding user-visible strings: extract them, merge them into the catalogs, translate.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --ignore-dirs ".* __pycache__" --no-location --sort-output \
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --keywords _ln:1,2 --ignore-dirs ".* __pycache__" --no-location --sort-output \
 		--project portal --width 120 --output-file portal/translations/messages.pot .
 	$(BIN)/pybabel update --input-file portal/translations/messages.pot --output-dir portal/translations \
 		--no-fuzzy-matching --ignore-obsolete --width 120

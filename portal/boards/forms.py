@@ -3,16 +3,15 @@ no CSRF token), and the wall screen form."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, MonthField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.web.forms import options
+from portal.web.forms import Form, options
 
 PERIODS = (("today", _l("Today")), ("week", _l("This week")), ("month", _l("This month")), ("custom", _l("Custom")))
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(Form):
     class Meta:
         csrf = False
 
@@ -21,7 +20,7 @@ class PeriodForm(FlaskForm):
     last = DateField(_l("To"), validators=[Optional()])
 
 
-class MonthForm(FlaskForm):
+class MonthForm(Form):
     class Meta:
         csrf = False
 
@@ -29,7 +28,7 @@ class MonthForm(FlaskForm):
     point = SelectField(_l("Service point"), validate_choice=False)
 
 
-class ResultsForm(FlaskForm):
+class ResultsForm(Form):
     """The results report's period: any days up to a year long, ending today at the latest."""
 
     class Meta:
@@ -39,7 +38,7 @@ class ResultsForm(FlaskForm):
     last = DateField(_l("To"), validators=[Optional()])
 
 
-class ScreenForm(FlaskForm):
+class ScreenForm(Form):
     name = StringField(_l("Screen"), validators=[DataRequired(_l("Name the screen.")), Length(max=60)],
                        description=_l("Where it hangs, for example 'Service center, hall'."))
     place = SelectField(_l("Board"), validate_choice=False)

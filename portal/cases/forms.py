@@ -1,7 +1,6 @@
 """Forms of the case page: one per thing a transition asks for (``Transition.asks``), each carrying the case version
 the user saw and turning what was typed into the arguments of the transition's service."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -9,13 +8,13 @@ from portal.domain.cases.lifecycle import OFFICE_ANSWERS, TRANSITIONS
 from portal.domain.platform.text import MAX_TEXT
 from portal.extensions import db
 from portal.models import Outcome, Priority, Satisfaction, ServicePoint, User
-from portal.web.forms import Phone, aware, enum_options, optional_id, options
+from portal.web.forms import Form, Phone, aware, enum_options, optional_id, options
 
 TEXT = Length(max=MAX_TEXT, message=_l("At most %(max)d characters, please."))
 REASON = [InputRequired(_l("Give a reason; it goes on the case's timeline.")), TEXT]
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A step of the lifecycle; the version guards against acting on a stale page."""
 
     version = IntegerField(validators=[InputRequired()])
@@ -111,7 +110,7 @@ class NoAnswerForm(ActionForm):
         return {**super().arguments(), "retry_at": aware(self.retry_at.data), "note": self.note.data or ""}
 
 
-class TimelineNoteForm(FlaskForm):
+class TimelineNoteForm(Form):
     note = TextAreaField(_l("Note"), validators=[InputRequired(_l("Write the note first.")), TEXT])
     public = BooleanField(_l("The resident may see this note"))
 

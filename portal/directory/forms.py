@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,13 +20,13 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Reg
 
 from portal.domain.cases import timekeeping
 from portal.models import CaseStatus, Channel, DayKind, Mode, PlaceKind, PointKind, Role
-from portal.web.forms import Phone, enum_options, optional_id, options
+from portal.web.forms import Form, Phone, enum_options, optional_id, options
 
 CODE = Regexp(r"^[A-Z0-9][A-Z0-9-]{0,19}$", message=_l("Use capital letters, digits and hyphens, at most 20."))
 REQUIRED = InputRequired(_l("This field is required."))
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField(_l("Username"), validators=[
         REQUIRED, Regexp(r"^[a-z0-9][a-z0-9._-]{2,39}$", message=_l("3 to 40 lowercase letters, digits, dots, hyphens."))])
     display_name = StringField(_l("Name"), validators=[REQUIRED, Length(max=50)])
@@ -60,7 +59,7 @@ def _week(form, field):
         raise ValidationError(_l("Seven letters from Monday: W working, O off the island, R rest; at least one W."))
 
 
-class ServicePointForm(FlaskForm):
+class ServicePointForm(Form):
     code = StringField(_l("Code"), validators=[REQUIRED, CODE])
     kind = SelectField(_l("Kind"), choices=enum_options(PointKind), validators=[REQUIRED])
     name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
@@ -82,7 +81,7 @@ class ServicePointForm(FlaskForm):
                                                   "estate's butler (the person on duty where an estate has none)."))
 
 
-class PlaceForm(FlaskForm):
+class PlaceForm(Form):
     code = StringField(_l("Code"), validators=[REQUIRED, CODE])
     kind = SelectField(_l("Kind"), choices=enum_options(PlaceKind), validators=[REQUIRED])
     name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
@@ -107,7 +106,7 @@ class DaysField(FloatField):
             raise ValueError(_l("Write a number of working days, such as 5 or 2.5."))
 
 
-class ServiceItemForm(FlaskForm):
+class ServiceItemForm(Form):
     code = StringField(_l("Code"), validators=[REQUIRED, CODE])
     category_zh = StringField(_l("Category (Chinese)"), validators=[REQUIRED, Length(max=40)])
     category_en = StringField(_l("Category (English)"), validators=[Length(max=60)])
@@ -137,7 +136,7 @@ class ServiceItemForm(FlaskForm):
     approving_office = StringField(_l("Approving office"), validators=[Length(max=80)])
 
 
-class TeamForm(FlaskForm):
+class TeamForm(Form):
     code = StringField(_l("Code"), validators=[REQUIRED, CODE])
     name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
     name_en = StringField(_l("Name (English)"), validators=[Length(max=80)])
@@ -149,7 +148,7 @@ class TeamForm(FlaskForm):
     season_weekends = BooleanField(_l("Visits on weekends in the fishing season"))
 
 
-class OfficeForm(FlaskForm):
+class OfficeForm(Form):
     code = StringField(_l("Code"), validators=[REQUIRED, CODE])
     name_zh = StringField(_l("Name (Chinese)"), validators=[REQUIRED, Length(max=60)])
     name_en = StringField(_l("Name (English)"), validators=[Length(max=80)])
@@ -160,13 +159,13 @@ def _after_first(form, field):
         raise ValidationError(_l("The season ends on or after its first day."))
 
 
-class FishingSeasonForm(FlaskForm):
+class FishingSeasonForm(Form):
     name = StringField(_l("Name"), validators=[Length(max=40)], description=_l("E.g. 2027年秋汛."))
     first = DateField(_l("First day"), validators=[InputRequired(_l("Give the date."))])
     last = DateField(_l("Last day"), validators=[InputRequired(_l("Give the date.")), _after_first])
 
 
-class CannedReplyForm(FlaskForm):
+class CannedReplyForm(Form):
     item_id = SelectField(_l("Service item"), coerce=optional_id,
                           description=_l("Leave empty to offer the phrase for every item."))
     status = SelectField(_l("Case status"), choices=options([(None, _l("— any —"))]) + enum_options(CaseStatus),
@@ -174,7 +173,7 @@ class CannedReplyForm(FlaskForm):
     text = TextAreaField(_l("Phrase"), validators=[REQUIRED, Length(max=500)])
 
 
-class CalendarDayForm(FlaskForm):
+class CalendarDayForm(Form):
     day = DateField(_l("Date"), validators=[InputRequired(_l("Give the date."))])
     kind = SelectField(_l("Kind"), choices=enum_options(DayKind), validators=[REQUIRED])
     name = StringField(_l("Name"), validators=[Length(max=40)], description=_l("E.g. 国庆节, 台风停航."))
@@ -182,7 +181,7 @@ class CalendarDayForm(FlaskForm):
                                    description=_l("Leave empty for the whole district."))
 
 
-class ApiKeyForm(FlaskForm):
+class ApiKeyForm(Form):
     name = StringField(_l("Kiosk or system"), validators=[InputRequired(_l("Name the kiosk or system.")),
                                                           Length(max=60)],
                        description=_l("For example kiosk-1 or wechat."))
@@ -192,7 +191,7 @@ class ApiKeyForm(FlaskForm):
         (c.value, c.label) for c in (Channel.KIOSK, Channel.WECHAT)))
 
 
-class AuditSearchForm(FlaskForm):
+class AuditSearchForm(Form):
     class Meta:
         csrf = False
 

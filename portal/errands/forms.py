@@ -1,7 +1,6 @@
 """Forms of the errands area; each handover names who confirmed it, and takes their signature (drawn on the
 screen, or a photo of the signed slip)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -10,7 +9,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal.domain.cases.lifecycle import OFFICE_ANSWERS
 from portal.domain.platform.text import MAX_TEXT
 from portal.models import SailingReason
-from portal.web.forms import enum_options, options
+from portal.web.forms import Form, enum_options, options
 
 CONFIRMED = [InputRequired(_l("Write who confirmed the handover (the resident, the office's clerk).")),
              Length(max=50)]
@@ -21,7 +20,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class SignedForm(FlaskForm):
+class SignedForm(Form):
     """A handover's signature: the screen's pad fills ``signature`` (a PNG, by static/signature.js); a photo of
     the signed paper slip goes in ``signature_photo`` (and is what works without JavaScript)."""
 
@@ -59,7 +58,7 @@ class DeliverForm(SignedForm):
     confirmed_by = StringField(_l("Received by (the resident's name)"), validators=CONFIRMED)
 
 
-class SailingForm(FlaskForm):
+class SailingForm(Form):
     """A lead marks an off-island day's sailing cancelled (停航)."""
 
     day = DateField(_l("Off-island day"), validators=[InputRequired(_l("Give the day whose sailing is cancelled."))])
@@ -68,7 +67,7 @@ class SailingForm(FlaskForm):
     note = StringField(_l("Other reason"), validators=[Optional(), Length(max=200)])
 
 
-class RestoreSailingForm(FlaskForm):
+class RestoreSailingForm(Form):
     """A lead undoes a cancellation made in error, saying why."""
 
     undo_reason = StringField(_l("Why the sailing is restored"),

@@ -1,6 +1,5 @@
 """Forms of the heating area."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -15,10 +14,10 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from portal.domain.platform.text import MAX_TEXT
 from portal.models import Finding, VisitResult
-from portal.web.forms import IdField, Phone, enum_options, optional_id, options
+from portal.web.forms import Form, IdField, Phone, enum_options, optional_id, options
 
 
-class HotlineForm(FlaskForm):
+class HotlineForm(Form):
     requester_phone = StringField(_l("Caller's phone"), validators=[
         InputRequired(_l("Enter the caller's phone number.")), Phone()],
         render_kw={"autocomplete": "off", "inputmode": "tel"})
@@ -30,7 +29,7 @@ class HotlineForm(FlaskForm):
     item = StringField(validators=[InputRequired(_l("Choose one of the heating faults."))])
 
 
-class IncidentForm(FlaskForm):
+class IncidentForm(Form):
     station = SelectField(_l("Heating station"), coerce=optional_id, validate_choice=False,
                           validators=[InputRequired(_l("Choose the heating station that serves the caller."))])
     title = StringField(_l("Title"), validators=[InputRequired(_l("Give the incident a title.")), Length(max=100)],
@@ -41,18 +40,18 @@ class IncidentForm(FlaskForm):
     expected_end_at = DateTimeLocalField(_l("Expected end"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
 
 
-class CloseIncidentForm(FlaskForm):
+class CloseIncidentForm(Form):
     note = TextAreaField(_l("Closing note (residents see this)"), validators=[
         InputRequired(_l("Write the note the residents will read (what was repaired).")), Length(max=MAX_TEXT)])
 
 
-class DutyForm(FlaskForm):
+class DutyForm(Form):
     station = SelectField(_l("Heating station"), coerce=optional_id, validate_choice=False)
     day = DateField(_l("Date"), validators=[InputRequired(_l("Give the date."))])
     user = SelectField(_l("On duty"), coerce=optional_id, validate_choice=False)
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     name = StringField(_l("Name"), validators=[InputRequired(_l("Give the campaign a name.")), Length(max=80)])
     places = SelectMultipleField(_l("Estates"), coerce=int,
                                  validators=[InputRequired(_l("Choose the estates the campaign covers."))])
@@ -62,7 +61,7 @@ class CampaignForm(FlaskForm):
                            description=_l("Each household is visited once a month, from the first day to the last."))
 
 
-class DoorForm(FlaskForm):
+class DoorForm(Form):
     result = RadioField(_l("At the door"), choices=enum_options(VisitResult),
                         validators=[InputRequired(_l("Choose what happened at the door."))])
     finding = SelectField(_l("Finding"), choices=options([("", "—")] + [(f.value, f.label) for f in Finding
@@ -71,7 +70,7 @@ class DoorForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Length(max=500)])
 
 
-class SeasonForm(FlaskForm):
+class SeasonForm(Form):
     name = StringField(_l("Season"), validators=[InputRequired(_l("Name the season, e.g. 2026—2027.")),
                                                  Length(max=40)], render_kw={"placeholder": "2026—2027"})
     trial_from = DateField(_l("Trial heating from"), validators=[InputRequired(_l("Give the date."))],
@@ -80,18 +79,18 @@ class SeasonForm(FlaskForm):
     ends_on = DateField(_l("Last day of the season"), validators=[InputRequired(_l("Give the date."))])
 
 
-class TemperatureForm(FlaskForm):
+class TemperatureForm(Form):
     celsius = StringField(_l("Room temperature (℃)"), validators=[
         InputRequired(_l("Write the room temperature in ℃, e.g. 17.5.")), Length(max=8)],
         render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
-class FindingsForm(FlaskForm):
+class FindingsForm(Form):
     visits = SelectMultipleField(_l("Findings"), coerce=int, validate_choice=False,
                                  validators=[InputRequired(_l("Choose the findings to make cases of."))])
 
 
-class CardJobForm(FlaskForm):
+class CardJobForm(Form):
     estate = SelectField(_l("Estate"), validators=[InputRequired(_l("Choose the estates to print."))],
                          validate_choice=False)
     building = StringField(_l("Building (optional)"), validators=[Length(max=40)])

@@ -1,15 +1,14 @@
 """The intake form."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.domain.platform.text import MAX_TEXT
 from portal.models import Channel, Mode, Slot
-from portal.web.forms import IdField, Phone, enum_options, options
+from portal.web.forms import Form, IdField, Phone, enum_options, options
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(Form):
     item_query = StringField(_l("Service item"), validators=[Length(max=40)],
                              render_kw={"autocomplete": "off", "placeholder": _l("Code, name or pinyin initials, e.g. dbsq")})
     item_id = IdField(_l("Service item"))

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.models import Outcome, Satisfaction
-from portal.web.forms import enum_options, options
+from portal.web.forms import Form, enum_options, options
 
 
-class LookupForm(FlaskForm):
+class LookupForm(Form):
     number = StringField(_l("Case number"), validators=[InputRequired(_l("Enter the case number."))],
                          description=_l("As printed on your slip, e.g. LS-20261128-0001."))
     last_four = StringField(_l("Last four digits of your phone"),
@@ -19,7 +18,7 @@ class LookupForm(FlaskForm):
     place = HiddenField()
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     """A resident's own answer about a resolved case (by the link of the result's SMS, or at a kiosk)."""
 
     outcome = RadioField(_l("Was your matter solved?"), choices=enum_options(Outcome),

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from portal.web.forms import Form
 
-class NoticeForm(FlaskForm):
+
+class NoticeForm(Form):
     title = StringField(_l("Title"), validators=[InputRequired(_l("Give the notice a title.")), Length(max=100)])
     body = TextAreaField(_l("Text"), validators=[Optional(), Length(max=5000)],
                          description=_l("Plain text, or Markdown: **bold**, lists with -, links. "
