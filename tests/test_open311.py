@@ -282,7 +282,9 @@ def test_requests_carry_the_spec_fields_and_nothing_personal(client, logged, fmt
     assert set(rows) == set(logged.numbers)
     assert (first["status"], first["service_code"], first["agency_responsible"]) == ("closed", "CV05", "东岙便民驿站")
     assert (first["address"], first["address_id"], first["status_notes"]) == ("东岙", "H01", "已办结，等待回访")
-    assert first["requested_datetime"].endswith("+08:00") and first["expected_datetime"].endswith("+08:00")
+    assert first["requested_datetime"].endswith("+08:00")
+    # Resolved: nothing is expected of it any more; an open one says when it is expected.
+    assert not first["expected_datetime"] and rows[logged.numbers[1]]["expected_datetime"].endswith("+08:00")
     assert rows[logged.numbers[1]]["status"] == "open"
 
 

@@ -11,7 +11,7 @@ from portal.domain import DomainError, Forbidden, notices
 from portal.domain.cases import intake, lifecycle
 from portal.domain.credentials import apikeys
 from portal.extensions import db
-from portal.models import ApiKey, AuditEntry, CallbackRecord, CaseStatus, Channel, Notice, Place, ServicePoint
+from portal.models import ApiKey, AuditEntry, CallbackRecord, Case, CaseStatus, Channel, Notice, Place, ServicePoint
 from tests.stories import in_progress, log, signed
 
 
@@ -105,7 +105,20 @@ def test_a_counter_case_is_rated_by_the_callback_not_on_the_lookup(client, world
     case = in_progress(world, item=world.plain_errand)
     lifecycle.resolve(case, world.proxy, "办好了")
     page = look(client, case.number, "5678").get_data(as_text=True)
-    assert "评价我们的服务" not in page and "服务点将电话回访" in page
+    # The result SMS carries the link to answer until answer_until; the call comes only if they do not answer by then.
+    until = clock.local(db.session.get(Case, case.id).answer_until).strftime("%Y-%m-%d %H:%M")
+    assert "评价我们的服务" not in page and f"我们已通过短信发送链接，请在 {until} 前告诉我们办理情况" in page
+    assert "届时仍未答复的，服务点将致电回访" in page
+
+
+def test_the_lookup_of_a_resolved_case_whose_answer_time_ran_out_says_the_service_point_calls(client, world):
+    case = in_progress(world, item=world.plain_errand)
+    lifecycle.resolve(case, world.proxy, "办好了")
+    case = db.session.get(Case, case.id)
+    case.answer_until = clock.now() - timedelta(minutes=1)
+    db.session.commit()
+    page = look(client, case.number, "5678").get_data(as_text=True)
+    assert "服务点将电话回访" in page and "我们已通过短信发送链接" not in page
 
 
 def test_the_page_of_a_cards_qr_code(client, district):

@@ -6,8 +6,9 @@ from datetime import date
 import sqlalchemy as sa
 
 from portal.domain import visits
+from portal.domain.cases import lifecycle
 from portal.extensions import db
-from portal.models import AuditEntry, OutboxMessage, Slot, Visit
+from portal.models import AuditEntry, CalendarDay, DayKind, OutboxMessage, Slot, Visit
 from tests import stories
 
 
@@ -65,3 +66,22 @@ def test_a_case_booked_at_the_counter_sends_no_link_and_a_made_up_link_opens_not
     booking = the_link(other)
     assert client.get(booking).status_code == 200
     assert client.get(booking.replace("/lookup/v/", "/lookup/r/")).status_code == 404  # a link opens its own page only
+
+
+def test_a_holiday_picked_by_the_link_is_refused_as_a_holiday_not_as_full(home, client):
+    case = stories.log_home(home)
+    link = the_link(case)
+    db.session.add(CalendarDay(day=date(2026, 11, 30), kind=DayKind.HOLIDAY, name="临时休假"))
+    db.session.commit()
+    answer = client.post(link, data={"pick": "2026-11-30|am"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "2026-11-30 是法定节假日，服务队不上门。" in page and "约满" not in page
+    assert 'value="2026-11-30|am"' not in page and visits.active_visit(case) is None
+
+
+def test_the_link_of_a_case_that_ended_says_so_instead_of_promising_a_call(home, client):
+    case = stories.log_home(home)
+    link = the_link(case)
+    lifecycle.cancel(case, home.staff, "居民已自行解决")
+    page = client.get(link).get_data(as_text=True)
+    assert "该工单状态为“已撤销”，无需再预约上门。" in page and "服务点将致电" not in page

@@ -8,10 +8,21 @@ import pytest
 import sqlalchemy as sa
 
 from portal import create_app
-from portal.domain import visits
-from portal.domain.cases import intake, links
+from portal.domain import DomainError, visits
+from portal.domain.cases import intake, lifecycle, links
+from portal.domain.platform import outbox
 from portal.extensions import db
-from portal.models import AuditEntry, CaseStatus, Channel, MessageStatus, OutboxMessage, Slot
+from portal.models import (
+    AuditEntry,
+    CalendarDay,
+    Case,
+    CaseStatus,
+    Channel,
+    DayKind,
+    MessageStatus,
+    OutboxMessage,
+    Slot,
+)
 from tests import stories
 from tests.conftest import config_for
 
@@ -28,6 +39,78 @@ def test_a_care_visit_booked_by_the_schedule_tells_its_day_and_never_offers_a_bo
     [notice] = [text for text in texts("visit") if number in text]
     assert "已预约" in notice and "11-30 上午" in notice and "/lookup/" not in notice
     assert "如需改约请致电" in notice  # and whom to call to change it
+
+
+def test_a_care_visit_is_due_on_its_half_day_and_its_resident_is_told_no_earlier_date(home, make):
+    make.household(home.h01, address="东岙31号", phone="13700000031", residents=("周奶奶",), elderly_alone=True)
+    [number] = visits.schedule_care_visits()
+    case = db.session.scalars(sa.select(Case).filter_by(number=number)).one()
+    visit = visits.active_visit(case)
+    ends = visits.visit_window(visit)[1]
+    assert case.due_at == ends and case.sign_due_at == ends  # not 72 working hours from today, before the visit
+    assert texts("receipt") == []  # no "您的诉求已受理…预计…前办结": they asked for nothing, and the day is the visit's
+    [told] = texts("visit")
+    assert f"{visit.day:%m-%d}" in told
+
+
+def test_a_case_logged_on_a_visit_is_not_called_the_residents_request(home):
+    case = stories.log_home(home)
+    [receipt] = texts("receipt")
+    assert "您的诉求已受理" in receipt  # the resident asked for this one
+    finding = intake.log_case(home.staff, home.home_item, Channel.VISIT, "走访发现水管渗漏", "王大爷", "13912345678",
+                              household=home.household, proactive=True)
+    [told] = [t for t in texts("receipt") if finding.number in t]
+    assert "您的诉求" not in told and "我们走访时为您登记了服务工单" in told and case.number not in told
+
+
+def _visit_messages() -> list[OutboxMessage]:
+    return list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "visit")
+                                   .order_by(OutboxMessage.id)))
+
+
+def test_a_visit_moved_away_and_back_is_told_each_time_and_only_the_last_day_waits_to_go(home):
+    case = stories.log_home(home)  # its booking link waits to be sent
+    visit = visits.book(case, home.staff, date(2026, 11, 30), Slot.PM)
+    visits.move(visit, home.lead, date(2026, 12, 1), Slot.AM)
+    visits.move(visit, home.lead, date(2026, 11, 30), Slot.PM)  # back to the first day: told again
+    told = _visit_messages()
+    assert [("已预约" in m.text, "已改约" in m.text) for m in told] == [(True, False), (False, True), (False, True)]
+    assert "改于11-30 下午" in told[-1].text and told[-1].status is MessageStatus.PENDING
+    # What waited to say an earlier day (and the link to book a visit now booked) is withdrawn, not sent later.
+    stale = told[:2] + list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "book")))
+    assert {(m.status, m.last_error) for m in stale} == {(MessageStatus.DEAD, outbox.WITHDRAWN)}
+    assert outbox.troubled() == []  # withdrawn is not trouble for the administrators...
+    with pytest.raises(DomainError, match="已撤回"):
+        outbox.retry(stale[0])  # ...and never sent again
+
+
+@pytest.mark.parametrize("ends, told", [("cancel", True), ("return_case", True), ("resolve", False)])
+def test_a_case_that_ends_withdraws_what_waited_about_its_visit_and_says_when_the_team_will_not_come(home, ends, told):
+    case = stories.log_home(home)
+    visits.book(case, home.staff, date(2026, 11, 30), Slot.PM)
+    db.session.refresh(case)
+    if ends == "resolve":  # done without the team (by phone, say): the result SMS follows, no cancellation
+        lifecycle.claim(case, home.member)
+        lifecycle.start(case, home.member)
+        lifecycle.resolve(case, home.member, "电话指导后已解决")
+    else:
+        getattr(lifecycle, ends)(case, home.staff if ends == "cancel" else home.member, "居民已自行解决")
+    messages = _visit_messages()
+    assert messages[0].status is MessageStatus.DEAD and messages[0].last_error == outbox.WITHDRAWN  # "已预约" never goes
+    cancelled = [m for m in messages if "已取消" in m.text]
+    assert len(cancelled) == int(told)
+    if told:
+        assert "原定11-30 下午的上门服务已取消" in cancelled[0].text and cancelled[0].status is MessageStatus.PENDING
+
+
+def test_no_reminder_is_sent_for_a_visit_whose_day_became_a_holiday(home, make):
+    case = stories.log_home(home)
+    visit = visits.book(case, home.staff, date(2026, 11, 30), Slot.PM)
+    db.session.add(CalendarDay(day=date(2026, 11, 30), kind=DayKind.HOLIDAY, name="临时休假"))
+    db.session.commit()
+    assert [r.visit.id for r in visits.to_rebook()] == [visit.id]
+    assert visits.remind_tomorrow(date(2026, 11, 29)) == 0  # "the team comes tomorrow" would be false
+    assert not any("明天" in t or "将于11-30" in t for t in texts("visit")[1:])
 
 
 def test_a_visit_booked_and_moved_by_staff_tells_the_resident_each_time(home):
@@ -58,6 +141,12 @@ def test_the_case_page_says_what_the_resident_was_told_about_booking(home, clien
     db.session.commit()
     promised = stories.log_home(home)
     auth.login("staff-p01")
+    # Not sent yet (no gateway here): the page says the SMS waits, never that the resident has it.
+    waiting = client.get(f"/cases/{offered.number}").get_data(as_text=True)
+    assert "自选上门时段的链接短信尚在等待发送" in waiting and "已收到自选上门时段的链接" not in waiting
+    assert "短信尚在等待发送" in client.get(f"/cases/{promised.number}").get_data(as_text=True)
+    db.session.execute(sa.update(OutboxMessage).values(status=MessageStatus.SENT))
+    db.session.commit()
     assert "已收到自选上门时段的链接" in client.get(f"/cases/{offered.number}").get_data(as_text=True)
     page = client.get(f"/cases/{promised.number}").get_data(as_text=True)
     assert "服务点将致电约定上门时间：请致电居民" in page  # the post calls those it promised to call

@@ -3,12 +3,13 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from icalendar import Calendar
 
 from portal.domain import Conflict, DomainError, Forbidden, NotFound, access, visits
 from portal.domain.cases import lifecycle
 from portal.extensions import db
-from portal.models import Case, CaseStatus, Household, Slot, Visit, VisitKind, VisitStatus
+from portal.models import Case, CaseEvent, CaseStatus, EventKind, Household, Slot, Visit, VisitKind, VisitStatus
 from tests.stories import log
 
 MONDAY = date(2026, 11, 30)
@@ -94,8 +95,12 @@ def test_the_team_starts_and_finishes_a_visit_and_the_case_is_resolved(home, mon
     with pytest.raises(DomainError) as raised:
         visits.finish(visit, home.member, "已完成资格认证", "")
     assert raised.value.field == "resident_confirmed"
-    visits.finish(visit, home.member, "已完成资格认证", "老人本人确认并签字")
+    with force_locale("en"):  # a member who works in English: the resident still reads the timeline in Chinese
+        visits.finish(visit, home.member, "已完成资格认证", "老人本人确认并签字")
     assert visit.status is VisitStatus.DONE and case.status is CaseStatus.RESOLVED and case.trip_saved
+    resolved = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                             CaseEvent.kind == EventKind.RESOLVED)).one()
+    assert resolved.note == "已完成资格认证\n居民确认：老人本人确认并签字" and resolved.public
 
 
 def test_a_visit_hands_off_a_linked_errand_in_one_action(home, monkeypatch):

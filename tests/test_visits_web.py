@@ -134,3 +134,25 @@ def test_a_team_lead_issues_a_new_feed_address(app, home):
     assert lead.post("/visits/teams/T1/feed").status_code == 200  # renewed: the old address stops working
     assert app.test_client().get(f"/visits/teams/T1.ics?token={token}").status_code == 404
 
+
+
+def test_visits_to_rebook_reach_those_who_move_them_and_the_team_that_would_go(app, home):
+    from portal.domain import visits
+    from portal.models import CalendarDay, DayKind
+
+    case = log(home, item=home.home_item)
+    visit = visits.book(case, home.staff, MONDAY, Slot.AM)
+    db.session.add(CalendarDay(day=MONDAY, kind=DayKind.HOLIDAY, name="临时休假"))
+    db.session.commit()
+    move = f"/visits/{visit.id}/move"
+    # The administrator who changed the days sees the list, but cannot move a visit: no link to a page that says 403.
+    admin = _client(app, "root").get("/directory/working-calendar/").get_data(as_text=True)
+    assert case.number in admin and f'href="{move}"' not in admin
+    assert "这些上门服务由服务队队长或站长在上门日历中改约" in admin
+    # The lead (and the team's lead) find it on the visit calendar, each visit a link to move it.
+    for who in ("leader", "team1-lead"):
+        page = _client(app, who).get(f"/visits/calendar?week={MONDAY.isoformat()}").get_data(as_text=True)
+        assert 'id="rebook"' in page and f'href="{move}"' in page and "待改约" in page, who
+    # The team's phone no longer says to start it that day.
+    phone = _client(app, "team1-a").get("/visits/").get_data(as_text=True)
+    assert "当天无法上门：服务队该半天不再上门" in phone and f"请于 {MONDAY.isoformat()} 当天开始上门" not in phone

@@ -323,7 +323,8 @@ def fields(case: Case) -> dict[str, str]:
         "service_notice": notice(case.item),
         "requested_datetime": w3c(case.created_at),
         "updated_datetime": w3c(case.updated_at),
-        "expected_datetime": w3c(case.due_at),
+        # When it is expected to be fulfilled: while it is open; a request resolved, closed or withdrawn expects nothing.
+        "expected_datetime": w3c(case.due_at) if case.status.is_open else "",
         "address": place.name_zh if place is not None else "",
         "address_id": place.code if place is not None else "",
     }

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import ClassVar
@@ -31,7 +32,7 @@ from portal.domain.cases import intake, lifecycle, links, messages, timekeeping
 from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, replays, unit
 from portal.domain.platform.directory import pinyin_index
-from portal.domain.platform.text import typed
+from portal.domain.platform.text import stored, typed
 from portal.extensions import db
 from portal.models import (
     ACTIVE_VISITS,
@@ -133,6 +134,19 @@ def offered(team: Team, day: date, slot: Slot, calendar=None, known: list[tuple[
     return day.weekday() in VISIT_WEEKDAYS and calendar.counts(day, Mode.HOME)
 
 
+def not_offered(team: Team, day: date, slot: Slot):
+    """Why ``offered`` refuses a half-day, in the words a clerk or a resident is told."""
+    calendar = timekeeping.calendar_for(team.service_point)
+    if calendar.overrides.get(day) is DayKind.HOLIDAY:
+        return _l("%(day)s is a public holiday: the teams do not visit.", day=day.isoformat())
+    if day.weekday() in VISIT_WEEKDAYS and slot is not Slot.EVENING and not calendar.counts(day, Mode.HOME):
+        return _l("%(team)s does not visit on %(day)s: its service point is closed that day.", team=team.name_zh,
+                  day=day.isoformat())
+    return _l("%(team)s does not visit on %(day)s %(slot)s: home visits are Monday to Wednesday, mornings and "
+              "afternoons, on the island's working days; evenings and weekends only in the fishing season, for a team "
+              "that opens them.", team=team.name_zh, day=day.isoformat(), slot=slot.label)
+
+
 def _working(team: Team, day: date, calendar=None, known=None) -> bool:
     """Whether the team visits on ``day`` at all (any of its half-days is offered)."""
     calendar = calendar or timekeeping.calendar_for(team.service_point)
@@ -198,10 +212,7 @@ def _check_slot(team: Team, day: date, slot: Slot, case: Case, excluding: int | 
                        free_slots(team, day, excluding=excluding, due=case.due_at, household_id=case.household_id),
                        field="day")
     if not offered(team, day, slot):
-        raise SlotFull(_l("%(team)s does not visit on %(day)s %(slot)s: home visits are Monday to Wednesday, "
-                          "mornings and afternoons, on the island's working days; evenings and weekends only in the "
-                          "fishing season, for a team that opens them.", team=team.name_zh, day=day.isoformat(),
-                          slot=slot.label),
+        raise SlotFull(not_offered(team, day, slot),
                        free_slots(team, day, excluding=excluding, due=case.due_at, household_id=case.household_id),
                        field="day")
     if (day, slot) in _household_busy(case.household_id, day, excluding):
@@ -245,7 +256,7 @@ def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | Non
     db.session.add(visit)
     counters.touch(case, clock.now())  # the board of the team it leaves, if any
     case.team = team
-    messages.visit_booked(case, f"{case.number}:{visit.booked_at.timestamp():.0f}", day, slot)
+    messages.visit_booked(case, day, slot)
     label = "resident" if by_resident else "system"  # shown as 居民 / 系统 by portal.cases.timeline
     record_event(case, actor, EventKind.VISIT_BOOKED, public=True, actor_label="" if actor else label,
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
@@ -275,8 +286,9 @@ def book_by_resident(case: Case, day: date, slot: Slot) -> Visit:
     if not bookable_by_resident(case):
         raise DomainError(_l("This visit can no longer be booked by this link; the service point will call you."))
     if (day, slot) not in {(free.day, free.slot) for free in resident_slots(case, 40)}:
-        raise SlotFull(_l("That half-day is not free any more; choose one of the free ones."), resident_slots(case),
-                       field="pick")
+        message = (not_offered(case.team, day, slot) if not offered(case.team, day, slot)
+                   else _l("That half-day is not free any more; choose one of the free ones."))
+        raise SlotFull(message, resident_slots(case), field="pick")
     return book(case, None, day, slot, by_resident=True)
 
 
@@ -353,10 +365,10 @@ def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = N
     old = f"{visit.team.code} {visit.day} {visit.slot.value}"
     counters.touch(visit.case, clock.now())
     visit.team, visit.day, visit.slot = team, day, slot
-    visit.case.team = team
+    visit.case.team, visit.case.updated_at = team, clock.now()  # what the resident is told changed (Open311 says when)
     record_event(visit.case, actor, EventKind.VISIT_MOVED, public=True,
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
-    messages.visit_booked(visit.case, f"{visit.case.number}:{visit.id}", day, slot, moved=True)
+    messages.visit_booked(visit.case, day, slot, moved=True)
     audit.record("move_visit", actor=actor, obj=visit.case, changes={"visit": (old, f"{team.code} {day} {slot.value}")})
     _commit()
 
@@ -413,7 +425,8 @@ def finish(visit: Visit, actor: User, work_done: str, resident_confirmed: str) -
     case = visit.case
     visit.status, visit.finished_at, visit.done_by = VisitStatus.DONE, clock.now(), actor
     visit.work_done, visit.resident_confirmed = work_done, resident_confirmed
-    lifecycle.resolve(case, actor, f"{work_done}\n{_l('The resident confirmed')}: {resident_confirmed}")
+    confirmed = stored(_l("The resident confirmed: %(what)s", what=resident_confirmed))
+    lifecycle.resolve(case, actor, f"{work_done}\n{confirmed}")
 
 
 @unit.transactional
@@ -425,7 +438,7 @@ def hand_off(visit: Visit, actor: User, item: ServiceItem, description: str) -> 
         raise DomainError(_l("Choose an errand item (one that a proxy carries off the island)."), field="item")
     case = visit.case
     errand = intake.log_case(
-        actor, item, Channel.VISIT, description or str(_l("Found on a home visit")), case.requester_name,
+        actor, item, Channel.VISIT, description or stored(_l("Found on a home visit")), case.requester_name,
         case.requester_phone, household=case.household, resident=case.resident, place=case.place,
         point=intake.responsible_point(Mode.ERRAND, case.place, actor) or case.service_point, origin=case,
     )
@@ -439,12 +452,16 @@ def hand_off(visit: Visit, actor: User, item: ServiceItem, description: str) -> 
 
 def remind_tomorrow(today: date | None = None) -> int:
     """Tell each resident whose visit is tomorrow when the team comes (once a visit: safe to run again; the
-    sweep runs it). Returns how many reminders were written."""
+    sweep runs it); not of a visit that cannot take place that day (``to_rebook``: it is moved, and the resident
+    told the new day). Returns how many reminders were written."""
     tomorrow = (today or clock.today()) + timedelta(days=1)
+    why_not = _obstacles(tomorrow, tomorrow)
     written = 0
     for visit in db.session.scalars(sa.select(Visit).where(Visit.day == tomorrow, Visit.status == VisitStatus.BOOKED)
-                                    .options(joinedload(Visit.case))):
-        written += messages.visit_tomorrow(visit.case, visit.id, tomorrow, visit.slot)
+                                    .options(joinedload(Visit.case), joinedload(Visit.team)
+                                             .joinedload(Team.service_point))):
+        if why_not(visit) is None:
+            written += messages.visit_tomorrow(visit.case, visit.id, tomorrow, visit.slot)
     unit.end_step()
     return written
 
@@ -514,24 +531,38 @@ class Rebooking:
     reason: str
 
 
-def to_rebook() -> list[Rebooking]:
-    """Visits booked from today on that must be moved (``Rebooking``), every one of them, and their residents
-    told when they are."""
+def _obstacles(first: date, last: date) -> Callable[[Visit], str | None]:
+    """Why a booked visit between two days cannot take place on its day (a ``Rebooking`` reason), or None."""
     known = seasons()
-    no_boat = set(sailings.lost_days(clock.today(), clock.today() + timedelta(days=timekeeping.HORIZON_DAYS)))
+    no_boat = set(sailings.lost_days(first, last))
     calendars: dict[int, timekeeping.WorkCalendar] = {}
-    found = []
-    for visit in db.session.scalars(
-            sa.select(Visit).where(Visit.status == VisitStatus.BOOKED, Visit.day >= clock.today())
-            .options(joinedload(Visit.case).joinedload(Case.service_point),
-                     joinedload(Visit.team).joinedload(Team.service_point))
-            .order_by(Visit.day, Visit.slot, Visit.id)):
+
+    def why_not(visit: Visit) -> str | None:
         if visit.team_id not in calendars:
             calendars[visit.team_id] = timekeeping.calendar_for(visit.team.service_point)
         if not offered(visit.team, visit.day, visit.slot, calendars[visit.team_id], known):
-            found.append(Rebooking(visit, Rebooking.TEAM_AWAY))
-        elif visit.day in no_boat and sailings.needs_boat(visit):
-            found.append(Rebooking(visit, Rebooking.NO_BOAT))
+            return Rebooking.TEAM_AWAY
+        if visit.day in no_boat and sailings.needs_boat(visit):
+            return Rebooking.NO_BOAT
+        return None
+    return why_not
+
+
+def to_rebook(team_id: int | None = None) -> list[Rebooking]:
+    """Visits booked from today on that must be moved (``Rebooking``), every one of them (of one team, when given),
+    and their residents told when they are."""
+    why_not = _obstacles(clock.today(), clock.today() + timedelta(days=timekeeping.HORIZON_DAYS))
+    query = sa.select(Visit).where(Visit.status == VisitStatus.BOOKED, Visit.day >= clock.today())
+    if team_id is not None:
+        query = query.where(Visit.team_id == team_id)
+    found = []
+    for visit in db.session.scalars(
+            query
+            .options(joinedload(Visit.case).joinedload(Case.service_point),
+                     joinedload(Visit.team).joinedload(Team.service_point))
+            .order_by(Visit.day, Visit.slot, Visit.id)):
+        if (reason := why_not(visit)) is not None:
+            found.append(Rebooking(visit, reason))
     return found
 
 
@@ -640,11 +671,14 @@ def _care_visit(household: Household, item: ServiceItem, start: date, last: date
         return None
     resident = household.residents[0] if household.residents else None
     case = intake.log_case(
-        None, item, Channel.VISIT, str(_l("Regular care visit")), resident.name if resident else household.address,
+        None, item, Channel.VISIT, stored(_l("Regular care visit")), resident.name if resident else household.address,
         household.phone or (resident.phone if resident else "") or "", household=household, resident=resident,
         actor_label="care-schedule", point=intake.responsible_point(Mode.HOME, household.place, None),
-        phone_optional=True, proactive=True,
+        phone_optional=True, proactive=True, receipt=False,
     )
+    # Logged now for a half-day up to two weeks ahead: its time runs to that half-day, not from today (the resident,
+    # told only the day the team comes, is never told a due time before it).
+    case.sign_due_at, case.due_at = timekeeping.scheduled_limits(slot_times(team, slots[0].day, slots[0].slot)[1])
     book(case, None, slots[0].day, slots[0].slot, team, kind=VisitKind.CARE)
     _commit()
     return case.number

@@ -56,8 +56,9 @@ def index():
     today = clock.today()
     team = me().team
     rows = visits.for_team(team.id, today, today + timedelta(days=6)) if team else []
+    blocked = {r.visit.id: r.reason for r in visits.to_rebook(team.id)} if team else {}
     return render("visits/index.html", team=team, today=today, todays=[v for v in rows if v.day == today],
-                  later=[v for v in rows if v.day > today])
+                  later=[v for v in rows if v.day > today], blocked=blocked)
 
 
 @bp.post("/teams/<code>/feed")
@@ -145,7 +146,8 @@ def calendar():
     evenings = any((t.id, d, Slot.EVENING) not in closed or grid.get((t.id, d, Slot.EVENING)) for t in teams for d in days)
     return render("visits/calendar.html", teams=teams, grid=grid, days=days, monday=monday, closed=closed,
                   slots=[s for s in Slot if s is not Slot.EVENING or evenings],
-                  overdue=visits.overdue(own), previous=monday - timedelta(days=7), following=monday + timedelta(days=7))
+                  overdue=visits.overdue(own), previous=monday - timedelta(days=7), following=monday + timedelta(days=7),
+                  to_rebook=visits.to_rebook(own))
 
 
 def _team_options():

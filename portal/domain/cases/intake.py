@@ -225,6 +225,7 @@ def log_case(
     origin: Case | None = None,
     phone_optional: bool = False,
     proactive: bool = False,
+    receipt: bool = True,
 ) -> Case:
     """Log a new case and commit; return it with its number and due time.
 
@@ -236,6 +237,8 @@ def log_case(
     ``phone_optional`` is for cases the portal logs itself (a care visit for a household with no phone).
     ``proactive`` marks proactive work (主动服务: a scheduled care visit, a campaign's finding), which the figures
     count apart from residents' requests; what a proactive case uncovers (``origin``) is proactive too.
+    ``receipt``: the resident is sent the case's number and due time (not for a care visit, whose booking tells
+    them the day the team comes).
     How a home-visit case's visit is booked is the visits room's (``visits.log_and_offer``).
     """
     if actor is not None and origin is None and not access.can(actor, "case.log"):
@@ -293,7 +296,7 @@ def log_case(
                           "requester_phone": (None, phone)})
     if finish_on_spot:
         lifecycle.finish_on_spot(case, actor)
-    else:
+    elif receipt:
         messages.receipt(case)
     unit.end_step()
     return case

@@ -216,7 +216,7 @@ def _move(case: Case, actor: User | None, t: Transition, note: str = "", *, to_s
     case.status = new
     case.updated_at = event.at
     if new in ENDS_VISITS and new is not old:
-        _cancel_visits(case, actor)
+        _cancel_visits(case, actor, new)
     audit.record(t.name, actor=actor, obj=case, actor_name="" if actor else actor_label,
                  changes={"status": (old, new)} if new is not old else None)
     unit.save(case)  # one UPDATE checked against the version read (a conflict if it moved on)
@@ -447,12 +447,22 @@ def _add_callback(case: Case, actor: User | None, **values) -> None:
         db.session.expire(case, ["callbacks"])
 
 
-def _cancel_visits(case: Case, actor: User | None) -> None:
-    """Cancel a case's booked or started home visit when the case ends, in the same transaction."""
-    result = unit.write(sa.update(Visit.__table__).where(Visit.case_id == case.id, Visit.status.in_(ACTIVE_VISITS))
-                        .values(status=VisitStatus.CANCELLED))
-    if result.rowcount:
-        record_event(case, actor, EventKind.VISIT_CANCELLED, public=True)
+def _cancel_visits(case: Case, actor: User | None, status: CaseStatus) -> None:
+    """Cancel a case's booked or started home visit when the case ends, in the same transaction. What still waited
+    to tell the resident of the visit is withdrawn; a visit still to come, cancelled with a case that ends unresolved
+    (withdrawn, returned, merged), is told to the resident: the team will not come that day."""
+    visits = db.session.execute(sa.select(Visit.id, Visit.day, Visit.slot, Visit.status).where(
+        Visit.case_id == case.id, Visit.status.in_(ACTIVE_VISITS))).all()
+    if not visits:
+        return
+    unit.write(sa.update(Visit.__table__).where(Visit.id.in_([visit.id for visit in visits]))
+               .values(status=VisitStatus.CANCELLED))
+    record_event(case, actor, EventKind.VISIT_CANCELLED, public=True)
+    coming = [visit for visit in visits if visit.status is VisitStatus.BOOKED and visit.day >= clock.today()]
+    if coming and status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        messages.visit_cancelled(case, coming[0].day, coming[0].slot)
+    else:
+        outbox.withdraw(case, messages.ABOUT_THE_VISIT)
 
 
 def _close_supervision(case: Case) -> None:

@@ -8,6 +8,8 @@ acted, and name the resident masked.
 """
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
@@ -21,6 +23,8 @@ from portal.models import Case, MessageStatus, OutboxMessage
 TEXTS = {
     "receipt": _l("%(name)s, your request is logged as case %(number)s and due by %(due)s. Reply TD to stop "
                   "messages."),
+    "proactive_receipt": _l("%(name)s, case %(number)s was logged for you on our visit and is due by %(due)s. "
+                            "Reply TD to stop messages."),
     "office_approved": _l("%(name)s, the higher office has approved the errand of case %(number)s; the proxy will "
                           "bring back your documents. Reply TD to stop messages."),
     "office_rejected": _l("%(name)s, the higher office did not approve the errand of case %(number)s; the proxy will "
@@ -33,6 +37,8 @@ TEXTS = {
                  "it call %(phone)s. Reply TD to stop messages."),
     "moved": _l("%(name)s, the home visit of case %(number)s is moved: the service team now comes %(when)s. To "
                 "change it call %(phone)s. Reply TD to stop messages."),
+    "visit_cancelled": _l("%(name)s, the home visit of case %(number)s on %(when)s is cancelled: the service team "
+                          "will not come. Questions: %(phone)s. Reply TD to stop messages."),
     "book": _l("%(name)s, home-visit case %(number)s is logged. Choose when the team comes: %(link)s Reply TD to "
                "stop messages."),
     "call_to_book": _l("%(name)s, home-visit case %(number)s is logged. The service point will call you to agree "
@@ -50,8 +56,10 @@ def _text(kind: str, case: Case, **extra) -> str:
 
 
 def receipt(case: Case) -> None:
-    """The case number and due time, as soon as a case is logged (the caller commits)."""
-    outbox.tell_resident("receipt", case, _text("receipt", case), f"receipt:{case.number}")
+    """The case number and due time, as soon as a case is logged (the caller commits); proactive work (a campaign's
+    finding) is not called the resident's request."""
+    text = _text("proactive_receipt" if case.proactive else "receipt", case)  # "your request" only if they asked
+    outbox.tell_resident("receipt", case, text, f"receipt:{case.number}")
 
 
 def result(case: Case, link: str | None) -> bool:
@@ -78,13 +86,29 @@ def _contact(case: Case) -> str:
     return (point.phone or point.name_zh) if point is not None else ""
 
 
-def visit_booked(case: Case, booking: str, day, slot, moved: bool = False) -> bool:
+# What waits to tell a resident about a visit or its booking: given up when the visit moves or ends (``outbox.withdraw``),
+# so that nothing arrives after the fact saying a day that is no longer true, or offering a booking already made.
+ABOUT_THE_VISIT = ("visit", "book", "book_call")
+
+
+def visit_booked(case: Case, day, slot, moved: bool = False) -> bool:
     """A visit was booked (by a clerk, the care schedule or the resident) or moved: the day and half-day the team
-    comes, and whom to call to change it. Never a booking link: the visit is booked. ``booking`` names this
-    booking among the case's (its moment), so that each booking and each move is told once."""
+    comes, and whom to call to change it. Never a booking link: the visit is booked. What still waited to tell them
+    of an earlier day (or to offer the link) is withdrawn; each booking and each move is told, under the moment it
+    was made (a visit moved back to an earlier day is told again)."""
+    outbox.withdraw(case, ABOUT_THE_VISIT)
     kind = "moved" if moved else "booked"
-    key = f"visit-{kind}:{booking}:{day}:{slot.value}"
+    key = f"visit-{kind}:{case.number}:{uuid.uuid4().hex}"  # each booking and each move is an event of its own
     return outbox.tell_resident("visit", case, _text(kind, case, when=_when(day, slot), phone=_contact(case)), key)
+
+
+def visit_cancelled(case: Case, day, slot) -> bool:
+    """A booked visit was cancelled with its case (withdrawn, returned, merged): what still waited to tell of it is
+    withdrawn, and the resident told that the team will not come that day."""
+    outbox.withdraw(case, ABOUT_THE_VISIT)
+    return outbox.tell_resident("visit", case, _text("visit_cancelled", case, when=_when(day, slot),
+                                                     phone=_contact(case)),
+                                f"visit-cancelled:{case.number}:{uuid.uuid4().hex}")
 
 
 def visit_tomorrow(case: Case, visit_id: int, day, slot) -> bool:
@@ -108,11 +132,15 @@ def call_to_book(case: Case) -> None:
 
 def booking_offer(case: Case) -> str | None:
     """What the resident of a home case was told about booking its visit: "book" (the link to choose the half-day),
-    "book_call" (the service point will call), "not_told" (such an SMS was given up: it never reached them), or
-    None (no such SMS: no phone, or they stopped SMS). The case page says it, so that the post calls those it
-    promised to call, and those a promise never reached."""
-    row = db.session.execute(sa.select(OutboxMessage.kind, OutboxMessage.status).where(
-        OutboxMessage.case_id == case.id, OutboxMessage.kind.in_(["book", "book_call"]))).first()
-    if row is None:
+    "book_call" (the service point will call), each with "_waiting" while the SMS has not gone yet (held back at
+    night, or no gateway), "not_told" (such an SMS was given up: it never reached them), or None (no such SMS: no
+    phone, they stopped SMS, or it was withdrawn when a visit was booked). The case page says it, so that the post
+    calls those it promised to call, and those a promise never reached."""
+    row = db.session.execute(sa.select(OutboxMessage.kind, OutboxMessage.status, OutboxMessage.last_error).where(
+        OutboxMessage.case_id == case.id, OutboxMessage.kind.in_(["book", "book_call"]))
+        .order_by(OutboxMessage.id.desc())).first()
+    if row is None or row.last_error == outbox.WITHDRAWN:
         return None
-    return "not_told" if row.status is MessageStatus.DEAD else row.kind
+    if row.status is MessageStatus.DEAD:
+        return "not_told"
+    return row.kind if row.status is MessageStatus.SENT else f"{row.kind}_waiting"

@@ -201,6 +201,13 @@ def sign_for_due(item: ServiceItem, start: datetime, point: ServicePoint | None 
     return calendar.add_working(start, SIGN_FOR_HOURS * 60, item.mode)
 
 
+def scheduled_limits(half_day_ends: datetime) -> tuple[datetime, datetime]:
+    """The sign-for due time and the due time of proactive work booked for a half-day (a care visit: the portal
+    logs it up to two weeks ahead): the team signs for it when it arrives and does it that half-day, so both are
+    the half-day's end; the first signature then fixes the due time as for any case."""
+    return half_day_ends, half_day_ends
+
+
 def callback_due(resolved_at: datetime, point: ServicePoint | None = None,
                  calendar: WorkCalendar | None = None) -> datetime:
     """Callbacks are made the next working day: due by the end of its first working period."""

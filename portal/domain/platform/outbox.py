@@ -65,6 +65,7 @@ BATCH = 10
 LEASE_MARGIN_SECONDS = 30
 OUTCOMES = ("sent", "retry", "dead", "later", "stopped")
 OPTED_OUT = "opted out"
+WITHDRAWN = "withdrawn"  # given up because it is no longer true (``withdraw``): never trouble, never sent again
 
 
 # --- numbers and opting out ------------------------------------------------------------------------------------
@@ -97,6 +98,15 @@ def opt_out(address: str) -> None:
         db.session.execute(sa.update(OutboxMessage).where(
             OutboxMessage.id.in_(ids), OutboxMessage.status.in_([MessageStatus.PENDING, MessageStatus.SENDING]))
             .values(status=MessageStatus.DEAD, claimed_until=None, last_error=OPTED_OUT))
+
+
+def withdraw(case: Case, kinds: tuple[str, ...]) -> int:
+    """Give up the messages of these kinds that still wait to tell the resident of ``case`` something no longer
+    true (a visit moved or cancelled: its booking, its reminder, a booking link), in the transaction under way; one
+    already on its way goes. They are not listed as trouble and cannot be sent again. How many were given up."""
+    return unit.write(sa.update(OutboxMessage).where(
+        OutboxMessage.case_id == case.id, OutboxMessage.kind.in_(kinds), OutboxMessage.status == MessageStatus.PENDING)
+        .values(status=MessageStatus.DEAD, claimed_until=None, last_error=WITHDRAWN)).rowcount
 
 
 def stop(address: str, *, actor=None, via: str = "") -> None:
@@ -359,6 +369,9 @@ def retry(message: OutboxMessage, actor=None) -> datetime | None:
     in the quiet hours from 08:00; when it will go, or None if it is not given up (any more). Refused for a
     resident's SMS to a number that opted out."""
     rules = channels.get(message.channel)
+    if message.last_error == WITHDRAWN:
+        raise DomainError(_l("This message was withdrawn because what it said is no longer true (the visit was "
+                             "moved or cancelled); it is not sent again."))
     if message.to_resident and _stops(rules, message.address):
         raise DomainError(_l("%(phone)s asked for no more messages (a reply of TD, or said at the counter): the "
                              "message is not sent again.", phone=privacy.mask_phone(message.address)))
@@ -380,9 +393,9 @@ def counts() -> dict[MessageStatus, int]:
 
 
 def troubled(limit: int = 100) -> list[OutboxMessage]:
-    """Messages given up, and those waiting after a failure: newest first."""
+    """Messages given up (not those withdrawn: ``withdraw``), and those waiting after a failure: newest first."""
     return list(db.session.scalars(sa.select(OutboxMessage).where(sa.or_(
-        OutboxMessage.status == MessageStatus.DEAD,
+        sa.and_(OutboxMessage.status == MessageStatus.DEAD, OutboxMessage.last_error != WITHDRAWN),
         sa.and_(OutboxMessage.status == MessageStatus.PENDING, OutboxMessage.attempts > 0)))
         .order_by(OutboxMessage.id.desc()).limit(limit)))
 

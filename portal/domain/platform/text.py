@@ -1,6 +1,8 @@
 """What people type: trimmed, required where a message says so, and never longer than its column."""
 from __future__ import annotations
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from portal.domain import DomainError
@@ -18,3 +20,10 @@ def typed(value: str | None, field: str, limit: int = MAX_TEXT, required=None) -
         raise DomainError(_l("At most %(n)d characters, please (this has %(m)d).", n=limit, m=len(text)),
                           field=field)
     return text
+
+
+def stored(message) -> str:
+    """A text the portal writes into a case (a description, a timeline note) in the portal's language, whatever
+    the language of the person who acted: a resident reads it later in Chinese."""
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return str(message)
