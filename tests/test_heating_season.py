@@ -9,17 +9,22 @@ from pypdf import PdfReader
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import clock
-from portal.domain import Conflict, DomainError, Forbidden, card_jobs, heating
+from portal.cases import timeline
+from portal.domain import Conflict, DomainError, Forbidden, access, card_jobs, heating
+from portal.domain.cases import intake
 from portal.domain.platform import jobs
 from portal.extensions import db
 from portal.models import (
+    CampaignVisit,
     Case,
     CaseEvent,
+    Channel,
     DutyShift,
     EventKind,
     Finding,
     Job,
     JobStatus,
+    Role,
     SeasonPhase,
     TemperatureReading,
     VisitResult,
@@ -100,6 +105,54 @@ def test_a_reading_below_the_standard_opens_one_case_and_later_ones_add_to_it(di
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
     notes = [e.data for e in case.events if e.kind is EventKind.NOTE]
     assert notes == [{"temperature": 15.8, "standard": 18.0}]
+
+
+def test_a_cold_room_found_on_a_fault_is_a_case_of_its_own_and_each_timeline_names_the_other(district):
+    fault = intake.log_case(district.desk, district.item("HT01"), Channel.PHONE, "暖气不热", "赵先生", "13700000001",
+                            household=district.flat)
+    cold = heating.record_temperature(district.butler, district.flat, "16", case=fault).case
+    assert cold.id != fault.id and cold.item.code == "HT07" and cold.origin_id == fault.id
+    assert not cold.proactive  # it came out of the resident's own call
+    said = [timeline.describe(e) for e in fault.events if e.kind is EventKind.NOTE]
+    assert said == [f"测量室温：16 ℃（标准 18 ℃），低于标准，已记入工单 {cold.number}"]
+
+
+def test_a_cold_room_found_at_a_door_is_proactive_work_and_the_door_counts_as_visited(district, make):
+    campaign = heating.create_campaign(district.desk, "入户测温", [district.e01], clock.today(), clock.today())
+    neighbour = make.household(district.e01, address="金色环海1号楼1单元102")
+    cold = heating.record_temperature(district.butler, district.flat, "16", campaign=campaign)
+    heating.record_temperature(district.butler, neighbour, "20", campaign=campaign)
+    assert cold.case.proactive  # found by the butler, not asked for: counted apart from residents' requests
+    doors = {v.household_id: (v.result, v.finding, v.case_id) for v in db.session.scalars(sa.select(CampaignVisit))}
+    assert doors == {district.flat.id: (VisitResult.FINDING, Finding.BELOW_STANDARD, cold.case_id),
+                     neighbour.id: (VisitResult.VISITED, Finding.FINE, None)}
+    made = heating.findings_to_cases(campaign, list(db.session.scalars(sa.select(CampaignVisit).where(
+        CampaignVisit.household_id == district.flat.id))), district.butler)
+    assert made.cases == [] and len(made.already) == 1  # the reading's case is the finding's: no second case
+
+
+def test_a_finding_of_a_cold_room_joins_the_households_open_case_instead_of_opening_a_second(district):
+    fault = intake.log_case(district.desk, district.item("HT01"), Channel.PHONE, "暖气不热", "赵先生", "13700000001",
+                            household=district.flat)
+    cold = heating.record_temperature(district.butler, district.flat, "16", case=fault).case
+    campaign = heating.create_campaign(district.desk, "入户走访", [district.e01], clock.today(), clock.today())
+    found = heating.record_visit(campaign, district.flat, district.butler, VisitResult.FINDING, Finding.BELOW_STANDARD)
+    made = heating.findings_to_cases(campaign, [found], district.butler)
+    assert [c.id for c in made.cases] == [cold.id]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.item_id == cold.item_id)) == 1
+    [again] = [timeline.describe(e) for e in cold.events if e.kind is EventKind.NOTE and e.data.get("found_again")]
+    assert again == "走访活动“入户走访”再次发现：温度不达标"
+
+
+def test_after_the_season_a_cold_room_is_recorded_and_opens_no_case(app, district):
+    today = clock.today()
+    _season(district, "上季", today - timedelta(days=150), today - timedelta(days=140), today - timedelta(days=1))
+    campaign = heating.create_campaign(district.desk, "回访", [district.e01], today, today)
+    page = _client(app, "butler-e01").post(f"/heating/campaigns/{campaign.id}/households/{district.flat.id}/temperature",
+                                           data={"celsius": "12"}, follow_redirects=True).get_data(as_text=True)
+    assert "已记录 12 ℃，低于标准 18 ℃；采暖季已结束，不开温度不达标工单。" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+    assert db.session.scalars(sa.select(TemperatureReading)).one().phase is SeasonPhase.ENDED
 
 
 def test_the_standard_is_a_setting_and_each_reading_keeps_the_one_it_was_taken_against(app, district):
@@ -234,11 +287,19 @@ def test_the_cards_job_makes_a_sheet_per_building_with_the_public_address(app, d
 
 
 def test_the_cards_say_24_hours_only_beside_a_number_that_answers_at_night(app, district):
-    for offset in range(heating.DUTY_WARNING_DAYS):
-        db.session.add(DutyShift(service_point=district.station, day=clock.today() + timedelta(days=offset),
-                                 user=district.butler2))
+    today = clock.today()
+    assert heating.round_the_clock(district.station, True) is None  # no season set: no card is kept for one
+    _season(district, "本季", today - timedelta(days=10), today - timedelta(days=3), today + timedelta(days=20))
+    shifts = [DutyShift(service_point=district.station, day=today + timedelta(days=offset), user=district.butler2)
+              for offset in range(21)]
+    db.session.add_all(shifts)
     db.session.commit()
-    assert heating.round_the_clock(district.station, True) == "hotline"
+    assert heating.round_the_clock(district.station, True) == "hotline"  # every night to the season's end
+    # A card is kept the whole season: one night without anyone, two weeks ahead, is enough to say no "24 小时".
+    db.session.delete(shifts[15])
+    db.session.commit()
+    assert heating.nights_without_duty(district.station) == []  # the coming week's warning has nothing to say...
+    assert heating.round_the_clock(district.station, True) is None  # ...but the card would promise that night
     district.station.butlers_on_call = True
     district.butler.phone = "13600000001"
     db.session.commit()
@@ -320,3 +381,21 @@ def test_the_migration_gives_a_running_catalog_the_companys_fault_words(tmp_path
         names = dict(db.session.execute(sa.text("SELECT code, name_zh FROM service_items")).all())
         db.engine.dispose()
     assert names == {"HT01": "暖气不热", "HT04": "气堵", "HT07": "温度不达标", "HT08": "运行不安全", "HT09": "服务不到位"}
+
+
+def test_buildings_are_counted_as_numbers_and_a_card_job_for_one_the_estate_lacks_is_refused(district, make):
+    for building in ("10号楼", "2号楼", "1号楼"):
+        make.household(district.e01, address=f"金色环海{building}101", building=building)
+    assert heating.buildings(district.e01) == ["1号楼", "2号楼", "10号楼"]
+    with pytest.raises(DomainError) as refused:
+        card_jobs.start(district.lead, [district.e01], "99号楼")
+    assert refused.value.field == "building" and "金色环海没有“99号楼”" in str(refused.value.message)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0  # no job that makes "0 张服务卡"
+
+
+def test_the_heating_districts_people_are_not_offered_the_off_island_manifest(app, district, make):
+    head = make.user(Role.LEAD, username="head-sqt", service_point=district.station, places=[district.e01])
+    for who in (district.butler, district.desk, head):
+        assert not access.can(who, "errands.manifest"), who.username
+    assert access.can(district.lead, "errands.manifest") and access.can(district.proxy, "errands.manifest")
+    assert 'href="/errands/manifest"' not in _client(app, "butler-e01").get("/").get_data(as_text=True)

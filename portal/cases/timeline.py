@@ -148,9 +148,17 @@ def describe(event: CaseEvent, public: bool = False) -> str:
         return _("Called again about this (%(caller)s)", caller=name(data["again"]) if public else data["again"])
     if kind is EventKind.NOTE and data.get("attachment"):
         return _("File kept: %(name)s", name=data["attachment"])
+    if kind is EventKind.NOTE and data.get("below_standard_case"):  # domain/heating.record_temperature, on a fault
+        return _("Room temperature measured: %(celsius)s ℃ (standard %(standard)s ℃), below it: case %(number)s",
+                 celsius=f"{data['temperature']:g}", standard=f"{data.get('standard', 0):g}",
+                 number=data["below_standard_case"])
     if kind is EventKind.NOTE and "temperature" in data:  # domain/heating.record_temperature
         return _("Room temperature measured: %(celsius)s ℃ (standard %(standard)s ℃)", celsius=f"{data['temperature']:g}",
                  standard=f"{data.get('standard', 0):g}")
+    if kind is EventKind.NOTE and data.get("found_again") and data.get("finding"):  # domain/heating._case_of_finding
+        finding = Finding(data["finding"]).label if data["finding"] in Finding._value2member_map_ else data["finding"]
+        return _("Found again on the campaign “%(campaign)s”: %(finding)s", campaign=data.get("campaign", ""),
+                 finding=finding)
     if kind is EventKind.ROUTED and data.get("why") == "campaign" and data.get("finding"):
         finding = Finding(data["finding"]).label if data["finding"] in Finding._value2member_map_ else data["finding"]
         return _("From the finding “%(finding)s” of the campaign “%(campaign)s”; routed to %(name)s", finding=finding,

@@ -5,7 +5,7 @@ sheets go to the building's butler as they are), the whole district as one file 
 A card names the household's address, the estate's butler and phone, the station's hotline and a QR code whose
 address is the one public address (``platform.public_address``), never a request's host. It says "24 小时" beside
 a number only where that number answers at night (``heating.round_the_clock``: the butlers are on call, or the duty
-roster covers every night of the coming week); the result says which number each estate's cards call so.
+roster covers every night to the end of the heating season); the result says which number each estate's cards call so.
 
 The text is set in a CJK font from the machine (``CARDS_FONT``: Debian's fonts-wqy-microhei, which `.ci/run` and the
 deployment install), embedded as the subset the cards use, so a sheet prints the same on any printer.
@@ -74,6 +74,9 @@ def start(actor: User, estates: list[Place], building: str | None = None) -> Job
     building = (building or "").strip() or None
     if building and len(estates) != 1:
         raise DomainError(_l("A building is chosen within one estate."), field="building")
+    if building and building not in heating.buildings(estates[0]):
+        raise DomainError(_l("%(estate)s has no building “%(building)s”: choose one from the list.",
+                             estate=estates[0].name_zh, building=building), field="building")
     if public_address.base() is None:
         raise DomainError(_l("Cards are not printed while the portal's public address (PUBLIC_BASE_URL) is not set: "
                              "their QR codes would open nothing. Ask the administrator to set it."))

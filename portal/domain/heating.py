@@ -9,6 +9,7 @@ the incident resolves all of them with one note the residents see.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -324,13 +325,20 @@ def finding_to_case(visit: CampaignVisit, actor: User) -> Case:
 
 
 def _case_of_finding(visit: CampaignVisit, actor: User) -> Case:
+    """The finding's case: the household's open case of the same fault (the finding is written on its timeline: one
+    cold room is one case, however it was found), or a new one for the estate's butler."""
     item = db.session.scalars(sa.select(ServiceItem).filter_by(code=FINDING_ITEMS[visit.finding])).one()
     household = visit.household
-    resident = household.residents[0] if household.residents else None
-    case = intake.log_case(actor, item, Channel.VISIT, visit.note or str(visit.finding.label),
-                           resident.name if resident else household.address, household.phone or "",
-                           household=household, resident=resident, proactive=True)
-    case.owner = actor if actor.role is Role.BUTLER else butler_of(household.place)
+    case = db.session.scalars(sa.select(Case).where(
+        Case.household_id == household.id, Case.item_id == item.id,
+        Case.status.in_([s for s in CaseStatus if s.is_open])).order_by(Case.id)).first()
+    joined = case is not None
+    if case is None:
+        resident = household.residents[0] if household.residents else None
+        case = intake.log_case(actor, item, Channel.VISIT, visit.note or str(visit.finding.label),
+                               resident.name if resident else household.address, household.phone or "",
+                               household=household, resident=resident, proactive=True)
+        case.owner = actor if actor.role is Role.BUTLER else butler_of(household.place)
     db.session.flush()
     # A finding becomes one case: a second click (or a colleague's at the same moment) finds it taken.
     taken = db.session.execute(sa.update(CampaignVisit).where(CampaignVisit.id == visit.id,
@@ -339,10 +347,13 @@ def _case_of_finding(visit: CampaignVisit, actor: User) -> Case:
     if not taken:
         raise Conflict(_l("This finding was made a case meanwhile; nothing was saved. Open the campaign again."))
     db.session.expire(visit, ["case_id", "case"])
-    record_event(case, None, EventKind.ROUTED, actor_label="system",
-                 data={"owner": case.owner.display_name if case.owner else None, "why": "campaign",
-                       "campaign": visit.campaign.name, "finding": visit.finding.value,
-                       "found_at": visit.at.isoformat(), "found_by": visit.by.display_name})
+    found = {"campaign": visit.campaign.name, "finding": visit.finding.value, "found_at": visit.at.isoformat(),
+             "found_by": visit.by.display_name}
+    if joined:
+        record_event(case, actor, EventKind.NOTE, data={"found_again": True, **found})
+    else:
+        record_event(case, None, EventKind.ROUTED, actor_label="system",
+                     data={"owner": case.owner.display_name if case.owner else None, "why": "campaign", **found})
     unit.end_step()
     return case
 
@@ -463,8 +474,14 @@ def monthly_coverage(campaign: Campaign) -> dict[Place, list[tuple[date, int, in
 
 
 def buildings(place: Place) -> list[str]:
-    return [b for b in db.session.scalars(sa.select(Household.building).where(
-        Household.place_id == place.id, Household.building.is_not(None)).distinct().order_by(Household.building))]
+    """An estate's buildings as people count them: 1号楼, 2号楼 … 10号楼 (not 10号楼 before 2号楼)."""
+    return sorted(db.session.scalars(sa.select(Household.building).where(
+        Household.place_id == place.id, Household.building.is_not(None)).distinct()), key=_counted)
+
+
+def _counted(name: str) -> tuple:
+    """A name's sort key by the numbers in it, as numbers."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name) if part)
 
 
 def active_campaigns(user: User) -> list[Campaign]:
@@ -588,6 +605,12 @@ def _celsius(value) -> float:
     return celsius
 
 
+# The phases in which the standard is owed and a room below it is a 温度不达标 case: trial heating too (finding the
+# cold rooms then is what it is for, before the season proper), and with no season set (not known: a cold room is
+# never left unseen); not after the season's end, when the heating is off.
+HEATED = frozenset({SeasonPhase.TRIAL, SeasonPhase.SEASON, SeasonPhase.NOT_SET})
+
+
 def below_standard_case(household: Household) -> Case | None:
     """The household's open 温度不达标 case, if it has one."""
     return db.session.scalars(sa.select(Case).join(ServiceItem, ServiceItem.id == Case.item_id).where(
@@ -599,7 +622,9 @@ def below_standard_case(household: Household) -> Case | None:
 def record_temperature(actor: User, household: Household, celsius, campaign: Campaign | None = None,
                        case: Case | None = None) -> TemperatureReading:
     """A room temperature measured at a household's door (on a campaign) or on a fault (a case). Below the
-    standard it opens the household's 温度不达标 case, or adds the reading to the one that is open."""
+    standard, while the heating runs (``HEATED``), it opens the household's 温度不达标 case (proactive work when
+    found at a door; from a fault, that fault is its origin and its timeline names it), or adds the reading to the
+    one that is open; out of the season it is recorded only."""
     access.require(actor, "household.door", household, _l("This household is in an estate you do not cover."))
     value = _celsius(celsius)
     if campaign is not None and household.place_id not in {p.id for p in campaign.places}:
@@ -607,13 +632,14 @@ def record_temperature(actor: User, household: Household, celsius, campaign: Cam
     if case is not None and case.household_id != household.id:
         raise DomainError(_l("This case is not this household's."))
     owed = standard()
+    phase = phase_on(clock.today()).phase
     reading = TemperatureReading(household=household, place_id=household.place_id, by=actor, at=clock.now(),
-                                 celsius=value, standard=owed, phase=phase_on(clock.today()).phase,
+                                 celsius=value, standard=owed, phase=phase,
                                  source=ReadingSource.FAULT if case is not None else ReadingSource.DOOR,
                                  campaign_id=campaign.id if campaign is not None else None,
                                  case_id=case.id if case is not None else None)
     db.session.add(reading)
-    if value < owed:
+    if value < owed and phase in HEATED:
         target = case if (case is not None and case.item.code == BELOW_STANDARD and case.status.is_open) \
             else below_standard_case(household)
         data = {"celsius": value, "standard": owed}
@@ -626,20 +652,46 @@ def record_temperature(actor: User, household: Household, celsius, campaign: Cam
                 actor, item, Channel.VISIT, str(_l("Room temperature %(celsius)s ℃, below the standard %(standard)s ℃.",
                                                     celsius=f"{value:g}", standard=f"{owed:g}")),
                 resident.name if resident else household.address, household.phone or "", household=household,
-                resident=resident)
+                resident=resident, origin=case, proactive=case is None)  # found at a door: proactive work
             target.owner = actor if actor.role is Role.BUTLER else butler_of(household.place)
             record_event(target, None, EventKind.ROUTED, actor_label="system",
                          data={"owner": target.owner.display_name if target.owner else None, "why": "temperature",
                                **data})
         else:
             record_event(target, actor, EventKind.NOTE, data={"temperature": value, "standard": owed})
+        if case is not None and case is not target:  # the fault says where its reading went
+            record_event(case, actor, EventKind.NOTE, data={"temperature": value, "standard": owed,
+                                                            "below_standard_case": target.number})
         reading.case = target
     elif case is not None:
-        record_event(case, actor, EventKind.NOTE, data={"temperature": value, "standard": owed})
+        record_event(case, actor, EventKind.NOTE, data={"temperature": value, "standard": owed, "phase": phase.value})
+    if campaign is not None:
+        _door_measured(campaign, household, actor, reading)
     audit.record("temperature", actor=actor, obj=household, changes={"celsius": (None, value)})
     counters.mark([f"place:{household.place_id}", f"point:{household.place.service_point_id or 0}"], clock.now())
     unit.end_step()
     return reading
+
+
+def _door_measured(campaign: Campaign, household: Household, actor: User, reading: TemperatureReading) -> None:
+    """A room measured at a door of a campaign was visited: the door counts in the round's coverage (a finding of a
+    room below the standard, on the case the reading went to), unless the round already has what was found there."""
+    today = clock.today()
+    if not campaign.starts_on <= today <= campaign.ends_on:
+        return
+    round_ = campaign.round_of(today)
+    row = db.session.scalars(sa.select(CampaignVisit).where(CampaignVisit.campaign_id == campaign.id,
+                                                            CampaignVisit.household_id == household.id,
+                                                            CampaignVisit.round == round_)).first()
+    below = reading.celsius < reading.standard
+    result, finding = (VisitResult.FINDING, Finding.BELOW_STANDARD) if below else (VisitResult.VISITED, Finding.FINE)
+    if row is None:
+        db.session.add(CampaignVisit(campaign=campaign, household=household, place_id=household.place_id, by=actor,
+                                     result=result, finding=finding, note="", attempts=1, at=clock.now(),
+                                     round=round_, case=reading.case))
+    elif row.result is VisitResult.NOT_HOME:
+        row.result, row.finding, row.by, row.at, row.case = result, finding, actor, clock.now(), reading.case
+        row.attempts += 1
 
 
 def readings_of(household: Household, limit: int = 10) -> list[TemperatureReading]:
@@ -740,13 +792,24 @@ def nights_without_duty(station: ServicePoint, first: date | None = None,
             if first + timedelta(days=n) not in rostered or not rostered[first + timedelta(days=n)].active]
 
 
+def cards_kept_until(first: date | None = None) -> date | None:
+    """The last day a card printed today is relied on: the end of the heating season under way or the next one set
+    (a card is handed out once a season); None when no season lies ahead."""
+    first = first or clock.today()
+    return db.session.scalar(sa.select(sa.func.min(HeatingSeason.ends_on)).where(HeatingSeason.ends_on >= first))
+
+
 def round_the_clock(station: ServicePoint | None, has_butler: bool, first: date | None = None) -> str | None:
     """Which number a card may call "24 小时": ``"butler"`` where the station's butlers are on call (and the estate
-    has one), ``"hotline"``
-    where the duty roster covers every night of the coming week (night calls to the station reach the person on
-    duty), None otherwise (the card names no hours it cannot keep)."""
+    has one), ``"hotline"`` where the duty roster covers every night from today to the end of the season the card
+    is kept for (``cards_kept_until``: night calls to the station reach the person on duty), None otherwise (the
+    card names no hours it cannot keep)."""
     if station is None:
         return None
     if station.butlers_on_call and has_butler:
         return "butler"
-    return None if nights_without_duty(station, first) else "hotline"
+    first = first or clock.today()
+    last = cards_kept_until(first)
+    if last is None:
+        return None
+    return None if nights_without_duty(station, first, (last - first).days + 1) else "hotline"

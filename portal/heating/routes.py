@@ -339,7 +339,11 @@ def _at_the_door(campaign_id: int, household_id: int, form, said, write):
 
 def _say_reading(reading) -> None:
     """Below or meeting the standard, by the reading itself: one taken on a fault is on that case either way."""
-    if reading.celsius < reading.standard:
+    if reading.celsius < reading.standard and reading.case is None:  # out of the season (heating.HEATED)
+        flash(_("%(celsius)s recorded, below the standard %(standard)s; %(phase)s: no 温度不达标 case is opened.",
+                celsius=celsius(reading.celsius), standard=celsius(reading.standard), phase=reading.phase.label),
+              "warning")
+    elif reading.celsius < reading.standard:
         flash(_("%(celsius)s is below the standard %(standard)s: case %(number)s.", celsius=celsius(reading.celsius),
                 standard=celsius(reading.standard), number=reading.case.number), "warning")
     else:

@@ -143,7 +143,7 @@ class SeasonPhase(LabelledEnum):
     """Where a day stands in the heating season (``domain.heating.phase_on``)."""
     NOT_SET = "not_set", _l("No heating season set")
     TRIAL = "trial", _l("Trial heating (low-temperature running)")
-    SEASON = "season", _l("Heating season")
+    SEASON = "season", _l("The season proper (full heating)")
     ENDED = "ended", _l("Heating season ended")
 
 

@@ -58,9 +58,10 @@ def has_pool(user: User) -> bool:
 
 @rule("errands.manifest")
 def has_manifest(user: User) -> bool:
-    """The off-island manifest: proxies, leads, butlers (heating errands), and the staff of the island's points and
-    of the off-island hall; a heating station's staff carry nothing off the island."""
-    if user.role is Role.STAFF:
+    """The off-island manifest: proxies, and the staff and leads of the island's points and of the off-island hall
+    (a district lead too); the heating district's people (a station's staff and head, its butlers) carry nothing off
+    the island: their errands are on no manifest."""
+    if user.role in (Role.STAFF, Role.LEAD):
         point = point_of(user)
         return point is None or point.kind is not PointKind.HEATING_STATION
-    return user.role in (Role.PROXY, Role.LEAD, Role.BUTLER)
+    return user.role is Role.PROXY
