@@ -253,9 +253,12 @@ def test_the_admin_imports_a_year_after_a_preview_and_leads_see_the_warning_go(a
     at(monkeypatch, 2026, 12, 1, 9, 0)
     lead = app.test_client()
     lead.post("/auth/login", data={"username": "leader", "password": "correct-horse-7"})
-    assert "2027 年工作日历缺失" in lead.get("/").get_data(as_text=True)
+    told = lead.get("/").get_data(as_text=True)
+    # A lead cannot open the directory's working calendar: they are told whom to ask, not to import it themselves.
+    assert "2027 年工作日历缺失" in told and "请联系系统管理员导入国务院通知。" in told and "目录管理 › 工作日历" not in told
     admin = app.test_client()
     admin.post("/auth/login", data={"username": "root", "password": "correct-horse-7"})
+    assert "请导入或确认国务院通知（目录管理 › 工作日历）。" in admin.get("/").get_data(as_text=True)
     preview = admin.post("/directory/working-calendar/check",
                          data={"file": (io.BytesIO(NOTICE_2027.encode()), "2027.csv")},
                          content_type="multipart/form-data").get_data(as_text=True)

@@ -221,6 +221,9 @@ def test_a_day_without_a_boat_is_not_held_against_the_staff(wednesday, monkeypat
     sailings.cancel(w.lead, THURSDAY, SailingReason.FOG)
     at(monkeypatch, 2026, 12, 10, 9, 0)
     assert AttendanceKind.ON_ISLAND in attendance.kinds_today(w.staff)  # they stayed: true, and recorded
+    assert AttendanceKind.OFF_ISLAND not in attendance.kinds_today(w.staff)  # no boat: nobody went off the island
+    with pytest.raises(DomainError, match="停航，无人出岛"):
+        attendance.record(w.staff, AttendanceKind.OFF_ISLAND)
     attendance.record(w.staff, AttendanceKind.ON_ISLAND)
     at(monkeypatch, 2026, 12, 14, 9, 0)  # the week has ended
     [office] = attendance.week(date(2026, 12, 7), [w.staff]).offices
@@ -295,10 +298,22 @@ def test_a_lead_marks_the_day_on_the_page_and_the_errand_the_manifest_and_the_bo
     assert "本期停航 1 天（2026-12-10）" in board
     quiet = lead.get("/boards/district/all?period=custom&first=2026-11-01&last=2026-11-30").get_data(as_text=True)
     assert "本期停航" not in quiet
+    # The island's own board too: the island (LS) has no service point of its own, its hamlets' points are the island's.
+    island = lead.get("/boards/place/LS?period=custom&first=2026-12-01&last=2026-12-11").get_data(as_text=True)
+    assert "本期停航 1 天（2026-12-10）" in island
+    estate = lead.get("/boards/place/E01?period=custom&first=2026-12-01&last=2026-12-11").get_data(as_text=True)
+    assert "本期停航" not in estate  # the heating district sails no boat
     report = lead.get("/boards/report?month=2026-12").get_data(as_text=True)
     assert "本月停航 1 天（2026-12-10）" in report
     assert "本月停航" not in lead.get("/boards/report?month=2026-11").get_data(as_text=True)
 
+
+
+def test_the_weeks_page_marks_the_day_without_a_boat_as_not_counted(app, wednesday, monkeypatch):
+    sailings.cancel(wednesday.lead, THURSDAY, SailingReason.FOG)
+    at(monkeypatch, 2026, 12, 14, 9, 0)
+    page = _client(app, "leader").get("/attendance/weeks?week=2026-12-07").get_data(as_text=True)
+    assert "停航（不计）" in page and "应在岛天数" in page and "申请延至" not in page
 
 
 def test_a_lead_restores_the_sailing_on_the_page_and_is_told_what_moved_back(app, wednesday):

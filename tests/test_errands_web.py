@@ -2,10 +2,11 @@
 import base64
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from portal import clock
 from portal.extensions import db
 from portal.models import Case, Holder
 from tests.stories import claimed, log, signed
@@ -81,9 +82,10 @@ def test_the_manifest_masks_residents_and_prints_by_office(app, world):
     assert "data-print" in html
 
 
-def test_hand_in_everything_ready_at_once(app, world):
+def test_hand_in_everything_ready_at_once(app, world, monkeypatch):
     from portal.domain import errands
 
+    _on(monkeypatch, date(2026, 12, 3))  # a Thursday: an off-island day of the 3+2 week
     cases = [claimed(world) for _ in range(2)]
     for case in cases:
         errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷", signature=signed())
@@ -97,6 +99,31 @@ def test_hand_in_everything_ready_at_once(app, world):
     assert "已递交 2 件代办，材料现由各上级部门持有：" in response.get_data(as_text=True)
     db.session.expire_all()
     assert {db.session.get(Case, c.id).status.value for c in cases} == {"awaiting_office"}
+
+
+def _on(monkeypatch, day: date) -> None:
+    monkeypatch.setattr(clock, "today", lambda: day)
+    monkeypatch.setattr(clock, "now", lambda: clock.local_midnight(day) + timedelta(hours=10))
+
+
+def test_a_manifest_is_handed_in_only_on_its_own_off_island_day(app, world, monkeypatch):
+    from portal.domain import errands
+
+    _on(monkeypatch, date(2026, 12, 7))  # a Monday: the proxies are on the island
+    case = claimed(world)
+    errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷", signature=signed())
+    proxy = _client(app, "proxy-h01")
+    ahead = proxy.get("/errands/manifest?day=2026-12-10").get_data(as_text=True)
+    assert "代办在出岛日当天到各部门递交：请在 2026-12-10 打开本清单登记递交。" in ahead and "递交我已备齐的全部代办" not in ahead
+    for day, said in (("2026-12-10", "只能递交今天的清单（今天是 2026-12-07）"), ("2026-12-07", "2026-12-07 不是出岛日")):
+        refused = proxy.post("/errands/manifest/submit", data={"day": day, "confirmed_by": "民政局窗口", "signature": DRAWN},
+                             follow_redirects=True)
+        assert said in refused.get_data(as_text=True)
+        db.session.expire_all()
+        assert db.session.get(Case, case.id).status.value == "in_progress"  # nothing handed in
+    _on(monkeypatch, date(2026, 12, 14))  # the next Monday: 12-10's list is what stands now, not what was carried
+    past = _client(app, "proxy-h01").get("/errands/manifest?day=2026-12-10").get_data(as_text=True)  # a new session
+    assert "这是当前的清单，并非 2026-12-10 实际带出的" in past
 
 
 def test_upload_checks_the_file_and_download_checks_access(app, world, make):

@@ -27,7 +27,7 @@ from portal.domain.cases import timekeeping
 from portal.domain.credentials import wallscreens
 from portal.domain.platform import public_address, unit
 from portal.extensions import db
-from portal.models import Role, ServicePoint, WallScreen
+from portal.models import PlaceKind, Role, ServicePoint, WallScreen
 from portal.web.forms import attach_error, options
 from portal.web.guards import allow, allow_signed_in, me, public
 from portal.web.htmx import is_htmx, redirect_to, render
@@ -157,8 +157,9 @@ def show(kind: str, code: str):
 
 def _island(scope: scopes.Scope) -> bool:
     """Whether a board counts island work, whose off-island days a cancelled sailing takes: the district's, and a
-    board of an island point, of a place an island point serves, or of a team based on the island."""
-    if scope.kind is scopes.DISTRICT:
+    board of an island point, of the island itself or a place an island point serves, or of a team based on the
+    island."""
+    if scope.kind is scopes.DISTRICT or (scope.place is not None and scope.place.kind is PlaceKind.ISLAND):
         return True
     point = scope.point or (scope.team.service_point if scope.team else None) or _serving_point(scope.place)
     return bool(point and point.on_island)

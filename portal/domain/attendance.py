@@ -55,13 +55,15 @@ def kind_of_day(user: User, day: date) -> str:
 
 def kinds_today(user: User) -> list[AttendanceKind]:
     """What ``user`` may record for today: everything on a working day, no day on the island on an off-island
-    day, nothing on a rest day or a holiday."""
+    day, no day off it when the sailing was cancelled, nothing on a rest day or a holiday."""
     letter = kind_of_day(user, clock.today())
-    return [k for k in AttendanceKind if letter in ("W", "S") or (letter == "O" and k is not AttendanceKind.ON_ISLAND)]
+    return [k for k in AttendanceKind if (letter == "W") or (letter == "S" and k is not AttendanceKind.OFF_ISLAND)
+            or (letter == "O" and k is not AttendanceKind.ON_ISLAND)]
 
 
 def _check_day(user: User, day: date, kind: AttendanceKind) -> None:
-    """What may be recorded on ``day``: a rest day nothing, an off-island day no day on the island."""
+    """What may be recorded on ``day``: a rest day nothing, an off-island day no day on the island, a day whose
+    sailing was cancelled no day off the island."""
     if not isinstance(kind, AttendanceKind):
         raise DomainError(_l("Say where you were that day."), field="kind")
     if day is None:
@@ -72,6 +74,9 @@ def _check_day(user: User, day: date, kind: AttendanceKind) -> None:
     if letter == "R":
         raise DomainError(_l("%(day)s is a rest day or a holiday on the island: nothing is recorded for it.",
                              day=day.isoformat()), field="day")
+    if letter == "S" and kind is AttendanceKind.OFF_ISLAND:
+        raise DomainError(_l("No boat sailed on %(day)s (停航): nobody went off the island. Record it as on the "
+                             "island, or as leave.", day=day.isoformat()), field="kind")
     if letter == "O" and kind is AttendanceKind.ON_ISLAND:
         raise DomainError(_l("%(day)s is an off-island day of the 3+2 week: days on the island are the island's "
                              "working days only. Record it as off the island, or as leave.", day=day.isoformat()),

@@ -38,7 +38,7 @@ from portal.domain import Conflict, DomainError, access
 from portal.domain.access.people import place_ids
 from portal.domain.cases import attachments, lifecycle, queues, timekeeping
 from portal.domain.cases.timeline import record_event
-from portal.domain.platform import audit, files, unit
+from portal.domain.platform import audit, files, replays, unit
 from portal.extensions import db
 from portal.models import (
     Attachment,
@@ -364,7 +364,15 @@ def submit(case: Case, actor: User, confirmed_by: str, signature: Signature | No
 
 def submit_all(actor: User, day: date, confirmed_by: str, signature: Signature | None = None) -> list[str]:
     """Hand in every ready errand of ``actor`` for the off-island day ``day`` (one signature of the office's clerk
-    for all, kept with each); the numbers sent."""
+    for all, kept with each); the numbers sent. Only on that day (the day the proxy acted, for a step sent later
+    from a phone's queue), an off-island day: a hand-in is recorded at the moment it is made."""
+    acting = replays.acting_day()
+    if day != acting:
+        raise DomainError(_l("Only today's manifest is handed in (today is %(today)s): documents are handed to the "
+                             "offices on the off-island day itself.", today=acting.isoformat()), field="day")
+    if not is_off_island_day(day):
+        raise DomainError(_l("%(day)s is not an off-island day: the proxies are not at the offices.",
+                             day=day.isoformat()), field="day")
     sent = []
     for group in manifest(actor, day).ready_by_office.values():
         for case in group:

@@ -249,7 +249,7 @@ def _manifest_page(day: date | None, form: SubmitAllForm | None = None, status: 
     form = form or SubmitAllForm(formdata=None, day=result.day)
     return render("errands/manifest.html", manifest=result, form=form,
                   submit_all=access.can(me(), "errand.hand_in_all"),
-                  lost=sailings.carried_by(result.day) if result.day else [], status=status)
+                  lost=sailings.carried_by(result.day) if result.day else [], today=clock.today(), status=status)
 
 
 def _booked_and_stopped(day: date) -> tuple[list, list]:

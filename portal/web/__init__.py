@@ -91,7 +91,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["catalog"] = snapshot.catalog
     # Leads and administrators are told, on their home page and boards, when the working calendar runs out.
     app.jinja_env.globals["calendar_warning"] = (
-        lambda: calendar_years.warning() if can("calendar.warned") else None)
+        lambda: calendar_years.warning(manages=can("calendar.manage")) if can("calendar.warned") else None)
     app.jinja_env.filters.update(
         local=format_local,
         localdate=format_local_date,

@@ -400,20 +400,25 @@ def confirm(year: int, actor: User) -> None:
     unit.end_step()
 
 
-def warning(today: date | None = None) -> str | None:
+def warning(today: date | None = None, manages: bool = True) -> str | None:
     """What leads and administrators are told while a calendar they depend on is missing or provisional:
-    this year always, next year from 1 November."""
+    this year always, next year from 1 November; what to do about it, for one who imports the days (``manages``)
+    or one who asks an administrator to."""
     today = today or clock.today()
     asked = [today.year] + ([today.year + 1] if (today.month, today.day) >= WARN_FROM else [])
     for year in asked:
         state = status(year)
         if state is None:
-            return str(_l("The working calendar of %(year)d is missing: due times count its holidays as working "
-                          "days. Import the State Council's notice (Directory › Working calendar).", year=year))
-        if state is YearStatus.PROVISIONAL:
-            return str(_l("The working calendar of %(year)d is provisional (statutory holidays, make-up days not "
-                          "yet known). Import or confirm the State Council's notice (Directory › Working calendar).",
-                          year=year))
+            problem = _l("The working calendar of %(year)d is missing: due times count its holidays as working days.",
+                         year=year)
+        elif state is YearStatus.PROVISIONAL:
+            problem = _l("The working calendar of %(year)d is provisional (statutory holidays, make-up days not yet "
+                         "known).", year=year)
+        else:
+            continue
+        action = (_l("Import or confirm the State Council's notice (Directory › Working calendar).") if manages else
+                  _l("Ask an administrator to import the State Council's notice."))
+        return str(_l("%(problem)s %(action)s", problem=problem, action=action))  # zh: no space between
     return None
 
 
