@@ -5,6 +5,8 @@ board, the 3+2 week) are local days. Tests move time by patching ``portal.clock.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -29,3 +31,16 @@ def today() -> date:
 def local_midnight(day: date) -> datetime:
     """Return the start of a local day as an aware datetime."""
     return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
+
+
+@contextmanager
+def told(moment: datetime) -> Iterator[None]:
+    """Tell the time as ``moment`` while the demo plays, through the portal's own steps, what happened then (an
+    errand handed in last Thursday morning); the clock runs again after. Never in a request."""
+    global now
+    running = now
+    now = lambda: moment  # noqa: E731 - the module's ``now``, as tests patch it
+    try:
+        yield
+    finally:
+        now = running

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from faker import Faker
@@ -29,6 +29,7 @@ from portal.models import (
     EventKind,
     Holder,
     Household,
+    MaterialHandover,
     Mode,
     Outcome,
     Place,
@@ -80,6 +81,11 @@ def _pick_weighted(rng: random.Random, pairs):
     return rng.choices(values, weights=weights)[0]
 
 
+# When the steps of an errand that an office approves happen: handed in at the office in the morning of an off-island
+# day, the answer brought back in the afternoon of a later one, the documents handed back on an island working day.
+OFFICE_MORNING, OFFICE_AFTERNOON, ISLAND_DAY = (time(9), time(11, 30)), (time(13, 30), time(16, 30)), (time(9), time(17))
+
+
 class _Story:
     """Collects the events of one case and keeps the case's fields in step with them."""
 
@@ -97,6 +103,21 @@ class _Story:
         case.due_at = timekeeping.due_time(self.item, self.at, self.point, case.mode, self.calendar)
         case.remind_at = timekeeping.reminder_time(self.item, self.at, case.due_at, self.point, case.mode,
                                                    self.calendar)
+
+    def until_a_day(self, rng: random.Random, fits: Callable[[date], bool], hours: tuple[time, time],
+                    not_before: timedelta = timedelta()) -> timedelta:
+        """How long from the last step to a moment within ``hours`` of the first day that ``fits`` (at least
+        ``not_before`` later): the steps of the 3+2 week happen on its days, in office hours."""
+        earliest = self.at + not_before
+        day = clock.local(earliest).date()
+        for _ in range(60):
+            start = datetime.combine(day, hours[0], clock.LOCAL_TZ)
+            end = datetime.combine(day, hours[1], clock.LOCAL_TZ)
+            if fits(day) and end > earliest:
+                start = max(start, earliest)
+                return start + (end - start) * rng.random() - self.at
+            day += timedelta(days=1)
+        return self.now - self.at + timedelta(days=1)  # no such day in two months: the step is cut
 
     def resolved(self) -> None:
         self.case.resolved_at = self.at
@@ -253,7 +274,8 @@ def load_cases(count: int = 2000, seed: int = 2026, progress: Callable[[int], No
                 case.events = case.events[:1]
                 case.status, case.owner_id, case.claimed_at, case.remind_at = CaseStatus.LOGGED, None, None, None
                 for document in case.materials:
-                    document.holder, document.holder_user_id = Holder.RESIDENT, None
+                    document.holder, document.holder_user_id, document.since = Holder.RESIDENT, None, case.created_at
+                    document.handovers = []
 
     # A few duplicates, merged into the case they repeat.
     open_cases = [c for c in cases if c.status is CaseStatus.LOGGED]
@@ -376,21 +398,30 @@ def _book_visits(cases: list[Case], calendars, now: datetime, rng: random.Random
 
 
 def _documents(case: Case, item: ServiceItem, story: _Story, rng: random.Random) -> list[CaseMaterial]:
-    """The errand's documents, held where its story left them."""
-    answered = any(e.kind is EventKind.OFFICE_ANSWERED for e in story.events)
-    documents = []
-    for name in item.material_list:
-        if case.status is CaseStatus.AWAITING_OFFICE:
-            holder = Holder.OFFICE
-        elif case.status is CaseStatus.IN_PROGRESS:
-            holder = Holder.PROXY if answered or rng.random() < 0.6 else Holder.RESIDENT
-        elif case.status is CaseStatus.CLAIMED:
-            holder = Holder.PROXY if rng.random() < 0.3 else Holder.RESIDENT
-        else:
-            holder = Holder.RESIDENT
-        documents.append(CaseMaterial(name=name, holder=holder, since=story.at,
-                                      holder_user_id=case.owner_id if holder is Holder.PROXY else None))
-    return documents
+    """The errand's documents, held where its story left them, each with the handovers that took it there (at the
+    story's steps, confirmed by the resident or the office's window; signed on paper before the demo's days, so
+    recorded without a signature: the slip says so)."""
+    at = {e.kind: e.at for e in story.events}
+    taken = at.get(EventKind.STARTED) or at.get(EventKind.CLAIMED)
+    resident, office = case.requester_name, f"{item.approving_office or '上级部门'}窗口"
+    moves = []  # (when, from, to, confirmed by), in order
+    collected = case.status in (CaseStatus.AWAITING_OFFICE, CaseStatus.RESOLVED, CaseStatus.CLOSED) or (
+        case.status is CaseStatus.IN_PROGRESS and (EventKind.OFFICE_ANSWERED in at or rng.random() < 0.6)) or (
+        case.status is CaseStatus.CLAIMED and rng.random() < 0.3)
+    if collected and taken is not None:
+        moves.append((taken, Holder.RESIDENT, Holder.PROXY, resident))
+        if EventKind.SENT_OFF in at:
+            moves.append((at[EventKind.SENT_OFF], Holder.PROXY, Holder.OFFICE, office))
+        if EventKind.OFFICE_ANSWERED in at:
+            moves.append((at[EventKind.OFFICE_ANSWERED], Holder.OFFICE, Holder.PROXY, office))
+        if EventKind.RESOLVED in at:
+            moves.append((at[EventKind.RESOLVED], Holder.PROXY, Holder.RESIDENT, resident))
+    holder, since = (moves[-1][2], moves[-1][0]) if moves else (Holder.RESIDENT, case.created_at)
+    return [CaseMaterial(name=name, holder=holder, since=since,
+                         holder_user_id=case.owner_id if holder is Holder.PROXY else None,
+                         handovers=[MaterialHandover(at=when, from_holder=source, to_holder=to, by_id=case.owner_id,
+                                                     confirmed_by=who) for when, source, to, who in moves])
+            for name in item.material_list]
 
 
 def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, staff: User) -> None:
@@ -428,14 +459,23 @@ def _tell(story: _Story, rng: random.Random, item: ServiceItem, worker: User, st
         story.restart_clock()
         if not story.step(timedelta(hours=rng.uniform(0.1, 12)), EventKind.STARTED, CaseStatus.IN_PROGRESS, worker):
             return
-        if item.needs_approval and item.mode is Mode.ERRAND:
-            if not story.step(sla * rng.uniform(0.05, 0.3), EventKind.SENT_OFF, CaseStatus.AWAITING_OFFICE, worker,
-                              public=True, data={"office": item.approving_office}):
+        approval = item.needs_approval and item.mode is Mode.ERRAND
+        if approval:
+            # Handed in at the office on an off-island day, in its hours; the answer brought back on a later one;
+            # the documents handed back to the resident on one of the island's working days (on the mainland,
+            # working days throughout).
+            off_island = story.calendar.is_off_island if story.point.on_island else (
+                lambda day: story.calendar.kind_of(day) == "W")  # a mainland point's office: any working day
+            if not story.step(story.until_a_day(rng, off_island, OFFICE_MORNING), EventKind.SENT_OFF,
+                              CaseStatus.AWAITING_OFFICE, worker, public=True, data={"office": item.approving_office}):
                 return
-            if not story.step(sla * rng.uniform(0.1, 0.5), EventKind.OFFICE_ANSWERED, CaseStatus.IN_PROGRESS, worker,
-                              public=True, data={"answer": "approved"}):
+            if not story.step(story.until_a_day(rng, off_island, OFFICE_AFTERNOON, timedelta(days=1)),
+                              EventKind.OFFICE_ANSWERED, CaseStatus.IN_PROGRESS, worker, public=True,
+                              data={"answer": "approved"}):
                 return
-        if not story.step(sla * rng.uniform(0.05, 0.6), EventKind.RESOLVED, CaseStatus.RESOLVED, worker,
+        back = (story.until_a_day(rng, lambda day: story.calendar.kind_of(day) == "W", ISLAND_DAY, timedelta(hours=12))
+                if approval else sla * rng.uniform(0.05, 0.6))
+        if not story.step(back, EventKind.RESOLVED, CaseStatus.RESOLVED, worker,
                           RESOLUTIONS[item.mode] if not item.code.startswith("HT") else "已上门维修，供热恢复正常",
                           public=True):
             return

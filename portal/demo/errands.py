@@ -7,12 +7,14 @@ from __future__ import annotations
 import io
 import math
 import random
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from PIL import Image, ImageDraw
 
+from portal import clock
 from portal.domain import errands
-from portal.domain.cases import intake, lifecycle
+from portal.domain.cases import intake, lifecycle, timekeeping
 from portal.extensions import db
 from portal.models import Channel, Household, Place, ServiceItem, SignatureKind, User
 
@@ -48,11 +50,34 @@ def load_signed_handover() -> str | None:
     if None in (staff, proxy, hall, item, household) or not household.residents:
         return None
     resident = household.residents[0]
-    case = intake.log_case(staff, item, Channel.COUNTER, "老人行动不便，请代办党员代为申领高龄津贴", resident.name,
-                           household.phone, household=household, resident=resident)
-    lifecycle.claim(case, proxy)
-    errands.collect(case, proxy, [m.id for m in case.materials], resident.name, signature=drawn_signature(1))
-    errands.submit(case, proxy, "民政局窗口 刘", signature=drawn_signature(2))
-    errands.record_answer(case, hall, "approved", note="高龄津贴申领已审核通过", confirmed_by="民政局窗口 刘",
-                          signature=drawn_signature(3))
+    logged, handed_in, answered = _days_of_the_round(staff.service_point)
+    with clock.told(logged):  # at the post, on an island working day: logged, claimed, documents collected
+        case = intake.log_case(staff, item, Channel.COUNTER, "老人行动不便，请代办党员代为申领高龄津贴", resident.name,
+                               household.phone, household=household, resident=resident)
+        lifecycle.claim(case, proxy)
+        errands.collect(case, proxy, [m.id for m in case.materials], resident.name, signature=drawn_signature(1))
+    with clock.told(handed_in):  # at the office, the morning of the last off-island day
+        errands.submit(case, proxy, "民政局窗口 刘", signature=drawn_signature(2))
+    with clock.told(answered):  # the office's answer, recorded at the hall that afternoon
+        errands.record_answer(case, hall, "approved", note="高龄津贴申领已审核通过", confirmed_by="民政局窗口 刘",
+                              signature=drawn_signature(3))
     return case.number
+
+
+def _days_of_the_round(point) -> tuple[datetime, datetime, datetime]:
+    """When the walked errand's steps happened: collected at 10:00 of an island working day, handed in at 10:00 of
+    the last off-island day after it whose morning has passed, answered at 15:00 that day (or now, when that
+    afternoon has not come yet)."""
+    calendar = timekeeping.calendar_for(point)
+    now = clock.now()
+    day = clock.today()
+    while not (calendar.is_off_island(day) and _at(day, 11) < now):
+        day -= timedelta(days=1)
+    before = day - timedelta(days=1)
+    while calendar.kind_of(before) != "W":
+        before -= timedelta(days=1)
+    return _at(before, 10), _at(day, 10), min(_at(day, 15), now)
+
+
+def _at(day: date, hour: int) -> datetime:
+    return clock.local_midnight(day) + timedelta(hours=hour)

@@ -126,6 +126,8 @@ def _shift(station, day, user):
 
 def _incident(place, lead):
     now = clock.now()
+    ends = now + timedelta(hours=5)
+    # The notice names the same moment the incident expects (the page shows both).
     return Incident(service_point=place.service_point, title="主管网抢修，暂停供热", places=[place], created_by=lead,
-                    notice="阳光海岸小区主管网抢修，预计今天 18:00 前恢复供热，给您带来不便敬请谅解。",
-                    starts_at=now - timedelta(hours=3), expected_end_at=now + timedelta(hours=5))
+                    notice=f"阳光海岸小区主管网抢修，预计 {clock.local(ends):%m-%d %H:%M} 前恢复供热，给您带来不便敬请谅解。",
+                    starts_at=now - timedelta(hours=3), expected_end_at=ends)
