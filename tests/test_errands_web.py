@@ -228,7 +228,15 @@ def test_the_authorisation_prints_the_resident_the_proxy_and_the_documents(app, 
     for name in world.errand_item.material_list:
         assert f"<td>{name}</td><td>居民 · 王大爷</td>" in html
     assert "委托人（签字）" in html and "受托人（签字）" in html and "data-print" in html
+    assert world.errand_item.approving_office in html and "材料原件" in html
     assert _client(app, "proxy-h02").get(f"/errands/{case.number}/authorisation").status_code == 404
+
+
+def test_the_authorisation_of_an_errand_no_office_approves_names_no_office_and_no_hand_in(app, world):
+    case = claimed(world, item=world.plain_errand)
+    html = _client(app, "proxy-h01").get(f"/errands/{case.number}/authorisation").get_data(as_text=True)
+    assert "递交部门" not in html and "材料原件" not in html and "递交办理" not in html
+    assert "持下列物品代为办理上述事项" in html and "交付物品" in html
 
 
 def test_the_halls_clerk_sees_the_next_off_island_day_as_proxies_do(app, world, make, monkeypatch):
@@ -240,3 +248,34 @@ def test_the_halls_clerk_sees_the_next_off_island_day_as_proxies_do(app, world, 
     clerk = _client(app, "staff-hall").get("/errands/manifest").get_data(as_text=True)
     assert "<strong>2026-12-03</strong>" in proxy and "<strong>2026-12-03</strong>" in clerk
     assert "暂无安排" not in clerk
+
+
+def test_the_errand_page_says_what_the_office_answered_where_the_proxy_works_it(app, world):
+    from portal.domain import errands
+
+    case = claimed(world)
+    errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷", signature=signed())
+    errands.submit(case, world.proxy, "民政局窗口", signature=signed())
+    proxy = _client(app, "proxy-h01")
+    assert 'id="office-answer"' not in proxy.get(f"/errands/{case.number}").get_data(as_text=True)  # none yet
+    errands.record_answer(case, world.proxy, "more_materials", note="需补充家庭收入证明", more=["家庭收入证明"],
+                          confirmed_by="民政局窗口", signature=signed())
+    page = proxy.get(f"/errands/{case.number}").get_data(as_text=True)
+    answer = re.search(r'<p class="flash flash-warning" id="office-answer">(.*?)</p>', page).group(1)
+    assert answer.startswith("上级部门答复：需补充材料") and answer.endswith("：需补充家庭收入证明")
+
+
+def test_a_proxy_at_the_limit_is_told_so_and_offered_no_claim_that_would_be_refused(app, world):
+    app.config["ERRAND_LIMIT"] = 1
+    waiting = log(world)
+    proxy = _client(app, "proxy-h01")
+    page = proxy.get("/errands/").get_data(as_text=True)
+    assert f'action="/errands/{waiting.number}/claim"' in page and 'id="at-the-limit"' not in page
+    claimed(world)
+    page = proxy.get("/errands/").get_data(as_text=True)
+    assert "您已持有 1 件未办结的代办，已达上限" in page and f'action="/errands/{waiting.number}/claim"' not in page
+
+
+def test_the_heating_districts_errands_page_links_to_no_manifest(app, world):
+    page = _client(app, "butler-e01").get("/errands/").get_data(as_text=True)
+    assert 'href="/errands/manifest"' not in page

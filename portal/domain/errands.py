@@ -43,6 +43,7 @@ from portal.extensions import db
 from portal.models import (
     Attachment,
     Case,
+    CaseEvent,
     CaseMaterial,
     CaseStatus,
     EventKind,
@@ -418,6 +419,16 @@ def deliver(case: Case, actor: User, note: str, confirmed_by: str, signature: Si
     if back:
         hand_over(case, actor, back, Holder.RESIDENT, confirmed_by, signature=signature)
     lifecycle.resolve(case, actor, note)
+
+
+def office_answer(case: Case) -> CaseEvent | None:
+    """The office's last answer, while the errand is back from it (approved, rejected, more documents): the proxy
+    and the hall's clerk read it where they work the errand, not only on the case's timeline."""
+    if case.status is not CaseStatus.IN_PROGRESS:
+        return None
+    return db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                         CaseEvent.kind == EventKind.OFFICE_ANSWERED)
+                              .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(1)).first()
 
 
 # --- the printed slips --------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ def _page(case: Case, status: int = 200, **forms):
     deliver = forms.get("deliver") or DeliverForm(formdata=None, confirmed_by=case.requester_name)
     return render(
         "errands/show.html", case=case, status=status, readiness=errands.readiness(case), stage=errands.stage(case),
-        custody=errands.custody(case), giver=giver,
+        custody=errands.custody(case), giver=giver, answered=errands.office_answer(case),
         may_work=access.can(me(), "case.work", case), may_answer=access.can(me(), "case.office_answer", case),
         next_day=timekeeping.next_off_island_day(case.service_point),
         collect=collect, submit=forms.get("submit") or SubmitForm(formdata=None),
