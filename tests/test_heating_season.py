@@ -399,3 +399,31 @@ def test_the_heating_districts_people_are_not_offered_the_off_island_manifest(ap
         assert not access.can(who, "errands.manifest"), who.username
     assert access.can(district.lead, "errands.manifest") and access.can(district.proxy, "errands.manifest")
     assert 'href="/errands/manifest"' not in _client(app, "butler-e01").get("/").get_data(as_text=True)
+
+
+def test_the_walk_opens_the_first_building_and_a_finding_made_a_case_comes_back_to_it(app, district, make):
+    campaign = heating.create_campaign(district.desk, "入户走访", [district.e01], clock.today(), clock.today())
+    doors = {b: make.household(district.e01, address=f"金色环海{b}101", building=b) for b in ("2号楼", "10号楼")}
+    butler = _client(app, "butler-e01")
+    walk = butler.get(f"/heating/campaigns/{campaign.id}/walk").get_data(as_text=True)
+    assert doors["2号楼"].address in walk and doors["10号楼"].address not in walk  # one building, not the estate
+    everything = butler.get(f"/heating/campaigns/{campaign.id}/walk?building=").get_data(as_text=True)
+    assert doors["2号楼"].address in everything and doors["10号楼"].address in everything  # "All" asked for
+    found = heating.record_visit(campaign, doors["10号楼"], district.butler, VisitResult.FINDING, Finding.LEAK)
+    back = butler.post(f"/heating/campaigns/visits/{found.id}/case", data={"building": "10号楼"})
+    assert back.status_code == 303 and "building=10" in back.headers["Location"]
+
+
+def test_a_second_call_about_the_same_fault_is_noted_on_the_households_open_case(app, district):
+    first = heating.take_call(district.desk, district.item("HT07"), "13700000001", "赵先生", household=district.flat)
+    desk = _client(app, "desk-sqt")
+    again = desk.post("/heating/hotline", data={"requester_phone": "13700000001", "household_id": district.flat.id,
+                                                "item": "HT07", "description": "还是冷"}, follow_redirects=True)
+    said = again.get_data(as_text=True)
+    assert f"该户已有此故障的未办结工单 {first.number}：本次来电已记入该工单，未新建工单。" in said
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+    noted = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == first.id,
+                                                          CaseEvent.kind == EventKind.NOTE)).one()
+    assert noted.note == "还是冷" and "again" in noted.data
+    other = heating.take_call(district.desk, district.item("HT03"), "13700000001", "赵先生", household=district.flat)
+    assert other.id != first.id  # another fault is a case of its own

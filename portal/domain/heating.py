@@ -149,7 +149,8 @@ def open_incident(place: Place | None) -> Incident | None:
 @unit.transactional
 def take_call(actor: User, item: ServiceItem, phone: str, caller_name: str, household: Household | None = None,
               station: ServicePoint | None = None, address: str = "", description: str = "") -> Case:
-    """Log a heating hotline call and route it (or link it to the estate's open incident)."""
+    """Log a heating hotline call and route it (or link it to the estate's open incident); a call about a fault the
+    household already has an open case for is noted on that case, which is returned (one cold radiator, one case)."""
     if item is None or item.category_zh != "供热":
         raise DomainError(_l("Choose one of the heating faults."), field="item")
     place = household.place if household is not None else None
@@ -160,6 +161,10 @@ def take_call(actor: User, item: ServiceItem, phone: str, caller_name: str, hous
     if household is None and not address.strip():
         raise DomainError(_l("The caller is not in the register: write the address they give."), field="address")
     description = description.strip() or str(item.name_zh)
+    same = _open_case_of(household, item) if household is not None else None
+    if same is not None and access.can(actor, "case.note", same):  # the household calls again about the same fault
+        intake.add_call(same, actor, description, caller_name, phone)
+        return same
     resident = household.residents[0] if household is not None and household.residents else None
     case = intake.log_case(actor, item, Channel.PHONE, description, caller_name or (resident.name if resident else ""),
                            phone, household=household, resident=resident, address=address, point=station)
@@ -324,14 +329,19 @@ def finding_to_case(visit: CampaignVisit, actor: User) -> Case:
     return _case_of_finding(visit, actor)
 
 
+def _open_case_of(household: Household, item: ServiceItem) -> Case | None:
+    """The household's open case of this fault, the oldest, if it has one."""
+    return db.session.scalars(sa.select(Case).where(
+        Case.household_id == household.id, Case.item_id == item.id,
+        Case.status.in_([s for s in CaseStatus if s.is_open])).order_by(Case.id)).first()
+
+
 def _case_of_finding(visit: CampaignVisit, actor: User) -> Case:
     """The finding's case: the household's open case of the same fault (the finding is written on its timeline: one
     cold room is one case, however it was found), or a new one for the estate's butler."""
     item = db.session.scalars(sa.select(ServiceItem).filter_by(code=FINDING_ITEMS[visit.finding])).one()
     household = visit.household
-    case = db.session.scalars(sa.select(Case).where(
-        Case.household_id == household.id, Case.item_id == item.id,
-        Case.status.in_([s for s in CaseStatus if s.is_open])).order_by(Case.id)).first()
+    case = _open_case_of(household, item)
     joined = case is not None
     if case is None:
         resident = household.residents[0] if household.residents else None

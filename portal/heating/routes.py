@@ -103,6 +103,7 @@ def hotline():
     caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
     if form.station.data is None:
         form.station.data = _station_of(caller, stations)
+    started = clock.now()
     done = submit(form, lambda: heating.take_call(
         me(), db.session.scalars(sa.select(ServiceItem).filter_by(code=form.item.data)).first(),
         form.requester_phone.data, form.requester_name.data or "",
@@ -111,7 +112,10 @@ def hotline():
         address=form.address.data or "", description=form.description.data or ""), "item")
     if done.ok:
         case = done.value
-        if case.incident is not None:
+        if case.created_at < started:  # noted on the household's open case of that fault
+            flash(_("The household already has case %(number)s open for this fault: the call is noted on it, and no "
+                    "new case was logged.", number=case.number), "warning")
+        elif case.incident is not None:
             flash(_("Call %(number)s is linked to the incident “%(title)s”.", number=case.number,
                     title=case.incident.title), "warning")
         elif case.owner is not None:
@@ -304,10 +308,12 @@ def walk(campaign_id: int):
     place = next((p for p in places if p.id == asked), None if asked else (places[0] if places else None))
     if place is None:
         abort(404)
-    building = request.args.get("building") or None
+    buildings = heating.buildings(place)
+    # A phone opens one building's doors (a whole estate is a thousand doors, megabytes); "All" asks for the estate.
+    building = request.args.get("building", buildings[0] if len(buildings) > 1 else "") or None
     doors = heating.walk(row, place, building)
     return render("heating/walk.html", campaign=row, places=places, place=place, building=building,
-                  buildings=heating.buildings(place), doors=doors,
+                  buildings=buildings, doors=doors,
                   form=DoorForm(formdata=None), VisitResult=VisitResult, phase=heating.phase_on(),
                   standard=heating.standard(), readings=heating.latest_readings([h.id for h, _v in doors]))
 
@@ -383,11 +389,12 @@ def finding_case(visit_id: int):
     """Turn a finding into a case for the butler, in one tap."""
     visit = access.load(me(), CampaignVisit, visit_id, "finding.case")
     done = run(lambda: heating.finding_to_case(visit, me()))
+    back = url_for("heating.walk", campaign_id=visit.campaign_id, place=visit.place_id,
+                   building=request.form.get("building") or None)  # the same building's doors, not the estate's
     if not done.ok:
-        return redirect_to(url_for("heating.walk", campaign_id=visit.campaign_id, place=visit.place_id))
+        return redirect_to(back)
     flash(_("Case %(number)s logged.", number=done.value.number), "success")
-    return redirect_to(url_for("heating.walk", campaign_id=visit.campaign_id, place=visit.place_id)
-                       + f"#door-{visit.household_id}")
+    return redirect_to(back + f"#door-{visit.household_id}")
 
 
 # --- the heating season ----------------------------------------------------------------------------------
