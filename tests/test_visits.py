@@ -9,7 +9,18 @@ from icalendar import Calendar
 from portal.domain import Conflict, DomainError, Forbidden, NotFound, access, visits
 from portal.domain.cases import lifecycle
 from portal.extensions import db
-from portal.models import Case, CaseEvent, CaseStatus, EventKind, Household, Slot, Visit, VisitKind, VisitStatus
+from portal.models import (
+    Case,
+    CaseEvent,
+    CaseStatus,
+    EventKind,
+    FishingSeason,
+    Household,
+    Slot,
+    Visit,
+    VisitKind,
+    VisitStatus,
+)
 from tests.stories import log
 
 MONDAY = date(2026, 11, 30)
@@ -188,3 +199,14 @@ def test_the_calendar_feed_parses_and_holds_no_phone_number(home, app):
     assert "13912345678" not in body and "5678" not in body
     assert client.get("/visits/teams/T1.ics?token=wrong").status_code == 404
     assert client.get("/visits/teams/T1.ics").status_code == 404
+
+
+def test_a_teams_visits_come_in_the_order_of_the_day(home, make):
+    home.t1.season_evenings = True
+    db.session.add(FishingSeason(name="渔汛", first=MONDAY - timedelta(days=7), last=MONDAY + timedelta(days=7)))
+    db.session.commit()
+    for slot in (Slot.EVENING, Slot.PM, Slot.AM):  # booked evening first: "evening" sorts before "pm" as text
+        household = make.household(home.h01, address=f"东岙{slot.value}号")
+        visits.book(log(home, item=home.home_item, household=household), home.staff, MONDAY, slot)
+    listed = visits.for_team(home.t1.id, MONDAY, MONDAY)
+    assert [v.slot for v in listed] == [Slot.AM, Slot.PM, Slot.EVENING]

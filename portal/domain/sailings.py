@@ -33,6 +33,7 @@ from portal.domain.platform.text import typed
 from portal.extensions import db
 from portal.models import (
     ACTIVE_VISITS,
+    IN_THE_DAY,
     CancelledSailing,
     Case,
     Place,
@@ -209,7 +210,7 @@ def visits_on(day: date) -> list[Visit]:
     return list(db.session.scalars(sa.select(Visit).where(Visit.day == day, Visit.status.in_(ACTIVE_VISITS))
                                    .options(joinedload(Visit.team).joinedload(Team.service_point),
                                             joinedload(Visit.case).joinedload(Case.service_point))
-                                   .order_by(Visit.slot, Visit.id)))
+                                   .order_by(IN_THE_DAY, Visit.id)))
 
 
 def needs_boat(visit: Visit) -> bool:

@@ -36,6 +36,7 @@ from portal.domain.platform.text import stored, typed
 from portal.extensions import db
 from portal.models import (
     ACTIVE_VISITS,
+    IN_THE_DAY,
     Case,
     CaseStatus,
     Channel,
@@ -473,7 +474,7 @@ def for_team(team_id: int, first: date, last: date) -> list[Visit]:
         .where(Visit.team_id == team_id, Visit.day >= first, Visit.day <= last,
                Visit.status != VisitStatus.CANCELLED)
         .options(joinedload(Visit.case).joinedload(Case.item), joinedload(Visit.case).joinedload(Case.place))
-        .order_by(Visit.day, Visit.slot, Place.code, Case.address)
+        .order_by(Visit.day, IN_THE_DAY, Place.code, Case.address)
     ))
 
 
@@ -560,7 +561,7 @@ def to_rebook(team_id: int | None = None) -> list[Rebooking]:
             query
             .options(joinedload(Visit.case).joinedload(Case.service_point),
                      joinedload(Visit.team).joinedload(Team.service_point))
-            .order_by(Visit.day, Visit.slot, Visit.id)):
+            .order_by(Visit.day, IN_THE_DAY, Visit.id)):
         if (reason := why_not(visit)) is not None:
             found.append(Rebooking(visit, reason))
     return found
@@ -602,7 +603,7 @@ def care_register(place_ids: list[int]) -> list[RegisterRow]:
     if ids:
         for visit in db.session.scalars(
             sa.select(Visit).where(Visit.household_id.in_(ids), Visit.status.in_(ACTIVE_VISITS))
-            .order_by(Visit.day.desc(), Visit.slot.desc())
+            .order_by(Visit.day.desc(), IN_THE_DAY.desc())
         ):
             upcoming[visit.household_id] = visit  # the earliest wins, written last
     return [RegisterRow(h, last.get(h.id), upcoming.get(h.id)) for h in households]

@@ -56,7 +56,7 @@ from portal.models.supervision import (
     Supervision,
     SupervisionReason,
 )
-from portal.models.visits import ACTIVE_VISITS, FishingSeason, Slot, Visit, VisitKind, VisitStatus
+from portal.models.visits import ACTIVE_VISITS, IN_THE_DAY, FishingSeason, Slot, Visit, VisitKind, VisitStatus
 
 __all__ = [
     "Job", "JobStatus",
@@ -65,7 +65,7 @@ __all__ = [
     "Campaign", "CampaignVisit", "DutyShift", "Finding", "Incident", "VisitResult", "campaign_places",
     "HeatingSeason", "ReadingSource", "SeasonPhase", "TemperatureReading",
     "incident_places",
-    "ACTIVE_VISITS", "FishingSeason", "Office", "Slot", "Visit", "VisitKind", "VisitStatus",
+    "ACTIVE_VISITS", "IN_THE_DAY", "FishingSeason", "Office", "Slot", "Visit", "VisitKind", "VisitStatus",
     "Attachment", "CaseMaterial", "Holder", "MaterialHandover", "SignatureKind",
     "AuditEntry", "CallbackRecord", "CalendarDay", "CalendarYear", "CancelledSailing", "DayKind", "SailingReason", "YearStatus", "ExtensionRequest", "ExtensionStatus", "Notification", "Supervision",
     "SupervisionReason", "CannedReply", "Case", "CaseViewer", "CaseEvent", "CaseNumberCounter", "CaseStatus", "Channel", "EventKind",

@@ -86,3 +86,9 @@ class Visit(db.Model):
     team: Mapped[Team] = relationship()
     booked_by: Mapped[User | None] = relationship(foreign_keys=[booked_by_id])
     done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
+
+
+# The half-days in the order of the day (the column holds "am", "pm", "evening": alphabetically the evening would
+# come before the afternoon): what lists of visits are ordered by.
+IN_THE_DAY = sa.case({Slot.AM.value: 0, Slot.PM.value: 1, Slot.EVENING.value: 2},
+                     value=sa.cast(Visit.__table__.c.slot, sa.String), else_=3)
