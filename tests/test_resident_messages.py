@@ -2,7 +2,7 @@
 half-day, never offered a booking; a booking link only when a half-day can be chosen; every link at the one public
 address, never one a request named; and the public pages that links open refuse any malformed input with a 4xx."""
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -88,6 +88,10 @@ def test_a_visit_moved_away_and_back_is_told_each_time_and_only_the_last_day_wai
 def test_a_case_that_ends_withdraws_what_waited_about_its_visit_and_says_when_the_team_will_not_come(home, ends, told):
     case = stories.log_home(home)
     visits.book(case, home.staff, date(2026, 11, 30), Slot.PM)
+    visits.move(visits.active_visit(case), home.lead, date(2026, 12, 1), Slot.AM)
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.text.contains("已预约"))
+                       .values(status=MessageStatus.SENT))  # the booking went; the move still waits
+    db.session.commit()
     db.session.refresh(case)
     if ends == "resolve":  # done without the team (by phone, say): the result SMS follows, no cancellation
         lifecycle.claim(case, home.member)
@@ -96,11 +100,42 @@ def test_a_case_that_ends_withdraws_what_waited_about_its_visit_and_says_when_th
     else:
         getattr(lifecycle, ends)(case, home.staff if ends == "cancel" else home.member, "居民已自行解决")
     messages = _visit_messages()
-    assert messages[0].status is MessageStatus.DEAD and messages[0].last_error == outbox.WITHDRAWN  # "已预约" never goes
+    assert messages[1].status is MessageStatus.DEAD and messages[1].last_error == outbox.WITHDRAWN  # "已改约" never goes
     cancelled = [m for m in messages if "已取消" in m.text]
     assert len(cancelled) == int(told)
     if told:
-        assert "原定11-30 下午的上门服务已取消" in cancelled[0].text and cancelled[0].status is MessageStatus.PENDING
+        assert "原定12-01 上午的上门服务已取消" in cancelled[0].text and cancelled[0].status is MessageStatus.PENDING
+
+
+def test_a_visit_the_resident_never_heard_of_is_not_announced_cancelled_and_a_waiting_link_is_withdrawn(home):
+    booked = stories.log_home(home)
+    visits.book(booked, home.staff, date(2026, 11, 30), Slot.PM)  # its "已预约" still waits (no gateway here)
+    lifecycle.cancel(booked, home.staff, "居民已自行解决")
+    assert not [m for m in _visit_messages() if "已取消" in m.text]  # "cancelled" of a visit they were never told of
+    linked = stories.log_home(home)  # a booking link waits; the case ends with no visit booked
+    lifecycle.cancel(linked, home.staff, "登记有误")
+    link = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.case_id == linked.id,
+                                                             OutboxMessage.kind == "book")).one()
+    assert (link.status, link.last_error) == (MessageStatus.DEAD, outbox.WITHDRAWN)
+
+
+def test_a_message_a_worker_claimed_but_has_not_sent_is_withdrawn_too_and_skipped(home):
+    case = stories.log_home(home)
+    db.session.execute(sa.update(OutboxMessage).values(status=MessageStatus.SENDING, worker="w1"))
+    db.session.commit()
+    visits.book(case, home.staff, date(2026, 11, 30), Slot.PM)
+    link = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "book")).one()
+    assert (link.status, link.last_error) == (MessageStatus.DEAD, outbox.WITHDRAWN)
+
+
+def test_a_care_visit_moved_takes_its_limits_to_its_new_half_day(home, make):
+    make.household(home.h01, address="东岙32号", phone="13700000032", residents=("吴奶奶",), elderly_alone=True)
+    [number] = visits.schedule_care_visits()
+    case = db.session.scalars(sa.select(Case).filter_by(number=number)).one()
+    visit = visits.active_visit(case)
+    visits.move(visit, home.lead, visit.day + timedelta(days=7), Slot.PM)
+    ends = visits.visit_window(visit)[1]
+    assert case.due_at == ends and case.sign_due_at == ends
 
 
 def test_no_reminder_is_sent_for_a_visit_whose_day_became_a_holiday(home, make):

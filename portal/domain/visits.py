@@ -367,6 +367,8 @@ def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = N
     counters.touch(visit.case, clock.now())
     visit.team, visit.day, visit.slot = team, day, slot
     visit.case.team, visit.case.updated_at = team, clock.now()  # what the resident is told changed (Open311 says when)
+    if visit.kind is VisitKind.CARE and visit.case.status is CaseStatus.LOGGED:  # its limits are its half-day's
+        visit.case.sign_due_at, visit.case.due_at = timekeeping.scheduled_limits(slot_times(team, day, slot)[1])
     record_event(visit.case, actor, EventKind.VISIT_MOVED, public=True,
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
     messages.visit_booked(visit.case, day, slot, moved=True)
@@ -462,7 +464,7 @@ def remind_tomorrow(today: date | None = None) -> int:
                                     .options(joinedload(Visit.case), joinedload(Visit.team)
                                              .joinedload(Team.service_point))):
         if why_not(visit) is None:
-            written += messages.visit_tomorrow(visit.case, visit.id, tomorrow, visit.slot)
+            written += messages.visit_tomorrow(visit.case, visit, tomorrow, visit.slot)
     unit.end_step()
     return written
 
@@ -678,7 +680,7 @@ def _care_visit(household: Household, item: ServiceItem, start: date, last: date
         phone_optional=True, proactive=True, receipt=False,
     )
     # Logged now for a half-day up to two weeks ahead: its time runs to that half-day, not from today (the resident,
-    # told only the day the team comes, is never told a due time before it).
+    # told only the day the team comes, is never told a due time before it); moving the visit moves them.
     case.sign_due_at, case.due_at = timekeeping.scheduled_limits(slot_times(team, slots[0].day, slots[0].slot)[1])
     book(case, None, slots[0].day, slots[0].slot, team, kind=VisitKind.CARE)
     _commit()

@@ -38,14 +38,18 @@ from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, unit
 from portal.extensions import db
 from portal.models import (
+    ACTIVE_VISITS,
     OPEN_STATUSES,
     CalendarDay,
     CalendarYear,
     Case,
     CaseEvent,
+    CaseStatus,
     DayKind,
     EventKind,
     User,
+    Visit,
+    VisitKind,
     YearStatus,
 )
 
@@ -464,7 +468,11 @@ def recompute_limits(changed: set[date], actor: User | None, year: int | None = 
         sa.select(Case).where(Case.status.in_(OPEN_STATUSES), Case.due_at.is_not(None),
                               Case.due_at >= clock.local_midnight(first))
         .options(sa.orm.joinedload(Case.item), sa.orm.joinedload(Case.service_point)).order_by(Case.id)))
-    cases = [case for case in cases if not case.item.urgent]
+    # Urgent items count calendar hours; a care visit not yet signed for is due on its half-day (moved with it).
+    scheduled = set(db.session.scalars(sa.select(Visit.case_id).where(
+        Visit.kind == VisitKind.CARE, Visit.status.in_(ACTIVE_VISITS),
+        Visit.case_id.in_([case.id for case in cases if case.status is CaseStatus.LOGGED])))) if cases else set()
+    cases = [case for case in cases if not case.item.urgent and case.id not in scheduled]
     starts = _starts(cases)
     now = clock.now()
     moved = []

@@ -450,10 +450,11 @@ def _add_callback(case: Case, actor: User | None, **values) -> None:
 def _cancel_visits(case: Case, actor: User | None, status: CaseStatus) -> None:
     """Cancel a case's booked or started home visit when the case ends, in the same transaction. What still waited
     to tell the resident of the visit is withdrawn; a visit still to come, cancelled with a case that ends unresolved
-    (withdrawn, returned, merged), is told to the resident: the team will not come that day."""
+    (withdrawn, returned, merged), is told to the resident who was told of it: the team will not come that day."""
     visits = db.session.execute(sa.select(Visit.id, Visit.day, Visit.slot, Visit.status).where(
         Visit.case_id == case.id, Visit.status.in_(ACTIVE_VISITS))).all()
-    if not visits:
+    if not visits:  # a booking link still waiting to go offers nothing now
+        outbox.withdraw(case, messages.ABOUT_THE_VISIT)
         return
     unit.write(sa.update(Visit.__table__).where(Visit.id.in_([visit.id for visit in visits]))
                .values(status=VisitStatus.CANCELLED))

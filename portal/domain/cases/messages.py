@@ -104,18 +104,24 @@ def visit_booked(case: Case, day, slot, moved: bool = False) -> bool:
 
 def visit_cancelled(case: Case, day, slot) -> bool:
     """A booked visit was cancelled with its case (withdrawn, returned, merged): what still waited to tell of it is
-    withdrawn, and the resident told that the team will not come that day."""
+    withdrawn, and a resident who was told of the visit (a message about it went) is told that the team will not
+    come that day; one who never heard of it is told nothing of it."""
+    heard = db.session.scalar(sa.select(OutboxMessage.id).where(
+        OutboxMessage.case_id == case.id, OutboxMessage.kind == "visit", OutboxMessage.status == MessageStatus.SENT)
+        .limit(1)) is not None
     outbox.withdraw(case, ABOUT_THE_VISIT)
+    if not heard:
+        return False
     return outbox.tell_resident("visit", case, _text("visit_cancelled", case, when=_when(day, slot),
                                                      phone=_contact(case)),
                                 f"visit-cancelled:{case.number}:{uuid.uuid4().hex}")
 
 
-def visit_tomorrow(case: Case, visit_id: int, day, slot) -> bool:
+def visit_tomorrow(case: Case, visit, day, slot) -> bool:
     """The day before a home visit: when the team comes (``day``, the half-day ``slot``), and whom to call to
-    change it (a visit moved to another day is reminded again)."""
+    change it; once a booking of the visit (its version: a visit moved away and back is reminded again)."""
     return outbox.tell_resident("visit", case, _text("visit", case, when=_when(day, slot), phone=_contact(case)),
-                                f"visit:{visit_id}:{day}")
+                                f"visit:{visit.id}:{visit.version}:{day}")
 
 
 def book_yourself(case: Case, link: str) -> None:

@@ -102,10 +102,13 @@ def opt_out(address: str) -> None:
 
 def withdraw(case: Case, kinds: tuple[str, ...]) -> int:
     """Give up the messages of these kinds that still wait to tell the resident of ``case`` something no longer
-    true (a visit moved or cancelled: its booking, its reminder, a booking link), in the transaction under way; one
-    already on its way goes. They are not listed as trouble and cannot be sent again. How many were given up."""
+    true (a visit moved or cancelled: its booking, its reminder, a booking link), in the transaction under way: those
+    waiting and those claimed by a worker and not yet sent (its lease is renewed only while a message is SENDING, so
+    it skips them; one whose send has begun goes, and is recorded as sent). They are not listed as trouble and cannot
+    be sent again. How many were given up."""
     return unit.write(sa.update(OutboxMessage).where(
-        OutboxMessage.case_id == case.id, OutboxMessage.kind.in_(kinds), OutboxMessage.status == MessageStatus.PENDING)
+        OutboxMessage.case_id == case.id, OutboxMessage.kind.in_(kinds),
+        OutboxMessage.status.in_([MessageStatus.PENDING, MessageStatus.SENDING]))
         .values(status=MessageStatus.DEAD, claimed_until=None, last_error=WITHDRAWN)).rowcount
 
 
@@ -325,7 +328,7 @@ def _sent(message: Outgoing, worker: str) -> None:
     db.session.execute(sa.update(OutboxMessage).where(
         OutboxMessage.id == message.id, OutboxMessage.worker == worker, sa.or_(
             OutboxMessage.status == MessageStatus.SENDING,
-            sa.and_(OutboxMessage.status == MessageStatus.DEAD, OutboxMessage.last_error == OPTED_OUT)))
+            sa.and_(OutboxMessage.status == MessageStatus.DEAD, OutboxMessage.last_error.in_([OPTED_OUT, WITHDRAWN]))))
         .values(status=MessageStatus.SENT, sent_at=clock.now(), claimed_until=None, last_error=""))
     unit.end_step()
 
