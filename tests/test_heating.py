@@ -77,8 +77,9 @@ def test_calls_from_an_estate_with_an_incident_are_linked_and_resolved_together(
     _at(monkeypatch, 2026, 11, 27, 10, 0)
     incident = heating.declare_incident(district.desk, district.station, "主管网抢修", "18:00 前恢复供热",
                                         [district.e01], clock.now() + timedelta(hours=6))
-    calls = [heating.take_call(district.desk, district.item("HT01"), "13700000001", "", household=district.flat)
-             for _ in range(2)]
+    upstairs = make.household(district.e01, address="金色环海1号楼1单元201", phone="13700000003")
+    calls = [heating.take_call(district.desk, district.item("HT01"), household.phone, "", household=household)
+             for household in (district.flat, upstairs)]
     assert all(c.incident_id == incident.id and c.owner_id is None for c in calls)
     neighbour = make.household(district.e02, address="海之韵1号楼101", phone="13700000002")
     elsewhere = heating.take_call(district.desk, district.item("HT01"), "13700000002", "", household=neighbour)

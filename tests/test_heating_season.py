@@ -427,3 +427,32 @@ def test_a_second_call_about_the_same_fault_is_noted_on_the_households_open_case
     assert noted.note == "还是冷" and "again" in noted.data
     other = heating.take_call(district.desk, district.item("HT03"), "13700000001", "赵先生", household=district.flat)
     assert other.id != first.id  # another fault is a case of its own
+
+
+def test_cards_printed_before_the_season_ask_for_duty_from_its_trial_heating_on(app, district):
+    today = clock.today()
+    trial = today + timedelta(days=20)
+    _season(district, "下季", trial, trial + timedelta(days=7), trial + timedelta(days=30))
+    db.session.add_all([DutyShift(service_point=district.station, day=trial + timedelta(days=offset),
+                                  user=district.butler2) for offset in range(31)])
+    db.session.commit()
+    assert heating.round_the_clock(district.station, True) == "hotline"  # the nights before the heating don't count
+
+
+def test_an_out_of_season_door_reading_is_a_visit_with_nothing_to_make_a_case_of(district):
+    today = clock.today()
+    _season(district, "上季", today - timedelta(days=150), today - timedelta(days=140), today - timedelta(days=1))
+    campaign = heating.create_campaign(district.desk, "回访", [district.e01], today, today)
+    heating.record_temperature(district.butler, district.flat, "12", campaign=campaign)
+    door = db.session.scalars(sa.select(CampaignVisit)).one()
+    assert (door.result, door.finding, door.case_id) == (VisitResult.VISITED, None, None)
+
+
+def test_the_walk_keeps_the_whole_estate_after_a_door_when_all_was_chosen(app, district, make):
+    campaign = heating.create_campaign(district.desk, "入户走访", [district.e01], clock.today(), clock.today())
+    for b in ("2号楼", "10号楼"):
+        make.household(district.e01, address=f"金色环海{b}101", building=b)
+    back = _client(app, "butler-e01").post(
+        f"/heating/campaigns/{campaign.id}/households/{district.flat.id}/temperature",
+        data={"celsius": "19", "building": ""})
+    assert back.status_code == 303 and "&building=#door-" in back.headers["Location"]  # "All", not the first

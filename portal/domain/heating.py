@@ -161,7 +161,7 @@ def take_call(actor: User, item: ServiceItem, phone: str, caller_name: str, hous
     if household is None and not address.strip():
         raise DomainError(_l("The caller is not in the register: write the address they give."), field="address")
     description = description.strip() or str(item.name_zh)
-    same = _open_case_of(household, item) if household is not None else None
+    same = open_case_of(household, item) if household is not None else None
     if same is not None and access.can(actor, "case.note", same):  # the household calls again about the same fault
         intake.add_call(same, actor, description, caller_name, phone)
         return same
@@ -329,7 +329,7 @@ def finding_to_case(visit: CampaignVisit, actor: User) -> Case:
     return _case_of_finding(visit, actor)
 
 
-def _open_case_of(household: Household, item: ServiceItem) -> Case | None:
+def open_case_of(household: Household, item: ServiceItem) -> Case | None:
     """The household's open case of this fault, the oldest, if it has one."""
     return db.session.scalars(sa.select(Case).where(
         Case.household_id == household.id, Case.item_id == item.id,
@@ -341,7 +341,7 @@ def _case_of_finding(visit: CampaignVisit, actor: User) -> Case:
     cold room is one case, however it was found), or a new one for the estate's butler."""
     item = db.session.scalars(sa.select(ServiceItem).filter_by(code=FINDING_ITEMS[visit.finding])).one()
     household = visit.household
-    case = _open_case_of(household, item)
+    case = open_case_of(household, item)
     joined = case is not None
     if case is None:
         resident = household.residents[0] if household.residents else None
@@ -693,8 +693,12 @@ def _door_measured(campaign: Campaign, household: Household, actor: User, readin
     row = db.session.scalars(sa.select(CampaignVisit).where(CampaignVisit.campaign_id == campaign.id,
                                                             CampaignVisit.household_id == household.id,
                                                             CampaignVisit.round == round_)).first()
-    below = reading.celsius < reading.standard
-    result, finding = (VisitResult.FINDING, Finding.BELOW_STANDARD) if below else (VisitResult.VISITED, Finding.FINE)
+    if reading.case is not None:  # below the standard in the heating's phases: a finding, on the reading's case
+        result, finding = VisitResult.FINDING, Finding.BELOW_STANDARD
+    elif reading.celsius < reading.standard:  # out of the season: visited, nothing to make a case of
+        result, finding = VisitResult.VISITED, None
+    else:
+        result, finding = VisitResult.VISITED, Finding.FINE
     if row is None:
         db.session.add(CampaignVisit(campaign=campaign, household=household, place_id=household.place_id, by=actor,
                                      result=result, finding=finding, note="", attempts=1, at=clock.now(),
@@ -802,24 +806,26 @@ def nights_without_duty(station: ServicePoint, first: date | None = None,
             if first + timedelta(days=n) not in rostered or not rostered[first + timedelta(days=n)].active]
 
 
-def cards_kept_until(first: date | None = None) -> date | None:
-    """The last day a card printed today is relied on: the end of the heating season under way or the next one set
-    (a card is handed out once a season); None when no season lies ahead."""
+def cards_kept_for(first: date | None = None) -> HeatingSeason | None:
+    """The season a card printed today is relied on in (a card is handed out once a season): the one under way or
+    the next one set; None when no season lies ahead."""
     first = first or clock.today()
-    return db.session.scalar(sa.select(sa.func.min(HeatingSeason.ends_on)).where(HeatingSeason.ends_on >= first))
+    return db.session.scalars(sa.select(HeatingSeason).where(HeatingSeason.ends_on >= first)
+                              .order_by(HeatingSeason.ends_on).limit(1)).first()
 
 
 def round_the_clock(station: ServicePoint | None, has_butler: bool, first: date | None = None) -> str | None:
     """Which number a card may call "24 小时": ``"butler"`` where the station's butlers are on call (and the estate
-    has one), ``"hotline"`` where the duty roster covers every night from today to the end of the season the card
-    is kept for (``cards_kept_until``: night calls to the station reach the person on duty), None otherwise (the
-    card names no hours it cannot keep)."""
+    has one), ``"hotline"`` where the duty roster covers every night of the season the card is kept for, from its
+    trial heating (or today) to its end (``cards_kept_for``: night calls to the station reach the person on duty),
+    None otherwise (the card names no hours it cannot keep)."""
     if station is None:
         return None
     if station.butlers_on_call and has_butler:
         return "butler"
     first = first or clock.today()
-    last = cards_kept_until(first)
-    if last is None:
+    season = cards_kept_for(first)
+    if season is None:
         return None
-    return None if nights_without_duty(station, first, (last - first).days + 1) else "hotline"
+    first = max(first, season.trial_from)
+    return None if nights_without_duty(station, first, (season.ends_on - first).days + 1) else "hotline"

@@ -103,16 +103,16 @@ def hotline():
     caller = intake.caller_lookup(form.requester_phone.data or "", me()) if form.requester_phone.data else None
     if form.station.data is None:
         form.station.data = _station_of(caller, stations)
-    started = clock.now()
+    household = db.session.get(Household, form.household_id.data) if form.household_id.data else None
+    fault = db.session.scalars(sa.select(ServiceItem).filter_by(code=form.item.data)).first() if form.item.data else None
+    open_before = heating.open_case_of(household, fault) if household and fault and form.is_submitted() else None
     done = submit(form, lambda: heating.take_call(
-        me(), db.session.scalars(sa.select(ServiceItem).filter_by(code=form.item.data)).first(),
-        form.requester_phone.data, form.requester_name.data or "",
-        household=db.session.get(Household, form.household_id.data) if form.household_id.data else None,
+        me(), fault, form.requester_phone.data, form.requester_name.data or "", household=household,
         station=db.session.get(ServicePoint, form.station.data) if form.station.data else None,
         address=form.address.data or "", description=form.description.data or ""), "item")
     if done.ok:
         case = done.value
-        if case.created_at < started:  # noted on the household's open case of that fault
+        if open_before is not None and case.id == open_before.id:  # noted on the household's open case of that fault
             flash(_("The household already has case %(number)s open for this fault: the call is noted on it, and no "
                     "new case was logged.", number=case.number), "warning")
         elif case.incident is not None:
@@ -340,7 +340,7 @@ def _at_the_door(campaign_id: int, household_id: int, form, said, write):
         for errors in form.errors.values():
             flash(f"{household.address}：{errors[0]}", "error")
     return redirect_to(url_for("heating.walk", campaign_id=campaign_id, place=household.place_id,
-                               building=request.form.get("building") or None) + f"#door-{household_id}")
+                               building=request.form.get("building")) + f"#door-{household_id}")
 
 
 def _say_reading(reading) -> None:
@@ -390,7 +390,7 @@ def finding_case(visit_id: int):
     visit = access.load(me(), CampaignVisit, visit_id, "finding.case")
     done = run(lambda: heating.finding_to_case(visit, me()))
     back = url_for("heating.walk", campaign_id=visit.campaign_id, place=visit.place_id,
-                   building=request.form.get("building") or None)  # the same building's doors, not the estate's
+                   building=request.form.get("building"))  # the same building's doors ("" for the whole estate)
     if not done.ok:
         return redirect_to(back)
     flash(_("Case %(number)s logged.", number=done.value.number), "success")
