@@ -38,8 +38,8 @@ def told(moment: datetime) -> Iterator[None]:
     """Tell the time as ``moment`` while the demo plays, through the portal's own steps, what happened then (an
     errand handed in last Thursday morning); the clock runs again after. Never in a request."""
     global now
-    running = now
-    now = lambda: moment  # noqa: E731 - the module's ``now``, as tests patch it
+    running, told_moment = now, moment.astimezone(UTC)
+    now = lambda: told_moment  # noqa: E731 - the module's ``now``, as tests patch it
     try:
         yield
     finally:

@@ -79,7 +79,7 @@ def claim(number: str):
     if done.error is not None:
         if is_htmx():
             return render("errands/_pool_item.html", case=queues.line(me(), number), error=done.error.message,
-                          status=done.status)
+                          full=access.errands.open_errands(me()) >= access.errands.limit(), status=done.status)
         return redirect_to(url_for("errands.index"))
     flash(_("Errand %(number)s is yours.", number=number), "success")
     return redirect_to(url_for("errands.show", number=number))
