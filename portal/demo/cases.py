@@ -7,6 +7,7 @@ The events written are the ones ``portal.domain.cases.lifecycle`` writes for the
 """
 from __future__ import annotations
 
+import functools
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -16,9 +17,11 @@ import sqlalchemy as sa
 from faker import Faker
 
 from portal import clock
-from portal.domain.cases import timekeeping
+from portal.domain.cases import attachments, timekeeping
+from portal.domain.platform import files
 from portal.extensions import db
 from portal.models import (
+    Attachment,
     CallbackRecord,
     Case,
     CaseEvent,
@@ -41,6 +44,7 @@ from portal.models import (
     Satisfaction,
     ServiceItem,
     ServicePoint,
+    SignatureKind,
     Slot,
     User,
     Visit,
@@ -276,6 +280,7 @@ def load_cases(count: int = 2000, seed: int = 2026, progress: Callable[[int], No
                 for document in case.materials:
                     document.holder, document.holder_user_id, document.since = Holder.RESIDENT, None, case.created_at
                     document.handovers = []
+                case.attachments = []  # their signatures went with the handovers
 
     # A few duplicates, merged into the case they repeat.
     open_cases = [c for c in cases if c.status is CaseStatus.LOGGED]
@@ -397,10 +402,24 @@ def _book_visits(cases: list[Case], calendars, now: datetime, rng: random.Random
                              status=VisitStatus.BOOKED, booked_at=case.created_at)]
 
 
+@functools.cache
+def _signatures() -> tuple[tuple[str, str | None, int], ...]:
+    """A few signatures drawn as the screen's pad makes them, each kept once (files are kept by checksum): their
+    checksum, their thumbnail's and their size, for the handovers of the demo's history to carry."""
+    from portal.demo.errands import drawn_signature
+
+    kept = []
+    for seed in range(11, 19):
+        data = drawn_signature(seed).data
+        thumbnail = attachments.thumbnail_of(data)
+        kept.append((files.store(data), files.store(thumbnail) if thumbnail else None, len(data)))
+    return tuple(kept)
+
+
 def _documents(case: Case, item: ServiceItem, story: _Story, rng: random.Random) -> list[CaseMaterial]:
     """The errand's documents, held where its story left them, each with the handovers that took it there (at the
-    story's steps, confirmed by the resident or the office's window; signed on paper before the demo's days, so
-    recorded without a signature: the slip says so)."""
+    story's steps, confirmed by the resident or the office's window), each step signed on the screen as the portal
+    asks (a signature file of the case, shared by the documents that moved together)."""
     at = {e.kind: e.at for e in story.events}
     taken = at.get(EventKind.STARTED) or at.get(EventKind.CLAIMED)
     resident, office = case.requester_name, f"{item.approving_office or '上级部门'}窗口"
@@ -417,10 +436,18 @@ def _documents(case: Case, item: ServiceItem, story: _Story, rng: random.Random)
         if EventKind.RESOLVED in at:
             moves.append((at[EventKind.RESOLVED], Holder.PROXY, Holder.RESIDENT, resident))
     holder, since = (moves[-1][2], moves[-1][0]) if moves else (Holder.RESIDENT, case.created_at)
+    signed = []
+    for when, _source, _to, _who in moves:
+        digest, thumb, size = rng.choice(_signatures())
+        signed.append(Attachment(case=case, filename=f"签名-{case.number}-{clock.local(when):%Y%m%d%H%M%S}.png",
+                                 content_type="image/png", size=size, sha256=digest, thumb_sha256=thumb,
+                                 uploaded_by_id=case.owner_id, uploaded_at=when))
     return [CaseMaterial(name=name, holder=holder, since=since,
                          holder_user_id=case.owner_id if holder is Holder.PROXY else None,
                          handovers=[MaterialHandover(at=when, from_holder=source, to_holder=to, by_id=case.owner_id,
-                                                     confirmed_by=who) for when, source, to, who in moves])
+                                                     confirmed_by=who, signature=signature,
+                                                     signature_kind=SignatureKind.DRAWN)
+                                    for (when, source, to, who), signature in zip(moves, signed, strict=True)])
             for name in item.material_list]
 
 
