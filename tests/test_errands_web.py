@@ -279,3 +279,15 @@ def test_a_proxy_at_the_limit_is_told_so_and_offered_no_claim_that_would_be_refu
 def test_the_heating_districts_errands_page_links_to_no_manifest(app, world):
     page = _client(app, "butler-e01").get("/errands/").get_data(as_text=True)
     assert 'href="/errands/manifest"' not in page
+
+
+def test_the_errand_page_says_when_the_documents_go_to_the_office_on_a_day_without_a_sailing(app, world, monkeypatch):
+    from portal.domain import errands
+
+    _on(monkeypatch, date(2026, 12, 7))  # a Monday
+    case = claimed(world)
+    errands.collect(case, world.proxy, [m.id for m in case.materials], "王大爷", signature=signed())
+    page = _client(app, "proxy-h01").get(f"/errands/{case.number}").get_data(as_text=True)
+    assert "今天不是出岛日：材料将于 2026-12-10 送交上级部门。" in page
+    _on(monkeypatch, date(2026, 12, 10))  # the Thursday: no such line
+    assert "今天不是出岛日" not in _client(app, "proxy-h01").get(f"/errands/{case.number}").get_data(as_text=True)

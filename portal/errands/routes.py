@@ -109,7 +109,7 @@ def _page(case: Case, status: int = 200, **forms):
         "errands/show.html", case=case, status=status, readiness=errands.readiness(case), stage=errands.stage(case),
         custody=errands.custody(case), giver=giver, answered=errands.office_answer(case),
         may_work=access.can(me(), "case.work", case), may_answer=access.can(me(), "case.office_answer", case),
-        next_day=timekeeping.next_off_island_day(case.service_point),
+        next_day=timekeeping.next_off_island_day(case.service_point), today=clock.today(),
         collect=collect, submit=forms.get("submit") or SubmitForm(formdata=None),
         answer=forms.get("answer") or AnswerForm(formdata=None), deliver=deliver,
         upload=forms.get("upload") or UploadForm(formdata=None), Holder=Holder,
