@@ -459,6 +459,11 @@ def test_open_cases_across_a_changed_day_have_their_limit_counted_again_on_their
     audited = db.session.scalars(sa.select(AuditEntry).filter_by(action="recompute_due", object_id=str(crossing.id)))
     assert audited.one()
     assert not db.session.scalars(sa.select(CaseEvent).filter_by(case_id=leak.id, kind=EventKind.DUE_RECOMPUTED)).all()
+    from portal.models import OutboxMessage
+
+    told = {m.case_id: m.text for m in db.session.scalars(sa.select(OutboxMessage).filter_by(kind="due_moved"))}
+    assert set(told) == {crossing.id, waiting.id}  # the cases whose due time moved, each told the new one
+    assert f"因节假日安排调整，工单{crossing.number}的办理时限调整为02-12 09:00" in told[crossing.id]
 
 
 def test_visits_booked_on_days_that_became_holidays_are_listed_for_rebooking(app, home):

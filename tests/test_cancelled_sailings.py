@@ -21,6 +21,7 @@ from portal.models import (
     CaseEvent,
     EventKind,
     FishingSeason,
+    OutboxMessage,
     Role,
     SailingReason,
     ServicePoint,
@@ -89,6 +90,14 @@ def test_a_cancelled_sailing_moves_the_errands_limit_by_the_day_lost_and_says_so
     assert db.session.scalars(sa.select(AuditEntry).filter_by(action="recompute_due", object_id=str(errand.id))).one()
     cancelled = db.session.scalars(sa.select(AuditEntry).filter_by(action="sailing_cancelled")).one()
     assert cancelled.actor_id == w.lead.id
+    # The receipt told the resident 12-11 09:00: they are told the new due time, and only they.
+    told = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "due_moved")).all()
+    assert [(m.case_id, m.text.split("，", 1)[1]) for m in told] == [
+        (errand.id, f"因12-10停航，工单{errand.number}的办理时限顺延至12-14 09:00。回复TD退订")]
+    sailings.undo(w.lead, db.session.scalars(sa.select(CancelledSailing)).one().id, "雾散了，照常开船")
+    back = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "due_moved")
+                              .order_by(OutboxMessage.id.desc()).limit(1)).one()
+    assert back.text.endswith(f"12-10恢复通航，工单{errand.number}的办理时限恢复为12-11 09:00。回复TD退订")
 
 
 def test_an_errand_due_before_the_day_does_not_move_and_one_logged_on_it_is_counted_without_it(app, world,

@@ -33,7 +33,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import clock
 from portal.domain import DomainError, access
-from portal.domain.cases import timekeeping
+from portal.domain.cases import messages, timekeeping
 from portal.domain.cases.timeline import record_event
 from portal.domain.platform import audit, unit
 from portal.extensions import db
@@ -504,6 +504,7 @@ def recompute_limits(changed: set[date], actor: User | None, year: int | None = 
         audit.record("recompute_due", actor=actor, obj=case, actor_name="" if actor else "cli",
                      changes={"due_at": (old, due)},
                      reason=f"sailing {cause['sailing']}" if cause else f"calendar {year}")
+        messages.due_moved(case, cause)  # the receipt told them the old one
         moved.append(case)
     return moved
 

@@ -25,6 +25,12 @@ TEXTS = {
                   "messages."),
     "proactive_receipt": _l("%(name)s, case %(number)s was logged for you on our visit and is due by %(due)s. "
                             "Reply TD to stop messages."),
+    "due_sailing": _l("%(name)s, no boat sails on %(day)s: case %(number)s is now due by %(due)s. Reply TD to stop "
+                      "messages."),
+    "due_restored": _l("%(name)s, the boat sails on %(day)s after all: case %(number)s is due by %(due)s again. Reply "
+                       "TD to stop messages."),
+    "due_calendar": _l("%(name)s, the holidays were rearranged: case %(number)s is now due by %(due)s. Reply TD to "
+                       "stop messages."),
     "office_approved": _l("%(name)s, the higher office has approved the errand of case %(number)s; the proxy will "
                           "bring back your documents. Reply TD to stop messages."),
     "office_rejected": _l("%(name)s, the higher office did not approve the errand of case %(number)s; the proxy will "
@@ -67,6 +73,18 @@ def result(case: Case, link: str | None) -> bool:
     False when no message could be written (no phone, opted out, no public address for the link)."""
     return link is not None and outbox.tell_resident("result", case, _text("result", case, link=link),
                                                      f"result:{case.number}:{case.resolved_at.timestamp():.0f}")
+
+
+def due_moved(case: Case, cause: dict | None) -> None:
+    """The case's due time (told in its receipt) moved: a sailing cancelled or restored (``cause``, as
+    ``calendar_years.recompute_limits`` keeps it), or the year's holidays changed; the resident is told the new one,
+    once for each due time."""
+    if cause and cause.get("sailing"):
+        kind, day = ("due_restored" if cause.get("restored") else "due_sailing"), cause["sailing"][5:]
+    else:
+        kind, day = "due_calendar", ""
+    outbox.tell_resident("due_moved", case, _text(kind, case, day=day),
+                         f"due:{case.number}:{case.due_at.timestamp():.0f}")
 
 
 def office_answered(case: Case, answer: str) -> None:
