@@ -154,6 +154,7 @@ def test_a_visit_booked_and_moved_by_staff_tells_the_resident_each_time(home):
     visits.move(visit, home.lead, date(2026, 12, 1), Slot.AM)
     booked, moved = texts("visit")
     assert "已预约" in booked and "11-30 下午" in booked
+    assert re.search(r"11-30 下午（\d{2}:\d{2}-\d{2}:\d{2}）", booked)  # the half-day's hours, not only its name
     assert "已改约" in moved and "12-01 上午" in moved
     assert visits.remind_tomorrow(date(2026, 11, 30)) == 1  # the reminder of the day it moved to
     assert "12-01 上午" in texts("visit")[-1]

@@ -257,7 +257,7 @@ def book(case: Case, actor: User | None, day: date, slot: Slot, team: Team | Non
     db.session.add(visit)
     counters.touch(case, clock.now())  # the board of the team it leaves, if any
     case.team = team
-    messages.visit_booked(case, day, slot)
+    messages.visit_booked(case, day, slot, window=slot_times(team, day, slot))
     label = "resident" if by_resident else "system"  # shown as 居民 / 系统 by portal.cases.timeline
     record_event(case, actor, EventKind.VISIT_BOOKED, public=True, actor_label="" if actor else label,
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
@@ -371,7 +371,7 @@ def move(visit: Visit, actor: User, day: date, slot: Slot, team: Team | None = N
         visit.case.sign_due_at, visit.case.due_at = timekeeping.scheduled_limits(slot_times(team, day, slot)[1])
     record_event(visit.case, actor, EventKind.VISIT_MOVED, public=True,
                  data={"day": day.isoformat(), "slot": slot.value, "team": team.name_zh})
-    messages.visit_booked(visit.case, day, slot, moved=True)
+    messages.visit_booked(visit.case, day, slot, moved=True, window=slot_times(team, day, slot))
     audit.record("move_visit", actor=actor, obj=visit.case, changes={"visit": (old, f"{team.code} {day} {slot.value}")})
     _commit()
 
@@ -464,7 +464,7 @@ def remind_tomorrow(today: date | None = None) -> int:
                                     .options(joinedload(Visit.case), joinedload(Visit.team)
                                              .joinedload(Team.service_point))):
         if why_not(visit) is None:
-            written += messages.visit_tomorrow(visit.case, visit, tomorrow, visit.slot)
+            written += messages.visit_tomorrow(visit.case, visit, tomorrow, visit.slot, visit_window(visit))
     unit.end_step()
     return written
 

@@ -93,9 +93,12 @@ def office_answered(case: Case, answer: str) -> None:
                          f"office:{case.number}:{clock.now().timestamp():.0f}")
 
 
-def _when(day, slot) -> str:
+def _when(day, slot, window=None) -> str:
+    """The day and half-day, with its hours when known (``window``: when the half-day begins and ends): "12-09 上午
+    （08:30-12:00）"."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        return f"{day:%m-%d} {slot.label}"
+        hours = f"（{clock.local(window[0]):%H:%M}-{clock.local(window[1]):%H:%M}）" if window else ""
+        return f"{day:%m-%d} {slot.label}{hours}"
 
 
 def _contact(case: Case) -> str:
@@ -109,7 +112,7 @@ def _contact(case: Case) -> str:
 ABOUT_THE_VISIT = ("visit", "book", "book_call")
 
 
-def visit_booked(case: Case, day, slot, moved: bool = False) -> bool:
+def visit_booked(case: Case, day, slot, moved: bool = False, window=None) -> bool:
     """A visit was booked (by a clerk, the care schedule or the resident) or moved: the day and half-day the team
     comes, and whom to call to change it. Never a booking link: the visit is booked. What still waited to tell them
     of an earlier day (or to offer the link) is withdrawn; each booking and each move is told, under the moment it
@@ -117,7 +120,8 @@ def visit_booked(case: Case, day, slot, moved: bool = False) -> bool:
     outbox.withdraw(case, ABOUT_THE_VISIT)
     kind = "moved" if moved else "booked"
     key = f"visit-{kind}:{case.number}:{uuid.uuid4().hex}"  # each booking and each move is an event of its own
-    return outbox.tell_resident("visit", case, _text(kind, case, when=_when(day, slot), phone=_contact(case)), key)
+    return outbox.tell_resident("visit", case, _text(kind, case, when=_when(day, slot, window), phone=_contact(case)),
+                                key)
 
 
 def visit_cancelled(case: Case, day, slot) -> bool:
@@ -135,10 +139,11 @@ def visit_cancelled(case: Case, day, slot) -> bool:
                                 f"visit-cancelled:{case.number}:{uuid.uuid4().hex}")
 
 
-def visit_tomorrow(case: Case, visit, day, slot) -> bool:
+def visit_tomorrow(case: Case, visit, day, slot, window=None) -> bool:
     """The day before a home visit: when the team comes (``day``, the half-day ``slot``), and whom to call to
     change it; once a booking of the visit (its version: a visit moved away and back is reminded again)."""
-    return outbox.tell_resident("visit", case, _text("visit", case, when=_when(day, slot), phone=_contact(case)),
+    return outbox.tell_resident("visit", case, _text("visit", case, when=_when(day, slot, window),
+                                                     phone=_contact(case)),
                                 f"visit:{visit.id}:{visit.version}:{day}")
 
 
