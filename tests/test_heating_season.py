@@ -358,7 +358,8 @@ def test_the_printed_html_cards_say_24_hours_only_where_someone_answers_at_night
     district.station.butlers_on_call = True
     district.butler.phone = "13600000001"
     db.session.commit()
-    assert "24 小时电话" in lead.get("/heating/cards?estate=E01").get_data(as_text=True)
+    printed = lead.get("/heating/cards?estate=E01").get_data(as_text=True)
+    assert "24 小时电话：" in printed and "片区服务管家：" in printed  # as the PDF has them, full-width
 
 
 @pytest.mark.slow  # the migrations' chain, twice

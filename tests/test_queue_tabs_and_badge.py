@@ -81,3 +81,12 @@ def test_a_queue_with_no_work_anywhere_opens_on_mine(client, auth, make):
     make.user(Role.STAFF, username="wang", service_point_id=make.get(ServicePoint, code="LS-P01").id)
     auth.login("wang")
     assert re.search(r'tab=mine"[^>]*aria-current="page"', client.get("/cases/").get_data(as_text=True))
+
+
+def test_the_staff_tab_of_their_point_says_it_holds_the_places_they_cover_too(client, auth, make):
+    make.directory()  # the off-island hall's clerk covers the island's places: the tab is not only the hall's own
+    make.user(Role.STAFF, username="hall", service_point_id=make.get(ServicePoint, code="LS-OFF").id,
+              places=[make.get(Place, code="LS")])
+    auth.login("hall")
+    page = client.get("/cases/").get_data(as_text=True)
+    assert "本站点及辖区" in page and ">本站点<" not in page

@@ -38,7 +38,7 @@ class Tab:
 TABS = [
     Tab("mine", _l("Mine"), frozenset({Role.STAFF, Role.PROXY, Role.TEAM, Role.BUTLER, Role.LEAD})),
     Tab("claimable", _l("To claim"), frozenset({Role.STAFF, Role.PROXY, Role.TEAM, Role.BUTLER, Role.LEAD})),
-    Tab("point", _l("My service point"), frozenset({Role.STAFF})),
+    Tab("point", _l("My point and places"), frozenset({Role.STAFF})),
     Tab("overdue", _l("Overdue"), frozenset({Role.STAFF, Role.PROXY, Role.TEAM, Role.BUTLER, Role.LEAD, Role.ADMIN})),
     Tab("awaiting", _l("Awaiting higher office"), frozenset({Role.STAFF, Role.PROXY, Role.LEAD})),
     Tab("returned", _l("Returned"), frozenset({Role.STAFF, Role.LEAD})),
@@ -87,7 +87,7 @@ def tab_condition(key: str, user: User, status_chosen: bool = False) -> sa.Colum
         return sa.and_(Case.owner_id == user.id, open_)
     if key == "claimable":
         return access.claimable(user)
-    if key == "point":  # with the staff scope applied: the open cases of their point and places
+    if key == "point":  # with the staff scope applied: the open cases of their point and of the places they cover
         return open_
     if key == "overdue":
         return sa.and_(Case.status.in_(OPEN_STATUSES), Case.due_at < now)
