@@ -271,6 +271,11 @@ def test_the_admin_imports_a_year_after_a_preview_and_leads_see_the_warning_go(a
     staff = app.test_client()
     staff.post("/auth/login", data={"username": "staff-p01", "password": "correct-horse-7"})
     assert staff.post("/directory/working-calendar/2028/provisional").status_code == 403
+    # The same notice again says it changes nothing; one with a day more says which.
+    again = _check(admin, NOTICE_2027).get_data(as_text=True)
+    assert "与当前保存的 2027 年日历完全相同：导入不改变任何一天，只确认该年。" in again
+    more = _check(admin, NOTICE_2027 + "2027-12-31,休,年末调休\n").get_data(as_text=True)
+    assert "与当前保存的 2027 年日历相比：新增 1 天，删除 0 天，改变类别 0 天。" in more and "+ 2027-12-31" in more
 
 
 def _admin(app):

@@ -20,6 +20,7 @@ def _page(status: int = 200, **context):
     missing = working_years.missing_statutory(parsed) if parsed is not None and not parsed.errors else []
     return render("directory/calendar.html", years=working_years.years(), warning=working_years.warning(), status=status,
                   missing=missing, missing_names=working_years.missing_names(missing), to_rebook=visits.to_rebook(),
+                  difference=working_years.difference(parsed) if parsed is not None else None,
                   **context)
 
 

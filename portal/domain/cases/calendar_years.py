@@ -310,6 +310,33 @@ def _replace(year: int, entries: list[Entry], status_: YearStatus, source: str, 
 
 
 @dataclass(frozen=True)
+class Difference:
+    """What importing a file would change of the days kept now for its year: days it adds, days it drops, days whose
+    kind it turns (a holiday becoming a working day, or the other way)."""
+
+    kept: bool  # the year has days kept now (else everything is added)
+    added: list[Entry]
+    dropped: list[date]
+    turned: list[Entry]
+
+    @property
+    def none(self) -> bool:
+        return self.kept and not (self.added or self.dropped or self.turned)
+
+
+def difference(parsed: Parsed) -> Difference | None:
+    """The preview's comparison with the days kept now (the district's, for the file's one year); None for a file
+    that cannot be imported as it is."""
+    if parsed.errors or len(parsed.years) != 1:
+        return None
+    before = _district_days(parsed.years[0])
+    after = {e.day: e for e in parsed.entries}
+    return Difference(bool(before), [e for day, e in sorted(after.items()) if day not in before],
+                      sorted(day for day in before if day not in after),
+                      [e for day, e in sorted(after.items()) if day in before and before[day] is not e.kind])
+
+
+@dataclass(frozen=True)
 class Missing:
     """A statutory holiday the library knows for the year, none of whose days the file gives as a holiday."""
 
