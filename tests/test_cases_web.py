@@ -463,3 +463,21 @@ def test_a_form_refused_while_another_writer_holds_sqlites_lock_is_answered_at_o
     assert response.status_code == 422
     assert 'id="description-error">请填写居民的诉求。' in response.get_data(as_text=True)
     assert _count(app) == 0
+
+
+def test_a_phrase_is_offered_under_the_action_it_is_written_for(app, client, desk):
+    from portal.models import CannedReply
+
+    staff, proxy, household = desk
+    number = _log(client, household).headers["Location"].split("/")[2].split("?")[0]
+    with app.app_context():
+        back = CannedReply(text="不属于本站办理范围，请改派", action="return_case")
+        done = CannedReply(text="已办结，结果已告知居民", action="resolve")
+        db.session.add_all([back, done])
+        db.session.commit()
+        back_id, done_id = back.id, done.id
+    page = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert f"/canned/{back_id}?field=return_case-" in page  # under 退回's reason
+    assert f"/canned/{done_id}?field=return_case-" not in page and f"/canned/{back_id}?field=note" not in page
+    assert client.get(f"/cases/{number}/canned/{done_id}", query_string={"field": "note", "target": "note"},
+                      headers={"HX-Request": "true"}).status_code == 404  # not a note's phrase

@@ -194,7 +194,10 @@ def test_admin_adds_a_canned_reply_for_one_item(app, client, admin, make):
     assert response.status_code == 303
     with app.app_context():
         reply = db.session.scalars(sa.select(CannedReply).filter_by(text="请补充收入证明")).one()
-        assert reply.item_id == item.id and reply.status is None
+        assert reply.item_id == item.id and reply.status is None and reply.action is None  # under every action
+    client.post("/directory/replies/new", data={"item_id": "", "status": "", "action": "resolve", "text": "已办结"})
+    with app.app_context():
+        assert db.session.scalars(sa.select(CannedReply).filter_by(text="已办结")).one().action == "resolve"
     empty = client.post("/directory/replies/new", data={"item_id": "", "status": "", "text": ""})
     assert empty.status_code == 422 and 'id="text-error">此项必填。' in empty.get_data(as_text=True)
 

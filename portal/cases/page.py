@@ -75,7 +75,7 @@ def prefill_canned(form) -> None:
     for candidate in form:
         if candidate.name == field:
             reply = db.session.get(CannedReply, reply_id)
-            if reply is not None:
+            if reply is not None and replies.offered(reply, field):
                 candidate.data = reply.text
 
 

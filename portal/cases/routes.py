@@ -222,10 +222,10 @@ def _file(digest: str, mimetype: str, name: str, inline: bool):
 def canned(number: str, reply_id: int):
     """Put a stock phrase into a note field (htmx replaces the field with one holding the text)."""
     case = page.load(number)
-    if not replies.fits(db.session.get(CannedReply, reply_id), case):
+    field = request.args.get("field", "note")
+    if not replies.fits(db.session.get(CannedReply, reply_id), case, field):
         abort(404)
     reply = db.session.get(CannedReply, reply_id)
-    field = request.args.get("field", "note")
     if field.rsplit("-", 1)[-1] not in ("note", "reason", "comment"):
         abort(404)
     current = request.args.get(field, "").strip()  # hx-include sends the field as it is now

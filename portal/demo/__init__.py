@@ -60,17 +60,18 @@ APPROVING_OFFICES = {
     "供热": "供热公司客户服务中心",
 }
 URGENT_ITEMS = {"HT03", "HT08"}
-# Stock phrases offered on the case page: (item code or None for all, status or None for all, text).
+# Stock phrases offered on the case page: (item code or None for all, status or None for all, the action whose text
+# they are written in or None for all, text).
 CANNED_REPLIES = [
-    (None, None, "已电话联系居民，告知所需材料"),
-    (None, "in_progress", "材料已收齐，将于出岛日报送上级部门"),
-    (None, "in_progress", "已办结，结果已告知居民"),
-    (None, "logged", "不属于本站办理范围，请改派"),
-    (None, "resolved", "居民对办理结果表示满意"),
-    ("SS04", None, "已上门完成养老金资格认证"),
-    ("HT03", None, "已上门更换阀门，漏水已止住"),
-    ("HT04", None, "已上门排气，暖气恢复正常"),
-    ("HT01", None, "已检查入户阀门和过滤网，清洗后温度恢复"),
+    (None, None, "note", "已电话联系居民，告知所需材料"),
+    (None, "in_progress", "note", "材料已收齐，将于出岛日报送上级部门"),
+    (None, "in_progress", "resolve", "已办结，结果已告知居民"),
+    (None, "logged", "return_case", "不属于本站办理范围，请改派"),
+    (None, "resolved", "close", "居民对办理结果表示满意"),
+    ("SS04", None, "resolve", "已上门完成养老金资格认证"),
+    ("HT03", None, "resolve", "已上门更换阀门，漏水已止住"),
+    ("HT04", None, "resolve", "已上门排气，暖气恢复正常"),
+    ("HT01", None, "resolve", "已检查入户阀门和过滤网，清洗后温度恢复"),
 ]
 POINT_PHONES = {"LS-C": "053286801234", "LS-OFF": "053286805678", "HT-SQT": "053286661234",
                 "HT-HB": "053286662345", "HT-CN": "053286663456"}
@@ -130,8 +131,9 @@ def load_directory() -> None:
             )
         )
     items = {i.code: i for i in db.session.new if isinstance(i, ServiceItem)}
-    for code, status, text in CANNED_REPLIES:
-        db.session.add(CannedReply(item=items.get(code), status=CaseStatus(status) if status else None, text=text))
+    for code, status, action, text in CANNED_REPLIES:
+        db.session.add(CannedReply(item=items.get(code), status=CaseStatus(status) if status else None, action=action,
+                                   text=text))
     hamlets = sorted((p for p in places.values() if p.kind is PlaceKind.HAMLET), key=lambda p: p.code)
     for index, row in enumerate(read_csv("teams.csv")):
         db.session.add(

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from portal.domain.cases import timekeeping
+from portal.domain.cases.lifecycle import TRANSITIONS
 from portal.models import CaseStatus, Channel, DayKind, Mode, PlaceKind, PointKind, Role
 from portal.web.forms import Form, Phone, enum_options, optional_id, options
 
@@ -170,6 +171,10 @@ class CannedReplyForm(Form):
                           description=_l("Leave empty to offer the phrase for every item."))
     status = SelectField(_l("Case status"), choices=options([(None, _l("— any —"))]) + enum_options(CaseStatus),
                          description=_l("Leave empty to offer the phrase in every status."))
+    action = SelectField(_l("Offered under"), default="", choices=options(
+        [(None, _l("— any —")), ("note", _l("Add a note"))] + [(name, t.label) for name, t in TRANSITIONS.items()]),
+        description=_l("The action whose text the phrase is written in (a resolution's words under Resolve); leave "
+                       "empty to offer it under every one."))
     text = TextAreaField(_l("Phrase"), validators=[REQUIRED, Length(max=500)])
 
 

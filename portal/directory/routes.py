@@ -27,6 +27,7 @@ from portal.directory.forms import (
     TeamForm,
     UserForm,
 )
+from portal.domain.cases.lifecycle import TRANSITIONS
 from portal.domain.credentials import apikeys
 from portal.domain.platform import audit, channels, directory, outbox, public_address, unit
 from portal.extensions import db
@@ -107,9 +108,18 @@ def _fill_reply(form):
     form.item_id.choices = _choices(ServiceItem)
 
 
+def _action_label(action: str | None) -> str:
+    if action is None:
+        return _("every action")
+    if action == "note":
+        return _("Add a note")
+    transition = TRANSITIONS.get(action)
+    return str(transition.label) if transition else action
+
+
 def _reply_values(form, obj):
     return {"item_id": form.item_id.data, "status": CaseStatus(form.status.data) if form.status.data else None,
-            "text": form.text.data.strip()}
+            "action": form.action.data or None, "text": form.text.data.strip()}
 
 
 def _with_places(form, values):
@@ -224,7 +234,8 @@ SECTIONS = {
         Section(
             "replies", CannedReply, CannedReplyForm, _l("Canned replies"),
             [(_l("Phrase"), lambda r: r.text), (_l("Service item"), lambda r: localized(r.item) or _("every item")),
-             (_l("Case status"), lambda r: r.status.label if r.status else _("every status"))],
+             (_l("Case status"), lambda r: r.status.label if r.status else _("every status")),
+             (_l("Offered under"), lambda r: _action_label(r.action))],
             CannedReply.id, [CannedReply.text], _fill_reply, _reply_values,
         ),
     ]

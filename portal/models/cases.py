@@ -302,13 +302,15 @@ class CaseViewer(db.Model):
 
 
 class CannedReply(db.Model):
-    """A stock phrase (常用语) offered for notes, for one service item or all, in one state or all."""
+    """A stock phrase (常用语) offered for notes, for one service item or all, in one state or all, under one action's
+    text field or all (``action``: a transition's name, or "note" for the note form; None for every one)."""
 
     __tablename__ = "canned_replies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_items.id"), index=True)
     status: Mapped[CaseStatus | None]
+    action: Mapped[str | None] = mapped_column(sa.String(30))
     text: Mapped[str] = mapped_column(sa.String(500))
     active: Mapped[bool] = mapped_column(default=True)
 
