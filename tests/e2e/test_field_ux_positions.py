@@ -54,7 +54,8 @@ def test_intake_visit_and_wall_positions(pages, live_server):
     assert _inside(phone, "button.primary:has-text('登记')", PHONE)
     phone.click("button.primary:has-text('登记')")
     phone.wait_for_selector("#error-summary")
-    assert phone.evaluate("document.activeElement.id") == "error-summary"
+    # The page's script moves the focus once the page has loaded: wait for it, never read it at once.
+    phone.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'", timeout=5000)
     assert _inside(phone, "#error-summary", PHONE) and _inside(phone, "button.primary:has-text('登记')", PHONE)
     phone.locator("#error-summary a[href='#description']").click()
     assert _inside(phone, "#description", PHONE)  # the field, not hidden under the bars
