@@ -251,14 +251,19 @@ def _evening_visit(w, team, day):
     return visit
 
 
-def test_only_visits_that_need_the_boat_are_listed_for_rebooking(wednesday, make):
-    w = wednesday
+def _thursday_evening_visits(w, make) -> tuple[Visit, Visit]:
+    """Two evening visits on Thursday in the fishing season: one of the island's team 1, one of a team based off the
+    island (at the off-island hall), which comes by boat."""
     db.session.add(FishingSeason(name="渔季", first=date(2026, 12, 1), last=date(2026, 12, 31)))
     w.t1.season_evenings = True
     from_the_mainland = make.team("T9", places=[w.h01], service_point=_point("LS-OFF"), season_evenings=True)
     db.session.commit()
-    island = _evening_visit(w, w.t1, THURSDAY)
-    crossing = _evening_visit(w, from_the_mainland, THURSDAY)
+    return _evening_visit(w, w.t1, THURSDAY), _evening_visit(w, from_the_mainland, THURSDAY)
+
+
+def test_only_visits_that_need_the_boat_are_listed_for_rebooking(wednesday, make):
+    w = wednesday
+    island, crossing = _thursday_evening_visits(w, make)
     assert crossing.id not in [r.visit.id for r in visits.to_rebook()]
     outcome = sailings.cancel(w.lead, THURSDAY, SailingReason.FOG)
     assert [v.id for v in outcome.visits] == [crossing.id]
@@ -347,12 +352,7 @@ def test_a_lead_marking_a_sailing_is_told_how_many_visits_need_the_boat_and_the_
                                                                                                   make):
     """Of the visits booked that day, only those whose team comes by boat are counted and listed."""
     w = wednesday
-    db.session.add(FishingSeason(name="渔季", first=date(2026, 12, 1), last=date(2026, 12, 31)))
-    w.t1.season_evenings = True
-    crossing_team = make.team("T9", places=[w.h01], service_point=_point("LS-OFF"), season_evenings=True)
-    db.session.commit()
-    island = _evening_visit(w, w.t1, THURSDAY)
-    crossing = _evening_visit(w, crossing_team, THURSDAY)
+    island, crossing = _thursday_evening_visits(w, make)
     page = _client(app, "leader").post("/errands/sailings", data={"day": "2026-12-10", "reason": "fog"},
                                        follow_redirects=True).get_data(as_text=True)
     assert "当天有 1 个上门服务需要乘船" in page

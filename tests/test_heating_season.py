@@ -321,6 +321,7 @@ def test_a_lead_starts_the_cards_and_downloads_them_later(app, district):
     jobs.work()
     page = lead.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "共 1 张服务卡" in page
+    assert "不标注：值班表未显示供暖季每个夜间都有人值班" in page  # no season set, no one rostered: no "24 小时" said why
     listed = lead.get("/heating/cards").get_data(as_text=True)
     assert f"/heating/cards/jobs/{job_id}/file" in listed and "生成 PDF" in listed
     file = lead.get(f"/heating/cards/jobs/{job_id}/file")
@@ -457,3 +458,16 @@ def test_the_walk_keeps_the_whole_estate_after_a_door_when_all_was_chosen(app, d
         f"/heating/campaigns/{campaign.id}/households/{district.flat.id}/temperature",
         data={"celsius": "19", "building": ""})
     assert back.status_code == 303 and "&building=#door-" in back.headers["Location"]  # "All", not the first
+
+
+def test_the_estate_board_counts_its_coverage_from_1_september_and_says_so(app, district, make, monkeypatch):
+    _at(monkeypatch, 2026, 8, 20, 10, 0)  # last season's summer round: not this season's
+    summer = heating.create_campaign(district.desk, "夏季回访", [district.e01], clock.today(), clock.today())
+    heating.record_visit(summer, district.flat, district.butler, VisitResult.VISITED)
+    _at(monkeypatch, 2026, 9, 15, 10, 0)  # before the heating: this season's
+    neighbour = make.household(district.e01, address="金色环海1号楼1单元102")
+    autumn = heating.create_campaign(district.desk, "供暖前走访", [district.e01], clock.today(), clock.today())
+    heating.record_visit(autumn, neighbour, district.butler, VisitResult.VISITED)
+    _at(monkeypatch, 2026, 12, 7, 10, 0)
+    page = _client(app, "leader").get("/boards/place/E01").get_data(as_text=True)
+    assert "自 9 月 1 日起（本供暖季的走访，含供暖前）已走访 1 户" in page

@@ -210,3 +210,14 @@ def test_a_teams_visits_come_in_the_order_of_the_day(home, make):
         visits.book(log(home, item=home.home_item, household=household), home.staff, MONDAY, slot)
     listed = visits.for_team(home.t1.id, MONDAY, MONDAY)
     assert [v.slot for v in listed] == [Slot.AM, Slot.PM, Slot.EVENING]
+
+
+def test_a_day_the_teams_point_is_closed_is_refused_as_a_closure_not_a_public_holiday(home):
+    from portal.models import CalendarDay, DayKind
+
+    db.session.add(CalendarDay(day=MONDAY, kind=DayKind.HOLIDAY, name="台风", service_point_id=home.t1.service_point_id))
+    db.session.commit()
+    with pytest.raises(DomainError) as refused:
+        visits.book(log(home, item=home.home_item), home.staff, MONDAY, Slot.AM)
+    said = str(refused.value.message)
+    assert f"{MONDAY.isoformat()} 不上门：所属服务点当天不办公。" in said and "法定节假日" not in said

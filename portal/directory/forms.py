@@ -166,13 +166,16 @@ class FishingSeasonForm(Form):
     last = DateField(_l("Last day"), validators=[InputRequired(_l("Give the date.")), _after_first])
 
 
+# What a stock phrase may be offered under: the note form, or an action of the case page (``replies.offered``).
+REPLY_ACTIONS = [("note", _l("Add a note"))] + [(name, t.label) for name, t in TRANSITIONS.items()]
+
+
 class CannedReplyForm(Form):
     item_id = SelectField(_l("Service item"), coerce=optional_id,
                           description=_l("Leave empty to offer the phrase for every item."))
     status = SelectField(_l("Case status"), choices=options([(None, _l("— any —"))]) + enum_options(CaseStatus),
                          description=_l("Leave empty to offer the phrase in every status."))
-    action = SelectField(_l("Offered under"), default="", choices=options(
-        [(None, _l("— any —")), ("note", _l("Add a note"))] + [(name, t.label) for name, t in TRANSITIONS.items()]),
+    action = SelectField(_l("Offered under"), default="", choices=options([(None, _l("— any —")), *REPLY_ACTIONS]),
         description=_l("The action whose text the phrase is written in (a resolution's words under Resolve); leave "
                        "empty to offer it under every one."))
     text = TextAreaField(_l("Phrase"), validators=[REQUIRED, Length(max=500)])

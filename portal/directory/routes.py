@@ -15,6 +15,7 @@ from portal import clock, spreadsheets
 from portal.directory import audit_labels as labels
 from portal.directory import bp
 from portal.directory.forms import (
+    REPLY_ACTIONS,
     ApiKeyForm,
     AuditSearchForm,
     CalendarDayForm,
@@ -27,7 +28,6 @@ from portal.directory.forms import (
     TeamForm,
     UserForm,
 )
-from portal.domain.cases.lifecycle import TRANSITIONS
 from portal.domain.credentials import apikeys
 from portal.domain.platform import audit, channels, directory, outbox, public_address, unit
 from portal.extensions import db
@@ -106,15 +106,6 @@ def _day_values(form, obj):
 
 def _fill_reply(form):
     form.item_id.choices = _choices(ServiceItem)
-
-
-def _action_label(action: str | None) -> str:
-    if action is None:
-        return _("every action")
-    if action == "note":
-        return _("Add a note")
-    transition = TRANSITIONS.get(action)
-    return str(transition.label) if transition else action
 
 
 def _reply_values(form, obj):
@@ -235,7 +226,8 @@ SECTIONS = {
             "replies", CannedReply, CannedReplyForm, _l("Canned replies"),
             [(_l("Phrase"), lambda r: r.text), (_l("Service item"), lambda r: localized(r.item) or _("every item")),
              (_l("Case status"), lambda r: r.status.label if r.status else _("every status")),
-             (_l("Offered under"), lambda r: _action_label(r.action))],
+             (_l("Offered under"), lambda r: dict(REPLY_ACTIONS).get(r.action, r.action) if r.action else
+              _("every action"))],
             CannedReply.id, [CannedReply.text], _fill_reply, _reply_values,
         ),
     ]

@@ -37,6 +37,7 @@ from portal.extensions import db
 from portal.models import (
     ACTIVE_VISITS,
     IN_THE_DAY,
+    CalendarDay,
     Case,
     CaseStatus,
     Channel,
@@ -136,11 +137,15 @@ def offered(team: Team, day: date, slot: Slot, calendar=None, known: list[tuple[
 
 
 def not_offered(team: Team, day: date, slot: Slot):
-    """Why ``offered`` refuses a half-day, in the words a clerk or a resident is told."""
-    calendar = timekeeping.calendar_for(team.service_point)
-    if calendar.overrides.get(day) is DayKind.HOLIDAY:
+    """Why ``offered`` refuses a half-day, in the words a clerk or a resident is told: a public holiday (a day of the
+    whole district), the team's point closed (a day of its own: a typhoon), or the rule of the half-days."""
+    closed = db.session.execute(sa.select(CalendarDay.service_point_id).where(
+        CalendarDay.day == day, CalendarDay.kind == DayKind.HOLIDAY, CalendarDay.active,
+        sa.or_(CalendarDay.service_point_id.is_(None), CalendarDay.service_point_id == team.service_point_id))).all()
+    if any(row.service_point_id is None for row in closed):
         return _l("%(day)s is a public holiday: the teams do not visit.", day=day.isoformat())
-    if day.weekday() in VISIT_WEEKDAYS and slot is not Slot.EVENING and not calendar.counts(day, Mode.HOME):
+    if closed or (day.weekday() in VISIT_WEEKDAYS and slot is not Slot.EVENING
+                  and not timekeeping.calendar_for(team.service_point).counts(day, Mode.HOME)):
         return _l("%(team)s does not visit on %(day)s: its service point is closed that day.", team=team.name_zh,
                   day=day.isoformat())
     return _l("%(team)s does not visit on %(day)s %(slot)s: home visits are Monday to Wednesday, mornings and "
@@ -458,7 +463,7 @@ def remind_tomorrow(today: date | None = None) -> int:
     sweep runs it); not of a visit that cannot take place that day (``to_rebook``: it is moved, and the resident
     told the new day). Returns how many reminders were written."""
     tomorrow = (today or clock.today()) + timedelta(days=1)
-    why_not = _obstacles(tomorrow, tomorrow)
+    why_not = obstacles(tomorrow, tomorrow)
     written = 0
     for visit in db.session.scalars(sa.select(Visit).where(Visit.day == tomorrow, Visit.status == VisitStatus.BOOKED)
                                     .options(joinedload(Visit.case), joinedload(Visit.team)
@@ -534,7 +539,7 @@ class Rebooking:
     reason: str
 
 
-def _obstacles(first: date, last: date) -> Callable[[Visit], str | None]:
+def obstacles(first: date, last: date) -> Callable[[Visit], str | None]:
     """Why a booked visit between two days cannot take place on its day (a ``Rebooking`` reason), or None."""
     known = seasons()
     no_boat = set(sailings.lost_days(first, last))
@@ -554,7 +559,7 @@ def _obstacles(first: date, last: date) -> Callable[[Visit], str | None]:
 def to_rebook(team_id: int | None = None) -> list[Rebooking]:
     """Visits booked from today on that must be moved (``Rebooking``), every one of them (of one team, when given),
     and their residents told when they are."""
-    why_not = _obstacles(clock.today(), clock.today() + timedelta(days=timekeeping.HORIZON_DAYS))
+    why_not = obstacles(clock.today(), clock.today() + timedelta(days=timekeeping.HORIZON_DAYS))
     query = sa.select(Visit).where(Visit.status == VisitStatus.BOOKED, Visit.day >= clock.today())
     if team_id is not None:
         query = query.where(Visit.team_id == team_id)

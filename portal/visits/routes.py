@@ -14,7 +14,7 @@ from portal.cases import page
 from portal.domain import access, visits
 from portal.domain.platform import public_address, unit
 from portal.extensions import db
-from portal.models import Mode, Place, Role, ServiceItem, Slot, Team, Visit
+from portal.models import Mode, Place, Role, ServiceItem, Slot, Team, Visit, VisitStatus
 from portal.visits import bp
 from portal.visits.forms import BookForm, FinishForm, HandoffForm, MoveForm
 from portal.web import arg_id, format_local
@@ -56,7 +56,8 @@ def index():
     today = clock.today()
     team = me().team
     rows = visits.for_team(team.id, today, today + timedelta(days=6)) if team else []
-    blocked = {r.visit.id: r.reason for r in visits.to_rebook(team.id)} if team else {}
+    why_not = visits.obstacles(today, today + timedelta(days=6))  # of the rows shown, those that cannot take place
+    blocked = {v.id: reason for v in rows if v.status is VisitStatus.BOOKED and (reason := why_not(v))}
     return render("visits/index.html", team=team, today=today, todays=[v for v in rows if v.day == today],
                   later=[v for v in rows if v.day > today], blocked=blocked)
 
